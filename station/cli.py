@@ -1,0 +1,140 @@
+"""The `station` command. Parsing only: each command's module is imported when it runs,
+so `station queue`/`label`/`--help` never import torch or OpenCV."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from station import __version__
+from station.errors import StationError
+
+# command -> (module under station.commands, function)
+COMMANDS = {
+    "gui": ("gui", "cmd_gui"),
+    "run": ("inspection", "cmd_run"),
+    "inspect": ("inspection", "cmd_inspect"),
+    "queue": ("review", "cmd_queue"),
+    "label": ("review", "cmd_label"),
+    "export": ("review", "cmd_export"),
+    "train": ("training", "cmd_train"),
+    "evaluate": ("training", "cmd_evaluate"),
+    "demo-data": ("training", "cmd_demo_data"),
+    "models": ("registry", "cmd_models"),
+    "promote": ("registry", "cmd_promote"),
+    "bench": ("bench", "cmd_bench"),
+}
+
+
+def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, json_out: bool = True) -> None:
+    p.add_argument("--data", metavar="DIR", help="data directory (default: $STATION_DATA, else the per-user data dir)")
+    if db:
+        p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL, e.g. postgresql://host/station (default: SQLite in the data dir)")
+    if model:
+        p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
+        p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    if json_out:
+        p.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="station", description="Visual inspection station: classify parts, show where the defect is, review, retrain.")
+    parser.add_argument("--version", action="version", version=f"station {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("gui", help="open the station window (default command)")
+    p.add_argument("--source", metavar="SRC", help="source to stream (default: the bundled demo)")
+    _common(p, model=True, json_out=False)
+
+    p = sub.add_parser("run", help="inspect a source headless and store every result")
+    p.add_argument("source", metavar="SRC", help="folder, watch:PATH, video file, camera:N, rtsp:// or http(s):// URL")
+    p.add_argument("--limit", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--batch-size", type=int, default=8, metavar="B")
+    p.add_argument("--no-cam", action="store_true", help="skip heatmaps (faster; verdicts only)")
+    _common(p, model=True)
+
+    p = sub.add_parser("inspect", help="inspect one image without storing it")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--heatmap", metavar="OUT.png", help="write the Grad-CAM overlay with the hot region's box")
+    _common(p, db=False, model=True)
+
+    p = sub.add_parser("queue", help="list inspections not yet reviewed")
+    p.add_argument("--order", choices=("uncertainty", "recent", "defects"), default="uncertainty")
+    p.add_argument("--limit", type=int, default=50, metavar="N")
+    _common(p)
+
+    p = sub.add_parser("label", help="record a review: confirm or relabel an inspection")
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("label", metavar="LABEL")
+    p.add_argument("--by", required=True, metavar="NAME", help="who reviewed it")
+    p.add_argument("--note", metavar="TEXT")
+    _common(p)  # --json too: label prints {"id", "label", "previous"}
+
+    p = sub.add_parser("export", help="write reviewed items as an ImageFolder tree with a manifest")
+    p.add_argument("out", metavar="OUT")
+    p.add_argument("--include-unreviewed", action="store_true")
+    p.add_argument("--val-fraction", type=float, default=0.2, metavar="F")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    _common(p)
+
+    p = sub.add_parser("train", help="train a model from an ImageFolder tree")
+    p.add_argument("dataset", metavar="DATA", help="has train/ and val/, or one tree that gets split")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--base", metavar="M", help="fine-tune from this model (may add classes)")
+    p.add_argument("--arch", default="efficientnet_lite0", choices=("efficientnet_lite0", "small_cnn", "resnet50", "mobilenet_v3_large"))
+    p.add_argument("--weights", metavar="FILE", help="local ImageNet weights for resnet50 / mobilenet_v3_large")
+    p.add_argument("--epochs", type=int, metavar="N", help="head epochs (small_cnn: end-to-end epochs)")
+    p.add_argument("--views", type=int, default=4, metavar="K", help="augmented views per image for the cached features")
+    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N", help="then fine-tune the last blocks for N epochs")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
+    _common(p, db=False)
+
+    p = sub.add_parser("evaluate", help="score a model on DATA/<class>/*")
+    p.add_argument("dataset", metavar="DATA")
+    p.add_argument("--report", metavar="DIR", help="write PNG plots and an HTML page")
+    _common(p, db=False, model=True)
+
+    p = sub.add_parser("demo-data", help="generate synthetic textured parts with defects")
+    p.add_argument("out", metavar="OUT")
+    p.add_argument("--count", type=int, default=500, metavar="N")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--families", metavar="LIST", help="comma-separated texture families (noise,brushed,weave,cells,granite)")
+    p.add_argument("--size", type=int, default=256, metavar="PX")
+
+    p = sub.add_parser("models", help="list registered models")
+    _common(p, db=False)
+
+    p = sub.add_parser("promote", help="make a model the active one")
+    p.add_argument("name", metavar="NAME", help="a registered name, or a model directory to register")
+    p.add_argument("--as", dest="as_name", metavar="NAME", help="registry name when promoting a directory")
+    _common(p, db=False)
+
+    p = sub.add_parser("bench", help="the performance benchmark, measured side by side in one run")
+    p.add_argument("--images", type=int, default=64, metavar="N")
+    p.add_argument("--queue-rows", type=int, default=1_000_000, metavar="N", help="rows in the generated queue database")
+    p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
+    _common(p, db=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "gui"
+    if args.command is None:
+        args = parser.parse_args(["gui"] + (argv if argv is not None else sys.argv[1:]))
+    module, func = COMMANDS[command]
+    try:
+        handler = getattr(importlib.import_module(f"station.commands.{module}"), func)
+        return int(handler(args) or 0)
+    except StationError as exc:
+        print(f"station {command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"station {command}: interrupted; everything committed so far is kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os._exit(1)

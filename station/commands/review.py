@@ -1,0 +1,57 @@
+"""`station queue`, `station label`, `station export`. None of these imports torch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from station.commands.output import emit_json
+from station.errors import StationError
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from station.store import repo
+    from station.store.db import open_store
+
+    if args.limit < 1:
+        raise StationError("--limit must be at least 1")
+    store = open_store(args.data, args.db)
+    with store.session() as s:
+        rows = repo.queue(s, args.order, args.limit)
+    items = [
+        {
+            "id": r.id, "origin": r.origin, "image": str(store.data / r.image_path), "predicted": r.predicted,
+            "p_defect": round(r.p_defect, 6), "verdict": r.verdict, "captured_at": repo.iso_utc(r.captured_at),
+            "uncertainty": round(r.uncertainty, 6),
+        }
+        for r in rows
+    ]
+    if args.json:
+        emit_json(items)
+    else:
+        for it in items:
+            print(f"{it['id']:>8}  {it['verdict']:<4}  {it['predicted']:<12} p_defect={it['p_defect']:.3f}  {it['origin']}")
+        if not items:
+            print("the review queue is empty", file=sys.stderr)
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from station.store import repo
+    from station.store.db import open_store
+
+    store = open_store(args.data, args.db)
+    with store.session.begin() as s:
+        out = repo.add_review(s, args.id, args.label, args.by, args.note)
+    if out.get("already_reviewed_by") and out["already_reviewed_by"] != out["by"]:
+        print(f"station label: note: inspection {args.id} was already reviewed by {out['already_reviewed_by']}; "
+              "both reviews are kept, yours is now the current label", file=sys.stderr)
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"inspection {out['id']}: {out['previous']} -> {out['label']}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    raise StationError("export is not part of this build yet (see the retraining issue)")

@@ -1,0 +1,61 @@
+"""`station train`, `station evaluate`, `station demo-data`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from station.commands.output import Progress, device_arg, emit_json
+from station.errors import StationError
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from station.train.fit import TrainConfig, train
+
+    cfg = TrainConfig(arch=args.arch, views=args.views, finetune_epochs=args.finetune_epochs, seed=args.seed, weights=args.weights, name=args.name)
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise StationError("--epochs must be at least 1")
+        cfg.epochs = args.epochs
+    elif args.arch == "small_cnn":
+        cfg.epochs = 25
+    base = None
+    if args.base:
+        from station.registry import resolve_model
+
+        base = str(resolve_model(args.base, args.data))
+    result = train(args.dataset, args.out, cfg, base=base, progress=Progress())
+    if args.json:
+        emit_json(result)
+    else:
+        m = result["metrics"]
+        print(f"trained {result['model']}: {len(result['classes'])} classes, val f1 {m['f1']:.4f}, threshold {result['threshold']:.3f}, {result['seconds']} s")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from station.model import load_model
+    from station.train.evaluate import evaluate
+
+    model = load_model(args.model, args.data, device=device_arg(args.device))
+    result = evaluate(model, args.dataset, args.report, progress=Progress())
+    if args.json:
+        emit_json(result)
+    else:
+        auroc = "n/a" if result["auroc"] is None else f"{result['auroc']:.4f}"
+        print(f"n={result['n']} accuracy={result['accuracy']:.4f} precision={result['precision']:.4f} recall={result['recall']:.4f} f1={result['f1']:.4f} auroc={auroc}")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from station.train import synth
+
+    if args.count < 1:
+        raise StationError("--count must be at least 1")
+    families = tuple(f.strip() for f in args.families.split(",")) if args.families else synth.DEFAULT_FAMILIES
+    try:
+        counts = synth.generate(args.out, args.count, args.seed, families, args.size, progress=Progress())
+    except ValueError as exc:
+        raise StationError(str(exc)) from None
+    print(f"wrote {sum(counts.values())} images to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
+    return 0

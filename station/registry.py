@@ -1,0 +1,125 @@
+"""The model registry: directories under DATA/models/, plus a file naming the active one.
+
+File-based on purpose: resolving `--model` needs no database and no torch, and a promoted model
+keeps working when the database is a PostgreSQL server shared by a whole line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from station import config
+from station.errors import ModelError, StationError
+from station.labels import validate_label
+
+ACTIVE = "ACTIVE"
+DEFAULT_NAME = "default"
+
+
+def registry_dir(data: str | os.PathLike[str] | None = None) -> Path:
+    path = config.data_dir(data) / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def ensure_default(data: str | os.PathLike[str] | None = None) -> Path:
+    """Register the shipped default model on first start; returns the registry directory."""
+    reg = registry_dir(data)
+    target = reg / DEFAULT_NAME
+    if not (target / "card.json").is_file():
+        src = config.default_model_dir()
+        if not (src / "card.json").is_file():
+            raise ModelError(f"the shipped default model is missing: {src}")
+        tmp = reg / f".{DEFAULT_NAME}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(src, tmp)
+        os.replace(tmp, target)
+    if not (reg / ACTIVE).is_file():
+        _write_active(reg, DEFAULT_NAME)
+    return reg
+
+
+def active_name(data: str | os.PathLike[str] | None = None) -> str:
+    reg = ensure_default(data)
+    name = (reg / ACTIVE).read_text(encoding="utf-8").strip()
+    return name if (reg / name / "card.json").is_file() else DEFAULT_NAME
+
+
+def resolve_model(spec: str | None, data: str | os.PathLike[str] | None = None) -> Path:
+    """A model directory for `--model`: a path, a registered name, or (None) the active model."""
+    if spec:
+        path = Path(spec)
+        if path.is_dir() or os.sep in spec or "/" in spec:
+            if not path.is_dir():
+                raise ModelError(f"model directory not found: {path}")
+            return path
+        reg = ensure_default(data)
+        if (reg / spec).is_dir():
+            return reg / spec
+        names = ", ".join(m["name"] for m in list_models(data)) or "none"
+        raise ModelError(f"no model named {spec!r} (registered: {names})")
+    return ensure_default(data) / active_name(data)
+
+
+def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    reg = ensure_default(data)
+    active = active_name(data)
+    out = []
+    for d in sorted(p for p in reg.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            card = json.loads((d / "card.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        out.append(
+            {
+                "name": d.name,
+                "active": d.name == active,
+                "classes": card.get("classes", []),
+                "metrics": card.get("metrics", {}),
+                "created": card.get("created"),
+                "arch": card.get("arch"),
+                "threshold": card.get("threshold"),
+                "parent": card.get("parent"),
+                "path": str(d),
+            }
+        )
+    return out
+
+
+def register(source: Path, name: str | None, data: str | os.PathLike[str] | None = None) -> str:
+    """Copy a trained model directory into the registry under `name` (older models are kept)."""
+    from station.model.classifier import read_card
+
+    read_card(source)
+    name = validate_label(name or source.name)
+    reg = ensure_default(data)
+    if (reg / name).exists():
+        raise StationError(f"a model named {name!r} is already registered; pick another --name")
+    tmp = reg / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp)
+    os.replace(tmp, reg / name)
+    return name
+
+
+def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: str | None = None) -> str:
+    """Make a registered model (or a model directory, registered first) the active one."""
+    reg = ensure_default(data)
+    path = Path(name_or_dir)
+    is_name = "/" not in name_or_dir and os.sep not in name_or_dir and (reg / name_or_dir).is_dir()
+    if path.is_dir() and not is_name:
+        name_or_dir = register(path, name, data)
+    if not (reg / name_or_dir / "card.json").is_file():
+        raise StationError(f"no model named {name_or_dir!r}; see `station models`")
+    _write_active(reg, name_or_dir)
+    return name_or_dir
+
+
+def _write_active(reg: Path, name: str) -> None:
+    tmp = reg / (ACTIVE + ".tmp")
+    tmp.write_text(name + "\n", encoding="utf-8")
+    os.replace(tmp, reg / ACTIVE)
