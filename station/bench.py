@@ -1,0 +1,191 @@
+"""`station bench`: figures measured side by side in one run, on the same images.
+
+Ratios are what to quote: this machine is shared and noisy, so absolute rates drift, but two
+measurements interleaved in one process drift together.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+def _timeit(fn: Callable[[], Any], reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None = None, data: str | None = None,
+          progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    import torch
+
+    from station.model import load_model
+    from station.pipeline import inspect_frames, tune_cpu
+    from station.recorder import Recorder
+    from station.sources.folder import FolderSource
+    from station.store.db import open_store
+    from station.train import synth
+
+    tune_cpu()
+    say = progress or (lambda *a: None)
+    with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp:
+        tmp = Path(tmp)
+        synth.generate(tmp / "images", images, seed=12345)
+        model = load_model(model_spec, data)
+        paths = FolderSource(tmp / "images").paths
+        import cv2
+
+        decoded = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in paths]
+        x = model.batch(decoded)
+        bs = 8
+
+        def forward() -> None:
+            with torch.inference_mode():
+                for i in range(0, len(x), bs):
+                    model.network(x[i : i + bs])
+
+        store = open_store(str(tmp / "data"))
+
+        def pipeline() -> None:
+            rec = Recorder(store, model, str(tmp / "images"), skip_inspected=False)
+            for _ in inspect_frames(FolderSource(tmp / "images"), model, rec, batch_size=bs):
+                pass
+            rec.close()
+
+        forward()  # warm-up: first calls pay for allocation and kernel selection
+        say("forward vs pipeline", 0, 3)
+        fwd, pipe = [], []
+        for rep in range(3):  # interleaved, so both see the same machine
+            fwd += _timeit(forward, 1)
+            pipe += _timeit(pipeline, 1)
+            say("forward vs pipeline", rep + 1, 3)
+        forward_ips = len(x) / statistics.median(fwd)
+        pipeline_ips = len(x) / statistics.median(pipe)
+
+        cam_ms, ref_ms = _cam_side_by_side(model, x[:bs], say)
+        store_ips = _store_rate(store, model, decoded[0], tmp)
+        say("queue", 0, 1)
+        queue_ms = _queue_ms(tmp / "queue.db", queue_rows)
+    return {
+        "images": len(x),
+        "batch_size": bs,
+        "device": str(model.device),
+        "threads": torch.get_num_threads(),
+        "forward_images_per_s": round(forward_ips, 2),
+        "pipeline_images_per_s": round(pipeline_ips, 2),
+        "pipeline_vs_forward": round(pipeline_ips / forward_ips, 3),
+        "cam_ms": round(cam_ms, 2) if cam_ms is not None else None,
+        "reference_cam_ms": round(ref_ms, 2) if ref_ms is not None else None,
+        "cam_speedup_vs_reference": round(ref_ms / cam_ms, 2) if cam_ms and ref_ms else None,
+        "store_inspections_per_s": round(store_ips, 1),
+        "queue_rows": queue_rows,
+        "queue_ms_1m": round(queue_ms, 2),
+        "model": {"name": model.name, "version": model.version},
+    }
+
+
+def _cam_side_by_side(model, x, say) -> tuple[float | None, float | None]:
+    """Per-image ms: our head-only Grad-CAM vs pytorch-grad-cam's GradCAM on the same layer,
+    each from the preprocessed batch to one map per image, alternated."""
+    try:
+        from pytorch_grad_cam import GradCAM
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    except ImportError:  # dev-only dependency; the bench still reports the rest
+        ref = None
+    else:
+        ref = GradCAM(model=model.network, target_layers=[model.network.backbone])
+    probs, _ = model.forward_with_cam(x)
+    targets = [model._cam_target(p) for p in probs]
+    ours, theirs = [], []
+    for rep in range(3):
+        ours += _timeit(lambda: model.forward_with_cam(x), 1)
+        if ref is not None:
+            theirs += _timeit(lambda: ref(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in targets]), 1)
+        say("cam vs reference", rep + 1, 3)
+    n = len(x)
+    return statistics.median(ours) * 1000 / n, (statistics.median(theirs) * 1000 / n if theirs else None)
+
+
+def _store_rate(store, model, image: np.ndarray, tmp: Path, n: int = 1000) -> float:
+    """Inspections/s the store sustains on its own: files + rows, in pipeline-sized batches."""
+    from datetime import datetime, timezone
+
+    from station.domain import Frame, Prediction, Result
+    from station.recorder import Recorder
+
+    import cv2
+
+    png = cv2.imencode(".png", image)[1].tobytes()
+    cam = np.random.default_rng(0).random((7, 7), dtype=np.float32)
+    probs = {c: 1.0 / len(model.classes) for c in model.classes}
+    rec = Recorder(store, model, "bench:store", skip_inspected=False)
+
+    class _It:  # what the pipeline hands the recorder: original bytes per frame
+        def __init__(self, data: bytes) -> None:
+            self.data, self.image = data, None
+
+    t = time.perf_counter()
+    for start in range(0, n, 8):
+        results, items = [], {}
+        for i in range(start, min(n, start + 8)):
+            frame = Frame(origin=f"bench#{i}", captured_at=datetime.now(timezone.utc), index=i, path=f"bench{i}.png")
+            data = png + i.to_bytes(4, "little")  # distinct bytes: every inspection writes a file
+            results.append(Result(frame, prediction=Prediction("good", 0.1, probs), cam=cam, image_shape=image.shape))
+            items[id(frame)] = _It(data)
+        rec.record(results, items)
+    rec.close()
+    return n / (time.perf_counter() - t)
+
+
+def _queue_ms(path: Path, rows: int) -> float:
+    """Median ms of the default queue query over `rows` inspections, a tenth of them reviewed."""
+    import sqlite3
+
+    from station.store import repo
+    from station.store.db import make_engine, migrate
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO models (id, name, version, arch, classes, threshold, card, registered_at) VALUES (1,'b','b','x','[]',0.5,'{}','2026-01-01')")
+    con.execute("INSERT INTO runs (id, source, model_id, station, started_at, processed, failed) VALUES (1,'b',1,'b','2026-01-01',0,0)")
+    rng = np.random.default_rng(0)
+    chunk = 100_000
+    for start in range(0, rows, chunk):
+        k = min(chunk, rows - start)
+        p = rng.random(k)
+        u = rng.random(k)
+        lab = rng.random(k) < 0.1
+        con.executemany(
+            "INSERT INTO inspections (run_id, model_id, origin, captured_at, sha256, image_path, width, height, predicted,"
+            " probabilities, p_defect, uncertainty, verdict, timings, label) VALUES (1,1,?,?,?,?,256,256,?,'{}',?,?,?,'{}',?)",
+            (
+                (f"o{start + i}", f"2026-01-01 00:{(start + i) // 60 % 60:02d}:{(start + i) % 60:02d}", f"{start + i:064x}", "i.png",
+                 "good" if p[i] < 0.5 else "spot", float(p[i]), float(u[i]), "pass" if p[i] < 0.5 else "fail",
+                 "good" if lab[i] else None)
+                for i in range(k)
+            ),
+        )
+        con.commit()
+    con.execute("ANALYZE")
+    con.commit()
+    con.close()
+    times = []
+    with Session(engine) as s:
+        repo.queue(s, "uncertainty", 50)
+        for _ in range(20):
+            t = time.perf_counter()
+            repo.queue(s, "uncertainty", 50)
+            times.append(time.perf_counter() - t)
+    engine.dispose()
+    return statistics.median(times) * 1000

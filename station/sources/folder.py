@@ -1,0 +1,45 @@
+"""A folder: every image in it, recursively, sorted, once. (A single image file works too.)"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from station.domain import Frame
+from station.imageio import IMAGE_SUFFIXES
+from station.sources.base import Source
+
+
+def list_images(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(
+        p for p in root.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+class FolderSource(Source):
+    name = "folder"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+        self.paths = list_images(root)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.status.state = "connected"
+        for i, path in enumerate(self.paths):
+            if self.should_stop():
+                break
+            try:
+                mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            except OSError:
+                mtime = datetime.now(timezone.utc)
+            self.status.frames += 1
+            yield Frame(origin=str(path), captured_at=mtime, index=i, path=str(path))
+        self.status.state = "finished"

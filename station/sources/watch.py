@@ -1,0 +1,78 @@
+"""A hot folder: files are inspected as they land, once, and only after the writer is done.
+
+Polling, not inotify: it works the same on network shares and Windows. A file is complete
+when its size and mtime hold still across one poll; temp names (.part, .tmp, ~, dot-files)
+are ignored, so writers that rename into place are picked up at the rename.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from station.domain import Frame
+from station.errors import SourceError
+from station.imageio import IMAGE_SUFFIXES
+from station.sources.base import Source
+
+TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
+EMPTY_GRACE = 2.0
+
+
+class HotFolderSource(Source):
+    name = "watch"
+    live = True
+
+    def __init__(self, root: Path, poll: float = 0.25, idle_exit: float | None = None) -> None:
+        super().__init__()
+        if not root.is_dir():
+            raise SourceError(f"hot folder not found: {root}")
+        self.root = root
+        self.poll = poll
+        self.idle_exit = idle_exit  # stop after this many seconds without a new file (None: never)
+        self.seen: set[Path] = set()
+        self.pending: dict[Path, tuple[tuple[int, float], float]] = {}
+
+    def _candidates(self) -> list[Path]:
+        out = []
+        for p in self.root.rglob("*"):
+            name = p.name
+            if name.startswith(".") or name.endswith(TEMP_SUFFIXES) or p.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if p not in self.seen and p.is_file():
+                out.append(p)
+        return sorted(out)
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.status.state = "connected"
+        last_new = time.monotonic()
+        index = 0
+        while not self.should_stop():
+            ready = []
+            for p in self._candidates():
+                try:
+                    st = p.stat()
+                except OSError:
+                    continue  # vanished between listing and stat
+                sig = (st.st_size, st.st_mtime)
+                prev = self.pending.get(p)
+                # An empty file may be a writer that has not started: give it EMPTY_GRACE seconds.
+                if prev and prev[0] == sig and (st.st_size > 0 or time.monotonic() - prev[1] > EMPTY_GRACE):
+                    ready.append(p)
+                elif not prev or prev[0] != sig:
+                    self.pending[p] = (sig, time.monotonic())
+            for p in ready:
+                self.pending.pop(p, None)
+                self.seen.add(p)
+                self.status.frames += 1
+                last_new = time.monotonic()
+                yield Frame(origin=str(p), captured_at=datetime.now(timezone.utc), index=index, path=str(p), live=True)
+                index += 1
+                if self.should_stop():
+                    break
+            if self.idle_exit is not None and time.monotonic() - last_new > self.idle_exit and not self.pending:
+                break
+            time.sleep(self.poll)
+        self.status.state = "finished"

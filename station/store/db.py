@@ -1,0 +1,98 @@
+"""Engines, SQLite pragmas and migrations.
+
+Start-up stays fast: the schema version is read with one query, and Alembic is imported only
+when an upgrade is actually needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from station import config
+from station.errors import StationError
+
+HEAD = "0002"  # newest revision in migrations/versions; a test checks it against Alembic
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(data: str | None = None, db: str | None = None) -> str:
+    if db:
+        return db
+    return f"sqlite:///{config.data_dir(data) / 'station.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        engine = create_engine(url)
+    except Exception as exc:  # bad URL or a driver that is not installed: the user's to fix
+        raise StationError(f"cannot use database {_redact(url)}: {str(exc).splitlines()[0]}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: readers never block the writer. NORMAL sync is crash-safe in WAL mode (a power cut
+    # may drop the newest commits, never corrupt). busy_timeout: two stations wait, not fail.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=15000")
+    cur.close()
+
+
+def _redact(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            return None
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to `revision` (default: the newest), in place."""
+    if revision == "head" and current_revision(engine) == HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+@dataclass
+class Store:
+    engine: Engine
+    session: sessionmaker[Session]
+    data: Path
+    url: str
+
+
+def open_store(data: str | None = None, db: str | None = None) -> Store:
+    """The database (migrated) and the data directory that holds its files."""
+    root = config.data_dir(data)
+    url = database_url(data, db)
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        raise StationError(f"cannot open database {_redact(url)}: {str(exc.orig or exc).splitlines()[0]}") from None
+    return Store(engine, sessionmaker(engine, expire_on_commit=False), root, url)

@@ -1,0 +1,134 @@
+"""Repository functions. Each takes a Session; the caller owns its lifecycle (one per user
+action or pipeline batch, never shared across threads)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from station.errors import StationError
+from station.labels import validate_label
+from station.store.schema import Failure, Inspection, ModelRecord, Review, Run
+
+ORDERS = {
+    "uncertainty": Inspection.uncertainty.desc(),
+    "recent": Inspection.captured_at.desc(),
+    "defects": Inspection.p_defect.desc(),
+}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso_utc(at: datetime) -> str:
+    """SQLite hands back naive datetimes; everything stored is UTC, so say so."""
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def model_id(session: Session, name: str, version: str, card: dict[str, Any]) -> int:
+    """The row for a model version, created on first use."""
+    found = session.scalar(select(ModelRecord.id).where(ModelRecord.version == version))
+    if found is not None:
+        return found
+    row = ModelRecord(
+        name=name, version=version, arch=str(card.get("arch")), classes=list(card["classes"]),
+        threshold=float(card["threshold"]), card=card, registered_at=now(),
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def start_run(session: Session, source: str, model: int, station: str) -> int:
+    run = Run(source=source, model_id=model, station=station, started_at=now(), processed=0, failed=0)
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def update_run(session: Session, run_id: int, processed: int, failed: int, ended: bool = False) -> None:
+    values: dict[str, Any] = {"processed": processed, "failed": failed}
+    if ended:
+        values["ended_at"] = now()
+    session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+
+def inspected(session: Session, digests: Iterable[str], model: int) -> set[str]:
+    """Which of these image hashes this model has already judged (for resumable runs)."""
+    digests = list(digests)
+    if not digests:
+        return set()
+    rows = session.scalars(select(Inspection.sha256).where(Inspection.model_id == model, Inspection.sha256.in_(digests)))
+    return set(rows)
+
+
+def add_failure(session: Session, run_id: int, origin: str, error: str) -> None:
+    session.add(Failure(run_id=run_id, origin=origin[:1024], error=error, at=now()))
+
+
+def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset: int = 0, **filters: Any) -> list[Inspection]:
+    """Unreviewed inspections in review order. Filters: run_id, predicted, verdict, origin_like, since, until."""
+    if order not in ORDERS:
+        raise StationError(f"unknown order {order!r}; choose {', '.join(ORDERS)}")
+    q = select(Inspection).where(Inspection.label.is_(None))
+    if filters.get("run_id") is not None:
+        q = q.where(Inspection.run_id == filters["run_id"])
+    if filters.get("predicted"):
+        q = q.where(Inspection.predicted == filters["predicted"])
+    if filters.get("verdict"):
+        q = q.where(Inspection.verdict == filters["verdict"])
+    if filters.get("origin_like"):
+        q = q.where(Inspection.origin.like(f"%{filters['origin_like']}%"))
+    if filters.get("since"):
+        q = q.where(Inspection.captured_at >= filters["since"])
+    if filters.get("until"):
+        q = q.where(Inspection.captured_at < filters["until"])
+    q = q.order_by(ORDERS[order], Inspection.id).limit(limit).offset(offset)
+    return list(session.scalars(q))
+
+
+def get_inspection(session: Session, inspection_id: int) -> Inspection:
+    row = session.get(Inspection, inspection_id)
+    if row is None:
+        raise StationError(f"no inspection with id {inspection_id}")
+    return row
+
+
+def add_review(session: Session, inspection_id: int, label: str, by: str, note: str | None = None) -> dict[str, Any]:
+    """Append a review event. Returns the label, the one it replaces and, when someone else
+    reviewed the item first, who: both events are kept, the newest is the current label."""
+    label = validate_label(label)
+    by = (by or "").strip()
+    if not by:
+        raise StationError("a review needs a reviewer name (--by NAME)")
+    at = now()
+    # The UPDATE comes first on purpose: it takes the write lock (SQLite) or the row lock
+    # (PostgreSQL) before the newest review is read, so two reviewers serialize on the item.
+    hit = session.execute(update(Inspection).where(Inspection.id == inspection_id).values(label=label, reviewed_at=at))
+    if hit.rowcount == 0:
+        raise StationError(f"no inspection with id {inspection_id}")
+    last = session.execute(
+        select(Review.label, Review.by, Review.at).where(Review.inspection_id == inspection_id).order_by(Review.id.desc()).limit(1)
+    ).first()
+    predicted = session.scalar(select(Inspection.predicted).where(Inspection.id == inspection_id))
+    previous = last.label if last else predicted
+    session.add(Review(inspection_id=inspection_id, label=label, previous=previous, by=by[:128], at=at, note=note))
+    session.flush()
+    out: dict[str, Any] = {"id": inspection_id, "label": label, "previous": previous, "predicted": predicted, "by": by}
+    if last is not None:
+        out["already_reviewed_by"] = last.by
+        out["already_reviewed_at"] = iso_utc(last.at)
+    return out
+
+
+def reviews(session: Session, inspection_id: int) -> list[Review]:
+    return list(session.scalars(select(Review).where(Review.inspection_id == inspection_id).order_by(Review.id)))
+
+
+def counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Inspection.verdict, func.count()).group_by(Inspection.verdict)).all()
+    return {v: n for v, n in rows}

@@ -1,0 +1,103 @@
+"""The database schema, SQLAlchemy 2.0 typed ORM. Alembic migrations in migrations/ must match it
+(a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ModelRecord(Base):
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    arch: Mapped[str] = mapped_column(String(64))
+    classes: Mapped[list[str]] = mapped_column(JSON)
+    threshold: Mapped[float] = mapped_column(Float)
+    card: Mapped[dict[str, Any]] = mapped_column(JSON)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(1024))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    station: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Inspection(Base):
+    __tablename__ = "inspections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    origin: Mapped[str] = mapped_column(String(1024))
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sha256: Mapped[str] = mapped_column(String(64))
+    image_path: Mapped[str] = mapped_column(String(255))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    predicted: Mapped[str] = mapped_column(String(64))
+    probabilities: Mapped[dict[str, float]] = mapped_column(JSON)
+    p_defect: Mapped[float] = mapped_column(Float)
+    # 1 - (top-1 minus top-2 probability): the review queue's default order, highest first.
+    uncertainty: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(8))
+    heatmap_path: Mapped[str | None] = mapped_column(String(255))
+    box: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True))  # SQL NULL, not JSON 'null'
+    timings: Mapped[dict[str, float]] = mapped_column(JSON)
+    # The newest review's label, kept in step with `reviews` in the same transaction, so the queue
+    # ("label IS NULL") is one index scan. The reviews table stays the record of truth.
+    label: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_inspections_sha256_model", "sha256", "model_id"),
+        Index("ix_queue_uncertainty", "uncertainty", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),
+        Index("ix_queue_recent", "captured_at", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),
+        Index("ix_queue_defects", "p_defect", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),
+    )
+
+
+class Review(Base):
+    """Append-only: a review is never updated or deleted; undo is a new event."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    previous: Mapped[str | None] = mapped_column(String(64))
+    by: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Failure(Base):
+    """A frame that could not be inspected, kept so a shift's broken files are auditable."""
+
+    __tablename__ = "failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(1024))
+    error: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
