@@ -1,0 +1,56 @@
+"""Shared fixtures: real images from the generator, the shipped model, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def run_cli(*args: str, data: Path | None = None, check: bool = True, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`station ARGS` in a fresh interpreter, exactly as a script on the line would call it."""
+    cmd = [sys.executable, "-m", "station", *args]
+    if data is not None:
+        cmd += ["--data", str(data)]
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"station {' '.join(args)} exited {proc.returncode}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def run_json(*args: str, data: Path | None = None):
+    proc = run_cli(*args, "--json", data=data)
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="session")
+def demo_images(tmp_path_factory) -> Path:
+    """A small generated set, OUT/<class>/*.png, shared read-only by tests."""
+    from station.train import synth
+
+    out = tmp_path_factory.mktemp("demo")
+    synth.generate(out, count=24, seed=4242)
+    return out
+
+
+@pytest.fixture(scope="session")
+def model():
+    from station.model.classifier import load_model_dir
+    from station.config import default_model_dir
+
+    return load_model_dir(default_model_dir())
+
+
+@pytest.fixture()
+def data_dir(tmp_path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d

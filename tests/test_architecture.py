@@ -1,0 +1,55 @@
+"""The core stays headless and the light commands stay light."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+QT = ("PySide6", "shiboken6", "superqt", "pyqtgraph")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_qt_outside_ui():
+    offenders = [
+        str(p.relative_to(ROOT)) for p in (ROOT / "station").rglob("*.py")
+        if "ui" not in p.relative_to(ROOT / "station").parts[:1] and _imports(p) & set(QT)
+    ]
+    assert offenders == []
+
+
+def test_modules_stay_small():
+    big = {str(p.relative_to(ROOT)): n for p in (ROOT / "station").rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert big == {}
+
+
+def test_light_commands_import_neither_torch_nor_qt(tmp_path):
+    code = (
+        "import sys; from station.cli import main\n"
+        f"main(['queue', '--data', {str(tmp_path)!r}, '--json'])\n"
+        "heavy = sorted(m for m in ('torch', 'cv2', 'PySide6', 'timm') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert "HEAVY []" in out
+
+
+def test_no_unpickling_loads():
+    for p in (ROOT / "station").rglob("*.py"):
+        for line in p.read_text().splitlines():
+            if "torch.load(" in line:
+                assert "weights_only=True" in line, f"{p}: {line.strip()}"
+            assert "pickle.load" not in line, f"{p}: {line.strip()}"

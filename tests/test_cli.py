@@ -1,0 +1,96 @@
+"""The CLI contract: queue and label, inspect, models and promote, bench, version."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import run_cli, run_json
+from station import __version__
+
+
+def test_version_and_help_are_quick():
+    t = time.perf_counter()
+    proc = run_cli("--version")
+    assert proc.stdout.strip() == f"station {__version__}"
+    assert time.perf_counter() - t < 5  # an interpreter start plus argparse, no torch
+    for cmd in ("run", "queue", "label", "export", "train", "evaluate", "demo-data", "models", "promote", "bench", "inspect"):
+        assert "usage: station" in run_cli(cmd, "--help").stdout
+
+
+@pytest.fixture(scope="module")
+def reviewed_data(tmp_path_factory, demo_images):
+    data = tmp_path_factory.mktemp("data")
+    run_json("run", str(demo_images), data=data)
+    return data
+
+
+def test_queue_orders(reviewed_data):
+    unc = run_json("queue", "--limit", "100", data=reviewed_data)
+    assert len(unc) == 24
+    assert set(unc[0]) >= {"id", "origin", "image", "predicted", "p_defect", "verdict", "captured_at"}
+    u = [i["uncertainty"] for i in unc]
+    assert u == sorted(u, reverse=True)
+    defects = run_json("queue", "--order", "defects", "--limit", "5", data=reviewed_data)
+    p = [i["p_defect"] for i in defects]
+    assert p == sorted(p, reverse=True) and len(p) == 5
+    recent = run_json("queue", "--order", "recent", "--limit", "100", data=reviewed_data)
+    assert [i["captured_at"] for i in recent] == sorted((i["captured_at"] for i in recent), reverse=True)
+    assert recent[0]["captured_at"].endswith("+00:00")
+
+
+def test_label_confirm_relabel_and_refusals(reviewed_data):
+    item = run_json("queue", "--limit", "1", data=reviewed_data)[0]
+    out = run_json("label", str(item["id"]), item["predicted"], "--by", "ann", data=reviewed_data)
+    assert out == {**out, "id": item["id"], "label": item["predicted"], "previous": item["predicted"]}
+    again = run_cli("label", str(item["id"]), "dent", "--by", "bob", "--json", data=reviewed_data)
+    body = json.loads(again.stdout)
+    assert body["previous"] == item["predicted"] and body["label"] == "dent"
+    assert "already reviewed by ann" in again.stderr
+    ids = [i["id"] for i in run_json("queue", "--limit", "100", data=reviewed_data)]
+    assert item["id"] not in ids and len(ids) == 23
+
+    for bad in ("../x", "Scratch", "a" * 65, ""):
+        proc = run_cli("label", str(item["id"]), bad, "--by", "ann", data=reviewed_data, check=False)
+        assert proc.returncode == 2 and "invalid label" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    proc = run_cli("label", "999999", "good", "--by", "ann", data=reviewed_data, check=False)
+    assert proc.returncode == 2 and "no inspection with id 999999" in proc.stderr
+
+
+def test_inspect_json_and_heatmap(tmp_path, demo_images):
+    import cv2
+
+    image = sorted((demo_images / "crack").glob("*.png"))[0]
+    heat = tmp_path / "heat.png"
+    out = run_json("inspect", str(image), "--heatmap", str(heat))
+    assert set(out) >= {"label", "p_defect", "verdict", "probabilities", "box"}
+    assert out["verdict"] == "fail" and out["label"] != "good"
+    x, y, w, h = out["box"]
+    img = cv2.imread(str(image))
+    assert 0 <= x < img.shape[1] and 0 < w <= img.shape[1] and 0 < h <= img.shape[0]
+    written = cv2.imread(str(heat))
+    assert written.shape == img.shape
+    proc = run_cli("inspect", str(tmp_path / "none.png"), check=False)
+    assert proc.returncode == 2 and "image not found" in proc.stderr
+
+
+def test_models_and_promote(tmp_path, data_dir):
+    from station.config import default_model_dir
+
+    models = run_json("models", data=data_dir)
+    assert [m["name"] for m in models] == ["default"] and models[0]["active"]
+    proc = run_cli("promote", str(default_model_dir()), "--as", "copy", data=data_dir)
+    assert "copy" in proc.stdout
+    models = {m["name"]: m for m in run_json("models", data=data_dir)}
+    assert models["copy"]["active"] and not models["default"]["active"]
+    proc = run_cli("promote", "ghost", data=data_dir, check=False)
+    assert proc.returncode == 2 and "no model named 'ghost'" in proc.stderr
+
+
+def test_bench_runs_and_reports_contract_keys():
+    out = run_json("bench", "--images", "8", "--queue-rows", "3000")
+    for key in ("forward_images_per_s", "pipeline_images_per_s", "pipeline_vs_forward", "cam_ms",
+                "reference_cam_ms", "cam_speedup_vs_reference", "queue_ms_1m", "store_inspections_per_s"):
+        assert out[key] is not None and out[key] > 0, key

@@ -1,0 +1,131 @@
+"""Model files load safely; broken ones fail in one line naming the file; the API works."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from station.config import default_model_dir
+from station.errors import ModelError
+from station.model.classifier import load_model_dir
+
+
+def _copy_default(tmp_path):
+    dst = tmp_path / "m"
+    shutil.copytree(default_model_dir(), dst)
+    return dst
+
+
+def test_default_model_card(model):
+    card = model.card
+    assert model.classes[0] == "good" and len(model.classes) >= 4
+    for key in ("arch", "classes", "input_size", "normalization", "threshold", "training_data", "metrics", "created", "parent"):
+        assert key in card
+    assert 0 < model.threshold < 1
+    assert len(card["training_data"]["sha256"]) == 64
+    assert model.cam_layer == "backbone" and hasattr(model.network, model.cam_layer)
+
+
+def test_corrupt_truncated_and_mismatched_models(tmp_path):
+    corrupt = _copy_default(tmp_path / "a")
+    (corrupt / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelError, match=r"model\.safetensors.*corrupt or truncated"):
+        load_model_dir(corrupt)
+
+    truncated = _copy_default(tmp_path / "b")
+    data = (truncated / "model.safetensors").read_bytes()
+    (truncated / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match=r"model\.safetensors.*corrupt or truncated"):
+        load_model_dir(truncated)
+
+    mismatched = _copy_default(tmp_path / "c")
+    card = json.loads((mismatched / "card.json").read_text())
+    card["classes"] = card["classes"] + ["dent"]
+    (mismatched / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=r"tensor head\.fc\.weight has shape"):
+        load_model_dir(mismatched)
+
+    bad_json = _copy_default(tmp_path / "d")
+    (bad_json / "card.json").write_text("{not json")
+    with pytest.raises(ModelError, match=r"card\.json: not valid JSON"):
+        load_model_dir(bad_json)
+
+    with pytest.raises(ModelError, match="not found"):
+        load_model_dir(tmp_path / "nothing-here")
+
+
+def test_broken_model_via_cli_is_one_line(tmp_path, demo_images):
+    broken = _copy_default(tmp_path)
+    (broken / "model.safetensors").write_bytes(b"garbage")
+    image = next((demo_images / "spot").glob("*.png"))
+    proc = run_cli("inspect", str(image), "--model", str(broken), check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "model.safetensors" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_preprocess_accepts_every_layout(model):
+    rng = np.random.default_rng(0)
+    cases = [
+        rng.integers(0, 256, (300, 200), dtype=np.uint8),
+        rng.integers(0, 65536, (64, 64), dtype=np.uint16),
+        rng.random((50, 80, 3), dtype=np.float32),
+        rng.integers(0, 256, (40, 40, 4), dtype=np.uint8),
+        rng.integers(0, 256, (1, 1, 1), dtype=np.uint8),
+    ]
+    for img in cases:
+        x = model.preprocess(img)
+        assert tuple(x.shape) == (3, model.input_size, model.input_size)
+        assert np.isfinite(x.numpy()).all()
+    # A gray image and the same image as BGR must be judged identically.
+    gray = cases[0]
+    bgr = np.repeat(gray[:, :, None], 3, axis=2)
+    assert np.allclose(model.preprocess(gray).numpy(), model.preprocess(bgr).numpy(), atol=1e-6)
+
+
+def test_predict_and_cam_api(model, demo_images):
+    import cv2
+
+    paths = sorted((demo_images / "scratch").glob("*.png"))[:2] + sorted((demo_images / "good").glob("*.png"))[:2]
+    images = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in paths]
+    preds = model.predict(images)
+    assert len(preds) == 4
+    for p in preds:
+        label, p_defect, probs = p
+        assert label in model.classes and set(probs) == set(model.classes)
+        assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
+        assert p_defect == pytest.approx(1 - probs["good"], abs=1e-6)
+        assert (p.verdict == "fail") == (p_defect >= model.threshold)
+    cam = model.cam(images[0])
+    assert cam.shape == images[0].shape[:2] and cam.dtype == np.float32
+    assert 0.0 <= cam.min() and cam.max() <= 1.0 and cam.max() > 0.5
+    other = model.cam(images[0], target="good")
+    assert not np.allclose(cam, other)
+    with pytest.raises(Exception, match="not one of this model's classes"):
+        model.cam(images[0], target="dent")
+
+
+def test_head_only_cam_matches_full_autograd_gradcam(model, demo_images):
+    """Against pytorch-grad-cam's GradCAM on the same layer, which backpropagates through everything."""
+    import cv2
+    import torch
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from station.model.overlay import upsample
+
+    paths = [sorted((demo_images / c).glob("*.png"))[0] for c in ("spot", "crack", "stain", "good")]
+    x = model.batch([cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in paths])
+    probs, ours = model.forward_with_cam(x)
+    targets = [model._cam_target(p) for p in probs]
+    with GradCAM(model=model.network, target_layers=[model.network.backbone]) as ref:
+        theirs = ref(input_tensor=x.clone(), targets=[ClassifierOutputTarget(t) for t in targets])
+    for mine, full in zip(ours, theirs):
+        a = upsample(mine, full.shape).ravel()
+        r = np.corrcoef(a, full.ravel())[0, 1]
+        assert r > 0.99, r
+    assert torch.is_tensor(x)

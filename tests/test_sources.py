@@ -1,0 +1,157 @@
+"""Sources: folder, hot folder, video file, and a capture that fails mid-stream and reconnects.
+
+The video file is generated here and read through the same CaptureSource a USB camera uses.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from station.errors import SourceError
+from station.sources import open_source
+from station.sources.capture import CaptureSource
+
+
+def _video(path, n=12, size=(96, 64)):
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, size)
+    assert writer.isOpened()
+    for i in range(n):
+        frame = np.full((size[1], size[0], 3), i * 20 % 255, np.uint8)
+        cv2.putText(frame, str(i), (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def test_folder_is_recursive_sorted_once(tmp_path, demo_images):
+    src = open_source(str(demo_images))
+    origins = [f.origin for f in src]
+    assert len(origins) == 24 == len(set(origins))
+    assert origins == sorted(origins)
+    assert list(src) and src.status.state == "finished"
+
+
+def test_video_file_every_frame_in_order(tmp_path):
+    video = _video(tmp_path / "line.avi")
+    frames = list(open_source(str(video)))
+    assert [f.index for f in frames] == list(range(12))
+    assert frames[0].image.shape == (64, 96, 3)
+    assert frames[3].origin.endswith("line.avi#3")
+
+
+def test_unopenable_sources_fail_cleanly(tmp_path):
+    with pytest.raises(SourceError, match="no such folder or file"):
+        open_source(str(tmp_path / "missing"))
+    with pytest.raises(SourceError, match="cannot open"):
+        open_source("camera:97")
+    with pytest.raises(SourceError, match="camera:N"):
+        open_source("camera:front")
+
+
+class FlakyCapture:
+    """A real cv2.VideoCapture of the test video whose device 'unplugs' after `fail_after` reads."""
+
+    def __init__(self, path, fail_after):
+        import cv2
+
+        self.cap = cv2.VideoCapture(str(path))
+        self.left = fail_after
+
+    def isOpened(self):
+        return self.cap.isOpened()
+
+    def read(self):
+        if self.left is not None:
+            if self.left <= 0:
+                return False, None
+            self.left -= 1
+        return self.cap.read()
+
+    def release(self):
+        self.cap.release()
+
+
+def test_live_capture_reconnects_after_unplug(tmp_path):
+    video = _video(tmp_path / "cam.avi", n=30)
+    opened = []
+
+    def opener(target):
+        opened.append(target)
+        if len(opened) == 2:
+            return None  # first reconnect attempt: device still gone
+        return FlakyCapture(target, fail_after=5 if len(opened) == 1 else None)
+
+    src = CaptureSource(str(video), origin="camera:0", live=True, opener=opener, backoff=(0.01, 0.05))
+    got = []
+    for frame in src:
+        got.append(frame)
+        time.sleep(0.01)
+        if len(got) >= 8:
+            break
+    src.close()
+    assert len(opened) >= 3 and src.reconnects >= 1
+    assert "reconnected" in src.status.detail or src.reconnects >= 1
+    assert all(f.live for f in got)
+
+
+def test_live_capture_gives_up_and_says_lost(tmp_path):
+    video = _video(tmp_path / "cam.avi", n=5)
+    calls = []
+
+    def opener(target):
+        calls.append(1)
+        return FlakyCapture(target, fail_after=3) if len(calls) == 1 else None
+
+    src = CaptureSource(str(video), origin="camera:1", live=True, opener=opener, max_retries=2, backoff=(0.01, 0.02))
+    t = time.monotonic()
+    frames = list(src)
+    assert time.monotonic() - t < 10
+    assert 1 <= len(frames) <= 3
+    assert src.status.state == "lost"
+
+
+def test_live_slow_consumer_drops_not_backlogs(tmp_path):
+    video = _video(tmp_path / "cam.avi", n=60)
+    src = CaptureSource(str(video), origin="camera:0", live=True, opener=lambda t: FlakyCapture(t, None), max_retries=0)
+    got = []
+    for frame in src:
+        got.append(frame.index)
+        time.sleep(0.05)  # a slow model
+    assert src.dropped > 0
+    assert got == sorted(got) and len(got) + src.dropped <= 60
+
+
+def test_hot_folder_picks_up_files_once_complete(tmp_path, demo_images):
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    files = sorted(demo_images.rglob("*.png"))[:3]
+    src = open_source(f"watch:{hot}", poll=0.05, idle_exit=1.5)
+
+    def writer():
+        time.sleep(0.2)
+        # a slow writer: half the file, a pause, the rest
+        data = files[0].read_bytes()
+        with open(hot / "slow.png", "wb") as f:
+            f.write(data[: len(data) // 2])
+            f.flush()
+            time.sleep(0.4)
+            f.write(data[len(data) // 2 :])
+        shutil.copy(files[1], hot / "b.png.part")  # temp name, then rename into place
+        (hot / "b.png.part").rename(hot / "b.png")
+        shutil.copy(files[2], hot / "c.png")
+
+    t = threading.Thread(target=writer)
+    t.start()
+    frames = list(src)
+    t.join()
+    names = sorted(f.path.split("/")[-1] for f in frames)
+    assert names == ["b.png", "c.png", "slow.png"]
+    slow = next(f for f in frames if f.path.endswith("slow.png"))
+    assert open(slow.path, "rb").read() == files[0].read_bytes()
