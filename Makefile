@@ -11,8 +11,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# Until the operator window lands (issue #4), the demo runs headless: every bundled demo image
+# through the default model, verdicts stored in the per-user data dir, then the review queue.
 run: $(STAMP)
-	$(BIN)/station
+	$(BIN)/station run resources/demo
+	$(BIN)/station queue --limit 10
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q

@@ -12,7 +12,8 @@ from station.errors import StationError
 def cmd_train(args: argparse.Namespace) -> int:
     from station.train.fit import TrainConfig, train
 
-    cfg = TrainConfig(arch=args.arch, views=args.views, finetune_epochs=args.finetune_epochs, seed=args.seed, weights=args.weights, name=args.name)
+    cfg = TrainConfig(arch=args.arch, views=args.views, finetune_epochs=args.finetune_epochs, seed=args.seed, weights=args.weights, name=args.name,
+                      input_size=args.input_size)
     if args.epochs is not None:
         if args.epochs < 1:
             raise StationError("--epochs must be at least 1")

@@ -1,5 +1,10 @@
-"""`station train`: transfer learning on a frozen backbone's cached features, then optional
-fine-tuning of the last blocks; class-weighted loss, early stopping, a calibrated threshold."""
+"""`station train`: transfer learning on a frozen pretrained trunk with cached features.
+
+The trunk runs once per augmented view of each image; the adapter and the head then train on
+the cached maps for many epochs at almost no cost. Optional fine-tuning of the trunk's last stage
+follows. Class-weighted loss, early stopping on validation, the best state kept, and the decision
+threshold calibrated on validation. `small_cnn`, the from-scratch baseline, trains end to end.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +21,26 @@ from torch import nn
 
 from station import __version__
 from station.errors import StationError
-from station.model.backbone import DEFAULT_INPUT, IMAGENET_MEAN, IMAGENET_STD, load_pretrained
+from station.model.backbone import DEFAULT_INPUT, IMAGENET_MEAN, IMAGENET_STD, AdaptedBackbone, load_pretrained
 from station.model.classifier import StationModel, load_model_dir, save_model_dir
-from station.model.network import StationNet, pool
+from station.model.network import StationNet
 from station.train import data as tdata
-from station.train import metrics, tail
+from station.train import metrics
 from station.train.augment import augment
 
 Progress = Callable[[str, int, int], None]
+Stop = Callable[[], bool] | None
 
 
 @dataclass
 class TrainConfig:
     arch: str = "efficientnet_lite0"
-    epochs: int = 80  # head epochs on cached features (cheap); small_cnn: end-to-end epochs
-    views: int = 4  # augmented views of each training image whose features are cached
-    finetune_epochs: int = 0
-    finetune_blocks: int = 2
+    epochs: int = 40  # adapter+head epochs on cached maps; small_cnn: end-to-end epochs
+    views: int = 3  # augmented views of each training image whose trunk maps are cached
+    finetune_epochs: int = 0  # then end-to-end epochs with the trunk's last stage unfrozen
     batch_size: int = 32
     lr: float = 2e-3
-    patience: int = 12
+    patience: int = 10
     val_fraction: float = 0.2
     seed: int = 0
     weights: str | None = None
@@ -48,17 +53,24 @@ def _device() -> torch.device:
 
 
 def _class_weights(y: np.ndarray, k: int) -> torch.Tensor:
+    """Inverse frequency: 391 good vs 10 defects must not teach 'everything is good' (or defective).
+    Classes absent from train get weight 0: nothing to learn from, nothing to balance."""
     counts = np.bincount(y, minlength=k).astype(np.float64)
-    # Classes missing from train get weight 0: nothing to learn from, nothing to balance.
     w = np.where(counts > 0, len(y) / (np.maximum(counts, 1) * max(1, (counts > 0).sum())), 0.0)
     return torch.tensor(w, dtype=torch.float32)
 
 
-def _build(cfg: TrainConfig, classes: list[str], base: str | None) -> tuple[StationNet, dict]:
-    if base:
-        parent = load_model_dir(base) if Path(base).is_dir() else _load_named(base)
-        arch = parent.card["arch"]
-        net = StationNet(arch, len(classes))
+def _load_any(spec: str) -> StationModel:
+    if Path(spec).is_dir():
+        return load_model_dir(spec)
+    from station.model import load_model
+
+    return load_model(spec)
+
+
+def _build(cfg: TrainConfig, classes: list[str], parent: StationModel | None) -> tuple[StationNet, dict]:
+    if parent is not None:
+        net = StationNet(parent.card["arch"], len(classes))
         net.backbone.load_state_dict(parent.network.backbone.state_dict())
         with torch.no_grad():  # keep what the parent knew; new defect types start from scratch
             for i, c in enumerate(classes):
@@ -66,123 +78,120 @@ def _build(cfg: TrainConfig, classes: list[str], base: str | None) -> tuple[Stat
                     j = parent.classes.index(c)
                     net.head.fc.weight[i] = parent.network.head.fc.weight[j]
                     net.head.fc.bias[i] = parent.network.head.fc.bias[j]
-        card = {k: parent.card[k] for k in ("input_size", "normalization")}
-        card["arch"] = arch
+        card = {k: parent.card[k] for k in ("arch", "input_size", "normalization")}
         card["parent"] = {"name": parent.name, "version": parent.version}
         return net, card
     net = StationNet(cfg.arch, len(classes))
     load_pretrained(cfg.arch, net.backbone, cfg.weights)
-    size = cfg.input_size or DEFAULT_INPUT[cfg.arch]
     return net, {
         "arch": cfg.arch,
-        "input_size": size,
+        "input_size": cfg.input_size or DEFAULT_INPUT[cfg.arch],
         "normalization": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
         "parent": None,
     }
 
 
-def _load_named(name: str) -> StationModel:
-    from station.model import load_model
-
-    return load_model(name)
-
-
-def _batches(n: int, size: int, rng: np.random.Generator | None = None):
+def _chunks(n: int, size: int, rng: np.random.Generator | None = None):
     idx = rng.permutation(n) if rng is not None else np.arange(n)
     for i in range(0, n, size):
         yield idx[i : i + size]
 
 
-def _features(net: StationNet, x: np.ndarray, device: torch.device, bs: int, keep_trunk: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Pooled backbone features, and (for tail fine-tuning) the trunk's feature maps."""
-    pooled, trunks = [], []
+def _cache(trunk: nn.Module, x: np.ndarray, device: torch.device, bs: int) -> torch.Tensor:
     with torch.no_grad():
-        for b in _batches(len(x), bs):
-            xb = torch.from_numpy(x[b]).to(device)
-            if keep_trunk:
-                h = tail.trunk(net, xb)
-                trunks.append(h.cpu())
-                fmap = net.backbone.bn2(net.backbone.conv_head(_run_tail_blocks(net, h)))
-            else:
-                fmap = net.backbone(xb)
-            pooled.append(pool(fmap).float().cpu())
-    return torch.cat(pooled), (torch.cat(trunks) if keep_trunk else None)
+        return torch.cat([trunk(torch.from_numpy(x[b]).to(device)) for b in _chunks(len(x), bs)])
 
 
-def _run_tail_blocks(net: StationNet, h: torch.Tensor) -> torch.Tensor:
-    for block in list(net.backbone.blocks)[tail.TRUNK_STAGES :]:
-        h = block(h)
-    return h
+def _dihedral(h: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Turns and flips of cached maps: cheap extra views, valid for textures with no up or down."""
+    h = torch.rot90(h, int(rng.integers(4)), dims=(2, 3))
+    return torch.flip(h, dims=(3,)) if rng.random() < 0.5 else h
 
 
-def _fit_head(net, ftr, ytr, fval, yval, weights, cfg, progress) -> None:
-    head = net.head.cpu().train()
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=1e-3)
-    loss_fn = nn.CrossEntropyLoss(weight=weights)
-    val_loss_fn = nn.CrossEntropyLoss(weight=weights)
-    rng = np.random.default_rng(cfg.seed)
-    best, best_state, stale = float("inf"), copy.deepcopy(head.state_dict()), 0
-    for epoch in range(cfg.epochs):
-        head.train()
-        for b in _batches(len(ytr), 64, rng):
-            opt.zero_grad()
-            loss_fn(head(ftr[b]), ytr[b]).backward()
-            opt.step()
-        head.eval()
-        with torch.no_grad():
-            vl = float(val_loss_fn(head(fval), yval)) if len(yval) else 0.0
+def _early_stopping_loop(modules, params, step, val_loss, epochs, cfg, progress, stage) -> None:
+    """Shared by every stage: train `epochs`, keep the state with the best validation loss."""
+    best, best_state, stale = float("inf"), [copy.deepcopy(m.state_dict()) for m in modules], 0
+    opt = torch.optim.AdamW(params, lr=cfg.lr if stage != "fine-tune" else cfg.lr / 10, weight_decay=1e-3)
+    for epoch in range(epochs):
+        for m in modules:
+            m.train()
+        step(opt)
+        for m in modules:
+            m.eval()
+        vl = val_loss()
         if progress:
-            progress(f"head (val loss {vl:.3f})", epoch + 1, cfg.epochs)
+            progress(f"{stage} (val loss {vl:.3f})", epoch + 1, epochs)
         if vl < best - 1e-4:
-            best, best_state, stale = vl, copy.deepcopy(head.state_dict()), 0
+            best, best_state, stale = vl, [copy.deepcopy(m.state_dict()) for m in modules], 0
         else:
             stale += 1
             if stale >= cfg.patience:
                 break
-    head.load_state_dict(best_state)
+    for m, state in zip(modules, best_state):
+        m.load_state_dict(state)
+        m.eval()
 
 
-def _fit_end_to_end(net, xtr, ytr, xval, yval, weights, cfg, epochs, params, lr, progress, device, should_stop) -> None:
-    """Fine-tuning (or from-scratch training) with augmentation on the fly; best val kept."""
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+def _fit_cached(net, xtr, ytr, xval, yval, weights, cfg, device, progress, should_stop) -> None:
+    bb: AdaptedBackbone = net.backbone
+    bb.trunk.eval()
+    rng = np.random.default_rng(cfg.seed)
+    maps, labels = [], []
+    for v in range(max(1, cfg.views)):
+        if should_stop and should_stop():
+            raise StationError("training cancelled")
+        xv = xtr if v == 0 else np.stack([augment(x, rng) for x in xtr])
+        maps.append(_cache(bb.trunk, xv, device, cfg.batch_size))
+        labels.append(torch.as_tensor(ytr, device=device))
+        if progress:
+            progress("caching trunk features", v + 1, max(1, cfg.views))
+    cached, y = torch.cat(maps), torch.cat(labels)
+    cached_val, y_val = _cache(bb.trunk, xval, device, cfg.batch_size), torch.as_tensor(yval, device=device)
     loss_fn = nn.CrossEntropyLoss(weight=weights.to(device))
+    trainable = [bb.adapter, net.head]
+
+    def step(opt) -> None:
+        for b in _chunks(len(y), cfg.batch_size, rng):
+            if should_stop and should_stop():
+                raise StationError("training cancelled")
+            opt.zero_grad()
+            loss_fn(net.head(bb.adapter(_dihedral(cached[b], rng))), y[b]).backward()
+            opt.step()
+
+    def val_loss() -> float:
+        with torch.no_grad():
+            return float(loss_fn(net.head(bb.adapter(cached_val)), y_val))
+
+    params = [p for m in trainable for p in m.parameters()]
+    _early_stopping_loop(trainable, params, step, val_loss, cfg.epochs, cfg, progress, "adapter+head")
+
+
+def _fit_end_to_end(net, modules, xtr, ytr, xval, yval, weights, cfg, epochs, device, progress, should_stop, stage) -> None:
+    """Training on pixels with augmentation on the fly: small_cnn, or optional fine-tuning."""
     rng = np.random.default_rng(cfg.seed + 1)
-    best, best_state, stale = float("inf"), copy.deepcopy(net.state_dict()), 0
+    loss_fn = nn.CrossEntropyLoss(weight=weights.to(device))
     yt = torch.as_tensor(ytr)
-    for epoch in range(epochs):
-        net.train()
-        if cfg.arch != "small_cnn":
-            net.backbone.eval()  # frozen BN statistics: small batches would wreck them
-        for b in _batches(len(ytr), cfg.batch_size, rng):
+
+    def step(opt) -> None:
+        for b in _chunks(len(ytr), cfg.batch_size, rng):
             if should_stop and should_stop():
                 raise StationError("training cancelled")
             xb = torch.from_numpy(np.stack([augment(xtr[i], rng) for i in b])).to(device)
             opt.zero_grad()
             loss_fn(net(xb), yt[b].to(device)).backward()
             opt.step()
-        net.eval()
-        with torch.inference_mode():
-            logits = torch.cat([net(torch.from_numpy(xval[b]).to(device)).float().cpu() for b in _batches(len(xval), 64)])
-        vl = float(nn.functional.cross_entropy(logits, torch.as_tensor(yval), weight=weights)) if len(yval) else 0.0
-        if progress:
-            progress(f"train (val loss {vl:.3f})", epoch + 1, epochs)
-        if vl < best - 1e-4:
-            best, best_state, stale = vl, copy.deepcopy(net.state_dict()), 0
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                break
-    net.load_state_dict(best_state)
+
+    def val_loss() -> float:
+        with torch.no_grad():
+            logits = torch.cat([net(torch.from_numpy(xval[b]).to(device)) for b in _chunks(len(xval), 64)])
+            return float(loss_fn(logits, torch.as_tensor(yval, device=device)))
+
+    params = [p for m in modules for p in m.parameters()]
+    _early_stopping_loop(modules, params, step, val_loss, epochs, cfg, progress, stage)
 
 
-def train(
-    data: str | Path,
-    out: str | Path,
-    cfg: TrainConfig | None = None,
-    base: str | None = None,
-    progress: Progress | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> dict:
+def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | None = None,
+          progress: Progress | None = None, should_stop: Stop = None) -> dict:
     """Train a model from an ImageFolder tree and write it to `out`. Returns the JSON summary."""
     from station.pipeline import tune_cpu
 
@@ -194,99 +203,54 @@ def train(
     train_items, val_items = tdata.split_tree(data, cfg.val_fraction, cfg.seed)
     if not val_items:
         raise StationError("need at least two images of some class to hold one out for validation")
-    base_classes = None
-    if base:
-        base_classes = (load_model_dir(base) if Path(base).is_dir() else _load_named(base)).classes
-    classes = tdata.class_list([l for _, l in train_items + val_items], base_classes)
-    net, card = _build(cfg, classes, base)
+    parent = _load_any(base) if base else None
+    classes = tdata.class_list([l for _, l in train_items + val_items], parent.classes if parent else None)
+    net, card = _build(cfg, classes, parent)
     device = _device()
     net.to(device).eval()
     helper = StationModel(net, {**card, "classes": classes, "threshold": 0.5}, device=str(device))
     index = {c: i for i, c in enumerate(classes)}
-    prep = lambda items: np.stack([helper._prep(im) for im in tdata.load_images(items)])  # noqa: E731
-    xtr, xval = prep(train_items), prep(val_items)
+    xtr = np.stack([helper._prep(im) for im in tdata.load_images(train_items)])
+    xval = np.stack([helper._prep(im) for im in tdata.load_images(val_items)])
     ytr = np.array([index[l] for _, l in train_items])
     yval = np.array([index[l] for _, l in val_items])
     weights = _class_weights(ytr, len(classes))
-    bs = cfg.batch_size
 
-    if cfg.arch == "small_cnn" and not base:
-        _fit_end_to_end(net, xtr, ytr, xval, yval, weights, cfg, cfg.epochs, net.parameters(), 3e-3, progress, device, should_stop)
+    if isinstance(net.backbone, AdaptedBackbone):
+        _fit_cached(net, xtr, ytr, xval, yval, weights, cfg, device, progress, should_stop)
+        if cfg.finetune_epochs > 0:
+            last = list(net.backbone.trunk.children())[-1]
+            _fit_end_to_end(net, [last, net.backbone.adapter, net.head], xtr, ytr, xval, yval, weights, cfg,
+                            cfg.finetune_epochs, device, progress, should_stop, "fine-tune")
     else:
-        use_tail = cfg.finetune_epochs > 0 and tail.supported(net)
-        rng = np.random.default_rng(cfg.seed)
-        feats, labels, trunks = [], [], []
-        for v in range(max(1, cfg.views)):
-            if should_stop and should_stop():
-                raise StationError("training cancelled")
-            xv = xtr if v == 0 else np.stack([augment(x, rng) for x in xtr])
-            f, t = _features(net, xv, device, bs, keep_trunk=use_tail)
-            feats.append(f)
-            trunks.append(t)
-            labels.append(torch.as_tensor(ytr))
-            if progress:
-                progress("features", v + 1, max(1, cfg.views))
-        fval, tval = _features(net, xval, device, bs, keep_trunk=use_tail)
-        _fit_head(net, torch.cat(feats), torch.cat(labels), fval, torch.as_tensor(yval), weights, cfg, progress)
-        net.to(device)
-        if use_tail:
-            tail.finetune(net, torch.cat(trunks).to(device), torch.cat(labels).to(device), tval.to(device), torch.as_tensor(yval).to(device),
-                          weights.to(device), cfg.finetune_epochs, cfg.seed, cfg.patience, progress, should_stop)
-        elif cfg.finetune_epochs > 0:
-            for p in net.backbone.parameters():
-                p.requires_grad_(False)
-            tail_mods = _tail_modules(net, cfg.finetune_blocks)
-            params = [p for m in tail_mods for p in m.parameters()] + list(net.head.parameters())
-            for p in params:
-                p.requires_grad_(True)
-            _fit_end_to_end(net, xtr, ytr, xval, yval, weights, cfg, cfg.finetune_epochs, params, 5e-4, progress, device, should_stop)
-            for p in net.parameters():
-                p.requires_grad_(True)
+        _fit_end_to_end(net, [net], xtr, ytr, xval, yval, weights, cfg, cfg.epochs, device, progress, should_stop, "train")
 
     net.eval()
-    with torch.inference_mode():
-        logits = torch.cat([net(torch.from_numpy(xval[b]).to(device)).float().cpu() for b in _batches(len(xval), 64)])
+    with torch.no_grad():
+        logits = torch.cat([net(torch.from_numpy(xval[b]).to(device)).float().cpu() for b in _chunks(len(xval), 64)])
     probs = torch.softmax(logits, 1).numpy()
     p_def = 1.0 - probs[:, index["good"]]
-    threshold = metrics.best_threshold([int(l != "good") for _, l in val_items], p_def)
-    helper.threshold = threshold
+    helper.threshold = metrics.best_threshold([int(l != "good") for _, l in val_items], p_def)
     preds = [helper.decide(p).label for p in probs]
     val_metrics = metrics.report([l for _, l in val_items], preds, p_def.tolist(), classes)
-    val_metrics.pop("confusion", None)
     seconds = time.perf_counter() - t0
-    card.update(
-        {
-            "format": 1,
-            "name": cfg.name or Path(out).name,
-            "classes": classes,
-            "threshold": threshold,
-            "training_data": {
-                "path": str(data),
-                "n_train": len(train_items),
-                "n_val": len(val_items),
-                "classes": {c: int((ytr == i).sum() + (yval == i).sum()) for i, c in enumerate(classes)},
-                "sha256": tdata.fingerprint(train_items + val_items),
-            },
-            "training": {
-                "epochs": cfg.epochs,
-                "views": cfg.views,
-                "finetune_epochs": cfg.finetune_epochs,
-                "seed": cfg.seed,
-                "seconds": round(seconds, 1),
-                "device": str(device),
-            },
-            "metrics": {k: v for k, v in val_metrics.items() if k != "per_class"},
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "station_version": __version__,
-        }
-    )
+    card.update({
+        "format": 1,
+        "name": cfg.name or Path(out).name,
+        "classes": classes,
+        "threshold": helper.threshold,
+        "training_data": {
+            "path": str(data),
+            "n_train": len(train_items),
+            "n_val": len(val_items),
+            "classes": {c: int((ytr == i).sum() + (yval == i).sum()) for i, c in enumerate(classes)},
+            "sha256": tdata.fingerprint(train_items + val_items),
+        },
+        "training": {"epochs": cfg.epochs, "views": cfg.views, "finetune_epochs": cfg.finetune_epochs, "seed": cfg.seed,
+                     "seconds": round(seconds, 1), "device": str(device)},
+        "metrics": {k: v for k, v in val_metrics.items() if k not in ("per_class", "confusion")},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "station_version": __version__,
+    })
     save_model_dir(net.cpu(), card, out)
-    return {"model": str(out), "classes": classes, "metrics": card["metrics"], "threshold": threshold, "seconds": round(seconds, 1)}
-
-
-def _tail_modules(net: StationNet, blocks: int) -> list[nn.Module]:
-    bb = net.backbone
-    if hasattr(bb, "blocks"):  # timm EfficientNet: last blocks + the 1x1 conv head
-        return list(bb.blocks)[-max(1, blocks):] + [bb.conv_head, bb.bn2]
-    children = list(bb.children())
-    return children[-max(1, blocks):]
+    return {"model": str(out), "classes": classes, "metrics": card["metrics"], "threshold": helper.threshold, "seconds": round(seconds, 1)}

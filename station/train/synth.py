@@ -106,12 +106,12 @@ def defect_mask(kind: str, size: int, rng: np.random.Generator) -> tuple[np.ndar
         mask = _blur(mask, 0.5)
         sign, amp = -1.0, rng.uniform(0.25, 0.45)  # cracks are dark: light does not come back out
     elif kind == "spot":
-        r = rng.uniform(0.02, 0.06) * size
+        r = rng.uniform(0.028, 0.06) * size
         c = rng.uniform(0.15 * size, 0.85 * size, 2)
         axes = (int(r), int(r * rng.uniform(0.6, 1.0)))
         cv2.ellipse(mask, (int(c[0]), int(c[1])), axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1, cv2.LINE_AA)
         mask = _blur(mask, r * 0.25)
-        amp = rng.uniform(0.25, 0.45)
+        amp = rng.uniform(0.3, 0.5)
     elif kind == "stain":
         c = rng.uniform(0.25 * size, 0.75 * size, 2)
         r = rng.uniform(0.1, 0.2) * size
@@ -130,6 +130,11 @@ def make_image(label: str, family: str, size: int, rng: np.random.Generator) -> 
     img = texture(family, size, rng)
     if label != "good":
         mask, delta = defect_mask(label, size, rng)
+        if label != "crack":
+            # Push away from the nearer clip limit: a bright spot on a bright patch would clip to
+            # white and vanish, leaving a "defect" label on a part nobody could call defective.
+            local = float((img * mask).sum() / max(float(mask.sum()), 1e-6))
+            delta = abs(delta) if local < 0.5 else -abs(delta)
         img = img + delta * mask
     img = img + rng.normal(0, 0.01, img.shape).astype(np.float32)  # sensor noise
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
