@@ -27,17 +27,25 @@ def registry_dir(data: str | os.PathLike[str] | None = None) -> Path:
 
 
 def ensure_default(data: str | os.PathLike[str] | None = None) -> Path:
-    """Register the shipped default model on first start; returns the registry directory."""
+    """Register the shipped default model on first start, and refresh it when an upgrade ships a
+    new one (`default` always means the shipped model; trained models keep their own names)."""
     reg = registry_dir(data)
     target = reg / DEFAULT_NAME
-    if not (target / "card.json").is_file():
-        src = config.default_model_dir()
-        if not (src / "card.json").is_file():
-            raise ModelError(f"the shipped default model is missing: {src}")
-        tmp = reg / f".{DEFAULT_NAME}.tmp"
+    src = config.default_model_dir()
+    if not (src / "card.json").is_file():
+        if (target / "card.json").is_file():
+            return reg
+        raise ModelError(f"the shipped default model is missing: {src}")
+    current = target / "card.json"
+    if not current.is_file() or current.read_bytes() != (src / "card.json").read_bytes():
+        tmp = reg / f".{DEFAULT_NAME}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(src, tmp)
+        old = reg / f".{DEFAULT_NAME}.{os.getpid()}.old"
+        if target.exists():
+            os.replace(target, old)
         os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
     if not (reg / ACTIVE).is_file():
         _write_active(reg, DEFAULT_NAME)
     return reg

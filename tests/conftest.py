@@ -14,6 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def isolated_data_dir(tmp_path_factory):
+    """No test touches the real per-user data dir: commands without --data land here."""
+    os.environ["STATION_DATA"] = str(tmp_path_factory.mktemp("station-data"))
+
+
 def run_cli(*args: str, data: Path | None = None, check: bool = True, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """`station ARGS` in a fresh interpreter, exactly as a script on the line would call it."""
     cmd = [sys.executable, "-m", "station", *args]

@@ -94,3 +94,16 @@ def test_bench_runs_and_reports_contract_keys():
     for key in ("forward_images_per_s", "pipeline_images_per_s", "pipeline_vs_forward", "cam_ms",
                 "reference_cam_ms", "cam_speedup_vs_reference", "queue_ms_1m", "store_inspections_per_s"):
         assert out[key] is not None and out[key] > 0, key
+
+
+def test_upgrade_refreshes_the_shipped_default_model(data_dir):
+    """A data dir registered by an older release holds an older `default`; the new one replaces it."""
+    from station.config import default_model_dir
+
+    run_json("models", data=data_dir)
+    stale = data_dir / "models" / "default" / "card.json"
+    stale.write_text(stale.read_text().replace('"threshold"', '"old_threshold"', 1))
+    (data_dir / "models" / "default" / "model.safetensors").write_bytes(b"an older release's weights")
+    out = run_json("inspect", str(next((default_model_dir().parent.parent / "resources" / "demo" / "good").glob("*.png"))), data=data_dir)
+    assert out["verdict"] in ("pass", "fail")
+    assert stale.read_bytes() == (default_model_dir() / "card.json").read_bytes()
