@@ -59,19 +59,43 @@ def _batches(frames: Iterable[Frame], size: int, should_stop: Callable[[], bool]
         yield batch
 
 
+def _loaded(batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndarray]) -> Iterator[list["_Item"]]:
+    """Decode batch k+1 on a helper thread while batch k is classified: the forward pass leaves
+    a core idle in its serial stretches, and decoding (OpenCV, GIL released) fills it. A live
+    frame is decoded inline: prefetching it would only add latency."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+        pending = None
+        for batch in batches:
+            if batch[0].live:
+                if pending is not None:
+                    yield pending.result()
+                    pending = None
+                yield [_load(f, prep) for f in batch]
+                continue
+            job = pool.submit(lambda b=batch: [_load(f, prep) for f in b])
+            if pending is not None:
+                yield pending.result()
+            pending = job
+        if pending is not None:
+            yield pending.result()
+
+
 class _Item:
-    __slots__ = ("frame", "data", "sha", "image", "error", "decode_ms")
+    __slots__ = ("frame", "data", "sha", "image", "x", "error", "decode_ms")
 
     def __init__(self, frame: Frame) -> None:
         self.frame = frame
         self.data: bytes | None = None
         self.sha: str | None = None
         self.image: np.ndarray | None = None
+        self.x: np.ndarray | None = None  # the preprocessed CHW input
         self.error: str | None = None
         self.decode_ms = 0.0
 
 
-def _load(frame: Frame) -> _Item:
+def _load(frame: Frame, prep: Callable[[np.ndarray], np.ndarray]) -> _Item:
     from station.store.files import sha256
 
     item = _Item(frame)
@@ -83,6 +107,7 @@ def _load(frame: Frame) -> _Item:
             item.image = decode(item.data)
         else:
             item.image = check_shape(frame.image)
+        item.x = prep(item.image)
     except ImageError as exc:
         item.error = str(exc)
     item.decode_ms = (time.perf_counter() - t) * 1000
@@ -103,8 +128,7 @@ def inspect_frames(
     from station.model.overlay import hot_box
 
     stop = should_stop or (lambda: False)
-    for frames_batch in _batches(frames, batch_size, stop):
-        items = [_load(f) for f in frames_batch]
+    for items in _loaded(_batches(frames, batch_size, stop), model._prep):
         skip: set[str] = set()
         if recorder is not None:
             skip = recorder.already_inspected([i.sha for i in items if i.sha and i.error is None])
@@ -112,19 +136,14 @@ def inspect_frames(
         probs = cams = None
         infer_ms = 0.0
         if todo:
+            import torch
+
             t = time.perf_counter()
-            try:
-                x = model.batch([i.image for i in todo])
-            except ImageError as exc:  # defensive: check_shape passed, so this is rare
-                for i in todo:
-                    i.error = str(exc)
-                todo = []
-                x = None
-            if x is not None:
-                if cam:
-                    probs, cams = model.forward_with_cam(x)
-                else:
-                    probs = _probs(model, x)
+            x = torch.from_numpy(np.stack([i.x for i in todo]))
+            if cam:
+                probs, cams = model.forward_with_cam(x)
+            else:
+                probs = _probs(model, x)
             infer_ms = (time.perf_counter() - t) * 1000 / max(1, len(todo))
         results: list[Result] = []
         k = 0

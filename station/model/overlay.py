@@ -6,6 +6,8 @@ import numpy as np
 
 from station.imageio import to_bgr8
 
+BOX_GRID = 96
+
 
 def upsample(cam: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A low-resolution CAM -> float32 at (H, W) of `shape`, clipped to [0, 1]."""
@@ -36,7 +38,11 @@ def hot_box(cam: np.ndarray, shape: tuple[int, ...], level: float = 0.5) -> tupl
     """[x, y, w, h] in image pixels around the hottest connected region above `level`."""
     import cv2
 
-    full = upsample(cam, shape)
+    # Search on a map of at most BOX_GRID px and scale back: the CAM has 14-16 cells a side,
+    # so a full-resolution search finds the same region at many times the cost.
+    h, w = int(shape[0]), int(shape[1])
+    scale = min(1.0, BOX_GRID / max(h, w))
+    full = upsample(cam, (max(1, round(h * scale)), max(1, round(w * scale))))
     if float(full.max()) <= 0.0:
         return None
     mask = (full >= level * float(full.max())).astype(np.uint8)
@@ -45,8 +51,10 @@ def hot_box(cam: np.ndarray, shape: tuple[int, ...], level: float = 0.5) -> tupl
         return None
     peak = np.unravel_index(int(np.argmax(full)), full.shape)
     best = int(labels[peak]) or 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    x, y, w, h = (int(v) for v in stats[best, :4])
-    return x, y, w, h
+    bx, by, bw, bh = (int(v) for v in stats[best, :4])
+    x0, y0 = int(bx / scale), int(by / scale)
+    x1, y1 = min(w, int(round((bx + bw) / scale))), min(h, int(round((by + bh) / scale)))
+    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
 def draw_box(image: np.ndarray, box: tuple[int, int, int, int] | None, color=(0, 0, 255)) -> np.ndarray:
