@@ -59,10 +59,12 @@ def _batches(frames: Iterable[Frame], size: int, should_stop: Callable[[], bool]
         yield batch
 
 
-def _loaded(batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndarray]) -> Iterator[list["_Item"]]:
-    """Decode batch k+1 on a helper thread while batch k is classified: the forward pass leaves
+def _loaded(
+    batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndarray], seen: Callable[[list[str]], set[str]]
+) -> Iterator[tuple[list["_Item"], set[str]]]:
+    """Load batch k+1 on a helper thread while batch k is classified: the forward pass leaves
     a core idle in its serial stretches, and decoding (OpenCV, GIL released) fills it. A live
-    frame is decoded inline: prefetching it would only add latency."""
+    frame is loaded inline: prefetching it would only add latency."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
@@ -72,14 +74,25 @@ def _loaded(batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndar
                 if pending is not None:
                     yield pending.result()
                     pending = None
-                yield [_load(f, prep) for f in batch]
+                yield _load_batch(batch, prep, seen)
                 continue
-            job = pool.submit(lambda b=batch: [_load(f, prep) for f in b])
+            job = pool.submit(_load_batch, batch, prep, seen)
             if pending is not None:
                 yield pending.result()
             pending = job
         if pending is not None:
             yield pending.result()
+
+
+def _load_batch(frames: list[Frame], prep, seen) -> tuple[list["_Item"], set[str]]:
+    """Read and hash every file first, then decode only what this model has not judged yet:
+    resuming a large folder must not decode it all again just to skip it."""
+    items = [_read(f) for f in frames]
+    skip = seen([i.sha for i in items if i.sha and i.error is None])
+    for item in items:
+        if item.error is None and item.sha not in skip:
+            _decode(item, prep)
+    return items, skip
 
 
 class _Item:
@@ -95,23 +108,30 @@ class _Item:
         self.decode_ms = 0.0
 
 
-def _load(frame: Frame, prep: Callable[[np.ndarray], np.ndarray]) -> _Item:
+def _read(frame: Frame) -> _Item:
     from station.store.files import sha256
 
     item = _Item(frame)
-    t = time.perf_counter()
-    try:
-        if frame.path is not None:
+    if frame.path is not None:
+        t = time.perf_counter()
+        try:
             item.data = read_bytes(frame.path)
             item.sha = sha256(item.data)
-            item.image = decode(item.data)
-        else:
-            item.image = check_shape(frame.image)
+        except ImageError as exc:
+            item.error = str(exc)
+        item.decode_ms = (time.perf_counter() - t) * 1000
+    return item
+
+
+def _decode(item: _Item, prep: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Pixels and the model's input, or the reason there are none (decode_ms includes both)."""
+    t = time.perf_counter()
+    try:
+        item.image = decode(item.data) if item.data is not None else check_shape(item.frame.image)
         item.x = prep(item.image)
     except ImageError as exc:
         item.error = str(exc)
-    item.decode_ms = (time.perf_counter() - t) * 1000
-    return item
+    item.decode_ms += (time.perf_counter() - t) * 1000
 
 
 def inspect_frames(
@@ -128,10 +148,8 @@ def inspect_frames(
     from station.model.overlay import hot_box
 
     stop = should_stop or (lambda: False)
-    for items in _loaded(_batches(frames, batch_size, stop), model._prep):
-        skip: set[str] = set()
-        if recorder is not None:
-            skip = recorder.already_inspected([i.sha for i in items if i.sha and i.error is None])
+    seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
+    for items, skip in _loaded(_batches(frames, batch_size, stop), model._prep, seen):
         todo = [i for i in items if i.error is None and i.sha not in skip]
         probs = cams = None
         infer_ms = 0.0
@@ -143,7 +161,7 @@ def inspect_frames(
             if cam:
                 probs, cams = model.forward_with_cam(x)
             else:
-                probs = _probs(model, x)
+                probs = model.probabilities(x)
             infer_ms = (time.perf_counter() - t) * 1000 / max(1, len(todo))
         results: list[Result] = []
         k = 0
@@ -176,14 +194,6 @@ def inspect_frames(
         yield from results
         if stop():
             break
-
-
-def _probs(model, x) -> np.ndarray:
-    import torch
-
-    with torch.inference_mode():
-        logits = model.network(x.to(model.device))
-    return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
 
 def _preview(image: np.ndarray, size: int) -> np.ndarray:

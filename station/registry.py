@@ -51,8 +51,9 @@ def ensure_default(data: str | os.PathLike[str] | None = None) -> Path:
     return reg
 
 
-def active_name(data: str | os.PathLike[str] | None = None) -> str:
-    reg = ensure_default(data)
+def active_name(data: str | os.PathLike[str] | None = None, reg: Path | None = None) -> str:
+    """The active model's name; pass `reg` when ensure_default already ran."""
+    reg = reg or ensure_default(data)
     name = (reg / ACTIVE).read_text(encoding="utf-8").strip()
     return name if (reg / name / "card.json").is_file() else DEFAULT_NAME
 
@@ -70,12 +71,13 @@ def resolve_model(spec: str | None, data: str | os.PathLike[str] | None = None) 
             return reg / spec
         names = ", ".join(m["name"] for m in list_models(data)) or "none"
         raise ModelError(f"no model named {spec!r} (registered: {names})")
-    return ensure_default(data) / active_name(data)
+    reg = ensure_default(data)
+    return reg / active_name(data, reg)
 
 
 def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     reg = ensure_default(data)
-    active = active_name(data)
+    active = active_name(data, reg)
     out = []
     for d in sorted(p for p in reg.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:

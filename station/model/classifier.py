@@ -115,13 +115,16 @@ class StationModel:
         masked[self.good_index] = -1.0
         return int(masked.argmax())
 
+    def probabilities(self, x: torch.Tensor) -> np.ndarray:
+        """Class probabilities (N, K) for a preprocessed batch, no CAM."""
+        with torch.inference_mode():
+            logits = self.network(x.to(self.device))
+        return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
     def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]:
         if len(images) == 0:
             return []
-        with torch.inference_mode():
-            logits = self.network(self.batch(images).to(self.device))
-        probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
-        return [self.decide(p) for p in probs]
+        return [self.decide(p) for p in self.probabilities(self.batch(images))]
 
     def cam(self, image: np.ndarray, target: str | int | None = None) -> np.ndarray:
         """Grad-CAM (float32 HxW in [0, 1], at the image's own size) for the predicted or given class."""
