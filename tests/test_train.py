@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
+
 from conftest import run_cli, run_json
 
 
@@ -50,3 +52,19 @@ def test_imbalanced_training_does_not_call_everything_defective(tmp_path):
     # evaluating only good parts: the share flagged defective must be small
     flagged = ev["per_class"]["good"]["flagged_defect"]
     assert flagged < 0.5, flagged
+
+
+def test_small_cnn_baseline_and_finetune_paths(tmp_path):
+    """The from-scratch baseline and the optional last-stage fine-tune both produce loadable models."""
+    from station.model.classifier import load_model_dir
+    from station.train import synth
+    from station.train.fit import TrainConfig, train
+
+    synth.generate(tmp_path / "s", count=20, seed=3)
+    tuned = train(tmp_path / "s", tmp_path / "tuned", TrainConfig(epochs=2, views=1, finetune_epochs=1))
+    scratch = train(tmp_path / "s", tmp_path / "cnn", TrainConfig(arch="small_cnn", epochs=1))
+    for out, arch, size in ((tuned, "efficientnet_lite0", 224), (scratch, "small_cnn", 128)):
+        m = load_model_dir(out["model"])
+        assert m.card["arch"] == arch and m.input_size == size
+        assert m.card["training"]["finetune_epochs"] == (1 if arch == "efficientnet_lite0" else 0)
+        assert len(m.predict([m.cam(np.zeros((32, 32), np.uint8))])) == 1

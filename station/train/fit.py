@@ -108,10 +108,10 @@ def _dihedral(h: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return torch.flip(h, dims=(3,)) if rng.random() < 0.5 else h
 
 
-def _early_stopping_loop(modules, params, step, val_loss, epochs, cfg, progress, stage) -> None:
+def _early_stopping_loop(modules, params, step, val_loss, epochs, cfg, progress, stage, lr: float) -> None:
     """Shared by every stage: train `epochs`, keep the state with the best validation loss."""
     best, best_state, stale = float("inf"), [copy.deepcopy(m.state_dict()) for m in modules], 0
-    opt = torch.optim.AdamW(params, lr=cfg.lr if stage != "fine-tune" else cfg.lr / 10, weight_decay=1e-3)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-3)
     for epoch in range(epochs):
         for m in modules:
             m.train()
@@ -163,10 +163,10 @@ def _fit_cached(net, xtr, ytr, xval, yval, weights, cfg, device, progress, shoul
             return float(loss_fn(net.head(bb.adapter(cached_val)), y_val))
 
     params = [p for m in trainable for p in m.parameters()]
-    _early_stopping_loop(trainable, params, step, val_loss, cfg.epochs, cfg, progress, "adapter+head")
+    _early_stopping_loop(trainable, params, step, val_loss, cfg.epochs, cfg, progress, "adapter+head", cfg.lr)
 
 
-def _fit_end_to_end(net, modules, xtr, ytr, xval, yval, weights, cfg, epochs, device, progress, should_stop, stage) -> None:
+def _fit_end_to_end(net, modules, xtr, ytr, xval, yval, weights, cfg, epochs, device, progress, should_stop, stage, lr) -> None:
     """Training on pixels with augmentation on the fly: small_cnn, or optional fine-tuning."""
     rng = np.random.default_rng(cfg.seed + 1)
     loss_fn = nn.CrossEntropyLoss(weight=weights.to(device))
@@ -187,7 +187,7 @@ def _fit_end_to_end(net, modules, xtr, ytr, xval, yval, weights, cfg, epochs, de
             return float(loss_fn(logits, torch.as_tensor(yval, device=device)))
 
     params = [p for m in modules for p in m.parameters()]
-    _early_stopping_loop(modules, params, step, val_loss, epochs, cfg, progress, stage)
+    _early_stopping_loop(modules, params, step, val_loss, epochs, cfg, progress, stage, lr)
 
 
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | None = None,
@@ -221,9 +221,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
         if cfg.finetune_epochs > 0:
             last = list(net.backbone.trunk.children())[-1]
             _fit_end_to_end(net, [last, net.backbone.adapter, net.head], xtr, ytr, xval, yval, weights, cfg,
-                            cfg.finetune_epochs, device, progress, should_stop, "fine-tune")
+                            cfg.finetune_epochs, device, progress, should_stop, "fine-tune", cfg.lr / 10)
     else:
-        _fit_end_to_end(net, [net], xtr, ytr, xval, yval, weights, cfg, cfg.epochs, device, progress, should_stop, "train")
+        _fit_end_to_end(net, [net], xtr, ytr, xval, yval, weights, cfg, cfg.epochs, device, progress, should_stop, "train", cfg.lr)
 
     net.eval()
     with torch.no_grad():
