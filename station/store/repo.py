@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from station.errors import StationError
@@ -127,8 +127,3 @@ def add_review(session: Session, inspection_id: int, label: str, by: str, note: 
 
 def reviews(session: Session, inspection_id: int) -> list[Review]:
     return list(session.scalars(select(Review).where(Review.inspection_id == inspection_id).order_by(Review.id)))
-
-
-def counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Inspection.verdict, func.count()).group_by(Inspection.verdict)).all()
-    return {v: n for v, n in rows}
