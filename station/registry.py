@@ -78,6 +78,7 @@ def resolve_model(spec: str | None, data: str | os.PathLike[str] | None = None) 
 def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     reg = ensure_default(data)
     active = active_name(data, reg)
+    overrides = thresholds(data)
     out = []
     for d in sorted(p for p in reg.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
@@ -92,7 +93,8 @@ def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, An
                 "metrics": card.get("metrics", {}),
                 "created": card.get("created"),
                 "arch": card.get("arch"),
-                "threshold": card.get("threshold"),
+                "threshold": overrides.get(d.name, card.get("threshold")),
+                "calibrated_threshold": card.get("threshold"),
                 "parent": card.get("parent"),
                 "path": str(d),
             }
@@ -127,6 +129,43 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
         raise StationError(f"no model named {name_or_dir!r}; see `station models`")
     _write_active(reg, name_or_dir)
     return name_or_dir
+
+
+THRESHOLDS = "thresholds.json"
+
+
+def thresholds(data: str | os.PathLike[str] | None = None) -> dict[str, float]:
+    """Per-model threshold overrides set from the station window (the card keeps the calibrated one)."""
+    try:
+        raw = json.loads((registry_dir(data) / THRESHOLDS).read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in raw.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def set_threshold(name: str, value: float | None, data: str | os.PathLike[str] | None = None) -> None:
+    """Override the decision threshold of registered model `name`; None returns to the card's."""
+    reg = ensure_default(data)
+    if not (reg / name / "card.json").is_file():
+        raise StationError(f"no model named {name!r}; see `station models`")
+    if value is not None and not 0.0 < value < 1.0:
+        raise StationError(f"a threshold is between 0 and 1, not {value}")
+    table = thresholds(data)
+    if value is None:
+        table.pop(name, None)
+    else:
+        table[name] = round(float(value), 4)
+    tmp = reg / (THRESHOLDS + ".tmp")
+    tmp.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, reg / THRESHOLDS)
+
+
+def override_for(path: Path, data: str | os.PathLike[str] | None = None) -> float | None:
+    """The threshold override for a model directory, if it is a registered one."""
+    reg = registry_dir(data)
+    if path.resolve().parent != reg.resolve():
+        return None
+    return thresholds(data).get(path.name)
 
 
 def _write_active(reg: Path, name: str) -> None:

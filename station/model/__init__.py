@@ -14,6 +14,11 @@ def load_model(spec: str | None = None, data: str | None = None, device: str = "
     Never unpickles: weights come from safetensors, metadata from JSON.
     """
     from station.model.classifier import load_model_dir
-    from station.registry import resolve_model
+    from station.registry import override_for, resolve_model
 
-    return load_model_dir(resolve_model(spec, data), device=device)
+    path = resolve_model(spec, data)
+    model = load_model_dir(path, device=device)
+    override = override_for(path, data)
+    if override is not None:  # set from the station window's model panel
+        model.threshold = override
+    return model

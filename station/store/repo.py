@@ -91,6 +91,28 @@ def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset:
     return list(session.scalars(q))
 
 
+def known_labels(session: Session) -> list[str]:
+    """Every class any registered model knows plus every label an inspector introduced:
+    the choices a reviewer gets, `good` first."""
+    labels: set[str] = set()
+    for classes in session.scalars(select(ModelRecord.classes)):
+        labels.update(classes)
+    labels.update(x for x in session.scalars(select(Inspection.label).where(Inspection.label.is_not(None)).distinct()) if x)
+    labels.discard("good")
+    return ["good"] + sorted(labels)
+
+
+def as_dict(row: Inspection) -> dict[str, Any]:
+    """An inspection as plain data, for threads and JSON."""
+    return {
+        "id": row.id, "run_id": row.run_id, "origin": row.origin, "captured_at": iso_utc(row.captured_at),
+        "image_path": row.image_path, "heatmap_path": row.heatmap_path, "width": row.width, "height": row.height,
+        "predicted": row.predicted, "probabilities": dict(row.probabilities), "p_defect": row.p_defect,
+        "uncertainty": row.uncertainty, "verdict": row.verdict, "box": list(row.box) if row.box else None,
+        "label": row.label, "sha256": row.sha256,
+    }
+
+
 def get_inspection(session: Session, inspection_id: int) -> Inspection:
     row = session.get(Inspection, inspection_id)
     if row is None:
@@ -116,13 +138,44 @@ def add_review(session: Session, inspection_id: int, label: str, by: str, note: 
     ).first()
     predicted = session.scalar(select(Inspection.predicted).where(Inspection.id == inspection_id))
     previous = last.label if last else predicted
-    session.add(Review(inspection_id=inspection_id, label=label, previous=previous, by=by[:128], at=at, note=note))
+    event = Review(inspection_id=inspection_id, label=label, previous=previous, by=by[:128], at=at, note=note)
+    session.add(event)
     session.flush()
-    out: dict[str, Any] = {"id": inspection_id, "label": label, "previous": previous, "predicted": predicted, "by": by}
+    out: dict[str, Any] = {"id": inspection_id, "label": label, "previous": previous, "predicted": predicted, "by": by,
+                           "review_id": event.id}
     if last is not None:
         out["already_reviewed_by"] = last.by
         out["already_reviewed_at"] = iso_utc(last.at)
     return out
+
+
+def undo_review(session: Session, inspection_id: int, by: str, expected: int | None = None) -> dict[str, Any]:
+    """Revert the newest review of an item by appending an event (nothing is deleted). The label
+    goes back to what it was before that event; NULL puts the item back in the queue. With
+    `expected`, refuse when someone reviewed the item after the event the caller means to undo."""
+    by = (by or "").strip()
+    if not by:
+        raise StationError("an undo needs a reviewer name")
+    at = now()
+    hit = session.execute(update(Inspection).where(Inspection.id == inspection_id).values(reviewed_at=at))
+    if hit.rowcount == 0:
+        raise StationError(f"no inspection with id {inspection_id}")
+    events = session.execute(
+        select(Review.id, Review.label, Review.by).where(Review.inspection_id == inspection_id).order_by(Review.id.desc()).limit(2)
+    ).all()
+    if not events:
+        raise StationError(f"inspection {inspection_id} has no review to undo")
+    newest = events[0]
+    if expected is not None and newest.id != expected:
+        raise StationError(f"inspection {inspection_id} was reviewed again by {newest.by} since; nothing undone")
+    restored = events[1].label if len(events) > 1 else None
+    session.execute(
+        update(Inspection).where(Inspection.id == inspection_id).values(label=restored, reviewed_at=at if restored else None)
+    )
+    event = Review(inspection_id=inspection_id, label=restored, previous=newest.label, by=by[:128], at=at, note="undo", undoes=newest.id)
+    session.add(event)
+    session.flush()
+    return {"id": inspection_id, "label": restored, "previous": newest.label, "undid": newest.id, "review_id": event.id}
 
 
 def reviews(session: Session, inspection_id: int) -> list[Review]:

@@ -85,11 +85,13 @@ class Review(Base):
     __tablename__ = "reviews"
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
-    label: Mapped[str] = mapped_column(String(64))
+    # NULL only on an undo event that returns the item to the queue (it had no label before).
+    label: Mapped[str | None] = mapped_column(String(64))
     previous: Mapped[str | None] = mapped_column(String(64))
     by: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
+    undoes: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
 
 
 class Failure(Base):

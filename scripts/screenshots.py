@@ -1,0 +1,80 @@
+"""Renders the README's screenshots from the real window: the bundled demo through the default
+model into a throwaway data dir, then the live, review, statistics and models tabs.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PySide6.QtCore import QCoreApplication  # noqa: E402
+
+from station import config  # noqa: E402
+from station.ui.app import make_app  # noqa: E402
+from station.ui.main_window import MainWindow, Options  # noqa: E402
+
+
+def wait(predicate, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise SystemExit("screenshots: timed out waiting for the window")
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+
+
+def settle(seconds: float = 0.5) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    app = make_app()
+    with tempfile.TemporaryDirectory() as data:
+        w = MainWindow(Options(data=data, autostart=False, device="cpu"))
+        w.set_reviewer("screenshots")
+        w.resize(1400, 860)
+        w.show()
+        w.start_source(str(config.demo_dir()))
+        wait(lambda: w.worker is None and w.live.history.count() > 0)
+        # Show a failed part, so the heatmap and the box are on screen.
+        for row in range(w.live.history.count()):
+            r = w.live._history[row]
+            if r.verdict == "fail" and r.box:
+                w.live._display(r)
+                break
+        settle()
+        w.grab().save(str(out / "live.png"))
+        w.tabs.setCurrentWidget(w.review)
+        wait(lambda: len(w.review.items) > 0)
+        wait(lambda: w.review.current()["id"] in w.review.cache)
+        settle()
+        w.grab().save(str(out / "review.png"))
+        w.tabs.setCurrentWidget(w.stats)
+        wait(lambda: w.stats.total.text() not in ("–", "0"))
+        settle()
+        w.grab().save(str(out / "statistics.png"))
+        w.tabs.setCurrentWidget(w.models)
+        wait(lambda: w.models.list.count() > 0)
+        settle()
+        w.grab().save(str(out / "models.png"))
+        w.close()
+    app.quit()
+    print(f"screenshots written to {out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

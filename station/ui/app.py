@@ -1,0 +1,37 @@
+"""`station` / `station gui`: the Qt application around the main window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def make_app(argv: list[str] | None = None):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from station.ui import theme
+
+    app = QApplication.instance()
+    if app is None:
+        # Fractional scaling as the OS asks (a 150% shop-floor monitor gets 150%, not 200%).
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv or sys.argv[:1])
+        app.setApplicationName("station")
+        app.setOrganizationName("station")
+    theme.apply(app)
+    return app
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from station.errors import StationError
+    from station.ui.main_window import MainWindow, Options
+
+    try:
+        app = make_app()
+    except Exception as exc:  # no display, no platform plugin: one line, not a Qt abort
+        raise StationError(f"cannot open a window here ({exc}); use `station run SRC` for headless inspection") from None
+    window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device))
+    window.show()
+    return int(app.exec())

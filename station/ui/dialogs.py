@@ -1,0 +1,80 @@
+"""Small dialogs: pick the right label (a known class or a new defect type), the reviewer's name."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
+                               QWidget)
+
+from station.errors import StationError
+from station.labels import validate_label
+
+
+class LabelDialog(QDialog):
+    """Big buttons for the known labels (keys g, 1-9) and a field for a new defect type."""
+
+    def __init__(self, classes: list[str], predicted: str | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("The right label")
+        self.setModal(True)
+        self.label: str | None = None
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(f"The model said <b>{predicted or '?'}</b>. What is it?"))
+        grid = QGridLayout()
+        defects = [c for c in classes if c != "good"]
+        self.buttons: dict[str, QPushButton] = {}
+        for i, name in enumerate(["good"] + defects):
+            key = "G" if name == "good" else (str(i) if i <= 9 else "")
+            b = QPushButton(f"{name}   [{key}]" if key else name)
+            b.clicked.connect(lambda _=False, n=name: self._choose(n))
+            if key:
+                b.setShortcut(key)
+            grid.addWidget(b, i // 3, i % 3)
+            self.buttons[name] = b
+        lay.addLayout(grid)
+        lay.addWidget(QLabel("Or a new defect type (a-z, 0-9, _ and -):"))
+        self.new = QLineEdit()
+        self.new.setPlaceholderText("e.g. dent")
+        self.new.returnPressed.connect(lambda: self._choose(self.new.text()))
+        lay.addWidget(self.new)
+        self.error = QLabel()
+        self.error.setObjectName("muted")
+        lay.addWidget(self.error)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        box.rejected.connect(self.reject)
+        lay.addWidget(box)
+
+    def _choose(self, name: str) -> None:
+        try:
+            self.label = validate_label(name.strip().lower())
+        except StationError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class NameDialog(QDialog):
+    """Asked once per session: every review carries who made it."""
+
+    def __init__(self, suggestion: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Who is reviewing?")
+        self.setModal(True)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Your name, recorded with every review of this session:"))
+        self.edit = QLineEdit(suggestion)
+        self.edit.selectAll()
+        lay.addWidget(self.edit)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(self._ok)
+        box.rejected.connect(self.reject)
+        lay.addWidget(box)
+        self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _ok(self) -> None:
+        if self.edit.text().strip():
+            self.accept()
+
+    @property
+    def name(self) -> str:
+        return self.edit.text().strip()

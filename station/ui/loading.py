@@ -1,0 +1,44 @@
+"""Loads a stored inspection's image and heatmap for display (runs off the GUI thread)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAX_SIDE = 1024
+
+
+def load_for_display(root: Path, item: dict[str, Any], max_side: int = MAX_SIDE) -> dict[str, Any]:
+    """{"preview": BGR uint8, "heat": BGR uint8 or None, "box": in preview pixels, "error": str or None}."""
+    import cv2
+
+    from station.errors import ImageError
+    from station.imageio import decode, read_bytes, to_bgr8
+    from station.model.overlay import colorize, upsample
+    from station.store.files import read_heatmap
+
+    try:
+        image = to_bgr8(decode(read_bytes(root / item["image_path"])))
+    except (ImageError, OSError) as exc:
+        return {"preview": None, "heat": None, "box": None, "error": f"image unavailable: {exc}"}
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    if scale < 1.0:
+        image = cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
+                           interpolation=cv2.INTER_AREA)
+    heat = None
+    if item.get("heatmap_path"):
+        try:
+            heat = colorize(upsample(read_heatmap(root, item["heatmap_path"]), image.shape))
+        except (OSError, AttributeError, cv2.error):
+            heat = None  # a missing heatmap is not worth hiding the image for
+    box = None
+    if item.get("box"):
+        s = image.shape[1] / max(1, int(item["width"]))
+        box = tuple(int(round(v * s)) for v in item["box"])
+    return {"preview": np.ascontiguousarray(image), "heat": heat, "box": box, "error": None}
+
+
+def thumbnail(root: Path, item: dict[str, Any], side: int = 128) -> np.ndarray | None:
+    return load_for_display(root, item, side)["preview"]

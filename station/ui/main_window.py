@@ -1,0 +1,301 @@
+"""The station window: Live, Review, Statistics and Models tabs around one inspection worker."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+from station import config
+from station.ui.dialogs import LabelDialog, NameDialog
+from station.ui.tasks import Tasks
+from station.ui.views.live import LiveView
+from station.ui.views.models import ModelsView
+from station.ui.views.review import ReviewView
+from station.ui.views.stats import StatsView
+from station.ui.workers import InspectionWorker, LiveResult, WorkerConfig
+
+DEMO_PACE_S = 0.5  # the demo plays two parts a second, so a new user can watch the verdicts
+
+
+@dataclass
+class Options:
+    source: str | None = None
+    model: str | None = None
+    data: str | None = None
+    db: str | None = None
+    device: str = "auto"
+    autostart: bool = True
+    model_factory: Callable[[], Any] | None = None  # tests: a deliberately slow model
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, options: Options) -> None:
+        super().__init__()
+        self.options = options
+        self.setWindowTitle("Inspection station")
+        self.data = config.data_dir(options.data)
+        self.settings = QSettings(str(self.data / "station.ini"), QSettings.Format.IniFormat)
+        self.tasks = Tasks(self)
+        self._store = None
+        self._reviewer: str | None = None
+        self.classes: list[str] = ["good"]
+        self.model_info: dict[str, Any] = {}
+        self.thread: QThread | None = None
+        self.worker: InspectionWorker | None = None
+        self.latencies: list[float] = []
+        self._closing = False
+        self._last_error = ""
+
+        self.tabs = QTabWidget()
+        self.live = LiveView()
+        self.review = ReviewView(self)
+        self.stats = StatsView(self)
+        self.models = ModelsView(self)
+        self.tabs.addTab(self.live, "Live  [Ctrl+1]")
+        self.tabs.addTab(self.review, "Review  [Ctrl+2]")
+        self.tabs.addTab(self.stats, "Statistics  [Ctrl+3]")
+        self.tabs.addTab(self.models, "Models  [Ctrl+4]")
+        self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+        self.state_label, self.rate_label, self.latency_label, self.message = QLabel(), QLabel(), QLabel(), QLabel()
+        for w in (self.state_label, self.rate_label, self.latency_label):
+            self.statusBar().addWidget(w)
+        self.statusBar().addPermanentWidget(self.message, 1)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        bar = self.live.source_bar
+        bar.start.connect(self.start_source)
+        bar.pause.connect(self.toggle_pause)
+        bar.stop.connect(self.stop_source)
+        bar.kind_changed.connect(self._kind_changed)
+        self.live.confirm.connect(lambda r: self.review_live(r, r.label))
+        self.live.wrong.connect(self.relabel_live)
+        self.live.latency.connect(self._latency)
+        for i in range(4):
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self.tabs.setCurrentIndex(i))
+        QShortcut(QKeySequence("F5"), self, activated=bar.start_btn.click)
+        QShortcut(QKeySequence("F6"), self, activated=bar.pause_btn.click)
+        QShortcut(QKeySequence("F7"), self, activated=bar.stop_btn.click)
+        for key, slot in (("Space", self.live.confirm_btn.click), ("W", self.live.wrong_btn.click),
+                          ("H", self.live.heat_box.toggle)):
+            QShortcut(QKeySequence(key), self.live, activated=slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+        self._poll = QTimer(self)
+        self._poll.timeout.connect(self._update_status)
+        self._poll.start(500)
+        self._restore()
+        self.models.refresh()
+        if options.autostart:
+            QTimer.singleShot(0, lambda: self.start_source(options.source if options.source is not None else self._last_source()))
+
+    # -- store access, always on the tasks thread -------------------------------------------------
+    def store(self):
+        if self._store is None:
+            from station.store.db import open_store
+
+            self._store = open_store(self.options.data, self.options.db)
+        return self._store
+
+    def db(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None,
+           on_error: Callable[[str], None] | None = None, write: bool = False):
+        """Run fn(session) on the tasks thread (in a transaction when `write`)."""
+        def job():
+            store = self.store()
+            if write:
+                with store.session.begin() as s:
+                    return fn(s)
+            with store.session() as s:
+                return fn(s)
+        return self.tasks.submit(job, on_done, on_error or self.show_error)
+
+    # -- reviewer ------------------------------------------------------------------------------------
+    def reviewer(self) -> str | None:
+        """Asked once per session; None when the person cancels."""
+        if self._reviewer:
+            return self._reviewer
+        dialog = NameDialog(str(self.settings.value("reviewer", "") or _os_user()), self)
+        if dialog.exec() and dialog.name:
+            self.set_reviewer(dialog.name)
+        return self._reviewer
+
+    def set_reviewer(self, name: str) -> None:
+        self._reviewer = name.strip()[:128]
+        self.settings.setValue("reviewer", self._reviewer)
+
+    # -- inspection worker ---------------------------------------------------------------------------------
+    def start_source(self, spec: str = "") -> None:
+        if self.thread is not None:
+            return
+        demo = not spec
+        source = str(config.demo_dir()) if demo else spec
+        if not demo:
+            self.settings.setValue("last_source", spec)
+        self.live.source_bar.set_source(spec)
+        cfg = WorkerConfig(source=source, model=self.options.model, data=self.options.data, db=self.options.db,
+                           device=self.options.device, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else 4,
+                           model_factory=self.options.model_factory)
+        self.worker = InspectionWorker(cfg)
+        self.thread = QThread(self)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.result.connect(self._result)
+        self.worker.failed.connect(self.show_error)
+        self.worker.model_ready.connect(self._model_ready)
+        self.worker.finished.connect(self._finished)
+        self.thread.start()
+        self.live.source_bar.set_running(True)
+        self._last_error = ""
+        self.show_message(f"inspecting {'the demo images' if demo else spec}")
+
+    def toggle_pause(self) -> None:
+        if self.worker is not None:
+            self.worker.pause(not self.worker.paused)
+            self.live.source_bar.set_running(True, self.worker.paused)
+
+    def stop_source(self, wait_ms: int = 0) -> None:
+        if self.worker is None or self.thread is None:
+            return
+        self.worker.stop()
+        if wait_ms:
+            self.thread.quit()
+            if not self.thread.wait(wait_ms):
+                self.show_error("the worker did not stop in time")
+
+    def _finished(self, summary: dict) -> None:
+        if self._closing:
+            return
+        thread, self.thread, self.worker = self.thread, None, None
+        if thread is not None:
+            thread.quit()
+            thread.wait()
+            thread.deleteLater()
+        self.live.source_bar.set_running(False)
+        if summary.get("state") in ("finished", "stopped"):
+            text = f"{summary['state']}: {summary['processed']} inspected, {summary['failed']} failed"
+            if summary["failed"] and self._last_error:
+                self.show_error(f"{text}; last: {self._last_error}")
+            else:
+                self.show_message(text)
+        self.stats.refresh()
+        self.review.refresh()
+
+    def _result(self, r: LiveResult) -> None:
+        self.live.show_result(r)
+        if r.error is not None:
+            self._last_error = f"{Path(r.origin).name}: {r.error}"
+            self.show_error(self._last_error)
+        self.stats.add_live(r)
+
+    def _model_ready(self, info: dict) -> None:
+        self.model_info = info
+        self.classes = list(info["classes"])
+        self.models.set_running(info)
+
+    def _latency(self, ms: float) -> None:
+        self.latencies = (self.latencies + [ms])[-200:]
+        ordered = sorted(self.latencies)
+        self.latency_label.setText(f"latency {ordered[len(ordered) // 2]:.0f} ms (median)")
+
+    def _update_status(self) -> None:
+        if self.worker is None:
+            self.state_label.setText("stopped")
+            self.rate_label.setText("")
+            return
+        s = self.worker.snapshot()
+        self.state_label.setText(s["state"] + (f" ({s['detail']})" if s["detail"] else ""))
+        self.rate_label.setText(f"{s['fps']:.1f} fps · {s['processed']} inspected · {s['dropped']} dropped · {s['failed']} failed")
+
+    # -- operator reviews from the live view ---------------------------------------------------------------
+    def review_live(self, r: LiveResult, label: str | None) -> None:
+        if label is None or r.inspection_id is None:
+            return
+        by = self.reviewer()
+        if not by:
+            return
+        from station.store import repo
+
+        self.db(lambda s: repo.add_review(s, r.inspection_id, label, by),
+                lambda out: (self.live.mark_reviewed(r, out["label"]), self._reviewed(out)), write=True)
+
+    def relabel_live(self, r: LiveResult) -> None:
+        dialog = LabelDialog(self.classes, r.label, self)
+        accepted = dialog.exec()
+        self.activateWindow()
+        self.live.setFocus()
+        if accepted and dialog.label:
+            self.review_live(r, dialog.label)
+
+    def _reviewed(self, out: dict) -> None:
+        msg = f"#{out['id']}: {out['previous']} → {out['label']}"
+        if out.get("already_reviewed_by") and out["already_reviewed_by"] != out.get("by"):
+            msg += f" (already reviewed by {out['already_reviewed_by']}; both kept)"
+        self.show_message(msg)
+
+    # -- messages --------------------------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.message.setStyleSheet("")
+        self.message.setText(text)
+
+    def show_error(self, text: str) -> None:
+        self.message.setStyleSheet("color: #ff7b72; font-weight: bold;")
+        self.message.setText(text)
+
+    # -- settings, tabs, close ----------------------------------------------------------------------------------
+    def _last_source(self) -> str:
+        return str(self.settings.value("last_source", "") or "")
+
+    def _restore(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        self.tabs.setCurrentIndex(int(self.settings.value("tab", 0) or 0))
+        self.live.opacity.setValue(int(self.settings.value("opacity", 45) or 45))
+        self.live.source_bar.set_source(self._last_source())
+
+    def _tab_changed(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if widget is self.review:
+            self.review.refresh()
+        elif widget is self.stats:
+            self.stats.refresh()
+
+    def _kind_changed(self, kind: str) -> None:
+        if kind == "camera":
+            from station.ui.cameras import probe_cameras
+
+            self.tasks.submit(probe_cameras, self.live.source_bar.set_cameras)
+
+    def closeEvent(self, event) -> None:
+        """Stop the worker and wait for it: every verdict it produced is committed, and no
+        QThread is destroyed while running."""
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("tab", self.tabs.currentIndex())
+        self.settings.setValue("opacity", self.live.opacity.value())
+        self._closing = True
+        self._poll.stop()
+        if self.worker is not None and self.thread is not None:
+            self.worker.stop()
+            self.thread.quit()
+            self.thread.wait()
+            self.thread = self.worker = None
+        self.review.close_view()
+        self.models.close_view()
+        self.tasks.close()
+        self.settings.sync()
+        super().closeEvent(event)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name on some locked-down PCs
+        return ""

@@ -1,0 +1,62 @@
+"""Short background jobs (database reads and writes, file loads) with their answers delivered on
+the GUI thread, so the GUI thread never waits on I/O.
+
+One worker thread runs the jobs in order, which keeps the SQLite store single-writer and lets a
+caller rely on "my review is committed before my next query runs".
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from station.errors import StationError
+
+
+class Tasks(QObject):
+    _delivered = Signal(object, object)  # callback, argument
+
+    def __init__(self, parent: QObject | None = None, name: str = "station-io") -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._closed = False
+        self._delivered.connect(self._deliver)
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[str], None] | None = None) -> Future | None:
+        """Run `fn()` off the GUI thread; `on_done(result)` or `on_error(message)` runs on it."""
+        if self._closed:
+            return None
+        future = self._pool.submit(fn)
+
+        def finished(f: Future) -> None:
+            if self._closed:
+                return
+            exc = f.exception()
+            if exc is None:
+                if on_done is not None:
+                    self._delivered.emit(on_done, f.result())
+                return
+            if isinstance(exc, StationError):
+                message = str(exc)
+            else:  # a bug: keep the traceback for whoever reads the log, one line for the operator
+                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+                message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if on_error is not None:
+                self._delivered.emit(on_error, message)
+
+        future.add_done_callback(finished)
+        return future
+
+    def _deliver(self, callback: Callable[[Any], None], argument: Any) -> None:
+        if not self._closed:
+            callback(argument)
+
+    def close(self) -> None:
+        """Finish what is queued (a review in flight must commit), then stop delivering."""
+        self._closed = True
+        self._pool.shutdown(wait=True)

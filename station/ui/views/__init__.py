@@ -1,0 +1,1 @@
+"""The window's tabs: live, review, statistics, models."""

@@ -1,0 +1,256 @@
+"""The live view: the current frame with its heatmap, a big PASS/FAIL banner, the source controls
+and a strip of the last verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QSlider, QVBoxLayout, QWidget)
+
+from station.ui import theme
+from station.ui.imageview import ImageView
+from station.ui.qimage import to_pixmap
+from station.ui.workers import LiveResult
+
+KINDS = [("demo", "Demo images"), ("folder", "Folder"), ("watch", "Hot folder"), ("video", "Video file or stream URL"),
+         ("camera", "USB camera")]
+HISTORY = 40
+
+
+def source_spec(kind: str, target: str) -> str:
+    """The SRC string `station run` takes, from the source bar's two fields."""
+    target = target.strip()
+    if kind == "watch":
+        return target if target.startswith("watch:") else f"watch:{target}"
+    if kind == "camera":
+        return target if target.startswith("camera:") else f"camera:{target or 0}"
+    return target
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    if spec.startswith("watch:"):
+        return "watch", spec[len("watch:"):]
+    if spec.startswith("camera:"):
+        return "camera", spec[len("camera:"):]
+    if "://" in spec or Path(spec).is_file():
+        return "video", spec
+    return "folder", spec
+
+
+class SourceBar(QWidget):
+    start = Signal(str)  # SRC, or "" for the demo
+    pause = Signal()
+    stop = Signal()
+    kind_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.kind = QComboBox()
+        for key, text in KINDS:
+            self.kind.addItem(text, key)
+        self.target = QLineEdit()
+        self.target.setPlaceholderText("path, URL or camera index")
+        self.cameras = QComboBox()
+        self.cameras.setVisible(False)
+        self.browse = QPushButton("Browse…")
+        self.start_btn = QPushButton("Start  [F5]")
+        self.start_btn.setObjectName("primary")
+        self.pause_btn = QPushButton("Pause  [F6]")
+        self.stop_btn = QPushButton("Stop  [F7]")
+        for w in (self.kind, self.target, self.cameras, self.browse, self.start_btn, self.pause_btn, self.stop_btn):
+            lay.addWidget(w)
+        lay.setStretch(1, 1)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.browse.clicked.connect(self._browse)
+        self.start_btn.clicked.connect(self._start)
+        self.pause_btn.clicked.connect(self.pause)
+        self.stop_btn.clicked.connect(self.stop)
+        self.set_running(False)
+        self._kind_changed()
+
+    def current_kind(self) -> str:
+        return str(self.kind.currentData())
+
+    def set_source(self, spec: str) -> None:
+        kind, target = ("demo", "") if not spec else split_spec(spec)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
+        self.target.setText(target)
+
+    def spec(self) -> str:
+        kind = self.current_kind()
+        if kind == "demo":
+            return ""
+        if kind == "camera" and self.cameras.count():
+            return f"camera:{self.cameras.currentData()}"
+        return source_spec(kind, self.target.text())
+
+    def set_cameras(self, indices: list[int]) -> None:
+        self.cameras.clear()
+        for i in indices:
+            self.cameras.addItem(f"camera {i}", i)
+        if not indices:
+            self.cameras.addItem("no camera opens", None)
+
+    def set_running(self, running: bool, paused: bool = False) -> None:
+        self.start_btn.setEnabled(not running)
+        self.pause_btn.setEnabled(running)
+        self.stop_btn.setEnabled(running)
+        self.pause_btn.setText("Resume  [F6]" if paused else "Pause  [F6]")
+        for w in (self.kind, self.target, self.browse, self.cameras):
+            w.setEnabled(not running)
+
+    def _kind_changed(self) -> None:
+        kind = self.current_kind()
+        self.target.setVisible(kind not in ("demo",))
+        self.browse.setVisible(kind in ("folder", "watch", "video"))
+        self.cameras.setVisible(kind == "camera")
+        self.target.setVisible(kind in ("folder", "watch", "video"))
+        self.kind_changed.emit(kind)
+
+    def _browse(self) -> None:
+        if self.current_kind() == "video":
+            path, _ = QFileDialog.getOpenFileName(self, "Video file", self.target.text())
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Folder", self.target.text())
+        if path:
+            self.target.setText(path)
+
+    def _start(self) -> None:
+        if self.current_kind() != "demo" and not self.spec().split(":", 1)[-1].strip():
+            self.target.setFocus()
+            return
+        self.start.emit(self.spec())
+
+
+class LiveView(QWidget):
+    confirm = Signal(object)  # LiveResult
+    wrong = Signal(object)  # LiveResult
+    latency = Signal(float)  # ms from frame read to verdict painted
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source_bar = SourceBar()
+        self.image = ImageView()
+        self.image.placeholder = "Press Start (F5) to inspect"
+        self.banner = QLabel("READY")
+        self.banner.setObjectName("banner")
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.setMinimumWidth(340)
+        self.detail = QLabel("")
+        self.detail.setObjectName("bannerDetail")
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail.setWordWrap(True)
+        self.probs = QLabel("")
+        self.probs.setTextFormat(Qt.TextFormat.RichText)
+        self.origin = QLabel("")
+        self.origin.setObjectName("muted")
+        self.origin.setWordWrap(True)
+        self.confirm_btn = QPushButton("Confirm  [Space]")
+        self.wrong_btn = QPushButton("Wrong…  [W]")
+        self.heat_box = QCheckBox("Heatmap  [H]")
+        self.heat_box.setChecked(True)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(45)
+        self.history = QListWidget()
+        self.history.setViewMode(QListWidget.ViewMode.IconMode)
+        self.history.setFlow(QListWidget.Flow.LeftToRight)
+        self.history.setWrapping(False)
+        self.history.setIconSize(QSize(88, 88))
+        self.history.setFixedHeight(128)
+        self.history.setMovement(QListWidget.Movement.Static)
+
+        side = QVBoxLayout()
+        side.addWidget(self.banner)
+        side.addWidget(self.detail)
+        side.addWidget(self.probs)
+        side.addWidget(self.origin)
+        side.addStretch(1)
+        side.addWidget(self.heat_box)
+        side.addWidget(QLabel("Heatmap opacity"))
+        side.addWidget(self.opacity)
+        side.addWidget(self.confirm_btn)
+        side.addWidget(self.wrong_btn)
+        middle = QHBoxLayout()
+        middle.addWidget(self.image, 3)
+        middle.addLayout(side, 1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.source_bar)
+        lay.addLayout(middle, 1)
+        lay.addWidget(self.history)
+
+        self.current: LiveResult | None = None
+        self._history: list[LiveResult] = []
+        self._pending_latency: float | None = None
+        self.heat_box.toggled.connect(self.image.set_heat_visible)
+        self.opacity.valueChanged.connect(lambda v: self.image.set_opacity(v / 100))
+        self.confirm_btn.clicked.connect(lambda: self.current and self.confirm.emit(self.current))
+        self.wrong_btn.clicked.connect(lambda: self.current and self.wrong.emit(self.current))
+        self.history.itemClicked.connect(self._open_history)
+        self.image.painted.connect(self._painted)
+        self._set_banner(None)
+
+    def show_result(self, r: LiveResult) -> None:
+        """A new verdict from the worker. Errors go to the strip and the status area, and the
+        last good verdict stays on screen."""
+        self._add_history(r)
+        if r.error is not None:
+            return
+        self._display(r)
+        self._pending_latency = r.read_at
+
+    def _display(self, r: LiveResult) -> None:
+        self.current = r
+        # The good class's CAM marks "what looks normal": noise to an operator looking for defects.
+        self.image.set_image(r.preview, r.heat if r.verdict == "fail" else None, r.box, keep_zoom=False)
+        self._set_banner(r)
+        top = sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:5]
+        self.probs.setText("<br>".join(f"{k}: <b>{v:.1%}</b>" for k, v in top))
+        self.origin.setText(f"{Path(r.origin).name}  ·  #{r.inspection_id}  ·  {r.model}")
+
+    def _set_banner(self, r: LiveResult | None) -> None:
+        if r is None:
+            color, text, detail = theme.IDLE, "READY", ""
+        elif r.verdict == "pass":
+            color, text, detail = theme.PASS, "PASS", f"good · defect risk {r.p_defect:.0%}"
+        else:
+            color, text, detail = theme.FAIL, "FAIL", f"{r.label} · {max(r.probabilities.values(), default=0):.0%}"
+        self.banner.setText(text)
+        self.banner.setStyleSheet(f"background: {color};")
+        self.detail.setText(detail)
+        self.confirm_btn.setEnabled(r is not None and r.inspection_id is not None)
+        self.wrong_btn.setEnabled(r is not None and r.inspection_id is not None)
+
+    def _add_history(self, r: LiveResult) -> None:
+        if r.error is not None:
+            item = QListWidgetItem("error")
+            item.setToolTip(f"{r.origin}: {r.error}")
+            item.setForeground(QColor(theme.FAIL))
+        else:
+            item = QListWidgetItem(QIcon(to_pixmap(r.preview)), f"{'PASS' if r.verdict == 'pass' else r.label.upper()}")
+            item.setForeground(QColor(theme.PASS if r.verdict == "pass" else theme.FAIL))
+            item.setToolTip(f"{r.origin}\n{r.label} p_defect={r.p_defect:.3f}")
+        self.history.insertItem(0, item)
+        self._history.insert(0, r)
+        while self.history.count() > HISTORY:
+            self.history.takeItem(self.history.count() - 1)
+            self._history.pop()
+
+    def _open_history(self, item: QListWidgetItem) -> None:
+        r = self._history[self.history.row(item)]
+        if r.error is None:
+            self._display(r)
+
+    def _painted(self, at: float) -> None:
+        if self._pending_latency is not None:
+            self.latency.emit((at - self._pending_latency) * 1000)
+            self._pending_latency = None
+
+    def mark_reviewed(self, r: LiveResult, label: str) -> None:
+        if self.current is r:
+            self.detail.setText(self.detail.text() + f"  ·  reviewed: {label}")

@@ -1,0 +1,119 @@
+"""The model panel: registered models with their cards, the active one, its threshold."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QTextEdit, QVBoxLayout, QWidget)
+
+
+class ModelsView(QWidget):
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.window_ = window
+        self.list = QListWidget()
+        self.list.setMaximumWidth(360)
+        self.card = QTextEdit()
+        self.card.setReadOnly(True)
+        self.running = QLabel("")
+        self.running.setObjectName("muted")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.01, 0.99)
+        self.threshold.setSingleStep(0.01)
+        self.threshold.setDecimals(2)
+        self.save_threshold = QPushButton("Save threshold")
+        self.reset_threshold = QPushButton("Calibrated value")
+        self.activate = QPushButton("Use for inspection")
+        self.activate.setObjectName("primary")
+        self.retrain = QPushButton("Retrain from reviews…")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Fail when p_defect ≥"))
+        row.addWidget(self.threshold)
+        row.addWidget(self.save_threshold)
+        row.addWidget(self.reset_threshold)
+        row.addStretch(1)
+        row.addWidget(self.activate)
+        row.addWidget(self.retrain)
+        right = QVBoxLayout()
+        right.addWidget(self.running)
+        right.addWidget(self.card, 1)
+        right.addLayout(row)
+        lay = QHBoxLayout(self)
+        lay.addWidget(self.list)
+        lay.addLayout(right, 1)
+        self.models: list[dict[str, Any]] = []
+        self.list.currentRowChanged.connect(self._selected)
+        self.save_threshold.clicked.connect(lambda: self._set_threshold(self.threshold.value()))
+        self.reset_threshold.clicked.connect(lambda: self._set_threshold(None))
+        self.activate.clicked.connect(self._activate)
+        self.retrain.clicked.connect(self._retrain)
+
+    def refresh(self) -> None:
+        from station.registry import list_models
+
+        data = self.window_.options.data
+        self.window_.tasks.submit(lambda: list_models(data), self._show, self.window_.show_error)
+
+    def _show(self, models: list[dict[str, Any]]) -> None:
+        selected = self.selected_name()
+        self.models = models
+        self.list.clear()
+        for m in models:
+            f1 = m.get("metrics", {}).get("f1")
+            text = f"{m['name']}{'  (active)' if m['active'] else ''}\n{len(m['classes'])} classes" + (f" · val F1 {f1:.3f}" if f1 else "")
+            self.list.addItem(QListWidgetItem(text))
+        names = [m["name"] for m in models]
+        active = next((i for i, m in enumerate(models) if m["active"]), 0)
+        self.list.setCurrentRow(names.index(selected) if selected in names else active)
+
+    def selected_name(self) -> str | None:
+        row = self.list.currentRow()
+        return self.models[row]["name"] if 0 <= row < len(self.models) else None
+
+    def _selected(self, row: int) -> None:
+        if not 0 <= row < len(self.models):
+            return
+        m = self.models[row]
+        self.threshold.setValue(float(m.get("threshold") or 0.5))
+        shown = {k: m.get(k) for k in ("name", "arch", "classes", "threshold", "calibrated_threshold", "metrics", "created", "parent", "path")}
+        self.card.setPlainText(json.dumps(shown, indent=2))
+        self.activate.setEnabled(not m["active"])
+
+    def set_running(self, info: dict[str, Any]) -> None:
+        self.running.setText(f"Inspecting with {info['name']} {info['version']} on {info['device']}, "
+                             f"threshold {info['threshold']:.2f}, classes: {', '.join(info['classes'])}")
+
+    def _set_threshold(self, value: float | None) -> None:
+        from station.registry import set_threshold
+
+        name, data = self.selected_name(), self.window_.options.data
+        if name is None:
+            return
+        self.window_.tasks.submit(lambda: set_threshold(name, value, data),
+                                  lambda _: (self.window_.show_message(f"{name}: threshold saved; applies from the next Start"), self.refresh()),
+                                  self.window_.show_error)
+
+    def _activate(self) -> None:
+        from station.registry import promote
+
+        name, data = self.selected_name(), self.window_.options.data
+        if name is None:
+            return
+        self.window_.options.model = None  # from now on the active model, not a --model given at start
+
+        def done(_):
+            self.window_.show_message(f"{name} is now the active model; it inspects from the next Start")
+            self.refresh()
+
+        self.window_.tasks.submit(lambda: promote(name, data), done, self.window_.show_error)
+
+    def _retrain(self) -> None:
+        from station.ui.retrain import RetrainDialog
+
+        RetrainDialog(self.window_).exec()
+        self.refresh()
+
+    def close_view(self) -> None:
+        pass

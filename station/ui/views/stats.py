@@ -1,0 +1,119 @@
+"""Statistics: pass/fail counts, yield, the defect-type breakdown and a rolling defect-rate chart
+(pyqtgraph) per run or per model. Figures come from the store, read on the tasks thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from station.ui import theme
+
+PALETTE = ["#58a6ff", "#f778ba", "#3fb950", "#d29922", "#a371f7", "#ff7b72", "#79c0ff", "#56d364"]
+
+
+class StatsView(QWidget):
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.window_ = window
+        self.total, self.passed, self.failed, self.yield_ = (QLabel("–") for _ in range(4))
+        grid = QGridLayout()
+        for col, (name, label, color) in enumerate((("Inspected", self.total, None), ("Pass", self.passed, theme.PASS),
+                                                   ("Fail", self.failed, theme.FAIL), ("Yield", self.yield_, None))):
+            title = QLabel(name)
+            title.setObjectName("muted")
+            label.setObjectName("big")
+            if color:
+                label.setStyleSheet(f"color: {color};")
+            grid.addWidget(title, 0, col)
+            grid.addWidget(label, 1, col)
+        self.scope = QComboBox()
+        self.scope.addItem("All runs", None)
+        self.group = QComboBox()
+        self.group.addItem("Defect rate per run", "run")
+        self.group.addItem("Defect rate per model", "model")
+        self.refresh_btn = QPushButton("Refresh  [F9]")
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Counts for"))
+        bar.addWidget(self.scope, 1)
+        bar.addWidget(self.group, 1)
+        bar.addWidget(self.refresh_btn)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["Defect type", "Count"])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setMaximumWidth(320)
+        pg.setConfigOptions(antialias=True, background="#161b22", foreground="#c9d1d9")
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("left", "defect rate (rolling 50 parts)")
+        self.plot.setLabel("bottom", "parts inspected")
+        self.plot.setYRange(0, 1)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.legend = self.plot.addLegend()
+        body = QHBoxLayout()
+        body.addWidget(self.table)
+        body.addWidget(self.plot, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(bar)
+        lay.addLayout(grid)
+        lay.addLayout(body, 1)
+        self.refresh_btn.clicked.connect(self.refresh)
+        self.refresh_btn.setShortcut("F9")
+        self.scope.currentIndexChanged.connect(lambda _: self.refresh())
+        self.group.currentIndexChanged.connect(lambda _: self.refresh())
+        self.data: dict[str, Any] = {}
+        self._busy = False
+
+    def add_live(self, _result) -> None:
+        """A new verdict arrived; refresh when the tab is on screen (at most one read in flight)."""
+        if self.isVisible():
+            self.refresh()
+
+    def refresh(self) -> None:
+        if self._busy:
+            return
+        from station.store import stats
+
+        run_id, group = self.scope.currentData(), self.group.currentData()
+
+        def read(s):
+            return {"summary": stats.summary(s, run_id=run_id), "runs": stats.runs(s, 50),
+                    "series": stats.defect_rate_series(s, group=group)}
+
+        self._busy = True
+        self.window_.db(read, self._show, self._failed)
+
+    def _failed(self, message: str) -> None:
+        self._busy = False
+        self.window_.show_error(message)
+
+    def _show(self, data: dict[str, Any]) -> None:
+        self._busy = False
+        self.data = data
+        s = data["summary"]
+        self.total.setText(str(s["total"]))
+        self.passed.setText(str(s["pass"]))
+        self.failed.setText(str(s["fail"]))
+        self.yield_.setText("–" if s["yield"] is None else f"{s['yield']:.1%}")
+        self.table.setRowCount(len(s["defects"]))
+        for row, (label, n) in enumerate(s["defects"].items()):
+            self.table.setItem(row, 0, QTableWidgetItem(label))
+            item = QTableWidgetItem(str(n))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, 1, item)
+        current = self.scope.currentData()
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        self.scope.addItem("All runs", None)
+        for r in data["runs"]:
+            self.scope.addItem(f"run {r['id']} · {r['model']} · {r['processed']} parts", r["id"])
+        self.scope.setCurrentIndex(max(0, self.scope.findData(current)))
+        self.scope.blockSignals(False)
+        self.plot.clear()
+        self.legend.clear()
+        for i, (name, points) in enumerate(list(data["series"].items())[-8:]):
+            xs, ys = zip(*points)
+            self.plot.plot(list(xs), list(ys), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2), name=name)

@@ -1,0 +1,43 @@
+"""Helpers for the pytest-qt tests: open the real window, wait for the store, always close."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+
+def rows(data: Path, sql: str, **params) -> list:
+    """Read the station's SQLite file directly, as an auditor would."""
+    engine = create_engine(f"sqlite:///{data / 'station.db'}")
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+    finally:
+        engine.dispose()
+
+
+def slow_model_factory(data: Path, delay_s: float):
+    """The real default model, made slow: each batch sleeps `delay_s` per image before its forward pass."""
+    def make():
+        from station.model import load_model
+
+        model = load_model(None, str(data))
+        real = model.forward_with_cam
+
+        def slow(x):
+            time.sleep(delay_s * x.shape[0])
+            return real(x)
+
+        model.forward_with_cam = slow
+        return model
+    return make
+
+
+def modal_dialog(qtbot, timeout: int = 5000):
+    from PySide6.QtWidgets import QApplication
+
+    found = []
+    qtbot.waitUntil(lambda: found.append(QApplication.activeModalWidget()) or found[-1] is not None, timeout=timeout)
+    return found[-1]

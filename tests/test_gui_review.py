@@ -1,0 +1,101 @@
+"""The inspector's review tab, driven by keyboard offscreen; the store shows the events in order."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+
+from conftest import run_cli
+from gui_helpers import modal_dialog, rows
+from station.ui.main_window import MainWindow, Options
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture()
+def inspected(demo_images, data_dir):
+    run_cli("run", str(demo_images), data=data_dir)
+    return data_dir
+
+
+@pytest.fixture()
+def review_window(qtbot, inspected):
+    w = MainWindow(Options(autostart=False, data=str(inspected)))
+    qtbot.addWidget(w)
+    w.show()
+    w.set_reviewer("ines")
+    w.tabs.setCurrentWidget(w.review)
+    qtbot.waitUntil(lambda: len(w.review.items) == 24, timeout=10_000)
+    yield w
+    w.close()
+
+
+def reviews(data):
+    return [tuple(r) for r in rows(data, "SELECT id, inspection_id, label, previous, by, undoes FROM reviews ORDER BY id")]
+
+
+def test_keyboard_review_confirm_relabel_new_type_undo(qtbot, review_window, inspected):
+    w, view = review_window, review_window.review
+    items = list(view.items)
+    assert [i["uncertainty"] for i in items] == sorted((i["uncertainty"] for i in items), reverse=True)
+    qtbot.waitUntil(lambda: items[1]["id"] in view.cache and items[2]["id"] in view.cache, timeout=10_000)  # prefetched
+
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Return)  # confirm: label = prediction
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 1, timeout=10_000)
+    assert view.current()["id"] == items[1]["id"], "the next item is shown at once"
+
+    qtbot.keyClick(view, Qt.Key.Key_1)  # the first defect type
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 2, timeout=10_000)
+
+    def name_it():
+        dialog = modal_dialog(qtbot)
+        dialog.setTextValue("dent")
+        dialog.accept()
+
+    QTimer.singleShot(0, name_it)
+    qtbot.keyClick(view, Qt.Key.Key_N)  # a defect type no model knows yet
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: "dent" in view.labels, timeout=5_000)  # offered as a key from now on
+
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the last decision
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 4, timeout=10_000)
+
+    events = reviews(inspected)
+    defects = [c for c in w.review.labels if c != "good"]
+    assert [e[1] for e in events] == [items[0]["id"], items[1]["id"], items[2]["id"], items[2]["id"]]
+    assert events[0][2:5] == (items[0]["predicted"], items[0]["predicted"], "ines")
+    assert events[1][2] == defects[0] == "crack"
+    assert events[2][2] == "dent"
+    assert events[3][2] is None and events[3][3] == "dent" and events[3][5] == events[2][0], "undo is an event pointing at the one it reverts"
+    current = {r[0]: r[1] for r in rows(inspected, "SELECT id, label FROM inspections")}
+    assert current[items[0]["id"]] == items[0]["predicted"]
+    assert current[items[1]["id"]] == "crack"
+    assert current[items[2]["id"]] is None, "undone item is back in the queue"
+    qtbot.waitUntil(lambda: view.current() is not None and view.current()["id"] == items[2]["id"], timeout=5_000)
+
+
+def test_bulk_grid_labels_the_selection(qtbot, review_window, inspected):
+    view = review_window.review
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_B)
+    assert view.bulk.isChecked() and view.grid.count() == 24
+    for i in range(3):
+        view.grid.item(i).setSelected(True)
+    chosen = [view.grid.item(i).data(Qt.ItemDataRole.UserRole) for i in range(3)]
+    qtbot.keyClick(view.grid, Qt.Key.Key_G)
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 3, timeout=10_000)
+    events = rows(inspected, "SELECT inspection_id, label, note FROM reviews ORDER BY id")
+    assert sorted(e[0] for e in events) == sorted(chosen)
+    assert {(e[1], e[2]) for e in events} == {("good", "bulk")}
+    qtbot.waitUntil(lambda: view.grid.count() == 21, timeout=5_000)
+
+
+def test_filters_narrow_the_queue(qtbot, review_window):
+    view = review_window.review
+    view.verdict.setCurrentIndex(view.verdict.findData("fail"))
+    qtbot.waitUntil(lambda: view.items and all(i["verdict"] == "fail" for i in view.items), timeout=10_000)
+    n_fail = len(view.items)
+    view.verdict.setCurrentIndex(view.verdict.findData("pass"))
+    qtbot.waitUntil(lambda: view.items and all(i["verdict"] == "pass" for i in view.items), timeout=10_000)
+    assert n_fail + len(view.items) == 24
