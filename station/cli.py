@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--views", type=int, default=3, metavar="K", help="augmented views per image whose trunk features are cached")
     p.add_argument("--finetune-epochs", type=int, default=0, metavar="N", help="then fine-tune the trunk's last stage end to end for N epochs (slow on CPU)")
     p.add_argument("--input-size", type=int, metavar="PX", help="square input size (default: 224; 128 for small_cnn)")
+    p.add_argument("--anchor", type=float, default=1.0, metavar="A",
+                   help="with --base: L2 pull toward the parent's weights, so a few reviews correct it without forgetting (0 = off)")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
     _common(p, db=False)

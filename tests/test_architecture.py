@@ -40,6 +40,8 @@ def test_light_commands_import_neither_torch_nor_qt(tmp_path):
     code = (
         "import sys; from station.cli import main\n"
         f"main(['queue', '--data', {str(tmp_path)!r}, '--json'])\n"
+        f"main(['export', {str(tmp_path / 'out')!r}, '--data', {str(tmp_path)!r}, '--json'])\n"
+        f"main(['label', '1', 'good', '--by', 'x', '--data', {str(tmp_path)!r}])\n"
         "heavy = sorted(m for m in ('torch', 'cv2', 'PySide6', 'timm') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )

@@ -99,3 +99,31 @@ def test_filters_narrow_the_queue(qtbot, review_window):
     view.verdict.setCurrentIndex(view.verdict.findData("pass"))
     qtbot.waitUntil(lambda: view.items and all(i["verdict"] == "pass" for i in view.items), timeout=10_000)
     assert n_fail + len(view.items) == 24
+
+
+def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspected):
+    """Every queue item labelled from its true class, then Models → Retrain: export, train from the
+    active model on a worker, both models scored on one validation split, promote."""
+    from station.cli import main as station
+    from station.registry import list_models
+    from station.ui.retrain import RetrainDialog
+
+    for item in review_window.review.items:
+        truth = item["origin"].replace("\\", "/").split("/")[-2]
+        assert station(["label", str(item["id"]), truth, "--by", "ines", "--data", str(inspected)]) == 0
+    dialog = RetrainDialog(review_window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.epochs.setValue(5)
+    qtbot.mouseClick(dialog.start_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None or "error" in dialog.stage.text() or "only" in dialog.stage.text(), timeout=300_000)
+    assert dialog.result is not None, dialog.stage.text()
+    r = dialog.result
+    assert r["new"]["n"] == r["active"]["n"] == r["export"]["val"] > 0, "both models scored on the same split"
+    assert dialog.table.item(4, 0).text() == f"{r['active']['f1']:.3f}" and dialog.table.item(4, 1).text() == f"{r['new']['f1']:.3f}"
+    assert dialog.conf_new.rowCount() == len(r["new"]["confusion"]["labels"])
+    assert dialog.promote_btn.isEnabled()
+    qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(m["active"] and m["name"] == r["name"] for m in list_models(str(inspected))), timeout=10_000)
+    assert {m["name"] for m in list_models(str(inspected))} >= {"default", r["name"]}, "the old model is kept"
+    dialog.close()

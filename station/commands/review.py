@@ -54,4 +54,16 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    raise StationError("export is not part of this build yet (see the retraining issue)")
+    from station.export import export
+    from station.store.db import open_store
+
+    store = open_store(args.data, args.db)
+    out = export(store, args.out, include_unreviewed=args.include_unreviewed, val_fraction=args.val_fraction, seed=args.seed)
+    for err in out["errors"]:
+        print(f"station export: left out inspection {err['id']}: {err['error']}", file=sys.stderr)
+    if args.json:
+        emit_json(out)
+    else:
+        classes = ", ".join(f"{k} {v}" for k, v in out["classes"].items()) or "nothing reviewed yet"
+        print(f"exported {out['train']} train + {out['val']} val to {out['out']}: {classes}")
+    return 0

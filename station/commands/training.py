@@ -13,7 +13,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from station.train.fit import TrainConfig, train
 
     cfg = TrainConfig(arch=args.arch, views=args.views, finetune_epochs=args.finetune_epochs, seed=args.seed, weights=args.weights, name=args.name,
-                      input_size=args.input_size)
+                      input_size=args.input_size, anchor=args.anchor)
+    if args.anchor < 0:
+        raise StationError("--anchor must be 0 or more")
     if args.epochs is not None:
         if args.epochs < 1:
             raise StationError("--epochs must be at least 1")

@@ -46,6 +46,9 @@ class TrainConfig:
     weights: str | None = None
     name: str | None = None
     input_size: int | None = None
+    # With --base: pull the adapter and head back toward the parent's weights (L2-SP). A few
+    # dozen reviews must correct the parent, not make it forget the defect types they lack.
+    anchor: float = 1.0
 
 
 def _device() -> torch.device:
@@ -132,7 +135,7 @@ def _early_stopping_loop(modules, params, step, val_loss, epochs, cfg, progress,
         m.eval()
 
 
-def _fit_cached(net, xtr, ytr, xval, yval, weights, cfg, device, progress, should_stop) -> None:
+def _fit_cached(net, xtr, ytr, xval, yval, weights, cfg, device, progress, should_stop, anchor: float = 0.0) -> None:
     bb: AdaptedBackbone = net.backbone
     bb.trunk.eval()
     rng = np.random.default_rng(cfg.seed)
@@ -149,20 +152,24 @@ def _fit_cached(net, xtr, ytr, xval, yval, weights, cfg, device, progress, shoul
     cached_val, y_val = _cache(bb.trunk, xval, device, cfg.batch_size), torch.as_tensor(yval, device=device)
     loss_fn = nn.CrossEntropyLoss(weight=weights.to(device))
     trainable = [bb.adapter, net.head]
+    params = [p for m in trainable for p in m.parameters()]
+    start = [p.detach().clone() for p in params] if anchor > 0 else []
 
     def step(opt) -> None:
         for b in _chunks(len(y), cfg.batch_size, rng):
             if should_stop and should_stop():
                 raise StationError("training cancelled")
             opt.zero_grad()
-            loss_fn(net.head(bb.adapter(_dihedral(cached[b], rng))), y[b]).backward()
+            loss = loss_fn(net.head(bb.adapter(_dihedral(cached[b], rng))), y[b])
+            if start:
+                loss = loss + anchor * sum(((p - p0) ** 2).sum() for p, p0 in zip(params, start))
+            loss.backward()
             opt.step()
 
     def val_loss() -> float:
         with torch.no_grad():
             return float(loss_fn(net.head(bb.adapter(cached_val)), y_val))
 
-    params = [p for m in trainable for p in m.parameters()]
     _early_stopping_loop(trainable, params, step, val_loss, cfg.epochs, cfg, progress, "adapter+head", cfg.lr)
 
 
@@ -217,7 +224,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
     weights = _class_weights(ytr, len(classes))
 
     if isinstance(net.backbone, AdaptedBackbone):
-        _fit_cached(net, xtr, ytr, xval, yval, weights, cfg, device, progress, should_stop)
+        _fit_cached(net, xtr, ytr, xval, yval, weights, cfg, device, progress, should_stop, cfg.anchor if parent else 0.0)
         if cfg.finetune_epochs > 0:
             last = list(net.backbone.trunk.children())[-1]
             _fit_end_to_end(net, [last, net.backbone.adapter, net.head], xtr, ytr, xval, yval, weights, cfg,
@@ -247,6 +254,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
             "sha256": tdata.fingerprint(train_items + val_items),
         },
         "training": {"epochs": cfg.epochs, "views": cfg.views, "finetune_epochs": cfg.finetune_epochs, "seed": cfg.seed,
+                     "anchor": cfg.anchor if parent else None,
                      "seconds": round(seconds, 1), "device": str(device)},
         "metrics": {k: v for k, v in val_metrics.items() if k not in ("per_class", "confusion")},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -1,0 +1,79 @@
+"""The retrain-compare loop the station window runs, as one plain function (no Qt):
+export the reviews, train from the active model, and score the new and the active model on the
+same validation split. Promotion is the caller's choice (`station.registry.promote`).
+
+The CLI equivalent, step for step:
+    station export DATA/exports/reviewed
+    station train DATA/exports/reviewed --base <active> --out DIR
+    station evaluate DATA/exports/reviewed/val --model DIR     (and --model <active>)
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from station import config
+from station.errors import StationError
+
+Progress = Callable[[str, int, int], None]
+
+
+class Cancelled(StationError):
+    pass
+
+
+def export_dir(data: str | None = None) -> Path:
+    """One export folder per data dir, so every retrain keeps the earlier validation split."""
+    return config.data_dir(data) / "exports" / "reviewed"
+
+
+def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, include_unreviewed: bool = False,
+            progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+    from station.export import export
+    from station.model import load_model
+    from station.registry import active_name, resolve_model
+    from station.store.db import open_store
+    from station.train.evaluate import evaluate
+    from station.train.fit import TrainConfig, train
+
+    stop = should_stop or (lambda: False)
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stop():
+            raise Cancelled("retraining cancelled; the active model is unchanged")
+        if progress is not None:
+            progress(stage, done, total)
+
+    report("export", 0, 1)
+    store = open_store(data, db)
+    try:
+        exported = export(store, export_dir(data), include_unreviewed=include_unreviewed)
+    finally:
+        store.engine.dispose()
+    n = exported["train"] + exported["val"]
+    if n < 4 or exported["val"] == 0:
+        raise StationError(f"only {n} reviewed images to learn from; review more items first (at least 4, two of one class)")
+    report("export", 1, 1)
+
+    base_name = active_name(data)
+    base_path = resolve_model(None, data)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    name = f"retrain-{stamp}"
+    out = config.data_dir(data) / "retrain" / name
+    cfg = TrainConfig(epochs=epochs, name=name)
+    try:
+        trained = train(export_dir(data), out, cfg, base=str(base_path), progress=report, should_stop=stop)
+        val = export_dir(data) / "val"
+        report("evaluate", 0, 2)
+        new = evaluate(load_model(str(out)), val)
+        report("evaluate", 1, 2)
+        active = evaluate(load_model(None, data), val)
+        report("evaluate", 2, 2)
+    except Cancelled:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    return {"export": exported, "name": name, "path": str(out), "base": base_name, "classes": trained["classes"],
+            "seconds": trained["seconds"], "new": new, "active": active}

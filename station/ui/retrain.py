@@ -1,0 +1,196 @@
+"""The Retrain dialog: export the reviews, train from the active model on a worker thread (with
+progress and cancel), show the new model next to the active one on the same validation split,
+and offer to promote it."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtWidgets import (QCheckBox, QDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from station.errors import StationError
+
+METRICS = ("n", "accuracy", "precision", "recall", "f1", "auroc")
+
+
+class RetrainWorker(QObject):
+    progress = Signal(str, int, int)
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, data: str | None, db: str | None, epochs: int, include_unreviewed: bool) -> None:
+        super().__init__()
+        self.args = (data, db, epochs, include_unreviewed)
+        self._stop = threading.Event()
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        from station.retrain import retrain
+
+        data, db, epochs, include = self.args
+        try:
+            result = retrain(data, db, epochs=epochs, include_unreviewed=include,
+                             progress=lambda stage, k, n: self.progress.emit(stage, k, n), should_stop=self._stop.is_set)
+        except StationError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a bug: traceback to the log, one line to the engineer
+            traceback.print_exc(file=sys.stderr)
+            self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            self.done.emit(result)
+
+
+class RetrainDialog(QDialog):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("Retrain from reviews")
+        self.resize(980, 640)
+        self.result: dict[str, Any] | None = None
+        self.thread: QThread | None = None
+        self.worker: RetrainWorker | None = None
+        intro = QLabel("Exports every reviewed item (train/val split kept across exports), trains from the active model, "
+                       "then scores the new and the active model on the same validation split.")
+        intro.setWordWrap(True)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 200)
+        self.epochs.setValue(40)  # `station train`'s default, so the CLI reproduces the app
+        self.unreviewed = QCheckBox("Also use unreviewed items, under their predicted label")
+        self.start_btn = QPushButton("Start")
+        self.start_btn.setObjectName("primary")
+        self.cancel_btn = QPushButton("Cancel")
+        self.promote_btn = QPushButton("Promote the new model")
+        self.promote_btn.setEnabled(False)
+        self.stage = QLabel("")
+        self.bar = QProgressBar()
+        self.table = QTableWidget(len(METRICS), 2)
+        self.table.setVerticalHeaderLabels(list(METRICS))
+        self.table.setHorizontalHeaderLabels(["active model", "new model"])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.conf_active, self.conf_new = QTableWidget(), QTableWidget()
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Epochs"))
+        row.addWidget(self.epochs)
+        row.addWidget(self.unreviewed, 1)
+        row.addWidget(self.start_btn)
+        row.addWidget(self.cancel_btn)
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Metrics on the validation split"), 0, 0)
+        grid.addWidget(QLabel("Confusion, active (rows: truth)"), 0, 1)
+        grid.addWidget(QLabel("Confusion, new (rows: truth)"), 0, 2)
+        grid.addWidget(self.table, 1, 0)
+        grid.addWidget(self.conf_active, 1, 1)
+        grid.addWidget(self.conf_new, 1, 2)
+        lay = QVBoxLayout(self)
+        lay.addWidget(intro)
+        lay.addLayout(row)
+        lay.addWidget(self.stage)
+        lay.addWidget(self.bar)
+        lay.addLayout(grid, 1)
+        lay.addWidget(self.promote_btn, 0, Qt.AlignmentFlag.AlignRight)
+        self.start_btn.clicked.connect(self.start)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.promote_btn.clicked.connect(self.promote)
+
+    def start(self) -> None:
+        if self.thread is not None:
+            return
+        o = self.window_.options
+        self.worker = RetrainWorker(o.data, o.db, self.epochs.value(), self.unreviewed.isChecked())
+        self.thread = QThread(self)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.progress.connect(self._progress)
+        self.worker.done.connect(self._done)
+        self.worker.failed.connect(self._failed)
+        self.start_btn.setEnabled(False)
+        self.promote_btn.setEnabled(False)
+        self.stage.setText("exporting the reviews…")
+        self.thread.start()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.stage.setText("cancelling…")
+        else:
+            self.reject()
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        self.stage.setText(stage)
+        self.bar.setMaximum(max(1, total))
+        self.bar.setValue(done)
+
+    def _join(self) -> None:
+        if self.thread is not None:
+            self.thread.quit()
+            self.thread.wait()
+            self.thread.deleteLater()
+        self.thread = self.worker = None
+        self.start_btn.setEnabled(True)
+
+    def _failed(self, message: str) -> None:
+        self._join()
+        self.stage.setText(message)
+        self.stage.setStyleSheet("color: #ff7b72;")
+
+    def _done(self, result: dict[str, Any]) -> None:
+        self._join()
+        self.result = result
+        ex = result["export"]
+        self.stage.setStyleSheet("")
+        self.stage.setText(f"{result['name']}: {ex['train']} train + {ex['val']} val images, classes {', '.join(result['classes'])}, "
+                           f"trained in {result['seconds']:.0f} s from {result['base']}")
+        for col, key in enumerate(("active", "new")):
+            for row, metric in enumerate(METRICS):
+                v = result[key].get(metric)
+                text = "–" if v is None else (str(v) if isinstance(v, int) else f"{v:.3f}")
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        _fill_confusion(self.conf_active, result["active"]["confusion"])
+        _fill_confusion(self.conf_new, result["new"]["confusion"])
+        self.promote_btn.setEnabled(True)
+
+    def promote(self) -> None:
+        from station.registry import promote
+
+        if self.result is None:
+            return
+        path, name, data = self.result["path"], self.result["name"], self.window_.options.data
+        self.window_.options.model = None
+
+        def done(registered: str) -> None:
+            self.window_.show_message(f"{registered} is now the active model; it inspects from the next Start")
+            self.window_.models.refresh()
+            self.promote_btn.setEnabled(False)
+            self.stage.setText(f"promoted {registered}")
+
+        self.window_.tasks.submit(lambda: promote(path, data, name=name), done, self._failed)
+
+    def reject(self) -> None:
+        if self.worker is not None:  # closing mid-training cancels and waits: no orphan thread
+            self.worker.cancel()
+            self._join()
+        super().reject()
+
+
+def _fill_confusion(table: QTableWidget, confusion: dict[str, Any]) -> None:
+    labels, matrix = confusion["labels"], confusion["matrix"]
+    table.setRowCount(len(labels))
+    table.setColumnCount(len(labels))
+    table.setHorizontalHeaderLabels(labels)
+    table.setVerticalHeaderLabels(labels)
+    for i, row in enumerate(matrix):
+        for j, n in enumerate(row):
+            item = QTableWidgetItem(str(n))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            if i == j and n:
+                item.setForeground(Qt.GlobalColor.green)
+            elif n:
+                item.setForeground(Qt.GlobalColor.red)
+            table.setItem(i, j, item)
