@@ -11,17 +11,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Until the operator window lands (issue #4), the demo runs headless: every bundled demo image
-# through the default model, verdicts stored in the per-user data dir, then the review queue.
+# Opens the station window on the bundled demo (no arguments = the demo through the default model).
 run: $(STAMP)
-	$(BIN)/station run resources/demo
-	$(BIN)/station queue --limit 10
+	$(BIN)/station
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/station bench
+
+# The README's screenshots, rendered from the real window offscreen.
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/screenshots
+
+# The one-folder shop-PC app: dist/station/station (station.exe on Windows).
+package: $(STAMP)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN build.spec
 
 # Reproduces models/default from scratch (synthetic data, fixed seeds).
 demo-model: $(STAMP)

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gui", help="open the station window (default command)")
     p.add_argument("--source", metavar="SRC", help="source to stream (default: the bundled demo)")
+    p.add_argument("--exit-after", type=float, metavar="S", help="close the window after S seconds (smoke tests of a build)")
     _common(p, model=True, json_out=False)
 
     p = sub.add_parser("run", help="inspect a source headless and store every result")
@@ -125,10 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # No command means the window: `station`, `station --source camera:0`, `station --data D`.
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["gui"] + argv
     args = parser.parse_args(argv)
-    command = args.command or "gui"
-    if args.command is None:
-        args = parser.parse_args(["gui"] + (argv if argv is not None else sys.argv[1:]))
+    command = args.command
     module, func = COMMANDS[command]
     try:
         handler = getattr(importlib.import_module(f"station.commands.{module}"), func)

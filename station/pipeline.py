@@ -149,51 +149,93 @@ def inspect_frames(
 
     stop = should_stop or (lambda: False)
     seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
-    for items, skip in _loaded(_batches(frames, batch_size, stop), model._prep, seen):
-        todo = [i for i in items if i.error is None and i.sha not in skip]
-        probs = cams = None
-        infer_ms = 0.0
-        if todo:
-            import torch
+    with _Writer(recorder) as writer:
+        for items, skip in _loaded(_batches(frames, batch_size, stop), model._prep, seen):
+            yield from writer.put(_classify(items, skip, model, cam, preview, hot_box), items)
+            if stop():
+                break
+        yield from writer.drain()
 
-            t = time.perf_counter()
-            x = torch.from_numpy(np.stack([i.x for i in todo]))
-            if cam:
-                probs, cams = model.forward_with_cam(x)
-            else:
-                probs = model.probabilities(x)
-            infer_ms = (time.perf_counter() - t) * 1000 / max(1, len(todo))
-        results: list[Result] = []
-        k = 0
-        for item in items:
-            if item.error is not None:
-                results.append(Result(item.frame, error=item.error, sha256=item.sha, timings={"decode_ms": item.decode_ms}))
-                continue
-            if item.sha in skip:
-                results.append(Result(item.frame, sha256=item.sha, skipped=True))
-                continue
-            pred = model.decide(probs[k])
-            c = cams[k] if cams is not None else None
-            t = time.perf_counter()
-            box = hot_box(c, item.image.shape) if (c is not None and pred.verdict == "fail") else None
-            results.append(
-                Result(
-                    item.frame,
-                    prediction=pred,
-                    cam=c,
-                    box=box,
-                    sha256=item.sha,
-                    image_shape=tuple(item.image.shape),
-                    preview=_preview(item.image, preview) if preview else None,
-                    timings={"decode_ms": item.decode_ms, "infer_ms": infer_ms, "box_ms": (time.perf_counter() - t) * 1000},
-                )
+
+class _Writer:
+    """Stores batch k on its own thread while batch k+1 is classified, and hands results on only
+    once they are committed (so a consumer never sees a verdict a crash could lose). A live frame
+    is stored and handed on at once: waiting for the next frame would add a frame of latency."""
+
+    def __init__(self, recorder) -> None:
+        self.recorder = recorder
+        self.pool = None
+        self.pending = None
+
+    def __enter__(self) -> "_Writer":
+        if self.recorder is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)  # a batch being committed finishes before we return
+
+    def put(self, results: list[Result], items: list["_Item"]) -> Iterator[Result]:
+        if self.recorder is None:
+            yield from results
+            return
+        job = self.pool.submit(self.recorder.record, results, {id(i.frame): i for i in items})
+        yield from self.drain()
+        if items and items[0].frame.live:
+            yield from job.result()
+        else:
+            self.pending = job
+
+    def drain(self) -> Iterator[Result]:
+        if self.pending is not None:
+            job, self.pending = self.pending, None
+            yield from job.result()
+
+
+def _classify(items: list["_Item"], skip: set[str], model, cam: bool, preview: int, hot_box) -> list[Result]:
+    todo = [i for i in items if i.error is None and i.sha not in skip]
+    probs = cams = None
+    infer_ms = 0.0
+    if todo:
+        import torch
+
+        t = time.perf_counter()
+        x = torch.from_numpy(np.stack([i.x for i in todo]))
+        if cam:
+            probs, cams = model.forward_with_cam(x)
+        else:
+            probs = model.probabilities(x)
+        infer_ms = (time.perf_counter() - t) * 1000 / max(1, len(todo))
+    results: list[Result] = []
+    k = 0
+    for item in items:
+        if item.error is not None:
+            results.append(Result(item.frame, error=item.error, sha256=item.sha, timings={"decode_ms": item.decode_ms}))
+            continue
+        if item.sha in skip:
+            results.append(Result(item.frame, sha256=item.sha, skipped=True))
+            continue
+        pred = model.decide(probs[k])
+        c = cams[k] if cams is not None else None
+        t = time.perf_counter()
+        box = hot_box(c, item.image.shape) if (c is not None and pred.verdict == "fail") else None
+        results.append(
+            Result(
+                item.frame,
+                prediction=pred,
+                cam=c,
+                box=box,
+                sha256=item.sha,
+                image_shape=tuple(item.image.shape),
+                preview=_preview(item.image, preview) if preview else None,
+                timings={"decode_ms": item.decode_ms, "infer_ms": infer_ms, "box_ms": (time.perf_counter() - t) * 1000},
             )
-            k += 1
-        if recorder is not None:
-            results = recorder.record(results, {id(i.frame): i for i in items})
-        yield from results
-        if stop():
-            break
+        )
+        k += 1
+    return results
 
 
 def _preview(image: np.ndarray, size: int) -> np.ndarray:

@@ -20,6 +20,11 @@ def make_app(argv: list[str] | None = None):
         app = QApplication(argv or sys.argv[:1])
         app.setApplicationName("station")
         app.setOrganizationName("station")
+        from PySide6.QtGui import QIcon
+
+        from station import config
+
+        app.setWindowIcon(QIcon(str(config.resources_dir() / "icon.png")))
     theme.apply(app)
     return app
 
@@ -34,4 +39,8 @@ def run_app(args: argparse.Namespace) -> int:
         raise StationError(f"cannot open a window here ({exc}); use `station run SRC` for headless inspection") from None
     window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device))
     window.show()
+    if getattr(args, "exit_after", None):
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(int(args.exit_after * 1000), window.close)
     return int(app.exec())
