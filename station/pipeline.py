@@ -59,29 +59,77 @@ def _batches(frames: Iterable[Frame], size: int, should_stop: Callable[[], bool]
         yield batch
 
 
-def _loaded(
-    batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndarray], seen: Callable[[list[str]], set[str]]
-) -> Iterator[tuple[list["_Item"], set[str]]]:
-    """Load batch k+1 on a helper thread while batch k is classified: the forward pass leaves
-    a core idle in its serial stretches, and decoding (OpenCV, GIL released) fills it. A live
-    frame is loaded inline: prefetching it would only add latency."""
-    from concurrent.futures import ThreadPoolExecutor
+class _Prefetch:
+    """Pulls batches from the source and loads them (read, hash, decode, preprocess) on a helper
+    thread, so batch k+1 loads while batch k is classified: the forward pass leaves a core idle
+    in its serial stretches, and decoding (OpenCV, GIL released) fills it.
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
-        pending = None
-        for batch in batches:
-            if batch[0].live:
-                if pending is not None:
-                    yield pending.result()
-                    pending = None
-                yield _load_batch(batch, prep, seen)
-                continue
-            job = pool.submit(_load_batch, batch, prep, seen)
-            if pending is not None:
-                yield pending.result()
-            pending = job
-        if pending is not None:
-            yield pending.result()
+    At most one batch is loaded ahead, so a pause or a stop holds back little. The consumer never
+    waits for batch k+1 to exist before it gets batch k, so a hot folder that receives one file a
+    minute shows each verdict at once. After a live frame the next one is pulled only when the
+    consumer asks for it: a frame fetched early would be stale by the time it is classified.
+    """
+
+    _END = object()
+
+    def __init__(self, batches: Iterator[list[Frame]], prep, seen) -> None:
+        import queue
+        import threading
+
+        self.batches, self.prep, self.seen = batches, prep, seen
+        self.queue: "queue.Queue" = queue.Queue()
+        self.cond = threading.Condition()
+        self.requested = 0  # get() calls so far
+        self.delivered = 0  # batches handed to the queue so far
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name="decode", daemon=True)
+        self.thread.start()
+
+    def _wait_turn(self, live: bool) -> bool:
+        with self.cond:
+            ahead = (lambda: self.requested > self.delivered) if live else (lambda: self.requested >= self.delivered)
+            self.cond.wait_for(lambda: self.closed or ahead())
+            return not self.closed
+
+    def _run(self) -> None:
+        live = False
+        try:
+            it = iter(self.batches)
+            while self._wait_turn(live):
+                batch = next(it, None)
+                if batch is None:
+                    break
+                live = batch[0].live
+                self.queue.put(_load_batch(batch, self.prep, self.seen))
+                with self.cond:
+                    self.delivered += 1
+        except BaseException as exc:  # handed to the consumer, raised there
+            self.queue.put(exc)
+        finally:
+            self.queue.put(self._END)
+
+    def ready(self) -> bool:
+        return not self.queue.empty()
+
+    def get(self):
+        """The next loaded batch, or None at the end."""
+        with self.cond:
+            self.requested += 1
+            self.cond.notify_all()
+        item = self.queue.get()
+        if item is self._END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        # A source blocked waiting (a quiet hot folder) ends with its should_stop; the thread is a
+        # daemon and holds nothing uncommitted, so a slow one is not worth holding up an exit.
+        self.thread.join(timeout=1.0)
 
 
 def _load_batch(frames: list[Frame], prep, seen) -> tuple[list["_Item"], set[str]]:
@@ -149,12 +197,22 @@ def inspect_frames(
 
     stop = should_stop or (lambda: False)
     seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
-    with _Writer(recorder) as writer:
-        for items, skip in _loaded(_batches(frames, batch_size, stop), model._prep, seen):
-            yield from writer.put(_classify(items, skip, model, cam, preview, hot_box), items)
-            if stop():
-                break
-        yield from writer.drain()
+    prefetch = _Prefetch(_batches(frames, batch_size, stop), model._prep, seen)
+    try:
+        with _Writer(recorder) as writer:
+            while True:
+                if not prefetch.ready():  # hand on what is committed before waiting on the source
+                    yield from writer.drain()
+                loaded = prefetch.get()
+                if loaded is None:
+                    break
+                items, skip = loaded
+                yield from writer.put(_classify(items, skip, model, cam, preview, hot_box), items)
+                if stop():
+                    break
+            yield from writer.drain()
+    finally:
+        prefetch.close()
 
 
 class _Writer:

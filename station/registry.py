@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from station.labels import validate_label
 
 ACTIVE = "ACTIVE"
 DEFAULT_NAME = "default"
+_REFRESH = threading.Lock()
 
 
 def registry_dir(data: str | os.PathLike[str] | None = None) -> Path:
@@ -38,17 +41,30 @@ def ensure_default(data: str | os.PathLike[str] | None = None) -> Path:
         raise ModelError(f"the shipped default model is missing: {src}")
     current = target / "card.json"
     if not current.is_file() or current.read_bytes() != (src / "card.json").read_bytes():
-        tmp = reg / f".{DEFAULT_NAME}.{os.getpid()}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(src, tmp)
-        old = reg / f".{DEFAULT_NAME}.{os.getpid()}.old"
-        if target.exists():
-            os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
+        with _REFRESH:  # the window's worker and its I/O thread may both resolve a model at start
+            if not current.is_file() or current.read_bytes() != (src / "card.json").read_bytes():
+                _replace_dir(src, target)
     if not (reg / ACTIVE).is_file():
         _write_active(reg, DEFAULT_NAME)
     return reg
+
+
+def _replace_dir(src: Path, target: Path) -> None:
+    """Copy `src` over `target` so a reader sees the old or the new directory, never half of one.
+    Temporary names are unique, so two processes refreshing at once cannot collide."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    old = tmp.with_name(tmp.name + ".old")
+    try:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+    except OSError:
+        if not target.exists() and old.exists():
+            os.replace(old, target)  # put back what was there; the next start tries again
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def active_name(data: str | os.PathLike[str] | None = None, reg: Path | None = None) -> str:

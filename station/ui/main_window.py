@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWid
 from station import config
 from station.ui.dialogs import LabelDialog, NameDialog
 from station.ui.tasks import Tasks
-from station.ui.views.live import LiveView
+from station.ui.views.live import LiveView, split_spec
 from station.ui.views.models import ModelsView
 from station.ui.views.review import ReviewView
 from station.ui.views.stats import StatsView
@@ -93,7 +93,11 @@ class MainWindow(QMainWindow):
         self._restore()
         self.models.refresh()
         if options.autostart:
-            QTimer.singleShot(0, lambda: self.start_source(options.source if options.source is not None else self._last_source()))
+            spec = options.source if options.source is not None else self._last_source()
+            # A live source (camera, stream, hot folder) resumes by itself after a restart or a
+            # power cut; a folder or video file already inspected waits for Start.
+            if options.source is not None or not spec or split_spec(spec)[0] in ("camera", "watch") or "://" in spec:
+                QTimer.singleShot(0, lambda: self.start_source(spec))
 
     # -- store access, always on the tasks thread -------------------------------------------------
     def store(self):

@@ -148,9 +148,7 @@ class ReviewView(QWidget):
         self.index = 0
         self._refill(self.predicted, "any prediction", [(x, x) for x in self.labels])
         self._refill(self.run, "all runs", [(f"run {r['id']} · {Path(r['source']).name or r['source']}", r["id"]) for r in data["runs"]])
-        defects = [x for x in self.labels if x != "good"]
-        self.keys.setText("Enter confirm · G good · " + " · ".join(f"{i + 1} {x}" for i, x in enumerate(defects[:9]))
-                          + " · N new type · S skip · Ctrl+Z undo · H heatmap · +/− zoom · B grid")
+        self._show_keys()
         if self.bulk.isChecked():
             self._fill_grid()
         self.show_current()
@@ -269,11 +267,11 @@ class ReviewView(QWidget):
         self.undo_stack.append((item, out["review_id"]))
         if out["label"] not in self.labels:
             self.labels.append(out["label"])
-            self._loaded_labels_changed()
+            self._show_keys()
         self.log.insertItem(0, f"#{item['id']}: {out['previous']} → {out['label']}")
         self.window_._reviewed(out)
 
-    def _loaded_labels_changed(self) -> None:
+    def _show_keys(self) -> None:
         defects = [x for x in self.labels if x != "good"]
         self.keys.setText("Enter confirm · G good · " + " · ".join(f"{i + 1} {x}" for i, x in enumerate(defects[:9]))
                           + " · N new type · S skip · Ctrl+Z undo · H heatmap · +/− zoom · B grid")
