@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
         from station.store import repo
 
         self.db(lambda s: repo.add_review(s, r.inspection_id, label, by),
-                lambda out: (self.live.mark_reviewed(r, out["label"]), self._reviewed(out)), write=True)
+                lambda out: (self.live.mark_reviewed(r, out["label"]), self.report_review(out)), write=True)
 
     def relabel_live(self, r: LiveResult) -> None:
         dialog = LabelDialog(self.classes, r.label, self)
@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
         if accepted and dialog.label:
             self.review_live(r, dialog.label)
 
-    def _reviewed(self, out: dict) -> None:
+    def report_review(self, out: dict) -> None:
         msg = f"#{out['id']}: {out['previous']} → {out['label']}"
         if out.get("already_reviewed_by") and out["already_reviewed_by"] != out.get("by"):
             msg += f" (already reviewed by {out['already_reviewed_by']}; both kept)"

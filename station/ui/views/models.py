@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import html
 from typing import Any
 
 from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
@@ -77,8 +77,7 @@ class ModelsView(QWidget):
             return
         m = self.models[row]
         self.threshold.setValue(float(m.get("threshold") or 0.5))
-        shown = {k: m.get(k) for k in ("name", "arch", "classes", "threshold", "calibrated_threshold", "metrics", "created", "parent", "path")}
-        self.card.setPlainText(json.dumps(shown, indent=2))
+        self.card.setHtml(_card_html(m))
         self.activate.setEnabled(not m["active"])
 
     def set_running(self, info: dict[str, Any]) -> None:
@@ -117,3 +116,22 @@ class ModelsView(QWidget):
 
     def close_view(self) -> None:
         pass
+
+
+def _card_html(m: dict[str, Any]) -> str:
+    esc = html.escape
+    metrics = m.get("metrics") or {}
+    rows = "".join(f"<tr><td>{esc(k)}</td><td align='right'><b>{v:.3f}</b></td></tr>" if isinstance(v, float)
+                   else f"<tr><td>{esc(k)}</td><td align='right'><b>{esc(str(v))}</b></td></tr>" for k, v in metrics.items())
+    parent = m.get("parent")
+    parent_text = f"{parent.get('name')} {parent.get('version')}" if isinstance(parent, dict) else "none (trained from ImageNet)"
+    override = m.get("threshold") != m.get("calibrated_threshold")
+    return (
+        f"<h2>{esc(m['name'])}{' (active)' if m.get('active') else ''}</h2>"
+        f"<p><b>Classes:</b> {esc(', '.join(m.get('classes', [])))}<br>"
+        f"<b>Threshold:</b> fail when p_defect ≥ {float(m.get('threshold') or 0):.2f}"
+        + (f" (set here; calibrated {float(m.get('calibrated_threshold') or 0):.2f})" if override else " (calibrated on validation)")
+        + f"<br><b>Architecture:</b> {esc(str(m.get('arch')))}<br><b>Parent:</b> {esc(parent_text)}<br>"
+        f"<b>Created:</b> {esc(str(m.get('created')))}<br><b>Folder:</b> {esc(str(m.get('path')))}</p>"
+        f"<h3>Validation metrics</h3><table cellspacing='0' cellpadding='4'>{rows}</table>"
+    )

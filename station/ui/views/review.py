@@ -169,6 +169,7 @@ class ReviewView(QWidget):
     def show_current(self) -> None:
         item = self.current()
         if item is None:
+            self.image.placeholder = "The review queue is empty"
             self.image.set_image(None)
             self.position.setText("Queue empty")
             self.prediction.setText("")
@@ -183,6 +184,7 @@ class ReviewView(QWidget):
         if loaded is not None:
             self._display(loaded)
         else:
+            self.image.placeholder = "loading…"
             self.image.set_image(None)
             self._load(item)
         for k in range(1, PREFETCH + 1):
@@ -208,10 +210,9 @@ class ReviewView(QWidget):
         self.loader.submit(lambda: load_for_display(root, item), done, self.window_.show_error)
 
     def _display(self, loaded: dict[str, Any]) -> None:
-        if loaded["error"]:
-            self.image.placeholder = loaded["error"]
+        # A file gone from the data dir says so where the image would be; the item stays reviewable.
+        self.image.placeholder = loaded["error"] or "loading…"
         self.image.set_image(loaded["preview"], loaded["heat"], loaded["box"])
-        self.image.placeholder = "The review queue is empty"
 
     def step(self, delta: int) -> None:
         if self.items:
@@ -269,7 +270,9 @@ class ReviewView(QWidget):
             self.labels.append(out["label"])
             self._show_keys()
         self.log.insertItem(0, f"#{item['id']}: {out['previous']} → {out['label']}")
-        self.window_._reviewed(out)
+        self.window_.report_review(out)
+        if not self.items:  # this page is done: fetch the next one
+            self.refresh()
 
     def _show_keys(self) -> None:
         defects = [x for x in self.labels if x != "good"]
