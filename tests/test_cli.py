@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -107,3 +108,15 @@ def test_upgrade_refreshes_the_shipped_default_model(data_dir):
     out = run_json("inspect", str(next((default_model_dir().parent.parent / "resources" / "demo" / "good").glob("*.png"))), data=data_dir)
     assert out["verdict"] in ("pass", "fail")
     assert stale.read_bytes() == (default_model_dir() / "card.json").read_bytes()
+
+
+def test_window_without_a_display_is_one_line_not_a_qt_abort():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "station"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("station gui: error: no display") and len(proc.stderr.strip().splitlines()) == 1

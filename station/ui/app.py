@@ -33,6 +33,13 @@ def run_app(args: argparse.Namespace) -> int:
     from station.errors import StationError
     from station.ui.main_window import MainWindow, Options
 
+    import os
+
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        # Qt would abort the process here; say it in one line instead.
+        raise StationError("no display to open the window on; use `station run SRC` for headless inspection "
+                           "(or QT_QPA_PLATFORM=offscreen)")
     try:
         app = make_app()
     except Exception as exc:  # no display, no platform plugin: one line, not a Qt abort
