@@ -99,7 +99,9 @@ def test_pause_stop_close_keeps_every_result(qtbot, open_window, demo_images, tm
 
     qtbot.waitUntil(settled, timeout=20_000)
     held = len(received)
-    assert held - at_pause <= 8, f"{held - at_pause} results after pausing: more than the two batches in flight"
+    # In flight at a pause: the batch being stored, the one being classified, the one loaded
+    # ahead (the window's batches hold 4). Nothing beyond those may come.
+    assert held - at_pause <= 3 * 4, f"{held - at_pause} results after pausing: more than the batches in flight"
     qtbot.wait(1500)
     assert len(received) == held, "results kept arriving while paused"
     assert "Resume" in w.live.source_bar.pause_btn.text()
