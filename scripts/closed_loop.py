@@ -48,6 +48,9 @@ def main() -> int:
         run = station("run", str(tmp / "line"), "--data", data, "--json")
         t_run = time.perf_counter() - t0
         queue = station("queue", "--limit", str(args.k), "--data", data, "--json")
+        import contextlib
+        import io
+
         from station.cli import main as cli
 
         wrong = 0
@@ -55,7 +58,8 @@ def main() -> int:
         for item in queue:
             truth = Path(item["origin"]).parent.name
             wrong += truth != item["predicted"]
-            cli(["label", str(item["id"]), truth, "--by", "closed-loop", "--data", data])
+            with contextlib.redirect_stdout(io.StringIO()):
+                cli(["label", str(item["id"]), truth, "--by", "closed-loop", "--data", data])
         t_label = time.perf_counter() - t0
         t0 = time.perf_counter()
         exported = station("export", str(tmp / "reviewed"), "--data", data, "--json")

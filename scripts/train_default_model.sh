@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 WORK=${WORK:-$(mktemp -d)}
-"$BIN/station" demo-data "$WORK/train" --count 1500 --seed 1
+"$BIN/station" demo-data "$WORK/train" --count 3000 --seed 1
 "$BIN/station" demo-data "$WORK/test" --count 300 --seed 99
-"$BIN/station" train "$WORK/train" --out "$WORK/default" --name default --views 4 --finetune-epochs 4 --json > "$WORK/train.json"
+"$BIN/station" train "$WORK/train" --out "$WORK/default" --name default --views 4 --json > "$WORK/train.json"
 "$BIN/station" evaluate "$WORK/test" --model "$WORK/default" --json > "$WORK/test.json"
 python3 - "$WORK" <<'PY'
 import json, sys, pathlib

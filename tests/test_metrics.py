@@ -39,3 +39,17 @@ def test_auroc_ties_and_degenerate():
 def test_threshold_separates_when_possible():
     t = metrics.best_threshold([0, 0, 1, 1], [0.1, 0.3, 0.6, 0.9])
     assert 0.3 < t < 0.6
+
+
+def test_threshold_takes_the_middle_of_the_cuts_within_noise_of_the_best():
+    # 100 clear negatives, 3 hard ones at 0.50-0.60; two positives at 0.40, then none until 0.65.
+    neg = [0.05 + 0.3 * i / 99 for i in range(100)] + [0.50, 0.55, 0.60]
+    pos = [0.40, 0.40] + [0.65 + 0.34 * i / 97 for i in range(98)]
+    y = [0] * len(neg) + [1] * len(pos)
+    scores = neg + pos
+    f1 = lambda c: metrics.binary(y, [int(v >= c) for v in scores])["f1"]  # noqa: E731
+    best = max(f1(c / 1000) for c in range(1000))
+    assert abs(best - f1(0.625)) < 1e-9, "the single best cut is the edge of the sample's gap"
+    t = metrics.best_threshold(y, scores)
+    assert 0.36 < t < 0.6, t  # not at that edge
+    assert f1(t) >= best - (best * (1 - best) / 100) ** 0.5
