@@ -125,7 +125,11 @@ def test_head_only_cam_matches_full_autograd_gradcam(model, demo_images):
     with GradCAM(model=model.network, target_layers=[model.network.backbone]) as ref:
         theirs = ref(input_tensor=x.clone(), targets=[ClassifierOutputTarget(t) for t in targets])
     for mine, full in zip(ours, theirs):
+        if full.max() == 0:  # Grad-CAM cancelled out entirely: ours falls back to HiResCAM
+            assert mine.max() == pytest.approx(1.0)
+            continue
         a = upsample(mine, full.shape).ravel()
         r = np.corrcoef(a, full.ravel())[0, 1]
         assert r > 0.99, r
+    assert sum(full.max() > 0 for full in theirs) >= 2, "the comparison must cover real Grad-CAM maps"
     assert torch.is_tensor(x)

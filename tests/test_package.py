@@ -73,7 +73,7 @@ def test_bundle_runs_offline_with_an_empty_home(bundle, tmp_path, demo_images):
     assert summary["processed"] == n and summary["failed"] == 0
 
     # No arguments: the window opens on the bundled demo, through the bundled default model.
-    gui = _offline(bundle, home, "--exit-after", "8")
+    gui = _offline(bundle, home, "--exit-after", "20")  # start-up, model load, then a few paced demo parts
     assert gui.returncode == 0, gui.stderr[-3000:]
     assert "Traceback" not in gui.stderr and "QThread: Destroyed" not in gui.stderr, gui.stderr[-3000:]
     user_db = next(home.rglob("station.db"), None)

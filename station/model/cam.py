@@ -24,8 +24,16 @@ def head_gradcam(
         # Rows are independent, so one backward of the summed selected logits gives every row's gradient.
         selected = logits.gather(1, target.view(-1, 1)).sum()
         (grads,) = torch.autograd.grad(selected, leaf)
+    acts = leaf.detach()
     weights = grads.mean(dim=(2, 3), keepdim=True)
-    cams = torch.relu((weights * leaf.detach()).sum(dim=1))
+    cams = torch.relu((weights * acts).sum(dim=1))
+    # Grad-CAM averages each channel's gradient over the map. This head also max-pools, and a
+    # small spot found through that branch can leave every cell negative: an all-zero map on a
+    # failed part. There, and only there, use the element-wise gradient x activation map
+    # (HiResCAM), which keeps the cell the max-pool picked.
+    empty = cams.flatten(1).amax(dim=1) <= 0
+    if bool(empty.any()):
+        cams[empty] = torch.relu((grads[empty] * acts[empty]).sum(dim=1))
     return logits.detach(), normalize(cams)
 
 
