@@ -45,7 +45,9 @@ def ensure_default(data: str | os.PathLike[str] | None = None) -> Path:
             if not current.is_file() or current.read_bytes() != (src / "card.json").read_bytes():
                 _replace_dir(src, target)
     if not (reg / ACTIVE).is_file():
-        _write_active(reg, DEFAULT_NAME)
+        with _REFRESH:
+            if not (reg / ACTIVE).is_file():
+                _write_active(reg, DEFAULT_NAME)
     return reg
 
 
@@ -171,9 +173,7 @@ def set_threshold(name: str, value: float | None, data: str | os.PathLike[str] |
         table.pop(name, None)
     else:
         table[name] = round(float(value), 4)
-    tmp = reg / (THRESHOLDS + ".tmp")
-    tmp.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, reg / THRESHOLDS)
+    _write_atomic(reg / THRESHOLDS, json.dumps(table, indent=2) + "\n")
 
 
 def override_for(path: Path, data: str | os.PathLike[str] | None = None) -> float | None:
@@ -185,6 +185,17 @@ def override_for(path: Path, data: str | os.PathLike[str] | None = None) -> floa
 
 
 def _write_active(reg: Path, name: str) -> None:
-    tmp = reg / (ACTIVE + ".tmp")
-    tmp.write_text(name + "\n", encoding="utf-8")
-    os.replace(tmp, reg / ACTIVE)
+    _write_atomic(reg / ACTIVE, name + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write then rename, under a unique temporary name: two threads or two stations writing at
+    once each replace the file whole, and neither finds its temporary file gone."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

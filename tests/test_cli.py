@@ -120,3 +120,28 @@ def test_window_without_a_display_is_one_line_not_a_qt_abort():
     proc = subprocess.run([sys.executable, "-m", "station"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("station gui: error: no display") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_registry_first_start_is_safe_from_many_threads(tmp_path):
+    """The window's worker and its I/O thread resolve the model at the same moment on a fresh
+    install (this raced once: two writers of one temporary file)."""
+    import threading
+
+    from station.registry import list_models, resolve_model
+
+    errors: list[BaseException] = []
+
+    def hit(fn):
+        try:
+            fn(str(tmp_path))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hit, args=(fn,)) for fn in (list_models, lambda d: resolve_model(None, d)) * 8]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [m["name"] for m in list_models(str(tmp_path))] == ["default"]
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["ACTIVE", "default"], "no temporary files left"
