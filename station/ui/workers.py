@@ -124,7 +124,7 @@ class InspectionWorker(QObject):
             tag = f"{model.name} {model.version}"
             for r in inspect_frames(self._gated(self._source), model, recorder, batch_size=self.cfg.batch_size,
                                     preview=PREVIEW, should_stop=self._stop.is_set):
-                self._times = [t for t in self._times[-30:]] + [time.monotonic()]
+                self._times = self._times[-30:] + [time.monotonic()]
                 if r.error is not None:
                     self.counts["failed"] += 1
                 else:
