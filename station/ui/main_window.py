@@ -163,14 +163,10 @@ class MainWindow(QMainWindow):
             self.worker.pause(not self.worker.paused)
             self.live.source_bar.set_running(True, self.worker.paused)
 
-    def stop_source(self, wait_ms: int = 0) -> None:
-        if self.worker is None or self.thread is None:
-            return
-        self.worker.stop()
-        if wait_ms:
-            self.thread.quit()
-            if not self.thread.wait(wait_ms):
-                self.show_error("the worker did not stop in time")
+    def stop_source(self) -> None:
+        """Ask the worker to stop; it finishes the batch in hand and `_finished` joins it."""
+        if self.worker is not None:
+            self.worker.stop()
 
     def _finished(self, summary: dict) -> None:
         if self._closing:

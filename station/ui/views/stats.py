@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pyqtgraph as pg
@@ -66,10 +67,14 @@ class StatsView(QWidget):
         self.group.currentIndexChanged.connect(lambda _: self.refresh())
         self.data: dict[str, Any] = {}
         self._busy = False
+        self._last_live = 0.0
 
     def add_live(self, _result) -> None:
-        """A new verdict arrived; refresh when the tab is on screen (at most one read in flight)."""
-        if self.isVisible():
+        """A new verdict arrived: refresh when the tab is on screen, at most once a second (a
+        camera at 30 fps must not turn into 30 aggregate queries a second)."""
+        now = time.monotonic()
+        if self.isVisible() and now - self._last_live >= 1.0:
+            self._last_live = now
             self.refresh()
 
     def refresh(self) -> None:
