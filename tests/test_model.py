@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_json
 from station.config import default_model_dir
 from station.errors import ModelError
 from station.model.classifier import load_model_dir
@@ -133,3 +133,12 @@ def test_head_only_cam_matches_full_autograd_gradcam(model, demo_images):
         assert r > 0.99, r
     assert sum(full.max() > 0 for full in theirs) >= 2, "the comparison must cover real Grad-CAM maps"
     assert torch.is_tensor(x)
+
+
+def test_default_model_meets_the_f1_target_on_an_unseen_seed(tmp_path):
+    """The acceptance line of the model: fresh demo-data at the default count, from a seed used
+    neither in training nor while choosing the recipe, scored at the card's threshold."""
+    run_cli("demo-data", str(tmp_path / "unseen"), "--seed", "2026")
+    ev = run_json("evaluate", str(tmp_path / "unseen"), data=tmp_path / "fresh")
+    assert ev["n"] == 500 and ev["model"]["name"] == "default"
+    assert ev["f1"] >= 0.98, f"F1 {ev['f1']:.4f} (precision {ev['precision']:.3f}, recall {ev['recall']:.3f})"

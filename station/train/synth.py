@@ -1,8 +1,9 @@
 """`station demo-data`: DAGM-2007-style synthetic parts (DAGM is itself synthetic).
 
 Procedural textures with good parts and four defect types, varied in place, size, contrast and
-orientation. Deterministic for a seed: image i draws from its own generator seeded (seed, i),
-so a dataset of N images is a prefix of one with N + k images.
+orientation. Deterministic for a seed and count: image i draws from its own generator seeded
+(seed, i). Which class each index gets is a permutation that depends on the count, so a dataset
+of N images is not a prefix of one with N + k.
 """
 
 from __future__ import annotations
