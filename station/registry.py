@@ -109,6 +109,7 @@ def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, An
                 "active": d.name == active,
                 "classes": card.get("classes", []),
                 "metrics": card.get("metrics", {}),
+                "test_metrics": card.get("test_metrics"),
                 "created": card.get("created"),
                 "arch": card.get("arch"),
                 "threshold": overrides.get(d.name, card.get("threshold")),

@@ -177,6 +177,9 @@ def test_model_panel_saves_threshold_per_model(qtbot, open_window, data_dir):
     w.tabs.setCurrentWidget(w.models)
     qtbot.waitUntil(lambda: w.models.list.count() >= 1, timeout=10_000)
     assert w.models.selected_name() == "default"
+    card = w.models.models[0]
+    text = w.models.card.toPlainText()
+    assert "Test metrics" in text and card["test_metrics"]["split"] in text
     w.models.threshold.setValue(0.9)
     qtbot.mouseClick(w.models.save_threshold, Qt.MouseButton.LeftButton)
     from station.registry import list_models
@@ -185,6 +188,12 @@ def test_model_panel_saves_threshold_per_model(qtbot, open_window, data_dir):
     from station.model import load_model
 
     assert load_model(None, str(data_dir)).threshold == 0.9
+
+    # Back to the calibrated value as the box shows it (three decimals): the card's own, unrounded
+    # threshold applies again, not a rounded copy of it.
+    w.models.threshold.setValue(round(card["calibrated_threshold"], 3))
+    qtbot.mouseClick(w.models.save_threshold, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: list_models(str(data_dir))[0]["threshold"] == card["calibrated_threshold"], timeout=10_000)
 
 
 def test_first_start_streams_the_bundled_demo(qtbot, data_dir):

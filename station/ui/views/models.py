@@ -22,7 +22,7 @@ class ModelsView(QWidget):
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.01, 0.99)
         self.threshold.setSingleStep(0.01)
-        self.threshold.setDecimals(2)
+        self.threshold.setDecimals(3)  # two would show a calibrated 0.678 as 0.68
         self.save_threshold = QPushButton("Save threshold")
         self.reset_threshold = QPushButton("Calibrated value")
         self.activate = QPushButton("Use for inspection")
@@ -45,7 +45,7 @@ class ModelsView(QWidget):
         lay.addLayout(right, 1)
         self.models: list[dict[str, Any]] = []
         self.list.currentRowChanged.connect(self._selected)
-        self.save_threshold.clicked.connect(lambda: self._set_threshold(self.threshold.value()))
+        self.save_threshold.clicked.connect(self._save_clicked)
         self.reset_threshold.clicked.connect(lambda: self._set_threshold(None))
         self.activate.clicked.connect(self._activate)
         self.retrain.clicked.connect(self._retrain)
@@ -82,7 +82,15 @@ class ModelsView(QWidget):
 
     def set_running(self, info: dict[str, Any]) -> None:
         self.running.setText(f"Inspecting with {info['name']} {info['version']} on {info['device']}, "
-                             f"threshold {info['threshold']:.2f}, classes: {', '.join(info['classes'])}")
+                             f"threshold {info['threshold']:.3f}, classes: {', '.join(info['classes'])}")
+
+    def _save_clicked(self) -> None:
+        value: float | None = self.threshold.value()
+        row = self.list.currentRow()
+        calibrated = self.models[row].get("calibrated_threshold") if 0 <= row < len(self.models) else None
+        if calibrated is not None and abs(value - round(float(calibrated), self.threshold.decimals())) < 1e-9:
+            value = None  # the calibrated value as shown: keep the card's own, not a rounded copy
+        self._set_threshold(value)
 
     def _set_threshold(self, value: float | None) -> None:
         from station.registry import set_threshold
@@ -118,20 +126,31 @@ class ModelsView(QWidget):
         pass
 
 
+def _rows(metrics: dict[str, Any]) -> str:
+    esc = html.escape
+    return "".join(f"<tr><td>{esc(k)}</td><td align='right'><b>{v:.3f}</b></td></tr>" if isinstance(v, float)
+                   else f"<tr><td>{esc(k)}</td><td align='right'><b>{esc(str(v))}</b></td></tr>" for k, v in metrics.items())
+
+
 def _card_html(m: dict[str, Any]) -> str:
     esc = html.escape
-    metrics = m.get("metrics") or {}
-    rows = "".join(f"<tr><td>{esc(k)}</td><td align='right'><b>{v:.3f}</b></td></tr>" if isinstance(v, float)
-                   else f"<tr><td>{esc(k)}</td><td align='right'><b>{esc(str(v))}</b></td></tr>" for k, v in metrics.items())
+    rows = _rows(m.get("metrics") or {})
+    test = m.get("test_metrics") if isinstance(m.get("test_metrics"), dict) else None
+    # An engineer comparing models wants the held-out figure, not only the validation split
+    # the threshold was tuned on.
+    test_html = "" if not test else (
+        f"<h3>Test metrics</h3><p>{esc(str(test.get('split', '')))}</p>"
+        f"<table cellspacing='0' cellpadding='4'>{_rows({k: v for k, v in test.items() if k != 'split'})}</table>")
     parent = m.get("parent")
     parent_text = f"{parent.get('name')} {parent.get('version')}" if isinstance(parent, dict) else "none (trained from ImageNet)"
     override = m.get("threshold") != m.get("calibrated_threshold")
     return (
         f"<h2>{esc(m['name'])}{' (active)' if m.get('active') else ''}</h2>"
         f"<p><b>Classes:</b> {esc(', '.join(m.get('classes', [])))}<br>"
-        f"<b>Threshold:</b> fail when p_defect ≥ {float(m.get('threshold') or 0):.2f}"
-        + (f" (set here; calibrated {float(m.get('calibrated_threshold') or 0):.2f})" if override else " (calibrated on validation)")
+        f"<b>Threshold:</b> fail when p_defect ≥ {float(m.get('threshold') or 0):.3f}"
+        + (f" (set here; calibrated {float(m.get('calibrated_threshold') or 0):.3f})" if override else " (calibrated on validation)")
         + f"<br><b>Architecture:</b> {esc(str(m.get('arch')))}<br><b>Parent:</b> {esc(parent_text)}<br>"
         f"<b>Created:</b> {esc(str(m.get('created')))}<br><b>Folder:</b> {esc(str(m.get('path')))}</p>"
         f"<h3>Validation metrics</h3><table cellspacing='0' cellpadding='4'>{rows}</table>"
+        + test_html
     )
