@@ -9,6 +9,8 @@ review queue labelled from the truth with `station label` -> `station export` ->
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import random
 import shutil
@@ -48,9 +50,6 @@ def main() -> int:
         run = station("run", str(tmp / "line"), "--data", data, "--json")
         t_run = time.perf_counter() - t0
         queue = station("queue", "--limit", str(args.k), "--data", data, "--json")
-        import contextlib
-        import io
-
         from station.cli import main as cli
 
         wrong = 0

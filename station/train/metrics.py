@@ -95,14 +95,12 @@ def best_threshold(y_true: Sequence[int], p_defect: Sequence[float]) -> float:
         return 0.5
     u = np.unique(s)
     cands = np.unique(np.concatenate([u, (u[1:] + u[:-1]) / 2, np.linspace(0.02, 0.98, 97)]))
-    order = np.sort(s[y])
+    pos = np.sort(s[y])
     neg = np.sort(s[~y])
-    tp = len(order) - np.searchsorted(order, cands, side="left")
+    tp = len(pos) - np.searchsorted(pos, cands, side="left")
     fp = len(neg) - np.searchsorted(neg, cands, side="left")
-    f1 = 2 * tp / np.maximum(1, 2 * tp + fp + (len(order) - tp))
+    f1 = 2 * tp / np.maximum(1, 2 * tp + fp + (len(pos) - tp))
     best = float(f1.max())
-    se = float(np.sqrt(best * (1 - best) / len(order)))
+    se = float(np.sqrt(best * (1 - best) / len(pos)))  # 0 when perfectly separated: the clean gap's middle
     ok = cands[f1 >= best - se - 1e-12]
-    if se == 0.0:  # perfectly separated: the middle of the clean gap
-        ok = cands[f1 >= best - 1e-12]
     return float(min(max(float(np.median(ok)), 0.02), 0.98))
