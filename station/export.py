@@ -10,7 +10,14 @@ OUT/manifest.csv and OUT/dataset.json.
   OUT; a row that fails (a bad label written by another tool, a missing image) is reported and
   left out, never fatal.
 - Exporting again into the same OUT rewrites only what changed and removes what is no longer
-  exported.
+  exported. It deletes only regular files its own previous manifest lists, never follows a
+  symbolic link (a link among the folders it manages is refused), and writes through unique
+  temporary files created exclusively, so nothing planted in OUT can redirect a write or a
+  delete outside it.
+- OUT/.station-export marks a folder as an export from the first moment, so an export killed
+  before its manifest was written is resumed by the next one, not refused.
+- One export at a time per OUT (a lock file); a second one is refused with one line.
+- Manifest cells that a spreadsheet would run as a formula are prefixed with an apostrophe.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ import csv
 import hashlib
 import json
 import os
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,9 @@ from station.store.repo import iso_utc
 from station.store.schema import Inspection, ModelRecord, Review
 
 SPLITS = ("train", "val")
+MARKER = ".station-export"
+LOCK = ".station-export.lock"
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 FIELDS = ["path", "split", "label", "predicted", "p_defect", "model_version", "reviewed_by", "reviewed_at", "sha256",
           "origin", "inspection_id"]
 
@@ -98,15 +107,62 @@ def assign_splits(rows: list[dict[str, Any]], previous: dict[str, str], val_frac
                 r["split"] = "train"
 
 
-def _read_previous(out: Path) -> dict[str, str]:
+def _read_previous(out: Path) -> dict[str, tuple[str, str]]:
+    """sha256 -> (split, path) from the manifest an earlier export wrote."""
     manifest = out / "manifest.csv"
-    if not manifest.is_file():
+    if not manifest.is_file() or manifest.is_symlink():
         return {}
     try:
         with manifest.open(newline="", encoding="utf-8") as f:
-            return {row["sha256"]: row["split"] for row in csv.DictReader(f) if row.get("sha256")}
+            return {row["sha256"]: (row["split"], row.get("path") or "") for row in csv.DictReader(f) if row.get("sha256")}
     except (OSError, csv.Error, KeyError, UnicodeDecodeError):
         return {}  # an unreadable manifest only costs split stability, never the export
+
+
+def _refuse_links(out: Path) -> None:
+    """A symbolic link among the folders export writes into or prunes could send a write or a
+    delete outside OUT: refuse the export with one line instead."""
+    for split in SPLITS:
+        root = out / split
+        if root.is_symlink():
+            raise StationError(f"{root} is a symbolic link; export writes only into real folders (remove it)")
+        if root.is_dir():
+            for entry in root.iterdir():
+                if entry.is_symlink():
+                    raise StationError(f"{entry} is a symbolic link; export writes only into real folders (remove it)")
+    for name in ("manifest.csv", "dataset.json"):
+        if (out / name).is_symlink():
+            raise StationError(f"{out / name} is a symbolic link; remove it")
+
+
+class _locked:
+    """An exclusive lock on OUT/.station-export.lock for the export's duration; a second
+    export into the same OUT is refused at once."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / LOCK
+        self.fd: int | None = None
+
+    def __enter__(self) -> "_locked":
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(self.fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.fd)
+            self.fd = None
+            raise StationError(f"another export into {self.path.parent} is running; wait for it to finish") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -124,9 +180,17 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise StationError(f"export target is a file, not a folder: {out}")
-    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.csv").is_file():
+    ours = (out / "manifest.csv").is_file() or (out / MARKER).is_file()
+    if out.is_dir() and any(out.iterdir()) and not ours:
         raise StationError(f"{out} is not empty and holds no earlier export; choose an empty or new folder")
     out.mkdir(parents=True, exist_ok=True)
+    with _locked(out):
+        (out / MARKER).touch()
+        _refuse_links(out)
+        return _export(store, out, include_unreviewed, val_fraction, seed)
+
+
+def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int) -> dict[str, Any]:
     errors: list[dict[str, Any]] = []
     rows = []
     for r in _one_per_image(_rows(store, include_unreviewed)):
@@ -141,7 +205,8 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
             continue
         r["_src"] = src
         rows.append(r)
-    assign_splits(rows, _read_previous(out), val_fraction, seed)
+    previous = _read_previous(out)
+    assign_splits(rows, {sha: split for sha, (split, _) in previous.items()}, val_fraction, seed)
 
     wanted: set[Path] = set()
     for r in rows:
@@ -150,15 +215,15 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
         if not _inside(out, dest):  # belt and braces: labels are validated above
             errors.append({"id": r["inspection_id"], "error": f"refused to write outside {out}: {rel}"})
             continue
-        if not (dest.is_file() and dest.stat().st_size == r["_src"].stat().st_size):
+        if dest.is_symlink() or not (dest.is_file() and dest.stat().st_size == r["_src"].stat().st_size):
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.tmp")
-            shutil.copyfile(r["_src"], tmp)
-            os.replace(tmp, dest)
-        wanted.add(dest.resolve())
+            _refuse_links(out)  # a folder made a link since the check above
+            with open(r["_src"], "rb") as src:
+                _write_atomic(dest, src.read())
+        wanted.add(rel)
         r["path"] = rel.as_posix()
     rows = [r for r in rows if "path" in r]
-    _prune(out, wanted)
+    _prune(out, wanted, {Path(p) for _, p in previous.values() if p})
 
     counts = {s: {} for s in SPLITS}
     for r in rows:
@@ -178,30 +243,39 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
             "classes": dataset["classes"], "errors": errors}
 
 
-def _prune(out: Path, wanted: set[Path]) -> None:
-    """Remove files an earlier export wrote that this one no longer includes, and empty folders
-    (torchvision's ImageFolder refuses a class folder with no images)."""
+def _prune(out: Path, wanted: set[Path], written_before: set[Path]) -> None:
+    """Remove files an earlier export wrote (its manifest lists them) that this one no longer
+    includes, then empty class folders (torchvision's ImageFolder refuses a class folder with no
+    images). Nothing else is touched: not a file someone put there, not what a link points to."""
+    for rel in sorted(written_before - wanted):
+        path = out / rel
+        if len(rel.parts) == 3 and rel.parts[0] in SPLITS and path.is_file() and not path.is_symlink():
+            path.unlink()
     for split in SPLITS:
         root = out / split
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*"), reverse=True):
-            if path.is_file() and path.resolve() not in wanted:
-                path.unlink()
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+        if root.is_dir() and not root.is_symlink():
+            for d in root.iterdir():
+                if d.is_dir() and not d.is_symlink() and not any(d.iterdir()):
+                    d.rmdir()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
 
 
 def _write_manifest(out: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = out / ".manifest.csv.tmp"
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, out / "manifest.csv")
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows({k: _cell(v) for k, v in r.items() if k in FIELDS} for r in rows)
+    _write_atomic(out / "manifest.csv", buf.getvalue())
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _write_atomic(path: Path, content: str | bytes) -> None:
+    from station.fileutil import atomic_write
+
+    atomic_write(path, content.encode("utf-8") if isinstance(content, str) else content)

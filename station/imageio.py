@@ -18,7 +18,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 
 
 def probe_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the header of a PNG, JPEG, BMP or GIF; None when unknown."""
+    """(width, height) from the header of a PNG, JPEG, BMP, GIF, TIFF, WebP or PNM; None when
+    unknown. decode() refuses what this cannot size: a format whose header is not read here
+    could claim any size and be decoded whole before anything could refuse it."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
         return struct.unpack(">II", data[16:24])
     if data[:2] == b"BM" and len(data) >= 26:
@@ -28,7 +30,65 @@ def probe_size(data: bytes) -> tuple[int, int] | None:
         return struct.unpack("<HH", data[6:10])
     if data[:2] == b"\xff\xd8":
         return _jpeg_size(data)
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return _tiff_size(data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _webp_size(data)
+    if len(data) >= 2 and data[:1] == b"P" and data[1:2] in b"123456":
+        return _pnm_size(data)
     return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first directory, classic or BigTIFF."""
+    end = "<" if data[:2] == b"II" else ">"
+    big = data[2:4] in (b"+\x00", b"\x00+")
+    try:
+        if big:
+            (offset,) = struct.unpack(end + "Q", data[8:16])
+            (count,) = struct.unpack(end + "Q", data[offset : offset + 8])
+            entry, first, size = 20, offset + 8, 8
+        else:
+            (offset,) = struct.unpack(end + "I", data[4:8])
+            (count,) = struct.unpack(end + "H", data[offset : offset + 2])
+            entry, first, size = 12, offset + 2, 4
+        dims: dict[int, int] = {}
+        for i in range(min(count, 4096)):
+            e = data[first + i * entry : first + (i + 1) * entry]
+            tag, typ = struct.unpack(end + "HH", e[:4])
+            if tag in (256, 257):
+                value = e[4 + size : 4 + 2 * size]
+                fmt = {3: "H", 4: "I", 16: "Q"}.get(typ)
+                if fmt is None:
+                    return None
+                dims[tag] = struct.unpack(end + fmt, value[: struct.calcsize(fmt)])[0]
+        if 256 in dims and 257 in dims:
+            return dims[256], dims[257]
+    except struct.error:
+        return None
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 " and len(data) >= 30:
+        w, h = struct.unpack("<HH", data[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    return None
+
+
+def _pnm_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height, the first two numbers after the magic, comments skipped."""
+    import re
+
+    head = re.sub(rb"#[^\n]*", b" ", data[2:512])
+    nums = re.findall(rb"\d+", head)
+    return (int(nums[0]), int(nums[1])) if len(nums) >= 2 else None
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
@@ -62,7 +122,10 @@ def decode(data: bytes) -> np.ndarray:
     if not data:
         raise ImageError("empty file (0 bytes)")
     size = probe_size(data)
-    if size is not None and size[0] * size[1] > MAX_PIXELS:
+    if size is None:
+        raise ImageError("not a decodable image (unknown format, or a header that gives no size; "
+                         "the station reads PNG, JPEG, BMP, GIF, TIFF, WebP and PNM)")
+    if size[0] * size[1] > MAX_PIXELS:
         raise ImageError(f"image claims {size[0]}x{size[1]} pixels, over the {MAX_PIXELS // 1_000_000} MP limit")
     buf = np.frombuffer(data, dtype=np.uint8)
     try:

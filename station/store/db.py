@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from station import config
 from station.errors import StationError
 
-HEAD = "0003"  # newest revision in migrations/versions; a test checks it against Alembic
+HEAD = "0004"  # newest revision in migrations/versions; a test checks it against Alembic
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -65,17 +65,58 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision` (default: the newest), in place."""
+    """Bring the database to `revision` (default: the newest), in place. Under a lock: two
+    stations, or the window's two threads, starting on a new database must not both create its
+    tables (one of them used to fail with "table models already exists")."""
     if revision == "head" and current_revision(engine) == HEAD:
         return
     from alembic import command
     from alembic.config import Config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with _migration_lock(engine):
+        if revision == "head" and current_revision(engine) == HEAD:
+            return  # another process or thread did it while this one waited
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":  # held until this transaction ends
+                conn.execute(text("SELECT pg_advisory_xact_lock(7270410)"))
+                if revision == "head" and conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is not None \
+                        and conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD:
+                    return
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+
+class _migration_lock:
+    """An exclusive lock on a file beside an SQLite database (blocking; it covers other
+    processes and other threads alike). Other databases lock inside their own transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        db = engine.url.database if engine.dialect.name == "sqlite" else None
+        self.path = Path(db + ".migrate.lock") if db and db != ":memory:" else None
+        self.fd: int | None = None
+
+    def __enter__(self) -> "_migration_lock":
+        if self.path is not None:
+            import os
+
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(self.fd, msvcrt.LK_LOCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            import os
+
+            os.close(self.fd)
 
 
 @dataclass

@@ -1,0 +1,64 @@
+"""Every format's size is read from its header and held to the pixel budget before a single
+pixel is decoded: a small file claiming a huge image costs bytes, not gigabytes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def peak_rss_mb(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `station ARGS` in a child and return its own peak resident memory."""
+    code = ("import resource, subprocess, sys; p = subprocess.run([sys.executable, '-m', 'station', *sys.argv[1:]], "
+            "capture_output=True, text=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+            "sys.stderr.write(p.stderr); sys.stdout.write(p.stdout); sys.exit(p.returncode)")
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    first, _, rest = proc.stdout.partition("\n")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, rest, proc.stderr), int(first) / 1024
+
+
+@pytest.fixture(scope="module")
+def tiff_bomb(tmp_path_factory):
+    """A 30000 x 30000 bilevel TIFF, a few MB on disk, 900 MB once decoded to 8-bit grey (under
+    OpenCV's own limit, so only the header check stands between it and memory)."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("bombs") / "bomb.tif"
+    Image.new("1", (30000, 30000)).save(path, compression="packbits")
+    assert path.stat().st_size < 8_000_000
+    return path
+
+
+def test_a_tiff_bomb_is_refused_from_its_header(tiff_bomb, data_dir):
+    proc, peak = peak_rss_mb("inspect", str(tiff_bomb), "--data", str(data_dir))
+    assert proc.returncode == 2 and "MP limit" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert peak < 600, f"peak {peak:.0f} MB: the image was decoded before it was refused"
+
+
+def test_a_run_reports_the_bomb_by_name_and_goes_on(tiff_bomb, tmp_path, demo_images, data_dir):
+    import shutil
+
+    folder = tmp_path / "parts"
+    shutil.copytree(demo_images / "good", folder)
+    shutil.copy(tiff_bomb, folder / "bomb.tif")
+    proc, peak = peak_rss_mb("run", str(folder), "--json", "--data", str(data_dir))
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0 and out["failed"] == 1 and out["processed"] == len(list((demo_images / "good").iterdir()))
+    assert "bomb.tif" in out["errors"][0]["origin"] and "MP limit" in out["errors"][0]["error"]
+    assert peak < 1800, f"peak {peak:.0f} MB"
+
+
+@pytest.mark.parametrize("blob", [b"II*\x00" + b"\xff" * 4, b"RIFF\x00\x00\x00\x00WEBPVP8X", b"P5\n", b"\x00\x01garbage",
+                                  b"MM\x00*\x00\x00\x00\x08\x00\x01\x01\x00\x00\x04\x00\x00\x00\x01\x7f\xff\xff\xff"])
+def test_headers_that_give_no_size_are_refused_in_one_line(blob, tmp_path, data_dir):
+    from conftest import run_cli
+
+    f = tmp_path / "odd.tif"
+    f.write_bytes(blob)
+    proc = run_cli("inspect", str(f), check=False, data=data_dir)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
