@@ -73,6 +73,7 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         pipeline_ips = len(x) / statistics.median(pipe)
 
         cam_ms, ref_ms = _cam_side_by_side(model, x[:bs], say)
+        anomaly = _anomaly_side_by_side(model, x, bs, say)
         store_ips = _store_rate(store, model, decoded[0], tmp)
         say("queue", 0, 1)
         queue_ms = _queue_ms(tmp / "queue.db", queue_rows)
@@ -93,7 +94,54 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         "queue_rows": queue_rows,
         "queue_ms_1m": round(queue_ms, 2),
         "model": {"name": model.name, "version": model.version},
+        **anomaly,
     }
+
+
+def _anomaly_side_by_side(model, x, bs: int, say, sizes: tuple[int, ...] = (512, 1024, 2048, 4096)) -> dict[str, Any]:
+    """The good-parts anomaly path (trunk taps + nearest-neighbour map + score) beside the bare
+    classifier forward, on the same batches, at several memory-bank sizes: a verdict's cost grows
+    with the bank, and `station teach --bank` caps it. Banks are random patches of these images
+    (the cost depends on the size, not on which patches)."""
+    import torch
+
+    from station.model import patchcore
+    from station.model.anomaly import AnomalyModel, AnomalyNet
+    from station.train.teach import DEFAULT_BANK, base_card
+
+    trunk = model.network.backbone.trunk
+    with torch.inference_mode():
+        patches = patchcore.flatten(AnomalyNet(trunk, torch.zeros(1, 1)).features(x[:bs])[0])
+    g = torch.Generator().manual_seed(0)
+    card = base_card("bench")
+    card["input_size"] = model.input_size
+    card["anomaly"].update({"raw_threshold": 30.0, "scale": 1.0, "floor": 20.0})
+
+    def forward() -> None:
+        with torch.inference_mode():
+            for i in range(0, len(x), bs):
+                model.network(x[i : i + bs])
+
+    anomaly = {}
+    for size in sizes:
+        bank = patches[torch.randint(len(patches), (size,), generator=g)]
+        m = AnomalyModel(AnomalyNet(trunk, bank).eval(), card)
+        anomaly[size] = lambda m=m: [m.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)]
+        anomaly[size]()  # warm-up
+    fwd: list[float] = []
+    per: dict[int, list[float]] = {s: [] for s in sizes}
+    for rep in range(3):  # interleaved, as above
+        fwd += _timeit(forward, 1)
+        for size in sizes:
+            per[size] += _timeit(anomaly[size], 1)
+        say("anomaly vs forward", rep + 1, 3)
+    f = statistics.median(fwd)
+    curve = [{"bank": s, "ms_per_image": round(statistics.median(per[s]) * 1000 / len(x), 2),
+              "cost_vs_forward": round(statistics.median(per[s]) / f, 3)} for s in sizes]
+    at_default = statistics.median(per[DEFAULT_BANK]) if DEFAULT_BANK in per else statistics.median(per[sizes[-1]])
+    return {"anomaly_bank": DEFAULT_BANK, "anomaly_images_per_s": round(len(x) / at_default, 2),
+            "anomaly_vs_forward": round(f / at_default, 3), "anomaly_cost_vs_forward": round(at_default / f, 3),
+            "anomaly_bank_curve": curve}
 
 
 def _cam_side_by_side(model, x, say) -> tuple[float | None, float | None]:

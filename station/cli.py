@@ -22,6 +22,8 @@ COMMANDS = {
     "train": ("training", "cmd_train"),
     "evaluate": ("training", "cmd_evaluate"),
     "demo-data": ("training", "cmd_demo_data"),
+    "teach": ("teaching", "cmd_teach"),
+    "line-data": ("teaching", "cmd_line_data"),
     "models": ("registry", "cmd_models"),
     "promote": ("registry", "cmd_promote"),
     "bench": ("bench", "cmd_bench"),
@@ -106,6 +108,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=500, metavar="N")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--families", metavar="LIST", help="comma-separated texture families (noise,brushed,weave,cells,granite)")
+    p.add_argument("--size", type=int, default=256, metavar="PX")
+
+    p = sub.add_parser("teach", help="build a good-parts (anomaly) model for a new product line from good images only")
+    p.add_argument("good", metavar="GOOD_DIR", help="images of good parts (or a class tree: its good/ is used)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the new model directory")
+    p.add_argument("--bank", type=int, default=2048, metavar="N", help="memory bank size cap in patches (cost per part grows with it)")
+    p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    _common(p, db=False)
+
+    p = sub.add_parser("line-data", help="write a product line cut from a real photograph, with drawn defects")
+    p.add_argument("out", metavar="OUT", help="gets good/, line/ and test/ class trees")
+    p.add_argument("--line", default="brick", choices=("brick", "gravel", "grass"), help="brick: structured; gravel, grass: stochastic")
+    p.add_argument("--good", type=int, default=50, metavar="N", help="good parts to teach from")
+    p.add_argument("--stream", type=int, default=300, metavar="N", help="parts for the station to inspect (30%% defective)")
+    p.add_argument("--test", type=int, default=240, metavar="N", help="unseen test parts (half defective)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument("--size", type=int, default=256, metavar="PX")
 
     p = sub.add_parser("models", help="list registered models")

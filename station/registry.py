@@ -112,6 +112,7 @@ def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, An
                 "test_metrics": card.get("test_metrics"),
                 "created": card.get("created"),
                 "arch": card.get("arch"),
+                "kind": card.get("kind", "classifier"),
                 "threshold": overrides.get(d.name, card.get("threshold")),
                 "calibrated_threshold": card.get("threshold"),
                 "parent": card.get("parent"),
@@ -146,6 +147,9 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
         name_or_dir = register(path, name, data)
     if not (reg / name_or_dir / "card.json").is_file():
         raise StationError(f"no model named {name_or_dir!r}; see `station models`")
+    from station.model.classifier import load_model_dir
+
+    load_model_dir(reg / name_or_dir)  # a model that cannot load is never made active
     _write_active(reg, name_or_dir)
     return name_or_dir
 
@@ -154,12 +158,24 @@ THRESHOLDS = "thresholds.json"
 
 
 def thresholds(data: str | os.PathLike[str] | None = None) -> dict[str, float]:
-    """Per-model threshold overrides set from the station window (the card keeps the calibrated one)."""
+    """Per-model threshold overrides set from the station window (the card keeps the calibrated one).
+
+    A value outside (0, 1) would pass or fail every part, so it is refused, never used."""
+    path = registry_dir(data) / THRESHOLDS
     try:
-        raw = json.loads((registry_dir(data) / THRESHOLDS).read_text(encoding="utf-8"))
-        return {str(k): float(v) for k, v in raw.items()}
-    except (OSError, ValueError, AttributeError):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return {}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable ({exc}); fix or delete it") from None
+    if not isinstance(raw, dict):
+        raise ModelError(f"{path}: expected an object of model name -> threshold")
+    out = {}
+    for k, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < float(v) < 1.0:
+            raise ModelError(f"{path}: threshold for {k!r} must be a number between 0 and 1, not {v!r}")
+        out[str(k)] = float(v)
+    return out
 
 
 def set_threshold(name: str, value: float | None, data: str | os.PathLike[str] | None = None) -> None:
@@ -190,13 +206,7 @@ def _write_active(reg: Path, name: str) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write then rename, under a unique temporary name: two threads or two stations writing at
-    once each replace the file whole, and neither finds its temporary file gone."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Two threads or two stations writing at once each replace the file whole."""
+    from station.fileutil import atomic_write
+
+    atomic_write(path, text)

@@ -12,11 +12,12 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     models = list_models(args.data)
     if args.json:
-        emit_json([{k: m[k] for k in ("name", "active", "classes", "metrics", "created", "arch", "threshold", "parent", "path")} for m in models])
+        emit_json(models)  # every key the registry reports: test_metrics and calibrated_threshold too
         return 0
     for m in models:
         f1 = m["metrics"].get("f1")
-        print(f"{'*' if m['active'] else ' '} {m['name']:<24} {m['arch'] or '?':<20} f1={f1 if f1 is None else round(f1, 4)}  {', '.join(m['classes'])}")
+        print(f"{'*' if m['active'] else ' '} {m['name']:<24} {m['kind']:<10} {m['arch'] or '?':<20} "
+              f"f1={f1 if f1 is None else round(f1, 4)}  {', '.join(m['classes'])}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -172,6 +173,21 @@ def read_card(directory: Path) -> dict[str, Any]:
             validate_label(c)
         except StationError as exc:
             raise ModelError(f"{card_path}: {exc}") from None
+    if len(classes) < 2:
+        raise ModelError(f"{card_path}: field 'classes' needs at least one defect type besides '{GOOD}' (a good-only model passes every part)")
+    t = card["threshold"]
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0.0 < t < 1.0:
+        raise ModelError(f"{card_path}: field 'threshold' must be a number between 0 and 1 (exclusive), not {t!r}")
+    size = card["input_size"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= 2048:
+        raise ModelError(f"{card_path}: field 'input_size' must be a whole number of pixels from 32 to 2048, not {size!r}")
+    norm = card["normalization"]
+    try:
+        mean, std = [float(v) for v in norm["mean"]], [float(v) for v in norm["std"]]
+    except (TypeError, KeyError, ValueError):
+        raise ModelError(f"{card_path}: field 'normalization' must hold 'mean' and 'std', three numbers each") from None
+    if len(mean) != 3 or len(std) != 3 or not all(math.isfinite(v) for v in mean + std) or min(std) <= 0:
+        raise ModelError(f"{card_path}: field 'normalization' needs three finite means and three positive stds")
     return card
 
 
@@ -191,10 +207,22 @@ def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> St
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{weights}: corrupt or truncated ({str(exc).splitlines()[0][:120]})") from None
+    kind = card.get("kind", "classifier")
     try:
-        net = StationNet(card["arch"], len(card["classes"]), float(card.get("dropout", 0.2)))
+        if kind == "classifier":
+            net = StationNet(card["arch"], len(card["classes"]), float(card.get("dropout", 0.2)))
+        elif kind in ("anomaly", "hybrid"):
+            from station.model.anomaly import build_net, check_card
+
+            check_card(card, directory / CARD)
+            bank = state.get("bank")
+            if bank is None or bank.ndim != 2 or bank.shape[0] < 1:
+                raise ModelError(f"{weights}: no memory bank (tensor 'bank'), or not a matrix")
+            net = build_net(card, bank, len(card.get("classifier", {}).get("classes", [])))
+        else:
+            raise ModelError(f"{directory / CARD}: kind must be one of classifier, anomaly, hybrid, not {kind!r}")
     except ModelError as exc:
-        raise ModelError(f"{directory / CARD}: {exc}") from None
+        raise ModelError(str(exc) if str(directory) in str(exc) else f"{directory / CARD}: {exc}") from None
     expected = net.state_dict()
     for key, tensor in expected.items():
         if key not in state:
@@ -208,11 +236,21 @@ def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> St
     if extra:
         raise ModelError(f"{weights}: unexpected tensor {extra[0]}; does not match arch {card['arch']}")
     net.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    card.setdefault("weights_sha256", file_sha256(weights))
+    digest = file_sha256(weights)
+    if card.get("weights_sha256") not in (None, digest):
+        # New weights under an old card (a write cut short): its threshold and classes describe
+        # another network, and inspections would be recorded under the wrong version.
+        raise ModelError(f"{weights}: does not match {CARD} (field 'weights_sha256'); the model was not saved whole, save or copy it again")
+    card["weights_sha256"] = digest
+    if kind != "classifier":
+        from station.model.anomaly import AnomalyModel
+
+        net.set_bank(net.bank)  # the squared norms follow the loaded bank
+        return AnomalyModel(net, card, directory, device=device)
     return StationModel(net, card, directory, device=device)
 
 
-def save_model_dir(network: StationNet, card: dict[str, Any], out: str | os.PathLike[str], half: bool = True) -> Path:
+def save_model_dir(network: torch.nn.Module, card: dict[str, Any], out: str | os.PathLike[str], half: bool = True) -> Path:
     """Write weights (fp16 by default: half the size, metrics hold) and card, each atomically."""
     from safetensors.torch import save_file
 

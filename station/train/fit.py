@@ -211,6 +211,10 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
     if not val_items:
         raise StationError("need at least two images of some class to hold one out for validation")
     parent = _load_any(base) if base else None
+    if parent is not None and parent.card.get("kind", "classifier") != "classifier":
+        from station.train.hybrid import learn  # a good-parts model learns from reviews its own way
+
+        return learn(data, out, parent, cfg, progress, should_stop)  # type: ignore[arg-type]
     classes = tdata.class_list([l for _, l in train_items + val_items], parent.classes if parent else None)
     net, card = _build(cfg, classes, parent)
     device = _device()

@@ -28,6 +28,9 @@ class ModelsView(QWidget):
         self.activate = QPushButton("Use for inspection")
         self.activate.setObjectName("primary")
         self.retrain = QPushButton("Retrain from reviews…")
+        self.new_line = QPushButton("New product line…")
+        self.new_line.setToolTip("Teach a good-parts model from a folder of good parts: no defect images needed")
+        self.teaching = None  # its own thread: a teach takes tens of seconds, reviews must not wait behind it
         row = QHBoxLayout()
         row.addWidget(QLabel("Fail when p_defect ≥"))
         row.addWidget(self.threshold)
@@ -36,6 +39,7 @@ class ModelsView(QWidget):
         row.addStretch(1)
         row.addWidget(self.activate)
         row.addWidget(self.retrain)
+        row.addWidget(self.new_line)
         right = QVBoxLayout()
         right.addWidget(self.running)
         right.addWidget(self.card, 1)
@@ -49,6 +53,7 @@ class ModelsView(QWidget):
         self.reset_threshold.clicked.connect(lambda: self._set_threshold(None))
         self.activate.clicked.connect(self._activate)
         self.retrain.clicked.connect(self._retrain)
+        self.new_line.clicked.connect(self._new_line)
 
     def refresh(self) -> None:
         from station.registry import list_models
@@ -122,8 +127,64 @@ class ModelsView(QWidget):
         RetrainDialog(self.window_).exec()
         self.refresh()
 
+    def _new_line(self) -> None:
+        from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+        folder = QFileDialog.getExistingDirectory(self, "Folder of good parts for the new product line")
+        if not folder:
+            return
+        from pathlib import Path
+
+        name, ok = QInputDialog.getText(self, "New product line", "Model name (a-z, 0-9, _ and -):", text=Path(folder).name.lower())
+        if ok and name:
+            self.teach_folder(folder, name)
+
+    def teach_folder(self, folder: str, name: str) -> None:
+        """Teach from `folder` off the GUI thread, then register the model as `name` (not active:
+        the engineer looks at it, then presses Use for inspection)."""
+        from station.labels import validate_label
+        from station.ui.tasks import Tasks
+
+        try:
+            validate_label(name)
+        except Exception as exc:  # StationError: the one-line label rule
+            self.window_.show_error(str(exc))
+            return
+        data = self.window_.options.data
+        if self.teaching is None:
+            self.teaching = Tasks(self, name="station-teach")
+        self.new_line.setEnabled(False)
+        self.window_.show_message(f"teaching {name} from the good parts in {folder}…")
+
+        def job() -> dict[str, Any]:
+            import tempfile
+
+            from station import config
+            from station.registry import register
+            from station.train.teach import teach
+
+            with tempfile.TemporaryDirectory(prefix=f".teach-{name}-", dir=config.data_dir(data)) as tmp:
+                result = teach(folder, f"{tmp}/{name}", name=name)
+                register(Path(result.model), name, data)
+            return {"name": name, "images": result.images, "seconds": result.seconds}
+
+        from pathlib import Path
+
+        def done(r: dict[str, Any]) -> None:
+            self.new_line.setEnabled(True)
+            self.window_.show_message(f"{r['name']}: taught from {r['images']} good parts in {r['seconds']:.0f} s; "
+                                      "select it and press Use for inspection")
+            self.refresh()
+
+        def failed(message: str) -> None:
+            self.new_line.setEnabled(True)
+            self.window_.show_error(message)
+
+        self.teaching.submit(job, done, failed)
+
     def close_view(self) -> None:
-        pass
+        if self.teaching is not None:
+            self.teaching.close()
 
 
 def _rows(metrics: dict[str, Any]) -> str:

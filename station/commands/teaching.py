@@ -1,0 +1,32 @@
+"""`station teach` and `station line-data`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from station.commands.output import Progress, emit_json
+from station.errors import StationError
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    from station.train.teach import teach
+
+    result = teach(args.good, args.out, bank=args.bank, seed=args.seed, name=args.name, progress=Progress())
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print(f"taught {result.model} from {result.images} good images: memory bank {result.memory_bank} patches, "
+              f"{result.seconds} s; inspect with --model {result.model}")
+    return 0
+
+
+def cmd_line_data(args: argparse.Namespace) -> int:
+    from station.train.photolines import generate_line
+
+    for flag in ("good", "stream", "test"):
+        if getattr(args, flag) < 0 or getattr(args, flag) > 100_000:
+            raise StationError(f"--{flag} must be between 0 and 100000")
+    counts = generate_line(args.out, args.line, args.good, args.stream, args.test, args.seed, args.size, progress=Progress())
+    print(f"wrote line {args.line} to {args.out}: " + "; ".join(f"{k} {sum(v.values())}" for k, v in counts.items()), file=sys.stderr)
+    return 0

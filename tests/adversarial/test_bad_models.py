@@ -1,0 +1,94 @@
+"""No model file can make the station pass every part: a bad card, a bad threshold override,
+weights that do not match their card. Each is one line naming the file and the field, and a
+model that cannot load is never made active."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import run_cli, run_json
+from station.config import default_model_dir
+
+
+@pytest.fixture()
+def image(demo_images):
+    return str(next((demo_images / "crack").glob("*.png")))
+
+
+def copy_default(tmp_path, name="m"):
+    d = tmp_path / name
+    shutil.copytree(default_model_dir(), d)
+    return d
+
+
+def edit_card(d, **fields):
+    card = json.loads((d / "card.json").read_text())
+    card.update(fields)
+    (d / "card.json").write_text(json.dumps(card))
+
+
+def refused(proc, *words):
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for w in words:
+        assert w in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("threshold", [7, -1, 0, 1, float("nan"), float("inf"), None, "0.5", True])
+def test_a_card_threshold_outside_zero_one_is_refused(tmp_path, image, data_dir, threshold):
+    d = copy_default(tmp_path)
+    edit_card(d, threshold=threshold)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "card.json", "threshold")
+
+
+@pytest.mark.parametrize("norm", [{"mean": [0.5, 0.5, 0.5], "std": [0, 1, 1]}, {"mean": [0.5], "std": [1]},
+                                  {"mean": "x", "std": [1, 1, 1]}, {"mean": [0.5, 0.5, float("nan")], "std": [1, 1, 1]}])
+def test_a_bad_normalization_is_refused(tmp_path, image, data_dir, norm):
+    d = copy_default(tmp_path)
+    edit_card(d, normalization=norm)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "normalization")
+
+
+@pytest.mark.parametrize("size", [0, -5, "224", 1e9, 10.5])
+def test_a_bad_input_size_is_refused(tmp_path, image, data_dir, size):
+    d = copy_default(tmp_path)
+    edit_card(d, input_size=size)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "input_size")
+
+
+def test_a_good_only_model_is_refused(tmp_path, image, data_dir):
+    d = copy_default(tmp_path)
+    edit_card(d, classes=["good"])
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "defect type")
+
+
+def test_a_threshold_override_of_seven_is_refused_not_used(image, data_dir):
+    run_json("models", data=data_dir)  # registers the default
+    (data_dir / "models" / "thresholds.json").write_text(json.dumps({"default": 7}))
+    refused(run_cli("inspect", image, check=False, data=data_dir), "thresholds.json", "between 0 and 1")
+    (data_dir / "models" / "thresholds.json").write_text("[1, 2")
+    refused(run_cli("inspect", image, check=False, data=data_dir), "thresholds.json")
+
+
+def test_weights_that_do_not_match_their_card_are_refused(tmp_path, image, data_dir):
+    d = copy_default(tmp_path)
+    edit_card(d, weights_sha256="0" * 64)  # a card left behind by a kill between the two writes
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "weights_sha256")
+
+
+def test_promote_never_activates_a_model_that_cannot_load(tmp_path, data_dir):
+    d = copy_default(tmp_path, "fine")
+    run_cli("promote", str(d), "--as", "fine", data=data_dir)
+    run_cli("promote", "default", data=data_dir)
+    weights = data_dir / "models" / "fine" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # truncated after registration
+    refused(run_cli("promote", "fine", check=False, data=data_dir), "model.safetensors")
+    active = {m["name"]: m["active"] for m in run_json("models", data=data_dir)}
+    assert active["default"] and not active["fine"]
+    bad = copy_default(tmp_path, "bad")
+    edit_card(bad, threshold=7)
+    refused(run_cli("promote", str(bad), "--as", "bad", check=False, data=data_dir), "threshold")
+    assert "bad" not in {m["name"] for m in run_json("models", data=data_dir)}

@@ -1,0 +1,152 @@
+"""Learning a real product line: good-parts teaching, the hybrid from reviews, on real photos.
+
+The photographs ship inside the scikit-image wheel (station.train.photolines); the defects are
+drawn on them. Small and quick here; scripts/real_lines.py measures the full-size table."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import run_cli, run_json
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def brick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("brick")
+    run_cli("line-data", str(out), "--line", "brick", "--good", "20", "--stream", "40", "--test", "40", "--seed", "3")
+    return out
+
+
+@pytest.fixture(scope="module")
+def taught(brick, tmp_path_factory):
+    model = tmp_path_factory.mktemp("models") / "brick-1"
+    result = run_json("teach", str(brick / "good"), "--out", str(model), "--bank", "1024")
+    return model, result
+
+
+def test_line_data_writes_three_splits_from_the_photograph(brick):
+    for split, n in (("good", 20), ("line", 40), ("test", 40)):
+        files = list((brick / split).rglob("*.png"))
+        assert len(files) == n, split
+    test_labels = {p.parent.name for p in (brick / "test").rglob("*.png")}
+    assert "good" in test_labels and len(test_labels) >= 4
+    img = cv2.imread(str(next((brick / "good").rglob("*.png"))), cv2.IMREAD_UNCHANGED)
+    assert img.shape == (256, 256) and img.std() > 10  # a photographed texture, not a flat field
+
+
+def test_teach_reports_the_model_and_cold_start_inspects_at_once(taught, brick, data_dir):
+    model, result = taught
+    assert set(result) >= {"model", "kind", "images", "memory_bank", "threshold", "seconds"}
+    assert result["kind"] == "anomaly" and result["images"] == 20 and 0 < result["memory_bank"] <= 1024
+    card = json.loads((model / "card.json").read_text())
+    assert card["kind"] == "anomaly" and card["classes"] == ["good", "anomaly"] and 0 < card["threshold"] < 1
+    # No defect image was ever shown to it; it still tells most defects from good parts.
+    ev = run_json("evaluate", str(brick / "test"), "--model", str(model), data=data_dir)
+    assert ev["auroc"] > 0.85, ev
+    assert ev["precision"] > 0.8, ev
+
+
+def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, tmp_path):
+    model, _ = taught
+    run = run_json("run", str(brick / "line"), "--model", str(model), data=data_dir)
+    assert run["processed"] == 40 and run["failed"] == 0
+    queue = run_json("queue", "--limit", "100", data=data_dir)
+    assert len(queue) == 40
+    # Least certain first: the queue starts nearest the cut, in the model's own units.
+    gaps = [abs(q["p_defect"] - 0.5) for q in queue]
+    assert gaps[0] <= np.median(gaps)
+    for q in queue[:30]:
+        truth = q["origin"].replace("\\", "/").split("/")[-2]
+        run_cli("label", str(q["id"]), truth, "--by", "qa", data=data_dir)
+    exported = run_json("export", str(tmp_path / "reviewed"), data=data_dir)
+    assert exported["train"] + exported["val"] == 30
+    trained = run_json("train", str(tmp_path / "reviewed"), "--base", str(model), "--out", str(tmp_path / "brick-2"), data=data_dir)
+    card = json.loads((tmp_path / "brick-2" / "card.json").read_text())
+    assert trained["kind"] == card["kind"] == "hybrid", "reviewed defects make the model a hybrid"
+    assert card["classes"][0] == "good" and card["classes"][-1] == "anomaly" and len(card["classes"]) >= 3
+    assert trained["memory_bank"] >= 1
+    assert card["parent"]["name"] == "brick-1"
+    before = run_json("evaluate", str(brick / "test"), "--model", str(model), data=data_dir)
+    after = run_json("evaluate", str(brick / "test"), "--model", str(tmp_path / "brick-2"), data=data_dir)
+    assert after["n"] == 40 and after["auroc"] > 0.8, after
+    # 30 reviews must not make it worse (40 test parts: one part moves F1 by about 0.03).
+    assert after["f1"] >= before["f1"] - 0.05, (before, after)
+    # The hybrid is a model like any other: registered, promoted, listed with its kind.
+    run_cli("promote", str(tmp_path / "brick-2"), "--as", "brick-2", data=data_dir)
+    listed = {m["name"]: m for m in run_json("models", data=data_dir)}
+    assert listed["brick-2"]["active"] and listed["brick-2"]["kind"] == "hybrid"
+    # The active hybrid judges an image with a type from its classes and a heatmap.
+    some = next((brick / "test" / "crack").glob("*.png"))
+    out = run_json("inspect", str(some), "--heatmap", str(tmp_path / "h.png"), data=data_dir)
+    assert out["label"] in card["classes"] and (tmp_path / "h.png").is_file()
+
+
+def test_the_anomaly_map_peaks_on_the_drawn_defect(taught):
+    from station.model import load_model
+    from station.train.photolines import capture, draw_defect, load_photo, _finish
+
+    model, _ = taught
+    m = load_model(str(model))
+    photo = load_photo("brick")
+    hits = 0
+    for i, (kind, center) in enumerate([("crack", (70, 180)), ("spot", (190, 60)), ("scratch", (128, 128)), ("stain", (60, 70))]):
+        rng = np.random.default_rng(100 + i)
+        img = capture(photo, 256, rng)
+        draw_defect(img, kind, 1.0, rng, center=center)
+        part = _finish(img, rng)
+        heat = m.cam(part)
+        assert heat.shape == part.shape[:2] and heat.dtype == np.float32
+        y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
+        hits += np.hypot(x - center[0], y - center[1]) < 40
+        assert m.predict([part])[0].label != "good", kind
+    assert hits == 4
+
+
+def test_a_corrupt_memory_bank_is_one_line(taught, brick, tmp_path, data_dir):
+    model, _ = taught
+    image = str(next((brick / "test" / "good").glob("*.png")))
+    broken = tmp_path / "truncated"
+    shutil.copytree(model, broken)
+    data = (broken / "model.safetensors").read_bytes()
+    (broken / "model.safetensors").write_bytes(data[: len(data) // 2])
+    proc = run_cli("inspect", image, "--model", str(broken), check=False, data=data_dir)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "model.safetensors" in proc.stderr and "Traceback" not in proc.stderr
+
+    from safetensors.torch import load_file, save_file
+
+    wrong = tmp_path / "wrong-bank"
+    shutil.copytree(model, wrong)
+    state = load_file(str(wrong / "model.safetensors"))
+    state["bank"] = state["bank"][:, :7].contiguous()  # patches of the wrong width
+    save_file(state, str(wrong / "model.safetensors"))
+    proc = run_cli("inspect", image, "--model", str(wrong), check=False, data=data_dir)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "bank" in proc.stderr
+
+    nan = tmp_path / "nan-scale"
+    shutil.copytree(model, nan)
+    card = json.loads((nan / "card.json").read_text())
+    card["anomaly"]["scale"] = float("nan")
+    (nan / "card.json").write_text(json.dumps(card))
+    proc = run_cli("inspect", image, "--model", str(nan), check=False, data=data_dir)
+    assert proc.returncode == 2 and "anomaly.scale" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_teach_refuses_too_few_images_and_a_file_as_out(tmp_path, brick):
+    few = tmp_path / "few"
+    few.mkdir()
+    for p in list((brick / "good").rglob("*.png"))[:3]:
+        shutil.copy(p, few)
+    proc = run_cli("teach", str(few), "--out", str(tmp_path / "m"), check=False)
+    assert proc.returncode == 2 and "at least" in proc.stderr and "Traceback" not in proc.stderr
+    (tmp_path / "file").write_text("x")
+    proc = run_cli("teach", str(brick / "good"), "--out", str(tmp_path / "file"), check=False)
+    assert proc.returncode == 2 and "is a file" in proc.stderr
