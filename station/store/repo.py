@@ -7,11 +7,12 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from station.errors import StationError
 from station.labels import validate_label
-from station.store.schema import Failure, Inspection, ModelRecord, Review, Run
+from station.store.schema import Failure, Inspection, LabelKey, ModelRecord, Review, Run
 
 ORDERS = {
     "uncertainty": Inspection.uncertainty.desc(),
@@ -40,7 +41,33 @@ def model_id(session: Session, name: str, version: str, card: dict[str, Any]) ->
     )
     session.add(row)
     session.flush()
+    assign_keys(session, row.classes)
     return row.id
+
+
+def assign_keys(session: Session, labels: Iterable[str]) -> None:
+    """Give each new defect type the next free digit (1-9), once; the others keep theirs."""
+    new = [l for l in dict.fromkeys(labels) if l != "good"]
+    if not new:
+        return
+    have = {label: digit for label, digit in session.execute(select(LabelKey.label, LabelKey.digit))}
+    used = {d for d in have.values() if d is not None}
+    for label in sorted(l for l in new if l not in have):
+        free = next((d for d in range(1, 10) if d not in used), None)
+        if free is not None:
+            used.add(free)
+        # A nested transaction: two stations adding the same type at once must not fail a review.
+        try:
+            with session.begin_nested():
+                session.add(LabelKey(label=label, digit=free))
+        except IntegrityError:
+            pass  # another writer gave it a digit first; theirs stands
+
+
+def label_keys(session: Session) -> dict[str, int | None]:
+    """Defect type -> its digit (None past nine), in digit order."""
+    rows = session.execute(select(LabelKey.label, LabelKey.digit)).all()
+    return dict(sorted(((l, d) for l, d in rows), key=lambda r: (r[1] is None, r[1] or 0, r[0])))
 
 
 def start_run(session: Session, source: str, model: int, station: str) -> int:
@@ -101,7 +128,8 @@ def known_labels(session: Session) -> list[str]:
     # reviews table stays small where inspections reach millions of rows without a label index.
     labels.update(x for x in session.scalars(select(Review.label).where(Review.label.is_not(None)).distinct()) if x)
     labels.discard("good")
-    return ["good"] + sorted(labels)
+    keyed = [l for l in label_keys(session) if l in labels]  # digit order: what the keys show
+    return ["good"] + keyed + sorted(labels - set(keyed))
 
 
 def as_dict(row: Inspection) -> dict[str, Any]:
@@ -143,6 +171,7 @@ def add_review(session: Session, inspection_id: int, label: str, by: str, note: 
     event = Review(inspection_id=inspection_id, label=label, previous=previous, by=by[:128], at=at, note=note)
     session.add(event)
     session.flush()
+    assign_keys(session, [label])
     out: dict[str, Any] = {"id": inspection_id, "label": label, "previous": previous, "predicted": predicted, "by": by,
                            "review_id": event.id}
     if last is not None:

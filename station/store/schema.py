@@ -103,3 +103,13 @@ class Failure(Base):
     origin: Mapped[str] = mapped_column(String(1024))
     error: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LabelKey(Base):
+    """The digit an inspector presses for a defect type, fixed once given: a new type takes the
+    next free digit and never renumbers the others (an inspector works from memory). Types past
+    nine have no digit."""
+
+    __tablename__ = "label_keys"
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digit: Mapped[int | None] = mapped_column(Integer, unique=True)

@@ -11,9 +11,12 @@ from station.labels import validate_label
 
 
 class LabelDialog(QDialog):
-    """Big buttons for the known labels (keys g, 1-9) and a field for a new defect type."""
+    """Big buttons for the known labels (G, and each defect type's fixed digit) and a field for a
+    new defect type. Enter in the field either takes a valid name or says why not: no button is
+    a default, so Enter can never press one behind the operator's back (it used to press
+    `good`)."""
 
-    def __init__(self, classes: list[str], predicted: str | None, parent: QWidget | None = None) -> None:
+    def __init__(self, keys: dict[str, int | None], predicted: str | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("The right label")
         self.setModal(True)
@@ -21,11 +24,12 @@ class LabelDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"The model said <b>{predicted or '?'}</b>. What is it?"))
         grid = QGridLayout()
-        defects = [c for c in classes if c != "good"]
         self.buttons: dict[str, QPushButton] = {}
-        for i, name in enumerate(["good"] + defects):
-            key = "G" if name == "good" else (str(i) if i <= 9 else "")
+        for i, (name, digit) in enumerate([("good", None)] + [(k, d) for k, d in keys.items() if k != "good"]):
+            key = "G" if name == "good" else (str(digit) if digit is not None else "")
             b = QPushButton(f"{name}   [{key}]" if key else name)
+            b.setAutoDefault(False)
+            b.setDefault(False)
             b.clicked.connect(lambda _=False, n=name: self._choose(n))
             if key:
                 b.setShortcut(key)
@@ -42,13 +46,17 @@ class LabelDialog(QDialog):
         lay.addWidget(self.error)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         box.rejected.connect(self.reject)
+        for b in box.buttons():
+            b.setAutoDefault(False)
         lay.addWidget(box)
 
     def _choose(self, name: str) -> None:
         try:
             self.label = validate_label(name.strip().lower())
         except StationError as exc:
+            self.label = None
             self.error.setText(str(exc))
+            self.error.setStyleSheet("color: #ff7b72; font-weight: bold;")
             return
         self.accept()
 

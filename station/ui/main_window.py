@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
         self._store = None
         self._reviewer: str | None = None
         self.classes: list[str] = ["good"]
+        self.label_keys: dict[str, int | None] = {}  # defect type -> its fixed review digit
         self.model_info: dict[str, Any] = {}
         self.thread: QThread | None = None
         self.worker: InspectionWorker | None = None
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         self.worker.model_ready.connect(self._model_ready)
         self.worker.finished.connect(self._finished)
         self.thread.start()
+        self.live.show_state("WAITING", "for the first part")
         self.live.source_bar.set_running(True)
         self._last_error = ""
         self.show_message(f"inspecting {'the demo images' if demo else spec}")
@@ -177,6 +179,14 @@ class MainWindow(QMainWindow):
             thread.wait()
             thread.deleteLater()
         self.live.source_bar.set_running(False)
+        state = summary.get("state")
+        if state == "error":
+            self.live.show_state("NOT INSPECTED", self.message.text() or "the source or the model failed")
+        elif state == "lost":
+            self.live.show_state("SOURCE LOST", self.message.text())
+        elif state == "stopped" or self.live.state == "WAITING":
+            self.live.show_state("READY", f"{state}: {summary.get('processed', 0)} inspected" if state else "")
+        # finished: what the panel shows is about the last part, and still true
         if summary.get("state") in ("finished", "stopped"):
             text = f"{summary['state']}: {summary['processed']} inspected, {summary['failed']} failed"
             if summary["failed"] and self._last_error:
@@ -196,7 +206,16 @@ class MainWindow(QMainWindow):
     def _model_ready(self, info: dict) -> None:
         self.model_info = info
         self.classes = list(info["classes"])
+        self.live.set_model(info["threshold"], (info.get("card") or {}).get("uncertain_band"))
         self.models.set_running(info)
+        self.refresh_label_keys()
+
+    def refresh_label_keys(self) -> None:
+        from station.store import repo
+
+        def got(keys: dict) -> None:
+            self.label_keys = keys
+        self.db(repo.label_keys, got)
 
     def _latency(self, ms: float) -> None:
         self.latencies = (self.latencies + [ms])[-200:]
@@ -209,6 +228,8 @@ class MainWindow(QMainWindow):
             self.rate_label.setText("")
             return
         s = self.worker.snapshot()
+        if s["state"] == "lost" and self.live.state != "SOURCE LOST":
+            self.live.show_state("SOURCE LOST", s["detail"] or "reconnecting")
         self.state_label.setText(s["state"] + (f" ({s['detail']})" if s["detail"] else ""))
         self.rate_label.setText(f"{s['fps']:.1f} fps · {s['processed']} inspected · {s['dropped']} dropped · {s['failed']} failed")
 
@@ -225,7 +246,10 @@ class MainWindow(QMainWindow):
                 lambda out: (self.live.mark_reviewed(r, out["label"]), self.report_review(out)), write=True)
 
     def relabel_live(self, r: LiveResult) -> None:
-        dialog = LabelDialog(self.classes, r.label, self)
+        keys = dict(self.label_keys)
+        for c in self.classes:  # a class the database has not numbered yet still gets a button
+            keys.setdefault(c, None)
+        dialog = LabelDialog(keys, r.label, self)
         accepted = dialog.exec()
         self.activateWindow()
         self.live.setFocus()
@@ -233,6 +257,8 @@ class MainWindow(QMainWindow):
             self.review_live(r, dialog.label)
 
     def report_review(self, out: dict) -> None:
+        if out["label"] != "good" and out["label"] not in self.label_keys:
+            self.refresh_label_keys()
         msg = f"#{out['id']}: {out['previous']} → {out['label']}"
         if out.get("already_reviewed_by") and out["already_reviewed_by"] != out.get("by"):
             msg += f" (already reviewed by {out['already_reviewed_by']}; both kept)"
@@ -265,6 +291,8 @@ class MainWindow(QMainWindow):
         widget = self.tabs.widget(index)
         if widget is self.review:
             self.review.refresh()
+            # The tab bar took the keyboard with the click; the queue's keys must work at once.
+            QTimer.singleShot(0, self.review.take_keyboard)
         elif widget is self.stats:
             self.stats.refresh()
 

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 PASS = "#1f9d55"
 FAIL = "#d64541"
 IDLE = "#3a3f46"
+UNCERTAIN = "#c98a1a"  # amber: a person should look
 
 STYLE = f"""
 QWidget {{ font-size: 15px; }}

@@ -127,6 +127,9 @@ class SourceBar(QWidget):
         self.start.emit(self.spec())
 
 
+DEFAULT_BAND = 0.05  # a card's `uncertain_band` overrides it
+
+
 class LiveView(QWidget):
     confirm = Signal(object)  # LiveResult
     wrong = Signal(object)  # LiveResult
@@ -185,6 +188,9 @@ class LiveView(QWidget):
         lay.addWidget(self.history)
 
         self.current: LiveResult | None = None
+        self.state = "READY"
+        self.threshold = 0.5  # the running model's cut; set when the worker reports its model
+        self.band = DEFAULT_BAND  # p_defect this close to the cut reads UNCERTAIN – CHECK
         self._history: list[LiveResult] = []
         self._pending_latency: float | None = None
         self.heat_box.toggled.connect(self.image.set_heat_visible)
@@ -195,11 +201,31 @@ class LiveView(QWidget):
         self.image.painted.connect(self._painted)
         self._set_banner(None)
 
+    def set_model(self, threshold: float, band: float | None) -> None:
+        self.threshold = float(threshold)
+        self.band = DEFAULT_BAND if band is None else float(band)
+
+    def show_state(self, state: str, reason: str = "") -> None:
+        """WAITING, READY, NOT INSPECTED or SOURCE LOST: the panel is cleared, so no verdict stays
+        on screen for a part that was never judged."""
+        self.current = None
+        self.state = state
+        self.image.set_image(None, None, None)
+        self.probs.setText("")
+        self.origin.setText("")
+        color = {"NOT INSPECTED": theme.FAIL, "SOURCE LOST": theme.FAIL}.get(state, theme.IDLE)
+        self.banner.setText(state)
+        self.banner.setStyleSheet(f"background: {color};")
+        self.detail.setText(reason)
+        self.confirm_btn.setEnabled(False)
+        self.wrong_btn.setEnabled(False)
+
     def show_result(self, r: LiveResult) -> None:
-        """A new verdict from the worker. Errors go to the strip and the status area, and the
-        last good verdict stays on screen."""
+        """A new verdict from the worker. A frame that could not be judged clears the panel and
+        says why: the previous part's PASS must not stand for this one."""
         self._add_history(r)
         if r.error is not None:
+            self.show_state("NOT INSPECTED", f"{Path(r.origin).name}: {r.error}")
             return
         self._display(r)
         self._pending_latency = r.read_at
@@ -214,12 +240,18 @@ class LiveView(QWidget):
         self.origin.setText(f"{Path(r.origin).name}  ·  #{r.inspection_id}  ·  {r.model}")
 
     def _set_banner(self, r: LiveResult | None) -> None:
+        score = "" if r is None else f"score {r.p_defect:.2f}, fails at {self.threshold:.2f}"
         if r is None:
             color, text, detail = theme.IDLE, "READY", ""
+        elif abs(r.p_defect - self.threshold) < self.band:
+            # Too close to the cut to trust either way: a person looks (the verdict stored and
+            # signalled is still the model's).
+            color, text, detail = theme.UNCERTAIN, "UNCERTAIN – CHECK", f"{'good' if r.verdict == 'pass' else r.label} · {score}"
         elif r.verdict == "pass":
-            color, text, detail = theme.PASS, "PASS", f"good · defect risk {r.p_defect:.0%}"
+            color, text, detail = theme.PASS, "PASS", f"good · {score}"
         else:
-            color, text, detail = theme.FAIL, "FAIL", f"{r.label} · {max(r.probabilities.values(), default=0):.0%}"
+            color, text, detail = theme.FAIL, "FAIL", f"{r.label} · {score}"
+        self.state = text
         self.banner.setText(text)
         self.banner.setStyleSheet(f"background: {color};")
         self.detail.setText(detail)

@@ -33,6 +33,7 @@ class ReviewView(QWidget):
         self.items: list[dict[str, Any]] = []
         self.index = 0
         self.labels: list[str] = ["good"]
+        self.keys: dict[str, int | None] = {}  # defect type -> its fixed digit
         self.cache: dict[int, dict[str, Any]] = {}
         self.undo_stack: list[tuple[dict[str, Any], int]] = []
         self.loader = Tasks(self, "station-prefetch")
@@ -84,9 +85,9 @@ class ReviewView(QWidget):
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
-        self.keys = QLabel("")
-        self.keys.setObjectName("muted")
-        self.keys.setWordWrap(True)
+        self.keys_label = QLabel("")
+        self.keys_label.setObjectName("muted")
+        self.keys_label.setWordWrap(True)
         self.log = QListWidget()
         self.log.setMaximumHeight(160)
         buttons = QHBoxLayout()
@@ -94,7 +95,7 @@ class ReviewView(QWidget):
         for b in (self.confirm_btn, self.skip_btn, self.undo_btn):
             buttons.addWidget(b)
         side = QVBoxLayout()
-        for w in (self.position, self.prediction, self.details, self.keys):
+        for w in (self.position, self.prediction, self.details, self.keys_label):
             side.addWidget(w)
         side.addStretch(1)
         side.addLayout(buttons)
@@ -138,13 +139,15 @@ class ReviewView(QWidget):
 
         def read(s):
             rows = repo.queue(s, order, PAGE, **filters)
-            return {"items": [repo.as_dict(r) for r in rows], "labels": repo.known_labels(s), "runs": stats.runs(s, 50)}
+            return {"items": [repo.as_dict(r) for r in rows], "labels": repo.known_labels(s), "keys": repo.label_keys(s),
+                    "runs": stats.runs(s, 50)}
 
         self.window_.db(read, self._loaded)
 
     def _loaded(self, data: dict[str, Any]) -> None:
         self.items = data["items"]
         self.labels = data["labels"]
+        self.keys = data["keys"]
         self.index = 0
         self._refill(self.predicted, "any prediction", [(x, x) for x in self.labels])
         self._refill(self.run, "all runs", [(f"run {r['id']} · {Path(r['source']).name or r['source']}", r["id"]) for r in data["runs"]])
@@ -227,15 +230,20 @@ class ReviewView(QWidget):
             self.decide(self.current()["predicted"])
 
     def decide_defect(self, n: int) -> None:
-        defects = [x for x in self.labels if x != "good"]
-        if n <= len(defects):
-            self.decide(defects[n - 1])
+        """Digit n is the defect type that holds it, whatever types were added since."""
+        label = next((k for k, d in self.keys.items() if d == n), None)
+        if label is not None:
+            self.decide(label)
 
     def new_type(self) -> None:
         name, ok = QInputDialog.getText(self, "New defect type", "Name (a-z, 0-9, _ and -):")
         self._refocus()
         if ok and name.strip():
             self.decide(name.strip().lower())
+
+    def take_keyboard(self) -> None:
+        if self.isVisible():
+            self._refocus()
 
     def _refocus(self) -> None:
         """Keys keep working after a dialog: the queue takes the keyboard back."""
@@ -268,15 +276,19 @@ class ReviewView(QWidget):
         self.undo_stack.append((item, out["review_id"]))
         if out["label"] not in self.labels:
             self.labels.append(out["label"])
-            self._show_keys()
+            from station.store import repo
+
+            def got(keys: dict) -> None:
+                self.keys = keys
+                self._show_keys()
+            self.window_.db(repo.label_keys, got)
         self.log.insertItem(0, f"#{item['id']}: {out['previous']} → {out['label']}")
         self.window_.report_review(out)
         if not self.items:  # this page is done: fetch the next one
             self.refresh()
 
     def _show_keys(self) -> None:
-        defects = [x for x in self.labels if x != "good"]
-        self.keys.setText("Enter confirm · G good · " + " · ".join(f"{i + 1} {x}" for i, x in enumerate(defects[:9]))
+        self.keys_label.setText("Enter confirm · G good · " + " · ".join(f"{d} {x}" for x, d in self.keys.items() if d is not None)
                           + " · N new type · S skip · Ctrl+Z undo · H heatmap · +/− zoom · B grid")
 
     def undo(self) -> None:

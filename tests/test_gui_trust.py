@@ -1,0 +1,157 @@
+"""What an operator or inspector sees can be trusted (pytest-qt, offscreen, the real window):
+an invalid label is refused in place, never stored as good; no verdict stays on screen for a
+part that was never judged; defect digits never renumber; review keys work after a tab click."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+
+from conftest import run_cli, run_json
+from gui_helpers import modal_dialog, rows
+from station.ui.main_window import MainWindow, Options
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture()
+def window(qtbot, data_dir):
+    made = []
+
+    def make(**kw) -> MainWindow:
+        w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir), **kw))
+        qtbot.addWidget(w)
+        w.show()
+        w.set_reviewer("tom")
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def run_folder(qtbot, w, folder) -> None:
+    w.live.source_bar.set_source(str(folder))
+    qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+
+
+def test_an_invalid_new_type_is_refused_in_place_never_stored_as_good(qtbot, window, demo_images, tmp_path, data_dir):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(next((demo_images / "scratch").glob("*.png")), folder)
+    w = window()
+    run_folder(qtbot, w, folder)
+    assert w.live.current is not None
+    seen = {}
+
+    def type_bad_then_good():
+        dialog = modal_dialog(qtbot)
+        dialog.new.setText("Big Dent!")
+        qtbot.keyClick(dialog.new, Qt.Key.Key_Return)
+        seen["open_after_bad"] = dialog.isVisible()
+        seen["error"] = dialog.error.text()
+        dialog.new.setText("dent")
+        qtbot.keyClick(dialog.new, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, type_bad_then_good)
+    w.live.setFocus()
+    qtbot.keyClick(w.live, Qt.Key.Key_W)
+    qtbot.waitUntil(lambda: len(rows(data_dir, "SELECT * FROM reviews")) == 1, timeout=10_000)
+    assert seen["open_after_bad"] and "invalid label" in seen["error"]
+    assert [tuple(r) for r in rows(data_dir, "SELECT label, by FROM reviews")] == [("dent", "tom")]
+
+
+def test_no_verdict_stays_up_for_a_part_that_was_not_judged(qtbot, window, demo_images, tmp_path):
+    good = tmp_path / "good"
+    good.mkdir()
+    shutil.copy(next((demo_images / "good").glob("*.png")), good)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "part.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    w = window()
+    run_folder(qtbot, w, good)
+    assert w.live.banner.text() in ("PASS", "FAIL", "UNCERTAIN – CHECK") or w.live.state == "READY"
+
+    # 1. The current file is unreadable: the panel says so, not the last part's verdict.
+    w.live.source_bar.set_source(str(broken))
+    qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+    assert w.live.banner.text() == "WAITING"
+    qtbot.waitUntil(lambda: w.live.banner.text() == "NOT INSPECTED", timeout=60_000)
+    assert "part.png" in w.live.detail.text() and w.live.current is None
+    assert not w.live.confirm_btn.isEnabled()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=60_000)
+
+    # 2. A camera that does not open.
+    run_folder(qtbot, w, good)
+    w.live.source_bar.set_source("camera:97")
+    qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.worker is None, timeout=60_000)
+    assert w.live.banner.text() in ("NOT INSPECTED", "SOURCE LOST") and w.live.current is None
+
+    # 3. A new run waiting for parts (a quiet hot folder).
+    run_folder(qtbot, w, good)
+    w.live.source_bar.set_source(f"watch:{empty}")
+    qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+    qtbot.wait(1500)
+    assert w.live.banner.text() == "WAITING" and w.live.current is None
+    w.stop_source()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=30_000)
+    assert w.live.banner.text() == "READY"
+
+
+def test_a_score_near_the_cut_reads_uncertain(qtbot, window):
+    from station.ui.workers import LiveResult
+
+    w = window()
+    w.live.set_model(0.6, 0.05)
+    import numpy as np
+
+    img = np.zeros((32, 32, 3), np.uint8)
+    w.live.show_result(LiveResult(origin="a.png", read_at=0.0, inspection_id=1, label="good", p_defect=0.57, verdict="pass",
+                                  probabilities={"good": 0.43}, preview=img))
+    assert w.live.banner.text() == "UNCERTAIN – CHECK" and "fails at 0.60" in w.live.detail.text()
+    w.live.show_result(LiveResult(origin="b.png", read_at=0.0, inspection_id=2, label="good", p_defect=0.2, verdict="pass",
+                                  probabilities={"good": 0.8}, preview=img))
+    assert w.live.banner.text() == "PASS"
+
+
+def test_defect_digits_never_renumber_when_a_type_is_added(qtbot, window, demo_images, data_dir):
+    run_cli("run", str(demo_images), data=data_dir)
+    queue = run_json("queue", "--limit", "100", data=data_dir)
+    w = window()
+    w.tabs.setCurrentWidget(w.review)
+    qtbot.waitUntil(lambda: "1 crack" in w.review.keys_label.text(), timeout=10_000)
+    before = dict(w.review.keys)
+    # A new type that sorts first alphabetically: it used to push crack off digit 1.
+    run_cli("label", str(queue[0]["id"]), "burr", "--by", "ana", data=data_dir)
+    w.review.refresh()
+    qtbot.waitUntil(lambda: "burr" in w.review.keys, timeout=10_000)
+    assert {k: v for k, v in w.review.keys.items() if k in before} == before
+    assert w.review.keys["burr"] == max(d for d in before.values() if d) + 1
+    # Key 1 still means crack.
+    w.review.take_keyboard()
+    target = w.review.current()["id"]
+    qtbot.keyClick(w.review, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: len(rows(data_dir, "SELECT * FROM reviews WHERE inspection_id = :i", i=target)) == 1, timeout=10_000)
+    assert rows(data_dir, "SELECT label FROM reviews WHERE inspection_id = :i", i=target)[0][0] == "crack"
+
+
+def test_review_keys_work_right_after_clicking_the_tab(qtbot, window, demo_images, data_dir):
+    run_cli("run", str(demo_images), data=data_dir)
+    w = window()
+    bar = w.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(w.tabs.indexOf(w.review)).center())
+    qtbot.waitUntil(lambda: len(w.review.items) > 0, timeout=10_000)
+    qtbot.wait(100)
+    target = w.review.current()["id"]
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.keyClick(QApplication.focusWidget() or w, Qt.Key.Key_G)
+    qtbot.waitUntil(lambda: len(rows(data_dir, "SELECT * FROM reviews")) == 1, timeout=10_000)
+    assert tuple(rows(data_dir, "SELECT inspection_id, label FROM reviews")[0]) == (target, "good")
