@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -78,6 +79,15 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
     assert after["n"] == 40 and after["auroc"] > 0.8, after
     # 30 reviews must not make it worse (40 test parts: one part moves F1 by about 0.03).
     assert after["f1"] >= before["f1"] - 0.05, (before, after)
+    # The window's Retrain does the same when the active model is a good-parts model, and
+    # compares old and new on one validation split.
+    from station.retrain import retrain
+
+    run_cli("promote", str(model), "--as", "brick-1", data=data_dir)
+    app = retrain(str(data_dir), epochs=10)
+    assert json.loads((Path(app["path"]) / "card.json").read_text())["kind"] == "hybrid"
+    assert app["base"] == "brick-1" and app["new"]["n"] == app["active"]["n"] > 0
+
     # The hybrid is a model like any other: registered, promoted, listed with its kind.
     run_cli("promote", str(tmp_path / "brick-2"), "--as", "brick-2", data=data_dir)
     listed = {m["name"]: m for m in run_json("models", data=data_dir)}

@@ -20,16 +20,17 @@ from station import __version__
 from station.errors import StationError
 from station.labels import GOOD
 from station.model.anomaly import ANOMALY, AnomalyModel, build_net
+from station.model.classifier import StationModel
 from station.train import data as tdata
 from station.train import metrics, patchhead
-from station.train.teach import DEFAULT_BANK, _bank, _embed
+from station.train.teach import DEFAULT_BANK, _embed
 
 Progress = Callable[[str, int, int], None]
 MIN_DEFECTS = 2  # reviewed defect images before a classifier head is worth training
 MIN_VAL_EACH = 5  # reviewed good parts and defects in validation before the head may vote on verdicts
 
 
-def _classifier(data: Path, tmp: Path, cfg, progress: Progress | None, should_stop) -> dict | None:
+def _classifier(data: Path, tmp: Path, cfg, progress: Progress | None, should_stop) -> StationModel | None:
     """Train the defect classifier on the reviews, from the shipped model (it already knows
     scratches, cracks, spots and stains on generated textures). None when there is too little."""
     from station.config import default_model_dir
@@ -44,7 +45,7 @@ def _classifier(data: Path, tmp: Path, cfg, progress: Progress | None, should_st
     train(data, tmp, tcfg, base=str(default_model_dir()), progress=progress, should_stop=should_stop)
     from station.model.classifier import load_model_dir
 
-    return {"model": load_model_dir(tmp)}
+    return load_model_dir(tmp)
 
 
 def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progress: Progress | None = None,
@@ -81,8 +82,7 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
 
     # 3. Reviewed defects train the classifier head that names defect types.
     with tempfile.TemporaryDirectory(prefix="station-head-") as tmp:
-        trained = _classifier(data, Path(tmp) / "classifier", cfg, progress, should_stop)
-    cls_model = trained["model"] if trained else None
+        cls_model = _classifier(data, Path(tmp) / "classifier", cfg, progress, should_stop)
     if cls_model is not None:
         new = build_net(card, net.bank, len(cls_model.classes))
         new.trunk.load_state_dict(net.trunk.state_dict())

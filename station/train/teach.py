@@ -17,7 +17,6 @@ Learn (the review loop, `station train --base <anomaly or hybrid model>`):
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
