@@ -26,6 +26,7 @@ COMMANDS = {
     "line-data": ("teaching", "cmd_line_data"),
     "models": ("registry", "cmd_models"),
     "promote": ("registry", "cmd_promote"),
+    "rollback": ("registry", "cmd_rollback"),
     "bench": ("bench", "cmd_bench"),
 }
 
@@ -133,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("promote", help="make a model the active one")
     p.add_argument("name", metavar="NAME", help="a registered name, or a model directory to register")
     p.add_argument("--as", dest="as_name", metavar="NAME", help="registry name when promoting a directory")
+    p.add_argument("--by", default="", metavar="NAME", help="who promotes (recorded in models/promotions.jsonl)")
+    p.add_argument("--reason", default="", metavar="TEXT", help="why (recorded)")
+    _common(p, db=False)
+
+    p = sub.add_parser("rollback", help="make the model that was active before the last promotion active again")
+    p.add_argument("--by", default="", metavar="NAME")
+    p.add_argument("--reason", default="", metavar="TEXT")
     _common(p, db=False)
 
     p = sub.add_parser("bench", help="the performance benchmark, measured side by side in one run")

@@ -138,8 +138,10 @@ def register(source: Path, name: str | None, data: str | os.PathLike[str] | None
     return name
 
 
-def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: str | None = None) -> str:
-    """Make a registered model (or a model directory, registered first) the active one."""
+def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: str | None = None,
+            by: str = "", reason: str = "") -> str:
+    """Make a registered model (or a model directory, registered first) the active one. The
+    change is appended to models/promotions.jsonl (who, why, from what), which rollback reads."""
     reg = ensure_default(data)
     path = Path(name_or_dir)
     is_name = "/" not in name_or_dir and os.sep not in name_or_dir and (reg / name_or_dir).is_dir()
@@ -150,8 +152,55 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
     from station.model.classifier import load_model_dir
 
     load_model_dir(reg / name_or_dir)  # a model that cannot load is never made active
+    previous = active_name(data, reg)
     _write_active(reg, name_or_dir)
+    _record(reg, "promote", name_or_dir, previous, by, reason)
     return name_or_dir
+
+
+PROMOTIONS = "promotions.jsonl"
+
+
+def _record(reg: Path, action: str, name: str, previous: str, by: str, reason: str) -> None:
+    from datetime import datetime, timezone
+
+    event = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "action": action, "model": name,
+             "previous": previous, "by": by, "reason": reason}
+    with open(reg / PROMOTIONS, "a", encoding="utf-8") as f:  # append-only, one line per change
+        f.write(json.dumps(event) + "\n")
+
+
+def promotions(data: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    path = registry_dir(data) / PROMOTIONS
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash costs that line only
+    return out
+
+
+def rollback(data: str | os.PathLike[str] | None = None, by: str = "", reason: str = "") -> str:
+    """Make the model that was active before the last promotion active again."""
+    reg = ensure_default(data)
+    current = active_name(data, reg)
+    # The promotion that made the current model active; a rollback never undoes a rollback.
+    last = next((e for e in reversed(promotions(data))
+                 if e.get("action") == "promote" and e.get("model") == current and e.get("previous")), None)
+    if last is None or last["previous"] == current:
+        raise StationError(f"nothing to roll back to: {current!r} was not made active by a promotion recorded here")
+    target = last["previous"]
+    if not (reg / target / "card.json").is_file():
+        raise StationError(f"the previous model {target!r} is no longer registered")
+    from station.model.classifier import load_model_dir
+
+    load_model_dir(reg / target)
+    _write_active(reg, target)
+    _record(reg, "rollback", target, current, by, reason)
+    return target
 
 
 THRESHOLDS = "thresholds.json"

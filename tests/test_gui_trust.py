@@ -155,3 +155,54 @@ def test_review_keys_work_right_after_clicking_the_tab(qtbot, window, demo_image
     qtbot.keyClick(QApplication.focusWidget() or w, Qt.Key.Key_G)
     qtbot.waitUntil(lambda: len(rows(data_dir, "SELECT * FROM reviews")) == 1, timeout=10_000)
     assert tuple(rows(data_dir, "SELECT inspection_id, label FROM reviews")[0]) == (target, "good")
+
+
+def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qtbot, window, data_dir, tmp_path):
+    from station.config import default_model_dir
+    from station.registry import list_models, promotions
+    from station.ui.retrain import RetrainDialog
+
+    new = tmp_path / "worse"
+    shutil.copytree(default_model_dir(), new)
+    conf = {"labels": ["good", "crack"], "matrix": [[10, 2], [3, 9]]}
+    per_class = {"good": {"n": 12}, "crack": {"n": 12}}
+    active = {"n": 24, "accuracy": 0.9, "precision": 0.95, "recall": 0.947, "f1": 0.947, "auroc": 0.97, "per_class": per_class, "confusion": conf}
+    worse = {**active, "recall": 0.75, "f1": 0.900, "accuracy": 0.8}
+    w = window()
+    dialog = RetrainDialog(w)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog._done({"export": {"train": 60, "val": 24}, "name": "worse-1", "path": str(new), "base": "default",
+                  "classes": ["good", "crack"], "seconds": 1.0, "new": worse, "active": active})
+    assert not dialog.check.ok and "f1 is lower" in dialog.verdict.text()
+    assert dialog.table.item(4, 2).text() == "-0.047"
+
+    def cancel():
+        modal_dialog(qtbot).reject()
+
+    QTimer.singleShot(0, cancel)
+    qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
+    assert "not promoted" in dialog.stage.text()
+    assert [m["name"] for m in list_models(str(data_dir)) if m["active"]] == ["default"]
+
+    def reason():
+        box = modal_dialog(qtbot)
+        box.setTextValue("supplier change, recall checked on 200 parts")
+        box.accept()
+
+    QTimer.singleShot(0, reason)
+    qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: [m["name"] for m in list_models(str(data_dir)) if m["active"]] == ["worse-1"], timeout=10_000)
+    last = promotions(str(data_dir))[-1]
+    assert (last["action"], last["model"], last["previous"], last["by"]) == ("promote", "worse-1", "default", "tom")
+    assert last["reason"] == "supplier change, recall checked on 200 parts"
+    dialog.close()
+
+    # One click in the Models tab puts the previous model back, and says so in the record.
+    w.tabs.setCurrentWidget(w.models)
+    qtbot.mouseClick(w.models.rollback, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: [m["name"] for m in list_models(str(data_dir)) if m["active"]] == ["default"], timeout=10_000)
+    assert promotions(str(data_dir))[-1]["action"] == "rollback"
+    # Nothing further back: one line, not a traceback.
+    proc = run_cli("rollback", check=False, data=data_dir)
+    assert proc.returncode == 2 and "nothing to roll back" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -24,9 +24,20 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_promote(args: argparse.Namespace) -> int:
     from station.registry import promote
 
-    name = promote(args.name, args.data, args.as_name)
+    name = promote(args.name, args.data, args.as_name, by=args.by, reason=args.reason)
     if args.json:
         emit_json({"active": name})
     else:
         print(f"active model: {name}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from station.registry import rollback
+
+    name = rollback(args.data, by=args.by, reason=args.reason)
+    if args.json:
+        emit_json({"active": name})
+    else:
+        print(f"active model: {name} (rolled back)")
     return 0

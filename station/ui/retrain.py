@@ -55,6 +55,7 @@ class RetrainDialog(QDialog):
         self.resize(980, 640)
         self.result: dict[str, Any] | None = None
         self.thread: QThread | None = None
+        self.check = None
         self.worker: RetrainWorker | None = None
         intro = QLabel("Exports every reviewed item (train/val split kept across exports), trains from the active model, "
                        "then scores the new and the active model on the same validation split.")
@@ -70,9 +71,11 @@ class RetrainDialog(QDialog):
         self.promote_btn.setEnabled(False)
         self.stage = QLabel("")
         self.bar = QProgressBar()
-        self.table = QTableWidget(len(METRICS), 2)
+        self.table = QTableWidget(len(METRICS), 3)
         self.table.setVerticalHeaderLabels(list(METRICS))
-        self.table.setHorizontalHeaderLabels(["active model", "new model"])
+        self.table.setHorizontalHeaderLabels(["active model", "new model", "new − active"])
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.conf_active, self.conf_new = QTableWidget(), QTableWidget()
         row = QHBoxLayout()
@@ -94,6 +97,7 @@ class RetrainDialog(QDialog):
         lay.addWidget(self.stage)
         lay.addWidget(self.bar)
         lay.addLayout(grid, 1)
+        lay.addWidget(self.verdict)
         lay.addWidget(self.promote_btn, 0, Qt.AlignmentFlag.AlignRight)
         self.start_btn.clicked.connect(self.start)
         self.cancel_btn.clicked.connect(self.cancel)
@@ -154,13 +158,49 @@ class RetrainDialog(QDialog):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         _fill_confusion(self.conf_active, result["active"]["confusion"])
         _fill_confusion(self.conf_new, result["new"]["confusion"])
+        self.show_check()
         self.promote_btn.setEnabled(True)
 
+    def show_check(self) -> None:
+        """The difference per metric, and whether promoting is advised, in words."""
+        from station.promotion import check
+
+        self.check = check(self.result["new"], self.result["active"])
+        for row, metric in enumerate(METRICS):
+            d = self.check.diff.get(metric)
+            item = QTableWidgetItem("" if d is None else f"{d:+.3f}")
+            if d is not None and d < 0:
+                item.setForeground(Qt.GlobalColor.red)
+            self.table.setItem(row, 2, item)
+        if self.check.ok:
+            self.verdict.setText("The new model is at least as good on this validation split.")
+            self.verdict.setStyleSheet("")
+        else:
+            self.verdict.setText("Not advised: " + "; ".join(self.check.reasons) + ". Promoting needs a reason.")
+            self.verdict.setStyleSheet("color: #ff7b72; font-weight: bold;")
+
     def promote(self) -> None:
+        """Refused when worse, unless the engineer gives a reason; confirmed either way."""
+        from PySide6.QtWidgets import QInputDialog, QMessageBox
+
         from station.registry import promote
 
         if self.result is None:
             return
+        by = self.window_.reviewer()
+        if not by:
+            return
+        reason = ""
+        if not self.check.ok:
+            reason, ok = QInputDialog.getText(self, "Promote anyway?", "Not advised:\n- " + "\n- ".join(self.check.reasons)
+                                              + "\n\nWhy promote it anyway? (recorded with your name)")
+            if not ok or not reason.strip():
+                self.stage.setText("not promoted: the active model is unchanged")
+                return
+        else:
+            answer = QMessageBox.question(self, "Promote", f"Make {self.result['name']} the active model for every next Start?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         path, name, data = self.result["path"], self.result["name"], self.window_.options.data
         self.window_.options.model = None
 
@@ -170,7 +210,7 @@ class RetrainDialog(QDialog):
             self.promote_btn.setEnabled(False)
             self.stage.setText(f"promoted {registered}")
 
-        self.window_.tasks.submit(lambda: promote(path, data, name=name), done, self._failed)
+        self.window_.tasks.submit(lambda: promote(path, data, name=name, by=by, reason=reason.strip()), done, self._failed)
 
     def reject(self) -> None:
         if self.worker is not None:  # closing mid-training cancels and waits: no orphan thread

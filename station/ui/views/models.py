@@ -28,6 +28,8 @@ class ModelsView(QWidget):
         self.activate = QPushButton("Use for inspection")
         self.activate.setObjectName("primary")
         self.retrain = QPushButton("Retrain from reviews…")
+        self.rollback = QPushButton("Roll back")
+        self.rollback.setToolTip("Make the model that was active before the last promotion active again")
         self.new_line = QPushButton("New product line…")
         self.new_line.setToolTip("Teach a good-parts model from a folder of good parts: no defect images needed")
         self.teaching = None  # its own thread: a teach takes tens of seconds, reviews must not wait behind it
@@ -39,6 +41,7 @@ class ModelsView(QWidget):
         row.addStretch(1)
         row.addWidget(self.activate)
         row.addWidget(self.retrain)
+        row.addWidget(self.rollback)
         row.addWidget(self.new_line)
         right = QVBoxLayout()
         right.addWidget(self.running)
@@ -54,6 +57,7 @@ class ModelsView(QWidget):
         self.activate.clicked.connect(self._activate)
         self.retrain.clicked.connect(self._retrain)
         self.new_line.clicked.connect(self._new_line)
+        self.rollback.clicked.connect(self._rollback)
 
     def refresh(self) -> None:
         from station.registry import list_models
@@ -113,19 +117,37 @@ class ModelsView(QWidget):
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
             return
+        by = self.window_.reviewer()
+        if not by:
+            return
         self.window_.options.model = None  # from now on the active model, not a --model given at start
 
         def done(_):
             self.window_.show_message(f"{name} is now the active model; it inspects from the next Start")
             self.refresh()
 
-        self.window_.tasks.submit(lambda: promote(name, data), done, self.window_.show_error)
+        self.window_.tasks.submit(lambda: promote(name, data, by=by, reason="Use for inspection, Models tab"), done,
+                                  self.window_.show_error)
 
     def _retrain(self) -> None:
         from station.ui.retrain import RetrainDialog
 
         RetrainDialog(self.window_).exec()
         self.refresh()
+
+    def _rollback(self) -> None:
+        from station.registry import rollback
+
+        by, data = self.window_.reviewer(), self.window_.options.data
+        if not by:
+            return
+        self.window_.options.model = None
+
+        def done(name: str) -> None:
+            self.window_.show_message(f"rolled back: {name} is the active model again; it inspects from the next Start")
+            self.refresh()
+
+        self.window_.tasks.submit(lambda: rollback(data, by=by, reason="rollback from the Models tab"), done, self.window_.show_error)
 
     def _new_line(self) -> None:
         from PySide6.QtWidgets import QFileDialog, QInputDialog
