@@ -31,6 +31,25 @@ COMMANDS = {
 }
 
 
+def _int(lo: int, hi: int):
+    """An argparse type: a whole number in [lo, hi]; anything else is argparse's one-line error
+    (a 20-digit id used to reach SQLite and come back as a traceback)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is outside {lo}..{hi}")
+        return value
+    return parse
+
+
+ID = _int(1, 2**63 - 1)
+COUNT = _int(0, 10_000_000)
+SEED = _int(0, 2**32 - 1)
+
+
 def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, json_out: bool = True) -> None:
     p.add_argument("--data", metavar="DIR", help="data directory (default: $STATION_DATA, else the per-user data dir)")
     if db:
@@ -54,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="inspect a source headless and store every result")
     p.add_argument("source", metavar="SRC", help="folder, watch:PATH, video file, camera:N, rtsp:// or http(s):// URL")
-    p.add_argument("--limit", type=int, metavar="N", help="stop after N frames")
-    p.add_argument("--batch-size", type=int, default=8, metavar="B")
+    p.add_argument("--limit", type=COUNT, metavar="N", help="stop after N frames")
+    p.add_argument("--batch-size", type=_int(1, 1024), default=8, metavar="B")
     p.add_argument("--no-cam", action="store_true", help="skip heatmaps (faster; verdicts only)")
     _common(p, model=True)
 
@@ -66,11 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("queue", help="list inspections not yet reviewed")
     p.add_argument("--order", choices=("uncertainty", "recent", "defects"), default="uncertainty")
-    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument("--limit", type=COUNT, default=50, metavar="N")
     _common(p)
 
     p = sub.add_parser("label", help="record a review: confirm or relabel an inspection")
-    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("id", type=ID, metavar="ID")
     p.add_argument("label", metavar="LABEL")
     p.add_argument("--by", required=True, metavar="NAME", help="who reviewed it")
     p.add_argument("--note", metavar="TEXT")
@@ -80,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT")
     p.add_argument("--include-unreviewed", action="store_true")
     p.add_argument("--val-fraction", type=float, default=0.2, metavar="F")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S")
     _common(p)
 
     p = sub.add_parser("train", help="train a model from an ImageFolder tree")
@@ -89,13 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", metavar="M", help="fine-tune from this model (may add classes)")
     p.add_argument("--arch", default="efficientnet_lite0", choices=("efficientnet_lite0", "small_cnn", "resnet50", "mobilenet_v3_large"))
     p.add_argument("--weights", metavar="FILE", help="local ImageNet weights for resnet50 / mobilenet_v3_large")
-    p.add_argument("--epochs", type=int, metavar="N", help="adapter+head epochs (small_cnn: end-to-end epochs)")
-    p.add_argument("--views", type=int, default=3, metavar="K", help="augmented views per image whose trunk features are cached")
-    p.add_argument("--finetune-epochs", type=int, default=0, metavar="N", help="then fine-tune the trunk's last stage end to end for N epochs (slow on CPU)")
-    p.add_argument("--input-size", type=int, metavar="PX", help="square input size (default: 224; 128 for small_cnn)")
+    p.add_argument("--epochs", type=COUNT, metavar="N", help="adapter+head epochs (small_cnn: end-to-end epochs)")
+    p.add_argument("--views", type=COUNT, default=3, metavar="K", help="augmented views per image whose trunk features are cached")
+    p.add_argument("--finetune-epochs", type=COUNT, default=0, metavar="N", help="then fine-tune the trunk's last stage end to end for N epochs (slow on CPU)")
+    p.add_argument("--input-size", type=COUNT, metavar="PX", help="square input size (default: 224; 128 for small_cnn)")
     p.add_argument("--anchor", type=float, default=1.0, metavar="A",
                    help="with --base: L2 pull toward the parent's weights, so a few reviews correct it without forgetting (0 = off)")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
     _common(p, db=False)
 
@@ -106,27 +125,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo-data", help="generate synthetic textured parts with defects")
     p.add_argument("out", metavar="OUT")
-    p.add_argument("--count", type=int, default=500, metavar="N")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--count", type=COUNT, default=500, metavar="N")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S")
     p.add_argument("--families", metavar="LIST", help="comma-separated texture families (noise,brushed,weave,cells,granite)")
-    p.add_argument("--size", type=int, default=256, metavar="PX")
+    p.add_argument("--size", type=_int(16, 4096), default=256, metavar="PX")
+    _common(p, db=False, json_out=False)  # --data accepted like everywhere; the images go to OUT
 
     p = sub.add_parser("teach", help="build a good-parts (anomaly) model for a new product line from good images only")
     p.add_argument("good", metavar="GOOD_DIR", help="images of good parts (or a class tree: its good/ is used)")
     p.add_argument("--out", required=True, metavar="DIR", help="the new model directory")
-    p.add_argument("--bank", type=int, default=2048, metavar="N", help="memory bank size cap in patches (cost per part grows with it)")
+    p.add_argument("--bank", type=COUNT, default=2048, metavar="N", help="memory bank size cap in patches (cost per part grows with it)")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S")
     _common(p, db=False)
 
     p = sub.add_parser("line-data", help="write a product line cut from a real photograph, with drawn defects")
     p.add_argument("out", metavar="OUT", help="gets good/, line/ and test/ class trees")
     p.add_argument("--line", default="brick", choices=("brick", "gravel", "grass"), help="brick: structured; gravel, grass: stochastic")
-    p.add_argument("--good", type=int, default=50, metavar="N", help="good parts to teach from")
-    p.add_argument("--stream", type=int, default=300, metavar="N", help="parts for the station to inspect (30%% defective)")
-    p.add_argument("--test", type=int, default=240, metavar="N", help="unseen test parts (half defective)")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
-    p.add_argument("--size", type=int, default=256, metavar="PX")
+    p.add_argument("--good", type=COUNT, default=50, metavar="N", help="good parts to teach from")
+    p.add_argument("--stream", type=COUNT, default=300, metavar="N", help="parts for the station to inspect (30%% defective)")
+    p.add_argument("--test", type=COUNT, default=240, metavar="N", help="unseen test parts (half defective)")
+    p.add_argument("--seed", type=SEED, default=0, metavar="S")
+    p.add_argument("--size", type=COUNT, default=256, metavar="PX")
 
     p = sub.add_parser("models", help="list registered models")
     _common(p, db=False)
@@ -144,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, db=False)
 
     p = sub.add_parser("bench", help="the performance benchmark, measured side by side in one run")
-    p.add_argument("--images", type=int, default=64, metavar="N")
-    p.add_argument("--queue-rows", type=int, default=1_000_000, metavar="N", help="rows in the generated queue database")
+    p.add_argument("--images", type=COUNT, default=64, metavar="N")
+    p.add_argument("--queue-rows", type=COUNT, default=1_000_000, metavar="N", help="rows in the generated queue database")
     p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
     _common(p, db=False)
     return parser

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from station.errors import StationError
+
 APP_NAME = "station"
 
 
@@ -43,7 +45,16 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
         from platformdirs import user_data_dir
 
         path = Path(user_data_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise StationError(f"data directory {path} is a file, not a folder")
+    if not path.is_dir():
+        try:
+            # Private: the database holds every reviewer's name and the audit trail.
+            path.mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            pass  # another process made it a moment ago
+        except OSError as exc:
+            raise StationError(f"cannot create data directory {path}: {exc.strerror or exc}") from None
     return path
 
 

@@ -88,6 +88,18 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             command.upgrade(cfg, revision)
 
 
+def _private_file(engine: Engine) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite gives its WAL the same mode)."""
+    db = engine.url.database if engine.dialect.name == "sqlite" else None
+    if db and db != ":memory:" and not Path(db).exists():
+        import os
+
+        try:
+            os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError:
+            pass  # SQLite will report the real problem in one line
+
+
 class _migration_lock:
     """An exclusive lock on a file beside an SQLite database (blocking; it covers other
     processes and other threads alike). Other databases lock inside their own transaction."""
@@ -132,6 +144,7 @@ def open_store(data: str | None = None, db: str | None = None) -> Store:
     root = config.data_dir(data)
     url = database_url(data, db)
     engine = make_engine(url)
+    _private_file(engine)
     try:
         migrate(engine)
     except SQLAlchemyError as exc:

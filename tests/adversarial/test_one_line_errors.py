@@ -1,0 +1,58 @@
+"""Input the station cannot act on gets one line and a non-zero exit, never a traceback; and its
+data directory is private."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from conftest import run_cli
+
+
+def one_line(proc, *words):
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr, proc.stderr
+    # argparse adds its usage line above the error; everything else is exactly one line
+    assert len([l for l in lines if not l.startswith("usage:") and not l.startswith("  ")]) == 1, proc.stderr
+    for w in words:
+        assert w in proc.stderr, proc.stderr
+
+
+def test_data_naming_a_file_or_an_impossible_folder(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    one_line(run_cli("queue", "--data", str(f), check=False), "is a file")
+    one_line(run_cli("queue", "--data", str(f / "sub"), check=False), "cannot create data directory")
+
+
+@pytest.mark.parametrize("args,word", [
+    (["label", "99999999999999999999", "good", "--by", "x"], "outside"),
+    (["label", "-3", "good", "--by", "x"], "outside"),
+    (["queue", "--limit", "100000000000"], "outside"),
+    (["queue", "--limit", "ten"], "not a whole number"),
+    (["demo-data", "OUT", "--size", "0"], "outside"),
+    (["run", "resources/demo", "--batch-size", "0"], "outside"),
+])
+def test_absurd_numbers_are_refused_in_one_line(args, word, data_dir):
+    one_line(run_cli(*args, check=False, data=data_dir), word)
+
+
+@pytest.mark.parametrize("device,word", [("cuda", "no CUDA GPU"), ("cuda:3", "no CUDA GPU"), ("bogus", "use auto, cpu")])
+def test_devices_this_machine_lacks_are_one_line(device, word, data_dir, demo_images):
+    image = str(next((demo_images / "good").glob("*.png")))
+    one_line(run_cli("inspect", image, "--device", device, check=False, data=data_dir), word)
+
+
+def test_demo_data_takes_data_like_every_command(tmp_path, data_dir):
+    proc = run_cli("demo-data", str(tmp_path / "out"), "--count", "3", data=data_dir)
+    assert proc.returncode == 0 and len(list((tmp_path / "out").rglob("*.png"))) == 3
+
+
+def test_the_data_dir_and_database_are_private(tmp_path):
+    data = tmp_path / "fresh"
+    run_cli("queue", "--data", str(data))
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(data / "station.db").st_mode) == 0o600
