@@ -13,9 +13,6 @@ class Prediction(NamedTuple):
     label: str
     p_defect: float
     probabilities: dict[str, float]
-    # Set by models whose doubt is not a tie between classes (anomaly, hybrid): how close
-    # p_defect sits to the cut, 1 at the cut. None: use 1 - margin.
-    doubt: float | None = None
 
     @property
     def verdict(self) -> str:
@@ -26,11 +23,6 @@ class Prediction(NamedTuple):
         """Top-1 minus top-2 probability: small means the model was torn between two classes."""
         top = sorted(self.probabilities.values(), reverse=True) + [0.0, 0.0]
         return float(top[0] - top[1])
-
-    @property
-    def uncertainty(self) -> float:
-        """What the review queue sorts by, most uncertain first."""
-        return self.doubt if self.doubt is not None else 1.0 - self.margin
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class Recorder:
                     run_id=self.run_id, model_id=self.model_id, origin=r.frame.origin[:1024], captured_at=r.frame.captured_at,
                     sha256=sha, image_path=image_rel, width=int(w), height=int(h), predicted=p.label,
                     probabilities={k: round(v, 6) for k, v in p.probabilities.items()}, p_defect=p.p_defect,
-                    uncertainty=p.uncertainty, verdict=p.verdict, heatmap_path=heat_rel,
+                    uncertainty=self.model.uncertainty(p), verdict=p.verdict, heatmap_path=heat_rel,
                     box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
                 ))
             )

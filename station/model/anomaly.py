@@ -170,9 +170,13 @@ class AnomalyModel(StationModel):
         if p_defect < self.threshold:
             label = GOOD
         probs = {GOOD: 1.0 - p_defect, **probs, ANOMALY: p_anom}
-        # Least certain = closest to the cut, in the same units the threshold is set in.
-        uncertainty = float(max(0.0, 1.0 - abs(p_defect - self.threshold) / max(self.threshold, 1 - self.threshold)))
-        return Prediction(label, p_defect, probs, uncertainty)
+        return Prediction(label, p_defect, probs)
+
+    def uncertainty(self, pred: Prediction) -> float:
+        """Least certain = closest to the cut, in the units the threshold is set in (1 at the
+        cut, 0 at certainty): the doubt here is the anomaly score's distance to its threshold,
+        not a tie between classes."""
+        return float(max(0.0, 1.0 - abs(pred.p_defect - self.threshold) / max(self.threshold, 1 - self.threshold)))
 
     def _cam_target(self, probs: np.ndarray) -> int:
         return 0

@@ -90,6 +90,10 @@ class StationModel:
             label = GOOD
         return Prediction(label, p_defect, {c: float(p) for c, p in zip(self.classes, probs)})
 
+    def uncertainty(self, pred: Prediction) -> float:
+        """What the review queue sorts by, most uncertain first: 1 - the top-two margin."""
+        return 1.0 - pred.margin
+
     def forward_with_cam(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities (N, K) and CAMs (N, h, w) for a preprocessed batch, in one backbone pass.
 
