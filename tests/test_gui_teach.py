@@ -23,6 +23,7 @@ def test_new_product_line_from_a_folder_then_inspect(qtbot, tmp_path, data_dir, 
     w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
     qtbot.addWidget(w)
     w.show()
+    w.set_reviewer("eve")  # making a model active records who did it
     try:
         w.tabs.setCurrentWidget(w.models)
         # An invalid name is refused with the label rule, and nothing is taught.
