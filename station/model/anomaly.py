@@ -32,7 +32,6 @@ from station.model.classifier import StationModel
 from station.model.network import Head
 
 ANOMALY = "anomaly"
-KINDS = ("classifier", "anomaly", "hybrid")
 
 
 class AnomalyNet(nn.Module):
@@ -96,7 +95,6 @@ class AnomalyModel(StationModel):
         a = card["anomaly"]
         self.raw_threshold = float(a["raw_threshold"])
         self.scale = float(a["scale"])
-        self.floor = float(a["floor"])
         head = card.get("classifier", {})
         self.classifier_classes: list[str] = list(head.get("classes", []))
         self.classifier_threshold = float(head.get("threshold", 0.5))  # its cut when it votes on the verdict
@@ -177,9 +175,6 @@ class AnomalyModel(StationModel):
         cut, 0 at certainty): the doubt here is the anomaly score's distance to its threshold,
         not a tie between classes."""
         return float(max(0.0, 1.0 - abs(pred.p_defect - self.threshold) / max(self.threshold, 1 - self.threshold)))
-
-    def _cam_target(self, probs: np.ndarray) -> int:
-        return 0
 
 
 def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -> AnomalyNet:
