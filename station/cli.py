@@ -24,6 +24,7 @@ COMMANDS = {
     "demo-data": ("training", "cmd_demo_data"),
     "teach": ("teaching", "cmd_teach"),
     "line-data": ("teaching", "cmd_line_data"),
+    "grab": ("teaching", "cmd_grab"),
     "models": ("registry", "cmd_models"),
     "promote": ("registry", "cmd_promote"),
     "rollback": ("registry", "cmd_rollback"),
@@ -137,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bank", type=COUNT, default=2048, metavar="N", help="memory bank size cap in patches (cost per part grows with it)")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
+    _common(p, db=False)
+
+    p = sub.add_parser("grab", help="save N frames of a source (e.g. camera:0) as PNGs, to look over and teach from")
+    p.add_argument("source", metavar="SRC", help="any source: DIR, watch:DIR, VIDEO, camera:N, rtsp://...")
+    p.add_argument("out", metavar="OUT", help="an empty or new folder for frame-0001.png ...")
+    p.add_argument("--frames", type=_int(1, 100_000), default=50, metavar="N", help="frames to keep")
+    p.add_argument("--every", type=_int(1, 100_000), default=1, metavar="K",
+                   help="keep one frame in K, so a streaming camera's frames span several parts")
     _common(p, db=False)
 
     p = sub.add_parser("line-data", help="write a product line cut from a real photograph, with drawn defects")

@@ -3,6 +3,8 @@ parts on its own thread, registers the model, and it inspects once made active."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -50,5 +52,52 @@ def test_new_product_line_from_a_folder_then_inspect(qtbot, tmp_path, data_dir, 
         stored = rows(data_dir, "SELECT m.name, i.predicted FROM inspections i JOIN models m ON m.id = i.model_id")
         assert len(stored) == 8 and {r[0] for r in stored} == {"brick-line"}
         assert {r[1] for r in stored} <= {"good", "anomaly"}
+    finally:
+        w.close()
+
+
+def test_new_line_from_camera_frames_the_operator_confirms(qtbot, tmp_path, data_dir, monkeypatch):
+    """Grab frames from the Live tab's source (a video standing in for the USB camera, read by
+    the same capture code), untick the ones that are not good parts, teach from the rest."""
+    import cv2
+
+    line = tmp_path / "line"
+    run_cli("line-data", str(line), "--line", "brick", "--good", "10", "--stream", "0", "--test", "0", "--seed", "6")
+    video = tmp_path / "cam.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (256, 256))
+    for f in sorted((line / "good").rglob("*.png")):
+        writer.write(cv2.imread(str(f)))
+    writer.release()
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("cam-line", True)))
+    monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *a, **k: (9, True)))
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.live.source_bar.set_source(str(video))
+        w.tabs.setCurrentWidget(w.models)
+        qtbot.mouseClick(w.models.new_line_camera, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.models.confirm is not None and w.models.confirm.isVisible(), timeout=60_000)
+        sheet = w.models.confirm
+        assert sheet.sheet.count() == 9 and len(sheet.kept()) == 9
+        assert not sheet.teach.autoDefault() and "9" in sheet.teach.text()
+        # The operator unticks frames 2 and 3 by keyboard: Space toggles the current frame.
+        sheet.sheet.setCurrentRow(1)
+        qtbot.keyClick(sheet, Qt.Key.Key_Space)
+        sheet.sheet.setCurrentRow(2)
+        qtbot.keyClick(sheet, Qt.Key.Key_Space)
+        assert len(sheet.kept()) == 7 and "7" in sheet.teach.text()
+        qtbot.mouseClick(sheet.teach, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: any(m["name"] == "cam-line" for m in w.models.models), timeout=180_000)
+        m = next(m for m in w.models.models if m["name"] == "cam-line")
+        assert m["kind"] == "anomaly"
+        frames = data_dir / "lines" / "cam-line" / "frames"
+        assert sorted(p.name for p in (frames.parent / "not-good").iterdir()) == ["frame-0002.png", "frame-0003.png"]
+        assert len(list(frames.glob("*.png"))) == 7
+        card = json.loads((data_dir / "models" / "cam-line" / "card.json").read_text())
+        assert card["training_data"]["n_good"] == 7
+        assert w.models.new_line_camera.isEnabled()
     finally:
         w.close()

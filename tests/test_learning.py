@@ -160,3 +160,40 @@ def test_teach_refuses_too_few_images_and_a_file_as_out(tmp_path, brick):
     (tmp_path / "file").write_text("x")
     proc = run_cli("teach", str(brick / "good"), "--out", str(tmp_path / "file"), check=False)
     assert proc.returncode == 2 and "is a file" in proc.stderr
+
+
+def _camera_video(brick: Path, path: Path, repeat: int = 2) -> Path:
+    """The USB camera's stand-in: the line's good parts as a video, each part held for `repeat`
+    frames as a fixture would hold it, read through the same capture code as camera:N."""
+    frames = sorted((brick / "good").rglob("*.png"))[:8]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (256, 256))
+    assert writer.isOpened()
+    for f in frames:
+        img = cv2.imread(str(f))
+        for _ in range(repeat):
+            writer.write(img)
+    writer.release()
+    return path
+
+
+def test_grab_frames_from_a_camera_then_teach_from_them(brick, tmp_path):
+    video = _camera_video(brick, tmp_path / "cam.avi")
+    out = tmp_path / "frames"
+    got = run_json("grab", str(video), str(out), "--frames", "6", "--every", "2")
+    assert got["frames"] == 6 and got["failed"] == []
+    files = sorted(out.glob("frame-*.png"))
+    assert [p.name for p in files] == [f"frame-{i:04d}.png" for i in range(1, 7)]
+    # --every 2 skips the held duplicate: consecutive grabs are different parts.
+    a, b = (cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).astype(float) for p in files[:2])
+    assert np.abs(a - b).mean() > 5
+    assert cv2.imread(str(files[0])).shape == (256, 256, 3)
+
+    taught = run_json("teach", str(out), "--out", str(tmp_path / "cam-line"), "--bank", "256")
+    assert taught["images"] == 6 and taught["kind"] == "anomaly"
+
+    again = run_cli("grab", str(video), str(out), "--frames", "2", check=False)
+    assert again.returncode != 0 and "already holds grabbed frames" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1 and "Traceback" not in again.stderr
+    gone = run_cli("grab", "camera:97", str(tmp_path / "none"), "--frames", "2", check=False)
+    assert gone.returncode != 0 and len(gone.stderr.strip().splitlines()) == 1 and "Traceback" not in gone.stderr
+    assert not (tmp_path / "none").exists()

@@ -1,4 +1,4 @@
-"""`station teach` and `station line-data`."""
+"""`station teach`, `station grab` and `station line-data`."""
 
 from __future__ import annotations
 
@@ -29,4 +29,18 @@ def cmd_line_data(args: argparse.Namespace) -> int:
             raise StationError(f"--{flag} must be between 0 and 100000")
     counts = generate_line(args.out, args.line, args.good, args.stream, args.test, args.seed, args.size, progress=Progress())
     print(f"wrote line {args.line} to {args.out}: " + "; ".join(f"{k} {sum(v.values())}" for k, v in counts.items()), file=sys.stderr)
+    return 0
+
+
+def cmd_grab(args: argparse.Namespace) -> int:
+    from station.sources.grab import grab_frames
+
+    result = grab_frames(args.source, args.out, args.frames, every=args.every, progress=Progress())
+    for f in result.failed:
+        print(f"skipped {f['origin']}: {f['error']}", file=sys.stderr)
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print(f"saved {len(result.frames)} frames to {result.out}; remove any that are not good parts, "
+              f"then: station teach {result.out} --out MODEL")
     return 0

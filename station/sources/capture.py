@@ -23,6 +23,9 @@ OPEN_TIMEOUT_MS = 5000
 def default_opener(target: int | str) -> Any:
     import cv2
 
+    # OpenCV's backend probing prints WARN lines for every backend it tries; the station says
+    # itself, in one line, when a device does not answer.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     if isinstance(target, str) and "://" in target:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
         return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)

@@ -32,6 +32,9 @@ class ModelsView(QWidget):
         self.rollback.setToolTip("Make the model that was active before the last promotion active again")
         self.new_line = QPushButton("New product line…")
         self.new_line.setToolTip("Teach a good-parts model from a folder of good parts: no defect images needed")
+        self.new_line_camera = QPushButton("New line from camera…")
+        self.new_line_camera.setToolTip("Grab frames from the Live tab's source, untick any that are not good parts, teach")
+        self.confirm = None  # the good-frames sheet while it is open
         self.teaching = None  # its own thread: a teach takes tens of seconds, reviews must not wait behind it
         row = QHBoxLayout()
         row.addWidget(QLabel("Fail when p_defect ≥"))
@@ -43,6 +46,7 @@ class ModelsView(QWidget):
         row.addWidget(self.retrain)
         row.addWidget(self.rollback)
         row.addWidget(self.new_line)
+        row.addWidget(self.new_line_camera)
         right = QVBoxLayout()
         right.addWidget(self.running)
         right.addWidget(self.card, 1)
@@ -57,6 +61,7 @@ class ModelsView(QWidget):
         self.activate.clicked.connect(self._activate)
         self.retrain.clicked.connect(self._retrain)
         self.new_line.clicked.connect(self._new_line)
+        self.new_line_camera.clicked.connect(self._new_line_from_camera)
         self.rollback.clicked.connect(self._rollback)
 
     def refresh(self) -> None:
@@ -161,6 +166,69 @@ class ModelsView(QWidget):
         if ok and name:
             self.teach_folder(folder, name)
 
+    def _new_line_from_camera(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        if self.window_.worker is not None:
+            self.window_.show_error("stop the live inspection first: the camera is in use")
+            return
+        spec = self.window_.live.source_bar.spec()
+        name, ok = QInputDialog.getText(self, "New product line", "Model name (a-z, 0-9, _ and -):")
+        if not (ok and name):
+            return
+        count, ok = QInputDialog.getInt(self, "New product line", f"Good parts to grab from {spec}:", 50, 5, 1000)
+        if ok:
+            self.grab_and_confirm(spec, name, count)
+
+    def grab_and_confirm(self, spec: str, name: str, count: int, every: int = 1) -> None:
+        """Grab `count` frames of `spec` off the GUI thread, show them to the operator to untick
+        any that are not good parts, then teach `name` from the rest."""
+        from pathlib import Path
+
+        from station import config
+        from station.labels import validate_label
+        from station.ui.tasks import Tasks
+
+        try:
+            validate_label(name)
+        except Exception as exc:  # StationError: the one-line label rule
+            self.window_.show_error(str(exc))
+            return
+        folder = config.data_dir(self.window_.options.data) / "lines" / name / "frames"
+        if self.teaching is None:
+            self.teaching = Tasks(self, name="station-teach")
+        self._busy(True)
+        self.window_.show_message(f"grabbing {count} frames of {spec} for {name}…")
+
+        def job():
+            from station.sources.grab import grab_frames
+
+            return grab_frames(spec, folder, count, every=every)
+
+        def grabbed(result) -> None:
+            from station.ui.goodframes import GoodFramesDialog, set_aside
+
+            self._busy(False)
+            self.confirm = dialog = GoodFramesDialog(result.frames, self)
+
+            def confirmed() -> None:
+                set_aside(result.frames, dialog.kept(), Path(folder).parent / "not-good")
+                self.teach_folder(str(folder), name)
+
+            dialog.accepted.connect(confirmed)
+            dialog.rejected.connect(lambda: self.window_.show_message(f"{name}: not taught; the grabbed frames stay in {folder}"))
+            dialog.open()  # window-modal without a nested event loop: the Live tab keeps painting
+
+        def failed(message: str) -> None:
+            self._busy(False)
+            self.window_.show_error(message)
+
+        self.teaching.submit(job, grabbed, failed)
+
+    def _busy(self, busy: bool) -> None:
+        self.new_line.setEnabled(not busy)
+        self.new_line_camera.setEnabled(not busy)
+
     def teach_folder(self, folder: str, name: str) -> None:
         """Teach from `folder` off the GUI thread, then register the model as `name` (not active:
         the engineer looks at it, then presses Use for inspection)."""
@@ -175,7 +243,7 @@ class ModelsView(QWidget):
         data = self.window_.options.data
         if self.teaching is None:
             self.teaching = Tasks(self, name="station-teach")
-        self.new_line.setEnabled(False)
+        self._busy(True)
         self.window_.show_message(f"teaching {name} from the good parts in {folder}…")
 
         def job() -> dict[str, Any]:
@@ -193,13 +261,13 @@ class ModelsView(QWidget):
         from pathlib import Path
 
         def done(r: dict[str, Any]) -> None:
-            self.new_line.setEnabled(True)
+            self._busy(False)
             self.window_.show_message(f"{r['name']}: taught from {r['images']} good parts in {r['seconds']:.0f} s; "
                                       "select it and press Use for inspection")
             self.refresh()
 
         def failed(message: str) -> None:
-            self.new_line.setEnabled(True)
+            self._busy(False)
             self.window_.show_error(message)
 
         self.teaching.submit(job, done, failed)
