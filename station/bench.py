@@ -28,9 +28,9 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
           progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     import torch
 
+    from station.cpu import tune_cpu
+    from station.inspection_run import InspectionRun, RunOptions
     from station.model import load_model
-    from station.pipeline import inspect_frames, tune_cpu
-    from station.recorder import Recorder
     from station.sources.folder import FolderSource
     from station.store.db import open_store
     from station.train import synth
@@ -55,11 +55,15 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
 
         store = open_store(str(tmp / "data"))
 
-        def pipeline() -> None:
-            rec = Recorder(store, model, str(tmp / "images"), skip_inspected=False)
-            for _ in inspect_frames(FolderSource(tmp / "images"), model, rec, batch_size=bs):
-                pass
-            rec.close()
+        def pipeline() -> None:  # exactly what `station run` does, through the same InspectionRun
+            run = InspectionRun(RunOptions(source=str(tmp / "images"), data=str(tmp / "data"), batch_size=bs,
+                                           skip_inspected=False), model_factory=lambda: model)
+            run.open()
+            try:
+                for _ in run.results():
+                    pass
+            finally:
+                run.close()
 
         forward()  # warm-up: first calls pay for allocation and kernel selection
         pipeline()  # warm-up: the first run also writes every image file once
@@ -179,20 +183,14 @@ def _store_rate(store, model, image: np.ndarray, tmp: Path, n: int = 1000) -> fl
     cam = np.random.default_rng(0).random((7, 7), dtype=np.float32)
     probs = {c: 1.0 / len(model.classes) for c in model.classes}
     rec = Recorder(store, model, "bench:store", skip_inspected=False)
-
-    class _It:  # what the pipeline hands the recorder: original bytes per frame
-        def __init__(self, data: bytes) -> None:
-            self.data, self.image = data, None
-
     t = time.perf_counter()
     for start in range(0, n, 8):
-        results, items = [], {}
+        results = []
         for i in range(start, min(n, start + 8)):
             frame = Frame(origin=f"bench#{i}", captured_at=datetime.now(timezone.utc), index=i, path=f"bench{i}.png")
             data = png + i.to_bytes(4, "little")  # distinct bytes: every inspection writes a file
-            results.append(Result(frame, prediction=Prediction("good", 0.1, probs), cam=cam, image_shape=image.shape))
-            items[id(frame)] = _It(data)
-        rec.record(results, items)
+            results.append(Result(frame, prediction=Prediction("good", 0.1, probs), cam=cam, image_shape=image.shape, data=data))
+        rec.record(results)
     rec.close()
     return n / (time.perf_counter() - t)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
@@ -116,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anchor", type=float, default=1.0, metavar="A",
                    help="with --base: L2 pull toward the parent's weights, so a few reviews correct it without forgetting (0 = off)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
+    p.add_argument("--size", type=_int(64, 1024), default=256, metavar="PX",
+                   help="input size the parts are scaled to (thin defects on busy textures may need 384 or 512; cost grows with its square)")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
     _common(p, db=False)
 
@@ -136,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("good", metavar="GOOD_DIR", help="images of good parts (or a class tree: its good/ is used)")
     p.add_argument("--out", required=True, metavar="DIR", help="the new model directory")
     p.add_argument("--bank", type=COUNT, default=2048, metavar="N", help="memory bank size cap in patches (cost per part grows with it)")
+    p.add_argument("--size", type=_int(64, 1024), default=256, metavar="PX",
+                   help="input size the parts are scaled to (thin defects on busy textures may need 384 or 512; cost grows with its square)")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
     _common(p, db=False)
@@ -189,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command
     module, func = COMMANDS[command]
+    from station import logs
+
+    logs.setup(getattr(args, "data", None), command, verbose=getattr(args, "verbose", False))
+    logging.getLogger("station.cli").info("station %s (%s)", " ".join(argv), __version__)
     try:
         handler = getattr(importlib.import_module(f"station.commands.{module}"), func)
         return int(handler(args) or 0)

@@ -52,6 +52,9 @@ class Result:
     image_shape: tuple[int, ...] | None = None
     preview: Any = None  # small BGR uint8 image for a UI, when asked for
     timings: dict[str, float] = field(default_factory=dict)
+    # The file's bytes as read (stored as is, so the stored image is the original); None for a
+    # captured frame, whose pixels are frame.image.
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

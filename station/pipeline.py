@@ -1,13 +1,13 @@
 """The one inspection loop: frames -> decode -> batched classify + CAM -> store -> results.
 
-A generator, used as is by `station run` and by the GUI's worker thread. It never raises for a
-bad frame (that becomes an error Result) and checks `should_stop` between batches.
+A generator, driven by `station.inspection_run.InspectionRun` (which `station run`, the window's
+worker and `station bench` share). It never raises for a bad frame (that becomes an error Result)
+and checks `should_stop` between batches.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -15,34 +15,6 @@ import numpy as np
 from station.domain import Frame, Result
 from station.errors import ImageError
 from station.imageio import check_shape, decode, read_bytes
-
-
-def tune_cpu() -> None:
-    """CPU settings for inference and training, applied once per process.
-
-    - glibc returns every large freed block to the OS, so each batch page-faults its activation
-      buffers back in: system time equal to user time. Raising the mmap and trim thresholds
-      keeps them. Measured on this 2-core machine: EfficientNet trunk 35.8 -> 15.0 ms/image at
-      batch 8, 60.7 -> 16.6 at batch 32.
-    - One thread pool at a time: torch gets the cores, OpenCV works inline.
-    """
-    import os
-    import sys
-
-    import cv2
-    import torch
-
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL("libc.so.6")
-            libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
-            libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
-        except (OSError, AttributeError):
-            pass  # not glibc (musl, say): slower, still correct
-    cv2.setNumThreads(1)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
 
 
 def _batches(frames: Iterable[Frame], size: int, should_stop: Callable[[], bool]) -> Iterator[list[Frame]]:
@@ -207,7 +179,7 @@ def inspect_frames(
                 if loaded is None:
                     break
                 items, skip = loaded
-                yield from writer.put(_classify(items, skip, model, cam, preview, hot_box), items)
+                yield from writer.put(_classify(items, skip, model, cam, preview, hot_box))
                 if stop():
                     break
             yield from writer.drain()
@@ -236,13 +208,13 @@ class _Writer:
         if self.pool is not None:
             self.pool.shutdown(wait=True)  # a batch being committed finishes before we return
 
-    def put(self, results: list[Result], items: list["_Item"]) -> Iterator[Result]:
+    def put(self, results: list[Result]) -> Iterator[Result]:
         if self.recorder is None:
             yield from results
             return
-        job = self.pool.submit(self.recorder.record, results, {id(i.frame): i for i in items})
+        job = self.pool.submit(self.recorder.record, results)
         yield from self.drain()
-        if items and items[0].frame.live:
+        if results and results[0].frame.live:
             yield from job.result()
         else:
             self.pending = job
@@ -289,6 +261,7 @@ def _classify(items: list["_Item"], skip: set[str], model, cam: bool, preview: i
                 sha256=item.sha,
                 image_shape=tuple(item.image.shape),
                 preview=_preview(item.image, preview) if preview else None,
+                data=item.data,
                 timings={"decode_ms": item.decode_ms, "infer_ms": infer_ms, "box_ms": (time.perf_counter() - t) * 1000},
             )
         )
@@ -307,6 +280,3 @@ def _preview(image: np.ndarray, size: int) -> np.ndarray:
         img = cv2.resize(img, (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale))), interpolation=cv2.INTER_AREA)
     return img
 
-
-def suffix_of(frame: Frame) -> str:
-    return Path(frame.path).suffix if frame.path else ".png"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from pathlib import Path
 
 from station import config
 from station.domain import Result
@@ -34,9 +34,9 @@ class Recorder:
         with self.store.session() as s:
             return repo.inspected(s, digests, self.model_id)
 
-    def record(self, results: list[Result], items: dict[int, Any]) -> list[Result]:
-        from station.pipeline import suffix_of
-
+    def record(self, results: list[Result]) -> list[Result]:
+        """Store a batch: each image and heatmap file, then all rows in one transaction. Returns
+        the results with their inspection ids."""
         t = time.perf_counter()
         root = self.store.data
         rows: list[tuple[int, Inspection]] = []
@@ -47,10 +47,9 @@ class Recorder:
             if r.error is not None:
                 failures.append(r)
                 continue
-            item = items[id(r.frame)]
-            data = item.data if item.data is not None else files.encode_frame(item.image)
+            data = r.data if r.data is not None else files.encode_frame(r.frame.image)
             sha = r.sha256 or files.sha256(data)
-            image_rel = files.put_image(root, data, suffix_of(r.frame), sha)
+            image_rel = files.put_image(root, data, Path(r.frame.path).suffix if r.frame.path else ".png", sha)
             heat_rel = files.put_heatmap(root, r.cam) if r.cam is not None else None
             p = r.prediction
             h, w = r.image_shape[:2]

@@ -7,6 +7,8 @@ import shutil
 import time
 
 import pytest
+
+from station.inspection_run import DEFAULT_BATCH
 from PySide6.QtCore import Qt, QTimer
 
 from gui_helpers import modal_dialog, rows, slow_model_factory
@@ -100,8 +102,8 @@ def test_pause_stop_close_keeps_every_result(qtbot, open_window, demo_images, tm
     qtbot.waitUntil(settled, timeout=20_000)
     held = len(received)
     # In flight at a pause: the batch being stored, the one being classified, the one loaded
-    # ahead (the window's batches hold 4). Nothing beyond those may come.
-    assert held - at_pause <= 3 * 4, f"{held - at_pause} results after pausing: more than the batches in flight"
+    # ahead (a batch holds DEFAULT_BATCH files, as in `station run`). Nothing beyond those may come.
+    assert held - at_pause <= 3 * DEFAULT_BATCH, f"{held - at_pause} results after pausing: more than the batches in flight"
     qtbot.wait(1500)
     assert len(received) == held, "results kept arriving while paused"
     assert "Resume" in w.live.source_bar.pause_btn.text()
@@ -137,7 +139,7 @@ def test_close_while_running_joins_the_worker(qtbot, demo_images, data_dir):
 def test_gui_thread_stays_responsive_with_a_slow_model(qtbot, open_window, demo_images, data_dir):
     """The event loop keeps ticking while the worker is busy: measure the gaps between 10 ms timer
     ticks over three seconds of slow inspection, and bound the worst one."""
-    w = open_window(data=str(data_dir), model_factory=slow_model_factory(data_dir, 0.25))
+    w = open_window(data=str(data_dir), model_factory=slow_model_factory(data_dir, 0.6))  # 24 images: the run outlasts the measurement
     start(qtbot, w, str(demo_images))
     qtbot.waitUntil(lambda: w.live.history.count() >= 1, timeout=60_000)
     ticks: list[float] = []

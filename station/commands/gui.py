@@ -10,8 +10,6 @@ from station.errors import StationError
 def cmd_gui(args: argparse.Namespace) -> int:
     try:
         from station.ui.app import run_app
-    except ImportError:
-        raise StationError(
-            "the station window is not part of this build yet; use `station run SRC` for headless inspection"
-        ) from None
+    except ImportError:  # a bundle built without the window (the line bundle has no Qt)
+        raise StationError("this build has no window; use `station run SRC` for headless inspection") from None
     return run_app(args)

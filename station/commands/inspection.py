@@ -3,66 +3,74 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
+import contextlib
+import logging
+from typing import Callable, Iterator
 
-from station.commands.output import Progress, device_arg, emit_json
+from station.commands.output import Progress, emit_json
+from station.model.device import resolve_device as device_arg
 from station.errors import StationError
+
+log = logging.getLogger("station.run")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from station.model import load_model
-    from station.pipeline import inspect_frames, tune_cpu
-    from station.recorder import Recorder
-    from station.sources import open_source
-    from station.store.db import open_store
+    from station.inspection_run import InspectionRun, RunOptions
 
-    if args.limit is not None and args.limit < 1:
-        raise StationError("--limit must be at least 1")
-    store = open_store(args.data, args.db)
-    model = load_model(args.model, args.data, device=device_arg(args.device))
-    source = open_source(args.source)
-    tune_cpu()
-    recorder = Recorder(store, model, args.source)
-    summary = {"processed": 0, "skipped": 0, "failed": 0, "errors": [], "verdicts": {"pass": 0, "fail": 0}}
+    run = InspectionRun(RunOptions(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device,
+                                   batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit))
     progress = Progress()
-    seen = 0
-    t0 = time.perf_counter()
-    stop = lambda: args.limit is not None and seen >= args.limit  # noqa: E731
-    source.should_stop = stop
-    total = len(source) if hasattr(source, "__len__") else None
-    try:
-        for r in inspect_frames(source, model, recorder, batch_size=args.batch_size, cam=not args.no_cam, should_stop=stop):
-            seen += 1
-            if r.skipped:
-                summary["skipped"] += 1
-            elif r.error is not None:
-                summary["failed"] += 1
-                summary["errors"].append({"origin": r.frame.origin, "error": r.error})
-                print(f"station run: skipped {r.frame.origin}: {r.error}", file=sys.stderr)
-            else:
-                summary["processed"] += 1
-                summary["verdicts"][r.prediction.verdict] += 1
-            progress("inspected", seen, min(total, args.limit) if total and args.limit else total)
-    except KeyboardInterrupt:
-        print("station run: stopped by user; results so far are stored", file=sys.stderr)
-    finally:
-        source.close()
-        recorder.close()
-    elapsed = time.perf_counter() - t0
-    summary["dropped"] = source.dropped
-    summary["images_per_s"] = round(summary["processed"] / elapsed, 2) if elapsed > 0 else 0.0
-    summary["run_id"] = recorder.run_id
-    summary["model"] = {"name": model.name, "version": model.version}
-    if source.status.state == "lost":
-        summary["source_status"] = f"lost: {source.status.detail}"
+    with stop_on_signals(run.stop):
+        try:
+            run.open()
+            total = len(run.source) if hasattr(run.source, "__len__") else None
+            if total is not None and args.limit:
+                total = min(total, args.limit)
+            done = 0
+            for r in run.results():
+                done += 1
+                if r.error is not None:
+                    log.warning("skipped %s: %s", r.frame.origin, r.error)
+                progress("inspected", done, total)
+        finally:
+            summary = run.close()
+    if summary.state == "stopped":
+        log.warning("stopped; every result shown so far is stored")
     if args.json:
-        emit_json(summary)
+        emit_json(summary.to_json())
     else:
-        v = summary["verdicts"]
-        print(f"{summary['processed']} inspected ({v['pass']} pass, {v['fail']} fail), {summary['skipped']} skipped, "
-              f"{summary['failed']} failed, {summary['images_per_s']} images/s")
+        v = summary.verdicts
+        print(f"{summary.processed} inspected ({v['pass']} pass, {v['fail']} fail), {summary.skipped} skipped, "
+              f"{summary.failed} failed, {summary.images_per_s} images/s")
     return 0
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM (a service stop, a shutdown) and the first Ctrl-C ask the run to stop: the batch in
+    flight is finished and committed, and the command exits 0. A second Ctrl-C interrupts."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    asked = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT and asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+        log.warning("%s: stopping after the batch in flight", signal.Signals(signum).name)
+        stop()
+
+    wanted = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])
+    previous = {s: signal.signal(s, handler) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from station.errors import StationError
 def cmd_teach(args: argparse.Namespace) -> int:
     from station.train.teach import teach
 
-    result = teach(args.good, args.out, bank=args.bank, seed=args.seed, name=args.name, progress=Progress())
+    result = teach(args.good, args.out, bank=args.bank, seed=args.seed, name=args.name, progress=Progress(), size=args.size)
     if args.json:
         emit_json(result.to_json())
     else:

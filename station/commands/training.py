@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from station.commands.output import Progress, device_arg, emit_json
+from station.commands.output import Progress, emit_json
+from station.model.device import resolve_device as device_arg
 from station.errors import StationError
 
 

@@ -200,7 +200,7 @@ def _fit_end_to_end(net, modules, xtr, ytr, xval, yval, weights, cfg, epochs, de
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | None = None,
           progress: Progress | None = None, should_stop: Stop = None) -> dict:
     """Train a model from an ImageFolder tree and write it to `out`. Returns the JSON summary."""
-    from station.pipeline import tune_cpu
+    from station.cpu import tune_cpu
 
     cfg = cfg or TrainConfig()
     t0 = time.perf_counter()

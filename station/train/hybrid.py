@@ -52,7 +52,7 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
           should_stop: Callable[[], bool] | None = None) -> dict:
     """Reviews in DATA (export tree) + the anomaly/hybrid `base` -> a hybrid model in `out`."""
     from station.model.classifier import save_model_dir
-    from station.pipeline import tune_cpu
+    from station.cpu import tune_cpu
 
     t0 = time.perf_counter()
     tune_cpu()

@@ -108,31 +108,33 @@ def _helper(card: dict, bank: torch.Tensor, n_cls: int = 0) -> AnomalyModel:
     return AnomalyModel(net.eval(), card)
 
 
-def base_card(name: str) -> dict:
+def base_card(name: str, size: int = INPUT_SIZE) -> dict:
     from station.model.backbone import IMAGENET_MEAN, IMAGENET_STD
 
-    return {"format": 1, "kind": ANOMALY, "name": name, "arch": "efficientnet_lite0", "input_size": INPUT_SIZE,
+    return {"format": 1, "kind": ANOMALY, "name": name, "arch": "efficientnet_lite0", "input_size": size,
             "normalization": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}, "classes": [GOOD, ANOMALY],
             "threshold": 0.5, "cam_layer": "trunk",
             "anomaly": {"raw_threshold": 1.0, "scale": 1.0, "floor": 0.0, "taps": list(patchcore.FEATURE_TAPS)}}
 
 
 def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed: int = 0, name: str | None = None,
-          progress: Progress | None = None) -> TeachResult:
+          progress: Progress | None = None, size: int = INPUT_SIZE) -> TeachResult:
     """Build an anomaly model from good images only and write it to `out`."""
     from station.model.classifier import save_model_dir
-    from station.pipeline import tune_cpu
+    from station.cpu import tune_cpu
 
     t0 = time.perf_counter()
     if bank < 64:
         raise StationError("--bank must be at least 64 patches")
+    if not 64 <= size <= 1024 or size % 32:
+        raise StationError("--size must be a multiple of 32 between 64 and 1024 pixels")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise StationError(f"--out {out} is a file, not a folder")
     tune_cpu()
     torch.manual_seed(seed)
     paths = good_images(Path(good_dir))
-    card = base_card(name or out.name)
+    card = base_card(name or out.name, size)
     helper = _helper(card, torch.zeros(1, 1))
     emb = _embed(helper.network, helper._prep, paths, progress, "good parts")
     scores, floor = _held_out_scores(emb, bank, seed)

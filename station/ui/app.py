@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 
@@ -30,10 +31,9 @@ def make_app(argv: list[str] | None = None):
 
 
 def run_app(args: argparse.Namespace) -> int:
-    from station.errors import StationError
-    from station.ui.main_window import MainWindow, Options
-
     import os
+
+    from station.errors import StationError
 
     if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
@@ -41,13 +41,24 @@ def run_app(args: argparse.Namespace) -> int:
         raise StationError("no display to open the window on; use `station run SRC` for headless inspection "
                            "(or QT_QPA_PLATFORM=offscreen)")
     try:
+        from station.ui import crash
+        from station.ui.main_window import MainWindow, Options
+    except ImportError as exc:  # a Qt library the OS lacks (libEGL, libxkbcommon, ...): one line
+        logging.getLogger("station.ui").info("Qt import failed", exc_info=True)
+        raise StationError(f"cannot load Qt: {str(exc).splitlines()[0]}; install the missing system library "
+                           "(see README, Install) or use `station run SRC` for headless inspection") from None
+    try:
         app = make_app()
     except Exception as exc:  # no display, no platform plugin: one line, not a Qt abort
         raise StationError(f"cannot open a window here ({exc}); use `station run SRC` for headless inspection") from None
     window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device))
+    crash.install(window)
+    crash.close_on_signals(app, window)
     window.show()
     if getattr(args, "exit_after", None):
         from PySide6.QtCore import QTimer
 
         QTimer.singleShot(int(args.exit_after * 1000), window.close)
-    return int(app.exec())
+    code = int(app.exec())
+    logging.getLogger("station.ui").info("window closed (exit %d)", code)
+    return code

@@ -18,6 +18,7 @@ from station.ui.views.live import LiveView, split_spec
 from station.ui.views.models import ModelsView
 from station.ui.views.review import ReviewView
 from station.ui.views.stats import StatsView
+from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.ui.workers import InspectionWorker, LiveResult, WorkerConfig
 
 DEMO_PACE_S = 0.5  # the demo plays two parts a second, so a new user can watch the verdicts
@@ -46,7 +47,7 @@ class MainWindow(QMainWindow):
         self._reviewer: str | None = None
         self.classes: list[str] = ["good"]
         self.label_keys: dict[str, int | None] = {}  # defect type -> its fixed review digit
-        self.model_info: dict[str, Any] = {}
+        self.model_info: ModelInfo | None = None
         self.thread: QThread | None = None
         self.worker: InspectionWorker | None = None
         self.latencies: list[float] = []
@@ -144,7 +145,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("last_source", spec)
         self.live.source_bar.set_source(spec)
         cfg = WorkerConfig(source=source, model=self.options.model, data=self.options.data, db=self.options.db,
-                           device=self.options.device, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else 4,
+                           device=self.options.device, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
                            model_factory=self.options.model_factory)
         self.worker = InspectionWorker(cfg)
         self.thread = QThread(self)
@@ -170,7 +171,7 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.stop()
 
-    def _finished(self, summary: dict) -> None:
+    def _finished(self, summary: RunSummary) -> None:
         if self._closing:
             return
         thread, self.thread, self.worker = self.thread, None, None
@@ -179,17 +180,17 @@ class MainWindow(QMainWindow):
             thread.wait()
             thread.deleteLater()
         self.live.source_bar.set_running(False)
-        state = summary.get("state")
+        state = summary.state
         if state == "error":
             self.live.show_state("NOT INSPECTED", self.message.text() or "the source or the model failed")
         elif state == "lost":
             self.live.show_state("SOURCE LOST", self.message.text())
         elif state == "stopped" or self.live.state == "WAITING":
-            self.live.show_state("READY", f"{state}: {summary.get('processed', 0)} inspected" if state else "")
+            self.live.show_state("READY", f"{state}: {summary.processed} inspected")
         # finished: what the panel shows is about the last part, and still true
-        if summary.get("state") in ("finished", "stopped"):
-            text = f"{summary['state']}: {summary['processed']} inspected, {summary['failed']} failed"
-            if summary["failed"] and self._last_error:
+        if state in ("finished", "stopped"):
+            text = f"{state}: {summary.processed} inspected, {summary.failed} failed"
+            if summary.failed and self._last_error:
                 self.show_error(f"{text}; last: {self._last_error}")
             else:
                 self.show_message(text)
@@ -203,10 +204,10 @@ class MainWindow(QMainWindow):
             self.show_error(self._last_error)
         self.stats.add_live(r)
 
-    def _model_ready(self, info: dict) -> None:
+    def _model_ready(self, info: ModelInfo) -> None:
         self.model_info = info
-        self.classes = list(info["classes"])
-        self.live.set_model(info["threshold"], (info.get("card") or {}).get("uncertain_band"))
+        self.classes = list(info.classes)
+        self.live.set_model(info.threshold, (info.card or {}).get("uncertain_band"))
         self.models.set_running(info)
         self.refresh_label_keys()
 

@@ -4,9 +4,8 @@ and offer to promote it."""
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
-import traceback
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QGridLayout, QHBoxLayout, QLa
 
 from station.errors import StationError
 
+log = logging.getLogger("station.ui.retrain")
 METRICS = ("n", "accuracy", "precision", "recall", "f1", "auroc")
 
 
@@ -41,7 +41,7 @@ class RetrainWorker(QObject):
         except StationError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # a bug: traceback to the log, one line to the engineer
-            traceback.print_exc(file=sys.stderr)
+            log.error("retrain failed", exc_info=True)
             self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")
         else:
             self.done.emit(result)

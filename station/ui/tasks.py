@@ -7,14 +7,15 @@ caller rely on "my review is committed before my next query runs".
 
 from __future__ import annotations
 
-import sys
-import traceback
+import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from station.errors import StationError
+
+log = logging.getLogger("station.ui.tasks")
 
 
 class Tasks(QObject):
@@ -44,7 +45,7 @@ class Tasks(QObject):
             if isinstance(exc, StationError):
                 message = str(exc)
             else:  # a bug: keep the traceback for whoever reads the log, one line for the operator
-                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+                log.error("background job failed", exc_info=(type(exc), exc, exc.__traceback__))
                 message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             if on_error is not None:
                 self._delivered.emit(on_error, message)

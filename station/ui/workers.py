@@ -1,5 +1,5 @@
-"""The inspection worker: one thread that owns the model, the device, the source and its own
-store session, and runs the same `inspect_frames` generator as `station run`.
+"""The inspection worker: one thread that owns an InspectionRun (the model, the device, the
+source and its own store session), the same object `station run` drives.
 
 Results reach the GUI by signal as plain data (`LiveResult`, with a downscaled preview and its
 heatmap already coloured), so the GUI thread only paints. Pause and stop are thread-safe flags
@@ -8,10 +8,8 @@ checked between frames; stop is prompt because the sources and the pipeline poll
 
 from __future__ import annotations
 
-import sys
-import threading
+import logging
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -19,6 +17,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from station.errors import StationError
+from station.inspection_run import DEFAULT_BATCH, InspectionRun, RunOptions
+
+log = logging.getLogger("station.ui.worker")
 
 PREVIEW = 512  # longest side of the image sent to the GUI
 
@@ -50,132 +51,80 @@ class WorkerConfig:
     db: str | None = None
     device: str = "auto"
     pace_s: float = 0.0  # minimum time between frames (the demo plays at a watchable speed)
-    batch_size: int = 4
+    batch_size: int = DEFAULT_BATCH
     # Called on the worker thread to load the model; tests pass a deliberately slow one.
     model_factory: Callable[[], Any] | None = None
 
 
 class InspectionWorker(QObject):
+    """The window's adapter over InspectionRun: the run lives on this worker's thread, its
+    results leave as signals."""
+
     result = Signal(object)  # LiveResult
     failed = Signal(str)  # one line: the source or model could not be opened, or a bug
-    model_ready = Signal(object)  # {"name", "version", "classes", "threshold", "device", "card"}
-    finished = Signal(object)  # {"processed", "failed", "run_id", "state"}
+    model_ready = Signal(object)  # ModelInfo
+    finished = Signal(object)  # RunSummary
 
     def __init__(self, cfg: WorkerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self._stop = threading.Event()
-        self._paused = threading.Event()
-        self._source = None
+        # The window shows every frame it is given, so a folder opened again is inspected and
+        # shown again rather than silently skipped (`station run` resumes instead).
+        self.run_ = InspectionRun(RunOptions(source=cfg.source, model=cfg.model, data=cfg.data, db=cfg.db, device=cfg.device,
+                                             batch_size=cfg.batch_size, skip_inspected=False, preview=PREVIEW,
+                                             pace_s=cfg.pace_s), model_factory=cfg.model_factory)
         self._read_at: dict[tuple[str, int], float] = {}
-        self.counts = {"processed": 0, "failed": 0}
         self._times: list[float] = []
 
     # -- called from the GUI thread -------------------------------------------------------
     def stop(self) -> None:
-        self._stop.set()
+        self.run_.stop()
 
     def pause(self, paused: bool) -> None:
-        (self._paused.set if paused else self._paused.clear)()
+        self.run_.pause(paused)
 
     @property
     def paused(self) -> bool:
-        return self._paused.is_set()
+        return self.run_.paused
 
     def snapshot(self) -> dict[str, Any]:
         """Source status for the status bar; plain attribute reads, safe from any thread."""
-        src = self._source
-        st = src.status if src is not None else None
         now = time.monotonic()
         recent = [t for t in self._times if now - t < 5.0]
         fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
-        return {
-            "state": "paused" if self.paused and st and st.state == "connected" else (st.state if st else "opening"),
-            "detail": st.detail if st else "",
-            "frames": st.frames if st else 0,
-            "dropped": st.dropped if st else 0,
-            "fps": fps,
-            **self.counts,
-        }
+        return {**self.run_.status(), "fps": fps}
 
     # -- the worker thread --------------------------------------------------------------------
     def run(self) -> None:
-        summary = {"processed": 0, "failed": 0, "run_id": None, "state": "finished"}
-        recorder = store = None
+        run = self.run_
         try:
-            from station.model import load_model
-            from station.pipeline import inspect_frames, tune_cpu
-            from station.recorder import Recorder
-            from station.sources import open_source
-            from station.store.db import open_store
-
-            tune_cpu()
-            model = self.cfg.model_factory() if self.cfg.model_factory else load_model(
-                self.cfg.model, self.cfg.data, device=_device(self.cfg.device))
-            self.model_ready.emit({"name": model.name, "version": model.version, "classes": list(model.classes),
-                                   "threshold": model.threshold, "device": str(model.device), "card": model.card})
-            store = open_store(self.cfg.data, self.cfg.db)
-            self._source = open_source(self.cfg.source)
-            self._source.should_stop = self._stop.is_set
-            # The window shows every frame it is given, so a folder opened again is inspected
-            # and shown again rather than silently skipped.
-            recorder = Recorder(store, model, self.cfg.source, skip_inspected=False)
-            summary["run_id"] = recorder.run_id
-            tag = f"{model.name} {model.version}"
-            for r in inspect_frames(self._gated(self._source), model, recorder, batch_size=self.cfg.batch_size,
-                                    preview=PREVIEW, should_stop=self._stop.is_set):
+            self.model_ready.emit(run.open())
+            tag = f"{run.model.name} {run.model.version}"
+            for r in run.results(gate=self._stamped):
                 self._times = self._times[-30:] + [time.monotonic()]
-                if r.error is not None:
-                    self.counts["failed"] += 1
-                else:
-                    self.counts["processed"] += 1
                 self.result.emit(_live(r, self._read_at.pop((r.frame.origin, r.frame.index), time.monotonic()), tag))
-            if self._source.status.state == "lost":
-                summary["state"] = "lost"
-                self.failed.emit(f"source lost: {self._source.status.detail or self.cfg.source}")
         except StationError as exc:
-            summary["state"] = "error"
+            run.fail(str(exc))
             self.failed.emit(str(exc))
         except Exception as exc:  # a bug: the log gets the traceback, the operator one line, the GUI lives
-            traceback.print_exc(file=sys.stderr)
-            summary["state"] = "error"
-            self.failed.emit(f"internal error: {type(exc).__name__}: {exc}")
+            log.error("inspection worker failed", exc_info=True)
+            run.fail(f"internal error: {type(exc).__name__}: {exc}")
+            self.failed.emit(run.summary.detail)
         finally:
-            if self._source is not None:
-                self._source.close()
-            if recorder is not None:
-                try:
-                    recorder.close()
-                except Exception:  # the run row's end time is cosmetic; every result is committed
-                    traceback.print_exc(file=sys.stderr)
-            if store is not None:
-                store.engine.dispose()
-            summary.update(self.counts)
-            if self._stop.is_set() and summary["state"] == "finished":
-                summary["state"] = "stopped"
+            try:
+                summary = run.close()
+            except Exception:  # noqa: BLE001 (the run row's end time is cosmetic; every result is committed)
+                log.error("closing the inspection run failed", exc_info=True)
+                summary = run.summary
+            if summary.state == "lost":
+                self.failed.emit(f"source lost: {summary.detail}")
             self.finished.emit(summary)
 
-    def _gated(self, frames):
-        """Frames from the source, held while paused, paced for the demo, stamped when read."""
-        last = 0.0
+    def _stamped(self, frames):
+        """Stamp each frame when it left the source: the latency the Live tab shows starts here."""
         for frame in frames:
-            while self._paused.is_set() and not self._stop.is_set():
-                time.sleep(0.05)
-            if self._stop.is_set():
-                return
-            if self.cfg.pace_s > 0:
-                wait = last + self.cfg.pace_s - time.monotonic()
-                if wait > 0 and self._stop.wait(wait):
-                    return
-                last = time.monotonic()
             self._read_at[(frame.origin, frame.index)] = time.monotonic()
             yield frame
-
-
-def _device(spec: str) -> str:
-    from station.commands.output import device_arg
-
-    return device_arg(spec)
 
 
 def _live(r, read_at: float, model: str) -> LiveResult:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QTextEdit, QVBoxLayout, QWidget)
+
+if TYPE_CHECKING:
+    from station.inspection_run import ModelInfo
 
 
 class ModelsView(QWidget):
@@ -94,9 +97,9 @@ class ModelsView(QWidget):
         self.card.setHtml(_card_html(m))
         self.activate.setEnabled(not m["active"])
 
-    def set_running(self, info: dict[str, Any]) -> None:
-        self.running.setText(f"Inspecting with {info['name']} {info['version']} on {info['device']}, "
-                             f"threshold {info['threshold']:.3f}, classes: {', '.join(info['classes'])}")
+    def set_running(self, info: "ModelInfo") -> None:
+        self.running.setText(f"Inspecting with {info.name} {info.version} on {info.device}, "
+                             f"threshold {info.threshold:.3f}, classes: {', '.join(info.classes)}")
 
     def _save_clicked(self) -> None:
         value: float | None = self.threshold.value()

@@ -1,0 +1,31 @@
+"""Process-wide CPU settings for inference and training."""
+
+from __future__ import annotations
+
+
+def tune_cpu() -> None:
+    """CPU settings for inference and training, applied once per process.
+
+    - glibc returns every large freed block to the OS, so each batch page-faults its activation
+      buffers back in: system time equal to user time. Raising the mmap and trim thresholds
+      keeps them. Measured on this 2-core machine: EfficientNet trunk 35.8 -> 15.0 ms/image at
+      batch 8, 60.7 -> 16.6 at batch 32.
+    - One thread pool at a time: torch gets the cores, OpenCV works inline.
+    """
+    import os
+    import sys
+
+    import cv2
+    import torch
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6")
+            libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
+            libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+        except (OSError, AttributeError):
+            pass  # not glibc (musl, say): slower, still correct
+    cv2.setNumThreads(1)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))

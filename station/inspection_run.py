@@ -1,0 +1,243 @@
+"""`InspectionRun`: one source inspected by one model into one store, start to finish.
+
+`station run`, the window's inspection worker and `station bench` are thin adapters over this
+object, so the order of opening, the batch size, the skip policy, the counters and the shutdown
+are written once. It imports no Qt: the window drives it from a worker thread and turns its
+results into signals.
+
+    run = InspectionRun(RunOptions(source="watch:/line7/drop"))
+    run.open()                       # model, store, source, recorder; one line if any fails
+    for result in run.results():     # one Result per frame, each committed before it is seen
+        ...
+    summary = run.close()            # always: the run row gets its end, the source is released
+
+`stop()` and `pause()` may be called from any thread (a signal handler, the GUI thread): the
+batch in flight finishes and is committed, nothing after it is read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+
+from station.domain import Frame, Result
+from station.errors import StationError
+
+if TYPE_CHECKING:
+    from station.model.classifier import StationModel
+
+DEFAULT_BATCH = 8  # files per forward pass; a live frame always goes alone (pipeline._batches)
+
+
+@dataclass
+class RunOptions:
+    source: str
+    model: str | None = None  # a model directory or registered name; None: the active model
+    data: str | None = None
+    db: str | None = None
+    device: str = "auto"
+    batch_size: int = DEFAULT_BATCH
+    # True: a file this model already judged is skipped (a re-run resumes where it stopped).
+    # The window passes False: an operator who opens a folder again expects to see its verdicts.
+    skip_inspected: bool = True
+    cam: bool = True
+    preview: int = 0  # longest side of Result.preview; 0: none
+    limit: int | None = None  # frames to take from the source, skipped and failed ones included
+    pace_s: float = 0.0  # least time between frames (the demo plays at a watchable speed)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    classes: list[str]
+    threshold: float
+    device: str
+    card: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FrameError:
+    origin: str
+    error: str
+
+
+@dataclass
+class RunSummary:
+    processed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[FrameError] = field(default_factory=list)
+    verdicts: dict[str, int] = field(default_factory=lambda: {"pass": 0, "fail": 0})
+    dropped: int = 0
+    images_per_s: float = 0.0
+    run_id: int | None = None
+    model: ModelInfo | None = None
+    state: str = "finished"  # finished | stopped | lost | error
+    detail: str = ""  # why the source was lost, or the error
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "processed": self.processed, "skipped": self.skipped, "failed": self.failed,
+            "errors": [{"origin": e.origin, "error": e.error} for e in self.errors],
+            "verdicts": dict(self.verdicts), "dropped": self.dropped, "images_per_s": self.images_per_s,
+            "run_id": self.run_id, "state": self.state,
+            "model": {"name": self.model.name, "version": self.model.version} if self.model else None,
+        }
+        if self.state == "lost":
+            out["source_status"] = f"lost: {self.detail}"
+        return out
+
+
+class InspectionRun:
+    def __init__(self, options: RunOptions, model_factory: Callable[[], "StationModel"] | None = None) -> None:
+        """`model_factory` replaces loading `options.model` (bench passes the model it already
+        holds; tests pass a deliberately slow one)."""
+        if options.limit is not None and options.limit < 1:
+            raise StationError("--limit must be at least 1")
+        if options.batch_size < 1:
+            raise StationError("--batch-size must be at least 1")
+        self.options = options
+        self._model_factory = model_factory
+        self._stop = threading.Event()
+        self._paused = threading.Event()
+        self.model: StationModel | None = None
+        self.source = None
+        self.store = None
+        self.recorder = None
+        self.summary = RunSummary()
+        self._taken = 0  # frames taken from the source (the --limit counts these)
+        self._t0 = 0.0
+        self._closed = False
+
+    # -- any thread --------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    def pause(self, paused: bool) -> None:
+        (self._paused.set if paused else self._paused.clear)()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _should_stop(self) -> bool:
+        limit = self.options.limit
+        return self._stop.is_set() or (limit is not None and self._taken >= limit)
+
+    # -- the owning thread ---------------------------------------------------------------------
+    def open(self) -> ModelInfo:
+        """Load the model, open the store and the source, start the run row. Raises
+        StationError with one line when any of them cannot be had."""
+        from station.model import load_model
+        from station.model.device import resolve_device
+        from station.cpu import tune_cpu
+        from station.recorder import Recorder
+        from station.sources import open_source
+        from station.store.db import open_store
+
+        o = self.options
+        tune_cpu()
+        self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=resolve_device(o.device))
+        m = self.model
+        info = ModelInfo(name=m.name, version=m.version, classes=list(m.classes), threshold=m.threshold,
+                         device=str(m.device), card=m.card)
+        self.summary.model = info
+        self.store = open_store(o.data, o.db)
+        self.source = open_source(o.source)
+        self.source.should_stop = self._should_stop
+        self.recorder = Recorder(self.store, m, o.source, skip_inspected=o.skip_inspected)
+        self.summary.run_id = self.recorder.run_id
+        return info
+
+    def results(self, gate: Callable[[Iterable[Frame]], Iterable[Frame]] | None = None) -> Iterator[Result]:
+        """Every frame's Result, counted; `gate` may wrap the frames (the window stamps when each
+        was read, to measure latency)."""
+        from station.pipeline import inspect_frames
+
+        if self.source is None or self.model is None:
+            raise RuntimeError("InspectionRun.results() before open()")
+        o = self.options
+        frames: Iterable[Frame] = self._held(self.source)
+        if gate is not None:
+            frames = gate(frames)
+        self._t0 = time.perf_counter()
+        for r in inspect_frames(frames, self.model, self.recorder, batch_size=o.batch_size, cam=o.cam,
+                                preview=o.preview, should_stop=self._should_stop):
+            self._count(r)
+            yield r
+
+    def _count(self, r: Result) -> None:
+        s = self.summary
+        if r.skipped:
+            s.skipped += 1
+        elif r.error is not None:
+            s.failed += 1
+            s.errors.append(FrameError(r.frame.origin, r.error))
+        elif r.prediction is not None:
+            s.processed += 1
+            s.verdicts[r.prediction.verdict] = s.verdicts.get(r.prediction.verdict, 0) + 1
+
+    def _held(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        """Frames from the source, held while paused and paced when asked."""
+        last = 0.0
+        for frame in frames:
+            while self._paused.is_set() and not self._stop.is_set():
+                time.sleep(0.05)
+            if self._should_stop():
+                return
+            if self.options.pace_s > 0:
+                wait = last + self.options.pace_s - time.monotonic()
+                if wait > 0 and self._stop.wait(wait):
+                    return
+                last = time.monotonic()
+            self._taken += 1
+            yield frame
+
+    def status(self) -> dict[str, Any]:
+        """The source's state and the counters, for a status bar; plain reads, any thread."""
+        st = self.source.status if self.source is not None else None
+        state = st.state if st else "opening"
+        return {"state": "paused" if self.paused and state == "connected" else state, "detail": st.detail if st else "",
+                "frames": st.frames if st else 0, "dropped": st.dropped if st else 0,
+                "processed": self.summary.processed, "failed": self.summary.failed, "skipped": self.summary.skipped}
+
+    def fail(self, message: str) -> None:
+        """Record that the run ended on an error (the caller shows `message`)."""
+        self.summary.state, self.summary.detail = "error", message
+
+    def close(self) -> RunSummary:
+        """Release the source, end the run row, dispose of the store's connections. Safe to call
+        more than once and after a failed open()."""
+        if self._closed:
+            return self.summary
+        self._closed = True
+        s = self.summary
+        try:
+            if self.source is not None:
+                self.source.close()
+                s.dropped = self.source.dropped
+                if self.source.status.state == "lost" and s.state == "finished":
+                    s.state, s.detail = "lost", self.source.status.detail or self.options.source
+            if self.recorder is not None:
+                self.recorder.close()
+        finally:
+            if self.store is not None:
+                self.store.engine.dispose()
+        elapsed = time.perf_counter() - self._t0 if self._t0 else 0.0
+        s.images_per_s = round(s.processed / elapsed, 2) if elapsed > 0 else 0.0
+        if self._stop.is_set() and s.state == "finished":
+            s.state = "stopped"
+        return s
+
+    def __enter__(self) -> "InspectionRun":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
