@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench demo-model screenshots package clean
+.PHONY: run test test-fast check bench demo-model screenshots package clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,8 +15,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/station
 
-test: $(STAMP)
+# Lint, types and the import contracts (Qt only in station.ui, the core never imports the
+# command line, no cycles): seconds, and run first by both test targets.
+check: $(STAMP)
+	$(BIN)/ruff check station tests scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+# Everything CI runs (about 15 minutes on 2 cores).
+test: check
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# The everyday tier: no training, no bundle, no long GUI sessions; under 2 minutes.
+test-fast: check
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow and not gui"
 
 bench: $(STAMP)
 	$(BIN)/station bench

@@ -64,7 +64,7 @@ def main() -> int:
         exported = station("export", str(tmp / "reviewed"), "--data", data, "--json")
         t_export = time.perf_counter() - t0
         t0 = time.perf_counter()
-        trained = station("train", str(tmp / "reviewed"), "--base", "default", "--out", str(tmp / "new"), "--data", data, "--json")
+        station("train", str(tmp / "reviewed"), "--base", "default", "--out", str(tmp / "new"), "--data", data, "--json")
         t_train = time.perf_counter() - t0
         before = station("evaluate", str(tmp / "held_out"), "--data", data, "--json")
         after = station("evaluate", str(tmp / "held_out"), "--model", str(tmp / "new"), "--data", data, "--json")

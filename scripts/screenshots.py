@@ -15,11 +15,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QCoreApplication  # noqa: E402
+from PySide6.QtCore import QCoreApplication
 
-from station import config  # noqa: E402
-from station.ui.app import make_app  # noqa: E402
-from station.ui.main_window import MainWindow, Options  # noqa: E402
+from station import config
+from station.ui.app import make_app
+from station.ui.main_window import MainWindow, Options
 
 
 def wait(predicate, timeout: float = 120.0) -> None:

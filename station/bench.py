@@ -9,10 +9,14 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+
+from station.progress import ProgressFn
 
 
 def _timeit(fn: Callable[[], Any], reps: int) -> list[float]:
@@ -25,10 +29,11 @@ def _timeit(fn: Callable[[], Any], reps: int) -> list[float]:
 
 
 def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None = None, data: str | None = None,
-          progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+          progress: ProgressFn | None = None) -> dict[str, Any]:
     import torch
 
     from station.cpu import tune_cpu
+    from station.imageio import decode, read_bytes
     from station.inspection_run import InspectionRun, RunOptions
     from station.model import load_model
     from station.sources.folder import FolderSource
@@ -37,14 +42,13 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
 
     tune_cpu()
     say = progress or (lambda *a: None)
-    with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp_name:
+        tmp = Path(tmp_name)
         synth.generate(tmp / "images", images, seed=12345)
         model = load_model(model_spec, data)
         paths = FolderSource(tmp / "images").paths
-        import cv2
 
-        decoded = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in paths]
+        decoded = [decode(read_bytes(p)) for p in paths]
         x = model.batch(decoded)
         bs = 8
 
@@ -172,12 +176,12 @@ def _cam_side_by_side(model, x, say) -> tuple[float | None, float | None]:
 
 def _store_rate(store, model, image: np.ndarray, tmp: Path, n: int = 1000) -> float:
     """Inspections/s the store sustains on its own: files + rows, in pipeline-sized batches."""
-    from datetime import datetime, timezone
+    from datetime import datetime
+
+    import cv2
 
     from station.domain import Frame, Prediction, Result
     from station.recorder import Recorder
-
-    import cv2
 
     png = cv2.imencode(".png", image)[1].tobytes()
     cam = np.random.default_rng(0).random((7, 7), dtype=np.float32)
@@ -187,7 +191,7 @@ def _store_rate(store, model, image: np.ndarray, tmp: Path, n: int = 1000) -> fl
     for start in range(0, n, 8):
         results = []
         for i in range(start, min(n, start + 8)):
-            frame = Frame(origin=f"bench#{i}", captured_at=datetime.now(timezone.utc), index=i, path=f"bench{i}.png")
+            frame = Frame(origin=f"bench#{i}", captured_at=datetime.now(UTC), index=i, path=f"bench{i}.png")
             data = png + i.to_bytes(4, "little")  # distinct bytes: every inspection writes a file
             results.append(Result(frame, prediction=Prediction("good", 0.1, probs), cam=cam, image_shape=image.shape, data=data))
         rec.record(results)
@@ -199,9 +203,10 @@ def _queue_ms(path: Path, rows: int) -> float:
     """Median ms of the default queue query over `rows` inspections, a tenth of them reviewed."""
     import sqlite3
 
+    from sqlalchemy.orm import Session
+
     from station.store import repo
     from station.store.db import make_engine, migrate
-    from sqlalchemy.orm import Session
 
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)

@@ -22,11 +22,13 @@ OUT/manifest.csv and OUT/dataset.json.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,34 +137,20 @@ def _refuse_links(out: Path) -> None:
             raise StationError(f"{out / name} is a symbolic link; remove it")
 
 
-class _locked:
-    """An exclusive lock on OUT/.station-export.lock for the export's duration; a second
-    export into the same OUT is refused at once."""
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """An exclusive lock on OUT/.station-export.lock for the export's duration; a second export
+    into the same OUT is refused at once."""
+    from station.fileutil import FileLock
 
-    def __init__(self, out: Path) -> None:
-        self.path = out / LOCK
-        self.fd: int | None = None
-
-    def __enter__(self) -> "_locked":
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                msvcrt.locking(self.fd, msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(self.fd)
-            self.fd = None
-            raise StationError(f"another export into {self.path.parent} is running; wait for it to finish") from None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing releases the lock
+    try:
+        lock = FileLock(out / LOCK, blocking=False).__enter__()
+    except BlockingIOError:
+        raise StationError(f"another export into {out} is running; wait for it to finish") from None
+    try:
+        yield
+    finally:
+        lock.__exit__()
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -225,7 +213,7 @@ def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: flo
     rows = [r for r in rows if "path" in r]
     _prune(out, wanted, {Path(p) for _, p in previous.values() if p})
 
-    counts = {s: {} for s in SPLITS}
+    counts: dict[str, dict[str, int]] = {s: {} for s in SPLITS}
     for r in rows:
         counts[r["split"]][r["label"]] = counts[r["split"]].get(r["label"], 0) + 1
     classes: dict[str, int] = {}
@@ -233,7 +221,7 @@ def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: flo
         classes[r["label"]] = classes.get(r["label"], 0) + 1
     _write_manifest(out, sorted(rows, key=lambda r: r["path"]))
     dataset = {
-        "format": 1, "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "format": 1, "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "source_database": store.engine.url.render_as_string(hide_password=True), "seed": seed,
         "val_fraction": val_fraction, "include_unreviewed": include_unreviewed,
         "classes": dict(sorted(classes.items())), "counts": counts, "n": len(rows),

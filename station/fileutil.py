@@ -12,6 +12,7 @@ renamed over it.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -31,3 +32,36 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, fsync: bool = 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class FileLock:
+    """An exclusive lock on a small file, held until exit; it covers other processes and other
+    threads alike (flock on POSIX, msvcrt.locking on Windows). Blocking waits for the holder;
+    non-blocking raises BlockingIOError at once. The lock file is never followed as a link."""
+
+    def __init__(self, path: str | os.PathLike[str], blocking: bool = True) -> None:
+        self.path = Path(path)
+        self.blocking = blocking
+        self.fd: int | None = None
+
+    def __enter__(self) -> "FileLock":
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_LOCK if self.blocking else msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))
+        except OSError as exc:
+            os.close(fd)
+            raise BlockingIOError(str(exc)) from None
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None

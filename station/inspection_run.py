@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from station.domain import Frame, Result
 from station.errors import StationError
 
 if TYPE_CHECKING:
     from station.model.classifier import StationModel
+    from station.recorder import Recorder
+    from station.sources.base import Source
+    from station.store.db import Store
 
 DEFAULT_BATCH = 8  # files per forward pass; a live frame always goes alone (pipeline._batches)
 
@@ -104,9 +108,9 @@ class InspectionRun:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self.model: StationModel | None = None
-        self.source = None
-        self.store = None
-        self.recorder = None
+        self.source: Source | None = None
+        self.store: Store | None = None
+        self.recorder: Recorder | None = None
         self.summary = RunSummary()
         self._taken = 0  # frames taken from the source (the --limit counts these)
         self._t0 = 0.0
@@ -135,9 +139,9 @@ class InspectionRun:
     def open(self) -> ModelInfo:
         """Load the model, open the store and the source, start the run row. Raises
         StationError with one line when any of them cannot be had."""
+        from station.cpu import tune_cpu
         from station.model import load_model
         from station.model.device import resolve_device
-        from station.cpu import tune_cpu
         from station.recorder import Recorder
         from station.sources import open_source
         from station.store.db import open_store
@@ -149,11 +153,11 @@ class InspectionRun:
         info = ModelInfo(name=m.name, version=m.version, classes=list(m.classes), threshold=m.threshold,
                          device=str(m.device), card=m.card)
         self.summary.model = info
-        self.store = open_store(o.data, o.db)
-        self.source = open_source(o.source)
-        self.source.should_stop = self._should_stop
-        self.recorder = Recorder(self.store, m, o.source, skip_inspected=o.skip_inspected)
-        self.summary.run_id = self.recorder.run_id
+        self.store = store = open_store(o.data, o.db)
+        self.source = source = open_source(o.source)
+        source.should_stop = self._should_stop
+        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected)
+        self.summary.run_id = recorder.run_id
         return info
 
     def results(self, gate: Callable[[Iterable[Frame]], Iterable[Frame]] | None = None) -> Iterator[Result]:

@@ -86,7 +86,7 @@ def _install_hooks() -> None:
         log.critical("uncaught exception", exc_info=(exc_type, exc, tb))
 
     def on_thread(args: threading.ExceptHookArgs) -> None:
-        if args.exc_type is SystemExit:
+        if args.exc_type is SystemExit or args.exc_value is None:
             return
         name = args.thread.name if args.thread else "?"
         log.critical("uncaught exception in thread %s", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback))

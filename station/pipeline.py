@@ -8,7 +8,8 @@ and checks `should_stop` between batches.
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class _Prefetch:
                 self.queue.put(_load_batch(batch, self.prep, self.seen))
                 with self.cond:
                     self.delivered += 1
-        except BaseException as exc:  # handed to the consumer, raised there
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
             self.queue.put(exc)
         finally:
             self.queue.put(self._END)
@@ -194,13 +195,11 @@ class _Writer:
 
     def __init__(self, recorder) -> None:
         self.recorder = recorder
-        self.pool = None
-        self.pending = None
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: Future[list[Result]] | None = None
 
     def __enter__(self) -> "_Writer":
         if self.recorder is not None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         return self
 
@@ -209,7 +208,7 @@ class _Writer:
             self.pool.shutdown(wait=True)  # a batch being committed finishes before we return
 
     def put(self, results: list[Result]) -> Iterator[Result]:
-        if self.recorder is None:
+        if self.recorder is None or self.pool is None:
             yield from results
             return
         job = self.pool.submit(self.recorder.record, results)
@@ -227,13 +226,14 @@ class _Writer:
 
 def _classify(items: list["_Item"], skip: set[str], model, cam: bool, preview: int, hot_box) -> list[Result]:
     todo = [i for i in items if i.error is None and i.sha not in skip]
-    probs = cams = None
+    probs: np.ndarray | None = None
+    cams: np.ndarray | None = None
     infer_ms = 0.0
     if todo:
         import torch
 
         t = time.perf_counter()
-        x = torch.from_numpy(np.stack([i.x for i in todo]))
+        x = torch.from_numpy(np.stack([i.x for i in todo if i.x is not None]))  # all set: decoded without error
         if cam:
             probs, cams = model.forward_with_cam(x)
         else:
@@ -248,10 +248,12 @@ def _classify(items: list["_Item"], skip: set[str], model, cam: bool, preview: i
         if item.sha in skip:
             results.append(Result(item.frame, sha256=item.sha, skipped=True))
             continue
+        image = item.image
+        assert probs is not None and image is not None  # decoded without error, not skipped: classified
         pred = model.decide(probs[k])
         c = cams[k] if cams is not None else None
         t = time.perf_counter()
-        box = hot_box(c, item.image.shape) if (c is not None and pred.verdict == "fail") else None
+        box = hot_box(c, image.shape) if (c is not None and pred.verdict == "fail") else None
         results.append(
             Result(
                 item.frame,
@@ -259,8 +261,8 @@ def _classify(items: list["_Item"], skip: set[str], model, cam: bool, preview: i
                 cam=c,
                 box=box,
                 sha256=item.sha,
-                image_shape=tuple(item.image.shape),
-                preview=_preview(item.image, preview) if preview else None,
+                image_shape=tuple(image.shape),
+                preview=_preview(image, preview) if preview else None,
                 data=item.data,
                 timings={"decode_ms": item.decode_ms, "infer_ms": infer_ms, "box_ms": (time.perf_counter() - t) * 1000},
             )

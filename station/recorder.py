@@ -52,6 +52,7 @@ class Recorder:
             image_rel = files.put_image(root, data, Path(r.frame.path).suffix if r.frame.path else ".png", sha)
             heat_rel = files.put_heatmap(root, r.cam) if r.cam is not None else None
             p = r.prediction
+            assert p is not None and r.image_shape is not None  # neither skipped nor failed
             h, w = r.image_shape[:2]
             rows.append(
                 (n, Inspection(
@@ -65,7 +66,7 @@ class Recorder:
         with self.store.session.begin() as s:
             s.add_all([row for _, row in rows])
             for f in failures:
-                repo.add_failure(s, self.run_id, f.frame.origin, f.error)
+                repo.add_failure(s, self.run_id, f.frame.origin, f.error or "")
             s.flush()
             self.processed += len(rows)
             self.failed += len(failures)

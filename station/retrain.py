@@ -1,6 +1,6 @@
 """The retrain-compare loop the station window runs, as one plain function (no Qt):
 export the reviews, train from the active model, and score the new and the active model on the
-same validation split. Promotion is the caller's choice (`station.registry.promote`).
+same validation split. Promotion is the caller's choice (`station.model.registry.promote`).
 
 The CLI equivalent, step for step:
     station export DATA/exports/reviewed
@@ -11,14 +11,14 @@ The CLI equivalent, step for step:
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from station import config
 from station.errors import StationError
-
-Progress = Callable[[str, int, int], None]
+from station.progress import ProgressFn
 
 
 class Cancelled(StationError):
@@ -31,17 +31,18 @@ def export_dir(data: str | None = None) -> Path:
 
 
 def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, include_unreviewed: bool = False,
-            progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+            progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     from station.export import export
     from station.model import load_model
-    from station.registry import active_name, resolve_model
+    from station.model.registry import active_name, resolve_model
     from station.store.db import open_store
     from station.train.evaluate import evaluate
-    from station.train.fit import TrainConfig, train
+    from station.train.fit import TrainConfig
+    from station.train.trainer import train
 
     stop = should_stop or (lambda: False)
 
-    def report(stage: str, done: int, total: int) -> None:
+    def report(stage: str, done: int, total: int | None) -> None:
         if stop():
             raise Cancelled("retraining cancelled; the active model is unchanged")
         if progress is not None:
@@ -60,7 +61,7 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
 
     base_name = active_name(data)
     base_path = resolve_model(None, data)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     name = f"retrain-{stamp}"
     out = config.data_dir(data) / "retrain" / name
     cfg = TrainConfig(epochs=epochs, name=name)

@@ -7,8 +7,8 @@ import os
 import time
 
 import pytest
-
 from conftest import run_cli, run_json
+
 from station import __version__
 
 
@@ -90,6 +90,7 @@ def test_models_and_promote(tmp_path, data_dir):
     assert proc.returncode == 2 and "no model named 'ghost'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_bench_runs_and_reports_contract_keys():
     out = run_json("bench", "--images", "8", "--queue-rows", "3000")
     for key in ("forward_images_per_s", "pipeline_images_per_s", "pipeline_vs_forward", "cam_ms",
@@ -127,7 +128,7 @@ def test_registry_first_start_is_safe_from_many_threads(tmp_path):
     install (this raced once: two writers of one temporary file)."""
     import threading
 
-    from station.registry import list_models, resolve_model
+    from station.model.registry import list_models, resolve_model
 
     errors: list[BaseException] = []
 

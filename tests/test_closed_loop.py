@@ -7,8 +7,8 @@ import random
 import shutil
 
 import pytest
-
 from conftest import run_cli, run_json
+
 from station.cli import main as station
 
 pytestmark = pytest.mark.slow

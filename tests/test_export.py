@@ -7,10 +7,12 @@ import json
 import shutil
 
 import pytest
+from conftest import run_cli, run_json
 from sqlalchemy import create_engine, text
 
-from conftest import run_cli, run_json
 from station.cli import main as station
+
+pytestmark = pytest.mark.slow  # many command-line round trips or training
 
 
 @pytest.fixture()

@@ -7,11 +7,10 @@ import shutil
 import time
 
 import pytest
-
-from station.inspection_run import DEFAULT_BATCH
+from gui_helpers import modal_dialog, rows, slow_model_factory
 from PySide6.QtCore import Qt, QTimer
 
-from gui_helpers import modal_dialog, rows, slow_model_factory
+from station.inspection_run import DEFAULT_BATCH
 from station.ui.main_window import MainWindow, Options
 
 pytestmark = pytest.mark.gui
@@ -31,7 +30,7 @@ def open_window(qtbot):
     yield open_
     for w in windows:
         w.close()  # must stop and join the worker: no "QThread destroyed while running"
-        assert w.thread is None
+        assert w.worker is None
 
 
 def start(qtbot, w: MainWindow, spec: str) -> None:
@@ -131,7 +130,7 @@ def test_close_while_running_joins_the_worker(qtbot, demo_images, data_dir):
     t = time.monotonic()
     w.close()
     assert time.monotonic() - t < 5
-    assert w.thread is None
+    assert w.worker is None
     ended = rows(data_dir, "SELECT ended_at FROM runs")
     assert len(ended) == 1 and ended[0][0] is not None, "the run is closed in the store"
 
@@ -184,7 +183,7 @@ def test_model_panel_saves_threshold_per_model(qtbot, open_window, data_dir):
     assert "Test metrics" in text and card["test_metrics"]["split"] in text
     w.models.threshold.setValue(0.9)
     qtbot.mouseClick(w.models.save_threshold, Qt.MouseButton.LeftButton)
-    from station.registry import list_models
+    from station.model.registry import list_models
 
     qtbot.waitUntil(lambda: list_models(str(data_dir))[0]["threshold"] == 0.9, timeout=10_000)
     from station.model import load_model
@@ -214,4 +213,4 @@ def test_first_start_streams_the_bundled_demo(qtbot, data_dir):
         assert 0 < min(w.latencies) < 5000
     finally:
         w.close()
-    assert w.thread is None
+    assert w.worker is None

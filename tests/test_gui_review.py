@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
-
 from conftest import run_cli
 from gui_helpers import modal_dialog, rows
+from PySide6.QtCore import Qt, QTimer
+
 from station.ui.main_window import MainWindow, Options
 
 pytestmark = pytest.mark.gui
@@ -105,7 +105,7 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     """Every queue item labelled from its true class, then Models → Retrain: export, train from the
     active model on a worker, both models scored on one validation split, promote."""
     from station.cli import main as station
-    from station.registry import list_models
+    from station.model.registry import list_models
     from station.ui.retrain import RetrainDialog
 
     for item in review_window.review.items:
@@ -116,9 +116,9 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     dialog.show()
     dialog.epochs.setValue(5)
     qtbot.mouseClick(dialog.start_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None or "error" in dialog.stage.text() or "only" in dialog.stage.text(), timeout=300_000)
-    assert dialog.result is not None, dialog.stage.text()
-    r = dialog.result
+    qtbot.waitUntil(lambda: dialog.outcome is not None or "error" in dialog.stage.text() or "only" in dialog.stage.text(), timeout=300_000)
+    assert dialog.outcome is not None, dialog.stage.text()
+    r = dialog.outcome
     assert r["new"]["n"] == r["active"]["n"] == r["export"]["val"] > 0, "both models scored on the same split"
     assert dialog.table.item(4, 0).text() == f"{r['active']['f1']:.3f}" and dialog.table.item(4, 1).text() == f"{r['new']['f1']:.3f}"
     assert dialog.conf_new.rowCount() == len(r["new"]["confusion"]["labels"])
@@ -134,7 +134,7 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     QTimer.singleShot(0, give_reason)
     qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: any(m["active"] and m["name"] == r["name"] for m in list_models(str(inspected))), timeout=10_000)
-    from station.registry import promotions
+    from station.model.registry import promotions
 
     last = promotions(str(inspected))[-1]
     assert (last["model"], last["by"], last["reason"], last["previous"]) == (r["name"], "ines", "demo line, checked by hand", "default")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import Qt
-
 from conftest import run_cli
 from gui_helpers import rows
+from PySide6.QtCore import Qt
+
 from station.ui.main_window import MainWindow, Options
 
 pytestmark = pytest.mark.gui

@@ -7,10 +7,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
-
 from conftest import run_cli, run_json
 from gui_helpers import modal_dialog, rows
+from PySide6.QtCore import Qt, QTimer
+
 from station.ui.main_window import MainWindow, Options
 
 pytestmark = pytest.mark.gui
@@ -159,7 +159,7 @@ def test_review_keys_work_right_after_clicking_the_tab(qtbot, window, demo_image
 
 def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qtbot, window, data_dir, tmp_path):
     from station.config import default_model_dir
-    from station.registry import list_models, promotions
+    from station.model.registry import list_models, promotions
     from station.ui.retrain import RetrainDialog
 
     new = tmp_path / "worse"

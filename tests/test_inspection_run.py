@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
-
 from conftest import ROOT, run_cli, run_json
 from gui_helpers import rows
+from PySide6.QtCore import Qt, QTimer
+
 from station.ui.main_window import MainWindow, Options
 
 COLUMNS = "origin, sha256, predicted, round(p_defect, 5), verdict, width, height, box"
@@ -41,7 +41,7 @@ def test_the_cli_and_the_window_store_the_same_rows(qtbot, tmp_path, demo_images
         w.live.source_bar.set_source(str(demo_images))
         qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
         w.worker.finished.connect(finished.append)
-        qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+        qtbot.waitUntil(lambda: w.worker is None and bool(finished), timeout=120_000)
     finally:
         w.close()
     cli, gui = _rows(cli_data), _rows(gui_data)

@@ -12,7 +12,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import run_cli, run_json
 
 pytestmark = pytest.mark.slow
@@ -100,7 +99,7 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
 
 def test_the_anomaly_map_peaks_on_the_drawn_defect(taught):
     from station.model import load_model
-    from station.train.photolines import capture, draw_defect, load_photo, _finish
+    from station.train.photolines import _finish, capture, draw_defect, load_photo
 
     model, _ = taught
     m = load_model(str(model))

@@ -7,11 +7,11 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import run_cli, run_json
+
 from station.config import default_model_dir
 from station.errors import ModelError
-from station.model.classifier import load_model_dir
+from station.model.directory import load_model_dir
 
 
 def _copy_default(tmp_path):
@@ -112,7 +112,6 @@ def test_predict_and_cam_api(model, demo_images):
 def test_head_only_cam_matches_full_autograd_gradcam(model, demo_images):
     """Against pytorch-grad-cam's GradCAM on the same layer, which backpropagates through everything."""
     import cv2
-    import torch
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
@@ -132,9 +131,10 @@ def test_head_only_cam_matches_full_autograd_gradcam(model, demo_images):
         r = np.corrcoef(a, full.ravel())[0, 1]
         assert r > 0.99, r
     assert sum(full.max() > 0 for full in theirs) >= 2, "the comparison must cover real Grad-CAM maps"
-    assert torch.is_tensor(x)
+    assert len(set(targets)) >= 2, "the comparison must cover more than one target class"
 
 
+@pytest.mark.slow
 def test_default_model_meets_the_f1_target_on_an_unseen_seed(tmp_path):
     """The acceptance line of the model: fresh demo-data at the default count, from a seed used
     neither in training nor while choosing the recipe, scored at the card's threshold."""

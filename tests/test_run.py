@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-
+import pytest
 from conftest import ROOT, run_cli, run_json
 
 
@@ -101,6 +101,7 @@ def test_run_refuses_unopenable_source_and_model(tmp_path, data_dir):
     assert proc.returncode == 2 and "no model named 'no-such-model'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_resume(tmp_path, data_dir):
     from station.train import synth
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from datetime import UTC
 
 import numpy as np
 import pytest
@@ -96,8 +97,9 @@ def test_live_capture_reconnects_after_unplug(tmp_path):
         if len(got) >= 8:
             break
     src.close()
-    assert len(opened) >= 3 and src.reconnects >= 1
-    assert "reconnected" in src.status.detail or src.reconnects >= 1
+    # Unplugged after 5 frames, the first reopen finds nothing: frames 6 to 8 exist only because a
+    # later reopen worked. (The live reader drains the short video fast, so it may reopen more.)
+    assert len(got) == 8 and len(opened) >= 3 and opened[1] == opened[0] and src.reconnects >= 1
     assert all(f.live for f in got)
 
 
@@ -201,7 +203,7 @@ def test_hot_folder_verdict_arrives_before_the_next_file(tmp_path, demo_images, 
 def test_a_trickling_file_source_is_never_held_back(demo_images, model, data_dir):
     """Files that arrive slowly (the window's paced demo, a slow network share): the verdict for
     one file is stored and handed on before the source produces the next."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from station.domain import Frame
     from station.pipeline import inspect_frames
@@ -216,7 +218,7 @@ def test_a_trickling_file_source_is_never_held_back(demo_images, model, data_dir
         for i, f in enumerate(files):
             if i == 1:  # the second file exists only once the first verdict is out
                 assert first_done.wait(30), "the first verdict was held back until more files came"
-            yield Frame(origin=str(f), captured_at=datetime.now(timezone.utc), index=i, path=str(f))
+            yield Frame(origin=str(f), captured_at=datetime.now(UTC), index=i, path=str(f))
 
     recorder = Recorder(open_store(str(data_dir)), model, "trickle")
     for r in inspect_frames(trickle(), model, recorder, batch_size=1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from datetime import UTC
 
 import pytest
 from sqlalchemy import text
@@ -80,14 +81,14 @@ def test_content_addressed_images_dedupe(tmp_path):
 
 
 def _seed_inspection(store) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from station.store.schema import Inspection
 
     with store.session.begin() as s:
         mid = repo.model_id(s, "m", "v1", {"arch": "a", "classes": ["good", "spot"], "threshold": 0.5})
         run = repo.start_run(s, "src", mid, "pc")
-        row = Inspection(run_id=run, model_id=mid, origin="o", captured_at=datetime.now(timezone.utc), sha256="ab",
+        row = Inspection(run_id=run, model_id=mid, origin="o", captured_at=datetime.now(UTC), sha256="ab",
                          image_path="images/x.png", width=1, height=1, predicted="spot", probabilities={"good": 0.4, "spot": 0.6},
                          p_defect=0.6, uncertainty=0.8, verdict="fail", heatmap_path=None, box=None, timings={})
         s.add(row)

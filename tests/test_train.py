@@ -6,8 +6,10 @@ import json
 import shutil
 
 import numpy as np
-
+import pytest
 from conftest import run_cli, run_json
+
+pytestmark = pytest.mark.slow  # many command-line round trips or training
 
 
 def test_tiny_training_run_and_evaluate(tmp_path):
@@ -56,7 +58,7 @@ def test_imbalanced_training_does_not_call_everything_defective(tmp_path):
 
 def test_small_cnn_baseline_and_finetune_paths(tmp_path):
     """The from-scratch baseline and the optional last-stage fine-tune both produce loadable models."""
-    from station.model.classifier import load_model_dir
+    from station.model.directory import load_model_dir
     from station.train import synth
     from station.train.fit import TrainConfig, train
 

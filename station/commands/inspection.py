@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 
 from station.commands.output import Progress, emit_json
-from station.model.device import resolve_device as device_arg
 from station.errors import StationError
+from station.model.device import resolve_device as device_arg
 
 log = logging.getLogger("station.run")
 
@@ -23,7 +23,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with stop_on_signals(run.stop):
         try:
             run.open()
-            total = len(run.source) if hasattr(run.source, "__len__") else None
+            total = len(run.source) if isinstance(run.source, Sized) else None
             if total is not None and args.limit:
                 total = min(total, args.limit)
             done = 0
@@ -55,7 +55,7 @@ def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    asked = []
+    asked: list[int] = []
 
     def handler(signum: int, _frame: object) -> None:
         if signum == signal.SIGINT and asked:

@@ -7,8 +7,6 @@ import sys
 import time
 from typing import Any
 
-from station.errors import StationError
-
 
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")

@@ -8,7 +8,7 @@ from station.commands.output import emit_json
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from station.registry import list_models
+    from station.model.registry import list_models
 
     models = list_models(args.data)
     if args.json:
@@ -22,7 +22,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from station.registry import promote
+    from station.model.registry import promote
 
     name = promote(args.name, args.data, args.as_name, by=args.by, reason=args.reason)
     if args.json:
@@ -33,7 +33,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from station.registry import rollback
+    from station.model.registry import rollback
 
     name = rollback(args.data, by=args.by, reason=args.reason)
     if args.json:

@@ -6,12 +6,13 @@ import argparse
 import sys
 
 from station.commands.output import Progress, emit_json
-from station.model.device import resolve_device as device_arg
 from station.errors import StationError
+from station.model.device import resolve_device as device_arg
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from station.train.fit import TrainConfig, train
+    from station.train.fit import TrainConfig
+    from station.train.trainer import train
 
     cfg = TrainConfig(arch=args.arch, views=args.views, finetune_epochs=args.finetune_epochs, seed=args.seed, weights=args.weights, name=args.name,
                       input_size=args.input_size, anchor=args.anchor)
@@ -25,7 +26,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg.epochs = 25
     base = None
     if args.base:
-        from station.registry import resolve_model
+        from station.model.registry import resolve_model
 
         base = str(resolve_model(args.base, args.data))
     result = train(args.dataset, args.out, cfg, base=base, progress=Progress())

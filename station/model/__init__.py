@@ -13,8 +13,8 @@ def load_model(spec: str | None = None, data: str | None = None, device: str = "
 
     Never unpickles: weights come from safetensors, metadata from JSON.
     """
-    from station.model.classifier import load_model_dir
-    from station.registry import override_for, resolve_model
+    from station.model.directory import load_model_dir
+    from station.model.registry import override_for, resolve_model
 
     path = resolve_model(spec, data)
     model = load_model_dir(path, device=device)

@@ -42,6 +42,16 @@ class AnomalyNet(nn.Module):
     anomaly score (a = 1, w = 0, b = 0, so the cut is d = t); reviews teach w, a and b which
     feature directions mark this line's defects. The image logit is the patches' maximum."""
 
+    trunk: nn.Sequential
+    bank: torch.Tensor
+    bank_sq: torch.Tensor
+    patch_w: torch.Tensor
+    patch_mu: torch.Tensor
+    patch_sd: torch.Tensor
+    patch_ab: torch.Tensor
+    adapter: nn.Module | None
+    head: Head | None
+
     def __init__(self, trunk: nn.Sequential, bank: torch.Tensor, adapter: nn.Module | None = None, head: Head | None = None) -> None:
         super().__init__()
         self.trunk = trunk
@@ -90,6 +100,8 @@ class AnomalyModel(StationModel):
     """A loaded anomaly or hybrid model; the pipeline, evaluate and the window use it as they use
     the classifier: `forward_with_cam` gives rows and maps, `decide` turns a row into a verdict."""
 
+    network: AnomalyNet
+
     def __init__(self, network: AnomalyNet, card: dict[str, Any], path: Path | None = None, device: str = "cpu"):
         self.kind = str(card.get("kind", ANOMALY))
         a = card["anomaly"]
@@ -100,7 +112,7 @@ class AnomalyModel(StationModel):
         self.classifier_threshold = float(head.get("threshold", 0.5))  # its cut when it votes on the verdict
         self.classifier_votes = bool(head.get("votes", True))
         self.type_threshold = float(head.get("type_threshold", self.classifier_threshold))  # its cut for naming a type
-        super().__init__(network, card, path, device)  # type: ignore[arg-type]
+        super().__init__(network, card, path, device)
         self.cam_layer = "trunk"
 
     @property
@@ -127,8 +139,8 @@ class AnomalyModel(StationModel):
         net: AnomalyNet = self.network
         with torch.inference_mode():
             maps, out = self.logits(x)
-            feats = net.adapter(out) if self.has_classifier else None
-            logits = net.head(feats) if feats is not None else None
+            feats = net.adapter(out) if net.adapter is not None and self.has_classifier else None
+            logits = net.head(feats) if net.head is not None and feats is not None else None
         maps_np = maps.float().cpu().numpy()
         p_anom = _sigmoid(maps_np.reshape(len(maps_np), -1).max(1))
         rows = [p_anom[:, None]]
@@ -143,6 +155,7 @@ class AnomalyModel(StationModel):
             if only_cls.any():  # where only the classifier saw it, its Grad-CAM shows where
                 idx = np.flatnonzero(only_cls)
                 t = torch.as_tensor([1 + int(np.argmax(probs[i, 1:])) for i in idx])
+                assert net.head is not None and feats is not None  # only_cls: the classifier ran
                 _, cams = head_gradcam(net.head, feats[idx].clone(), t)
                 up = torch.nn.functional.interpolate(cams[:, None], size=heat.shape[1:], mode="bilinear", align_corners=False)
                 heat[idx] = up[:, 0].numpy()
@@ -180,6 +193,7 @@ class AnomalyModel(StationModel):
 def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -> AnomalyNet:
     from station.model.backbone import build_backbone
 
+    backbone: Any
     backbone, channels = build_backbone(card.get("arch", "efficientnet_lite0"))
     adapter = head = None
     if n_classifier > 1:

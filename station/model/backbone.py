@@ -8,6 +8,7 @@ tensor for tensor, by position (the names differ, the order and shapes do not).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,7 +55,7 @@ def build_backbone(arch: str) -> tuple[nn.Module, int]:
     if arch == "efficientnet_lite0":
         import timm
 
-        net = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0, global_pool="")
+        net: Any = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0, global_pool="")
         trunk = nn.Sequential(net.conv_stem, net.bn1, *list(net.blocks)[:TRUNK_STAGES])
         return AdaptedBackbone(trunk, net.blocks[TRUNK_STAGES - 1][-1].conv_pwl.out_channels), ADAPTER_CHANNELS
     if arch == "small_cnn":
@@ -109,7 +110,7 @@ def _read_state(path: Path) -> dict:
 
             return load_file(str(path))
         state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # any decoding failure is the file's fault, reported in one line
+    except Exception as exc:  # noqa: BLE001 (any decoding failure is the file's fault, reported in one line
         raise ModelError(f"cannot read weights {path}: {str(exc).splitlines()[0][:160]}") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]

@@ -1,33 +1,28 @@
-"""StationModel: the deploy-side inferencer, and model directories (model.safetensors + card.json)."""
+"""StationModel: the deploy-side inferencer (a model directory is read by station.model.directory)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from station.domain import Prediction
-from station.errors import ModelError, StationError
-from station.imageio import check_shape, to_three_channels, to_unit_float
-from station.labels import GOOD, validate_label
+from station.errors import StationError
+from station.imageio import check_shape, to_unit_float
+from station.labels import GOOD
 from station.model.cam import head_gradcam
-from station.model.network import CAM_LAYER, StationNet
-
-WEIGHTS = "model.safetensors"
-CARD = "card.json"
-REQUIRED = ("arch", "classes", "input_size", "normalization", "threshold")
+from station.model.network import CAM_LAYER
 
 
 class StationModel:
     """A loaded model: network + card. Predictions honour the card's threshold on p_defect."""
 
-    def __init__(self, network: StationNet, card: dict[str, Any], path: Path | None = None, device: str = "cpu"):
+    network: Any  # StationNet here, AnomalyNet in AnomalyModel (torch types submodules loosely anyway)
+
+    def __init__(self, network: torch.nn.Module, card: dict[str, Any], path: Path | None = None, device: str = "cpu"):
         self.network = network.eval()
         self.card = card
         self.path = path
@@ -146,131 +141,3 @@ class StationModel:
         if label not in self.classes:
             raise StationError(f"class {label!r} is not one of this model's classes: {', '.join(self.classes)}")
         return self.classes.index(label)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def read_card(directory: Path) -> dict[str, Any]:
-    card_path = directory / CARD
-    if not card_path.is_file():
-        raise ModelError(f"{card_path}: missing (a model directory holds {WEIGHTS} and {CARD})")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{card_path}: not valid JSON ({exc})") from None
-    if not isinstance(card, dict):
-        raise ModelError(f"{card_path}: expected a JSON object")
-    missing = [k for k in REQUIRED if k not in card]
-    if missing:
-        raise ModelError(f"{card_path}: missing {', '.join(missing)}")
-    classes = card["classes"]
-    if not isinstance(classes, list) or GOOD not in classes or len(set(classes)) != len(classes):
-        raise ModelError(f"{card_path}: classes must be a list of distinct names including '{GOOD}'")
-    for c in classes:
-        try:
-            validate_label(c)
-        except StationError as exc:
-            raise ModelError(f"{card_path}: {exc}") from None
-    if len(classes) < 2:
-        raise ModelError(f"{card_path}: field 'classes' needs at least one defect type besides '{GOOD}' (a good-only model passes every part)")
-    t = card["threshold"]
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0.0 < t < 1.0:
-        raise ModelError(f"{card_path}: field 'threshold' must be a number between 0 and 1 (exclusive), not {t!r}")
-    size = card["input_size"]
-    if isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= 2048:
-        raise ModelError(f"{card_path}: field 'input_size' must be a whole number of pixels from 32 to 2048, not {size!r}")
-    norm = card["normalization"]
-    try:
-        mean, std = [float(v) for v in norm["mean"]], [float(v) for v in norm["std"]]
-    except (TypeError, KeyError, ValueError):
-        raise ModelError(f"{card_path}: field 'normalization' must hold 'mean' and 'std', three numbers each") from None
-    if len(mean) != 3 or len(std) != 3 or not all(math.isfinite(v) for v in mean + std) or min(std) <= 0:
-        raise ModelError(f"{card_path}: field 'normalization' needs three finite means and three positive stds")
-    return card
-
-
-def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> StationModel:
-    """Load a model directory; any defect in it becomes one ModelError naming the file."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ModelError(f"model directory not found: {directory}")
-    card = read_card(directory)
-    weights = directory / WEIGHTS
-    if not weights.is_file():
-        raise ModelError(f"{weights}: missing")
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"{weights}: corrupt or truncated ({str(exc).splitlines()[0][:120]})") from None
-    kind = card.get("kind", "classifier")
-    try:
-        if kind == "classifier":
-            net = StationNet(card["arch"], len(card["classes"]), float(card.get("dropout", 0.2)))
-        elif kind in ("anomaly", "hybrid"):
-            from station.model.anomaly import build_net, check_card
-
-            check_card(card, directory / CARD)
-            bank = state.get("bank")
-            if bank is None or bank.ndim != 2 or bank.shape[0] < 1:
-                raise ModelError(f"{weights}: no memory bank (tensor 'bank'), or not a matrix")
-            net = build_net(card, bank, len(card.get("classifier", {}).get("classes", [])))
-        else:
-            raise ModelError(f"{directory / CARD}: kind must be one of classifier, anomaly, hybrid, not {kind!r}")
-    except ModelError as exc:
-        raise ModelError(str(exc) if str(directory) in str(exc) else f"{directory / CARD}: {exc}") from None
-    expected = net.state_dict()
-    for key, tensor in expected.items():
-        if key not in state:
-            raise ModelError(f"{weights}: tensor {key} missing; does not match arch {card['arch']}")
-        if tuple(state[key].shape) != tuple(tensor.shape):
-            raise ModelError(
-                f"{weights}: tensor {key} has shape {tuple(state[key].shape)}, "
-                f"expected {tuple(tensor.shape)} for {card['arch']} with {len(card['classes'])} classes"
-            )
-    extra = sorted(set(state) - set(expected))
-    if extra:
-        raise ModelError(f"{weights}: unexpected tensor {extra[0]}; does not match arch {card['arch']}")
-    net.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    digest = file_sha256(weights)
-    if card.get("weights_sha256") not in (None, digest):
-        # New weights under an old card (a write cut short): its threshold and classes describe
-        # another network, and inspections would be recorded under the wrong version.
-        raise ModelError(f"{weights}: does not match {CARD} (field 'weights_sha256'); the model was not saved whole, save or copy it again")
-    card["weights_sha256"] = digest
-    if kind != "classifier":
-        from station.model.anomaly import AnomalyModel
-
-        net.set_bank(net.bank)  # the squared norms follow the loaded bank
-        return AnomalyModel(net, card, directory, device=device)
-    return StationModel(net, card, directory, device=device)
-
-
-def save_model_dir(network: torch.nn.Module, card: dict[str, Any], out: str | os.PathLike[str], half: bool = True) -> Path:
-    """Write weights (fp16 by default: half the size, metrics hold) and card, each atomically."""
-    from safetensors.torch import save_file
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    state = {
-        k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
-        for k, v in network.state_dict().items()
-    }
-    tmp = out / (WEIGHTS + ".tmp")
-    save_file(state, str(tmp), metadata={"format": "pt", "producer": "station"})
-    os.replace(tmp, out / WEIGHTS)
-    card = dict(card)
-    card["weights_sha256"] = file_sha256(out / WEIGHTS)
-    card.setdefault("cam_layer", CAM_LAYER)
-    tmp_card = out / (CARD + ".tmp")
-    tmp_card.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp_card, out / CARD)
-    return out

@@ -14,11 +14,11 @@ Pure torch, no training: fitting is one forward pass per good image plus the cor
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from station.progress import ProgressFn
 
 FEATURE_TAPS = (4, 5)  # trunk children: blocks[2] (stride 8, 40 ch) and blocks[3] (stride 16, 80 ch)
 
@@ -59,7 +59,7 @@ MAX_CANDIDATES = 65536  # patches the coreset chooses among (64 images' worth at
 
 
 def greedy_coreset(patches: torch.Tensor, size: int, seed: int = 0, proj_dim: int = 64,
-                   progress: Callable[[str, int, int], None] | None = None) -> torch.Tensor:
+                   progress: ProgressFn | None = None) -> torch.Tensor:
     """Indices of `size` patches chosen by greedy k-center: each pick is the patch farthest from
     every pick so far. Distances are taken in a random projection (as PatchCore does): the
     choice barely changes, and each of the `size` passes over all patches gets cheaper.

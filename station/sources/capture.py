@@ -9,9 +9,9 @@ The thread is private to this module and ends with close().
 from __future__ import annotations
 
 import threading
-import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from station.domain import Frame
 from station.errors import SourceError
@@ -75,7 +75,7 @@ class CaptureSource(Source):
             if not ok or image is None:
                 break
             self.status.frames += 1
-            yield Frame(origin=f"{self.origin}#{i}", captured_at=datetime.now(timezone.utc), index=i, image=image)
+            yield Frame(origin=f"{self.origin}#{i}", captured_at=datetime.now(UTC), index=i, image=image)
             i += 1
         self.status.state = "finished"
 
@@ -86,13 +86,13 @@ class CaptureSource(Source):
             ok, image = (False, None)
             try:
                 ok, image = self._cap.read()
-            except Exception as exc:  # a driver error is a lost device, never a dead thread
+            except Exception as exc:  # noqa: BLE001 (a driver error is a lost device, never a dead thread)
                 self.status.detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             if ok and image is not None:
                 with self._cond:
                     if self._latest is not None:
                         self.status.dropped += 1
-                    self._latest = (index, image, datetime.now(timezone.utc))
+                    self._latest = (index, image, datetime.now(UTC))
                     self.status.frames += 1
                     self._cond.notify_all()
                 index += 1
@@ -106,7 +106,7 @@ class CaptureSource(Source):
         self.status.state = "reconnecting"
         try:
             self._cap.release()
-        except Exception:
+        except Exception:  # noqa: BLE001 (releasing a device that already failed may fail too)
             pass
         delay, attempts = self.backoff[0], 0
         while not self._closed.is_set():
@@ -153,7 +153,7 @@ class CaptureSource(Source):
             self._thread.join(timeout=OPEN_TIMEOUT_MS / 1000 + 1)
         try:
             self._cap.release()
-        except Exception:
+        except Exception:  # noqa: BLE001 (releasing a device that already failed may fail too)
             pass
         if self.status.state != "lost":
             self.status.state = "finished"

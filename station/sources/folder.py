@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from station.domain import Frame
 from station.imageio import IMAGE_SUFFIXES
@@ -37,9 +37,9 @@ class FolderSource(Source):
             if self.should_stop():
                 break
             try:
-                mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             except OSError:
-                mtime = datetime.now(timezone.utc)
+                mtime = datetime.now(UTC)
             self.status.frames += 1
             yield Frame(origin=str(path), captured_at=mtime, index=i, path=str(path))
         self.status.state = "finished"

@@ -8,11 +8,12 @@ taught frames span several parts instead of one part fifty times.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from station.errors import ImageError, SourceError, StationError
+from station.progress import ProgressFn
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Grabbed:
 
 
 def grab_frames(spec: str, out: str | Path, count: int, every: int = 1, should_stop: Callable[[], bool] | None = None,
-                progress: Callable[[str, int, int], None] | None = None) -> Grabbed:
+                progress: ProgressFn | None = None) -> Grabbed:
     """Save `count` frames of source `spec` as OUT/frame-0001.png …; fewer when the source ends."""
     import cv2
 

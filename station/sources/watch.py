@@ -8,9 +8,9 @@ are ignored, so writers that rename into place are picked up at the rename.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from station.domain import Frame
 from station.errors import SourceError
@@ -68,7 +68,7 @@ class HotFolderSource(Source):
                 self.seen.add(p)
                 self.status.frames += 1
                 last_new = time.monotonic()
-                yield Frame(origin=str(p), captured_at=datetime.now(timezone.utc), index=index, path=str(p), live=True)
+                yield Frame(origin=str(p), captured_at=datetime.now(UTC), index=index, path=str(p), live=True)
                 index += 1
                 if self.should_stop():
                     break

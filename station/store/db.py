@@ -6,6 +6,7 @@ when an upgrade is actually needed.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def database_url(data: str | None = None, db: str | None = None) -> str:
 def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url)
-    except Exception as exc:  # bad URL or a driver that is not installed: the user's to fix
+    except Exception as exc:  # noqa: BLE001 (bad URL or a driver that is not installed: the user's to fix)
         raise StationError(f"cannot use database {_redact(url)}: {str(exc).splitlines()[0]}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -52,7 +53,7 @@ def _redact(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 (a URL too broken to parse is still never printed)
         return "<unparseable URL>"
 
 
@@ -100,35 +101,15 @@ def _private_file(engine: Engine) -> None:
             pass  # SQLite will report the real problem in one line
 
 
-class _migration_lock:
-    """An exclusive lock on a file beside an SQLite database (blocking; it covers other
-    processes and other threads alike). Other databases lock inside their own transaction."""
+def _migration_lock(engine: Engine) -> contextlib.AbstractContextManager[object]:
+    """An exclusive lock on a file beside an SQLite database (blocking). Other databases lock
+    inside their own transaction."""
+    db = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not db or db == ":memory:":
+        return contextlib.nullcontext()
+    from station.fileutil import FileLock
 
-    def __init__(self, engine: Engine) -> None:
-        db = engine.url.database if engine.dialect.name == "sqlite" else None
-        self.path = Path(db + ".migrate.lock") if db and db != ":memory:" else None
-        self.fd: int | None = None
-
-    def __enter__(self) -> "_migration_lock":
-        if self.path is not None:
-            import os
-
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            if os.name == "nt":
-                import msvcrt
-
-                msvcrt.locking(self.fd, msvcrt.LK_LOCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.fd is not None:
-            import os
-
-            os.close(self.fd)
+    return FileLock(db + ".migrate.lock")
 
 
 @dataclass
@@ -148,5 +129,5 @@ def open_store(data: str | None = None, db: str | None = None) -> Store:
     try:
         migrate(engine)
     except SQLAlchemyError as exc:
-        raise StationError(f"cannot open database {_redact(url)}: {str(exc.orig or exc).splitlines()[0]}") from None
+        raise StationError(f"cannot open database {_redact(url)}: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}") from None
     return Store(engine, sessionmaker(engine, expire_on_commit=False), root, url)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from station.errors import ImageError
+
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -58,4 +60,6 @@ def read_heatmap(root: Path, rel: str) -> np.ndarray:
     import cv2
 
     img = cv2.imdecode(np.frombuffer((root / rel).read_bytes(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise ImageError(f"heatmap {rel} is not a readable PNG")
     return img.astype(np.float32) / 255.0

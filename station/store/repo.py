@@ -3,10 +3,11 @@ action or pipeline batch, never shared across threads)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from station.errors import StationError
 from station.labels import validate_label
 from station.store.schema import Failure, Inspection, LabelKey, ModelRecord, Review, Run
 
-ORDERS = {
+ORDERS: dict[str, ColumnElement[Any]] = {
     "uncertainty": Inspection.uncertainty.desc(),
     "recent": Inspection.captured_at.desc(),
     "defects": Inspection.p_defect.desc(),
@@ -22,12 +23,12 @@ ORDERS = {
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso_utc(at: datetime) -> str:
     """SQLite hands back naive datetimes; everything stored is UTC, so say so."""
-    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
 
 
 def model_id(session: Session, name: str, version: str, card: dict[str, Any]) -> int:
@@ -161,7 +162,7 @@ def add_review(session: Session, inspection_id: int, label: str, by: str, note: 
     # The UPDATE comes first on purpose: it takes the write lock (SQLite) or the row lock
     # (PostgreSQL) before the newest review is read, so two reviewers serialize on the item.
     hit = session.execute(update(Inspection).where(Inspection.id == inspection_id).values(label=label, reviewed_at=at))
-    if hit.rowcount == 0:
+    if cast(CursorResult, hit).rowcount == 0:
         raise StationError(f"no inspection with id {inspection_id}")
     last = session.execute(
         select(Review.label, Review.by, Review.at).where(Review.inspection_id == inspection_id).order_by(Review.id.desc()).limit(1)
@@ -189,7 +190,7 @@ def undo_review(session: Session, inspection_id: int, by: str, expected: int | N
         raise StationError("an undo needs a reviewer name")
     at = now()
     hit = session.execute(update(Inspection).where(Inspection.id == inspection_id).values(reviewed_at=at))
-    if hit.rowcount == 0:
+    if cast(CursorResult, hit).rowcount == 0:
         raise StationError(f"no inspection with id {inspection_id}")
     events = session.execute(
         select(Review.id, Review.label, Review.by).where(Review.inspection_id == inspection_id).order_by(Review.id.desc()).limit(2)

@@ -41,7 +41,7 @@ def stratified_split(items: Items, val_fraction: float, seed: int) -> tuple[Item
         by_class.setdefault(item[1], []).append(item)
     train: Items = []
     val: Items = []
-    for label, group in sorted(by_class.items()):
+    for _label, group in sorted(by_class.items()):
         keyed = sorted(group, key=lambda it: hashlib.sha256(f"{seed}:{it[0].name}".encode()).hexdigest())
         n_val = int(round(len(keyed) * val_fraction))
         if len(keyed) >= 2:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from station.model.classifier import StationModel
+from station.progress import ProgressFn
 from station.train import data as tdata
 from station.train import metrics
 
@@ -16,7 +17,7 @@ def evaluate(
     model: StationModel,
     data: str | Path,
     report_dir: str | Path | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressFn | None = None,
     batch_size: int = 32,
 ) -> dict[str, Any]:
     items = tdata.scan(Path(data))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -22,13 +22,14 @@ from torch import nn
 from station import __version__
 from station.errors import StationError
 from station.model.backbone import DEFAULT_INPUT, IMAGENET_MEAN, IMAGENET_STD, AdaptedBackbone, load_pretrained
-from station.model.classifier import StationModel, load_model_dir, save_model_dir
+from station.model.classifier import StationModel
+from station.model.directory import load_model_dir, save_model_dir
 from station.model.network import StationNet
+from station.progress import ProgressFn
 from station.train import data as tdata
 from station.train import metrics
 from station.train.augment import augment
 
-Progress = Callable[[str, int, int], None]
 Stop = Callable[[], bool] | None
 
 
@@ -63,7 +64,8 @@ def _class_weights(y: np.ndarray, k: int) -> torch.Tensor:
     return torch.tensor(w, dtype=torch.float32)
 
 
-def _load_any(spec: str) -> StationModel:
+def load_base(spec: str) -> StationModel:
+    """A base model: a model directory, or a registered name."""
     if Path(spec).is_dir():
         return load_model_dir(spec)
     from station.model import load_model
@@ -197,9 +199,10 @@ def _fit_end_to_end(net, modules, xtr, ytr, xval, yval, weights, cfg, epochs, de
     _early_stopping_loop(modules, params, step, val_loss, epochs, cfg, progress, stage, lr)
 
 
-def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | None = None,
-          progress: Progress | None = None, should_stop: Stop = None) -> dict:
-    """Train a model from an ImageFolder tree and write it to `out`. Returns the JSON summary."""
+def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | StationModel | None = None,
+          progress: ProgressFn | None = None, should_stop: Stop = None) -> dict:
+    """Train a classifier from an ImageFolder tree (from a classifier `base` when given) and
+    write it to `out`. Returns the JSON summary. station.train.trainer picks this or hybrid."""
     from station.cpu import tune_cpu
 
     cfg = cfg or TrainConfig()
@@ -210,11 +213,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
     train_items, val_items = tdata.split_tree(data, cfg.val_fraction, cfg.seed)
     if not val_items:
         raise StationError("need at least two images of some class to hold one out for validation")
-    parent = _load_any(base) if base else None
+    parent = load_base(base) if isinstance(base, str) else base
     if parent is not None and parent.card.get("kind", "classifier") != "classifier":
-        from station.train.hybrid import learn  # a good-parts model learns from reviews its own way
-
-        return learn(data, out, parent, cfg, progress, should_stop)  # type: ignore[arg-type]
+        raise StationError(f"{parent.name} is a {parent.card.get('kind')} model; train it with station.train.trainer")
     classes = tdata.class_list([l for _, l in train_items + val_items], parent.classes if parent else None)
     net, card = _build(cfg, classes, parent)
     device = _device()
@@ -241,7 +242,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
         logits = torch.cat([net(torch.from_numpy(xval[b]).to(device)).float().cpu() for b in _chunks(len(xval), 64)])
     probs = torch.softmax(logits, 1).numpy()
     p_def = 1.0 - probs[:, index["good"]]
-    helper.threshold = metrics.best_threshold([int(l != "good") for _, l in val_items], p_def)
+    helper.threshold = metrics.best_threshold([int(l != "good") for _, l in val_items], p_def.tolist())
     preds = [helper.decide(p).label for p in probs]
     val_metrics = metrics.report([l for _, l in val_items], preds, p_def.tolist(), classes)
     seconds = time.perf_counter() - t0
@@ -261,7 +262,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
                      "anchor": cfg.anchor if parent else None,
                      "seconds": round(seconds, 1), "device": str(device)},
         "metrics": {k: v for k, v in val_metrics.items() if k not in ("per_class", "confusion")},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "station_version": __version__,
     })
     save_model_dir(net.cpu(), card, out)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -21,16 +21,16 @@ from station.errors import StationError
 from station.labels import GOOD
 from station.model.anomaly import ANOMALY, AnomalyModel, build_net
 from station.model.classifier import StationModel
+from station.progress import ProgressFn
 from station.train import data as tdata
 from station.train import metrics, patchhead
 from station.train.teach import DEFAULT_BANK, _embed
 
-Progress = Callable[[str, int, int], None]
 MIN_DEFECTS = 2  # reviewed defect images before a classifier head is worth training
 MIN_VAL_EACH = 5  # reviewed good parts and defects in validation before the head may vote on verdicts
 
 
-def _classifier(data: Path, tmp: Path, cfg, progress: Progress | None, should_stop) -> StationModel | None:
+def _classifier(data: Path, tmp: Path, cfg, progress: ProgressFn | None, should_stop) -> StationModel | None:
     """Train the defect classifier on the reviews, from the shipped model (it already knows
     scratches, cracks, spots and stains on generated textures). None when there is too little."""
     from station.config import default_model_dir
@@ -43,16 +43,16 @@ def _classifier(data: Path, tmp: Path, cfg, progress: Progress | None, should_st
     tcfg = TrainConfig(epochs=cfg.epochs if cfg else 40, views=cfg.views if cfg else 3, seed=cfg.seed if cfg else 0,
                        name="classifier", anchor=cfg.anchor if cfg else 1.0)
     train(data, tmp, tcfg, base=str(default_model_dir()), progress=progress, should_stop=should_stop)
-    from station.model.classifier import load_model_dir
+    from station.model.directory import load_model_dir
 
     return load_model_dir(tmp)
 
 
-def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progress: Progress | None = None,
+def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progress: ProgressFn | None = None,
           should_stop: Callable[[], bool] | None = None) -> dict:
     """Reviews in DATA (export tree) + the anomaly/hybrid `base` -> a hybrid model in `out`."""
-    from station.model.classifier import save_model_dir
     from station.cpu import tune_cpu
+    from station.model.directory import save_model_dir
 
     t0 = time.perf_counter()
     tune_cpu()
@@ -109,7 +109,7 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
         "training_data": {"path": str(data), "n_train": len(train_items), "n_val": len(val_items),
                           "classes": _counts(train_items + val_items), "sha256": tdata.fingerprint(train_items + val_items)},
         "training": {"seconds": round(seconds, 1), "reviewed_good_into_bank": len(goods), "patch_scorer": scorer},
-        "metrics": val_metrics, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "station_version": __version__,
+        "metrics": val_metrics, "created": datetime.now(UTC).isoformat(timespec="seconds"), "station_version": __version__,
     })
     save_model_dir(net, card, out)
     return {"model": str(out), "kind": card["kind"], "classes": card["classes"], "metrics": val_metrics,
@@ -160,7 +160,7 @@ def _calibrate(model: AnomalyModel, val_items: tdata.Items, card: dict) -> dict:
         labels = np.concatenate([y, np.zeros(len(good_scores), dtype=int)]).tolist()
         p_cls = 1.0 - rows_np[:, 0] if model.has_classifier else np.zeros(len(y))
         enough = min(int(y.sum()), int(len(y) - y.sum())) >= MIN_VAL_EACH
-        best = None
+        best: tuple[float, float, float] | None = None
         # The classifier's cut and the anomaly cut together: a head trained on a few dozen
         # reviews may only be trusted where it is sure, and the reviews say how sure.
         for cls_cut in _classifier_cuts(model) if enough else [CLASSIFIER_OFF]:
@@ -170,6 +170,7 @@ def _calibrate(model: AnomalyModel, val_items: tdata.Items, card: dict) -> dict:
             f1 = metrics.binary(labels, (np.asarray(s) >= cut).astype(int).tolist())["f1"]
             if best is None or f1 > best[0] + 1e-9:
                 best = (f1, cls_cut, cut)
+        assert best is not None  # the loop runs at least once
         _, cls_cut, cut = best
         shift = float(np.log(cut / (1.0 - cut))) if enough or not learned else 0.0
         if learned:

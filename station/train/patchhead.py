@@ -14,12 +14,11 @@ nothing worth its parameters.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import torch
 
 from station.model.anomaly import AnomalyModel
+from station.progress import ProgressFn
 from station.train import data as tdata
 
 PULL = 0.1  # L2 towards the taught scorer; 0.01-1 within 0.01 F1 of each other on brick
@@ -42,7 +41,7 @@ def embed(model: AnomalyModel, items: tdata.Items, batch: int = 16) -> tuple[tor
 
 
 def fit(model: AnomalyModel, items: tdata.Items, seed: int = 0,
-        progress: Callable[[str, int, int], None] | None = None) -> dict[str, float]:
+        progress: ProgressFn | None = None) -> dict[str, float]:
     """Fit the patch scorer of `model` in place on reviewed (path, label) items; returns the
     training loss before and after."""
     rng = np.random.default_rng(seed)

@@ -27,12 +27,13 @@ wrong label (an earlier `wear`, a blur alone, was invisible on a flat brick face
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from station.errors import StationError
+from station.progress import ProgressFn
 
 LINES = {"brick": "structured", "gravel": "stochastic", "grass": "stochastic"}
 DEFECTS = ("scratch", "crack", "stain", "spot", "wear")
@@ -90,7 +91,7 @@ def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def _mask(shape: tuple[int, int], draw: Callable[[np.ndarray], None], soften: float) -> np.ndarray:
+def _mask(shape: tuple[int, int], draw: Callable[[np.ndarray], object], soften: float) -> np.ndarray:
     import cv2
 
     m = np.zeros(shape, np.float32)
@@ -153,7 +154,7 @@ def make_part(photo: np.ndarray, label: str, size: int, rng: np.random.Generator
 
 
 def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300, test: int = 240, seed: int = 0,
-                  size: int = 256, defect_share: float = 0.3, progress: Callable[[str, int, int], None] | None = None) -> dict[str, dict[str, int]]:
+                  size: int = 256, defect_share: float = 0.3, progress: ProgressFn | None = None) -> dict[str, dict[str, int]]:
     """Write one product line: OUT/good/good/*.png (good parts to teach from), OUT/line/<class>/*.png
     (parts the station inspects and an inspector reviews) and OUT/test/<class>/*.png (the unseen
     test split, half defective). Deterministic for (line, counts, seed)."""

@@ -9,9 +9,10 @@ of N images is not a prefix of one with N + k.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
+
+from station.progress import ProgressFn
 
 DEFECTS = ("crack", "scratch", "spot", "stain")
 CLASSES = ("good",) + DEFECTS
@@ -37,6 +38,7 @@ def texture(family: str, size: int, rng: np.random.Generator) -> np.ndarray:
 
     base = rng.uniform(0.35, 0.65)
     contrast = rng.uniform(0.05, 0.11)
+    t: np.ndarray
     if family == "noise":
         t = _unit(_blur(rng.standard_normal((size, size)).astype(np.float32), rng.uniform(1.0, 3.5)))
     elif family == "brushed":
@@ -45,7 +47,7 @@ def texture(family: str, size: int, rng: np.random.Generator) -> np.ndarray:
         kernel = np.zeros((k, k), np.float32)
         kernel[k // 2, :] = 1.0 / k
         rot = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), float(rng.uniform(0, 180)), 1.0)
-        kernel = cv2.warpAffine(kernel, rot, (k, k))
+        kernel = np.asarray(cv2.warpAffine(kernel, rot, (k, k)), np.float32)
         t = cv2.filter2D(n, -1, kernel / max(kernel.sum(), 1e-6))[size // 2 : size // 2 + size, size // 2 : size // 2 + size]
         t = _unit(t)
     elif family == "weave":
@@ -155,7 +157,7 @@ def generate(
     seed: int = 0,
     families: tuple[str, ...] = DEFAULT_FAMILIES,
     size: int = 256,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> dict[str, int]:
     """Write `count` images as OUT/<class>/<class>_<seed>_<i>.png; returns the count per class."""
     import cv2
@@ -174,5 +176,5 @@ def generate(
         cv2.imwrite(str(out / label / f"{label}_{seed}_{i:05d}.png"), img)
         counts[label] += 1
         if progress:
-            progress(i + 1, count)
+            progress("demo-data", i + 1, count)
     return counts

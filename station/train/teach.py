@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -31,9 +30,9 @@ from station.errors import StationError
 from station.labels import GOOD
 from station.model import patchcore
 from station.model.anomaly import ANOMALY, AnomalyModel, AnomalyNet, build_net
+from station.progress import ProgressFn
 from station.train import data as tdata
 
-Progress = Callable[[str, int, int], None]
 FOLDS = 5
 SIGMAS = 3.0
 DEFAULT_BANK = 2048
@@ -67,7 +66,7 @@ def good_images(folder: Path) -> list[Path]:
     return files
 
 
-def _embed(net: AnomalyNet, prep, paths: list[Path], progress: Progress | None, stage: str, batch: int = 16) -> torch.Tensor:
+def _embed(net: AnomalyNet, prep, paths: list[Path], progress: ProgressFn | None, stage: str, batch: int = 16) -> torch.Tensor:
     out = []
     for start in range(0, len(paths), batch):
         chunk = paths[start : start + batch]
@@ -79,7 +78,7 @@ def _embed(net: AnomalyNet, prep, paths: list[Path], progress: Progress | None, 
     return torch.cat(out)
 
 
-def _bank(emb: torch.Tensor, size: int, seed: int, progress: Progress | None = None) -> torch.Tensor:
+def _bank(emb: torch.Tensor, size: int, seed: int, progress: ProgressFn | None = None) -> torch.Tensor:
     patches = patchcore.flatten(emb)
     return patches[patchcore.greedy_coreset(patches, size, seed, progress=progress)]
 
@@ -118,10 +117,10 @@ def base_card(name: str, size: int = INPUT_SIZE) -> dict:
 
 
 def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed: int = 0, name: str | None = None,
-          progress: Progress | None = None, size: int = INPUT_SIZE) -> TeachResult:
+          progress: ProgressFn | None = None, size: int = INPUT_SIZE) -> TeachResult:
     """Build an anomaly model from good images only and write it to `out`."""
-    from station.model.classifier import save_model_dir
     from station.cpu import tune_cpu
+    from station.model.directory import save_model_dir
 
     t0 = time.perf_counter()
     if bank < 64:
@@ -146,7 +145,7 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
     seconds = time.perf_counter() - t0
     card.update({"training_data": {"path": str(good_dir), "n_good": len(paths), "sha256": tdata.fingerprint([(p, GOOD) for p in paths])},
                  "training": {"seconds": round(seconds, 1), "seed": seed}, "metrics": {},
-                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "station_version": __version__,
+                 "created": datetime.now(UTC).isoformat(timespec="seconds"), "station_version": __version__,
                  "parent": None})
     helper.network.set_bank(mem)
     save_model_dir(helper.network, card, out)

@@ -14,7 +14,8 @@ def make_app(argv: list[str] | None = None):
 
     from station.ui import theme
 
-    app = QApplication.instance()
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else None
     if app is None:
         # Fractional scaling as the OS asks (a 150% shop-floor monitor gets 150%, not 200%).
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
@@ -49,7 +50,7 @@ def run_app(args: argparse.Namespace) -> int:
                            "(see README, Install) or use `station run SRC` for headless inspection") from None
     try:
         app = make_app()
-    except Exception as exc:  # no display, no platform plugin: one line, not a Qt abort
+    except Exception as exc:  # noqa: BLE001 (no display, no platform plugin: one line, not a Qt abort)
         raise StationError(f"cannot open a window here ({exc}); use `station run SRC` for headless inspection") from None
     window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device))
     crash.install(window)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from station.errors import StationError
 from station.labels import validate_label
@@ -46,8 +45,9 @@ class LabelDialog(QDialog):
         lay.addWidget(self.error)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         box.rejected.connect(self.reject)
-        for b in box.buttons():
-            b.setAutoDefault(False)
+        for cancel in box.buttons():
+            if isinstance(cancel, QPushButton):
+                cancel.setAutoDefault(False)
         lay.addWidget(box)
 
     def _choose(self, name: str) -> None:

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
 
 from station import config
+from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.ui.dialogs import LabelDialog, NameDialog
+from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks
 from station.ui.views.live import LiveView, split_spec
 from station.ui.views.models import ModelsView
 from station.ui.views.review import ReviewView
 from station.ui.views.stats import StatsView
-from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.ui.workers import InspectionWorker, LiveResult, WorkerConfig
 
 DEMO_PACE_S = 0.5  # the demo plays two parts a second, so a new user can watch the verdicts
@@ -48,8 +50,10 @@ class MainWindow(QMainWindow):
         self.classes: list[str] = ["good"]
         self.label_keys: dict[str, int | None] = {}  # defect type -> its fixed review digit
         self.model_info: ModelInfo | None = None
-        self.thread: QThread | None = None
         self.worker: InspectionWorker | None = None
+        # Inspection runs on its own thread (a run lasts as long as the source), apart from the
+        # short database jobs of self.tasks.
+        self.inspecting = Tasks(self, name="station-inspect")
         self.latencies: list[float] = []
         self._closing = False
         self._last_error = ""
@@ -81,13 +85,13 @@ class MainWindow(QMainWindow):
         self.live.wrong.connect(self.relabel_live)
         self.live.latency.connect(self._latency)
         for i in range(4):
-            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self.tabs.setCurrentIndex(i))
-        QShortcut(QKeySequence("F5"), self, activated=bar.start_btn.click)
-        QShortcut(QKeySequence("F6"), self, activated=bar.pause_btn.click)
-        QShortcut(QKeySequence("F7"), self, activated=bar.stop_btn.click)
+            shortcut(f"Ctrl+{i + 1}", self, partial(self.tabs.setCurrentIndex, i))
+        shortcut("F5", self, bar.start_btn.click)
+        shortcut("F6", self, bar.pause_btn.click)
+        shortcut("F7", self, bar.stop_btn.click)
         for key, slot in (("Space", self.live.confirm_btn.click), ("W", self.live.wrong_btn.click),
                           ("H", self.live.heat_box.toggle)):
-            QShortcut(QKeySequence(key), self.live, activated=slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut(key, self.live, slot, Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
         self._poll = QTimer(self)
         self._poll.timeout.connect(self._update_status)
@@ -137,7 +141,7 @@ class MainWindow(QMainWindow):
 
     # -- inspection worker ---------------------------------------------------------------------------------
     def start_source(self, spec: str = "") -> None:
-        if self.thread is not None:
+        if self.worker is not None:
             return
         demo = not spec
         source = str(config.demo_dir()) if demo else spec
@@ -148,14 +152,14 @@ class MainWindow(QMainWindow):
                            device=self.options.device, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
                            model_factory=self.options.model_factory)
         self.worker = InspectionWorker(cfg)
-        self.thread = QThread(self)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
+        self.worker.setParent(self)  # Qt owns it: deleted (deleteLater) only after its queued signals
+        # The worker object stays in the GUI thread; run() goes to the inspecting thread, and the
+        # signals it emits there arrive here queued.
         self.worker.result.connect(self._result)
         self.worker.failed.connect(self.show_error)
         self.worker.model_ready.connect(self._model_ready)
         self.worker.finished.connect(self._finished)
-        self.thread.start()
+        self.inspecting.submit(self.worker.run)
         self.live.show_state("WAITING", "for the first part")
         self.live.source_bar.set_running(True)
         self._last_error = ""
@@ -174,11 +178,9 @@ class MainWindow(QMainWindow):
     def _finished(self, summary: RunSummary) -> None:
         if self._closing:
             return
-        thread, self.thread, self.worker = self.thread, None, None
-        if thread is not None:
-            thread.quit()
-            thread.wait()
-            thread.deleteLater()
+        if self.worker is not None:
+            self.worker.deleteLater()
+        self.worker = None
         self.live.source_bar.set_running(False)
         state = summary.state
         if state == "error":
@@ -243,8 +245,13 @@ class MainWindow(QMainWindow):
             return
         from station.store import repo
 
-        self.db(lambda s: repo.add_review(s, r.inspection_id, label, by),
-                lambda out: (self.live.mark_reviewed(r, out["label"]), self.report_review(out)), write=True)
+        inspection_id = r.inspection_id
+
+        def recorded(out: dict[str, Any]) -> None:
+            self.live.mark_reviewed(r, out["label"])
+            self.report_review(out)
+
+        self.db(lambda s: repo.add_review(s, inspection_id, label, by), recorded, write=True)
 
     def relabel_live(self, r: LiveResult) -> None:
         keys = dict(self.label_keys)
@@ -284,8 +291,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 820)
-        self.tabs.setCurrentIndex(int(self.settings.value("tab", 0) or 0))
-        self.live.opacity.setValue(int(self.settings.value("opacity", 45) or 45))
+        self.tabs.setCurrentIndex(int(str(self.settings.value("tab", 0) or 0)))
+        self.live.opacity.setValue(int(str(self.settings.value("opacity", 45) or 45)))
         self.live.source_bar.set_source(self._last_source())
 
     def _tab_changed(self, index: int) -> None:
@@ -311,11 +318,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue("opacity", self.live.opacity.value())
         self._closing = True
         self._poll.stop()
-        if self.worker is not None and self.thread is not None:
+        if self.worker is not None:
             self.worker.stop()
-            self.thread.quit()
-            self.thread.wait()
-            self.thread = self.worker = None
+        self.inspecting.close()  # waits for the batch in flight to be committed
+        self.worker = None
         self.review.close_view()
         self.models.close_view()
         self.tasks.close()
@@ -326,5 +332,5 @@ class MainWindow(QMainWindow):
 def _os_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no login name on some locked-down PCs
+    except Exception:  # noqa: BLE001 (no login name on some locked-down PCs)
         return ""

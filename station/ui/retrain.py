@@ -6,13 +6,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from station.errors import StationError
+from station.ui.tasks import Tasks
+
+if TYPE_CHECKING:
+    from station.promotion import PromotionCheck
 
 log = logging.getLogger("station.ui.retrain")
 METRICS = ("n", "accuracy", "precision", "recall", "f1", "auroc")
@@ -53,10 +68,10 @@ class RetrainDialog(QDialog):
         self.window_ = window
         self.setWindowTitle("Retrain from reviews")
         self.resize(980, 640)
-        self.result: dict[str, Any] | None = None
-        self.thread: QThread | None = None
-        self.check = None
+        self.outcome: dict[str, Any] | None = None
+        self.check: PromotionCheck | None = None
         self.worker: RetrainWorker | None = None
+        self.jobs = Tasks(self, name="station-retrain")
         intro = QLabel("Exports every reviewed item (train/val split kept across exports), trains from the active model, "
                        "then scores the new and the active model on the same validation split.")
         intro.setWordWrap(True)
@@ -104,20 +119,20 @@ class RetrainDialog(QDialog):
         self.promote_btn.clicked.connect(self.promote)
 
     def start(self) -> None:
-        if self.thread is not None:
+        if self.worker is not None:
             return
         o = self.window_.options
         self.worker = RetrainWorker(o.data, o.db, self.epochs.value(), self.unreviewed.isChecked())
-        self.thread = QThread(self)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
+        self.worker.setParent(self)  # Qt owns it: deleted (deleteLater) only after its queued signals
+        # The worker stays in the GUI thread; its run() goes to the jobs thread, and its signals,
+        # emitted there, arrive here queued.
         self.worker.progress.connect(self._progress)
         self.worker.done.connect(self._done)
         self.worker.failed.connect(self._failed)
         self.start_btn.setEnabled(False)
         self.promote_btn.setEnabled(False)
         self.stage.setText("exporting the reviews…")
-        self.thread.start()
+        self.jobs.submit(self.worker.run)
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -132,11 +147,9 @@ class RetrainDialog(QDialog):
         self.bar.setValue(done)
 
     def _join(self) -> None:
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait()
-            self.thread.deleteLater()
-        self.thread = self.worker = None
+        if self.worker is not None:
+            self.worker.deleteLater()
+        self.worker = None
         self.start_btn.setEnabled(True)
 
     def _failed(self, message: str) -> None:
@@ -146,7 +159,7 @@ class RetrainDialog(QDialog):
 
     def _done(self, result: dict[str, Any]) -> None:
         self._join()
-        self.result = result
+        self.outcome = result
         ex = result["export"]
         self.stage.setStyleSheet("")
         self.stage.setText(f"{result['name']}: {ex['train']} train + {ex['val']} val images, classes {', '.join(result['classes'])}, "
@@ -165,27 +178,28 @@ class RetrainDialog(QDialog):
         """The difference per metric, and whether promoting is advised, in words."""
         from station.promotion import check
 
-        self.check = check(self.result["new"], self.result["active"])
+        assert self.outcome is not None  # shown once a retrain is done
+        self.check = result = check(self.outcome["new"], self.outcome["active"])
         for row, metric in enumerate(METRICS):
-            d = self.check.diff.get(metric)
+            d = result.diff.get(metric)
             item = QTableWidgetItem("" if d is None else f"{d:+.3f}")
             if d is not None and d < 0:
                 item.setForeground(Qt.GlobalColor.red)
             self.table.setItem(row, 2, item)
-        if self.check.ok:
+        if result.ok:
             self.verdict.setText("The new model is at least as good on this validation split.")
             self.verdict.setStyleSheet("")
         else:
-            self.verdict.setText("Not advised: " + "; ".join(self.check.reasons) + ". Promoting needs a reason.")
+            self.verdict.setText("Not advised: " + "; ".join(result.reasons) + ". Promoting needs a reason.")
             self.verdict.setStyleSheet("color: #ff7b72; font-weight: bold;")
 
     def promote(self) -> None:
         """Refused when worse, unless the engineer gives a reason; confirmed either way."""
         from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-        from station.registry import promote
+        from station.model.registry import promote
 
-        if self.result is None:
+        if self.outcome is None or self.check is None:
             return
         by = self.window_.reviewer()
         if not by:
@@ -198,10 +212,10 @@ class RetrainDialog(QDialog):
                 self.stage.setText("not promoted: the active model is unchanged")
                 return
         else:
-            answer = QMessageBox.question(self, "Promote", f"Make {self.result['name']} the active model for every next Start?")
+            answer = QMessageBox.question(self, "Promote", f"Make {self.outcome['name']} the active model for every next Start?")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        path, name, data = self.result["path"], self.result["name"], self.window_.options.data
+        path, name, data = self.outcome["path"], self.outcome["name"], self.window_.options.data
         self.window_.options.model = None
 
         def done(registered: str) -> None:
@@ -215,7 +229,8 @@ class RetrainDialog(QDialog):
     def reject(self) -> None:
         if self.worker is not None:  # closing mid-training cancels and waits: no orphan thread
             self.worker.cancel()
-            self._join()
+        self.jobs.close()
+        self._join()
         super().reject()
 
 

@@ -10,20 +10,20 @@ FAIL = "#d64541"
 IDLE = "#3a3f46"
 UNCERTAIN = "#c98a1a"  # amber: a person should look
 
-STYLE = f"""
-QWidget {{ font-size: 15px; }}
-QPushButton {{ min-height: 44px; padding: 4px 16px; border-radius: 6px; background: #2d333b; border: 1px solid #444c56; }}
-QPushButton:hover {{ background: #373e47; }}
-QPushButton:pressed {{ background: #444c56; }}
-QPushButton:disabled {{ color: #6e7681; }}
-QPushButton#primary {{ background: #1f6feb; border-color: #388bfd; font-weight: bold; }}
-QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{ min-height: 36px; padding: 2px 8px; }}
-QTabBar::tab {{ min-height: 40px; min-width: 130px; font-size: 16px; padding: 4px 14px; }}
-QLabel#banner {{ font-size: 72px; font-weight: 800; color: white; border-radius: 10px; padding: 8px; }}
-QLabel#bannerDetail {{ font-size: 26px; font-weight: 600; }}
-QLabel#big {{ font-size: 34px; font-weight: 700; }}
-QLabel#muted {{ color: #8b949e; }}
-QStatusBar QLabel {{ font-size: 14px; padding: 0 8px; }}
+STYLE = """
+QWidget { font-size: 15px; }
+QPushButton { min-height: 44px; padding: 4px 16px; border-radius: 6px; background: #2d333b; border: 1px solid #444c56; }
+QPushButton:hover { background: #373e47; }
+QPushButton:pressed { background: #444c56; }
+QPushButton:disabled { color: #6e7681; }
+QPushButton#primary { background: #1f6feb; border-color: #388bfd; font-weight: bold; }
+QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox { min-height: 36px; padding: 2px 8px; }
+QTabBar::tab { min-height: 40px; min-width: 130px; font-size: 16px; padding: 4px 14px; }
+QLabel#banner { font-size: 72px; font-weight: 800; color: white; border-radius: 10px; padding: 8px; }
+QLabel#bannerDetail { font-size: 26px; font-weight: 600; }
+QLabel#big { font-size: 34px; font-weight: 700; }
+QLabel#muted { color: #8b949e; }
+QStatusBar QLabel { font-size: 14px; padding: 0 8px; }
 """
 
 

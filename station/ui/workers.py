@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -98,8 +99,9 @@ class InspectionWorker(QObject):
     def run(self) -> None:
         run = self.run_
         try:
-            self.model_ready.emit(run.open())
-            tag = f"{run.model.name} {run.model.version}"
+            info = run.open()
+            self.model_ready.emit(info)
+            tag = f"{info.name} {info.version}"
             for r in run.results(gate=self._stamped):
                 self._times = self._times[-30:] + [time.monotonic()]
                 self.result.emit(_live(r, self._read_at.pop((r.frame.origin, r.frame.index), time.monotonic()), tag))
@@ -113,7 +115,7 @@ class InspectionWorker(QObject):
         finally:
             try:
                 summary = run.close()
-            except Exception:  # noqa: BLE001 (the run row's end time is cosmetic; every result is committed)
+            except Exception:
                 log.error("closing the inspection run failed", exc_info=True)
                 summary = run.summary
             if summary.state == "lost":
@@ -135,10 +137,11 @@ def _live(r, read_at: float, model: str) -> LiveResult:
     p = r.prediction
     preview = r.preview
     heat = colorize(upsample(r.cam, preview.shape)) if r.cam is not None else None
-    box = None
+    box: tuple[int, int, int, int] | None = None
     if r.box is not None and r.image_shape:
         s = preview.shape[1] / r.image_shape[1]
-        box = tuple(int(round(v * s)) for v in r.box)
+        x, y, w, h = (int(round(v * s)) for v in r.box)
+        box = (x, y, w, h)
     return LiveResult(origin=r.frame.origin, read_at=read_at, inspection_id=r.inspection_id, label=p.label,
                       p_defect=p.p_defect, verdict=p.verdict, probabilities=dict(p.probabilities), box=box,
                       preview=preview, heat=heat, timings=dict(r.timings), model=model)

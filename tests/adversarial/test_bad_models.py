@@ -8,9 +8,11 @@ import json
 import shutil
 
 import pytest
-
 from conftest import run_cli, run_json
+
 from station.config import default_model_dir
+
+pytestmark = pytest.mark.slow  # many command-line round trips or training
 
 
 @pytest.fixture()

@@ -7,8 +7,9 @@ import csv
 import os
 
 import pytest
-
 from conftest import run_cli, run_json
+
+pytestmark = pytest.mark.slow  # many command-line round trips
 
 
 @pytest.fixture(scope="module")

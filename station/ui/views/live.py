@@ -7,8 +7,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from station.ui import theme
 from station.ui.imageview import ImageView
@@ -264,7 +276,7 @@ class LiveView(QWidget):
             item.setToolTip(f"{r.origin}: {r.error}")
             item.setForeground(QColor(theme.FAIL))
         else:
-            item = QListWidgetItem(QIcon(to_pixmap(r.preview)), f"{'PASS' if r.verdict == 'pass' else r.label.upper()}")
+            item = QListWidgetItem(QIcon(to_pixmap(r.preview)), f"{'PASS' if r.verdict == 'pass' else (r.label or '?').upper()}")
             item.setForeground(QColor(theme.PASS if r.verdict == "pass" else theme.FAIL))
             item.setToolTip(f"{r.origin}\n{r.label} p_defect={r.p_defect:.3f}")
         self.history.insertItem(0, item)

@@ -5,11 +5,24 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QTextEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station.errors import StationError
 
 if TYPE_CHECKING:
     from station.inspection_run import ModelInfo
+    from station.ui.goodframes import GoodFramesDialog
+    from station.ui.tasks import Tasks
 
 
 class ModelsView(QWidget):
@@ -37,8 +50,8 @@ class ModelsView(QWidget):
         self.new_line.setToolTip("Teach a good-parts model from a folder of good parts: no defect images needed")
         self.new_line_camera = QPushButton("New line from camera…")
         self.new_line_camera.setToolTip("Grab frames from the Live tab's source, untick any that are not good parts, teach")
-        self.confirm = None  # the good-frames sheet while it is open
-        self.teaching = None  # its own thread: a teach takes tens of seconds, reviews must not wait behind it
+        self.confirm: GoodFramesDialog | None = None  # the good-frames sheet while it is open
+        self.teaching: Tasks | None = None  # its own thread: a teach takes tens of seconds, reviews must not wait behind it
         row = QHBoxLayout()
         row.addWidget(QLabel("Fail when p_defect ≥"))
         row.addWidget(self.threshold)
@@ -68,7 +81,7 @@ class ModelsView(QWidget):
         self.rollback.clicked.connect(self._rollback)
 
     def refresh(self) -> None:
-        from station.registry import list_models
+        from station.model.registry import list_models
 
         data = self.window_.options.data
         self.window_.tasks.submit(lambda: list_models(data), self._show, self.window_.show_error)
@@ -105,22 +118,24 @@ class ModelsView(QWidget):
         value: float | None = self.threshold.value()
         row = self.list.currentRow()
         calibrated = self.models[row].get("calibrated_threshold") if 0 <= row < len(self.models) else None
-        if calibrated is not None and abs(value - round(float(calibrated), self.threshold.decimals())) < 1e-9:
+        if calibrated is not None and value is not None and abs(value - round(float(calibrated), self.threshold.decimals())) < 1e-9:
             value = None  # the calibrated value as shown: keep the card's own, not a rounded copy
         self._set_threshold(value)
 
     def _set_threshold(self, value: float | None) -> None:
-        from station.registry import set_threshold
+        from station.model.registry import set_threshold
 
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
             return
-        self.window_.tasks.submit(lambda: set_threshold(name, value, data),
-                                  lambda _: (self.window_.show_message(f"{name}: threshold saved; applies from the next Start"), self.refresh()),
-                                  self.window_.show_error)
+        def saved(_: object) -> None:
+            self.window_.show_message(f"{name}: threshold saved; applies from the next Start")
+            self.refresh()
+
+        self.window_.tasks.submit(lambda: set_threshold(name, value, data), saved, self.window_.show_error)
 
     def _activate(self) -> None:
-        from station.registry import promote
+        from station.model.registry import promote
 
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
@@ -144,7 +159,7 @@ class ModelsView(QWidget):
         self.refresh()
 
     def _rollback(self) -> None:
-        from station.registry import rollback
+        from station.model.registry import rollback
 
         by, data = self.window_.reviewer(), self.window_.options.data
         if not by:
@@ -194,7 +209,7 @@ class ModelsView(QWidget):
 
         try:
             validate_label(name)
-        except Exception as exc:  # StationError: the one-line label rule
+        except StationError as exc:  # the one-line label rule
             self.window_.show_error(str(exc))
             return
         folder = config.data_dir(self.window_.options.data) / "lines" / name / "frames"
@@ -240,7 +255,7 @@ class ModelsView(QWidget):
 
         try:
             validate_label(name)
-        except Exception as exc:  # StationError: the one-line label rule
+        except StationError as exc:  # the one-line label rule
             self.window_.show_error(str(exc))
             return
         data = self.window_.options.data
@@ -253,7 +268,7 @@ class ModelsView(QWidget):
             import tempfile
 
             from station import config
-            from station.registry import register
+            from station.model.registry import register
             from station.train.teach import teach
 
             with tempfile.TemporaryDirectory(prefix=f".teach-{name}-", dir=config.data_dir(data)) as tmp:

@@ -7,17 +7,32 @@ behind it. Undo appends an event (the store never deletes one).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from station.ui.imageview import ImageView
 from station.ui.qimage import to_pixmap
+from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks
 
 PAGE = 200
@@ -48,8 +63,8 @@ class ReviewView(QWidget):
         for key, text in (("uncertainty", "Least certain first"), ("recent", "Most recent first"), ("defects", "Predicted defects first")):
             self.order.addItem(text, key)
         self.verdict = QComboBox()
-        for key, text in ((None, "any verdict"), ("fail", "FAIL only"), ("pass", "PASS only")):
-            self.verdict.addItem(text, key)
+        for verdict, text in ((None, "any verdict"), ("fail", "FAIL only"), ("pass", "PASS only")):
+            self.verdict.addItem(text, verdict)
         self.predicted = QComboBox()
         self.predicted.addItem("any prediction", None)
         self.run = QComboBox()
@@ -95,8 +110,8 @@ class ReviewView(QWidget):
         for b in (self.confirm_btn, self.skip_btn, self.undo_btn):
             buttons.addWidget(b)
         side = QVBoxLayout()
-        for w in (self.position, self.prediction, self.details, self.keys_label):
-            side.addWidget(w)
+        for label in (self.position, self.prediction, self.details, self.keys_label):
+            side.addWidget(label)
         side.addStretch(1)
         side.addLayout(buttons)
         side.addWidget(QLabel("This session"))
@@ -115,22 +130,22 @@ class ReviewView(QWidget):
         self.confirm_btn.clicked.connect(self.confirm)
         self.skip_btn.clicked.connect(lambda: self.step(1))
         self.undo_btn.clicked.connect(self.undo)
-        keys = {"Return": self.confirm, "Enter": self.confirm, "Space": self.confirm, "G": lambda: self.decide("good"),
+        keys: dict[str, Callable[[], object]] = {"Return": self.confirm, "Enter": self.confirm, "Space": self.confirm, "G": lambda: self.decide("good"),
                 "N": self.new_type, "S": lambda: self.step(1), "Right": lambda: self.step(1), "Left": lambda: self.step(-1),
                 "Ctrl+Z": self.undo, "U": self.undo, "H": lambda: self.image.set_heat_visible(not self.image.show_heat),
                 "+": lambda: self.image.zoom_by(1.25), "=": lambda: self.image.zoom_by(1.25), "-": lambda: self.image.zoom_by(0.8),
                 "0": self.image.reset_zoom, "B": self.bulk.toggle}
         for n in range(1, 10):
-            keys[str(n)] = lambda n=n: self.decide_defect(n)
+            keys[str(n)] = partial(self.decide_defect, n)
         for key, slot in keys.items():
-            QShortcut(QKeySequence(key), self, activated=slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut(key, self, slot, Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- the queue --------------------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
         delta = self.since.currentData()
         return {"verdict": self.verdict.currentData(), "predicted": self.predicted.currentData(), "run_id": self.run.currentData(),
                 "origin_like": self.origin.text().strip() or None,
-                "since": datetime.now(timezone.utc) - delta if delta else None}
+                "since": datetime.now(UTC) - delta if delta else None}
 
     def refresh(self) -> None:
         from station.store import repo, stats
@@ -226,8 +241,8 @@ class ReviewView(QWidget):
     def confirm(self) -> None:
         if self.bulk.isChecked():
             self._decide_many(None)
-        elif self.current() is not None:
-            self.decide(self.current()["predicted"])
+        elif (item := self.current()) is not None:
+            self.decide(item["predicted"])
 
     def decide_defect(self, n: int) -> None:
         """Digit n is the defect type that holds it, whatever types were added since."""
@@ -256,7 +271,7 @@ class ReviewView(QWidget):
             return
         item = self.current()
         by = self.window_.reviewer() if item is not None else None
-        if not by:
+        if item is None or not by:
             return
         from station.store import repo
 
@@ -318,10 +333,8 @@ class ReviewView(QWidget):
             self.grid.setFocus()
 
     def _fill_grid(self) -> None:
-        from station.ui.loading import thumbnail
-
         self.grid.clear()
-        self._grid_items: dict[int, QListWidgetItem] = {}
+        self._grid_items = {}
         root = self.window_.data
         for item in self.items:
             w = QListWidgetItem(f"#{item['id']} {item['predicted']}")
@@ -332,8 +345,13 @@ class ReviewView(QWidget):
                 w.setIcon(self._thumbs[item["id"]])
             elif item["id"] not in self._thumbs_pending:
                 self._thumbs_pending.add(item["id"])
-                self.loader.submit(lambda item=item: thumbnail(root, item),
-                                   lambda img, i=item["id"]: self._thumb_loaded(i, img), lambda _m: None)
+                self._load_thumb(root, item)
+
+    def _load_thumb(self, root: Path, item: dict[str, Any]) -> None:
+        from station.ui.loading import thumbnail
+
+        inspection_id = item["id"]
+        self.loader.submit(lambda: thumbnail(root, item), lambda img: self._thumb_loaded(inspection_id, img), lambda _m: None)
 
     def _thumb_loaded(self, inspection_id: int, image) -> None:
         """Grid items come and go with every refill: find the live one by id, never keep a stale one."""

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, An
 
 def register(source: Path, name: str | None, data: str | os.PathLike[str] | None = None) -> str:
     """Copy a trained model directory into the registry under `name` (older models are kept)."""
-    from station.model.classifier import read_card
+    from station.model.directory import read_card
 
     read_card(source)
     name = validate_label(name or source.name)
@@ -149,7 +150,7 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
         name_or_dir = register(path, name, data)
     if not (reg / name_or_dir / "card.json").is_file():
         raise StationError(f"no model named {name_or_dir!r}; see `station models`")
-    from station.model.classifier import load_model_dir
+    from station.model.directory import load_model_dir
 
     load_model_dir(reg / name_or_dir)  # a model that cannot load is never made active
     previous = active_name(data, reg)
@@ -162,9 +163,9 @@ PROMOTIONS = "promotions.jsonl"
 
 
 def _record(reg: Path, action: str, name: str, previous: str, by: str, reason: str) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    event = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "action": action, "model": name,
+    event = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action, "model": name,
              "previous": previous, "by": by, "reason": reason}
     with open(reg / PROMOTIONS, "a", encoding="utf-8") as f:  # append-only, one line per change
         f.write(json.dumps(event) + "\n")
@@ -195,7 +196,7 @@ def rollback(data: str | os.PathLike[str] | None = None, by: str = "", reason: s
     target = last["previous"]
     if not (reg / target / "card.json").is_file():
         raise StationError(f"the previous model {target!r} is no longer registered")
-    from station.model.classifier import load_model_dir
+    from station.model.directory import load_model_dir
 
     load_model_dir(reg / target)
     _write_active(reg, target)
