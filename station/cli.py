@@ -30,6 +30,7 @@ COMMANDS = {
     "promote": ("registry", "cmd_promote"),
     "rollback": ("registry", "cmd_rollback"),
     "bench": ("bench", "cmd_bench"),
+    "doctor": ("support", "cmd_doctor"),
 }
 
 
@@ -176,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="", metavar="NAME")
     p.add_argument("--reason", default="", metavar="TEXT")
     _common(p, db=False)
+
+    p = sub.add_parser("doctor", help="versions, devices, cameras, database, disk, models and the log path: one report for support")
+    p.add_argument("--cameras", type=_int(0, 64), default=4, metavar="N", help="camera indices to probe (0: none)")
+    _common(p)
 
     p = sub.add_parser("bench", help="the performance benchmark, measured side by side in one run")
     p.add_argument("--images", type=COUNT, default=64, metavar="N")

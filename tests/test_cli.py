@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 from conftest import run_cli, run_json
@@ -146,3 +147,21 @@ def test_registry_first_start_is_safe_from_many_threads(tmp_path):
     assert errors == []
     assert [m["name"] for m in list_models(str(tmp_path))] == ["default"]
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["ACTIVE", "default"], "no temporary files left"
+
+
+def test_doctor_reports_every_check_and_names_the_one_that_fails(tmp_path, demo_images, data_dir):
+    run_json("run", str(demo_images), data=data_dir)  # stored images: the disk check has a rate to project
+    report = run_json("doctor", "--cameras", "2", data=data_dir)
+    for name in ("versions", "devices", "cameras", "database", "disk", "models", "log"):
+        assert report[name]["ok"] is True, (name, report[name])
+    assert report["ok"] is True
+    assert report["versions"]["packages"]["torch"].startswith("2.14.1")
+    assert report["database"]["inspections"] == 24 and report["database"]["schema"]
+    assert report["disk"]["bytes_per_day_last_week"] > 0 and report["disk"]["days_until_full"] > 0
+    assert report["models"]["active"] == "default"
+    assert report["log"]["path"] == str(data_dir / "logs" / "station.log") and Path(report["log"]["path"]).is_file()
+    # A database that does not open fails its own check, in one line, and the rest still report.
+    broken = run_json("doctor", "--cameras", "0", "--db", f"sqlite:///{tmp_path}/no/such/dir/x.db", data=data_dir)
+    assert broken["ok"] is False and broken["database"]["ok"] is False
+    assert "cannot open database" in broken["database"]["detail"] and "\n" not in broken["database"]["detail"]
+    assert broken["versions"]["ok"] and broken["disk"]["ok"] and broken["models"]["ok"]

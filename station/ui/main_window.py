@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
 
     def _kind_changed(self, kind: str) -> None:
         if kind == "camera":
-            from station.ui.cameras import probe_cameras
+            from station.sources.cameras import probe_cameras
 
             self.tasks.submit(probe_cameras, self.live.source_bar.set_cameras)
 

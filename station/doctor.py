@@ -1,0 +1,174 @@
+"""`station doctor`: one report to attach to a support request.
+
+Every check runs on its own and says `ok` and why not; one failing check never hides the others
+(a database that does not answer still leaves the versions, the disk and the log path to read).
+Nothing secret is reported: a database URL is shown with its password hidden.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from station import __version__
+
+PACKAGES = ("torch", "torchvision", "numpy", "cv2", "sqlalchemy", "PySide6", "safetensors", "timm", "onnxruntime")
+
+
+@dataclass
+class Check:
+    ok: bool
+    detail: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "detail": self.detail, **self.facts}
+
+
+@dataclass
+class DoctorReport:
+    station: str
+    generated: str
+    checks: dict[str, Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"station": self.station, "generated": self.generated, "ok": self.ok,
+                **{name: c.to_json() for name, c in self.checks.items()}}
+
+
+def _versions() -> Check:
+    import importlib
+    import importlib.metadata
+
+    found: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            module = importlib.import_module(name)
+            found[name] = str(getattr(module, "__version__", None) or importlib.metadata.version(name))
+        except Exception:  # noqa: BLE001 (absent or broken: the report says so and goes on)
+            found[name] = None
+    return Check(True, "", {"python": sys.version.split()[0], "platform": platform.platform(), "packages": found})
+
+
+def _devices() -> Check:
+    import torch
+
+    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return Check(True, "CUDA" if gpus else "CPU only", {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                                                        "cuda": bool(gpus), "gpus": gpus})
+
+
+def _cameras(limit: int) -> Check:
+    from station.sources.cameras import probe_cameras
+
+    if limit < 1:
+        return Check(True, "not probed (--cameras 0)", {"open": []})
+    t = time.perf_counter()
+    found = probe_cameras(limit)
+    return Check(True, f"{len(found)} of camera:0..{limit - 1} open", {"open": [f"camera:{i}" for i in found],
+                                                                          "probe_seconds": round(time.perf_counter() - t, 2)})
+
+
+def _database(data: str | None, db: str | None) -> Check:
+    from sqlalchemy import func, select
+
+    from station.store.db import _redact, current_revision, open_store
+    from station.store.schema import Inspection, Review
+
+    url = db or os.environ.get("STATION_DB")
+    store = open_store(data, db)
+    try:
+        with store.session() as s:
+            inspections = s.scalar(select(func.count()).select_from(Inspection)) or 0
+            reviews = s.scalar(select(func.count()).select_from(Review)) or 0
+        facts = {"url": _redact(store.url), "dialect": store.engine.dialect.name, "schema": current_revision(store.engine),
+                 "inspections": inspections, "reviews": reviews}
+        return Check(True, "reachable" + ("" if url else " (SQLite in the data dir)"), facts)
+    finally:
+        store.engine.dispose()
+
+
+def _disk(data: str | None) -> Check:
+    """Free space where images and heatmaps land, and how long it lasts at last week's rate."""
+    from station import config
+
+    root = config.data_dir(data)
+    usage = shutil.disk_usage(root)
+    week_ago = time.time() - 7 * 86400
+    recent = 0
+    total = 0
+    for folder in ("images", "heatmaps"):
+        for dirpath, _dirs, files in os.walk(root / folder):
+            for name in files:
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                total += st.st_size
+                if st.st_mtime >= week_ago:
+                    recent += st.st_size
+    per_day = recent / 7
+    days = round(usage.free / per_day, 1) if per_day > 0 else None
+    writable = os.access(root, os.W_OK)
+    ok = writable and usage.free > 1_000_000_000 and (days is None or days > 14)
+    detail = ("data dir not writable" if not writable else "under 1 GB free" if usage.free <= 1_000_000_000
+              else f"full in about {days} days at last week's rate" if days is not None and days <= 14 else "")
+    return Check(ok, detail, {"data_dir": str(root), "free_bytes": usage.free, "total_bytes": usage.total,
+                              "stored_bytes": total, "bytes_per_day_last_week": round(per_day), "days_until_full": days})
+
+
+def _models(data: str | None) -> Check:
+    from station.model import load_model
+    from station.model.registry import active_name
+
+    name = active_name(data)
+    model = load_model(None, data)
+    return Check(True, f"active model {model.name} loads", {"active": name, "kind": model.card.get("kind", "classifier"),
+                                                            "version": model.version, "classes": list(model.classes)})
+
+
+def _log() -> Check:
+    from station import logs
+
+    path = logs.log_path()
+    return Check(path is not None, "" if path else "no log file (the data dir is not writable?)", {"path": str(path) if path else None})
+
+
+def diagnose(data: str | None = None, db: str | None = None, camera_limit: int = 4) -> DoctorReport:
+    from station import config
+    from station.errors import StationError
+
+    checks: dict[str, Check] = {}
+    for name, fn in (("versions", _versions), ("devices", _devices), ("cameras", lambda: _cameras(camera_limit)),
+                     ("database", lambda: _database(data, db)), ("disk", lambda: _disk(data)),
+                     ("models", lambda: _models(data)), ("log", _log)):
+        try:
+            checks[name] = fn()
+        except StationError as exc:
+            checks[name] = Check(False, str(exc))
+        except Exception as exc:  # a check that breaks is itself the finding (logged with its traceback)
+            import logging
+
+            logging.getLogger("station.doctor").error("doctor check %s failed", name, exc_info=True)
+            checks[name] = Check(False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    now = datetime.now(UTC).replace(microsecond=0)
+    return DoctorReport(station=config.station_name(), generated=now.isoformat(), checks=checks)
+
+
+def render(report: DoctorReport) -> str:
+    lines = [f"station {__version__} on {report.station}, {report.generated}"]
+    for name, c in report.checks.items():
+        lines.append(f"{'ok  ' if c.ok else 'FAIL'} {name}: {c.detail}".rstrip(": "))
+    lines.append("everything checked is fine" if report.ok else "attach `station doctor --json` and the log to a support request")
+    return "\n".join(lines)
+
