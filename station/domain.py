@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from station.labels import is_defect
+
 
 class Prediction(NamedTuple):
     """What the classifier says about one image. `label` already honours the model's threshold."""
@@ -16,7 +18,7 @@ class Prediction(NamedTuple):
 
     @property
     def verdict(self) -> str:
-        return "pass" if self.label == "good" else "fail"
+        return "fail" if is_defect(self.label) else "pass"
 
     @property
     def margin(self) -> float:
@@ -59,3 +61,34 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.error is None and self.prediction is not None
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """What a review (or its undo) did: the item's label now and before, and who else had
+    reviewed it first (both events are kept; the newest is the current label)."""
+
+    id: int  # the inspection
+    label: str | None  # None: an undo put the item back in the queue
+    previous: str | None
+    review_id: int
+    by: str = ""
+    predicted: str | None = None
+    already_reviewed_by: str | None = None
+    already_reviewed_at: str | None = None
+    undid: int | None = None  # the review event an undo reverted
+
+    @property
+    def contested(self) -> bool:
+        """Someone else reviewed this item before this event."""
+        return bool(self.already_reviewed_by) and self.already_reviewed_by != self.by
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "label": self.label, "previous": self.previous, "review_id": self.review_id}
+        if self.undid is not None:
+            out["undid"] = self.undid
+        else:
+            out.update({"predicted": self.predicted, "by": self.by})
+        if self.already_reviewed_by is not None:
+            out.update({"already_reviewed_by": self.already_reviewed_by, "already_reviewed_at": self.already_reviewed_at})
+        return out

@@ -226,3 +226,21 @@ def test_a_trickling_file_source_is_never_held_back(demo_images, model, data_dir
         first_done.set()
     recorder.close()
     assert [r.frame.index for r in got] == [0, 1, 2] and all(r.inspection_id for r in got)
+
+
+def test_the_source_grammar_parses_and_formats_every_form(tmp_path):
+    from station.sources.spec import format_spec, parse_spec
+
+    video = _video(tmp_path / "line.avi", n=2)
+    image = tmp_path / "one.png"
+    image.write_bytes(b"")
+    cases = {str(tmp_path): ("folder", str(tmp_path)), str(image): ("folder", str(image)), str(video): ("video", str(video)),
+             f"watch:{tmp_path}": ("watch", str(tmp_path)), "camera:3": ("camera", "3"),
+             "rtsp://127.0.0.1:8554/line": ("stream", "rtsp://127.0.0.1:8554/line")}
+    for spec, (kind, target) in cases.items():
+        src = parse_spec(spec)
+        assert (src.kind, src.target) == (kind, target), spec
+        assert str(src) == spec and format_spec(kind, target) == spec
+        assert src.live == (kind in ("watch", "camera", "stream"))
+    with pytest.raises(SourceError, match="bad camera spec"):
+        parse_spec("camera:front")

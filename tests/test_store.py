@@ -103,7 +103,7 @@ def test_reviews_append_only_and_current_label(tmp_path):
         first = repo.add_review(s, iid, "good", "ann")
     with store.session.begin() as s:
         second = repo.add_review(s, iid, "spot", "ann", note="undo")
-    assert first["previous"] == "spot" and second["previous"] == "good"
+    assert first.previous == "spot" and second.previous == "good"
     with store.session() as s:
         events = repo.reviews(s, iid)
         assert [(e.label, e.previous, e.by) for e in events] == [("good", "spot", "ann"), ("spot", "good", "ann")]
@@ -136,8 +136,8 @@ def test_two_concurrent_reviewers_both_kept_second_told(tmp_path):
         current = repo.get_inspection(s, iid).label
     assert len(events) == 2
     first, second = events
-    assert "already_reviewed_by" not in out[first.by]
-    assert out[second.by]["already_reviewed_by"] == first.by
+    assert out[first.by].already_reviewed_by is None and not out[first.by].contested
+    assert out[second.by].already_reviewed_by == first.by and out[second.by].contested
     assert second.previous == first.label
     assert current == second.label
     con = sqlite3.connect(tmp_path / "station.db")

@@ -43,13 +43,13 @@ def cmd_label(args: argparse.Namespace) -> int:
     store = open_store(args.data, args.db)
     with store.session.begin() as s:
         out = repo.add_review(s, args.id, args.label, args.by, args.note)
-    if out.get("already_reviewed_by") and out["already_reviewed_by"] != out["by"]:
-        print(f"station label: note: inspection {args.id} was already reviewed by {out['already_reviewed_by']}; "
+    if out.contested:
+        print(f"station label: note: inspection {args.id} was already reviewed by {out.already_reviewed_by}; "
               "both reviews are kept, yours is now the current label", file=sys.stderr)
     if args.json:
-        emit_json(out)
+        emit_json(out.to_json())
     else:
-        print(f"inspection {out['id']}: {out['previous']} -> {out['label']}")
+        print(f"inspection {out.id}: {out.previous} -> {out.label}")
     return 0
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from station.domain import ReviewRecord
 from station.errors import StationError
-from station.labels import validate_label
+from station.labels import GOOD, is_defect, validate_label
 from station.store.schema import Failure, Inspection, LabelKey, ModelRecord, Review, Run
 
 ORDERS: dict[str, ColumnElement[Any]] = {
@@ -48,7 +49,7 @@ def model_id(session: Session, name: str, version: str, card: dict[str, Any]) ->
 
 def assign_keys(session: Session, labels: Iterable[str]) -> None:
     """Give each new defect type the next free digit (1-9), once; the others keep theirs."""
-    new = [l for l in dict.fromkeys(labels) if l != "good"]
+    new = [l for l in dict.fromkeys(labels) if is_defect(l)]
     if not new:
         return
     have = {label: digit for label, digit in session.execute(select(LabelKey.label, LabelKey.digit))}
@@ -128,9 +129,9 @@ def known_labels(session: Session) -> list[str]:
     # From the reviews, not the inspections: a label only ever enters through a review, and the
     # reviews table stays small where inspections reach millions of rows without a label index.
     labels.update(x for x in session.scalars(select(Review.label).where(Review.label.is_not(None)).distinct()) if x)
-    labels.discard("good")
+    labels.discard(GOOD)
     keyed = [l for l in label_keys(session) if l in labels]  # digit order: what the keys show
-    return ["good"] + keyed + sorted(labels - set(keyed))
+    return [GOOD] + keyed + sorted(labels - set(keyed))
 
 
 def as_dict(row: Inspection) -> dict[str, Any]:
@@ -151,7 +152,7 @@ def get_inspection(session: Session, inspection_id: int) -> Inspection:
     return row
 
 
-def add_review(session: Session, inspection_id: int, label: str, by: str, note: str | None = None) -> dict[str, Any]:
+def add_review(session: Session, inspection_id: int, label: str, by: str, note: str | None = None) -> ReviewRecord:
     """Append a review event. Returns the label, the one it replaces and, when someone else
     reviewed the item first, who: both events are kept, the newest is the current label."""
     label = validate_label(label)
@@ -173,15 +174,12 @@ def add_review(session: Session, inspection_id: int, label: str, by: str, note: 
     session.add(event)
     session.flush()
     assign_keys(session, [label])
-    out: dict[str, Any] = {"id": inspection_id, "label": label, "previous": previous, "predicted": predicted, "by": by,
-                           "review_id": event.id}
-    if last is not None:
-        out["already_reviewed_by"] = last.by
-        out["already_reviewed_at"] = iso_utc(last.at)
-    return out
+    return ReviewRecord(id=inspection_id, label=label, previous=previous, review_id=event.id, by=by, predicted=predicted,
+                        already_reviewed_by=last.by if last is not None else None,
+                        already_reviewed_at=iso_utc(last.at) if last is not None else None)
 
 
-def undo_review(session: Session, inspection_id: int, by: str, expected: int | None = None) -> dict[str, Any]:
+def undo_review(session: Session, inspection_id: int, by: str, expected: int | None = None) -> ReviewRecord:
     """Revert the newest review of an item by appending an event (nothing is deleted). The label
     goes back to what it was before that event; NULL puts the item back in the queue. With
     `expected`, refuse when someone reviewed the item after the event the caller means to undo."""
@@ -207,7 +205,7 @@ def undo_review(session: Session, inspection_id: int, by: str, expected: int | N
     event = Review(inspection_id=inspection_id, label=restored, previous=newest.label, by=by[:128], at=at, note="undo", undoes=newest.id)
     session.add(event)
     session.flush()
-    return {"id": inspection_id, "label": restored, "previous": newest.label, "undid": newest.id, "review_id": event.id}
+    return ReviewRecord(id=inspection_id, label=restored, previous=newest.label, review_id=event.id, by=by, undid=newest.id)
 
 
 def reviews(session: Session, inspection_id: int) -> list[Review]:

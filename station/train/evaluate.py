@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from station.labels import is_defect
 from station.model.classifier import StationModel
 from station.progress import ProgressFn
 from station.train import data as tdata
@@ -32,8 +33,8 @@ def evaluate(
             labels.append(label)
             preds.append(pred.label)
             p_def.append(pred.p_defect)
-            if report_dir is not None and (label != "good") != (pred.label != "good"):
-                wrongness = pred.p_defect if label == "good" else 1.0 - pred.p_defect
+            if report_dir is not None and is_defect(label) != is_defect(pred.label):
+                wrongness = 1.0 - pred.p_defect if is_defect(label) else pred.p_defect
                 worst.append((wrongness, path, label, pred.label, image, cam))
         if progress:
             progress("evaluate", min(start + batch_size, len(items)), len(items))

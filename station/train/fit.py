@@ -21,6 +21,7 @@ from torch import nn
 
 from station import __version__
 from station.errors import StationError
+from station.labels import GOOD, is_defect
 from station.model.backbone import DEFAULT_INPUT, IMAGENET_MEAN, IMAGENET_STD, AdaptedBackbone, load_pretrained
 from station.model.classifier import StationModel
 from station.model.directory import load_model_dir, save_model_dir
@@ -241,8 +242,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
     with torch.no_grad():
         logits = torch.cat([net(torch.from_numpy(xval[b]).to(device)).float().cpu() for b in _chunks(len(xval), 64)])
     probs = torch.softmax(logits, 1).numpy()
-    p_def = 1.0 - probs[:, index["good"]]
-    helper.threshold = metrics.best_threshold([int(l != "good") for _, l in val_items], p_def.tolist())
+    p_def = 1.0 - probs[:, index[GOOD]]
+    helper.threshold = metrics.best_threshold([int(is_defect(l)) for _, l in val_items], p_def.tolist())
     preds = [helper.decide(p).label for p in probs]
     val_metrics = metrics.report([l for _, l in val_items], preds, p_def.tolist(), classes)
     seconds = time.perf_counter() - t0

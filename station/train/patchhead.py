@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from station.labels import is_defect
 from station.model.anomaly import AnomalyModel
 from station.progress import ProgressFn
 from station.train import data as tdata
@@ -48,7 +49,7 @@ def fit(model: AnomalyModel, items: tdata.Items, seed: int = 0,
     if len(items) > MAX_IMAGES:
         items = [items[i] for i in sorted(rng.choice(len(items), MAX_IMAGES, replace=False))]
     emb, dist = embed(model, items)
-    y = torch.tensor([float(label != "good") for _, label in items])
+    y = torch.tensor([float(is_defect(label)) for _, label in items])
     net = model.network
     flat = emb.permute(0, 2, 3, 1).reshape(-1, emb.shape[1])
     mu, sd = flat.mean(0), flat.std(0) + 1e-6

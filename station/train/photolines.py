@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from station.errors import StationError
+from station.labels import GOOD, is_defect
 from station.progress import ProgressFn
 
 LINES = {"brick": "structured", "gravel": "stochastic", "grass": "stochastic"}
@@ -148,7 +149,7 @@ def draw_defect(img: np.ndarray, kind: str, strength: float, rng: np.random.Gene
 
 def make_part(photo: np.ndarray, label: str, size: int, rng: np.random.Generator) -> np.ndarray:
     img = capture(photo, size, rng)
-    if label != "good":
+    if is_defect(label):
         draw_defect(img, label, float(rng.uniform(0.3, 1.0)), rng)
     return _finish(img, rng)
 
@@ -183,5 +184,5 @@ def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300,
 
 def _labels(n: int, share: float, rng: np.random.Generator) -> list[str]:
     n_def = int(round(n * share))
-    labels = ["good"] * (n - n_def) + [DEFECTS[i % len(DEFECTS)] for i in range(n_def)]
+    labels = [GOOD] * (n - n_def) + [DEFECTS[i % len(DEFECTS)] for i in range(n_def)]
     return [labels[i] for i in rng.permutation(n)]

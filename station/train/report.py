@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from station.labels import is_defect
 from station.model.overlay import draw_box, hot_box, overlay
 from station.train.metrics import roc_curve
 
@@ -58,7 +59,7 @@ def write_report(out: Path, result: dict[str, Any], labels: list[str], p_def: li
 
     out.mkdir(parents=True, exist_ok=True)
     _confusion_png(result["confusion"]["labels"], result["confusion"]["matrix"], out / "confusion.png")
-    _roc_png([int(l != "good") for l in labels], p_def, result["auroc"], out / "roc.png")
+    _roc_png([int(is_defect(l)) for l in labels], p_def, result["auroc"], out / "roc.png")
     rows = []
     for k, (_, path, truth, pred, image, cam) in enumerate(worst):
         name = f"failure_{k:02d}.png"

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from station.labels import GOOD, is_defect
 from station.progress import ProgressFn
 
 DEFECTS = ("crack", "scratch", "spot", "stain")
-CLASSES = ("good",) + DEFECTS
+CLASSES = (GOOD,) + DEFECTS
 FAMILIES = ("noise", "brushed", "weave", "cells", "granite")
 DEFAULT_FAMILIES = ("noise", "brushed", "weave", "cells")  # granite is held out for retraining tests
 GOOD_SHARE = 0.4
@@ -131,7 +132,7 @@ def defect_mask(kind: str, size: int, rng: np.random.Generator) -> tuple[np.ndar
 
 def make_image(label: str, family: str, size: int, rng: np.random.Generator) -> np.ndarray:
     img = texture(family, size, rng)
-    if label != "good":
+    if is_defect(label):
         mask, delta = defect_mask(label, size, rng)
         if label != "crack":
             # Push away from the nearer clip limit: a bright spot on a bright patch would clip to
@@ -146,7 +147,7 @@ def make_image(label: str, family: str, size: int, rng: np.random.Generator) -> 
 def plan(count: int) -> list[str]:
     """Class of each image index: GOOD_SHARE good, the rest shared evenly among defects."""
     n_good = int(round(count * GOOD_SHARE))
-    labels = ["good"] * n_good + [DEFECTS[i % len(DEFECTS)] for i in range(count - n_good)]
+    labels = [GOOD] * n_good + [DEFECTS[i % len(DEFECTS)] for i in range(count - n_good)]
     order = np.random.default_rng(count).permutation(count)
     return [labels[i] for i in order]
 

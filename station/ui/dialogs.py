@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from station.errors import StationError
-from station.labels import validate_label
+from station.labels import GOOD, validate_label
 
 
 class LabelDialog(QDialog):
@@ -24,8 +24,8 @@ class LabelDialog(QDialog):
         lay.addWidget(QLabel(f"The model said <b>{predicted or '?'}</b>. What is it?"))
         grid = QGridLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for i, (name, digit) in enumerate([("good", None)] + [(k, d) for k, d in keys.items() if k != "good"]):
-            key = "G" if name == "good" else (str(digit) if digit is not None else "")
+        for i, (name, digit) in enumerate([(GOOD, None)] + [(k, d) for k, d in keys.items() if k != GOOD]):
+            key = "G" if name == GOOD else (str(digit) if digit is not None else "")
             b = QPushButton(f"{name}   [{key}]" if key else name)
             b.setAutoDefault(False)
             b.setDefault(False)

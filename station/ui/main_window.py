@@ -13,11 +13,13 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
 
 from station import config
+from station.domain import ReviewRecord
 from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
+from station.labels import GOOD
 from station.ui.dialogs import LabelDialog, NameDialog
 from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks
-from station.ui.views.live import LiveView, split_spec
+from station.ui.views.live import LiveView
 from station.ui.views.models import ModelsView
 from station.ui.views.review import ReviewView
 from station.ui.views.stats import StatsView
@@ -47,7 +49,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self._store = None
         self._reviewer: str | None = None
-        self.classes: list[str] = ["good"]
+        self.classes: list[str] = [GOOD]
         self.label_keys: dict[str, int | None] = {}  # defect type -> its fixed review digit
         self.model_info: ModelInfo | None = None
         self.worker: InspectionWorker | None = None
@@ -102,7 +104,7 @@ class MainWindow(QMainWindow):
             spec = options.source if options.source is not None else self._last_source()
             # A live source (camera, stream, hot folder) resumes by itself after a restart or a
             # power cut; a folder or video file already inspected waits for Start.
-            if options.source is not None or not spec or split_spec(spec)[0] in ("camera", "watch") or "://" in spec:
+            if options.source is not None or not spec or _resumes(spec):
                 QTimer.singleShot(0, lambda: self.start_source(spec))
 
     # -- store access, always on the tasks thread -------------------------------------------------
@@ -247,8 +249,8 @@ class MainWindow(QMainWindow):
 
         inspection_id = r.inspection_id
 
-        def recorded(out: dict[str, Any]) -> None:
-            self.live.mark_reviewed(r, out["label"])
+        def recorded(out: ReviewRecord) -> None:
+            self.live.mark_reviewed(r, out.label or "")
             self.report_review(out)
 
         self.db(lambda s: repo.add_review(s, inspection_id, label, by), recorded, write=True)
@@ -264,12 +266,12 @@ class MainWindow(QMainWindow):
         if accepted and dialog.label:
             self.review_live(r, dialog.label)
 
-    def report_review(self, out: dict) -> None:
-        if out["label"] != "good" and out["label"] not in self.label_keys:
+    def report_review(self, out: ReviewRecord) -> None:
+        if out.label is not None and out.label != GOOD and out.label not in self.label_keys:
             self.refresh_label_keys()
-        msg = f"#{out['id']}: {out['previous']} → {out['label']}"
-        if out.get("already_reviewed_by") and out["already_reviewed_by"] != out.get("by"):
-            msg += f" (already reviewed by {out['already_reviewed_by']}; both kept)"
+        msg = f"#{out.id}: {out.previous} → {out.label}"
+        if out.contested:
+            msg += f" (already reviewed by {out.already_reviewed_by}; both kept)"
         self.show_message(msg)
 
     # -- messages --------------------------------------------------------------------------------------------
@@ -327,6 +329,17 @@ class MainWindow(QMainWindow):
         self.tasks.close()
         self.settings.sync()
         super().closeEvent(event)
+
+
+def _resumes(spec: str) -> bool:
+    """A live source (camera, stream, hot folder) starts by itself when the window opens."""
+    from station.errors import SourceError
+    from station.sources.spec import parse_spec
+
+    try:
+        return parse_spec(spec).live
+    except SourceError:
+        return False
 
 
 def _os_user() -> str:

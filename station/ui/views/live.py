@@ -22,6 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station.errors import SourceError
+from station.labels import GOOD
+from station.sources.spec import format_spec, parse_spec
 from station.ui import theme
 from station.ui.imageview import ImageView
 from station.ui.qimage import to_pixmap
@@ -32,24 +35,13 @@ KINDS = [("demo", "Demo images"), ("folder", "Folder"), ("watch", "Hot folder"),
 HISTORY = 40
 
 
-def source_spec(kind: str, target: str) -> str:
-    """The SRC string `station run` takes, from the source bar's two fields."""
-    target = target.strip()
-    if kind == "watch":
-        return target if target.startswith("watch:") else f"watch:{target}"
-    if kind == "camera":
-        return target if target.startswith("camera:") else f"camera:{target or 0}"
-    return target
-
-
 def split_spec(spec: str) -> tuple[str, str]:
-    if spec.startswith("watch:"):
-        return "watch", spec[len("watch:"):]
-    if spec.startswith("camera:"):
-        return "camera", spec[len("camera:"):]
-    if "://" in spec or Path(spec).is_file():
-        return "video", spec
-    return "folder", spec
+    """The source bar's kind and target for a SRC (a stream shares the video kind's field)."""
+    try:
+        src = parse_spec(spec)
+    except SourceError:  # a malformed camera:… stays editable as typed
+        return "camera", spec.partition(":")[2]
+    return ("video" if src.kind == "stream" else src.kind), src.target
 
 
 class SourceBar(QWidget):
@@ -99,7 +91,7 @@ class SourceBar(QWidget):
             return ""
         if kind == "camera" and self.cameras.count():
             return f"camera:{self.cameras.currentData()}"
-        return source_spec(kind, self.target.text())
+        return format_spec(kind, self.target.text())
 
     def set_cameras(self, indices: list[int]) -> None:
         self.cameras.clear()
@@ -258,7 +250,7 @@ class LiveView(QWidget):
         elif abs(r.p_defect - self.threshold) < self.band:
             # Too close to the cut to trust either way: a person looks (the verdict stored and
             # signalled is still the model's).
-            color, text, detail = theme.UNCERTAIN, "UNCERTAIN – CHECK", f"{'good' if r.verdict == 'pass' else r.label} · {score}"
+            color, text, detail = theme.UNCERTAIN, "UNCERTAIN – CHECK", f"{GOOD if r.verdict == 'pass' else r.label} · {score}"
         elif r.verdict == "pass":
             color, text, detail = theme.PASS, "PASS", f"good · {score}"
         else:

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station.domain import ReviewRecord
+from station.labels import GOOD
 from station.ui.imageview import ImageView
 from station.ui.qimage import to_pixmap
 from station.ui.shortcuts import shortcut
@@ -47,7 +49,7 @@ class ReviewView(QWidget):
         self.window_ = window
         self.items: list[dict[str, Any]] = []
         self.index = 0
-        self.labels: list[str] = ["good"]
+        self.labels: list[str] = [GOOD]
         self.keys: dict[str, int | None] = {}  # defect type -> its fixed digit
         self.cache: dict[int, dict[str, Any]] = {}
         self.undo_stack: list[tuple[dict[str, Any], int]] = []
@@ -130,7 +132,7 @@ class ReviewView(QWidget):
         self.confirm_btn.clicked.connect(self.confirm)
         self.skip_btn.clicked.connect(lambda: self.step(1))
         self.undo_btn.clicked.connect(self.undo)
-        keys: dict[str, Callable[[], object]] = {"Return": self.confirm, "Enter": self.confirm, "Space": self.confirm, "G": lambda: self.decide("good"),
+        keys: dict[str, Callable[[], object]] = {"Return": self.confirm, "Enter": self.confirm, "Space": self.confirm, "G": lambda: self.decide(GOOD),
                 "N": self.new_type, "S": lambda: self.step(1), "Right": lambda: self.step(1), "Left": lambda: self.step(-1),
                 "Ctrl+Z": self.undo, "U": self.undo, "H": lambda: self.image.set_heat_visible(not self.image.show_heat),
                 "+": lambda: self.image.zoom_by(1.25), "=": lambda: self.image.zoom_by(1.25), "-": lambda: self.image.zoom_by(0.8),
@@ -287,17 +289,17 @@ class ReviewView(QWidget):
 
         self.window_.db(lambda s: repo.add_review(s, item["id"], label, by), lambda out: self._recorded(item, out), failed, write=True)
 
-    def _recorded(self, item: dict[str, Any], out: dict[str, Any]) -> None:
-        self.undo_stack.append((item, out["review_id"]))
-        if out["label"] not in self.labels:
-            self.labels.append(out["label"])
+    def _recorded(self, item: dict[str, Any], out: ReviewRecord) -> None:
+        self.undo_stack.append((item, out.review_id))
+        if out.label is not None and out.label not in self.labels:
+            self.labels.append(out.label)
             from station.store import repo
 
             def got(keys: dict) -> None:
                 self.keys = keys
                 self._show_keys()
             self.window_.db(repo.label_keys, got)
-        self.log.insertItem(0, f"#{item['id']}: {out['previous']} → {out['label']}")
+        self.log.insertItem(0, f"#{item['id']}: {out.previous} → {out.label}")
         self.window_.report_review(out)
         if not self.items:  # this page is done: fetch the next one
             self.refresh()
@@ -317,9 +319,9 @@ class ReviewView(QWidget):
             return
         from station.store import repo
 
-        def done(out):
-            self.log.insertItem(0, f"#{item['id']}: undo ({out['previous']} → {out['label'] or 'unreviewed'})")
-            if out["label"] is None:
+        def done(out: ReviewRecord) -> None:
+            self.log.insertItem(0, f"#{item['id']}: undo ({out.previous} → {out.label or 'unreviewed'})")
+            if out.label is None:
                 self.items.insert(self.index, item)
                 self.show_current()
 
@@ -380,7 +382,7 @@ class ReviewView(QWidget):
 
         def done(outs):
             for out in outs:
-                self._recorded(chosen[out["id"]], out)
+                self._recorded(chosen[out.id], out)
             self.items = [it for it in self.items if it["id"] not in chosen]
             self.index = min(self.index, max(0, len(self.items) - 1))
             self._fill_grid()
