@@ -61,7 +61,7 @@ def plain_knn(line: Path) -> dict:
     trunk = m.network.backbone.trunk
 
     def feats(items):
-        x = torch.from_numpy(np.stack([m._prep(im) for im in tdata.load_images(items)]))
+        x = torch.from_numpy(np.stack([m.prepare(im) for im in tdata.load_images(items)]))
         with torch.inference_mode():
             f = torch.cat([trunk(x[i : i + 16]).float() for i in range(0, len(x), 16)])
         return f.permute(0, 2, 3, 1).reshape(len(x), -1, f.shape[1])

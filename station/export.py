@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from station.errors import StationError
+from station.fileutil import atomic_write
 from station.labels import validate_label
 from station.store.db import Store
 from station.store.repo import iso_utc
@@ -161,8 +163,27 @@ def _inside(root: Path, path: Path) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    id: int  # the inspection
+    error: str
+
+
+@dataclass
+class ExportResult:
+    out: str
+    train: int
+    val: int
+    classes: dict[str, int]
+    errors: list[LeftOut] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"out": self.out, "train": self.train, "val": self.val, "classes": dict(self.classes),
+                "errors": [{"id": e.id, "error": e.error} for e in self.errors]}
+
+
 def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool = False, val_fraction: float = 0.2,
-           seed: int = 0) -> dict[str, Any]:
+           seed: int = 0) -> ExportResult:
     if not 0.0 <= val_fraction < 1.0:
         raise StationError(f"--val-fraction must be at least 0 and below 1, not {val_fraction}")
     out = Path(out)
@@ -178,18 +199,18 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
         return _export(store, out, include_unreviewed, val_fraction, seed)
 
 
-def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int) -> dict[str, Any]:
-    errors: list[dict[str, Any]] = []
+def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int) -> ExportResult:
+    errors: list[LeftOut] = []
     rows = []
     for r in _one_per_image(_rows(store, include_unreviewed)):
         try:
             validate_label(r["label"])
         except StationError as exc:
-            errors.append({"id": r["inspection_id"], "error": str(exc)})
+            errors.append(LeftOut(r["inspection_id"], str(exc)))
             continue
         src = store.data / r["image_path"]
         if not _inside(store.data / "images", src) or not src.is_file():
-            errors.append({"id": r["inspection_id"], "error": f"stored image missing or outside the data dir: {r['image_path']}"})
+            errors.append(LeftOut(r["inspection_id"], f"stored image missing or outside the data dir: {r['image_path']}"))
             continue
         r["_src"] = src
         rows.append(r)
@@ -201,13 +222,13 @@ def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: flo
         rel = Path(r["split"]) / r["label"] / f"{r['sha256'][:20]}{r['_src'].suffix.lower()}"
         dest = out / rel
         if not _inside(out, dest):  # belt and braces: labels are validated above
-            errors.append({"id": r["inspection_id"], "error": f"refused to write outside {out}: {rel}"})
+            errors.append(LeftOut(r["inspection_id"], f"refused to write outside {out}: {rel}"))
             continue
         if dest.is_symlink() or not (dest.is_file() and dest.stat().st_size == r["_src"].stat().st_size):
             dest.parent.mkdir(parents=True, exist_ok=True)
             _refuse_links(out)  # a folder made a link since the check above
             with open(r["_src"], "rb") as src:
-                _write_atomic(dest, src.read())
+                atomic_write(dest, src.read())
         wanted.add(rel)
         r["path"] = rel.as_posix()
     rows = [r for r in rows if "path" in r]
@@ -226,9 +247,9 @@ def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: flo
         "val_fraction": val_fraction, "include_unreviewed": include_unreviewed,
         "classes": dict(sorted(classes.items())), "counts": counts, "n": len(rows),
     }
-    _write_atomic(out / "dataset.json", json.dumps(dataset, indent=2) + "\n")
-    return {"out": str(out), "train": sum(counts["train"].values()), "val": sum(counts["val"].values()),
-            "classes": dataset["classes"], "errors": errors}
+    atomic_write(out / "dataset.json", json.dumps(dataset, indent=2) + "\n")
+    return ExportResult(out=str(out), train=sum(counts["train"].values()), val=sum(counts["val"].values()),
+                        classes=dict(sorted(classes.items())), errors=errors)
 
 
 def _prune(out: Path, wanted: set[Path], written_before: set[Path]) -> None:
@@ -260,10 +281,6 @@ def _write_manifest(out: Path, rows: list[dict[str, Any]]) -> None:
     w = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore")
     w.writeheader()
     w.writerows({k: _cell(v) for k, v in r.items() if k in FIELDS} for r in rows)
-    _write_atomic(out / "manifest.csv", buf.getvalue())
+    atomic_write(out / "manifest.csv", buf.getvalue())
 
 
-def _write_atomic(path: Path, content: str | bytes) -> None:
-    from station.fileutil import atomic_write
-
-    atomic_write(path, content.encode("utf-8") if isinstance(content, str) else content)

@@ -27,9 +27,7 @@ from station.domain import Frame, Result
 from station.errors import StationError
 
 if TYPE_CHECKING:
-    from station.model.classifier import StationModel
-    from station.recorder import Recorder
-    from station.sources.base import Source
+    from station.protocols import FrameSource, InspectionModel, ResultRecorder
     from station.store.db import Store
 
 DEFAULT_BATCH = 8  # files per forward pass; a live frame always goes alone (pipeline._batches)
@@ -68,6 +66,23 @@ class FrameError:
     error: str
 
 
+@dataclass(frozen=True)
+class RunStatus:
+    """A status bar's worth: the source's state and the counters so far."""
+
+    state: str  # opening | connected | reconnecting | lost | finished | paused | idle
+    detail: str = ""
+    frames: int = 0
+    dropped: int = 0
+    processed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    fps: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 @dataclass
 class RunSummary:
     processed: int = 0
@@ -96,7 +111,7 @@ class RunSummary:
 
 
 class InspectionRun:
-    def __init__(self, options: RunOptions, model_factory: Callable[[], "StationModel"] | None = None) -> None:
+    def __init__(self, options: RunOptions, model_factory: Callable[[], "InspectionModel"] | None = None) -> None:
         """`model_factory` replaces loading `options.model` (bench passes the model it already
         holds; tests pass a deliberately slow one)."""
         if options.limit is not None and options.limit < 1:
@@ -107,10 +122,10 @@ class InspectionRun:
         self._model_factory = model_factory
         self._stop = threading.Event()
         self._paused = threading.Event()
-        self.model: StationModel | None = None
-        self.source: Source | None = None
+        self.model: InspectionModel | None = None
+        self.source: FrameSource | None = None
         self.store: Store | None = None
-        self.recorder: Recorder | None = None
+        self.recorder: ResultRecorder | None = None
         self.summary = RunSummary()
         self._taken = 0  # frames taken from the source (the --limit counts these)
         self._t0 = 0.0
@@ -204,13 +219,13 @@ class InspectionRun:
             self._taken += 1
             yield frame
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> RunStatus:
         """The source's state and the counters, for a status bar; plain reads, any thread."""
         st = self.source.status if self.source is not None else None
         state = st.state if st else "opening"
-        return {"state": "paused" if self.paused and state == "connected" else state, "detail": st.detail if st else "",
-                "frames": st.frames if st else 0, "dropped": st.dropped if st else 0,
-                "processed": self.summary.processed, "failed": self.summary.failed, "skipped": self.summary.skipped}
+        return RunStatus(state="paused" if self.paused and state == "connected" else state, detail=st.detail if st else "",
+                         frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
+                         failed=self.summary.failed, skipped=self.summary.skipped)
 
     def fail(self, message: str) -> None:
         """Record that the run ended on an error (the caller shows `message`)."""

@@ -16,6 +16,7 @@ import numpy as np
 from station.domain import Frame, Result
 from station.errors import ImageError
 from station.imageio import check_shape, decode, read_bytes
+from station.protocols import InspectionModel, ResultRecorder
 
 
 def _batches(frames: Iterable[Frame], size: int, should_stop: Callable[[], bool]) -> Iterator[list[Frame]]:
@@ -45,7 +46,8 @@ class _Prefetch:
 
     _END = object()
 
-    def __init__(self, batches: Iterator[list[Frame]], prep, seen) -> None:
+    def __init__(self, batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndarray],
+                 seen: Callable[[list[str]], set[str]]) -> None:
         import queue
         import threading
 
@@ -105,7 +107,8 @@ class _Prefetch:
         self.thread.join(timeout=1.0)
 
 
-def _load_batch(frames: list[Frame], prep, seen) -> tuple[list["_Item"], set[str]]:
+def _load_batch(frames: list[Frame], prep: Callable[[np.ndarray], np.ndarray],
+                seen: Callable[[list[str]], set[str]]) -> tuple[list[_Item], set[str]]:
     """Read and hash every file first, then decode only what this model has not judged yet:
     resuming a large folder must not decode it all again just to skip it."""
     items = [_read(f) for f in frames]
@@ -157,20 +160,20 @@ def _decode(item: _Item, prep: Callable[[np.ndarray], np.ndarray]) -> None:
 
 def inspect_frames(
     frames: Iterable[Frame],
-    model,
-    recorder=None,
+    model: InspectionModel,
+    recorder: ResultRecorder | None = None,
     batch_size: int = 8,
     cam: bool = True,
     preview: int = 0,
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[Result]:
-    """Yield one Result per frame. With a `recorder` (station.recorder.Recorder) every result
-    is stored, and files this model already judged are skipped."""
+    """Yield one Result per frame. With a `recorder` every result is stored, and files this
+    model already judged are skipped."""
     from station.model.overlay import hot_box
 
     stop = should_stop or (lambda: False)
     seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
-    prefetch = _Prefetch(_batches(frames, batch_size, stop), model._prep, seen)
+    prefetch = _Prefetch(_batches(frames, batch_size, stop), model.prepare, seen)
     try:
         with _Writer(recorder) as writer:
             while True:
@@ -193,7 +196,7 @@ class _Writer:
     once they are committed (so a consumer never sees a verdict a crash could lose). A live frame
     is stored and handed on at once: waiting for the next frame would add a frame of latency."""
 
-    def __init__(self, recorder) -> None:
+    def __init__(self, recorder: ResultRecorder | None) -> None:
         self.recorder = recorder
         self.pool: ThreadPoolExecutor | None = None
         self.pending: Future[list[Result]] | None = None
@@ -224,7 +227,8 @@ class _Writer:
             yield from job.result()
 
 
-def _classify(items: list["_Item"], skip: set[str], model, cam: bool, preview: int, hot_box) -> list[Result]:
+def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: bool, preview: int,
+              hot_box: Callable[..., tuple[int, int, int, int] | None]) -> list[Result]:
     todo = [i for i in items if i.error is None and i.sha not in skip]
     probs: np.ndarray | None = None
     cams: np.ndarray | None = None

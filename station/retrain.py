@@ -12,17 +12,38 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from station import config
 from station.errors import StationError
+from station.export import ExportResult
 from station.progress import ProgressFn
 
 
 class Cancelled(StationError):
     pass
+
+
+@dataclass
+class RetrainResult:
+    """A retrain: what was exported, the new model, and both models scored on the same
+    validation split (`new` and `active` are `station evaluate` reports)."""
+
+    export: ExportResult
+    name: str
+    path: str
+    base: str
+    classes: list[str]
+    seconds: float
+    new: dict[str, Any]
+    active: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"export": self.export.to_json(), "name": self.name, "path": self.path, "base": self.base,
+                "classes": list(self.classes), "seconds": self.seconds, "new": self.new, "active": self.active}
 
 
 def export_dir(data: str | None = None) -> Path:
@@ -31,7 +52,7 @@ def export_dir(data: str | None = None) -> Path:
 
 
 def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, include_unreviewed: bool = False,
-            progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+            progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None) -> RetrainResult:
     from station.export import export
     from station.model import load_model
     from station.model.registry import active_name, resolve_model
@@ -54,8 +75,8 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
         exported = export(store, export_dir(data), include_unreviewed=include_unreviewed)
     finally:
         store.engine.dispose()
-    n = exported["train"] + exported["val"]
-    if n < 4 or exported["val"] == 0:
+    n = exported.train + exported.val
+    if n < 4 or exported.val == 0:
         raise StationError(f"only {n} reviewed images to learn from; review more items first (at least 4, two of one class)")
     report("export", 1, 1)
 
@@ -76,5 +97,5 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
     except Cancelled:
         shutil.rmtree(out, ignore_errors=True)
         raise
-    return {"export": exported, "name": name, "path": str(out), "base": base_name, "classes": trained["classes"],
-            "seconds": trained["seconds"], "new": new, "active": active}
+    return RetrainResult(export=exported, name=name, path=str(out), base=base_name, classes=list(trained["classes"]),
+                         seconds=float(trained["seconds"]), new=new, active=active)

@@ -145,7 +145,7 @@ def test_registry_first_start_is_safe_from_many_threads(tmp_path):
     for t in threads:
         t.join()
     assert errors == []
-    assert [m["name"] for m in list_models(str(tmp_path))] == ["default"]
+    assert [m.name for m in list_models(str(tmp_path))] == ["default"]
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["ACTIVE", "default"], "no temporary files left"
 
 

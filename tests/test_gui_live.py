@@ -101,8 +101,9 @@ def test_pause_stop_close_keeps_every_result(qtbot, open_window, demo_images, tm
     qtbot.waitUntil(settled, timeout=20_000)
     held = len(received)
     # In flight at a pause: the batch being stored, the one being classified, the one loaded
-    # ahead (a batch holds DEFAULT_BATCH files, as in `station run`). Nothing beyond those may come.
-    assert held - at_pause <= 3 * DEFAULT_BATCH, f"{held - at_pause} results after pausing: more than the batches in flight"
+    # ahead (a batch holds DEFAULT_BATCH files, as in `station run`), and one batch's results
+    # already sent but not yet painted when the key was read. Nothing beyond those may come.
+    assert held - at_pause <= 4 * DEFAULT_BATCH, f"{held - at_pause} results after pausing: more than the batches in flight"
     qtbot.wait(1500)
     assert len(received) == held, "results kept arriving while paused"
     assert "Resume" in w.live.source_bar.pause_btn.text()
@@ -180,21 +181,21 @@ def test_model_panel_saves_threshold_per_model(qtbot, open_window, data_dir):
     assert w.models.selected_name() == "default"
     card = w.models.models[0]
     text = w.models.card.toPlainText()
-    assert "Test metrics" in text and card["test_metrics"]["split"] in text
+    assert "Test metrics" in text and card.test_metrics["split"] in text
     w.models.threshold.setValue(0.9)
     qtbot.mouseClick(w.models.save_threshold, Qt.MouseButton.LeftButton)
     from station.model.registry import list_models
 
-    qtbot.waitUntil(lambda: list_models(str(data_dir))[0]["threshold"] == 0.9, timeout=10_000)
+    qtbot.waitUntil(lambda: list_models(str(data_dir))[0].threshold == 0.9, timeout=10_000)
     from station.model import load_model
 
     assert load_model(None, str(data_dir)).threshold == 0.9
 
     # Back to the calibrated value as the box shows it (three decimals): the card's own, unrounded
     # threshold applies again, not a rounded copy of it.
-    w.models.threshold.setValue(round(card["calibrated_threshold"], 3))
+    w.models.threshold.setValue(round(card.calibrated_threshold, 3))
     qtbot.mouseClick(w.models.save_threshold, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: list_models(str(data_dir))[0]["threshold"] == card["calibrated_threshold"], timeout=10_000)
+    qtbot.waitUntil(lambda: list_models(str(data_dir))[0].threshold == card.calibrated_threshold, timeout=10_000)
 
 
 def test_first_start_streams_the_bundled_demo(qtbot, data_dir):

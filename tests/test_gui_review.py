@@ -119,9 +119,9 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     qtbot.waitUntil(lambda: dialog.outcome is not None or "error" in dialog.stage.text() or "only" in dialog.stage.text(), timeout=300_000)
     assert dialog.outcome is not None, dialog.stage.text()
     r = dialog.outcome
-    assert r["new"]["n"] == r["active"]["n"] == r["export"]["val"] > 0, "both models scored on the same split"
-    assert dialog.table.item(4, 0).text() == f"{r['active']['f1']:.3f}" and dialog.table.item(4, 1).text() == f"{r['new']['f1']:.3f}"
-    assert dialog.conf_new.rowCount() == len(r["new"]["confusion"]["labels"])
+    assert r.new["n"] == r.active["n"] == r.export.val > 0, "both models scored on the same split"
+    assert dialog.table.item(4, 0).text() == f"{r.active['f1']:.3f}" and dialog.table.item(4, 1).text() == f"{r.new['f1']:.3f}"
+    assert dialog.conf_new.rowCount() == len(r.new["confusion"]["labels"])
     assert dialog.promote_btn.isEnabled()
     # 24 parts leave fewer than five validation images per class: promoting needs a reason.
     assert not dialog.check.ok and "fewer than" in dialog.verdict.text()
@@ -133,10 +133,10 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
 
     QTimer.singleShot(0, give_reason)
     qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: any(m["active"] and m["name"] == r["name"] for m in list_models(str(inspected))), timeout=10_000)
+    qtbot.waitUntil(lambda: any(m.active and m.name == r.name for m in list_models(str(inspected))), timeout=10_000)
     from station.model.registry import promotions
 
     last = promotions(str(inspected))[-1]
-    assert (last["model"], last["by"], last["reason"], last["previous"]) == (r["name"], "ines", "demo line, checked by hand", "default")
-    assert {m["name"] for m in list_models(str(inspected))} >= {"default", r["name"]}, "the old model is kept"
+    assert (last["model"], last["by"], last["reason"], last["previous"]) == (r.name, "ines", "demo line, checked by hand", "default")
+    assert {m.name for m in list_models(str(inspected))} >= {"default", r.name}, "the old model is kept"
     dialog.close()

@@ -36,14 +36,14 @@ def test_new_product_line_from_a_folder_then_inspect(qtbot, tmp_path, data_dir, 
         monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("brick-line", True)))
         qtbot.mouseClick(w.models.new_line, Qt.MouseButton.LeftButton)
         assert not w.models.new_line.isEnabled()  # one teach at a time
-        qtbot.waitUntil(lambda: any(m["name"] == "brick-line" for m in w.models.models), timeout=180_000)
-        m = next(m for m in w.models.models if m["name"] == "brick-line")
-        assert m["kind"] == "anomaly" and not m["active"]
+        qtbot.waitUntil(lambda: any(m.name == "brick-line" for m in w.models.models), timeout=180_000)
+        m = next(m for m in w.models.models if m.name == "brick-line")
+        assert m.kind == "anomaly" and not m.active
         assert w.models.new_line.isEnabled()
 
-        w.models.list.setCurrentRow([x["name"] for x in w.models.models].index("brick-line"))
+        w.models.list.setCurrentRow([x.name for x in w.models.models].index("brick-line"))
         qtbot.mouseClick(w.models.activate, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: any(x["name"] == "brick-line" and x["active"] for x in w.models.models), timeout=20_000)
+        qtbot.waitUntil(lambda: any(x.name == "brick-line" and x.active for x in w.models.models), timeout=20_000)
 
         w.tabs.setCurrentWidget(w.live)
         w.live.source_bar.set_source(str(line / "line"))
@@ -90,9 +90,9 @@ def test_new_line_from_camera_frames_the_operator_confirms(qtbot, tmp_path, data
         qtbot.keyClick(sheet, Qt.Key.Key_Space)
         assert len(sheet.kept()) == 7 and "7" in sheet.teach.text()
         qtbot.mouseClick(sheet.teach, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: any(m["name"] == "cam-line" for m in w.models.models), timeout=180_000)
-        m = next(m for m in w.models.models if m["name"] == "cam-line")
-        assert m["kind"] == "anomaly"
+        qtbot.waitUntil(lambda: any(m.name == "cam-line" for m in w.models.models), timeout=180_000)
+        m = next(m for m in w.models.models if m.name == "cam-line")
+        assert m.kind == "anomaly"
         frames = data_dir / "lines" / "cam-line" / "frames"
         assert sorted(p.name for p in (frames.parent / "not-good").iterdir()) == ["frame-0002.png", "frame-0003.png"]
         assert len(list(frames.glob("*.png"))) == 7

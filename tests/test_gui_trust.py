@@ -159,7 +159,9 @@ def test_review_keys_work_right_after_clicking_the_tab(qtbot, window, demo_image
 
 def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qtbot, window, data_dir, tmp_path):
     from station.config import default_model_dir
+    from station.export import ExportResult
     from station.model.registry import list_models, promotions
+    from station.retrain import RetrainResult
     from station.ui.retrain import RetrainDialog
 
     new = tmp_path / "worse"
@@ -172,8 +174,9 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
     dialog = RetrainDialog(w)
     qtbot.addWidget(dialog)
     dialog.show()
-    dialog._done({"export": {"train": 60, "val": 24}, "name": "worse-1", "path": str(new), "base": "default",
-                  "classes": ["good", "crack"], "seconds": 1.0, "new": worse, "active": active})
+    dialog._done(RetrainResult(export=ExportResult(out=str(tmp_path), train=60, val=24, classes={"good": 42, "crack": 42}),
+                               name="worse-1", path=str(new), base="default", classes=["good", "crack"], seconds=1.0,
+                               new=worse, active=active))
     assert not dialog.check.ok and "f1 is lower" in dialog.verdict.text()
     assert dialog.table.item(4, 2).text() == "-0.047"
 
@@ -183,7 +186,7 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
     QTimer.singleShot(0, cancel)
     qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
     assert "not promoted" in dialog.stage.text()
-    assert [m["name"] for m in list_models(str(data_dir)) if m["active"]] == ["default"]
+    assert [m.name for m in list_models(str(data_dir)) if m.active] == ["default"]
 
     def reason():
         box = modal_dialog(qtbot)
@@ -192,7 +195,7 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
 
     QTimer.singleShot(0, reason)
     qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: [m["name"] for m in list_models(str(data_dir)) if m["active"]] == ["worse-1"], timeout=10_000)
+    qtbot.waitUntil(lambda: [m.name for m in list_models(str(data_dir)) if m.active] == ["worse-1"], timeout=10_000)
     last = promotions(str(data_dir))[-1]
     assert (last["action"], last["model"], last["previous"], last["by"]) == ("promote", "worse-1", "default", "tom")
     assert last["reason"] == "supplier change, recall checked on 200 parts"
@@ -201,7 +204,7 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
     # One click in the Models tab puts the previous model back, and says so in the record.
     w.tabs.setCurrentWidget(w.models)
     qtbot.mouseClick(w.models.rollback, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: [m["name"] for m in list_models(str(data_dir)) if m["active"]] == ["default"], timeout=10_000)
+    qtbot.waitUntil(lambda: [m.name for m in list_models(str(data_dir)) if m.active] == ["default"], timeout=10_000)
     assert promotions(str(data_dir))[-1]["action"] == "rollback"
     # Nothing further back: one line, not a traceback.
     proc = run_cli("rollback", check=False, data=data_dir)

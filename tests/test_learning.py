@@ -84,8 +84,8 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
 
     run_cli("promote", str(model), "--as", "brick-1", data=data_dir)
     app = retrain(str(data_dir), epochs=10)
-    assert json.loads((Path(app["path"]) / "card.json").read_text())["kind"] == "hybrid"
-    assert app["base"] == "brick-1" and app["new"]["n"] == app["active"]["n"] > 0
+    assert json.loads((Path(app.path) / "card.json").read_text())["kind"] == "hybrid"
+    assert app.base == "brick-1" and app.new["n"] == app.active["n"] > 0
 
     # The hybrid is a model like any other: registered, promoted, listed with its kind.
     run_cli("promote", str(tmp_path / "brick-2"), "--as", "brick-2", data=data_dir)

@@ -12,12 +12,12 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     models = list_models(args.data)
     if args.json:
-        emit_json(models)  # every key the registry reports: test_metrics and calibrated_threshold too
+        emit_json([m.to_json() for m in models])  # every field: test_metrics and calibrated_threshold too
         return 0
     for m in models:
-        f1 = m["metrics"].get("f1")
-        print(f"{'*' if m['active'] else ' '} {m['name']:<24} {m['kind']:<10} {m['arch'] or '?':<20} "
-              f"f1={f1 if f1 is None else round(f1, 4)}  {', '.join(m['classes'])}")
+        f1 = m.metrics.get("f1")
+        print(f"{'*' if m.active else ' '} {m.name:<24} {m.kind:<10} {m.arch or '?':<20} "
+              f"f1={f1 if f1 is None else round(f1, 4)}  {', '.join(m.classes)}")
     return 0
 
 

@@ -59,11 +59,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     store = open_store(args.data, args.db)
     out = export(store, args.out, include_unreviewed=args.include_unreviewed, val_fraction=args.val_fraction, seed=args.seed)
-    for err in out["errors"]:
-        print(f"station export: left out inspection {err['id']}: {err['error']}", file=sys.stderr)
+    for err in out.errors:
+        print(f"station export: left out inspection {err.id}: {err.error}", file=sys.stderr)
     if args.json:
-        emit_json(out)
+        emit_json(out.to_json())
     else:
-        classes = ", ".join(f"{k} {v}" for k, v in out["classes"].items()) or "nothing reviewed yet"
-        print(f"exported {out['train']} train + {out['val']} val to {out['out']}: {classes}")
+        classes = ", ".join(f"{k} {v}" for k, v in out.classes.items()) or "nothing reviewed yet"
+        print(f"exported {out.train} train + {out.val} val to {out.out}: {classes}")
     return 0

@@ -47,9 +47,9 @@ class StationModel:
 
     def preprocess(self, image: np.ndarray) -> torch.Tensor:
         """HxW or HxWxC (uint8/uint16/float, BGR like OpenCV) -> normalized CHW float tensor."""
-        return torch.from_numpy(self._prep(image))
+        return torch.from_numpy(self.prepare(image))
 
-    def _prep(self, image: np.ndarray) -> np.ndarray:
+    def prepare(self, image: np.ndarray) -> np.ndarray:
         import cv2
 
         image = check_shape(image)
@@ -72,7 +72,7 @@ class StationModel:
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def batch(self, images: Sequence[np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(np.stack([self._prep(im) for im in images]))
+        return torch.from_numpy(np.stack([self.prepare(im) for im in images]))
 
     def decide(self, probs: np.ndarray) -> Prediction:
         """One row of class probabilities -> label by the threshold on p_defect, then the top defect."""

@@ -11,12 +11,14 @@ import os
 import shutil
 import tempfile
 import threading
+from dataclasses import asdict, dataclass
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from station import config
 from station.errors import ModelError, StationError
+from station.fileutil import atomic_write
 from station.labels import validate_label
 
 ACTIVE = "ACTIVE"
@@ -88,13 +90,34 @@ def resolve_model(spec: str | None, data: str | os.PathLike[str] | None = None) 
         reg = ensure_default(data)
         if (reg / spec).is_dir():
             return reg / spec
-        names = ", ".join(m["name"] for m in list_models(data)) or "none"
+        names = ", ".join(m.name for m in list_models(data)) or "none"
         raise ModelError(f"no model named {spec!r} (registered: {names})")
     reg = ensure_default(data)
     return reg / active_name(data, reg)
 
 
-def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model as `station models` and the Models tab list it."""
+
+    name: str
+    active: bool
+    kind: str
+    classes: list[str]
+    metrics: dict[str, Any]
+    test_metrics: dict[str, Any] | None
+    threshold: float | None  # what inspection uses: a per-model override when set
+    calibrated_threshold: float | None  # the card's own
+    created: str | None
+    arch: str | None
+    parent: dict[str, Any] | None  # {"name", "version"} of the model it was trained from
+    path: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def list_models(data: str | os.PathLike[str] | None = None) -> list[ModelEntry]:
     reg = ensure_default(data)
     active = active_name(data, reg)
     overrides = thresholds(data)
@@ -104,22 +127,11 @@ def list_models(data: str | os.PathLike[str] | None = None) -> list[dict[str, An
             card = json.loads((d / "card.json").read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        out.append(
-            {
-                "name": d.name,
-                "active": d.name == active,
-                "classes": card.get("classes", []),
-                "metrics": card.get("metrics", {}),
-                "test_metrics": card.get("test_metrics"),
-                "created": card.get("created"),
-                "arch": card.get("arch"),
-                "kind": card.get("kind", "classifier"),
-                "threshold": overrides.get(d.name, card.get("threshold")),
-                "calibrated_threshold": card.get("threshold"),
-                "parent": card.get("parent"),
-                "path": str(d),
-            }
-        )
+        out.append(ModelEntry(
+            name=d.name, active=d.name == active, kind=card.get("kind", "classifier"), classes=card.get("classes", []),
+            metrics=card.get("metrics", {}), test_metrics=card.get("test_metrics"),
+            threshold=overrides.get(d.name, card.get("threshold")), calibrated_threshold=card.get("threshold"),
+            created=card.get("created"), arch=card.get("arch"), parent=card.get("parent"), path=str(d)))
     return out
 
 
@@ -240,7 +252,7 @@ def set_threshold(name: str, value: float | None, data: str | os.PathLike[str] |
         table.pop(name, None)
     else:
         table[name] = round(float(value), 4)
-    _write_atomic(reg / THRESHOLDS, json.dumps(table, indent=2) + "\n")
+    atomic_write(reg / THRESHOLDS, json.dumps(table, indent=2) + "\n")
 
 
 def override_for(path: Path, data: str | os.PathLike[str] | None = None) -> float | None:
@@ -252,11 +264,6 @@ def override_for(path: Path, data: str | os.PathLike[str] | None = None) -> floa
 
 
 def _write_active(reg: Path, name: str) -> None:
-    _write_atomic(reg / ACTIVE, name + "\n")
+    atomic_write(reg / ACTIVE, name + "\n")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Two threads or two stations writing at once each replace the file whole."""
-    from station.fileutil import atomic_write
-
-    atomic_write(path, text)

@@ -8,12 +8,12 @@ that the next run of the same image reuses.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
 from station.errors import ImageError
+from station.fileutil import atomic_write
 
 
 def sha256(data: bytes) -> str:
@@ -25,9 +25,7 @@ def _put(root: Path, kind: str, digest: str, suffix: str, data: bytes) -> str:
     path = root / rel
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        atomic_write(path, data)
     return rel
 
 

@@ -223,8 +223,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
     net.to(device).eval()
     helper = StationModel(net, {**card, "classes": classes, "threshold": 0.5}, device=str(device))
     index = {c: i for i, c in enumerate(classes)}
-    xtr = np.stack([helper._prep(im) for im in tdata.load_images(train_items)])
-    xval = np.stack([helper._prep(im) for im in tdata.load_images(val_items)])
+    xtr = np.stack([helper.prepare(im) for im in tdata.load_images(train_items)])
+    xval = np.stack([helper.prepare(im) for im in tdata.load_images(val_items)])
     ytr = np.array([index[l] for _, l in train_items])
     yval = np.array([index[l] for _, l in val_items])
     weights = _class_weights(ytr, len(classes))

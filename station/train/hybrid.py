@@ -66,7 +66,7 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
     # 1. Reviewed good parts join the bank: the coreset keeps what the bank did not yet cover.
     goods = [p for p, l in train_items if l == GOOD]
     if goods:
-        emb = _embed(net, base._prep, goods, progress, "reviewed good parts")
+        emb = _embed(net, base.prepare, goods, progress, "reviewed good parts")
         from station.model import patchcore
 
         merged = torch.cat([net.bank.float(), patchcore.flatten(emb)])
@@ -142,7 +142,7 @@ def _calibrate(model: AnomalyModel, val_items: tdata.Items, card: dict) -> dict:
     images = tdata.load_images(val_items)
     rows = []
     for start in range(0, len(images), 16):
-        x = torch.from_numpy(np.stack([model._prep(im) for im in images[start : start + 16]]))
+        x = torch.from_numpy(np.stack([model.prepare(im) for im in images[start : start + 16]]))
         rows.append(model.forward_with_cam(x)[0])
     rows_np = np.concatenate(rows)
     y = np.array([int(l != GOOD) for _, l in val_items])

@@ -33,7 +33,7 @@ def embed(model: AnomalyModel, items: tdata.Items, batch: int = 16) -> tuple[tor
     images = tdata.load_images(items)
     embs, dists = [], []
     for start in range(0, len(images), batch):
-        x = torch.from_numpy(np.stack([model._prep(im) for im in images[start : start + batch]]))
+        x = torch.from_numpy(np.stack([model.prepare(im) for im in images[start : start + batch]]))
         with torch.inference_mode():
             dist, emb, _ = net.raw_maps(x)
         embs.append(emb.clone())

@@ -233,10 +233,10 @@ class MainWindow(QMainWindow):
             self.rate_label.setText("")
             return
         s = self.worker.snapshot()
-        if s["state"] == "lost" and self.live.state != "SOURCE LOST":
-            self.live.show_state("SOURCE LOST", s["detail"] or "reconnecting")
-        self.state_label.setText(s["state"] + (f" ({s['detail']})" if s["detail"] else ""))
-        self.rate_label.setText(f"{s['fps']:.1f} fps · {s['processed']} inspected · {s['dropped']} dropped · {s['failed']} failed")
+        if s.state == "lost" and self.live.state != "SOURCE LOST":
+            self.live.show_state("SOURCE LOST", s.detail or "reconnecting")
+        self.state_label.setText(s.state + (f" ({s.detail})" if s.detail else ""))
+        self.rate_label.setText(f"{s.fps:.1f} fps · {s.processed} inspected · {s.dropped} dropped · {s.failed} failed")
 
     # -- operator reviews from the live view ---------------------------------------------------------------
     def review_live(self, r: LiveResult, label: str | None) -> None:

@@ -28,6 +28,7 @@ from station.ui.tasks import Tasks
 
 if TYPE_CHECKING:
     from station.promotion import PromotionCheck
+    from station.retrain import RetrainResult
 
 log = logging.getLogger("station.ui.retrain")
 METRICS = ("n", "accuracy", "precision", "recall", "f1", "auroc")
@@ -68,7 +69,7 @@ class RetrainDialog(QDialog):
         self.window_ = window
         self.setWindowTitle("Retrain from reviews")
         self.resize(980, 640)
-        self.outcome: dict[str, Any] | None = None
+        self.outcome: RetrainResult | None = None
         self.check: PromotionCheck | None = None
         self.worker: RetrainWorker | None = None
         self.jobs = Tasks(self, name="station-retrain")
@@ -157,20 +158,20 @@ class RetrainDialog(QDialog):
         self.stage.setText(message)
         self.stage.setStyleSheet("color: #ff7b72;")
 
-    def _done(self, result: dict[str, Any]) -> None:
+    def _done(self, result: RetrainResult) -> None:
         self._join()
         self.outcome = result
-        ex = result["export"]
+        ex = result.export
         self.stage.setStyleSheet("")
-        self.stage.setText(f"{result['name']}: {ex['train']} train + {ex['val']} val images, classes {', '.join(result['classes'])}, "
-                           f"trained in {result['seconds']:.0f} s from {result['base']}")
-        for col, key in enumerate(("active", "new")):
+        self.stage.setText(f"{result.name}: {ex.train} train + {ex.val} val images, classes {', '.join(result.classes)}, "
+                           f"trained in {result.seconds:.0f} s from {result.base}")
+        for col, scores in enumerate((result.active, result.new)):
             for row, metric in enumerate(METRICS):
-                v = result[key].get(metric)
+                v = scores.get(metric)
                 text = "–" if v is None else (str(v) if isinstance(v, int) else f"{v:.3f}")
                 self.table.setItem(row, col, QTableWidgetItem(text))
-        _fill_confusion(self.conf_active, result["active"]["confusion"])
-        _fill_confusion(self.conf_new, result["new"]["confusion"])
+        _fill_confusion(self.conf_active, result.active["confusion"])
+        _fill_confusion(self.conf_new, result.new["confusion"])
         self.show_check()
         self.promote_btn.setEnabled(True)
 
@@ -179,7 +180,7 @@ class RetrainDialog(QDialog):
         from station.promotion import check
 
         assert self.outcome is not None  # shown once a retrain is done
-        self.check = result = check(self.outcome["new"], self.outcome["active"])
+        self.check = result = check(self.outcome.new, self.outcome.active)
         for row, metric in enumerate(METRICS):
             d = result.diff.get(metric)
             item = QTableWidgetItem("" if d is None else f"{d:+.3f}")
@@ -212,10 +213,10 @@ class RetrainDialog(QDialog):
                 self.stage.setText("not promoted: the active model is unchanged")
                 return
         else:
-            answer = QMessageBox.question(self, "Promote", f"Make {self.outcome['name']} the active model for every next Start?")
+            answer = QMessageBox.question(self, "Promote", f"Make {self.outcome.name} the active model for every next Start?")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        path, name, data = self.outcome["path"], self.outcome["name"], self.window_.options.data
+        path, name, data = self.outcome.path, self.outcome.name, self.window_.options.data
         self.window_.options.model = None
 
         def done(registered: str) -> None:

@@ -8,6 +8,7 @@ checked between frames; stop is prompt because the sources and the pipeline poll
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from station.errors import StationError
-from station.inspection_run import DEFAULT_BATCH, InspectionRun, RunOptions
+from station.inspection_run import DEFAULT_BATCH, InspectionRun, RunOptions, RunStatus
 
 log = logging.getLogger("station.ui.worker")
 
@@ -88,12 +89,12 @@ class InspectionWorker(QObject):
     def paused(self) -> bool:
         return self.run_.paused
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> RunStatus:
         """Source status for the status bar; plain attribute reads, safe from any thread."""
         now = time.monotonic()
         recent = [t for t in self._times if now - t < 5.0]
         fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
-        return {**self.run_.status(), "fps": fps}
+        return dataclasses.replace(self.run_.status(), fps=fps)
 
     # -- the worker thread --------------------------------------------------------------------
     def run(self) -> None:

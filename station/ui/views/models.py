@@ -21,6 +21,7 @@ from station.errors import StationError
 
 if TYPE_CHECKING:
     from station.inspection_run import ModelInfo
+    from station.model.registry import ModelEntry
     from station.ui.goodframes import GoodFramesDialog
     from station.ui.tasks import Tasks
 
@@ -70,7 +71,7 @@ class ModelsView(QWidget):
         lay = QHBoxLayout(self)
         lay.addWidget(self.list)
         lay.addLayout(right, 1)
-        self.models: list[dict[str, Any]] = []
+        self.models: list[ModelEntry] = []
         self.list.currentRowChanged.connect(self._selected)
         self.save_threshold.clicked.connect(self._save_clicked)
         self.reset_threshold.clicked.connect(lambda: self._set_threshold(None))
@@ -86,29 +87,29 @@ class ModelsView(QWidget):
         data = self.window_.options.data
         self.window_.tasks.submit(lambda: list_models(data), self._show, self.window_.show_error)
 
-    def _show(self, models: list[dict[str, Any]]) -> None:
+    def _show(self, models: list[ModelEntry]) -> None:
         selected = self.selected_name()
         self.models = models
         self.list.clear()
         for m in models:
-            f1 = m.get("metrics", {}).get("f1")
-            text = f"{m['name']}{'  (active)' if m['active'] else ''}\n{len(m['classes'])} classes" + (f" · val F1 {f1:.3f}" if f1 else "")
+            f1 = m.metrics.get("f1")
+            text = f"{m.name}{'  (active)' if m.active else ''}\n{len(m.classes)} classes" + (f" · val F1 {f1:.3f}" if f1 else "")
             self.list.addItem(QListWidgetItem(text))
-        names = [m["name"] for m in models]
-        active = next((i for i, m in enumerate(models) if m["active"]), 0)
+        names = [m.name for m in models]
+        active = next((i for i, m in enumerate(models) if m.active), 0)
         self.list.setCurrentRow(names.index(selected) if selected in names else active)
 
     def selected_name(self) -> str | None:
         row = self.list.currentRow()
-        return self.models[row]["name"] if 0 <= row < len(self.models) else None
+        return self.models[row].name if 0 <= row < len(self.models) else None
 
     def _selected(self, row: int) -> None:
         if not 0 <= row < len(self.models):
             return
         m = self.models[row]
-        self.threshold.setValue(float(m.get("threshold") or 0.5))
+        self.threshold.setValue(float(m.threshold or 0.5))
         self.card.setHtml(_card_html(m))
-        self.activate.setEnabled(not m["active"])
+        self.activate.setEnabled(not m.active)
 
     def set_running(self, info: "ModelInfo") -> None:
         self.running.setText(f"Inspecting with {info.name} {info.version} on {info.device}, "
@@ -117,7 +118,7 @@ class ModelsView(QWidget):
     def _save_clicked(self) -> None:
         value: float | None = self.threshold.value()
         row = self.list.currentRow()
-        calibrated = self.models[row].get("calibrated_threshold") if 0 <= row < len(self.models) else None
+        calibrated = self.models[row].calibrated_threshold if 0 <= row < len(self.models) else None
         if calibrated is not None and value is not None and abs(value - round(float(calibrated), self.threshold.decimals())) < 1e-9:
             value = None  # the calibrated value as shown: keep the card's own, not a rounded copy
         self._set_threshold(value)
@@ -301,25 +302,25 @@ def _rows(metrics: dict[str, Any]) -> str:
                    else f"<tr><td>{esc(k)}</td><td align='right'><b>{esc(str(v))}</b></td></tr>" for k, v in metrics.items())
 
 
-def _card_html(m: dict[str, Any]) -> str:
+def _card_html(m: ModelEntry) -> str:
     esc = html.escape
-    rows = _rows(m.get("metrics") or {})
-    test = m.get("test_metrics") if isinstance(m.get("test_metrics"), dict) else None
+    rows = _rows(m.metrics or {})
+    test = m.test_metrics if isinstance(m.test_metrics, dict) else None
     # An engineer comparing models wants the held-out figure, not only the validation split
     # the threshold was tuned on.
     test_html = "" if not test else (
         f"<h3>Test metrics</h3><p>{esc(str(test.get('split', '')))}</p>"
         f"<table cellspacing='0' cellpadding='4'>{_rows({k: v for k, v in test.items() if k != 'split'})}</table>")
-    parent = m.get("parent")
+    parent = m.parent
     parent_text = f"{parent.get('name')} {parent.get('version')}" if isinstance(parent, dict) else "none (trained from ImageNet)"
-    override = m.get("threshold") != m.get("calibrated_threshold")
+    override = m.threshold != m.calibrated_threshold
     return (
-        f"<h2>{esc(m['name'])}{' (active)' if m.get('active') else ''}</h2>"
-        f"<p><b>Classes:</b> {esc(', '.join(m.get('classes', [])))}<br>"
-        f"<b>Threshold:</b> fail when p_defect ≥ {float(m.get('threshold') or 0):.3f}"
-        + (f" (set here; calibrated {float(m.get('calibrated_threshold') or 0):.3f})" if override else " (calibrated on validation)")
-        + f"<br><b>Architecture:</b> {esc(str(m.get('arch')))}<br><b>Parent:</b> {esc(parent_text)}<br>"
-        f"<b>Created:</b> {esc(str(m.get('created')))}<br><b>Folder:</b> {esc(str(m.get('path')))}</p>"
+        f"<h2>{esc(m.name)}{' (active)' if m.active else ''}</h2>"
+        f"<p><b>Kind:</b> {esc(m.kind)}<br><b>Classes:</b> {esc(', '.join(m.classes))}<br>"
+        f"<b>Threshold:</b> fail when p_defect ≥ {float(m.threshold or 0):.3f}"
+        + (f" (set here; calibrated {float(m.calibrated_threshold or 0):.3f})" if override else " (calibrated on validation)")
+        + f"<br><b>Architecture:</b> {esc(str(m.arch))}<br><b>Parent:</b> {esc(parent_text)}<br>"
+        f"<b>Created:</b> {esc(str(m.created))}<br><b>Folder:</b> {esc(m.path)}</p>"
         f"<h3>Validation metrics</h3><table cellspacing='0' cellpadding='4'>{rows}</table>"
         + test_html
     )

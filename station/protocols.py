@@ -1,0 +1,59 @@
+"""The seams between packages, as Protocols: what the inspection loop needs of a model, a frame
+source and a recorder. mypy checks every implementation against them where they meet
+(station.pipeline, station.inspection_run), so a second model backend (ONNX Runtime, say) or a
+new source (a GigE camera) knows exactly what to provide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from station.domain import Frame, Prediction, Result
+    from station.sources.base import SourceStatus
+
+
+class InspectionModel(Protocol):
+    """A loaded model as the inspection loop uses it (StationModel, AnomalyModel)."""
+
+    classes: list[str]
+    threshold: float
+    card: dict[str, Any]
+    device: Any
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    def prepare(self, image: np.ndarray) -> np.ndarray: ...
+    def forward_with_cam(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def probabilities(self, x: torch.Tensor) -> np.ndarray: ...
+    def decide(self, probs: np.ndarray) -> Prediction: ...
+    def uncertainty(self, pred: Prediction) -> float: ...
+
+
+class FrameSource(Protocol):
+    """Frames to inspect, a status line and counters; `should_stop` is set by the consumer."""
+
+    live: bool
+    status: SourceStatus
+    should_stop: Callable[[], bool]
+
+    def __iter__(self) -> Iterator[Frame]: ...
+    @property
+    def dropped(self) -> int: ...
+    def close(self) -> None: ...
+
+
+class ResultRecorder(Protocol):
+    """Stores results (files first, then rows), and says which files a model already judged."""
+
+    run_id: int
+
+    def already_inspected(self, digests: list[str]) -> set[str]: ...
+    def record(self, results: list[Result]) -> list[Result]: ...
+    def close(self) -> None: ...
+
