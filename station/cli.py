@@ -112,14 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="efficientnet_lite0", choices=("efficientnet_lite0", "small_cnn", "resnet50", "mobilenet_v3_large"))
     p.add_argument("--weights", metavar="FILE", help="local ImageNet weights for resnet50 / mobilenet_v3_large")
     p.add_argument("--epochs", type=COUNT, metavar="N", help="adapter+head epochs (small_cnn: end-to-end epochs)")
-    p.add_argument("--views", type=COUNT, default=3, metavar="K", help="augmented views per image whose trunk features are cached")
-    p.add_argument("--finetune-epochs", type=COUNT, default=0, metavar="N", help="then fine-tune the trunk's last stage end to end for N epochs (slow on CPU)")
-    p.add_argument("--input-size", type=COUNT, metavar="PX", help="square input size (default: 224; 128 for small_cnn)")
-    p.add_argument("--anchor", type=float, default=1.0, metavar="A",
-                   help="with --base: L2 pull toward the parent's weights, so a few reviews correct it without forgetting (0 = off)")
+    p.add_argument("--views", type=COUNT, metavar="K", help="augmented views per image whose trunk features are cached (default: 2)")
+    p.add_argument("--finetune-epochs", type=COUNT, metavar="N", help="then fine-tune the trunk's last stage end to end for N epochs (slow on CPU; default 0)")
+    p.add_argument("--input-size", type=COUNT, metavar="PX", help="square input size (default: 256, the shipped recipe's; 128 for small_cnn)")
+    p.add_argument("--anchor", type=float, metavar="A",
+                   help="with --base: L2 pull toward the parent's weights, so a few reviews correct it without forgetting (default 1; 0 = off)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
-    p.add_argument("--size", type=_int(64, 1024), default=256, metavar="PX",
-                   help="input size the parts are scaled to (thin defects on busy textures may need 384 or 512; cost grows with its square)")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
     _common(p, db=False)
 

@@ -57,8 +57,8 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
     from station.model import load_model
     from station.model.registry import active_name, resolve_model
     from station.store.db import open_store
+    from station.train.config import TrainConfig
     from station.train.evaluate import evaluate
-    from station.train.fit import TrainConfig
     from station.train.trainer import train
 
     stop = should_stop or (lambda: False)

@@ -56,3 +56,18 @@ def test_no_unpickling_loads():
             if "torch.load(" in line:
                 assert "weights_only=True" in line, f"{p}: {line.strip()}"
             assert "pickle.load" not in line, f"{p}: {line.strip()}"
+
+
+def test_train_defaults_are_the_shipped_recipe():
+    """`station train` with no options trains what models/default was trained with."""
+    import json
+
+    from station.train.config import TrainConfig
+
+    card = json.loads((ROOT / "models" / "default" / "card.json").read_text())
+    cfg = TrainConfig()
+    assert (cfg.arch, cfg.epochs, cfg.views, cfg.finetune_epochs, cfg.seed) == (
+        card["arch"], card["training"]["epochs"], card["training"]["views"], card["training"]["finetune_epochs"], card["training"]["seed"])
+    from station.model.backbone import DEFAULT_INPUT
+
+    assert (cfg.input_size or DEFAULT_INPUT[cfg.arch]) == card["input_size"]

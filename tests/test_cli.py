@@ -83,6 +83,11 @@ def test_models_and_promote(tmp_path, data_dir):
 
     models = run_json("models", data=data_dir)
     assert [m["name"] for m in models] == ["default"] and models[0]["active"]
+    # Every key the changelog promises, with the shipped card's values.
+    assert set(models[0]) == {"name", "active", "kind", "classes", "metrics", "test_metrics", "threshold",
+                              "calibrated_threshold", "created", "arch", "parent", "path"}
+    assert models[0]["kind"] == "classifier" and models[0]["calibrated_threshold"] == models[0]["threshold"] == pytest.approx(0.678, abs=5e-4)
+    assert models[0]["test_metrics"]["f1"] >= 0.98 and "seed 99" in models[0]["test_metrics"]["split"]
     proc = run_cli("promote", str(default_model_dir()), "--as", "copy", data=data_dir)
     assert "copy" in proc.stdout
     models = {m["name"]: m for m in run_json("models", data=data_dir)}

@@ -71,5 +71,5 @@ def test_cli_reproduces_the_app_retrain(demo_images, data_dir, tmp_path):
     cli_new = run_json("evaluate", str(exported / "val"), "--model", str(cli_model), data=data_dir)
     cli_active = run_json("evaluate", str(exported / "val"), data=data_dir)
     for key in ("n", "accuracy", "f1", "confusion"):
-        assert cli_new[key] == app["new"][key]
-        assert cli_active[key] == app["active"][key]
+        assert cli_new[key] == app.new[key]
+        assert cli_active[key] == app.active[key]

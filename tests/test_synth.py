@@ -20,6 +20,15 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     assert classes == {"good", "crack", "scratch", "spot", "stain"}
 
 
+def test_progress_is_one_finished_line_per_update(tmp_path):
+    """Not a terminal: each update is a whole line, `demo-data: done/total`, ending at the total."""
+    proc = run_cli("demo-data", str(tmp_path / "p"), "--count", "12", "--seed", "5")
+    lines = proc.stderr.splitlines()
+    progress = [line for line in lines if line.startswith("demo-data: ")]
+    assert progress and progress[-1] == "demo-data: 12/12"
+    assert proc.stderr.endswith("\n") and lines[-1].startswith("wrote 12 images")
+
+
 def test_unknown_family_is_one_line_error(tmp_path):
     proc = run_cli("demo-data", str(tmp_path / "x"), "--families", "marble", check=False)
     assert proc.returncode != 0

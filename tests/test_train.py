@@ -60,12 +60,13 @@ def test_small_cnn_baseline_and_finetune_paths(tmp_path):
     """The from-scratch baseline and the optional last-stage fine-tune both produce loadable models."""
     from station.model.directory import load_model_dir
     from station.train import synth
-    from station.train.fit import TrainConfig, train
+    from station.train.config import TrainConfig
+    from station.train.fit import train
 
     synth.generate(tmp_path / "s", count=20, seed=3)
     tuned = train(tmp_path / "s", tmp_path / "tuned", TrainConfig(epochs=2, views=1, finetune_epochs=1))
     scratch = train(tmp_path / "s", tmp_path / "cnn", TrainConfig(arch="small_cnn", epochs=1))
-    for out, arch, size in ((tuned, "efficientnet_lite0", 224), (scratch, "small_cnn", 128)):
+    for out, arch, size in ((tuned, "efficientnet_lite0", 256), (scratch, "small_cnn", 128)):
         m = load_model_dir(out["model"])
         assert m.card["arch"] == arch and m.input_size == size
         assert m.card["training"]["finetune_epochs"] == (1 if arch == "efficientnet_lite0" else 0)

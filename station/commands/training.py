@@ -11,12 +11,15 @@ from station.model.device import resolve_device as device_arg
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from station.train.fit import TrainConfig
+    from station.train.config import TrainConfig
     from station.train.trainer import train
 
-    cfg = TrainConfig(arch=args.arch, views=args.views, finetune_epochs=args.finetune_epochs, seed=args.seed, weights=args.weights, name=args.name,
-                      input_size=args.input_size, anchor=args.anchor)
-    if args.anchor < 0:
+    # The recipe's defaults live in TrainConfig; an option given on the command line overrides its field.
+    cfg = TrainConfig(arch=args.arch, seed=args.seed, weights=args.weights, name=args.name, input_size=args.input_size)
+    for option in ("views", "finetune_epochs", "anchor"):
+        if getattr(args, option) is not None:
+            setattr(cfg, option, getattr(args, option))
+    if cfg.anchor < 0:
         raise StationError("--anchor must be 0 or more")
     if args.epochs is not None:
         if args.epochs < 1:

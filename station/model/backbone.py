@@ -19,7 +19,7 @@ ARCHS = ("efficientnet_lite0", "small_cnn", "resnet50", "mobilenet_v3_large")
 FROM_FILE_ONLY = ("resnet50", "mobilenet_v3_large")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-DEFAULT_INPUT = {"efficientnet_lite0": 224, "small_cnn": 128, "resnet50": 224, "mobilenet_v3_large": 224}
+DEFAULT_INPUT = {"efficientnet_lite0": 256, "small_cnn": 128, "resnet50": 224, "mobilenet_v3_large": 224}
 
 
 ADAPTER_CHANNELS = 128

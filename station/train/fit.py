@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,27 +29,10 @@ from station.progress import ProgressFn
 from station.train import data as tdata
 from station.train import metrics
 from station.train.augment import augment
+from station.train.config import TrainConfig
 
 Stop = Callable[[], bool] | None
 
-
-@dataclass
-class TrainConfig:
-    arch: str = "efficientnet_lite0"
-    epochs: int = 40  # adapter+head epochs on cached maps; small_cnn: end-to-end epochs
-    views: int = 3  # augmented views of each training image whose trunk maps are cached
-    finetune_epochs: int = 0  # then end-to-end epochs with the trunk's last stage unfrozen
-    batch_size: int = 32
-    lr: float = 2e-3
-    patience: int = 10
-    val_fraction: float = 0.2
-    seed: int = 0
-    weights: str | None = None
-    name: str | None = None
-    input_size: int | None = None
-    # With --base: pull the adapter and head back toward the parent's weights (L2-SP). A few
-    # dozen reviews must correct the parent, not make it forget the defect types they lack.
-    anchor: float = 1.0
 
 
 def _device() -> torch.device:

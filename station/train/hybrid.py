@@ -34,7 +34,8 @@ def _classifier(data: Path, tmp: Path, cfg, progress: ProgressFn | None, should_
     """Train the defect classifier on the reviews, from the shipped model (it already knows
     scratches, cracks, spots and stains on generated textures). None when there is too little."""
     from station.config import default_model_dir
-    from station.train.fit import TrainConfig, train
+    from station.train.config import TrainConfig
+    from station.train.fit import train
 
     train_items, val_items = tdata.split_tree(data, 0.2, 0)
     defects = [l for _, l in train_items if l != GOOD]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from station.progress import ProgressFn
-from station.train.fit import TrainConfig
+from station.train.config import TrainConfig
 
 
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | None = None,

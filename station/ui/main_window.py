@@ -313,8 +313,8 @@ class MainWindow(QMainWindow):
             self.tasks.submit(probe_cameras, self.live.source_bar.set_cameras)
 
     def closeEvent(self, event) -> None:
-        """Stop the worker and wait for it: every verdict it produced is committed, and no
-        QThread is destroyed while running."""
+        """Stop the worker and wait for it: every verdict it produced is committed before the
+        window goes, and no background job outlives it."""
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tab", self.tabs.currentIndex())
         self.settings.setValue("opacity", self.live.opacity.value())

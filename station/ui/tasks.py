@@ -1,8 +1,12 @@
-"""Short background jobs (database reads and writes, file loads) with their answers delivered on
-the GUI thread, so the GUI thread never waits on I/O.
+"""The one way work leaves the GUI thread: jobs run on a Tasks' own thread, their answers (or
+a one-line error) are delivered back on the GUI thread, so the GUI thread never waits.
 
-One worker thread runs the jobs in order, which keeps the SQLite store single-writer and lets a
-caller rely on "my review is committed before my next query runs".
+Each Tasks runs its jobs in order on one thread: the window's database jobs (which keeps the
+SQLite store single-writer and lets a caller rely on "my review is committed before my next
+query runs"), and apart from them the inspection run, a retrain, a teach and thumbnail loading,
+each on its own Tasks so none waits behind another. A long job that reports as it goes (the
+inspection worker, the retrain worker) is a QObject living on the GUI thread whose run() is
+submitted here: the signals it emits from this thread arrive queued.
 """
 
 from __future__ import annotations
