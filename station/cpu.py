@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
+_done = False
+_lock = threading.Lock()
+
 
 def tune_cpu() -> None:
-    """CPU settings for inference and training, applied once per process.
+    """CPU settings for inference and training, applied once per process (later calls return at
+    once: OpenCV's thread pool must not be reconfigured while another thread is inside one of
+    its parallel loops, and the window starts a run on a new thread each time).
 
     - glibc returns every large freed block to the OS, so each batch page-faults its activation
       buffers back in: system time equal to user time. Raising the mmap and trim thresholds
@@ -12,6 +19,15 @@ def tune_cpu() -> None:
       batch 8, 60.7 -> 16.6 at batch 32.
     - One thread pool at a time: torch gets the cores, OpenCV works inline.
     """
+    global _done
+    with _lock:
+        if _done:
+            return
+        _done = True
+        _apply()
+
+
+def _apply() -> None:
     import os
     import sys
 
