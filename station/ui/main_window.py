@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
 
 from station import config
@@ -18,7 +18,7 @@ from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.labels import GOOD
 from station.ui.dialogs import LabelDialog, NameDialog
 from station.ui.shortcuts import shortcut
-from station.ui.tasks import Tasks
+from station.ui.tasks import Tasks, join_worker, start_worker
 from station.ui.views.live import LiveView
 from station.ui.views.models import ModelsView
 from station.ui.views.review import ReviewView
@@ -53,9 +53,7 @@ class MainWindow(QMainWindow):
         self.label_keys: dict[str, int | None] = {}  # defect type -> its fixed review digit
         self.model_info: ModelInfo | None = None
         self.worker: InspectionWorker | None = None
-        # Inspection runs on its own thread (a run lasts as long as the source), apart from the
-        # short database jobs of self.tasks.
-        self.inspecting = Tasks(self, name="station-inspect")
+        self.worker_thread: QThread | None = None
         self.latencies: list[float] = []
         self._closing = False
         self._last_error = ""
@@ -154,14 +152,11 @@ class MainWindow(QMainWindow):
                            device=self.options.device, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
                            model_factory=self.options.model_factory)
         self.worker = InspectionWorker(cfg)
-        self.worker.setParent(self)  # Qt owns it: deleted (deleteLater) only after its queued signals
-        # The worker object stays in the GUI thread; run() goes to the inspecting thread, and the
-        # signals it emits there arrive here queued.
         self.worker.result.connect(self._result)
         self.worker.failed.connect(self.show_error)
         self.worker.model_ready.connect(self._model_ready)
         self.worker.finished.connect(self._finished)
-        self.inspecting.submit(self.worker.run)
+        self.worker_thread = start_worker(self, self.worker, self.worker.run)
         self.live.show_state("WAITING", "for the first part")
         self.live.source_bar.set_running(True)
         self._last_error = ""
@@ -180,9 +175,8 @@ class MainWindow(QMainWindow):
     def _finished(self, summary: RunSummary) -> None:
         if self._closing:
             return
-        if self.worker is not None:
-            self.worker.deleteLater()
-        self.worker = None
+        thread, self.worker_thread, self.worker = self.worker_thread, None, None
+        join_worker(thread)
         self.live.source_bar.set_running(False)
         state = summary.state
         if state == "error":
@@ -322,8 +316,8 @@ class MainWindow(QMainWindow):
         self._poll.stop()
         if self.worker is not None:
             self.worker.stop()
-        self.inspecting.close()  # waits for the batch in flight to be committed
-        self.worker = None
+        join_worker(self.worker_thread)  # waits for the batch in flight to be committed
+        self.worker_thread = self.worker = None
         self.review.close_view()
         self.models.close_view()
         self.tasks.close()

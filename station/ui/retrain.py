@@ -8,7 +8,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from station.errors import StationError
-from station.ui.tasks import Tasks
+from station.ui.tasks import join_worker, start_worker
 
 if TYPE_CHECKING:
     from station.promotion import PromotionCheck
@@ -72,7 +72,7 @@ class RetrainDialog(QDialog):
         self.outcome: RetrainResult | None = None
         self.check: PromotionCheck | None = None
         self.worker: RetrainWorker | None = None
-        self.jobs = Tasks(self, name="station-retrain")
+        self.worker_thread: QThread | None = None
         intro = QLabel("Exports every reviewed item (train/val split kept across exports), trains from the active model, "
                        "then scores the new and the active model on the same validation split.")
         intro.setWordWrap(True)
@@ -124,16 +124,13 @@ class RetrainDialog(QDialog):
             return
         o = self.window_.options
         self.worker = RetrainWorker(o.data, o.db, self.epochs.value(), self.unreviewed.isChecked())
-        self.worker.setParent(self)  # Qt owns it: deleted (deleteLater) only after its queued signals
-        # The worker stays in the GUI thread; its run() goes to the jobs thread, and its signals,
-        # emitted there, arrive here queued.
         self.worker.progress.connect(self._progress)
         self.worker.done.connect(self._done)
         self.worker.failed.connect(self._failed)
         self.start_btn.setEnabled(False)
         self.promote_btn.setEnabled(False)
         self.stage.setText("exporting the reviews…")
-        self.jobs.submit(self.worker.run)
+        self.worker_thread = start_worker(self, self.worker, self.worker.run)
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -148,9 +145,8 @@ class RetrainDialog(QDialog):
         self.bar.setValue(done)
 
     def _join(self) -> None:
-        if self.worker is not None:
-            self.worker.deleteLater()
-        self.worker = None
+        thread, self.worker_thread, self.worker = self.worker_thread, None, None
+        join_worker(thread)
         self.start_btn.setEnabled(True)
 
     def _failed(self, message: str) -> None:
@@ -230,7 +226,6 @@ class RetrainDialog(QDialog):
     def reject(self) -> None:
         if self.worker is not None:  # closing mid-training cancels and waits: no orphan thread
             self.worker.cancel()
-        self.jobs.close()
         self._join()
         super().reject()
 

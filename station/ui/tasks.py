@@ -1,12 +1,11 @@
-"""The one way work leaves the GUI thread: jobs run on a Tasks' own thread, their answers (or
-a one-line error) are delivered back on the GUI thread, so the GUI thread never waits.
+"""How work leaves the GUI thread, so the GUI thread never waits. Two helpers, both here:
 
-Each Tasks runs its jobs in order on one thread: the window's database jobs (which keeps the
-SQLite store single-writer and lets a caller rely on "my review is committed before my next
-query runs"), and apart from them the inspection run, a retrain, a teach and thumbnail loading,
-each on its own Tasks so none waits behind another. A long job that reports as it goes (the
-inspection worker, the retrain worker) is a QObject living on the GUI thread whose run() is
-submitted here: the signals it emits from this thread arrive queued.
+- `Tasks`: short jobs with one answer (or a one-line error) delivered back on the GUI thread.
+  Each Tasks runs its jobs in order on one thread: the window's database jobs (which keeps the
+  SQLite store single-writer and lets a caller rely on "my review is committed before my next
+  query runs"), and apart from them a teach and thumbnail loading, so none waits behind another.
+- `start_worker` / `join_worker`: a long job that reports as it goes (the inspection run, a
+  retrain) on a QThread of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from station.errors import StationError
 
@@ -66,3 +65,24 @@ class Tasks(QObject):
         """Finish what is queued (a review in flight must commit), then stop delivering."""
         self._closed = True
         self._pool.shutdown(wait=True)
+
+
+def start_worker(parent: QObject, worker: QObject, run: Callable[[], None]) -> QThread:
+    """A long job that reports as it goes (the inspection run, a retrain): `worker` moves to a
+    QThread of its own and `run` starts there; its signals reach the GUI thread queued. A
+    Qt-owned thread, not a pool thread: these workers emit many signals for minutes, and a Python
+    thread that used Qt and then exits is a known source of interpreter-lock deadlocks (seen here
+    in the test suite when both ran on Tasks)."""
+    thread = QThread(parent)
+    worker.moveToThread(thread)
+    thread.started.connect(run)
+    thread.start()
+    return thread
+
+
+def join_worker(thread: QThread | None) -> None:
+    """After the worker's run() returned (or was asked to stop): end its thread and wait for it."""
+    if thread is not None:
+        thread.quit()
+        thread.wait()
+        thread.deleteLater()
