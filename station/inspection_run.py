@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from station.domain import Frame, Result
 from station.errors import StationError
+from station.pipeline import DEFAULT_BATCH
 
 if TYPE_CHECKING:
     from station.protocols import FrameSource, InspectionModel, ResultRecorder
     from station.store.db import Store
 
-DEFAULT_BATCH = 8  # files per forward pass; a live frame always goes alone (pipeline._batches)
 
 
 @dataclass

@@ -18,6 +18,8 @@ from station.errors import ImageError
 from station.imageio import check_shape, decode, read_bytes
 from station.protocols import InspectionModel, ResultRecorder
 
+DEFAULT_BATCH = 8  # files per forward pass, for every run; a live frame always goes alone (_batches)
+
 
 def _batches(frames: Iterable[Frame], size: int, should_stop: Callable[[], bool]) -> Iterator[list[Frame]]:
     """Files are grouped up to `size`; a live frame goes alone (waiting for company adds latency)."""
@@ -162,7 +164,7 @@ def inspect_frames(
     frames: Iterable[Frame],
     model: InspectionModel,
     recorder: ResultRecorder | None = None,
-    batch_size: int = 8,
+    batch_size: int = DEFAULT_BATCH,
     cam: bool = True,
     preview: int = 0,
     should_stop: Callable[[], bool] | None = None,
