@@ -60,7 +60,7 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         store = open_store(str(tmp / "data"))
 
         def pipeline() -> None:  # exactly what `station run` does, through the same InspectionRun
-            run = InspectionRun(RunOptions(source=str(tmp / "images"), data=str(tmp / "data"), batch_size=bs,
+            run = InspectionRun(RunOptions(source=str(tmp / "images"), data=str(tmp / "data"), batch_size=bs, upkeep=False,
                                            skip_inspected=False), model_factory=lambda: model)
             run.open()
             try:

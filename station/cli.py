@@ -31,6 +31,10 @@ COMMANDS = {
     "rollback": ("registry", "cmd_rollback"),
     "bench": ("bench", "cmd_bench"),
     "doctor": ("support", "cmd_doctor"),
+    "settings": ("upkeep", "cmd_settings"),
+    "purge": ("upkeep", "cmd_purge"),
+    "backup": ("upkeep", "cmd_backup"),
+    "restore": ("upkeep", "cmd_restore"),
 }
 
 
@@ -178,6 +182,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="versions, devices, cameras, database, disk, models and the log path: one report for support")
     p.add_argument("--cameras", type=_int(0, 64), default=4, metavar="N", help="camera indices to probe (0: none)")
+    _common(p)
+
+    p = sub.add_parser("settings", help="show the station's settings, or set one (retention, disk levels, backups, upkeep)")
+    p.add_argument("key", nargs="?", metavar="KEY", help="e.g. retention.pass_days")
+    p.add_argument("value", nargs="?", metavar="VALUE", help="the new value (JSON: 30, 2.5, true, \"text\")")
+    _common(p, db=False)
+
+    p = sub.add_parser("purge", help="apply the retention policy now: delete passed parts' old images (rows are kept)")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be freed")
+    p.add_argument("--pass-days", type=_int(0, 36500), metavar="N", help="this once: keep passed parts' images N days")
+    p.add_argument("--keep-one-in", type=_int(0, 1_000_000), metavar="K", help="this once: then keep one in K (0: none)")
+    _common(p)
+
+    p = sub.add_parser("backup", help="a consistent online copy of the database and the model registry")
+    p.add_argument("out", metavar="OUT", help="a new folder")
+    _common(p)
+
+    p = sub.add_parser("restore", help="put a backup back (the current database is saved first)")
+    p.add_argument("backup", metavar="BACKUP", help="a folder written by station backup")
     _common(p)
 
     p = sub.add_parser("bench", help="the performance benchmark, measured side by side in one run")

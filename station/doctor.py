@@ -98,33 +98,83 @@ def _database(data: str | None, db: str | None) -> Check:
         store.engine.dispose()
 
 
-def _disk(data: str | None) -> Check:
-    """Free space where images and heatmaps land, and how long it lasts at last week's rate."""
-    from station import config
+def _tree_bytes(folder: "os.PathLike[str] | str", since: float) -> tuple[int, int]:
+    """(all bytes, bytes modified since `since`) of the files under a folder."""
+    total = recent = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                st = os.stat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            total += st.st_size
+            if st.st_mtime >= since:
+                recent += st.st_size
+    return total, recent
+
+
+def _disk(data: str | None, db: str | None) -> Check:
+    """Free space where the station writes, what each kind of file takes, and how long the free
+    space lasts at the last week's rate (from the rows' own byte counts when they have them)."""
+    from pathlib import Path
+
+    from station import config, settings
+    from station.diskguard import level_for
 
     root = config.data_dir(data)
     usage = shutil.disk_usage(root)
     week_ago = time.time() - 7 * 86400
-    recent = 0
-    total = 0
-    for folder in ("images", "heatmaps"):
-        for dirpath, _dirs, files in os.walk(root / folder):
-            for name in files:
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                total += st.st_size
-                if st.st_mtime >= week_ago:
-                    recent += st.st_size
-    per_day = recent / 7
+    used: dict[str, int] = {}
+    recent_files = 0
+    for folder in ("images", "heatmaps", "models", "backups", "logs"):
+        used[folder], recent = _tree_bytes(root / folder, week_ago)
+        if folder in ("images", "heatmaps"):
+            recent_files += recent
+    db_files = [p for p in (root / "station.db", root / "station.db-wal", root / "station.db-shm") if p.is_file()] if not db else []
+    used["database"] = sum(p.stat().st_size for p in db_files)
+    try:
+        per_day, source = _rate(data, db, used["database"])
+    except Exception:  # noqa: BLE001 (the database check reports why it cannot be read; the disk still can be)
+        per_day, source = None, ""
+    if per_day is None:
+        per_day, source = recent_files / 7, "file times"
     days = round(usage.free / per_day, 1) if per_day > 0 else None
+    level = level_for(usage.free, usage.total, settings.load(data).disk)
     writable = os.access(root, os.W_OK)
-    ok = writable and usage.free > 1_000_000_000 and (days is None or days > 14)
-    detail = ("data dir not writable" if not writable else "under 1 GB free" if usage.free <= 1_000_000_000
-              else f"full in about {days} days at last week's rate" if days is not None and days <= 14 else "")
-    return Check(ok, detail, {"data_dir": str(root), "free_bytes": usage.free, "total_bytes": usage.total,
-                              "stored_bytes": total, "bytes_per_day_last_week": round(per_day), "days_until_full": days})
+    ok = writable and level in ("ok", "low") and (days is None or days > 14)
+    detail = ("data dir not writable" if not writable else f"disk {level}: {usage.free / 1e9:.1f} GB free" if level != "ok"
+              else f"full in about {days} days at last week's rate" if days is not None and days <= 14
+              else f"{usage.free / 1e9:.1f} GB free" + (f", about {days:.0f} days at last week's rate" if days else ""))
+    return Check(ok, detail, {"data_dir": str(Path(root).resolve()), "free_bytes": usage.free, "total_bytes": usage.total,
+                              "level": level, "used_bytes": used, "stored_bytes": used["images"] + used["heatmaps"],
+                              "bytes_per_day_last_week": round(per_day), "rate_from": source, "days_until_full": days})
+
+
+def _rate(data: str | None, db: str | None, db_bytes: int) -> tuple[float | None, str]:
+    """Bytes a day over the last week (or since the first inspection, when that is sooner): the
+    files the rows say they added, plus their share of the database file."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from station.store.db import open_store
+    from station.store.schema import Inspection
+
+    store = open_store(data, db)
+    try:
+        since = datetime.now(UTC) - timedelta(days=7)
+        with store.session() as s:
+            n_all, first = s.execute(select(func.count(), func.min(Inspection.captured_at))).one()
+            n, stored, counted = s.execute(select(func.count(), func.sum(Inspection.stored_bytes), func.count(Inspection.stored_bytes))
+                                           .where(Inspection.captured_at >= since.replace(tzinfo=None))).one()
+    finally:
+        store.engine.dispose()
+    if not n or counted < n:
+        return None, ""  # rows from before the byte counts: the files' times are the better guess
+    first = first if first.tzinfo else first.replace(tzinfo=UTC)
+    days = min(7.0, max(1.0, (datetime.now(UTC) - first).total_seconds() / 86400))
+    per_row_db = db_bytes / n_all if n_all else 0
+    return ((stored or 0) + n * per_row_db) / days, "rows"
 
 
 def _models(data: str | None) -> Check:
@@ -150,7 +200,7 @@ def diagnose(data: str | None = None, db: str | None = None, camera_limit: int =
 
     checks: dict[str, Check] = {}
     for name, fn in (("versions", _versions), ("devices", _devices), ("cameras", lambda: _cameras(camera_limit)),
-                     ("database", lambda: _database(data, db)), ("disk", lambda: _disk(data)),
+                     ("database", lambda: _database(data, db)), ("disk", lambda: _disk(data, db)),
                      ("models", lambda: _models(data)), ("log", _log)):
         try:
             checks[name] = fn()

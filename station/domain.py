@@ -39,6 +39,15 @@ class Frame:
     live: bool = False
 
 
+UNCERTAIN_BAND = 0.05  # a model card's `uncertain_band` overrides it
+
+
+def is_uncertain(p_defect: float, threshold: float, band: float | None = None) -> bool:
+    """A verdict this close to the cut reads UNCERTAIN – CHECK in the window, and retention keeps
+    its image for good (it is the part an engineer will want to look at again)."""
+    return abs(p_defect - threshold) < (UNCERTAIN_BAND if band is None else band)
+
+
 @dataclass(frozen=True)
 class Result:
     """A frame after the pipeline: a prediction with its evidence, or the reason it failed."""
@@ -57,6 +66,10 @@ class Result:
     # The file's bytes as read (stored as is, so the stored image is the original); None for a
     # captured frame, whose pixels are frame.image.
     data: bytes | None = field(default=None, repr=False, compare=False)
+    # Set by the recorder when the verdict stands but something was not kept: why the image was
+    # not stored (a full disk), or why the row could not be committed (the database was unavailable).
+    image_note: str | None = None
+    unrecorded: str | None = None
 
     @property
     def ok(self) -> bool:

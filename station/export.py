@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from station.errors import StationError
 from station.fileutil import atomic_write
@@ -66,6 +66,7 @@ def _rows(store: Store, include_unreviewed: bool) -> list[dict[str, Any]]:
             reviewed = ins.label is not None
             out.append({
                 "inspection_id": ins.id, "sha256": ins.sha256, "image_path": ins.image_path, "origin": ins.origin,
+                "_gone": ins.image_gone,
                 "label": ins.label if reviewed else ins.predicted, "predicted": ins.predicted,
                 "p_defect": round(ins.p_defect, 6), "model_version": version,
                 "reviewed_by": by if reviewed else "", "reviewed_at": iso_utc(at) if reviewed and at else "",
@@ -208,6 +209,9 @@ def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: flo
         except StationError as exc:
             errors.append(LeftOut(r["inspection_id"], str(exc)))
             continue
+        if r["_gone"]:
+            errors.append(LeftOut(r["inspection_id"], f"no image: {r['_gone']}"))
+            continue
         src = store.data / r["image_path"]
         if not _inside(store.data / "images", src) or not src.is_file():
             errors.append(LeftOut(r["inspection_id"], f"stored image missing or outside the data dir: {r['image_path']}"))
@@ -248,8 +252,18 @@ def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: flo
         "classes": dict(sorted(classes.items())), "counts": counts, "n": len(rows),
     }
     atomic_write(out / "dataset.json", json.dumps(dataset, indent=2) + "\n")
+    _mark_exported(store, [r["inspection_id"] for r in rows])
     return ExportResult(out=str(out), train=sum(counts["train"].values()), val=sum(counts["val"].values()),
                         classes=dict(sorted(classes.items())), errors=errors)
+
+
+def _mark_exported(store: Store, ids: list[int]) -> None:
+    """Retention keeps an exported image for good: a training set must stay reproducible."""
+    at = datetime.now(UTC)
+    with store.session.begin() as s:
+        for i in range(0, len(ids), 400):
+            s.execute(update(Inspection).where(Inspection.id.in_(ids[i:i + 400]), Inspection.exported_at.is_(None))
+                      .values(exported_at=at))
 
 
 def _prune(out: Path, wanted: set[Path], written_before: set[Path]) -> None:

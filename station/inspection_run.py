@@ -28,9 +28,12 @@ from station.errors import StationError
 from station.pipeline import DEFAULT_BATCH
 
 if TYPE_CHECKING:
+    from station.diskguard import DiskGuard, DiskState
     from station.protocols import FrameSource, InspectionModel, ResultRecorder
-    from station.store.db import Store
+    from station.protocols import StationStore as Store
+    from station.upkeep import UpkeepThread
 
+LISTED = 1000  # per-frame lists in a summary stop growing here (their counts do not)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class RunOptions:
     preview: int = 0  # longest side of Result.preview; 0: none
     limit: int | None = None  # frames to take from the source, skipped and failed ones included
     pace_s: float = 0.0  # least time between frames (the demo plays at a watchable speed)
+    upkeep: bool = True  # retention, WAL checkpoints and the daily backup while it runs (station.upkeep)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class RunStatus:
     failed: int = 0
     skipped: int = 0
     fps: float = 0.0
+    disk: str = ""  # the disk guard's message when space is low, else empty
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -96,6 +101,13 @@ class RunSummary:
     model: ModelInfo | None = None
     state: str = "finished"  # finished | stopped | lost | error
     detail: str = ""  # why the source was lost, or the error
+    # Judged, but the image was not stored (a full disk), or the row was not committed: the first
+    # LISTED of each, and how many in all.
+    not_stored: list[FrameError] = field(default_factory=list)
+    not_stored_count: int = 0
+    unrecorded: list[FrameError] = field(default_factory=list)
+    unrecorded_count: int = 0
+    disk: DiskState | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -104,6 +116,9 @@ class RunSummary:
             "verdicts": dict(self.verdicts), "dropped": self.dropped, "images_per_s": self.images_per_s,
             "run_id": self.run_id, "state": self.state,
             "model": {"name": self.model.name, "version": self.model.version} if self.model else None,
+            "not_stored": [{"origin": e.origin, "reason": e.error} for e in self.not_stored], "not_stored_count": self.not_stored_count,
+            "unrecorded": [{"origin": e.origin, "reason": e.error} for e in self.unrecorded], "unrecorded_count": self.unrecorded_count,
+            "disk": self.disk.to_json() if self.disk else None,
         }
         if self.state == "lost":
             out["source_status"] = f"lost: {self.detail}"
@@ -126,6 +141,8 @@ class InspectionRun:
         self.source: FrameSource | None = None
         self.store: Store | None = None
         self.recorder: ResultRecorder | None = None
+        self.guard: DiskGuard | None = None
+        self._upkeep: UpkeepThread | None = None
         self.summary = RunSummary()
         self._taken = 0  # frames taken from the source (the --limit counts these)
         self._t0 = 0.0
@@ -154,7 +171,9 @@ class InspectionRun:
     def open(self) -> ModelInfo:
         """Load the model, open the store and the source, start the run row. Raises
         StationError with one line when any of them cannot be had."""
+        from station import settings as station_settings
         from station.cpu import tune_cpu
+        from station.diskguard import DiskGuard
         from station.model import load_model
         from station.model.device import resolve_device
         from station.recorder import Recorder
@@ -162,6 +181,7 @@ class InspectionRun:
         from station.store.db import open_store
 
         o = self.options
+        settings = station_settings.load(o.data)  # a broken settings file is one line, before anything opens
         tune_cpu()
         self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=resolve_device(o.device))
         m = self.model
@@ -169,10 +189,14 @@ class InspectionRun:
                          device=str(m.device), card=m.card)
         self.summary.model = info
         self.store = store = open_store(o.data, o.db)
-        self.source = source = open_source(o.source)
-        source.should_stop = self._should_stop
-        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected)
+        self.source = open_source(o.source, should_stop=self._should_stop)
+        self.guard = DiskGuard(_volumes(store), settings.disk)
+        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard)
         self.summary.run_id = recorder.run_id
+        if o.upkeep:
+            from station.upkeep import Upkeep, UpkeepThread
+
+            self._upkeep = UpkeepThread(Upkeep(store, settings)).start()
         return info
 
     def results(self, gate: Callable[[Iterable[Frame]], Iterable[Frame]] | None = None) -> Iterator[Result]:
@@ -187,8 +211,9 @@ class InspectionRun:
         if gate is not None:
             frames = gate(frames)
         self._t0 = time.perf_counter()
-        for r in inspect_frames(frames, self.model, self.recorder, batch_size=o.batch_size, cam=o.cam,
-                                preview=o.preview, should_stop=self._should_stop):
+        # No stop predicate for the pipeline: on a stop the source and _held end the stream, and
+        # the pipeline finishes (and the recorder commits) the batch it holds.
+        for r in inspect_frames(frames, self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview):
             self._count(r)
             yield r
 
@@ -202,6 +227,14 @@ class InspectionRun:
         elif r.prediction is not None:
             s.processed += 1
             s.verdicts[r.prediction.verdict] = s.verdicts.get(r.prediction.verdict, 0) + 1
+            if r.image_note:
+                s.not_stored_count += 1
+                if len(s.not_stored) < LISTED:
+                    s.not_stored.append(FrameError(r.frame.origin, r.image_note))
+            if r.unrecorded:
+                s.unrecorded_count += 1
+                if len(s.unrecorded) < LISTED:
+                    s.unrecorded.append(FrameError(r.frame.origin, r.unrecorded))
 
     def _held(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Frames from the source, held while paused and paced when asked."""
@@ -225,7 +258,11 @@ class InspectionRun:
         state = st.state if st else "opening"
         return RunStatus(state="paused" if self.paused and state == "connected" else state, detail=st.detail if st else "",
                          frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
-                         failed=self.summary.failed, skipped=self.summary.skipped)
+                         failed=self.summary.failed, skipped=self.summary.skipped, disk=self._disk_message())
+
+    def _disk_message(self) -> str:
+        state = self.guard.check() if self.guard is not None else None
+        return state.message() if state is not None and state.level != "ok" else ""
 
     def fail(self, message: str) -> None:
         """Record that the run ended on an error (the caller shows `message`)."""
@@ -239,6 +276,8 @@ class InspectionRun:
         self._closed = True
         s = self.summary
         try:
+            if self._upkeep is not None:
+                self._upkeep.stop()
             if self.source is not None:
                 self.source.close()
                 s.dropped = self.source.dropped
@@ -246,6 +285,8 @@ class InspectionRun:
                     s.state, s.detail = "lost", self.source.status.detail or self.options.source
             if self.recorder is not None:
                 self.recorder.close()
+            if self.guard is not None:
+                s.disk = self.guard.check()
         finally:
             if self.store is not None:
                 self.store.engine.dispose()
@@ -260,3 +301,14 @@ class InspectionRun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _volumes(store: "Store") -> list:
+    """The folders whose disks the guard watches: the data dir, and an SQLite database's own."""
+    from pathlib import Path
+
+    folders = [store.data.resolve()]
+    db = store.engine.url.database if store.engine.dialect.name == "sqlite" else None
+    if db and db != ":memory:":
+        folders.append(Path(db).resolve().parent)
+    return folders

@@ -40,6 +40,15 @@ class _OneLine(logging.Formatter):
         return f"station {self.command}: {text}"
 
 
+class _QuietFile(logging.handlers.RotatingFileHandler):
+    """The log file, which gives up quietly when it cannot be written: on a full disk logging's
+    default prints a traceback to stderr for every record, which is the one thing stderr must
+    not show (the warnings still reach stderr through the other handler)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def setup(data: str | os.PathLike[str] | None, command: str = "", verbose: bool = False) -> Path | None:
     """Configure the `station` logger once per process. Returns the log file's path, or None when
     the data dir cannot hold one (a read-only disk must not stop inspection)."""
@@ -61,7 +70,7 @@ def setup(data: str | os.PathLike[str] | None, command: str = "", verbose: bool 
         folder = config.data_dir(data) / "logs"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / LOG_NAME
-        fh = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
+        fh = _QuietFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
         fh.setLevel(logging.DEBUG if verbose else logging.INFO)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"))
         root.addHandler(fh)

@@ -1,16 +1,19 @@
 """The seams between packages, as Protocols: what the inspection loop needs of a model, a frame
-source and a recorder. mypy checks every implementation against them where they meet
+source, a recorder and a store. mypy checks every implementation against them where they meet
 (station.pipeline, station.inspection_run), so a second model backend (ONNX Runtime, say) or a
 new source (a GigE camera) knows exactly what to provide."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
     from station.domain import Frame, Prediction, Result
     from station.sources.base import SourceStatus
@@ -36,7 +39,9 @@ class InspectionModel(Protocol):
 
 
 class FrameSource(Protocol):
-    """Frames to inspect, a status line and counters; `should_stop` is set by the consumer."""
+    """Frames to inspect, a status line and counters. `should_stop` is given once, when the
+    source is opened (station.sources.open_source): a source that waits (a hot folder, a camera
+    reconnecting) asks it, so a stop ends the stream and the pipeline finishes what it holds."""
 
     live: bool
     status: SourceStatus
@@ -57,3 +62,13 @@ class ResultRecorder(Protocol):
     def record(self, results: list[Result]) -> list[Result]: ...
     def close(self) -> None: ...
 
+
+
+class StationStore(Protocol):
+    """Where results go: a database (engine and sessions) and the folder that holds its files.
+    station.store.db.Store is the implementation; an S3 image store will be another."""
+
+    engine: Engine
+    session: sessionmaker[Session]
+    data: Path
+    url: str

@@ -196,6 +196,7 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
     QTimer.singleShot(0, reason)
     qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: [m.name for m in list_models(str(data_dir)) if m.active] == ["worse-1"], timeout=10_000)
+    qtbot.waitUntil(lambda: bool(promotions(str(data_dir))), timeout=10_000)  # recorded just after the switch
     last = promotions(str(data_dir))[-1]
     assert (last["action"], last["model"], last["previous"], last["by"]) == ("promote", "worse-1", "default", "tom")
     assert last["reason"] == "supplier change, recall checked on 200 parts"
@@ -205,7 +206,41 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
     w.tabs.setCurrentWidget(w.models)
     qtbot.mouseClick(w.models.rollback, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: [m.name for m in list_models(str(data_dir)) if m.active] == ["default"], timeout=10_000)
-    assert promotions(str(data_dir))[-1]["action"] == "rollback"
+    qtbot.waitUntil(lambda: promotions(str(data_dir))[-1]["action"] == "rollback", timeout=10_000)
     # Nothing further back: one line, not a traceback.
     proc = run_cli("rollback", check=False, data=data_dir)
     assert proc.returncode == 2 and "nothing to roll back" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_low_disk_space_is_shown_in_the_status_bar(qtbot, window, data_dir):
+    w = window()
+    assert not w.disk_label.isVisible()
+    w.close()
+    run_cli("settings", "disk.warn_percent", "100", data=data_dir)  # any real disk is "low" now
+    w = window()
+    qtbot.waitUntil(lambda: w.disk_label.isVisible(), timeout=5000)
+    assert w.disk_label.text().startswith("disk low:") and "GB free" in w.disk_label.text()
+    seen = []
+
+    def close_it():
+        dialog = modal_dialog(qtbot)
+        seen.append(dialog.windowTitle())
+        dialog.reject()
+
+    QTimer.singleShot(0, close_it)
+    qtbot.mouseClick(w.disk_label, Qt.MouseButton.LeftButton)  # a click on the warning opens the settings
+    assert seen == ["Station settings"]
+
+
+def test_settings_dialog_saves_what_the_cli_reads_and_refuses_nothing_silently(qtbot, window, data_dir):
+    from station.ui.settings_dialog import SettingsDialog
+
+    w = window()
+    dlg = SettingsDialog(str(data_dir), w)
+    qtbot.addWidget(dlg)
+    dlg.fields["retention.pass_days"].setValue(9)
+    dlg.fields["backup.daily"].setChecked(False)
+    dlg._save()
+    assert dlg.result() == SettingsDialog.DialogCode.Accepted
+    assert run_json("settings", data=data_dir)["retention.pass_days"] == 9
+    assert run_json("settings", "backup.daily", data=data_dir) == {"backup.daily": False}

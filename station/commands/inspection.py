@@ -42,6 +42,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         v = summary.verdicts
         print(f"{summary.processed} inspected ({v['pass']} pass, {v['fail']} fail), {summary.skipped} skipped, "
               f"{summary.failed} failed, {summary.images_per_s} images/s")
+    # Said on stderr in both modes: a plant's log scraper and the person at the terminal both need it.
+    if summary.not_stored_count:
+        log.warning("%d images not stored (%s)", summary.not_stored_count,
+                    summary.disk.message() if summary.disk else "disk full")
+    if summary.unrecorded_count:
+        log.warning("%d verdicts were given but not recorded (%s)", summary.unrecorded_count, summary.unrecorded[0].error)
     return 0
 
 

@@ -20,7 +20,9 @@ def cmd_queue(args: argparse.Namespace) -> int:
         rows = repo.queue(s, args.order, args.limit)
     items = [
         {
-            "id": r.id, "origin": r.origin, "image": str(store.data / r.image_path), "predicted": r.predicted,
+            # An image retention purged, or a full disk never stored, is null, and image_gone says why.
+            "id": r.id, "origin": r.origin, "image": None if r.image_gone else str(store.data / r.image_path),
+            "image_gone": r.image_gone, "predicted": r.predicted,
             "p_defect": round(r.p_defect, 6), "verdict": r.verdict, "captured_at": repo.iso_utc(r.captured_at),
             "uncertainty": round(r.uncertainty, 6),
         }
@@ -30,7 +32,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
         emit_json(items)
     else:
         for it in items:
-            print(f"{it['id']:>8}  {it['verdict']:<4}  {it['predicted']:<12} p_defect={it['p_defect']:.3f}  {it['origin']}")
+            gone = f"  [no image: {it['image_gone']}]" if it["image_gone"] else ""
+            print(f"{it['id']:>8}  {it['verdict']:<4}  {it['predicted']:<12} p_defect={it['p_defect']:.3f}  {it['origin']}{gone}")
         if not items:
             print("the review queue is empty", file=sys.stderr)
     return 0

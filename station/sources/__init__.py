@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from station.errors import SourceError
@@ -9,8 +10,16 @@ from station.sources.base import Source
 from station.sources.spec import parse_spec
 
 
-def open_source(spec: str, **options) -> Source:
-    """A folder, watch:PATH, a video file, camera:N, or an rtsp:// / http(s):// stream."""
+def open_source(spec: str, should_stop: Callable[[], bool] | None = None, **options) -> Source:
+    """A folder, watch:PATH, a video file, camera:N, or an rtsp:// / http(s):// stream. A source
+    that waits (for files, for a camera) asks `should_stop` and ends its stream when it says so."""
+    source = _open(spec, **options)
+    if should_stop is not None:
+        source.should_stop = should_stop
+    return source
+
+
+def _open(spec: str, **options) -> Source:
     src = parse_spec(spec)
     if src.kind == "watch":
         from station.sources.watch import HotFolderSource

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,19 +21,29 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _put(root: Path, kind: str, digest: str, suffix: str, data: bytes) -> str:
-    rel = f"{kind}/{digest[:2]}/{digest}{suffix}"
-    path = root / rel
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, data)
-    return rel
+class Stored(NamedTuple):
+    rel: str  # path under the data dir
+    written: int  # bytes this call added to the disk: 0 when the same content was there already
 
 
-def put_image(root: Path, data: bytes, suffix: str, digest: str | None = None) -> str:
-    """Store original file bytes (no re-encoding: the evidence is the file as it arrived)."""
+def image_rel(digest: str, suffix: str) -> str:
+    """Where an image with this content lives (also recorded for one that could not be stored)."""
     suffix = suffix.lower() if suffix and len(suffix) <= 6 else ".bin"
-    return _put(root, "images", digest or sha256(data), suffix, data)
+    return f"images/{digest[:2]}/{digest}{suffix}"
+
+
+def _put(root: Path, rel: str, data: bytes) -> Stored:
+    path = root / rel
+    if path.exists():
+        return Stored(rel, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data)
+    return Stored(rel, len(data))
+
+
+def put_image(root: Path, data: bytes, suffix: str, digest: str | None = None) -> Stored:
+    """Store original file bytes (no re-encoding: the evidence is the file as it arrived)."""
+    return _put(root, image_rel(digest or sha256(data), suffix), data)
 
 
 def encode_frame(image: np.ndarray) -> bytes:
@@ -45,13 +56,14 @@ def encode_frame(image: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def put_heatmap(root: Path, cam: np.ndarray) -> str:
+def put_heatmap(root: Path, cam: np.ndarray) -> Stored:
     """The raw CAM at feature resolution as 8-bit PNG: ~100 bytes, upsampled when shown."""
     import cv2
 
     ok, buf = cv2.imencode(".png", (np.clip(cam, 0, 1) * 255 + 0.5).astype(np.uint8))
     data = buf.tobytes()
-    return _put(root, "heatmaps", sha256(data), ".png", data)
+    digest = sha256(data)
+    return _put(root, f"heatmaps/{digest[:2]}/{digest}.png", data)
 
 
 def read_heatmap(root: Path, rel: str) -> np.ndarray:

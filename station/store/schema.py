@@ -18,6 +18,10 @@ NAMING = {
 }
 
 
+# Retention looks only at passed, unreviewed parts whose image is still there, oldest first.
+RETENTION_CANDIDATES = text("verdict = 'pass' AND label IS NULL AND image_gone IS NULL")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -70,12 +74,22 @@ class Inspection(Base):
     # ("label IS NULL") is one index scan. The reviews table stays the record of truth.
     label: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why the image is not on disk, for the queue and the window: "purged by retention ..." or
+    # "not stored: ..." (a full disk). NULL: it is there. The row itself is never deleted.
+    image_gone: Mapped[str | None] = mapped_column(String(64))
+    # Bytes this row added to the disk (0 when its files were already stored): the write rate
+    # behind `station doctor`'s days until full. NULL on rows older than the column.
+    stored_bytes: Mapped[int | None] = mapped_column(Integer)
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # kept for good
 
     __table_args__ = (
         Index("ix_inspections_sha256_model", "sha256", "model_id"),
         Index("ix_queue_uncertainty", "uncertainty", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),
         Index("ix_queue_recent", "captured_at", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),
         Index("ix_queue_defects", "p_defect", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),
+        Index("ix_retention", "captured_at", sqlite_where=RETENTION_CANDIDATES, postgresql_where=RETENTION_CANDIDATES),
+        Index("ix_inspections_image_path", "image_path"),
+        Index("ix_inspections_heatmap_path", "heatmap_path"),
     )
 
 

@@ -19,6 +19,8 @@ def load_for_display(root: Path, item: dict[str, Any], max_side: int = MAX_SIDE)
     from station.model.overlay import colorize, upsample
     from station.store.files import read_heatmap
 
+    if item.get("image_gone"):  # retention purged it, or a full disk never stored it; the verdict stands
+        return {"preview": None, "heat": None, "box": None, "error": f"no image: {item['image_gone']}"}
     try:
         image = to_bgr8(decode(read_bytes(root / item["image_path"])))
     except (ImageError, OSError) as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QTabWidget
 
 from station import config
 from station.domain import ReviewRecord
@@ -74,6 +74,14 @@ class MainWindow(QMainWindow):
         for w in (self.state_label, self.rate_label, self.latency_label):
             self.statusBar().addWidget(w)
         self.statusBar().addPermanentWidget(self.message, 1)
+        # Shown only when space is low: what the station stops storing, and why; a click opens the settings.
+        self.disk_label = QPushButton()
+        self.disk_label.setObjectName("diskWarning")
+        self.disk_label.setFlat(True)
+        self.disk_label.clicked.connect(self.open_settings)
+        self.disk_label.hide()
+        self.statusBar().addPermanentWidget(self.disk_label)
+        self.disk_guard = self._disk_guard()
         self.message.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         bar = self.live.source_bar
@@ -221,7 +229,30 @@ class MainWindow(QMainWindow):
         ordered = sorted(self.latencies)
         self.latency_label.setText(f"latency {ordered[len(ordered) // 2]:.0f} ms (median)")
 
+    def open_settings(self) -> None:
+        from station.ui.settings_dialog import SettingsDialog
+
+        if SettingsDialog(self.options.data, self).exec():
+            self.disk_guard = self._disk_guard()
+            self.show_message("settings saved; a running inspection uses them from its next start")
+
+    def _disk_guard(self):
+        from station import settings
+        from station.diskguard import DiskGuard
+        from station.errors import StationError
+
+        try:
+            disk = settings.load(self.data).disk
+        except StationError as exc:
+            self.show_message(str(exc))
+            disk = settings.Disk()
+        return DiskGuard([self.data.resolve()], disk, every_s=10.0)
+
     def _update_status(self) -> None:
+        state = self.disk_guard.check()
+        self.disk_label.setVisible(state.level != "ok")
+        if state.level != "ok":
+            self.disk_label.setText(state.message())
         if self.worker is None:
             self.state_label.setText("stopped")
             self.rate_label.setText("")
@@ -234,6 +265,9 @@ class MainWindow(QMainWindow):
 
     # -- operator reviews from the live view ---------------------------------------------------------------
     def review_live(self, r: LiveResult, label: str | None) -> None:
+        if r.inspection_id is None and r.not_kept:
+            self.show_message(f"nothing to review: this verdict was {r.not_kept}")
+            return
         if label is None or r.inspection_id is None:
             return
         by = self.reviewer()

@@ -23,6 +23,7 @@ QLabel#banner { font-size: 72px; font-weight: 800; color: white; border-radius: 
 QLabel#bannerDetail { font-size: 26px; font-weight: 600; }
 QLabel#big { font-size: 34px; font-weight: 700; }
 QLabel#muted { color: #8b949e; }
+QPushButton#diskWarning { color: black; background: #d29922; font-weight: 700; padding: 2px 8px; border-radius: 4px; }
 QStatusBar QLabel { font-size: 14px; padding: 0 8px; }
 """
 

@@ -43,6 +43,7 @@ class LiveResult:
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
+    not_kept: str | None = None  # judged, but the row (or the image) was not stored, and why
 
 
 @dataclass
@@ -145,4 +146,5 @@ def _live(r, read_at: float, model: str) -> LiveResult:
         box = (x, y, w, h)
     return LiveResult(origin=r.frame.origin, read_at=read_at, inspection_id=r.inspection_id, label=p.label,
                       p_defect=p.p_defect, verdict=p.verdict, probabilities=dict(p.probabilities), box=box,
-                      preview=preview, heat=heat, timings=dict(r.timings), model=model)
+                      preview=preview, heat=heat, timings=dict(r.timings), model=model,
+                      not_kept=f"not recorded: {r.unrecorded}" if r.unrecorded else r.image_note)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station.domain import UNCERTAIN_BAND, is_uncertain
 from station.errors import SourceError
 from station.labels import GOOD
 from station.sources.spec import format_spec, parse_spec
@@ -131,9 +132,6 @@ class SourceBar(QWidget):
         self.start.emit(self.spec())
 
 
-DEFAULT_BAND = 0.05  # a card's `uncertain_band` overrides it
-
-
 class LiveView(QWidget):
     confirm = Signal(object)  # LiveResult
     wrong = Signal(object)  # LiveResult
@@ -194,7 +192,7 @@ class LiveView(QWidget):
         self.current: LiveResult | None = None
         self.state = "READY"
         self.threshold = 0.5  # the running model's cut; set when the worker reports its model
-        self.band = DEFAULT_BAND  # p_defect this close to the cut reads UNCERTAIN – CHECK
+        self.band = UNCERTAIN_BAND  # p_defect this close to the cut reads UNCERTAIN – CHECK
         self._history: list[LiveResult] = []
         self._pending_latency: float | None = None
         self.heat_box.toggled.connect(self.image.set_heat_visible)
@@ -207,7 +205,7 @@ class LiveView(QWidget):
 
     def set_model(self, threshold: float, band: float | None) -> None:
         self.threshold = float(threshold)
-        self.band = DEFAULT_BAND if band is None else float(band)
+        self.band = UNCERTAIN_BAND if band is None else float(band)
 
     def show_state(self, state: str, reason: str = "") -> None:
         """WAITING, READY, NOT INSPECTED or SOURCE LOST: the panel is cleared, so no verdict stays
@@ -241,13 +239,14 @@ class LiveView(QWidget):
         self._set_banner(r)
         top = sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:5]
         self.probs.setText("<br>".join(f"{k}: <b>{v:.1%}</b>" for k, v in top))
-        self.origin.setText(f"{Path(r.origin).name}  ·  #{r.inspection_id}  ·  {r.model}")
+        where = f"#{r.inspection_id}" if r.inspection_id is not None else "not recorded"
+        self.origin.setText(f"{Path(r.origin).name}  ·  {where}  ·  {r.model}" + (f"  ·  {r.not_kept}" if r.not_kept else ""))
 
     def _set_banner(self, r: LiveResult | None) -> None:
         score = "" if r is None else f"score {r.p_defect:.2f}, fails at {self.threshold:.2f}"
         if r is None:
             color, text, detail = theme.IDLE, "READY", ""
-        elif abs(r.p_defect - self.threshold) < self.band:
+        elif is_uncertain(r.p_defect, self.threshold, self.band):
             # Too close to the cut to trust either way: a person looks (the verdict stored and
             # signalled is still the model's).
             color, text, detail = theme.UNCERTAIN, "UNCERTAIN – CHECK", f"{GOOD if r.verdict == 'pass' else r.label} · {score}"

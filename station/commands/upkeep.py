@@ -1,0 +1,97 @@
+"""`station settings`, `station purge`, `station backup` and `station restore`: running for months."""
+
+from __future__ import annotations
+
+import argparse
+
+from station.commands.output import emit_json
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from station import settings
+
+    if args.key is not None and args.value is not None:
+        current = settings.set_value(args.key, args.value, args.data)
+    else:
+        current = settings.load(args.data)
+    flat = current.flat()
+    if args.key is not None:
+        if args.key not in flat:
+            from station.errors import StationError
+
+            raise StationError(f"unknown setting {args.key!r}; known: {', '.join(flat)}")
+        flat = {args.key: flat[args.key]}
+    if args.json:
+        emit_json(flat)
+    else:
+        for key, value in flat.items():
+            print(f"{key} = {value!r}")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from station import settings
+    from station.retention import purge
+    from station.store.db import open_store
+
+    policy = settings.load(args.data).retention
+    if args.pass_days is not None:
+        policy.pass_days = args.pass_days
+    if args.keep_one_in is not None:
+        policy.keep_one_in = args.keep_one_in
+    store = open_store(args.data, args.db)
+    try:
+        result = purge(store, policy, dry_run=args.dry_run)
+    finally:
+        store.engine.dispose()
+    if args.json:
+        emit_json(result.to_json())
+    elif not result.enabled:
+        print("retention is off (retention.enabled = false); nothing purged")
+    else:
+        verb = "would free" if args.dry_run else "freed"
+        parts = ", ".join(f"{c.files} {k} ({_mb(c.bytes)})" for k, c in result.by_category.items())
+        print(f"{verb} {_mb(result.bytes)}: {parts}; {result.rows} inspections {'would lose' if args.dry_run else 'lost'} their image"
+              f" (rows are kept)")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from station.backup import backup
+    from station.store.db import open_store
+
+    store = open_store(args.data, args.db)
+    try:
+        result = backup(store, Path(args.out))
+    finally:
+        store.engine.dispose()
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print(f"backed up {result.inspections} inspections and {result.reviews} reviews to {result.out} ({_mb(result.bytes)})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from station.backup import restore
+    from station.store.db import open_store
+
+    store = open_store(args.data, args.db)
+    try:
+        result = restore(store, Path(args.backup))
+    finally:
+        store.engine.dispose()
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print(f"restored {result.inspections} inspections and {result.reviews} reviews from {result.backup}; "
+              f"the database as it was is saved in {result.saved}")
+    return 0
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"

@@ -1,0 +1,159 @@
+"""The station's settings: one JSON file in the data dir (`settings.json`), typed and checked.
+
+Only what a plant changes lives here: how long passed parts' images are kept, when the disk is
+low, the backup schedule. A missing file means the defaults; a broken one is one line naming the
+file and the key, never a traceback, and never silently replaced (someone wrote it on purpose).
+
+    station settings                          # every key and its value
+    station settings retention.pass_days 60   # set one
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from station import config
+from station.errors import StationError
+from station.fileutil import atomic_write
+
+FILE = "settings.json"
+
+
+@dataclass
+class Retention:
+    """Which stored files `station purge` (and the background upkeep) may delete. Rows are never
+    deleted; failed, uncertain, reviewed and exported inspections keep their images for good."""
+
+    enabled: bool = True
+    pass_days: int = 30  # passed parts' images kept whole this long ...
+    keep_one_in: int = 20  # ... then thinned to this sample (1: keep all; 0: keep none)
+
+
+@dataclass
+class Disk:
+    """Free-space levels, each "below this many GB or this percent of the volume, whichever is
+    reached first". Below `warn` the station says so; below `critical` it stops storing passed
+    parts' images; below `reserve_gb` it stores no images, keeping the rest for rows."""
+
+    warn_gb: float = 5.0
+    warn_percent: float = 10.0
+    critical_gb: float = 1.0
+    critical_percent: float = 2.0
+    reserve_gb: float = 0.25
+
+
+@dataclass
+class Backup:
+    daily: bool = True  # an online copy of the database and the registry once a day
+    keep: int = 3
+    folder: str = ""  # empty: DATA/backups. Another drive protects against a failing disk.
+
+
+@dataclass
+class Upkeep:
+    interval_minutes: float = 15.0  # purge a batch, checkpoint the WAL, back up when due
+    purge_batch: int = 500  # files looked at per tick, so purging never holds the database long
+
+
+@dataclass
+class Settings:
+    retention: Retention = field(default_factory=Retention)
+    disk: Disk = field(default_factory=Disk)
+    backup: Backup = field(default_factory=Backup)
+    upkeep: Upkeep = field(default_factory=Upkeep)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def flat(self) -> dict[str, Any]:
+        return {f"{sec}.{key}": value for sec, values in self.to_json().items() for key, value in values.items()}
+
+
+# Ranges a value must be in; a typo like pass_days -3 is refused, not obeyed.
+LIMITS: dict[str, tuple[float, float]] = {
+    "retention.pass_days": (0, 36500), "retention.keep_one_in": (0, 1_000_000),
+    "disk.warn_gb": (0, 1e6), "disk.warn_percent": (0, 100), "disk.critical_gb": (0, 1e6),
+    "disk.critical_percent": (0, 100), "disk.reserve_gb": (0, 1e6),
+    "backup.keep": (1, 1000), "upkeep.interval_minutes": (0.01, 10080), "upkeep.purge_batch": (1, 1_000_000),
+}
+
+
+def path(data: str | os.PathLike[str] | None = None) -> Path:
+    return config.data_dir(data) / FILE
+
+
+def load(data: str | os.PathLike[str] | None = None) -> Settings:
+    p = path(data)
+    if not p.is_file():
+        return Settings()
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StationError(f"{p}: not readable JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise StationError(f"{p}: expected an object of sections, got {type(raw).__name__}")
+    out = Settings()
+    for section, values in raw.items():
+        if not isinstance(values, dict):
+            raise StationError(f"{p}: {section} must be an object")
+        for key, value in values.items():
+            _assign(out, f"{section}.{key}", value, where=str(p))
+    return out
+
+
+def save(settings: Settings, data: str | os.PathLike[str] | None = None) -> Path:
+    p = path(data)
+    atomic_write(p, (json.dumps(settings.to_json(), indent=2) + "\n").encode())
+    return p
+
+
+def set_value(key: str, text: str, data: str | os.PathLike[str] | None = None) -> Settings:
+    """Parse `text` for `key` (dotted), check it, save. One line on a bad key or value."""
+    settings = load(data)
+    try:
+        value: Any = json.loads(text)
+    except json.JSONDecodeError:
+        value = text  # a bare word: only string settings take one
+    _assign(settings, key, value, where="")
+    save(settings, data)
+    return settings
+
+
+def apply(values: dict[str, Any], data: str | os.PathLike[str] | None = None) -> Settings:
+    """Set several keys at once (the window's Settings dialog): all are checked before any is saved."""
+    settings = load(data)
+    for key, value in values.items():
+        _assign(settings, key, value, where="")
+    save(settings, data)
+    return settings
+
+
+def _assign(settings: Settings, key: str, value: Any, where: str) -> None:
+    where = f"{where}: " if where else ""
+    section, _, name = key.partition(".")
+    defaults = Settings().to_json()
+    if name not in defaults.get(section, {}):
+        known = ", ".join(Settings().flat())
+        raise StationError(f"{where}unknown setting {key!r}; known: {known}")
+    target = getattr(settings, section)
+    default = defaults[section][name]
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value == value  # not NaN
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise StationError(f"{where}{key} must be a {type(default).__name__}, got {value!r}")
+    lo, hi = LIMITS.get(key, (None, None))
+    if lo is not None and hi is not None and not lo <= value <= hi:
+        raise StationError(f"{where}{key} must be within {lo:g}..{hi:g}, got {value!r}")
+    setattr(target, name, value)

@@ -1,0 +1,109 @@
+"""Station settings (retention, disk levels, backups, upkeep): one form built from the typed
+settings in `station.settings`, so the window and `station settings` can never disagree on a key,
+a type or a range. Saved only when every value is valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station import settings
+
+TITLES = {"retention": "Retention: which stored images may go (rows are always kept)",
+          "disk": "Disk space: levels in GB or percent free, whichever comes first",
+          "backup": "Backups of the database and the models", "upkeep": "Upkeep while inspecting"}
+HINTS = {
+    "retention.pass_days": "days a passed part's image is kept whole",
+    "retention.keep_one_in": "after that, keep one in … (0: none)",
+    "disk.critical_gb": "below: passed parts' images are not stored",
+    "disk.reserve_gb": "below: no images are stored, rows still are",
+    "backup.folder": "empty: the data dir's backups/ (another drive is safer)",
+}
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, data: str | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Station settings")
+        self.data = data
+        self.fields: dict[str, QWidget] = {}
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        current = settings.load(data)
+        for section, values in current.to_json().items():
+            box = QGroupBox(TITLES.get(section, section))
+            form = QFormLayout(box)
+            for name, value in values.items():
+                key = f"{section}.{name}"
+                widget = self._widget(key, value)
+                self.fields[key] = widget
+                label = name.replace("_", " ")
+                form.addRow(label, widget)
+                if key in HINTS:
+                    widget.setToolTip(HINTS[key])
+                    hint = QLabel(HINTS[key])
+                    hint.setObjectName("muted")
+                    form.addRow("", hint)
+            lay.addWidget(box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(self.error)
+        lay.addWidget(buttons)
+
+    @staticmethod
+    def _widget(key: str, value: Any) -> QWidget:
+        lo, hi = settings.LIMITS.get(key, (0, 1e9))
+        w: QWidget
+        if isinstance(value, bool):
+            w = QCheckBox()
+            w.setChecked(value)
+        elif isinstance(value, int):
+            w = QSpinBox()
+            w.setRange(int(lo), int(min(hi, 2**31 - 1)))
+            w.setValue(value)
+        elif isinstance(value, float):
+            w = QDoubleSpinBox()
+            w.setDecimals(2)
+            w.setRange(lo, hi)
+            w.setValue(value)
+        else:
+            w = QLineEdit(str(value))
+        w.setMinimumHeight(36)  # gloves
+        return w
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, w in self.fields.items():
+            if isinstance(w, QCheckBox):
+                out[key] = w.isChecked()
+            elif isinstance(w, QSpinBox | QDoubleSpinBox):
+                out[key] = w.value()
+            elif isinstance(w, QLineEdit):
+                out[key] = w.text().strip()
+        return out
+
+    def _save(self) -> None:
+        from station.errors import StationError
+
+        try:
+            settings.apply(self.values(), self.data)
+        except StationError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
