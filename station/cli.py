@@ -228,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         handler = getattr(importlib.import_module(f"station.commands.{module}"), func)
         return int(handler(args) or 0)
     except StationError as exc:
-        print(f"station {command}: error: {exc}", file=sys.stderr)
+        from station.terminal import safe
+
+        print(safe(f"station {command}: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"station {command}: interrupted; everything committed so far is kept", file=sys.stderr)

@@ -55,6 +55,10 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
             pass  # another process made it a moment ago
         except OSError as exc:
             raise StationError(f"cannot create data directory {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        # Every command writes there (the database's journal, the registry, the log): say so once,
+        # up front, instead of an OSError from whichever write comes first.
+        raise StationError(f"the data directory {path} is read-only; the station needs to write there")
     return path
 
 

@@ -109,9 +109,15 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 
 def read_bytes(path: str | Path) -> bytes:
+    p = Path(path)
     try:
-        return Path(path).read_bytes()
+        return p.read_bytes()
     except OSError as exc:
+        if p.is_symlink():
+            import errno
+
+            what = {errno.ELOOP: "a loop of links", errno.ENOENT: "a link to nothing", errno.EISDIR: "a link to a folder (not followed)"}
+            raise ImageError(f"{what.get(exc.errno or 0, 'a link that cannot be read')}: {exc.strerror or exc}") from None
         raise ImageError(f"cannot read file: {exc.strerror or exc}") from None
 
 

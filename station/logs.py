@@ -37,7 +37,9 @@ class _OneLine(logging.Formatter):
         if record.exc_info and record.levelno >= logging.ERROR:
             exc = record.exc_info[1]
             text = f"{text} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; details in {_file_path or 'the log'})"
-        return f"station {self.command}: {text}"
+        from station.terminal import safe
+
+        return safe(f"station {self.command}: {text}")
 
 
 class _QuietFile(logging.handlers.RotatingFileHandler):

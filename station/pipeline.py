@@ -49,11 +49,11 @@ class _Prefetch:
     _END = object()
 
     def __init__(self, batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndarray],
-                 seen: Callable[[list[str]], set[str]]) -> None:
+                 seen: Callable[[list[str]], set[str]], preview: int = 0) -> None:
         import queue
         import threading
 
-        self.batches, self.prep, self.seen = batches, prep, seen
+        self.batches, self.prep, self.seen, self.preview = batches, prep, seen, preview
         self.queue: "queue.Queue" = queue.Queue()
         self.cond = threading.Condition()
         self.requested = 0  # get() calls so far
@@ -77,7 +77,7 @@ class _Prefetch:
                 if batch is None:
                     break
                 live = batch[0].live
-                self.queue.put(_load_batch(batch, self.prep, self.seen))
+                self.queue.put(_load_batch(batch, self.prep, self.seen, self.preview))
                 with self.cond:
                     self.delivered += 1
         except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
@@ -110,25 +110,28 @@ class _Prefetch:
 
 
 def _load_batch(frames: list[Frame], prep: Callable[[np.ndarray], np.ndarray],
-                seen: Callable[[list[str]], set[str]]) -> tuple[list[_Item], set[str]]:
+                seen: Callable[[list[str]], set[str]], preview: int) -> tuple[list[_Item], set[str]]:
     """Read and hash every file first, then decode only what this model has not judged yet:
     resuming a large folder must not decode it all again just to skip it."""
     items = [_read(f) for f in frames]
     skip = seen([i.sha for i in items if i.sha and i.error is None])
     for item in items:
         if item.error is None and item.sha not in skip:
-            _decode(item, prep)
+            _decode(item, prep, preview)
     return items, skip
 
 
 class _Item:
-    __slots__ = ("frame", "data", "sha", "image", "x", "error", "decode_ms")
+    __slots__ = ("frame", "data", "sha", "shape", "preview", "x", "error", "decode_ms")
 
     def __init__(self, frame: Frame) -> None:
         self.frame = frame
         self.data: bytes | None = None
         self.sha: str | None = None
-        self.image: np.ndarray | None = None
+        # The decoded pixels are not kept: only their shape, the model's input and (for a window)
+        # a small preview. A batch of eight 80 MP images used to hold all eight decoded at once.
+        self.shape: tuple[int, ...] | None = None
+        self.preview: np.ndarray | None = None
         self.x: np.ndarray | None = None  # the preprocessed CHW input
         self.error: str | None = None
         self.decode_ms = 0.0
@@ -149,12 +152,16 @@ def _read(frame: Frame) -> _Item:
     return item
 
 
-def _decode(item: _Item, prep: Callable[[np.ndarray], np.ndarray]) -> None:
-    """Pixels and the model's input, or the reason there are none (decode_ms includes both)."""
+def _decode(item: _Item, prep: Callable[[np.ndarray], np.ndarray], preview: int) -> None:
+    """The model's input (and a preview), or the reason there is none (decode_ms includes both)."""
     t = time.perf_counter()
     try:
-        item.image = decode(item.data) if item.data is not None else check_shape(item.frame.image)
-        item.x = prep(item.image)
+        image = decode(item.data) if item.data is not None else check_shape(item.frame.image)
+        item.shape = tuple(image.shape)
+        item.x = prep(image)
+        if preview:
+            item.preview = _preview(image, preview)
+        del image
     except ImageError as exc:
         item.error = str(exc)
     item.decode_ms += (time.perf_counter() - t) * 1000
@@ -175,7 +182,7 @@ def inspect_frames(
 
     stop = should_stop or (lambda: False)
     seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
-    prefetch = _Prefetch(_batches(frames, batch_size, stop), model.prepare, seen)
+    prefetch = _Prefetch(_batches(frames, batch_size, stop), model.prepare, seen, preview)
     try:
         with _Writer(recorder) as writer:
             while True:
@@ -185,7 +192,7 @@ def inspect_frames(
                 if loaded is None:
                     break
                 items, skip = loaded
-                yield from writer.put(_classify(items, skip, model, cam, preview, hot_box))
+                yield from writer.put(_classify(items, skip, model, cam, hot_box))
                 if stop():
                     break
             yield from writer.drain()
@@ -229,7 +236,7 @@ class _Writer:
             yield from job.result()
 
 
-def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: bool, preview: int,
+def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: bool,
               hot_box: Callable[..., tuple[int, int, int, int] | None]) -> list[Result]:
     todo = [i for i in items if i.error is None and i.sha not in skip]
     probs: np.ndarray | None = None
@@ -254,12 +261,12 @@ def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: b
         if item.sha in skip:
             results.append(Result(item.frame, sha256=item.sha, skipped=True))
             continue
-        image = item.image
-        assert probs is not None and image is not None  # decoded without error, not skipped: classified
+        shape = item.shape
+        assert probs is not None and shape is not None  # decoded without error, not skipped: classified
         pred = model.decide(probs[k])
         c = cams[k] if cams is not None else None
         t = time.perf_counter()
-        box = hot_box(c, image.shape) if (c is not None and pred.verdict == "fail") else None
+        box = hot_box(c, shape) if (c is not None and pred.verdict == "fail") else None
         results.append(
             Result(
                 item.frame,
@@ -267,8 +274,8 @@ def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: b
                 cam=c,
                 box=box,
                 sha256=item.sha,
-                image_shape=tuple(image.shape),
-                preview=_preview(image, preview) if preview else None,
+                image_shape=shape,
+                preview=item.preview,
                 data=item.data,
                 timings={"decode_ms": item.decode_ms, "infer_ms": infer_ms, "box_ms": (time.perf_counter() - t) * 1000},
             )

@@ -15,7 +15,9 @@ import logging
 import time
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from station import config
 from station.diskguard import DiskGuard, is_no_space
@@ -116,7 +118,7 @@ class Recorder:
         """One transaction for the batch; None, or why it could not be committed."""
         try:
             with self.store.session.begin() as s:
-                s.add_all(rows)
+                self._insert(s, rows)
                 for f in failures:
                     repo.add_failure(s, self.run_id, f.frame.origin, f.error or "")
                 s.flush()
@@ -135,6 +137,33 @@ class Recorder:
         self.processed += len(rows)
         self.failed += len(failures)
         return None
+
+    def _insert(self, s: Session, rows: list[Inspection]) -> None:
+        """Add the rows; an image this model already judged (another station on this data dir, a
+        window re-run, the same file twice) keeps its one row, and the result gets that row's id.
+        The database's unique index decides: a race between two writers is settled by it."""
+        known = self._ids(s, [r.sha256 for r in rows])
+        for row in rows:
+            found = known.get(row.sha256)
+            if found is None:
+                try:
+                    with s.begin_nested():
+                        s.add(row)
+                except IntegrityError:
+                    found = self._ids(s, [row.sha256]).get(row.sha256)
+                    if found is None:
+                        raise  # not the unique index: a bug
+            if found is not None:
+                row.id = found
+                if row.image_gone is None:  # stored now: a row that had lost its image has it again
+                    s.execute(update(Inspection).where(Inspection.id == found, Inspection.image_gone.is_not(None))
+                              .values(image_gone=None, image_path=row.image_path, heatmap_path=row.heatmap_path))
+            known[row.sha256] = row.id
+
+    def _ids(self, s: Session, digests: list[str]) -> dict[str, int]:
+        q = select(Inspection.sha256, Inspection.id).where(Inspection.model_id == self.model_id, Inspection.dup == 0,
+                                                            Inspection.sha256.in_(set(digests)))
+        return {sha: i for sha, i in s.execute(q)}
 
     def close(self) -> None:
         try:

@@ -7,6 +7,7 @@ import sys
 
 from station.commands.output import emit_json
 from station.errors import StationError
+from station.terminal import safe
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
@@ -33,7 +34,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
     else:
         for it in items:
             gone = f"  [no image: {it['image_gone']}]" if it["image_gone"] else ""
-            print(f"{it['id']:>8}  {it['verdict']:<4}  {it['predicted']:<12} p_defect={it['p_defect']:.3f}  {it['origin']}{gone}")
+            print(safe(f"{it['id']:>8}  {it['verdict']:<4}  {it['predicted']:<12} p_defect={it['p_defect']:.3f}  {it['origin']}{gone}"))
         if not items:
             print("the review queue is empty", file=sys.stderr)
     return 0
@@ -63,7 +64,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = open_store(args.data, args.db)
     out = export(store, args.out, include_unreviewed=args.include_unreviewed, val_fraction=args.val_fraction, seed=args.seed)
     for err in out.errors:
-        print(f"station export: left out inspection {err.id}: {err.error}", file=sys.stderr)
+        print(safe(f"station export: left out inspection {err.id}: {err.error}"), file=sys.stderr)
     if args.json:
         emit_json(out.to_json())
     else:

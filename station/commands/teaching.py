@@ -7,6 +7,7 @@ import sys
 
 from station.commands.output import Progress, emit_json
 from station.errors import StationError
+from station.terminal import safe
 
 
 def cmd_teach(args: argparse.Namespace) -> int:
@@ -37,7 +38,7 @@ def cmd_grab(args: argparse.Namespace) -> int:
 
     result = grab_frames(args.source, args.out, args.frames, every=args.every, progress=Progress())
     for f in result.failed:
-        print(f"skipped {f['origin']}: {f['error']}", file=sys.stderr)
+        print(safe(f"skipped {f['origin']}: {f['error']}"), file=sys.stderr)
     if args.json:
         emit_json(result.to_json())
     else:

@@ -134,22 +134,56 @@ def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> St
     return StationModel(net, card, directory, device=device)
 
 
+def check_target(out: str | os.PathLike[str]) -> Path:
+    """Refuse, before any training, an --out that cannot become a model directory: a file, or a
+    folder with other things in it (saving replaces the folder whole)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise StationError(f"--out {out} exists and is not a folder")
+    if out.is_dir() and not (out / CARD).is_file() and any(out.iterdir()):
+        raise StationError(f"--out {out} is a folder that holds something other than a model; choose a new folder")
+    return out
+
+
 def save_model_dir(network: torch.nn.Module, card: dict[str, Any], out: str | os.PathLike[str], half: bool = True) -> Path:
-    """Write weights (fp16 by default: half the size, metrics hold) and card, each atomically."""
+    """Write weights (fp16 by default: half the size, metrics hold) and card together: both go
+    into a new folder that is renamed into place, so a kill at any moment leaves the old model
+    or the new one, never new weights under the old card. Anything else in an existing model
+    folder (a report, notes) moves along."""
+    import shutil
+    import tempfile
+
     from safetensors.torch import save
 
-    from station.fileutil import atomic_write
     from station.model.network import CAM_LAYER
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     state = {
         k: (v.detach().half() if half and v.is_floating_point() else v.detach()).contiguous().cpu()
         for k, v in network.state_dict().items()
     }
-    atomic_write(out / WEIGHTS, save(state, metadata={"format": "pt", "producer": "station"}))
-    card = dict(card)
-    card["weights_sha256"] = file_sha256(out / WEIGHTS)
-    card.setdefault("cam_layer", CAM_LAYER)
-    atomic_write(out / CARD, json.dumps(card, indent=2, sort_keys=False) + "\n")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        (tmp / WEIGHTS).write_bytes(save(state, metadata={"format": "pt", "producer": "station"}))
+        card = dict(card)
+        card["weights_sha256"] = file_sha256(tmp / WEIGHTS)
+        card.setdefault("cam_layer", CAM_LAYER)
+        (tmp / CARD).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        for f in (tmp / WEIGHTS, tmp / CARD):
+            with open(f, "rb+") as fh:
+                os.fsync(fh.fileno())
+        if out.is_dir():
+            for entry in out.iterdir():
+                if entry.name not in (WEIGHTS, CARD):
+                    os.replace(entry, tmp / entry.name)
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "model")  # out is gone only between these two renames
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -7,6 +7,7 @@ keeps working when the database is a PostgreSQL server shared by a whole line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -20,6 +21,8 @@ from station import config
 from station.errors import ModelError, StationError
 from station.fileutil import atomic_write
 from station.labels import validate_label
+
+log = logging.getLogger("station.registry")
 
 ACTIVE = "ACTIVE"
 DEFAULT_NAME = "default"
@@ -75,8 +78,18 @@ def _replace_dir(src: Path, target: Path) -> None:
 def active_name(data: str | os.PathLike[str] | None = None, reg: Path | None = None) -> str:
     """The active model's name; pass `reg` when ensure_default already ran."""
     reg = reg or ensure_default(data)
-    name = (reg / ACTIVE).read_text(encoding="utf-8").strip()
-    return name if (reg / name / "card.json").is_file() else DEFAULT_NAME
+    try:
+        name = (reg / ACTIVE).read_text(encoding="utf-8").strip()
+        validate_label(name)
+    except (OSError, UnicodeDecodeError, StationError):
+        # Damaged by hand or by a disk. Not the default model in its place: a line must not
+        # quietly switch to another model's verdicts.
+        raise ModelError(f"{reg / ACTIVE} is damaged (it must hold one model name); make a model active again: "
+                         "station promote NAME") from None
+    if not (reg / name / "card.json").is_file():
+        log.warning("%s names %r, which is not registered; using the default model", reg / ACTIVE, name)
+        return DEFAULT_NAME
+    return name
 
 
 def resolve_model(spec: str | None, data: str | os.PathLike[str] | None = None) -> Path:
@@ -119,13 +132,20 @@ class ModelEntry:
 
 def list_models(data: str | os.PathLike[str] | None = None) -> list[ModelEntry]:
     reg = ensure_default(data)
-    active = active_name(data, reg)
+    try:
+        active = active_name(data, reg)
+    except ModelError as exc:
+        log.warning("%s", exc)
+        active = None  # listed with none active, so the engineer can see what to promote
     overrides = thresholds(data)
     out = []
     for d in sorted(p for p in reg.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
             card = json.loads((d / "card.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            card = None
+        if not isinstance(card, dict):
+            log.warning("%s is not a model (no readable card.json); left out", d)
             continue
         out.append(ModelEntry(
             name=d.name, active=d.name == active, kind=card.get("kind", "classifier"), classes=card.get("classes", []),
@@ -165,7 +185,10 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
     from station.model.directory import load_model_dir
 
     load_model_dir(reg / name_or_dir)  # a model that cannot load is never made active
-    previous = active_name(data, reg)
+    try:
+        previous = active_name(data, reg)
+    except ModelError:
+        previous = "(damaged ACTIVE)"  # promoting is how a damaged ACTIVE is repaired
     _write_active(reg, name_or_dir)
     _record(reg, "promote", name_or_dir, previous, by, reason)
     return name_or_dir

@@ -12,12 +12,20 @@ from station.sources.base import Source
 
 
 def list_images(root: Path) -> list[Path]:
+    """Every image file under `root`. A link that leads nowhere (dangling, or a loop) is listed
+    too, so the run reports it by name instead of passing over it; linked folders are not
+    followed (a loop would never end) and are reported the same way."""
     if root.is_file():
         return [root]
-    return sorted(
-        p for p in root.rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    out = []
+    for p in root.rglob("*"):
+        if any(part.startswith(".") for part in p.relative_to(root).parts):
+            continue
+        if p.is_symlink() and not p.is_file():
+            out.append(p)  # dangling, a loop, or a linked folder: reading it says which
+        elif p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            out.append(p)
+    return sorted(out)
 
 
 class FolderSource(Source):

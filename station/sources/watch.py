@@ -1,8 +1,13 @@
 """A hot folder: files are inspected as they land, once, and only after the writer is done.
 
 Polling, not inotify: it works the same on network shares and Windows. A file is complete
-when its size and mtime hold still across one poll; temp names (.part, .tmp, ~, dot-files)
+when its size and mtime hold still for `settle` seconds; temp names (.part, .tmp, ~, dot-files)
 are ignored, so writers that rename into place are picked up at the rename.
+
+A file is handed on again whenever its size or mtime changes after that: a writer that paused
+longer than `settle` mid-file had its half file judged undecodable, and the finished part must
+still be inspected (it used to be marked seen and never looked at again). A file rewritten with
+the same bytes is skipped downstream by its content hash, so nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -25,15 +30,16 @@ class HotFolderSource(Source):
     name = "watch"
     live = True
 
-    def __init__(self, root: Path, poll: float = 0.25, idle_exit: float | None = None) -> None:
+    def __init__(self, root: Path, poll: float = 0.25, idle_exit: float | None = None, settle: float = 0.5) -> None:
         super().__init__()
         if not root.is_dir():
             raise SourceError(f"hot folder not found: {root}")
         self.root = root
         self.poll = poll
         self.idle_exit = idle_exit  # stop after this many seconds without a new file (None: never)
-        self.seen: set[Path] = set()
-        self.pending: dict[Path, tuple[tuple[int, float], float]] = {}
+        self.settle = settle
+        self.seen: dict[Path, tuple[int, float]] = {}  # file -> (size, mtime) when it was handed on
+        self.pending: dict[Path, tuple[tuple[int, float], float]] = {}  # file -> (signature, since when)
 
     def _candidates(self) -> list[Path]:
         out = []
@@ -41,7 +47,7 @@ class HotFolderSource(Source):
             name = p.name
             if name.startswith(".") or name.endswith(TEMP_SUFFIXES) or p.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            if p not in self.seen and p.is_file():
+            if p.is_file():
                 out.append(p)
         return sorted(out)
 
@@ -57,15 +63,18 @@ class HotFolderSource(Source):
                 except OSError:
                     continue  # vanished between listing and stat
                 sig = (st.st_size, st.st_mtime)
+                if self.seen.get(p) == sig:
+                    continue  # handed on already, unchanged since
                 prev = self.pending.get(p)
+                held = time.monotonic() - prev[1] if prev else 0.0
                 # An empty file may be a writer that has not started: give it EMPTY_GRACE seconds.
-                if prev and prev[0] == sig and (st.st_size > 0 or time.monotonic() - prev[1] > EMPTY_GRACE):
-                    ready.append(p)
+                if prev and prev[0] == sig and held >= self.settle and (st.st_size > 0 or held > EMPTY_GRACE):
+                    ready.append((p, sig))
                 elif not prev or prev[0] != sig:
                     self.pending[p] = (sig, time.monotonic())
-            for p in ready:
+            for p, sig in ready:
                 self.pending.pop(p, None)
-                self.seen.add(p)
+                self.seen[p] = sig
                 self.status.frames += 1
                 last_new = time.monotonic()
                 yield Frame(origin=str(p), captured_at=datetime.now(UTC), index=index, path=str(p), live=True)

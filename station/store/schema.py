@@ -81,9 +81,12 @@ class Inspection(Base):
     # behind `station doctor`'s days until full. NULL on rows older than the column.
     stored_bytes: Mapped[int | None] = mapped_column(Integer)
     exported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # kept for good
+    # 0 on every row since migration 0006, so (sha256, model_id, dup) is unique per image and model;
+    # duplicates stored before it keep their own id here.
+    dup: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
-        Index("ix_inspections_sha256_model", "sha256", "model_id"),
+        Index("uq_inspections_image_model", "sha256", "model_id", "dup", unique=True),
         Index("ix_queue_uncertainty", "uncertainty", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),
         Index("ix_queue_recent", "captured_at", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),
         Index("ix_queue_defects", "p_defect", sqlite_where=text("label IS NULL"), postgresql_where=text("label IS NULL")),

@@ -120,16 +120,14 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
           progress: ProgressFn | None = None, size: int = INPUT_SIZE) -> TeachResult:
     """Build an anomaly model from good images only and write it to `out`."""
     from station.cpu import tune_cpu
-    from station.model.directory import save_model_dir
+    from station.model.directory import check_target, save_model_dir
 
     t0 = time.perf_counter()
     if bank < 64:
         raise StationError("--bank must be at least 64 patches")
     if not 64 <= size <= 1024 or size % 32:
         raise StationError("--size must be a multiple of 32 between 64 and 1024 pixels")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise StationError(f"--out {out} is a file, not a folder")
+    out = check_target(out)
     tune_cpu()
     torch.manual_seed(seed)
     paths = good_images(Path(good_dir))

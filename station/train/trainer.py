@@ -13,8 +13,10 @@ from station.train.config import TrainConfig
 
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | None = None,
           progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
+    from station.model.directory import check_target
     from station.train import fit
 
+    check_target(out)  # an --out that cannot take a model is refused now, not after the training
     parent = fit.load_base(base) if base else None
     if parent is not None and parent.card.get("kind", "classifier") != "classifier":
         from station.model.anomaly import AnomalyModel

@@ -94,3 +94,38 @@ def test_promote_never_activates_a_model_that_cannot_load(tmp_path, data_dir):
     edit_card(bad, threshold=7)
     refused(run_cli("promote", str(bad), "--as", "bad", check=False, data=data_dir), "threshold")
     assert "bad" not in {m["name"] for m in run_json("models", data=data_dir)}
+
+
+@pytest.mark.parametrize("classes", ["good,crack", [1, 2], ["good", "good", "crack"], None])
+def test_wrong_typed_classes_are_refused(tmp_path, image, data_dir, classes):
+    d = copy_default(tmp_path)
+    edit_card(d, classes=classes)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "card.json", "classes")
+
+
+@pytest.mark.parametrize("text", ["[]", "null", "{not json", ""])
+def test_a_card_that_is_not_an_object_is_refused(tmp_path, image, data_dir, text):
+    d = copy_default(tmp_path)
+    (d / "card.json").write_text(text)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "card.json")
+
+
+def test_training_into_a_model_folder_replaces_weights_and_card_together(tmp_path, demo_images, data_dir):
+    import hashlib
+
+    out = tmp_path / "m"
+    args = ("train", str(demo_images), "--out", str(out), "--arch", "small_cnn", "--epochs", "1")
+    run_cli(*args, data=data_dir)
+    (out / "notes.txt").write_text("line 7, night shift")
+    first = (out / "model.safetensors").read_bytes()
+    run_cli(*args, "--seed", "5", data=data_dir)
+    weights = (out / "model.safetensors").read_bytes()
+    card = json.loads((out / "card.json").read_text())
+    assert weights != first and card["weights_sha256"] == hashlib.sha256(weights).hexdigest()
+    assert (out / "notes.txt").read_text() == "line 7, night shift", "other files in the folder move along"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], "no temporary folder is left"
+    assert run_json("inspect", image_of(demo_images), "--model", str(out), data=data_dir)["verdict"] in ("pass", "fail")
+
+
+def image_of(demo_images):
+    return str(next((demo_images / "crack").glob("*.png")))

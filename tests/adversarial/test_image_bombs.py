@@ -61,3 +61,25 @@ def test_headers_that_give_no_size_are_refused_in_one_line(blob, tmp_path, data_
     f.write_bytes(blob)
     proc = run_cli("inspect", str(f), check=False, data=data_dir)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_memory_per_batch_does_not_grow_with_the_batch(tmp_path, data_dir):
+    """Eight large (legal) images in one batch cost about what one does: decoded pixels are
+    dropped once the model's input and shape are taken (eight used to be held at once)."""
+    import cv2
+    import numpy as np
+
+    one, eight = tmp_path / "one", tmp_path / "eight"
+    one.mkdir()
+    eight.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        img = np.full((6000, 8000, 3), 90 + i, np.uint8)  # 48 MP, 144 MB decoded; a tiny PNG
+        img[rng.integers(0, 6000, 50), rng.integers(0, 8000, 50)] = 255
+        cv2.imwrite(str(eight / f"big{i}.png"), img)
+        if i == 0:
+            cv2.imwrite(str(one / "big0.png"), img)
+    _, single = peak_rss_mb("run", str(one), "--data", str(data_dir / "a"), "--no-cam")
+    proc, batch = peak_rss_mb("run", str(eight), "--data", str(data_dir / "b"), "--no-cam", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["processed"] == 8
+    assert batch - single < 2.5 * 144, f"one image: {single:.0f} MB peak, a batch of eight: {batch:.0f} MB"
