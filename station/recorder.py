@@ -106,13 +106,24 @@ class Recorder:
                 ))
             )
         unrecorded = self._commit([row for _, row in rows], failures)
+        # A commit that failed may still have landed (SQLite can report a full disk after the
+        # WAL append): ask, so what is reported as not recorded is exactly what is missing.
+        landed = self._landed([row.sha256 for _, row in rows]) if unrecorded else {}
         store_ms = (time.perf_counter() - t) * 1000 / max(1, len(rows))
         out = list(results)
         for n, row in rows:
             r = out[n]
-            out[n] = dataclasses.replace(r, inspection_id=None if unrecorded else row.id, sha256=row.sha256,
-                                         timings={**r.timings, "store_ms": store_ms}, image_note=notes.get(n), unrecorded=unrecorded)
+            rid = landed.get(row.sha256) if unrecorded else row.id
+            out[n] = dataclasses.replace(r, inspection_id=rid, sha256=row.sha256, timings={**r.timings, "store_ms": store_ms},
+                                         image_note=notes.get(n), unrecorded=unrecorded if rid is None else None)
         return out
+
+    def _landed(self, digests: list[str]) -> dict[str, int]:
+        try:
+            with self.store.session() as s:
+                return self._ids(s, digests)
+        except OperationalError:
+            return {}  # the database cannot even be read: nothing is claimed
 
     def _commit(self, rows: list[Inspection], failures: list[Result]) -> str | None:
         """One transaction for the batch; None, or why it could not be committed."""

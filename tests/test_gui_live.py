@@ -116,9 +116,12 @@ def test_pause_stop_close_keeps_every_result(qtbot, open_window, demo_images, tm
     qtbot.waitUntil(lambda: w.worker is None, timeout=10_000)
     stop_s = time.monotonic() - t
     assert stop_s < 5, f"stop took {stop_s:.1f}s"
-    stored = rows(data_dir, "SELECT count(*) FROM inspections")[0][0]
-    assert 0 < stored < 72
-    assert stored == len([r for r in received if r.error is None]), "every verdict shown is committed, and only those"
+    assert 0 < len(received) < 72, "stopped before the end"
+    # The folder holds each image three times: one row per image and model, every verdict shown
+    # points at a committed row, and no row was committed that was not shown.
+    shown = {r.inspection_id for r in received if r.error is None}
+    assert None not in shown
+    assert {i for (i,) in rows(data_dir, "SELECT id FROM inspections")} == shown, "every verdict shown is committed, and only those"
     assert w.live.source_bar.start_btn.isEnabled()
 
 

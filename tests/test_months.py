@@ -64,11 +64,14 @@ def test_retention_frees_exactly_the_files_the_policy_says_and_keeps_every_row(d
     with conn:
         conn.execute("UPDATE inspections SET exported_at = datetime('now') WHERE id = ?", (exported,))
         conn.execute("UPDATE inspections SET p_defect = ? WHERE id = ?", (threshold - 0.02, uncertain))
-        # The same image judged again yesterday (say by another model): its file must stay.
+        # The same image judged again yesterday by another model: its file must stay.
+        conn.execute("INSERT INTO models (name, version, arch, classes, threshold, card, registered_at) SELECT name, 'other-version',"
+                     " arch, classes, threshold, card, registered_at FROM models LIMIT 1")
+        other = conn.execute("SELECT id FROM models WHERE version = 'other-version'").fetchone()[0]
         conn.execute("INSERT INTO inspections (run_id, model_id, origin, captured_at, sha256, image_path, width, height, predicted,"
-                     " probabilities, p_defect, uncertainty, verdict, heatmap_path, box, timings) SELECT run_id, model_id, origin,"
+                     " probabilities, p_defect, uncertainty, verdict, heatmap_path, box, timings) SELECT run_id, ?, origin,"
                      " datetime('now', '-1 days'), sha256, image_path, width, height, predicted, probabilities, p_defect, uncertainty,"
-                     " verdict, heatmap_path, box, timings FROM inspections WHERE id = ?", (shared,))
+                     " verdict, heatmap_path, box, timings FROM inspections WHERE id = ?", (other, shared))
     conn.close()
     run_cli("settings", "retention.keep_one_in", "0", data=data_dir)  # no thinned sample: every plain old pass goes
 

@@ -139,7 +139,7 @@ def check_target(out: str | os.PathLike[str]) -> Path:
     folder with other things in it (saving replaces the folder whole)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise StationError(f"--out {out} exists and is not a folder")
+        raise StationError(f"--out {out} is a file, not a folder")
     if out.is_dir() and not (out / CARD).is_file() and any(out.iterdir()):
         raise StationError(f"--out {out} is a folder that holds something other than a model; choose a new folder")
     return out

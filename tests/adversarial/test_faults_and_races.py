@@ -120,13 +120,13 @@ def test_train_refuses_an_unusable_out_before_training(data_dir, demo_images, tm
     f.write_text("keep me")
     t = time.monotonic()
     proc = run_cli("train", str(demo_images), "--out", str(f), "--epochs", "1", check=False, data=data_dir)
-    one_line(proc, "exists and is not a folder")
+    one_line(proc, "is a file, not a folder")
     assert "adapter" not in proc.stderr and time.monotonic() - t < 60, "refused before any training"
     d = tmp_path / "notes"
     d.mkdir()
     (d / "plan.txt").write_text("keep me")
     one_line(run_cli("train", str(demo_images), "--out", str(d), check=False, data=data_dir), "holds something other than a model")
-    one_line(run_cli("teach", str(demo_images / "good"), "--out", str(f), check=False, data=data_dir), "not a folder")
+    one_line(run_cli("teach", str(demo_images / "good"), "--out", str(f), check=False, data=data_dir), "is a file, not a folder")
     assert f.read_text() == "keep me" and (d / "plan.txt").read_text() == "keep me"
 
 
