@@ -22,7 +22,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# Everything CI runs (about 15 minutes on 2 cores).
+# Everything CI runs (about 35 minutes on 2 cores).
 test: check
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
