@@ -13,7 +13,6 @@ database as a backup of its own. PostgreSQL has pg_dump for all of this (the REA
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -26,7 +25,7 @@ from typing import Any
 
 from station import __version__, config
 from station.errors import StationError
-from station.fileutil import atomic_write
+from station.fileutil import atomic_write, file_sha256
 from station.settings import Backup
 from station.store.db import HEAD, Store, migrate
 
@@ -52,14 +51,6 @@ def _sqlite_path(store: Store, what: str) -> Path:
     if store.engine.dialect.name != "sqlite" or not store.engine.url.database or store.engine.url.database == ":memory:":
         raise StationError(f"{what} works on the station's SQLite database; {PG_HINT}")
     return Path(store.engine.url.database)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _counts(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -98,7 +89,7 @@ def backup(store: Store, out: Path) -> BackupResult:
             shutil.copytree(registry, tmp / "models", ignore=shutil.ignore_patterns(".*", "*.lock"), symlinks=True)
         manifest = {"format": 1, "created": datetime.now(UTC).isoformat(), "station": config.station_name(), "version": __version__,
                     "revision": revision, "inspections": inspections, "reviews": reviews,
-                    "db_sha256": _sha256(copy), "db_bytes": copy.stat().st_size}
+                    "db_sha256": file_sha256(copy), "db_bytes": copy.stat().st_size}
         atomic_write(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
         if out.exists():
             out.rmdir()  # empty, checked above
@@ -146,7 +137,7 @@ def restore(store: Store, folder: Path) -> RestoreResult:
     folder = Path(folder)
     manifest = read_manifest(folder)
     copy = folder / "station.db"
-    if not copy.is_file() or _sha256(copy) != manifest["db_sha256"]:
+    if not copy.is_file() or file_sha256(copy) != manifest["db_sha256"]:
         raise StationError(f"{copy} is missing or changed since the backup was taken (hash differs); not restored")
     try:
         src = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)

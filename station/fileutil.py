@@ -17,6 +17,17 @@ import tempfile
 from pathlib import Path
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """A file's SHA-256, read in 1 MB blocks (model weights, database backups)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, fsync: bool = False) -> None:
     path = Path(path)
     if isinstance(data, str):

@@ -82,7 +82,6 @@ class RunStatus:
     failed: int = 0
     skipped: int = 0
     fps: float = 0.0
-    disk: str = ""  # the disk guard's message when space is low, else empty
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -258,11 +257,7 @@ class InspectionRun:
         state = st.state if st else "opening"
         return RunStatus(state="paused" if self.paused and state == "connected" else state, detail=st.detail if st else "",
                          frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
-                         failed=self.summary.failed, skipped=self.summary.skipped, disk=self._disk_message())
-
-    def _disk_message(self) -> str:
-        state = self.guard.check() if self.guard is not None else None
-        return state.message() if state is not None and state.level != "ok" else ""
+                         failed=self.summary.failed, skipped=self.summary.skipped)
 
     def fail(self, message: str) -> None:
         """Record that the run ended on an error (the caller shows `message`)."""

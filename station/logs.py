@@ -18,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
+from station.terminal import safe
+
 LOG_NAME = "station.log"
 MAX_BYTES = 2_000_000
 BACKUPS = 5  # about 12 MB at most: a shop PC's disk is not the log's to fill
@@ -37,8 +39,6 @@ class _OneLine(logging.Formatter):
         if record.exc_info and record.levelno >= logging.ERROR:
             exc = record.exc_info[1]
             text = f"{text} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; details in {_file_path or 'the log'})"
-        from station.terminal import safe
-
         return safe(f"station {self.command}: {text}")
 
 

@@ -114,14 +114,23 @@ def save(settings: Settings, data: str | os.PathLike[str] | None = None) -> Path
 
 def set_value(key: str, text: str, data: str | os.PathLike[str] | None = None) -> Settings:
     """Parse `text` for `key` (dotted), check it, save. One line on a bad key or value."""
-    settings = load(data)
     try:
         value: Any = json.loads(text)
     except json.JSONDecodeError:
         value = text  # a bare word: only string settings take one
-    _assign(settings, key, value, where="")
-    save(settings, data)
-    return settings
+    return apply({key: value}, data)
+
+
+def pick(settings: Settings, key: str) -> dict[str, Any]:
+    """{key: value} for one dotted key, or the one-line unknown-key error."""
+    flat = settings.flat()
+    if key not in flat:
+        raise _unknown(key, "")
+    return {key: flat[key]}
+
+
+def _unknown(key: str, where: str) -> StationError:
+    return StationError(f"{where}unknown setting {key!r}; known: {', '.join(Settings().flat())}")
 
 
 def apply(values: dict[str, Any], data: str | os.PathLike[str] | None = None) -> Settings:
@@ -138,8 +147,7 @@ def _assign(settings: Settings, key: str, value: Any, where: str) -> None:
     section, _, name = key.partition(".")
     defaults = Settings().to_json()
     if name not in defaults.get(section, {}):
-        known = ", ".join(Settings().flat())
-        raise StationError(f"{where}unknown setting {key!r}; known: {known}")
+        raise _unknown(key, where)
     target = getattr(settings, section)
     default = defaults[section][name]
     if isinstance(default, bool):

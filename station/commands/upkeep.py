@@ -14,13 +14,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
         current = settings.set_value(args.key, args.value, args.data)
     else:
         current = settings.load(args.data)
-    flat = current.flat()
-    if args.key is not None:
-        if args.key not in flat:
-            from station.errors import StationError
-
-            raise StationError(f"unknown setting {args.key!r}; known: {', '.join(flat)}")
-        flat = {args.key: flat[args.key]}
+    flat = current.flat() if args.key is None else settings.pick(current, args.key)
     if args.json:
         emit_json(flat)
     else:
@@ -39,11 +33,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
         policy.pass_days = args.pass_days
     if args.keep_one_in is not None:
         policy.keep_one_in = args.keep_one_in
-    store = open_store(args.data, args.db)
-    try:
+    with open_store(args.data, args.db) as store:
         result = purge(store, policy, dry_run=args.dry_run)
-    finally:
-        store.engine.dispose()
     if args.json:
         emit_json(result.to_json())
     elif not result.enabled:
@@ -62,11 +53,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from station.backup import backup
     from station.store.db import open_store
 
-    store = open_store(args.data, args.db)
-    try:
+    with open_store(args.data, args.db) as store:
         result = backup(store, Path(args.out))
-    finally:
-        store.engine.dispose()
     if args.json:
         emit_json(result.to_json())
     else:
@@ -80,11 +68,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from station.backup import restore
     from station.store.db import open_store
 
-    store = open_store(args.data, args.db)
-    try:
+    with open_store(args.data, args.db) as store:
         result = restore(store, Path(args.backup))
-    finally:
-        store.engine.dispose()
     if args.json:
         emit_json(result.to_json())
     else:

@@ -4,7 +4,6 @@ loads as."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.errors import ModelError, StationError
+from station.fileutil import atomic_write, file_sha256
 from station.labels import GOOD, validate_label
 
 if TYPE_CHECKING:
@@ -22,14 +22,6 @@ if TYPE_CHECKING:
 WEIGHTS = "model.safetensors"
 CARD = "card.json"
 REQUIRED = ("arch", "classes", "input_size", "normalization", "threshold")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_card(directory: Path) -> dict[str, Any]:
@@ -165,14 +157,11 @@ def save_model_dir(network: torch.nn.Module, card: dict[str, Any], out: str | os
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
-        (tmp / WEIGHTS).write_bytes(save(state, metadata={"format": "pt", "producer": "station"}))
+        atomic_write(tmp / WEIGHTS, save(state, metadata={"format": "pt", "producer": "station"}), fsync=True)
         card = dict(card)
         card["weights_sha256"] = file_sha256(tmp / WEIGHTS)
         card.setdefault("cam_layer", CAM_LAYER)
-        (tmp / CARD).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        for f in (tmp / WEIGHTS, tmp / CARD):
-            with open(f, "rb+") as fh:
-                os.fsync(fh.fileno())
+        atomic_write(tmp / CARD, json.dumps(card, indent=2, sort_keys=False) + "\n", fsync=True)
         if out.is_dir():
             for entry in out.iterdir():
                 if entry.name not in (WEIGHTS, CARD):

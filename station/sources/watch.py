@@ -12,6 +12,7 @@ the same bytes is skipped downstream by its content hash, so nothing is stored t
 
 from __future__ import annotations
 
+import stat
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -47,8 +48,7 @@ class HotFolderSource(Source):
             name = p.name
             if name.startswith(".") or name.endswith(TEMP_SUFFIXES) or p.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            if p.is_file():
-                out.append(p)
+            out.append(p)  # whether it is a file is read from the one stat() per poll in __iter__
         return sorted(out)
 
     def __iter__(self) -> Iterator[Frame]:
@@ -62,6 +62,8 @@ class HotFolderSource(Source):
                     st = p.stat()
                 except OSError:
                     continue  # vanished between listing and stat
+                if not stat.S_ISREG(st.st_mode):
+                    continue
                 sig = (st.st_size, st.st_mtime)
                 if self.seen.get(p) == sig:
                     continue  # handed on already, unchanged since

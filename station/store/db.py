@@ -119,6 +119,12 @@ class Store:
     data: Path
     url: str
 
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.engine.dispose()  # a command's store: its connections go with it
+
 
 def open_store(data: str | None = None, db: str | None = None) -> Store:
     """The database (migrated) and the data directory that holds its files."""
