@@ -7,7 +7,8 @@ Per line (`station line-data`: 50 good parts, a stream of 300 parts, 240 test pa
 1. default: the shipped model, as installed;
 2. retrain: the stream inspected by the default, the first 100 of the queue reviewed (truth from
    the file's folder), exported, `station train --base default`;
-3. anomaly: `station teach` on the 50 good parts, nothing else;
+3. anomaly: `station teach` on the 50 good parts, nothing else (and with `--template off`: the
+   patch memory alone);
 4. hybrid: the stream inspected by (3), 100 queue reviews, `station train --base <that model>`;
 and a plain patch-kNN baseline on the same 50 good parts: every stride-16 patch of the trunk's
 output kept, no neighbourhood averaging, no coreset, with the same threshold rule as teach.
@@ -102,7 +103,11 @@ def run_line(name: str, root: Path, seed: int) -> dict:
 
     d1 = root / f"{name}-hybrid-data"
     taught = station("teach", str(line / "good"), "--out", str(root / f"{name}-anomaly"), "--json", data=d1)
-    rows["anomaly"] = {**score(line / "test", str(root / f"{name}-anomaly"), d1), "seconds": taught["seconds"]}
+    rows["anomaly"] = {**score(line / "test", str(root / f"{name}-anomaly"), d1), "seconds": taught["seconds"],
+                       "template": taught["template"]}
+    # The patch memory alone (what teach gave before the registered template), for comparison.
+    bare = station("teach", str(line / "good"), "--out", str(root / f"{name}-anomaly-no-template"), "--template", "off", "--json", data=d1)
+    rows["anomaly_no_template"] = {**score(line / "test", str(root / f"{name}-anomaly-no-template"), d1), "seconds": bare["seconds"]}
 
     t = time.perf_counter()
     station("run", str(line / "line"), "--model", str(root / f"{name}-anomaly"), "--json", data=d1)

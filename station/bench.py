@@ -82,6 +82,7 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
 
         cam_ms, ref_ms = _cam_side_by_side(model, x[:bs], say)
         anomaly = _anomaly_side_by_side(model, x, bs, say)
+        anomaly.update(_template_side_by_side(model, bs, say))
         store_ips = _store_rate(store, model, decoded[0], tmp)
         say("queue", 0, 1)
         queue_ms = _queue_ms(tmp / "queue.db", queue_rows)
@@ -150,6 +151,64 @@ def _anomaly_side_by_side(model, x, bs: int, say, sizes: tuple[int, ...] = (512,
     return {"anomaly_bank": DEFAULT_BANK, "anomaly_images_per_s": round(len(x) / at_default, 2),
             "anomaly_vs_forward": round(f / at_default, 3), "anomaly_cost_vs_forward": round(at_default / f, 3),
             "anomaly_bank_curve": curve}
+
+
+def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, Any]:
+    """The anomaly path with a registered template beside the same path without one and the bare
+    forward, interleaved, on parts of a real-photo line (registration's cost depends on what it
+    sees: generated textures never register). Needs the photographs (scikit-image)."""
+    import torch
+
+    from station.errors import StationError
+    from station.model import patchcore, template
+    from station.model.anomaly import AnomalyModel, AnomalyNet
+    from station.train import photolines
+    from station.train.teach import DEFAULT_BANK, base_card
+
+    try:
+        photo = photolines.load_photo("gravel")
+    except StationError as exc:
+        return {"template_note": str(exc)}
+    rng = np.random.default_rng(0)
+    images = [photolines._finish(photolines.capture(photo, model.input_size, rng), rng) for _ in range(parts)]
+    x = model.batch(images)
+    trunk = model.network.backbone.trunk
+    stats, _ = template.build(template.gray_images(x[: parts // 2].numpy(), model.mean, model.std))
+    if stats is None:
+        return {"template_note": "the bench's gravel parts did not register"}
+    with torch.inference_mode():
+        patches = patchcore.flatten(AnomalyNet(trunk, torch.zeros(1, 1)).features(x[:bs])[0])
+    bank = patches[torch.randint(len(patches), (DEFAULT_BANK,), generator=torch.Generator().manual_seed(0))]
+    card = base_card("bench")
+    card["input_size"] = model.input_size
+    card["anomaly"].update({"raw_threshold": 30.0, "scale": 1.0, "floor": 20.0})
+    plain = AnomalyModel(AnomalyNet(trunk, bank).eval(), card)
+    h, w = stats.mean.shape
+    card_t = {**card, "anomaly": {**card["anomaly"], "template": {"used": True, "canvas": [h, w], "raw_threshold": 1.0, "scale": 0.2}}}
+    net_t = AnomalyNet(trunk, bank, canvas=(h, w)).eval()
+    net_t.set_template(stats)
+    with_t = AnomalyModel(net_t, card_t)
+
+    def forward() -> None:
+        with torch.inference_mode():
+            for i in range(0, len(x), bs):
+                model.network(x[i : i + bs])
+
+    legs = {"forward": forward,
+            "anomaly": lambda: [plain.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)],
+            "template": lambda: [with_t.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)]}
+    for leg in legs.values():
+        leg()  # warm-up (the template's keypoints are found on first use)
+    times: dict[str, list[float]] = {k: [] for k in legs}
+    for rep in range(3):
+        for k, leg in legs.items():
+            times[k] += _timeit(leg, 1)
+        say("template vs anomaly vs forward", rep + 1, 3)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"template_parts": parts, "template_ms_per_image": round(med["template"] * 1000 / len(x), 2),
+            "template_anomaly_ms_per_image": round(med["anomaly"] * 1000 / len(x), 2),
+            "template_cost_vs_forward": round(med["template"] / med["forward"], 3),
+            "template_cost_vs_anomaly": round(med["template"] / med["anomaly"], 3)}
 
 
 def _cam_side_by_side(model, x, say) -> tuple[float | None, float | None]:

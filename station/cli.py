@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_int(64, 1024), default=256, metavar="PX",
                    help="input size the parts are scaled to (thin defects on busy textures may need 384 or 512; cost grows with its square)")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
+    p.add_argument("--template", choices=("auto", "on", "off"), default="auto",
+                   help="registered golden template for a fixtured product (auto: used when the good parts register to one another)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
     _common(p, db=False)
 

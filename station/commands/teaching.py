@@ -13,12 +13,14 @@ from station.terminal import safe
 def cmd_teach(args: argparse.Namespace) -> int:
     from station.train.teach import teach
 
-    result = teach(args.good, args.out, bank=args.bank, seed=args.seed, name=args.name, progress=Progress(), size=args.size)
+    result = teach(args.good, args.out, bank=args.bank, seed=args.seed, name=args.name, progress=Progress(), size=args.size,
+                   template_mode=args.template)
     if args.json:
         emit_json(result.to_json())
     else:
+        tmpl = "registered template: yes" if result.template else f"registered template: no ({result.template_note})"
         print(f"taught {result.model} from {result.images} good images: memory bank {result.memory_bank} patches, "
-              f"{result.seconds} s; inspect with --model {result.model}")
+              f"{tmpl}; {result.seconds} s; inspect with --model {result.model}")
     return 0
 
 

@@ -30,17 +30,21 @@ from station.model import patchcore
 from station.model.cam import head_gradcam
 from station.model.classifier import StationModel
 from station.model.network import Head
+from station.model.template import Judge, TemplateStats, gray_images
 
 ANOMALY = "anomaly"
+UNMATCHED_Z = 3.0  # evidence for a part that does not register to the template: fails, not with certainty
 
 
 class AnomalyNet(nn.Module):
     """The trunk, the memory bank, the patch scorer and (hybrid) the classifier head.
 
-    The patch scorer turns each patch's nearest-neighbour distance d and its features f into a
-    logit: a * (d - t) / s + w . (f - mu) / sd + b. Taught from good parts alone it is the plain
-    anomaly score (a = 1, w = 0, b = 0, so the cut is d = t); reviews teach w, a and b which
-    feature directions mark this line's defects. The image logit is the patches' maximum."""
+    The patch scorer turns each patch's evidence z and its features f into a logit:
+    a * z + w . (f - mu) / sd + b, where z = (d - t) / s for the nearest-neighbour distance d, or
+    the registered template's residual in the same units when it says more (the larger of the
+    two). Taught from good parts alone it is the plain anomaly score (a = 1, w = 0, b = 0, so the
+    cut is z = 0); reviews teach w, a and b which feature directions mark this line's defects.
+    The image logit is the patches' maximum."""
 
     trunk: nn.Sequential
     bank: torch.Tensor
@@ -52,7 +56,8 @@ class AnomalyNet(nn.Module):
     adapter: nn.Module | None
     head: Head | None
 
-    def __init__(self, trunk: nn.Sequential, bank: torch.Tensor, adapter: nn.Module | None = None, head: Head | None = None) -> None:
+    def __init__(self, trunk: nn.Sequential, bank: torch.Tensor, adapter: nn.Module | None = None, head: Head | None = None,
+                 canvas: tuple[int, int] = (1, 1)) -> None:
         super().__init__()
         self.trunk = trunk
         self.register_buffer("bank", bank.float())
@@ -62,13 +67,27 @@ class AnomalyNet(nn.Module):
         self.register_buffer("patch_mu", torch.zeros(width))
         self.register_buffer("patch_sd", torch.ones(width))
         self.register_buffer("patch_ab", torch.tensor([1.0, 0.0]))  # a, b
+        # The registered template (station.model.template): mean, spread and count per canvas
+        # pixel; 1x1 zeros when the model has none.
+        self.register_buffer("template_mean", torch.zeros(canvas))
+        self.register_buffer("template_sd", torch.zeros(canvas))
+        self.register_buffer("template_count", torch.zeros(canvas))
         self.adapter = adapter
         self.head = head
 
-    def logit_maps(self, emb: torch.Tensor, dist: torch.Tensor, t: float, s: float) -> torch.Tensor:
-        """(N, h, w) per-patch defect logits from features and distance maps."""
+    def set_template(self, stats: TemplateStats) -> None:
+        self.template_mean = torch.from_numpy(stats.mean).float()
+        self.template_sd = torch.from_numpy(stats.sd).float()
+        self.template_count = torch.from_numpy(stats.count).float()
+
+    def template_stats(self) -> TemplateStats:
+        return TemplateStats(*(getattr(self, f"template_{k}").float().cpu().numpy() for k in ("mean", "sd", "count")))
+
+    def logit_maps(self, emb: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """(N, h, w) per-patch defect logits from features and the anomaly evidence z (0 at the
+        taught cut, in standard deviations of held-out good parts)."""
         a, b = self.patch_ab[0], self.patch_ab[1]
-        out = a * (dist - t) / s + b
+        out = a * z + b
         if bool(self.patch_w.any()):
             f = (emb - self.patch_mu[None, :, None, None]) / self.patch_sd[None, :, None, None]
             out = out + torch.einsum("ndhw,d->nhw", f, self.patch_w)
@@ -80,6 +99,13 @@ class AnomalyNet(nn.Module):
             self.patch_w, self.patch_mu, self.patch_sd = torch.zeros(width), torch.zeros(width), torch.ones(width)
         self.bank = bank.float().to(self.bank.device)
         self.bank_sq = (self.bank * self.bank).sum(1)
+
+    def nonfinite(self) -> str | None:
+        """The first buffer holding NaN or infinity (a damaged file would pass or fail every part)."""
+        for name in ("bank", "template_mean", "template_sd", "template_count", "patch_w", "patch_ab"):
+            if not bool(torch.isfinite(getattr(self, name)).all()):
+                return name
+        return None
 
     def features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(patch embedding N x D x h x w, trunk output)."""
@@ -112,6 +138,10 @@ class AnomalyModel(StationModel):
         self.classifier_threshold = float(head.get("threshold", 0.5))  # its cut when it votes on the verdict
         self.classifier_votes = bool(head.get("votes", True))
         self.type_threshold = float(head.get("type_threshold", self.classifier_threshold))  # its cut for naming a type
+        tmpl = a.get("template")
+        self.judge = Judge(network.template_stats()) if isinstance(tmpl, dict) and tmpl.get("used") else None
+        self.template_threshold = float(tmpl["raw_threshold"]) if self.judge else 0.0
+        self.template_scale = float(tmpl["scale"]) if self.judge else 1.0
         super().__init__(network, card, path, device)
         self.cam_layer = "trunk"
 
@@ -124,11 +154,49 @@ class AnomalyModel(StationModel):
         z = (np.asarray(raw, dtype=np.float64) - self.raw_threshold) / max(self.scale, 1e-6)
         return _sigmoid(z)
 
-    def logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-patch logit maps and the trunk output, for a preprocessed batch."""
+    def evidence(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(z maps N x h x w, patch embedding, trunk output) for a preprocessed batch: per patch,
+        how far past the taught cut it is in held-out good standard deviations, by the patch
+        memory or (when the model has one) the registered template, whichever says more."""
         net: AnomalyNet = self.network
         dist, emb, out = net.raw_maps(x)
-        return net.logit_maps(emb, dist, self.raw_threshold, max(self.scale, 1e-6)), out
+        z = (dist - self.raw_threshold) / max(self.scale, 1e-6)
+        if self.judge is not None:
+            grays = gray_images(x.float().cpu().numpy(), self.mean, self.std)
+            cells = (int(z.shape[1]), int(z.shape[2]))
+            zt = torch.empty_like(z)
+            for i, gray in enumerate(grays):
+                r = self.judge.residual(gray, cells)
+                if r is None:  # not the taught product at all (or turned, or upside down)
+                    zt[i] = UNMATCHED_Z
+                else:
+                    zt[i] = torch.from_numpy((r - self.template_threshold) / max(self.template_scale, 1e-6)).to(z)
+            z = torch.maximum(z, zt)
+        return z, emb, out
+
+    def good_logits(self) -> np.ndarray:
+        """The untaught scorer's logits of the good parts held out while teaching."""
+        a = self.card["anomaly"]
+        z = (np.asarray(a.get("good_scores", []), dtype=np.float64) - self.raw_threshold) / max(self.scale, 1e-6)
+        tmpl = a.get("template") or {}
+        if self.judge is not None and len(tmpl.get("good_scores", [])) == len(z):
+            zt = (np.asarray(tmpl["good_scores"], dtype=np.float64) - self.template_threshold) / max(self.template_scale, 1e-6)
+            z = np.maximum(z, zt)
+        return z
+
+    def shift_cut(self, shift: float) -> None:
+        """Move the untaught scorer's cut by `shift` logits (both the distance's and the template's)."""
+        a = self.card["anomaly"]
+        new_raw = float(a["raw_threshold"] + a["scale"] * shift)
+        a["raw_threshold"] = self.raw_threshold = max(new_raw, float(a["floor"]) + 0.5 * float(a["scale"]))
+        if self.judge is not None:
+            tmpl = a["template"]
+            tmpl["raw_threshold"] = self.template_threshold = max(float(tmpl["raw_threshold"] + tmpl["scale"] * shift), 0.5 * float(tmpl["scale"]))
+
+    def logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-patch logit maps and the trunk output, for a preprocessed batch."""
+        z, emb, out = self.evidence(x)
+        return self.network.logit_maps(emb, z), out
 
     def _rescaled_classifier(self, p_def: float) -> float:
         t = min(max(self.classifier_threshold, 1e-3), 1 - 1e-3)
@@ -198,7 +266,7 @@ def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -
     adapter = head = None
     if n_classifier > 1:
         adapter, head = backbone.adapter, Head(channels, n_classifier)
-    net = AnomalyNet(backbone.trunk, bank, adapter, head)
+    net = AnomalyNet(backbone.trunk, bank, adapter, head, canvas=template_canvas(card))
     if bank.shape[1] > 1:  # 1: a placeholder while teaching
         with torch.inference_mode():
             width = net.features(torch.zeros(1, 3, 64, 64))[0].shape[1]
@@ -207,6 +275,14 @@ def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -
 
             raise ModelError(f"memory bank patches have {bank.shape[1]} numbers, this trunk gives {width}: tensor 'bank' does not fit")
     return net
+
+
+def template_canvas(card: dict[str, Any]) -> tuple[int, int]:
+    tmpl = card.get("anomaly", {}).get("template")
+    if isinstance(tmpl, dict) and tmpl.get("used"):
+        h, w = tmpl["canvas"]
+        return int(h), int(w)
+    return (1, 1)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -230,6 +306,17 @@ def check_card(card: dict[str, Any], where: Path) -> None:
             raise ModelError(f"{where}: field 'anomaly.{key}' must be a finite number, not {a.get(key)!r}")
     if a["scale"] <= 0 or a["raw_threshold"] <= a["floor"]:
         raise ModelError(f"{where}: field 'anomaly' needs scale > 0 and raw_threshold > floor")
+    tmpl = a.get("template")
+    if tmpl is not None:
+        if not isinstance(tmpl, dict) or not isinstance(tmpl.get("used"), bool):
+            raise ModelError(f"{where}: field 'anomaly.template' must be an object with 'used' true or false")
+        if tmpl["used"]:
+            canvas = tmpl.get("canvas")
+            if not (isinstance(canvas, list) and len(canvas) == 2 and all(isinstance(v, int) and 16 <= v <= 8192 for v in canvas)):
+                raise ModelError(f"{where}: field 'anomaly.template.canvas' must be [height, width] in pixels, not {canvas!r}")
+            for key in ("raw_threshold", "scale"):
+                if not _finite(tmpl.get(key)) or tmpl[key] <= 0:
+                    raise ModelError(f"{where}: field 'anomaly.template.{key}' must be a positive number, not {tmpl.get(key)!r}")
     if card.get("kind") == "hybrid":
         cls = card.get("classifier", {}).get("classes") if isinstance(card.get("classifier"), dict) else None
         if not isinstance(cls, list) or len(cls) < 2 or cls[0] != GOOD:

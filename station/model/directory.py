@@ -122,6 +122,9 @@ def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> St
         from station.model.anomaly import AnomalyModel
 
         net.set_bank(net.bank)  # the squared norms follow the loaded bank
+        bad = net.nonfinite()
+        if bad:
+            raise ModelError(f"{weights}: tensor {bad} holds NaN or infinite values; the model is damaged, teach or copy it again")
         return AnomalyModel(net, card, directory, device=device)
     return StationModel(net, card, directory, device=device)
 

@@ -61,6 +61,8 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
     train_items, val_items = tdata.split_tree(data, 0.2, 0)
     card = {k: v for k, v in base.card.items() if k not in ("weights_sha256",)}
     card["anomaly"] = dict(card["anomaly"])
+    if isinstance(card["anomaly"].get("template"), dict):  # recalibration moves its cut too: the base's card stays as it was
+        card["anomaly"]["template"] = dict(card["anomaly"]["template"])
     size = int(card["anomaly"].get("bank_cap", DEFAULT_BANK))
     net = base.network
 
@@ -72,6 +74,14 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
 
         merged = torch.cat([net.bank.float(), patchcore.flatten(emb)])
         net.set_bank(merged[patchcore.greedy_coreset(merged, size, 0, progress=progress)])
+        if base.judge is not None:  # and the registered template, for the same reason
+            from station.model import template
+
+            grays = [template.gray_images(base.prepare(im)[None], base.mean, base.std)[0]
+                     for im in tdata.load_images([(p, GOOD) for p in goods])]
+            stats, absorbed = template.absorb(net.template_stats(), grays)
+            net.set_template(stats)
+            card["anomaly"]["template"] = {**card["anomaly"]["template"], "reviewed_good_absorbed": absorbed}
     if should_stop and should_stop():
         raise StationError("training cancelled")
 
@@ -90,7 +100,7 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
         new.adapter.load_state_dict(cls_model.network.backbone.adapter.state_dict())
         new.head.load_state_dict(cls_model.network.head.state_dict())
         new.set_bank(net.bank)
-        for name in ("patch_w", "patch_mu", "patch_sd", "patch_ab"):
+        for name in ("patch_w", "patch_mu", "patch_sd", "patch_ab", "template_mean", "template_sd", "template_count"):
             getattr(new, name).copy_(getattr(net, name))
         net = new
         defect_types = [c for c in cls_model.classes if c != GOOD]
@@ -157,8 +167,8 @@ def _calibrate(model: AnomalyModel, val_items: tdata.Items, card: dict) -> dict:
         logit = np.log(p_anom / (1.0 - p_anom))
         # Untaught scorer: the held-out good scores from teaching count too (they are distances
         # under the same scorer). Taught: they are not comparable, the reviews alone decide.
-        good_scores = np.zeros(0) if learned else np.asarray(a.get("good_scores", []), dtype=np.float64)
-        labels = np.concatenate([y, np.zeros(len(good_scores), dtype=int)]).tolist()
+        good_p = np.zeros(0) if learned else 1.0 / (1.0 + np.exp(-np.clip(model.good_logits(), -50, 50)))
+        labels = np.concatenate([y, np.zeros(len(good_p), dtype=int)]).tolist()
         p_cls = 1.0 - rows_np[:, 0] if model.has_classifier else np.zeros(len(y))
         enough = min(int(y.sum()), int(len(y) - y.sum())) >= MIN_VAL_EACH
         best: tuple[float, float, float] | None = None
@@ -166,7 +176,7 @@ def _calibrate(model: AnomalyModel, val_items: tdata.Items, card: dict) -> dict:
         # reviews may only be trusted where it is sure, and the reviews say how sure.
         for cls_cut in _classifier_cuts(model) if enough else [CLASSIFIER_OFF]:
             caught = p_cls >= cls_cut if model.has_classifier else np.zeros(len(y), bool)
-            s = np.concatenate([np.where(caught, 1.0, p_anom), model.p_anomaly(good_scores)])
+            s = np.concatenate([np.where(caught, 1.0, p_anom), good_p])
             cut = metrics.best_threshold(labels, s.tolist())
             f1 = metrics.binary(labels, (np.asarray(s) >= cut).astype(int).tolist())["f1"]
             if best is None or f1 > best[0] + 1e-9:
@@ -177,8 +187,7 @@ def _calibrate(model: AnomalyModel, val_items: tdata.Items, card: dict) -> dict:
         if learned:
             model.network.patch_ab[1] -= shift  # the cut moves to 0.5
         else:
-            new_raw = float(a["raw_threshold"] + a["scale"] * shift)
-            a["raw_threshold"] = model.raw_threshold = max(new_raw, float(a["floor"]) + 0.5 * float(a["scale"]))
+            model.shift_cut(shift)
         a["rule"] = str(a.get("rule", "")) + "; recalibrated on reviews"
         rows_np[:, -1] = 1.0 / (1.0 + np.exp(-(logit - shift)))
         if model.has_classifier:

@@ -1,7 +1,7 @@
 """Teach an anomaly model's patch scorer from reviews (see station.model.anomaly.AnomalyNet).
 
 The image's defect logit is the maximum over its patches of
-    a * (d - t) / s + w . (f - mu) / sd + b
+    a * z + w . (f - mu) / sd + b   (z: the patch's anomaly evidence, station.model.anomaly)
 (multiple-instance learning: a defective part has at least one defective patch, a good part
 none). Fitted by logistic loss on the reviewed images with an L2 pull of (w, a) towards the
 taught scorer (w = 0, a = 1): 122 numbers learned from ~100 reviews, so it can only bend the
@@ -28,17 +28,16 @@ MAX_IMAGES = 400  # enough for 122 parameters; bounds memory (one image's featur
 
 
 def embed(model: AnomalyModel, items: tdata.Items, batch: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
-    """Patch embeddings (N, D, h, w) and distance maps (N, h, w) of these images."""
-    net = model.network
+    """Patch embeddings (N, D, h, w) and evidence maps z (N, h, w) of these images."""
     images = tdata.load_images(items)
-    embs, dists = [], []
+    embs, zs = [], []
     for start in range(0, len(images), batch):
         x = torch.from_numpy(np.stack([model.prepare(im) for im in images[start : start + batch]]))
         with torch.inference_mode():
-            dist, emb, _ = net.raw_maps(x)
+            z, emb, _ = model.evidence(x)
         embs.append(emb.clone())
-        dists.append(dist.clone())
-    return torch.cat(embs), torch.cat(dists)
+        zs.append(z.clone())
+    return torch.cat(embs), torch.cat(zs)
 
 
 def fit(model: AnomalyModel, items: tdata.Items, seed: int = 0,
@@ -48,13 +47,12 @@ def fit(model: AnomalyModel, items: tdata.Items, seed: int = 0,
     rng = np.random.default_rng(seed)
     if len(items) > MAX_IMAGES:
         items = [items[i] for i in sorted(rng.choice(len(items), MAX_IMAGES, replace=False))]
-    emb, dist = embed(model, items)
+    emb, z = embed(model, items)
     y = torch.tensor([float(is_defect(label)) for _, label in items])
     net = model.network
     flat = emb.permute(0, 2, 3, 1).reshape(-1, emb.shape[1])
     mu, sd = flat.mean(0), flat.std(0) + 1e-6
     f = (emb - mu[None, :, None, None]) / sd[None, :, None, None]
-    z = (dist - model.raw_threshold) / max(model.scale, 1e-6)
     torch.manual_seed(seed)
     w = torch.zeros(emb.shape[1], requires_grad=True)
     a = torch.ones((), requires_grad=True)

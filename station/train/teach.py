@@ -28,7 +28,7 @@ import torch
 from station import __version__
 from station.errors import StationError
 from station.labels import GOOD
-from station.model import patchcore
+from station.model import patchcore, template
 from station.model.anomaly import ANOMALY, AnomalyModel, AnomalyNet, build_net
 from station.progress import ProgressFn
 from station.train import data as tdata
@@ -48,6 +48,8 @@ class TeachResult:
     threshold: float
     raw_threshold: float
     seconds: float
+    template: bool = False
+    template_note: str = ""
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -66,11 +68,16 @@ def good_images(folder: Path) -> list[Path]:
     return files
 
 
-def _embed(net: AnomalyNet, prep, paths: list[Path], progress: ProgressFn | None, stage: str, batch: int = 16) -> torch.Tensor:
+def _embed(net: AnomalyNet, prep, paths: list[Path], progress: ProgressFn | None, stage: str, batch: int = 16,
+           grays: list[np.ndarray] | None = None, norm: tuple[np.ndarray, np.ndarray] | None = None) -> torch.Tensor:
+    """Patch embeddings of these images; with `grays` and `norm`, their grey images as the model
+    sees them are collected too (for the template)."""
     out = []
     for start in range(0, len(paths), batch):
         chunk = paths[start : start + batch]
         x = torch.from_numpy(np.stack([prep(im) for im in tdata.load_images([(p, GOOD) for p in chunk])]))
+        if grays is not None and norm is not None:
+            grays.extend(template.gray_images(x.numpy(), *norm))
         with torch.inference_mode():
             out.append(net.features(x)[0])
         if progress:
@@ -99,6 +106,46 @@ def _held_out_scores(emb: torch.Tensor, size: int, seed: int) -> tuple[np.ndarra
     return scores, float(np.median(medians))
 
 
+TEMPLATE_MODES = ("auto", "on", "off")
+
+
+def _template(net: AnomalyNet, grays: list[np.ndarray], cells: tuple[int, int], seed: int, mode: str,
+              progress: ProgressFn | None = None) -> dict:
+    """The card's `anomaly.template` section; sets the net's template when it is used.
+
+    Its cut follows the patch memory's rule on the same folds (so each held-out part's two scores
+    pair up): each fold is scored against a template of the others, cut = mean + SIGMAS sd."""
+    if mode == "off":
+        return {"used": False, "reason": "turned off (--template off)"}
+    if progress:
+        progress("template", 0, FOLDS + 1)
+    stats, placed = template.build(grays)
+    why = None
+    if stats is None:
+        why = (f"{placed} of {len(grays)} good parts register to one another (a template needs "
+               f"{template.MIN_REGISTERED:.0%}): the parts do not repeat one product in one place")
+    else:
+        folds = np.array_split(np.random.default_rng(seed).permutation(len(grays)), FOLDS)
+        scores = np.zeros(len(grays))
+        for k, held in enumerate(folds):
+            part, _ = template.build([grays[i] for i in np.setdiff1d(np.arange(len(grays)), held)])
+            scores[held] = template.Judge(part).scores([grays[i] for i in held], cells) if part else np.inf
+            if progress:
+                progress("template", k + 1, FOLDS + 1)
+        if not np.isfinite(scores).all():
+            why = f"{int((~np.isfinite(scores)).sum())} held-out good parts did not register to the others: too unsteady for a template"
+    if why is not None:
+        if mode == "on":
+            raise StationError(f"--template on: {why}")
+        return {"used": False, "reason": why}
+    assert stats is not None
+    net.set_template(stats)
+    h, w = stats.mean.shape
+    return {"used": True, "canvas": [int(h), int(w)], "raw_threshold": float(scores.mean() + SIGMAS * scores.std()),
+            "scale": float(max(scores.std(), 1e-3)), "good_scores": [round(float(v), 4) for v in scores],
+            "registered": placed, "of": len(grays), "rule": f"held-out good mean + {SIGMAS:g} sd ({FOLDS} folds)"}
+
+
 def _helper(card: dict, bank: torch.Tensor, n_cls: int = 0) -> AnomalyModel:
     from station.model.backbone import load_pretrained
 
@@ -117,12 +164,14 @@ def base_card(name: str, size: int = INPUT_SIZE) -> dict:
 
 
 def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed: int = 0, name: str | None = None,
-          progress: ProgressFn | None = None, size: int = INPUT_SIZE) -> TeachResult:
+          progress: ProgressFn | None = None, size: int = INPUT_SIZE, template_mode: str = "auto") -> TeachResult:
     """Build an anomaly model from good images only and write it to `out`."""
     from station.cpu import tune_cpu
     from station.model.directory import check_target, save_model_dir
 
     t0 = time.perf_counter()
+    if template_mode not in TEMPLATE_MODES:
+        raise StationError(f"--template must be one of {', '.join(TEMPLATE_MODES)}")
     if bank < 64:
         raise StationError("--bank must be at least 64 patches")
     if not 64 <= size <= 1024 or size % 32:
@@ -133,13 +182,16 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
     paths = good_images(Path(good_dir))
     card = base_card(name or out.name, size)
     helper = _helper(card, torch.zeros(1, 1))
-    emb = _embed(helper.network, helper.prepare, paths, progress, "good parts")
+    grays: list[np.ndarray] = []
+    emb = _embed(helper.network, helper.prepare, paths, progress, "good parts", grays=grays, norm=(helper.mean, helper.std))
+    tmpl = _template(helper.network, grays, (int(emb.shape[2]), int(emb.shape[3])), seed, template_mode, progress)
+    del grays
     scores, floor = _held_out_scores(emb, bank, seed)
     mem = _bank(emb, bank, seed, progress)
     raw_t = float(scores.mean() + SIGMAS * scores.std())
     card["anomaly"].update({"raw_threshold": raw_t, "scale": float(max(scores.std(), 1e-3)), "floor": min(floor, raw_t * 0.99),
                             "good_scores": [round(float(s), 4) for s in scores], "bank": int(mem.shape[0]), "bank_cap": bank,
-                            "rule": f"held-out good mean + {SIGMAS:g} sd ({FOLDS} folds)"})
+                            "rule": f"held-out good mean + {SIGMAS:g} sd ({FOLDS} folds)", "template": tmpl})
     seconds = time.perf_counter() - t0
     card.update({"training_data": {"path": str(good_dir), "n_good": len(paths), "sha256": tdata.fingerprint([(p, GOOD) for p in paths])},
                  "training": {"seconds": round(seconds, 1), "seed": seed}, "metrics": {},
@@ -147,4 +199,5 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
                  "parent": None})
     helper.network.set_bank(mem)
     save_model_dir(helper.network, card, out)
-    return TeachResult(str(out), ANOMALY, len(paths), int(mem.shape[0]), 0.5, raw_t, round(seconds, 1))
+    return TeachResult(str(out), ANOMALY, len(paths), int(mem.shape[0]), 0.5, raw_t, round(seconds, 1), bool(tmpl["used"]),
+                       str(tmpl.get("reason", "")))
