@@ -35,6 +35,9 @@ COMMANDS = {
     "purge": ("upkeep", "cmd_purge"),
     "backup": ("upkeep", "cmd_backup"),
     "restore": ("upkeep", "cmd_restore"),
+    "users": ("users", "cmd_users"),
+    "audit": ("users", "cmd_audit"),
+    "threshold": ("registry", "cmd_threshold"),
 }
 
 
@@ -55,6 +58,22 @@ def _int(lo: int, hi: int):
 ID = _int(1, 2**63 - 1)
 COUNT = _int(0, 10_000_000)
 SEED = _int(0, 2**32 - 1)
+
+
+def _threshold(text: str) -> float | None:
+    if text == "calibrated":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (or: calibrated)") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is outside (0, 1): it would pass or fail every part")
+    return value
+
+
+def _user(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", metavar="NAME", help="who does this, on a station with users (PIN from $STATION_PIN or a prompt)")
 
 
 def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, json_out: bool = True) -> None:
@@ -175,12 +194,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_name", metavar="NAME", help="registry name when promoting a directory")
     p.add_argument("--by", default="", metavar="NAME", help="who promotes (recorded in models/promotions.jsonl)")
     p.add_argument("--reason", default="", metavar="TEXT", help="why (recorded)")
-    _common(p, db=False)
+    _user(p)
+    _common(p)
 
     p = sub.add_parser("rollback", help="make the model that was active before the last promotion active again")
     p.add_argument("--by", default="", metavar="NAME")
     p.add_argument("--reason", default="", metavar="TEXT")
-    _common(p, db=False)
+    _user(p)
+    _common(p)
+
+    p = sub.add_parser("threshold", help="set a registered model's decision threshold (or back to its calibrated one)")
+    p.add_argument("name", metavar="NAME", help="a registered model")
+    p.add_argument("value", type=_threshold, metavar="VALUE", help="p_defect at which a part fails, in (0, 1); or: calibrated")
+    _user(p)
+    _common(p)
+
+    p = sub.add_parser("users", help="local users and roles: station users add NAME --role ROLE / station users list")
+    p.add_argument("action", choices=("add", "list"))
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.add_argument("--role", choices=("operator", "inspector", "engineer"))
+    _user(p)
+    _common(p)
+
+    p = sub.add_parser("audit", help="who changed models, thresholds and users, and who was refused")
+    p.add_argument("--limit", type=_int(1, 1_000_000), default=200, metavar="N")
+    _common(p)
 
     p = sub.add_parser("doctor", help="versions, devices, cameras, database, disk, models and the log path: one report for support")
     p.add_argument("--cameras", type=_int(0, 64), default=4, metavar="N", help="camera indices to probe (0: none)")

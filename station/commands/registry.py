@@ -22,9 +22,12 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
+    from station.commands.users import record, signed_in
     from station.model.registry import promote
 
-    name = promote(args.name, args.data, args.as_name, by=args.by, reason=args.reason)
+    who = signed_in(args, "promote")
+    name = promote(args.name, args.data, args.as_name, by=who or args.by, reason=args.reason)
+    record(args, who, "promote", {"model": name, "reason": args.reason})
     if args.json:
         emit_json({"active": name})
     else:
@@ -33,11 +36,28 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from station.commands.users import record, signed_in
     from station.model.registry import rollback
 
-    name = rollback(args.data, by=args.by, reason=args.reason)
+    who = signed_in(args, "rollback")
+    name = rollback(args.data, by=who or args.by, reason=args.reason)
+    record(args, who, "rollback", {"model": name, "reason": args.reason})
     if args.json:
         emit_json({"active": name})
     else:
         print(f"active model: {name} (rolled back)")
+    return 0
+
+
+def cmd_threshold(args: argparse.Namespace) -> int:
+    from station.commands.users import record, signed_in
+    from station.model.registry import set_threshold
+
+    who = signed_in(args, "changing a threshold")
+    set_threshold(args.name, args.value, args.data)
+    record(args, who, "threshold", {"model": args.name, "threshold": args.value})
+    if args.json:
+        emit_json({"model": args.name, "threshold": args.value})
+    else:
+        print(f"{args.name}: " + (f"fails at p_defect >= {args.value}" if args.value is not None else "back to its calibrated threshold"))
     return 0

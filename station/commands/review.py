@@ -41,9 +41,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
+    from station.commands.users import signed_in
     from station.store import repo
     from station.store.db import open_store
 
+    args.user = args.by
+    signed_in(args, "labelling", role="inspector")  # on a station with users: --by's PIN, an inspector or above
     store = open_store(args.data, args.db)
     with store.session.begin() as s:
         out = repo.add_review(s, args.id, args.label, args.by, args.note)

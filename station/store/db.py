@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from station import config
 from station.errors import StationError
 
-HEAD = "0006"  # newest revision in migrations/versions; a test checks it against Alembic
+HEAD = "0007"  # newest revision in migrations/versions; a test checks it against Alembic
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

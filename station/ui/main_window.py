@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -25,6 +26,7 @@ from station.ui.views.review import ReviewView
 from station.ui.views.stats import StatsView
 from station.ui.workers import InspectionWorker, LiveResult, WorkerConfig
 
+SIGN_IN_MINUTES = 5  # how long a PIN sign-in lets its user act without asking again
 DEMO_PACE_S = 0.5  # the demo plays two parts a second, so a new user can watch the verdicts
 
 
@@ -49,6 +51,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self._store = None
         self._reviewer: str | None = None
+        self._signed_in: tuple[str, str, float] | None = None  # (name, role, when) on a station with users
         self.classes: list[str] = [GOOD]
         self.label_keys: dict[str, int | None] = {}  # defect type -> its fixed review digit
         self.model_info: ModelInfo | None = None
@@ -135,7 +138,43 @@ class MainWindow(QMainWindow):
 
     # -- reviewer ------------------------------------------------------------------------------------
     def reviewer(self) -> str | None:
-        """Asked once per session; None when the person cancels."""
+        """Who reviews: on a station with users, a signed-in inspector or engineer; otherwise a
+        name asked once per session. None when the person cancels."""
+        return self.authorize("inspector", "reviewing")
+
+    def authorize(self, role: str, action: str) -> str | None:
+        """Who may do `action`: with no users on this station, the reviewer's name; with users,
+        someone signed in with at least `role` (a PIN, asked once per session and again for a
+        higher role). None when refused or cancelled; a refusal is in the audit trail."""
+        from station.users import ROLES, has_users, list_users
+
+        store = self.store()
+        with store.session() as s:
+            if not has_users(s):
+                return self._reviewer_name()
+        # A shared PC: an engineer who signed in to promote walks away, and the next person must
+        # not inherit the role. A sign-in holds for SIGN_IN_MINUTES.
+        fresh = self._signed_in is not None and time.monotonic() - self._signed_in[2] < SIGN_IN_MINUTES * 60
+        if self._signed_in is not None and fresh and ROLES.index(self._signed_in[1]) >= ROLES.index(role):
+            return self._signed_in[0]
+        from station.ui.signin import SignInDialog
+
+        dialog = SignInDialog(store, role, action, name=self._signed_in[0] if self._signed_in else "", parent=self)
+        if not dialog.exec() or not dialog.user:
+            return None
+        with store.session() as s:
+            signed = next(u for u in list_users(s) if u.name == dialog.user)
+        self._signed_in = (signed.name, signed.role, time.monotonic())
+        self.set_reviewer(signed.name)
+        return signed.name
+
+    def audit(self, user: str, action: str, detail: dict[str, Any]) -> None:
+        """Record a change made in the window (promote, rollback, threshold) with who made it."""
+        from station.users import audit
+
+        self.db(lambda s: audit(s, user, action, detail), write=True)
+
+    def _reviewer_name(self) -> str | None:
         if self._reviewer:
             return self._reviewer
         dialog = NameDialog(str(self.settings.value("reviewer", "") or _os_user()), self)
@@ -232,6 +271,8 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from station.ui.settings_dialog import SettingsDialog
 
+        if not self.authorize("engineer", "changing the station settings"):
+            return
         if SettingsDialog(self.options.data, self).exec():
             self.disk_guard = self._disk_guard()
             self.show_message("settings saved; a running inspection uses them from its next start")

@@ -198,7 +198,7 @@ class RetrainDialog(QDialog):
 
         if self.outcome is None or self.check is None:
             return
-        by = self.window_.reviewer()
+        by = self.window_.authorize("engineer", "promoting a model")
         if not by:
             return
         reason = ""
@@ -216,6 +216,7 @@ class RetrainDialog(QDialog):
         self.window_.options.model = None
 
         def done(registered: str) -> None:
+            self.window_.audit(by, "promote", {"model": registered, "reason": reason.strip()})
             self.window_.show_message(f"{registered} is now the active model; it inspects from the next Start")
             self.window_.models.refresh()
             self.promote_btn.setEnabled(False)

@@ -129,7 +129,12 @@ class ModelsView(QWidget):
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
             return
+        by = self.window_.authorize("engineer", "changing a threshold")
+        if not by:
+            return
+
         def saved(_: object) -> None:
+            self.window_.audit(by, "threshold", {"model": name, "threshold": value})
             self.window_.show_message(f"{name}: threshold saved; applies from the next Start")
             self.refresh()
 
@@ -141,12 +146,13 @@ class ModelsView(QWidget):
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
             return
-        by = self.window_.reviewer()
+        by = self.window_.authorize("engineer", "promoting a model")
         if not by:
             return
         self.window_.options.model = None  # from now on the active model, not a --model given at start
 
         def done(_):
+            self.window_.audit(by, "promote", {"model": name, "reason": "Use for inspection, Models tab"})
             self.window_.show_message(f"{name} is now the active model; it inspects from the next Start")
             self.refresh()
 
@@ -156,18 +162,21 @@ class ModelsView(QWidget):
     def _retrain(self) -> None:
         from station.ui.retrain import RetrainDialog
 
+        if not self.window_.authorize("engineer", "retraining"):
+            return
         RetrainDialog(self.window_).exec()
         self.refresh()
 
     def _rollback(self) -> None:
         from station.model.registry import rollback
 
-        by, data = self.window_.reviewer(), self.window_.options.data
+        by, data = self.window_.authorize("engineer", "rolling back"), self.window_.options.data
         if not by:
             return
         self.window_.options.model = None
 
         def done(name: str) -> None:
+            self.window_.audit(by, "rollback", {"model": name})
             self.window_.show_message(f"rolled back: {name} is the active model again; it inspects from the next Start")
             self.refresh()
 

@@ -1,0 +1,137 @@
+"""Users and roles through the real CLI: a fresh station checks nothing; once the first engineer
+exists, model and threshold changes need an engineer, reviews an inspector, each refusal is one
+line, and every change and refusal is in the audit trail with the user's name."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli, run_json
+from gui_helpers import rows
+
+
+def as_user(pin: str, new_pin: str | None = None) -> dict[str, str]:
+    env = {"STATION_PIN": pin}
+    if new_pin:
+        env["STATION_NEW_PIN"] = new_pin
+    return env
+
+
+def refused(proc, *words) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for w in words:
+        assert w in proc.stderr, proc.stderr
+
+
+def test_roles_guard_models_thresholds_and_reviews(data_dir, demo_images):
+    run_cli("run", str(demo_images), data=data_dir)
+    run_cli("promote", "default", data=data_dir)  # no users yet: nothing is checked
+    refused(run_cli("users", "add", "otto", "--role", "operator", check=False, data=data_dir, env=as_user("5555")),
+            "first user must be an engineer")
+    out = json.loads(run_cli("users", "add", "Eve", "--role", "engineer", "--json", data=data_dir, env=as_user("1234")).stdout)
+    assert out == {"name": "eve", "role": "engineer", "active": True}
+    refused(run_cli("users", "add", "otto", "--role", "operator", check=False, data=data_dir, env=as_user("", "5555")),
+            "--user NAME")
+    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=as_user("1234", "5555"))
+    run_cli("users", "add", "ina", "--role", "inspector", "--user", "eve", data=data_dir, env=as_user("1234", "7777"))
+    assert run_json("users", "list", data=data_dir) == [
+        {"name": "eve", "role": "engineer", "active": True}, {"name": "ina", "role": "inspector", "active": True},
+        {"name": "otto", "role": "operator", "active": True}]
+    assert all(h.startswith("scrypt$") and "1234" not in h for (h,) in rows(data_dir, "SELECT pin_hash FROM users"))
+
+    # Promote, rollback and thresholds: engineers only; a wrong PIN or no name is one line too.
+    refused(run_cli("promote", "default", "--user", "otto", check=False, data=data_dir, env=as_user("5555")),
+            "otto is an operator; promote needs an engineer")
+    refused(run_cli("promote", "default", "--user", "eve", check=False, data=data_dir, env=as_user("9999")), "wrong PIN")
+    refused(run_cli("promote", "default", check=False, data=data_dir, env=as_user("1234")), "--user NAME")
+    refused(run_cli("threshold", "default", "0.7", "--user", "ina", check=False, data=data_dir, env=as_user("7777")),
+            "needs an engineer")
+    run_cli("threshold", "default", "0.7", "--user", "eve", data=data_dir, env=as_user("1234"))
+    assert [m["threshold"] for m in run_json("models", data=data_dir) if m["name"] == "default"] == [0.7]
+    run_cli("promote", "default", "--user", "eve", "--reason", "back to the shipped model", data=data_dir, env=as_user("1234"))
+    last = json.loads((data_dir / "models" / "promotions.jsonl").read_text().splitlines()[-1])
+    assert (last["by"], last["reason"]) == ("eve", "back to the shipped model")
+
+    # Reviews: an inspector with their PIN; an operator cannot relabel.
+    item = run_json("queue", "--limit", "1", data=data_dir)[0]["id"]
+    refused(run_cli("label", str(item), "good", "--by", "otto", check=False, data=data_dir, env=as_user("5555")),
+            "labelling needs an inspector")
+    run_cli("label", str(item), "good", "--by", "ina", data=data_dir, env=as_user("7777"))
+    assert rows(data_dir, 'SELECT "by" FROM reviews') == [("ina",)]
+
+    trail = run_json("audit", data=data_dir)
+    actions = [(e["user"], e["action"]) for e in reversed(trail)]
+    for expected in [("eve", "user_added"), ("eve", "user_added"), ("otto", "refused"), ("eve", "sign_in_refused"),
+                     ("eve", "threshold"), ("eve", "promote"), ("otto", "refused")]:
+        assert expected in actions, (expected, actions)
+    assert actions.index(("eve", "threshold")) < actions.index(("eve", "promote"))
+
+
+@pytest.mark.gui
+def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_path):
+    import shutil
+
+    from PySide6.QtCore import QTimer
+
+    from station.config import default_model_dir
+    from station.ui.main_window import MainWindow, Options
+    from station.ui.signin import SignInDialog
+
+    shutil.copytree(default_model_dir(), tmp_path / "other")
+    run_cli("promote", str(tmp_path / "other"), "--as", "other", data=data_dir)
+    run_cli("promote", "default", data=data_dir)
+    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env=as_user("1234"))
+    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=as_user("1234", "5555"))
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    w.tabs.setCurrentWidget(w.models)
+    qtbot.waitUntil(lambda: len(w.models.models) == 2, timeout=10_000)
+    w.models.list.setCurrentRow([m.name for m in w.models.models].index("other"))
+    seen: dict[str, str] = {}
+
+    def sign_in():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SignInDialog)
+        dialog.name.setText("otto")
+        dialog.pin.setText("5555")
+        dialog._check()
+        seen["operator"] = dialog.error.text()
+        dialog.name.setText("eve")
+        dialog.pin.setText("1234")
+        dialog._check()
+
+    from PySide6.QtWidgets import QApplication
+
+    QTimer.singleShot(50, sign_in)
+    w.models.activate.click()
+    assert seen["operator"] == "otto is an operator; promoting a model needs an engineer"
+    # The promotion runs on a worker thread; its message (or an error) comes back to the window.
+    qtbot.waitUntil(lambda: "active model" in w.message.text() or "#ff7b72" in w.message.styleSheet(), timeout=20_000)
+    assert "other is now the active model" in w.message.text(), w.message.text()
+    assert [m["name"] for m in run_json("models", data=data_dir) if m["active"]] == ["other"]
+    qtbot.waitUntil(lambda: ("eve", "promote") in [(e["user"], e["action"]) for e in run_json("audit", data=data_dir)],
+                    timeout=10_000)
+    assert ("otto", "refused") in [(e["user"], e["action"]) for e in run_json("audit", data=data_dir)]
+
+    # A sign-in does not outlive SIGN_IN_MINUTES: the next person at the PC is asked again.
+    import time
+
+    from station.ui import main_window
+
+    name, role, _ = w._signed_in
+    w._signed_in = (name, role, time.monotonic() - main_window.SIGN_IN_MINUTES * 60 - 1)
+    asked: list[str] = []
+
+    def cancel():
+        dialog = QApplication.activeModalWidget()
+        asked.append(type(dialog).__name__)
+        dialog.reject()
+
+    QTimer.singleShot(50, cancel)
+    w.models.rollback.click()
+    assert asked == ["SignInDialog"]
+    assert [m["name"] for m in run_json("models", data=data_dir) if m["active"]] == ["other"], "cancelled: nothing rolled back"
+    w.close()
