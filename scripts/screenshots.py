@@ -1,5 +1,6 @@
 """Renders the README's screenshots from the real window: the bundled demo through the default
-model into a throwaway data dir, then the live, review, statistics and models tabs.
+model into a throwaway data dir, then the live, review, statistics and models tabs, and the
+kiosk at 1366x768.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
 """
@@ -71,6 +72,21 @@ def main() -> int:
         settle()
         w.grab().save(str(out / "models.png"))
         w.close()
+        # The shop floor: the kiosk on a 1366x768 panel PC (what --kiosk shows full screen there).
+        k = MainWindow(Options(data=data, autostart=False, device="cpu", kiosk=True))
+        k.resize(1366, 768)
+        k.show()
+        k.start_source(str(config.demo_dir()))
+        wait(lambda: k.worker is None and k.live.history.count() > 0)
+        for row in range(k.live.history.count()):
+            r = k.live._history[row]
+            if r.verdict == "fail" and r.box:
+                k.live._display(r)
+                break
+        settle()
+        k.grab().save(str(out / "kiosk-1366x768.png"))
+        k.setProperty("system_quit", True)
+        k.close()
     app.quit()
     print(f"screenshots written to {out}/")
     return 0

@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="open the station window (default command)")
     p.add_argument("--source", metavar="SRC", help="source to stream (default: the bundled demo)")
     p.add_argument("--exit-after", type=float, metavar="S", help="close the window after S seconds (smoke tests of a build)")
+    p.add_argument("--kiosk", action="store_true",
+                   help="shop-floor kiosk: full screen, the Live tab only, quitting confirmed (and an engineer's PIN on a station with users)")
     _common(p, model=True, json_out=False)
 
     p = sub.add_parser("run", help="inspect a source headless and store every result")

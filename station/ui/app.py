@@ -52,13 +52,15 @@ def run_app(args: argparse.Namespace) -> int:
         app = make_app()
     except Exception as exc:  # noqa: BLE001 (no display, no platform plugin: one line, not a Qt abort)
         raise StationError(f"cannot open a window here ({exc}); use `station run SRC` for headless inspection") from None
-    window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device))
+    kiosk = bool(getattr(args, "kiosk", False))
+    window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device, kiosk=kiosk))
     crash.install(window)
     crash.close_on_signals(app, window)
-    window.show()
+    window.showFullScreen() if kiosk else window.show()
     if getattr(args, "exit_after", None):
         from PySide6.QtCore import QTimer
 
+        window.setProperty("system_quit", True)
         QTimer.singleShot(int(args.exit_after * 1000), window.close)
     code = int(app.exec())
     logging.getLogger("station.ui").info("window closed (exit %d)", code)

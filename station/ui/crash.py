@@ -73,6 +73,7 @@ def close_on_signals(app: QApplication, window: QWidget) -> None:
 
     def handler(signum: int, _frame: object) -> None:
         log.warning("%s: closing the window after the batch in flight", signal.Signals(signum).name)
+        window.setProperty("system_quit", True)  # a service stop or a shutdown: the kiosk does not ask
         QTimer.singleShot(0, window.close)
 
     for name in ("SIGTERM", "SIGINT", "SIGBREAK"):

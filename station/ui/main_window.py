@@ -17,6 +17,7 @@ from station import config
 from station.domain import ReviewRecord
 from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.labels import GOOD
+from station.ui import shopfloor
 from station.ui.dialogs import LabelDialog, NameDialog
 from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
@@ -38,6 +39,7 @@ class Options:
     db: str | None = None
     device: str = "auto"
     autostart: bool = True
+    kiosk: bool = False  # shop-floor kiosk: full screen, Live only, quitting confirmed (station.ui.shopfloor)
     model_factory: Callable[[], Any] | None = None  # tests: a deliberately slow model
 
 
@@ -104,6 +106,7 @@ class MainWindow(QMainWindow):
                           ("H", self.live.heat_box.toggle)):
             shortcut(key, self.live, slot, Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
+        shopfloor.install(self)
         self._poll = QTimer(self)
         self._poll.timeout.connect(self._update_status)
         self._poll.start(500)
@@ -142,7 +145,7 @@ class MainWindow(QMainWindow):
         name asked once per session. None when the person cancels."""
         return self.authorize("inspector", "reviewing")
 
-    def authorize(self, role: str, action: str) -> str | None:
+    def authorize(self, role: str, action: str, ask_name: bool = True) -> str | None:
         """Who may do `action`: with no users on this station, the reviewer's name; with users,
         someone signed in with at least `role` (a PIN, asked once per session and again for a
         higher role). None when refused or cancelled; a refusal is in the audit trail."""
@@ -151,7 +154,7 @@ class MainWindow(QMainWindow):
         store = self.store()
         with store.session() as s:
             if not has_users(s):
-                return self._reviewer_name()
+                return self._reviewer_name() if ask_name else ""
         # A shared PC: an engineer who signed in to promote walks away, and the next person must
         # not inherit the role. A sign-in holds for SIGN_IN_MINUTES.
         fresh = self._signed_in is not None and time.monotonic() - self._signed_in[2] < SIGN_IN_MINUTES * 60
@@ -361,12 +364,15 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 820)
+            self.resize(shopfloor.first_size(self))
         self.tabs.setCurrentIndex(int(str(self.settings.value("tab", 0) or 0)))
+        shopfloor.keep_on_live(self)
         self.live.opacity.setValue(int(str(self.settings.value("opacity", 45) or 45)))
         self.live.source_bar.set_source(self._last_source())
 
     def _tab_changed(self, index: int) -> None:
+        if shopfloor.keep_on_live(self):
+            return
         widget = self.tabs.widget(index)
         if widget is self.review:
             self.review.refresh()
@@ -384,6 +390,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         """Stop the worker and wait for it: every verdict it produced is committed before the
         window goes, and no background job outlives it."""
+        if not shopfloor.may_quit(self):
+            event.ignore()
+            return
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tab", self.tabs.currentIndex())
         self.settings.setValue("opacity", self.live.opacity.value())

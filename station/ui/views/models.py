@@ -53,6 +53,8 @@ class ModelsView(QWidget):
         self.new_line_camera.setToolTip("Grab frames from the Live tab's source, untick any that are not good parts, teach")
         self.confirm: GoodFramesDialog | None = None  # the good-frames sheet while it is open
         self.teaching: Tasks | None = None  # its own thread: a teach takes tens of seconds, reviews must not wait behind it
+        # Two rows, not one: in one row the buttons alone were 1,190 px wide, more than a
+        # 1366x768 panel PC leaves beside the model list.
         row = QHBoxLayout()
         row.addWidget(QLabel("Fail when p_defect ≥"))
         row.addWidget(self.threshold)
@@ -60,14 +62,17 @@ class ModelsView(QWidget):
         row.addWidget(self.reset_threshold)
         row.addStretch(1)
         row.addWidget(self.activate)
-        row.addWidget(self.retrain)
         row.addWidget(self.rollback)
-        row.addWidget(self.new_line)
-        row.addWidget(self.new_line_camera)
+        lines = QHBoxLayout()
+        lines.addStretch(1)
+        lines.addWidget(self.retrain)
+        lines.addWidget(self.new_line)
+        lines.addWidget(self.new_line_camera)
         right = QVBoxLayout()
         right.addWidget(self.running)
         right.addWidget(self.card, 1)
         right.addLayout(row)
+        right.addLayout(lines)
         lay = QHBoxLayout(self)
         lay.addWidget(self.list)
         lay.addLayout(right, 1)

@@ -1,0 +1,76 @@
+"""Shop-floor mode: a window that fits the line's screen, full screen on F11, and a kiosk that
+keeps the operator on Live and keeps the station running.
+
+- The first window (no saved geometry) fits the screen it opens on: at most 1280x820, never more
+  than 95% of the available area, so a 1366x768 panel PC shows all of it.
+- F11 toggles full screen anywhere.
+- Kiosk (`station gui --kiosk`): full screen, the tab bar hidden and Ctrl+2..4 ignored, so the
+  operator stays on Live; quitting needs a confirmation, and on a station with users an
+  engineer's sign-in (a glove on the wrong key, or a curious passer-by, must not stop the line).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QMessageBox
+
+from station.ui.shortcuts import shortcut
+
+# The window is station.ui.main_window.MainWindow; typed Any here because main_window imports
+# this module (a cycle the import contract refuses).
+MainWindow = Any
+
+FIRST_SIZE = QSize(1280, 820)
+SCREEN_SHARE = 0.95
+
+
+def first_size(window: MainWindow) -> QSize:
+    """The first window's size: FIRST_SIZE, shrunk to fit the screen's available area."""
+    screen = window.screen()
+    if screen is None:
+        return FIRST_SIZE
+    avail = screen.availableGeometry()
+    return QSize(min(FIRST_SIZE.width(), int(avail.width() * SCREEN_SHARE)),
+                 min(FIRST_SIZE.height(), int(avail.height() * SCREEN_SHARE)))
+
+
+def toggle_full_screen(window: MainWindow) -> None:
+    if window.options.kiosk:
+        return  # the kiosk stays full screen
+    if window.isFullScreen():
+        window.showNormal()
+    else:
+        window.showFullScreen()
+
+
+def install(window: MainWindow) -> None:
+    """F11, and the kiosk lock when the window was opened with --kiosk."""
+    shortcut("F11", window, lambda: toggle_full_screen(window))
+    if window.options.kiosk:
+        window.tabs.tabBar().hide()
+        window.tabs.setCurrentWidget(window.live)
+        window.setWindowTitle("Inspection station (kiosk)")
+
+
+def keep_on_live(window: MainWindow) -> bool:
+    """In the kiosk, any tab change goes back to Live; True when it did."""
+    if window.options.kiosk and window.tabs.currentWidget() is not window.live:
+        window.tabs.setCurrentWidget(window.live)
+        return True
+    return False
+
+
+def may_quit(window: MainWindow) -> bool:
+    """Outside the kiosk, always. In the kiosk: a confirmation, then (on a station with users) an
+    engineer's sign-in."""
+    if not window.options.kiosk or window.property("system_quit"):
+        return True
+    answer = QMessageBox.question(window, "Quit the station?",
+                                  "The line stops being inspected until the station is started again. Quit?",
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    if answer != QMessageBox.StandardButton.Yes:
+        return False
+    return window.authorize("engineer", "quitting the kiosk", ask_name=False) is not None
