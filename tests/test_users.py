@@ -119,10 +119,10 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
     # A sign-in does not outlive SIGN_IN_MINUTES: the next person at the PC is asked again.
     import time
 
-    from station.ui import main_window
+    from station.ui import signin
 
     name, role, _ = w._signed_in
-    w._signed_in = (name, role, time.monotonic() - main_window.SIGN_IN_MINUTES * 60 - 1)
+    w._signed_in = (name, role, time.monotonic() - signin.SIGN_IN_MINUTES * 60 - 1)
     asked: list[str] = []
 
     def cancel():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -17,8 +15,8 @@ from station import config
 from station.domain import ReviewRecord
 from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.labels import GOOD
-from station.ui import shopfloor
-from station.ui.dialogs import LabelDialog, NameDialog
+from station.ui import shopfloor, signin
+from station.ui.dialogs import LabelDialog
 from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
 from station.ui.views.live import LiveView
@@ -27,7 +25,6 @@ from station.ui.views.review import ReviewView
 from station.ui.views.stats import StatsView
 from station.ui.workers import InspectionWorker, LiveResult, WorkerConfig
 
-SIGN_IN_MINUTES = 5  # how long a PIN sign-in lets its user act without asking again
 DEMO_PACE_S = 0.5  # the demo plays two parts a second, so a new user can watch the verdicts
 
 
@@ -146,44 +143,14 @@ class MainWindow(QMainWindow):
         return self.authorize("inspector", "reviewing")
 
     def authorize(self, role: str, action: str, ask_name: bool = True) -> str | None:
-        """Who may do `action`: with no users on this station, the reviewer's name; with users,
-        someone signed in with at least `role` (a PIN, asked once per session and again for a
-        higher role). None when refused or cancelled; a refusal is in the audit trail."""
-        from station.users import ROLES, has_users, list_users
-
-        store = self.store()
-        with store.session() as s:
-            if not has_users(s):
-                return self._reviewer_name() if ask_name else ""
-        # A shared PC: an engineer who signed in to promote walks away, and the next person must
-        # not inherit the role. A sign-in holds for SIGN_IN_MINUTES.
-        fresh = self._signed_in is not None and time.monotonic() - self._signed_in[2] < SIGN_IN_MINUTES * 60
-        if self._signed_in is not None and fresh and ROLES.index(self._signed_in[1]) >= ROLES.index(role):
-            return self._signed_in[0]
-        from station.ui.signin import SignInDialog
-
-        dialog = SignInDialog(store, role, action, name=self._signed_in[0] if self._signed_in else "", parent=self)
-        if not dialog.exec() or not dialog.user:
-            return None
-        with store.session() as s:
-            signed = next(u for u in list_users(s) if u.name == dialog.user)
-        self._signed_in = (signed.name, signed.role, time.monotonic())
-        self.set_reviewer(signed.name)
-        return signed.name
+        """Who may do `action` (station.ui.signin.authorize); None when refused or cancelled."""
+        return signin.authorize(self, role, action, ask_name)
 
     def audit(self, user: str, action: str, detail: dict[str, Any]) -> None:
         """Record a change made in the window (promote, rollback, threshold) with who made it."""
         from station.users import audit
 
         self.db(lambda s: audit(s, user, action, detail), write=True)
-
-    def _reviewer_name(self) -> str | None:
-        if self._reviewer:
-            return self._reviewer
-        dialog = NameDialog(str(self.settings.value("reviewer", "") or _os_user()), self)
-        if dialog.exec() and dialog.name:
-            self.set_reviewer(dialog.name)
-        return self._reviewer
 
     def set_reviewer(self, name: str) -> None:
         self._reviewer = name.strip()[:128]
@@ -274,7 +241,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from station.ui.settings_dialog import SettingsDialog
 
-        if not self.authorize("engineer", "changing the station settings"):
+        if self.authorize("engineer", "changing the station settings", ask_name=False) is None:
             return
         if SettingsDialog(self.options.data, self).exec():
             self.disk_guard = self._disk_guard()
@@ -418,10 +385,3 @@ def _resumes(spec: str) -> bool:
         return parse_spec(spec).live
     except SourceError:
         return False
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 (no login name on some locked-down PCs)
-        return ""

@@ -4,9 +4,60 @@ without users never shows it."""
 
 from __future__ import annotations
 
+import getpass
+import time
+from typing import Any
+
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from station.errors import StationError
+
+SIGN_IN_MINUTES = 5  # how long a PIN sign-in lets its user act without asking again
+
+
+def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str | None:
+    """Who may do `action` in `window` (the MainWindow): with no users on this station, the
+    reviewer's name (asked once per session; "" when `ask_name` is False); with users, someone
+    signed in with at least `role` (a PIN, asked again for a higher role or after
+    SIGN_IN_MINUTES). None when refused or cancelled; a refusal is in the audit trail."""
+    from station.users import ROLES, has_users, list_users
+
+    store = window.store()
+    with store.session() as s:
+        if not has_users(s):
+            return reviewer_name(window) if ask_name else ""
+    # A shared PC: an engineer who signed in to promote walks away, and the next person must not
+    # inherit the role.
+    held = window._signed_in
+    if held is not None and time.monotonic() - held[2] < SIGN_IN_MINUTES * 60 and ROLES.index(held[1]) >= ROLES.index(role):
+        return str(held[0])
+    dialog = SignInDialog(store, role, action, name=held[0] if held else "", parent=window)
+    if not dialog.exec() or not dialog.user:
+        return None
+    with store.session() as s:
+        signed = next(u for u in list_users(s) if u.name == dialog.user)
+    window._signed_in = (signed.name, signed.role, time.monotonic())
+    window.set_reviewer(signed.name)
+    return signed.name
+
+
+def reviewer_name(window: Any) -> str | None:
+    """On a station without users: the reviewer's name, asked once per session."""
+    from station.ui.dialogs import NameDialog
+
+    if window._reviewer:
+        return str(window._reviewer)
+    dialog = NameDialog(str(window.settings.value("reviewer", "") or _os_user()), window)
+    if dialog.exec() and dialog.name:
+        window.set_reviewer(dialog.name)
+    return window._reviewer
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 (no login name on some locked-down PCs)
+        return ""
 
 
 class SignInDialog(QDialog):

@@ -134,12 +134,12 @@ class ModelsView(QWidget):
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
             return
-        by = self.window_.authorize("engineer", "changing a threshold")
-        if not by:
+        by = self.window_.authorize("engineer", "changing a threshold", ask_name=False)  # no name prompt without users, as before
+        if by is None:
             return
 
         def saved(_: object) -> None:
-            self.window_.audit(by, "threshold", {"model": name, "threshold": value})
+            self.window_.audit(by or "(no users)", "threshold", {"model": name, "threshold": value})
             self.window_.show_message(f"{name}: threshold saved; applies from the next Start")
             self.refresh()
 
@@ -167,7 +167,7 @@ class ModelsView(QWidget):
     def _retrain(self) -> None:
         from station.ui.retrain import RetrainDialog
 
-        if not self.window_.authorize("engineer", "retraining"):
+        if self.window_.authorize("engineer", "retraining", ask_name=False) is None:
             return
         RetrainDialog(self.window_).exec()
         self.refresh()
