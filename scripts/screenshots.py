@@ -39,6 +39,17 @@ def settle(seconds: float = 0.5) -> None:
         time.sleep(0.02)
 
 
+def show_a_failed_part(w: MainWindow) -> None:
+    """Once the run is done, a failed part on screen, so the heatmap and the box show."""
+    wait(lambda: w.worker is None and w.live.history.count() > 0)
+    for row in range(w.live.history.count()):
+        r = w.live._history[row]
+        if r.verdict == "fail" and r.box:
+            w.live._display(r)
+            break
+    settle()
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
@@ -49,14 +60,7 @@ def main() -> int:
         w.resize(1400, 860)
         w.show()
         w.start_source(str(config.demo_dir()))
-        wait(lambda: w.worker is None and w.live.history.count() > 0)
-        # Show a failed part, so the heatmap and the box are on screen.
-        for row in range(w.live.history.count()):
-            r = w.live._history[row]
-            if r.verdict == "fail" and r.box:
-                w.live._display(r)
-                break
-        settle()
+        show_a_failed_part(w)
         w.grab().save(str(out / "live.png"))
         w.tabs.setCurrentWidget(w.review)
         wait(lambda: len(w.review.items) > 0)
@@ -77,13 +81,7 @@ def main() -> int:
         k.resize(1366, 768)
         k.show()
         k.start_source(str(config.demo_dir()))
-        wait(lambda: k.worker is None and k.live.history.count() > 0)
-        for row in range(k.live.history.count()):
-            r = k.live._history[row]
-            if r.verdict == "fail" and r.box:
-                k.live._display(r)
-                break
-        settle()
+        show_a_failed_part(k)
         k.grab().save(str(out / "kiosk-1366x768.png"))
         k.setProperty("system_quit", True)
         k.close()

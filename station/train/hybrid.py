@@ -69,7 +69,8 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
     # 1. Reviewed good parts join the bank: the coreset keeps what the bank did not yet cover.
     goods = [p for p, l in train_items if l == GOOD]
     if goods:
-        emb = _embed(net, base.prepare, goods, progress, "reviewed good parts")
+        grays: list[np.ndarray] = []  # for the template: the same decoded images, not read twice
+        emb = _embed(net, base.prepare, goods, progress, "reviewed good parts", grays=grays, norm=(base.mean, base.std))
         from station.model import patchcore
 
         merged = torch.cat([net.bank.float(), patchcore.flatten(emb)])
@@ -77,8 +78,6 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
         if base.judge is not None:  # and the registered template, for the same reason
             from station.model import template
 
-            grays = [template.gray_images(base.prepare(im)[None], base.mean, base.std)[0]
-                     for im in tdata.load_images([(p, GOOD) for p in goods])]
             stats, absorbed = template.absorb(net.template_stats(), grays)
             net.set_template(stats)
             card["anomaly"]["template"] = {**card["anomaly"]["template"], "reviewed_good_absorbed": absorbed}
