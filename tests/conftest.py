@@ -32,6 +32,16 @@ def run_cli(*args: str, data: Path | None = None, check: bool = True, timeout: f
     return proc
 
 
+def label_in_process(data: Path, item: int, label: str, by: str) -> None:
+    """`station label ITEM LABEL --by BY`, through the same command-line entry point but in this
+    process: a test that reviews 30 items would otherwise spend a minute starting interpreters."""
+    from station.cli import main
+
+    code = main(["label", str(item), label, "--by", by, "--data", str(data)])
+    if code != 0:
+        raise AssertionError(f"station label {item} {label} exited {code}")
+
+
 def run_json(*args: str, data: Path | None = None):
     proc = run_cli(*args, "--json", data=data)
     return json.loads(proc.stdout)
@@ -60,3 +70,9 @@ def data_dir(tmp_path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+def pytest_collection_modifyitems(config, items):
+    """The bundle build is the longest single step; it goes first, so that with two workers
+    (`-n 2`) the rest of the suite runs beside it instead of after it."""
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_package.py") else 1)

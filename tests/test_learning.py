@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import run_cli, run_json
+from conftest import label_in_process, run_cli, run_json
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
     assert gaps[0] <= np.median(gaps)
     for q in queue[:30]:
         truth = q["origin"].replace("\\", "/").split("/")[-2]
-        run_cli("label", str(q["id"]), truth, "--by", "qa", data=data_dir)
+        label_in_process(data_dir, q["id"], truth, "qa")
     exported = run_json("export", str(tmp_path / "reviewed"), data=data_dir)
     assert exported["train"] + exported["val"] == 30
     trained = run_json("train", str(tmp_path / "reviewed"), "--base", str(model), "--out", str(tmp_path / "brick-2"), data=data_dir)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, run_json
+from conftest import ROOT, label_in_process, run_cli, run_json
 from gui_helpers import rows
 
 
@@ -157,11 +157,11 @@ def test_backup_during_a_run_restores_a_sound_database_with_every_committed_revi
         first = [r.id for r in stored()]
         assert len(first) == 12
         for i in first[:8]:
-            run_cli("label", str(i), "good", "--by", "ann", data=data_dir)
+            label_in_process(data_dir, i, "good", "ann")
         drop(images[12:])  # the run is busy storing these while the backup is taken
         backup = run_json("backup", str(tmp_path / "bk"), data=data_dir)
         for i in first[8:12]:  # after the backup: not in it
-            run_cli("label", str(i), "scratch", "--by", "bob", data=data_dir)
+            label_in_process(data_dir, i, "scratch", "bob")
         while len(stored()) < 24 and time.monotonic() < deadline:
             time.sleep(0.3)
     finally:

@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import run_cli, run_json
+from conftest import label_in_process, run_cli, run_json
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +134,7 @@ def test_reviews_of_a_templated_line_retrain_into_a_hybrid(taught, gravel, data_
     run = run_json("run", str(gravel / "line"), "--model", str(model), data=data_dir)
     assert run["processed"] == 30 and run["failed"] == 0
     for q in run_json("queue", "--limit", "24", data=data_dir):
-        run_cli("label", str(q["id"]), q["origin"].replace("\\", "/").split("/")[-2], "--by", "qa", data=data_dir)
+        label_in_process(data_dir, q["id"], q["origin"].replace("\\", "/").split("/")[-2], "qa")
     run_json("export", str(tmp_path / "reviewed"), data=data_dir)
     trained = run_json("train", str(tmp_path / "reviewed"), "--base", str(model), "--out", str(tmp_path / "gravel-2"),
                        "--epochs", "5", data=data_dir)

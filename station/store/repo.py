@@ -41,8 +41,16 @@ def model_id(session: Session, name: str, version: str, card: dict[str, Any]) ->
         name=name, version=version, arch=str(card.get("arch")), classes=list(card["classes"]),
         threshold=float(card["threshold"]), card=card, registered_at=now(),
     )
-    session.add(row)
-    session.flush()
+    # Stations starting together on one database race to register the same version: the unique
+    # index settles it, and the loser uses the winner's row instead of stopping.
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = session.scalar(select(ModelRecord.id).where(ModelRecord.version == version))
+        if found is None:
+            raise  # not the version index: a bug
+        return found
     assign_keys(session, row.classes)
     return row.id
 
