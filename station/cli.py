@@ -18,6 +18,7 @@ COMMANDS = {
     "run": ("inspection", "cmd_run"),
     "inspect": ("inspection", "cmd_inspect"),
     "queue": ("review", "cmd_queue"),
+    "stats": ("review", "cmd_stats"),
     "label": ("review", "cmd_label"),
     "export": ("review", "cmd_export"),
     "train": ("training", "cmd_train"),
@@ -113,7 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("queue", help="list inspections not yet reviewed")
     p.add_argument("--order", choices=("uncertainty", "recent", "defects"), default="uncertainty")
+    p.add_argument("--conflicts", action="store_true",
+                   help="instead: the reviewed items whose identical image carries another label elsewhere")
     p.add_argument("--limit", type=COUNT, default=50, metavar="N")
+    _common(p)
+
+    p = sub.add_parser("stats", help="parts inspected, passed, failed, reviewed and the yield after reviews")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--shift", action="store_true", help="this shift only (shift starts: station settings floor.shifts)")
+    scope.add_argument("--run", type=ID, metavar="RUN", help="one run")
     _common(p)
 
     p = sub.add_parser("label", help="record a review: confirm or relabel an inspection")

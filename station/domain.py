@@ -90,6 +90,7 @@ class ReviewRecord:
     already_reviewed_by: str | None = None
     already_reviewed_at: str | None = None
     undid: int | None = None  # the review event an undo reverted
+    conflict: str | None = None  # identical image content labelled otherwise elsewhere: "crack (#12), good (#40)"
 
     @property
     def contested(self) -> bool:
@@ -104,4 +105,6 @@ class ReviewRecord:
             out.update({"predicted": self.predicted, "by": self.by})
         if self.already_reviewed_by is not None:
             out.update({"already_reviewed_by": self.already_reviewed_by, "already_reviewed_at": self.already_reviewed_at})
+        if self.conflict is not None:
+            out["conflict"] = self.conflict
         return out

@@ -38,6 +38,7 @@ from sqlalchemy import func, select, update
 from station.errors import StationError
 from station.fileutil import atomic_write
 from station.labels import validate_label
+from station.store import conflicts
 from station.store.db import Store
 from station.store.repo import iso_utc
 from station.store.schema import Inspection, ModelRecord, Review
@@ -47,7 +48,7 @@ MARKER = ".station-export"
 LOCK = ".station-export.lock"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 FIELDS = ["path", "split", "label", "predicted", "p_defect", "model_version", "reviewed_by", "reviewed_at", "sha256",
-          "origin", "inspection_id"]
+          "origin", "inspection_id", "conflict"]
 
 
 def _rows(store: Store, include_unreviewed: bool) -> list[dict[str, Any]]:
@@ -76,12 +77,16 @@ def _rows(store: Store, include_unreviewed: bool) -> list[dict[str, Any]]:
 
 
 def _one_per_image(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Reviewed beats unreviewed; among reviews, the newest wins."""
+    """Reviewed beats unreviewed; among reviews, the newest wins. When reviews of identical
+    content disagree, the kept row says so in its `conflict` cell: never resolved silently."""
+    clashes = conflicts.find((r["sha256"], r["label"], r["inspection_id"]) for r in rows if r["_reviewed"])
     best: dict[str, dict[str, Any]] = {}
     for r in rows:
         cur = best.get(r["sha256"])
         if cur is None or r["_order"] > cur["_order"]:
             best[r["sha256"]] = r
+    for sha, clash in clashes.items():
+        best[sha]["conflict"] = clash.describe()
     return sorted(best.values(), key=lambda r: r["sha256"])
 
 
@@ -177,10 +182,11 @@ class ExportResult:
     val: int
     classes: dict[str, int]
     errors: list[LeftOut] = field(default_factory=list)
+    conflicts: int = 0  # exported images whose identical content carries another label too
 
     def to_json(self) -> dict[str, Any]:
         return {"out": self.out, "train": self.train, "val": self.val, "classes": dict(self.classes),
-                "errors": [{"id": e.id, "error": e.error} for e in self.errors]}
+                "errors": [{"id": e.id, "error": e.error} for e in self.errors], "conflicts": self.conflicts}
 
 
 def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool = False, val_fraction: float = 0.2,
@@ -254,7 +260,7 @@ def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: flo
     atomic_write(out / "dataset.json", json.dumps(dataset, indent=2) + "\n")
     _mark_exported(store, [r["inspection_id"] for r in rows])
     return ExportResult(out=str(out), train=sum(counts["train"].values()), val=sum(counts["val"].values()),
-                        classes=dict(sorted(classes.items())), errors=errors)
+                        classes=dict(sorted(classes.items())), errors=errors, conflicts=sum(bool(r.get("conflict")) for r in rows))
 
 
 def _mark_exported(store: Store, ids: list[int]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from station import config
+from station import config, shifts
 from station.errors import StationError
 from station.fileutil import atomic_write
 
@@ -61,11 +61,17 @@ class Upkeep:
 
 
 @dataclass
+class Floor:
+    shifts: str = shifts.DEFAULT  # shift start times, station local time: the Live tab counts per shift
+
+
+@dataclass
 class Settings:
     retention: Retention = field(default_factory=Retention)
     disk: Disk = field(default_factory=Disk)
     backup: Backup = field(default_factory=Backup)
     upkeep: Upkeep = field(default_factory=Upkeep)
+    floor: Floor = field(default_factory=Floor)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -161,6 +167,11 @@ def _assign(settings: Settings, key: str, value: Any, where: str) -> None:
         ok = isinstance(value, str)
     if not ok:
         raise StationError(f"{where}{key} must be a {type(default).__name__}, got {value!r}")
+    if key == "floor.shifts":
+        try:
+            shifts.parse(value)
+        except StationError as exc:
+            raise StationError(f"{where}{key}: {exc}") from None
     lo, hi = LIMITS.get(key, (None, None))
     if lo is not None and hi is not None and not lo <= value <= hi:
         raise StationError(f"{where}{key} must be within {lo:g}..{hi:g}, got {value!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from station.commands.output import emit_json
 from station.errors import StationError
@@ -11,21 +12,30 @@ from station.terminal import safe
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    from station.store import repo
+    from station.store import conflicts, repo
     from station.store.db import open_store
 
     if args.limit < 1:
         raise StationError("--limit must be at least 1")
     store = open_store(args.data, args.db)
     with store.session() as s:
-        rows = repo.queue(s, args.order, args.limit)
-    items = [
+        if args.conflicts:
+            found = conflicts.every(s)
+            ids = [i for c in found for ids in c.labels.values() for i in ids][: args.limit]
+            rows = [repo.get_inspection(s, i) for i in ids]
+        else:
+            rows = repo.queue(s, args.order, args.limit)
+        same = conflicts.labels_of(s, [r.sha256 for r in rows])
+    items: list[dict[str, Any]] = [
         {
             # An image retention purged, or a full disk never stored, is null, and image_gone says why.
             "id": r.id, "origin": r.origin, "image": None if r.image_gone else str(store.data / r.image_path),
             "image_gone": r.image_gone, "predicted": r.predicted,
             "p_defect": round(r.p_defect, 6), "verdict": r.verdict, "captured_at": repo.iso_utc(r.captured_at),
-            "uncertainty": round(r.uncertainty, 6),
+            "uncertainty": round(r.uncertainty, 6), "label": r.label,
+            # What identical image content is labelled elsewhere; two or more labels are a conflict.
+            "same_image_labels": same.get(r.sha256, {}),
+            "conflict": sorted(same[r.sha256]) if len(same.get(r.sha256, {})) > 1 else None,
         }
         for r in rows
     ]
@@ -34,9 +44,33 @@ def cmd_queue(args: argparse.Namespace) -> int:
     else:
         for it in items:
             gone = f"  [no image: {it['image_gone']}]" if it["image_gone"] else ""
-            print(safe(f"{it['id']:>8}  {it['verdict']:<4}  {it['predicted']:<12} p_defect={it['p_defect']:.3f}  {it['origin']}{gone}"))
+            flag = f"  [conflict: {' vs '.join(it['conflict'])}]" if it["conflict"] else ""
+            now = f"labelled {it['label']}" if it["label"] else f"{it['predicted']:<12} p_defect={it['p_defect']:.3f}"
+            print(safe(f"{it['id']:>8}  {it['verdict']:<4}  {now}  {it['origin']}{gone}{flag}"))
         if not items:
-            print("the review queue is empty", file=sys.stderr)
+            print("no conflicting labels" if args.conflicts else "the review queue is empty", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from station import settings, shifts
+    from station.store import stats
+    from station.store.db import open_store
+
+    shift = shifts.current(settings.load(args.data).floor.shifts) if args.shift else None
+    store = open_store(args.data, args.db)
+    with store.session() as s:
+        counts = stats.counts(s, run_id=args.run, since=shift.start if shift else None, until=shift.end if shift else None)
+    out = counts.to_json()
+    if shift is not None:
+        out.update({"shift": shift.label, "since": shift.start.isoformat(timespec="seconds"), "until": shift.end.isoformat(timespec="seconds")})
+    if args.json:
+        emit_json(out)
+    else:
+        scope = f"shift {shift.label}" if shift else (f"run {args.run}" if args.run else "all runs")
+        yield_ = "–" if counts.yield_ is None else f"{counts.yield_:.1%}"
+        print(f"{scope}: {counts.inspected} inspected, {counts.passed} passed, {counts.failed} failed, "
+              f"{counts.reviewed} reviewed ({counts.overturned} overturned), yield after reviews {yield_}")
     return 0
 
 
@@ -50,6 +84,9 @@ def cmd_label(args: argparse.Namespace) -> int:
     store = open_store(args.data, args.db)
     with store.session.begin() as s:
         out = repo.add_review(s, args.id, args.label, args.by, args.note)
+    if out.conflict:
+        print(safe(f"station label: note: the same image carries other labels: {out.conflict}; "
+                   "station queue --conflicts lists such items"), file=sys.stderr)
     if out.contested:
         print(f"station label: note: inspection {args.id} was already reviewed by {out.already_reviewed_by}; "
               "both reviews are kept, yours is now the current label", file=sys.stderr)
@@ -68,6 +105,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = export(store, args.out, include_unreviewed=args.include_unreviewed, val_fraction=args.val_fraction, seed=args.seed)
     for err in out.errors:
         print(safe(f"station export: left out inspection {err.id}: {err.error}"), file=sys.stderr)
+    if out.conflicts:
+        print(f"station export: {out.conflicts} images carry conflicting labels; each is exported under its newest review "
+              "and marked in manifest.csv's conflict column (station queue --conflicts lists them)", file=sys.stderr)
     if args.json:
         emit_json(out.to_json())
     else:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from station.domain import ReviewRecord
 from station.errors import StationError
 from station.labels import GOOD, is_defect, validate_label
+from station.store import conflicts
 from station.store.schema import Failure, Inspection, LabelKey, ModelRecord, Review, Run
 
 ORDERS: dict[str, ColumnElement[Any]] = {
@@ -176,15 +177,17 @@ def add_review(session: Session, inspection_id: int, label: str, by: str, note: 
     last = session.execute(
         select(Review.label, Review.by, Review.at).where(Review.inspection_id == inspection_id).order_by(Review.id.desc()).limit(1)
     ).first()
-    predicted = session.scalar(select(Inspection.predicted).where(Inspection.id == inspection_id))
+    predicted, sha = session.execute(select(Inspection.predicted, Inspection.sha256).where(Inspection.id == inspection_id)).one()
     previous = last.label if last else predicted
     event = Review(inspection_id=inspection_id, label=label, previous=previous, by=by[:128], at=at, note=note)
     session.add(event)
     session.flush()
     assign_keys(session, [label])
+    clash = conflicts.of(session, [sha]).get(sha)
     return ReviewRecord(id=inspection_id, label=label, previous=previous, review_id=event.id, by=by, predicted=predicted,
                         already_reviewed_by=last.by if last is not None else None,
-                        already_reviewed_at=iso_utc(last.at) if last is not None else None)
+                        already_reviewed_at=iso_utc(last.at) if last is not None else None,
+                        conflict=clash.describe() if clash else None)
 
 
 def undo_review(session: Session, inspection_id: int, by: str, expected: int | None = None) -> ReviewRecord:

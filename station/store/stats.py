@@ -3,31 +3,84 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from station.store.schema import Inspection, ModelRecord, Run
 
 
-def summary(session: Session, run_id: int | None = None, model_id: int | None = None) -> dict[str, Any]:
-    """Pass/fail counts, yield and the predicted defect types, optionally for one run or model."""
-    q = select(Inspection.verdict, Inspection.predicted, func.count()).group_by(Inspection.verdict, Inspection.predicted)
+@dataclass(frozen=True)
+class Counts:
+    """What a shift or a run made. `good` and `bad` count reviews: an inspector's label replaces
+    the model's verdict, so a false alarm confirmed good raises the yield back."""
+
+    inspected: int
+    passed: int  # the model's verdicts
+    failed: int
+    reviewed: int
+    overturned: int  # reviews that disagree with the verdict (good after FAIL, a defect after PASS)
+    good: int  # after reviews
+
+    @property
+    def yield_(self) -> float | None:
+        return self.good / self.inspected if self.inspected else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "yield": self.yield_}
+
+
+def _good_after_review():
+    return or_(Inspection.label == "good", and_(Inspection.label.is_(None), Inspection.verdict == "pass"))
+
+
+def counts(session: Session, run_id: int | None = None, model_id: int | None = None, since: datetime | None = None,
+           until: datetime | None = None) -> Counts:
+    """Verdicts and reviews, optionally for one run, one model, or parts inspected in [since, until).
+    A part counts when it was inspected: live frames carry that moment, a folder's files their own
+    older times, so the later of the frame's time and its run's start is the one compared."""
+    reviewed = Inspection.label.is_not(None)
+    overturned = and_(reviewed, (Inspection.label == "good") != (Inspection.verdict == "pass"))
+    q = select(func.count(), _sum(Inspection.verdict == "pass"), _sum(Inspection.verdict == "fail"), _sum(reviewed),
+               _sum(overturned), _sum(_good_after_review())).select_from(Inspection)
     if run_id is not None:
         q = q.where(Inspection.run_id == run_id)
     if model_id is not None:
         q = q.where(Inspection.model_id == model_id)
-    counts = {"pass": 0, "fail": 0}
-    defects: dict[str, int] = {}
-    for verdict, predicted, n in session.execute(q):
-        counts[verdict] = counts.get(verdict, 0) + n
-        if verdict == "fail":
-            defects[predicted] = defects.get(predicted, 0) + n
-    total = counts["pass"] + counts["fail"]
-    return {"total": total, "pass": counts["pass"], "fail": counts["fail"],
-            "yield": counts["pass"] / total if total else None,
-            "defects": dict(sorted(defects.items(), key=lambda kv: -kv[1]))}
+    if since is not None or until is not None:
+        at = case((Inspection.captured_at > Run.started_at, Inspection.captured_at), else_=Run.started_at)
+        q = q.join(Run, Run.id == Inspection.run_id)
+        if since is not None:
+            q = q.where(at >= _stored(since))
+        if until is not None:
+            q = q.where(at < _stored(until))
+    n, passed, failed, n_reviewed, n_over, good = session.execute(q).one()
+    return Counts(int(n), int(passed or 0), int(failed or 0), int(n_reviewed or 0), int(n_over or 0), int(good or 0))
+
+
+def _sum(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _stored(at: datetime) -> datetime:
+    """Times are stored in UTC; SQLite keeps them naive."""
+    return at.astimezone(UTC).replace(tzinfo=None)
+
+
+def summary(session: Session, run_id: int | None = None, model_id: int | None = None) -> dict[str, Any]:
+    """Pass/fail counts, yield after reviews and the predicted defect types, optionally for one run or model."""
+    q = select(Inspection.predicted, func.count()).where(Inspection.verdict == "fail").group_by(Inspection.predicted)
+    if run_id is not None:
+        q = q.where(Inspection.run_id == run_id)
+    if model_id is not None:
+        q = q.where(Inspection.model_id == model_id)
+    defects = {predicted: n for predicted, n in session.execute(q)}
+    c = counts(session, run_id=run_id, model_id=model_id)
+    return {"total": c.inspected, "pass": c.passed, "fail": c.failed, "reviewed": c.reviewed, "overturned": c.overturned,
+            "yield": c.yield_, "defects": dict(sorted(defects.items(), key=lambda kv: -kv[1]))}
 
 
 def runs(session: Session, limit: int = 200) -> list[dict[str, Any]]:

@@ -24,13 +24,15 @@ from station import settings
 
 TITLES = {"retention": "Retention: which stored images may go (rows are always kept)",
           "disk": "Disk space: levels in GB or percent free, whichever comes first",
-          "backup": "Backups of the database and the models", "upkeep": "Upkeep while inspecting"}
+          "backup": "Backups of the database and the models", "upkeep": "Upkeep while inspecting",
+          "floor": "Shop floor"}
 HINTS = {
     "retention.pass_days": "days a passed part's image is kept whole",
     "retention.keep_one_in": "after that, keep one in … (0: none)",
     "disk.critical_gb": "below: passed parts' images are not stored",
     "disk.reserve_gb": "below: no images are stored, rows still are",
     "backup.folder": "empty: the data dir's backups/ (another drive is safer)",
+    "floor.shifts": "shift start times, HH:MM, comma separated (station time)",
 }
 
 
