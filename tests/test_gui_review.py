@@ -89,6 +89,22 @@ def test_bulk_grid_labels_the_selection(qtbot, review_window, inspected):
     assert sorted(e[0] for e in events) == sorted(chosen)
     assert {(e[1], e[2]) for e in events} == {("good", "bulk")}
     qtbot.waitUntil(lambda: view.grid.count() == 21, timeout=5_000)
+    # One more item alone, then two undos: the single review first, then the whole bulk at once.
+    view.grid.clearSelection()
+    view.grid.item(0).setSelected(True)
+    single = view.grid.item(0).data(Qt.ItemDataRole.UserRole)
+    qtbot.keyClick(view.grid, Qt.Key.Key_G)
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 4 and view.grid.count() == 20, timeout=10_000)
+    qtbot.keyClick(view.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 5, timeout=10_000)
+    assert reviews(inspected)[-1][1] == single
+    qtbot.keyClick(view.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 8, timeout=10_000)
+    undone = reviews(inspected)[5:]
+    assert sorted(e[1] for e in undone) == sorted(chosen) and all(e[2] is None and e[5] is not None for e in undone)
+    assert rows(inspected, "SELECT count(*) FROM inspections WHERE label IS NOT NULL")[0][0] == 0
+    qtbot.waitUntil(lambda: view.grid.count() == 24, timeout=5_000)
+    assert "3 items" in review_window.message.text()
 
 
 def test_filters_narrow_the_queue(qtbot, review_window):
@@ -111,11 +127,22 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     for item in review_window.review.items:
         truth = item["origin"].replace("\\", "/").split("/")[-2]
         assert station(["label", str(item["id"]), truth, "--by", "ines", "--data", str(inspected)]) == 0
-    dialog = RetrainDialog(review_window)
-    qtbot.addWidget(dialog)
-    dialog.show()
+    window = review_window
+    window.tabs.setCurrentWidget(window.models)
+    qtbot.mouseClick(window.models.retrain, Qt.MouseButton.LeftButton)
+    dialog = window.models.retraining
+    assert isinstance(dialog, RetrainDialog) and dialog.isVisible()
     dialog.epochs.setValue(5)
     qtbot.mouseClick(dialog.start_btn, Qt.MouseButton.LeftButton)
+    # Training takes minutes: nothing is modal, and the operator goes back to Live and sees it run.
+    from PySide6.QtWidgets import QApplication
+
+    assert QApplication.activeModalWidget() is None
+    window.tabs.setCurrentWidget(window.live)
+    assert window.live.isVisible() and dialog.isVisible()
+    qtbot.waitUntil(lambda: window.message.text().startswith("Retraining"), timeout=60_000)
+    qtbot.mouseClick(window.models.retrain, Qt.MouseButton.LeftButton)  # a second click brings the same one forward
+    assert window.models.retraining is dialog
     qtbot.waitUntil(lambda: dialog.outcome is not None or "error" in dialog.stage.text() or "only" in dialog.stage.text(), timeout=300_000)
     assert dialog.outcome is not None, dialog.stage.text()
     r = dialog.outcome
@@ -139,4 +166,5 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     last = promotions(str(inspected))[-1]
     assert (last["model"], last["by"], last["reason"], last["previous"]) == (r.name, "ines", "demo line, checked by hand", "default")
     assert {m.name for m in list_models(str(inspected))} >= {"default", r.name}, "the old model is kept"
-    dialog.close()
+    dialog.reject()
+    assert window.models.retraining is None

@@ -14,16 +14,28 @@ from station.ui.main_window import MainWindow, Options
 pytestmark = pytest.mark.gui
 
 
-def test_the_first_window_fits_the_screen_and_f11_toggles_full_screen(qtbot, data_dir):
+@pytest.fixture()
+def themed(qapp):
+    """The station's own style (15 mm targets, large type), as `station gui` applies it."""
+    from station.ui import theme
+
+    theme.apply(qapp)
+    yield theme
+    qapp.setStyleSheet("")
+
+
+def test_the_first_window_fits_the_screen_and_f11_toggles_full_screen(qtbot, data_dir, themed):
     w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
     qtbot.addWidget(w)
     with qtbot.waitExposed(w):
         w.show()
     avail = w.screen().availableGeometry()
-    assert w.width() <= avail.width() and w.height() <= avail.height(), (w.size(), avail)
-    # Whatever the screen, the layout itself must fit a 1366x768 panel PC.
+    # Whatever the screen, the layout itself (15 mm targets included) fits a 1366x768 panel PC ...
     hint = w.minimumSizeHint()
     assert hint.width() <= 1366 and hint.height() <= 768, hint
+    # ... and the first window is no bigger than the screen, unless that minimum makes it so
+    # (the test screen is 800x800).
+    assert w.width() <= max(avail.width(), hint.width()) and w.height() <= max(avail.height(), hint.height()), (w.size(), avail)
     qtbot.keyClick(w, Qt.Key.Key_F11)
     assert w.isFullScreen()
     qtbot.keyClick(w, Qt.Key.Key_F11)
@@ -99,3 +111,38 @@ def test_a_service_stop_closes_the_kiosk_without_asking(qtbot, data_dir):
     w.setProperty("system_quit", True)  # what the SIGTERM handler sets (station.ui.crash)
     w.close()
     assert not w.isVisible()
+
+
+def test_gloved_fingers_hit_15_mm_targets_and_the_verdict_reads_from_two_metres(qtbot, qapp, data_dir, themed):
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QCheckBox, QComboBox, QPushButton
+
+    from station.ui.verdict import READ_AT_2M_MM
+
+    theme = themed
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.resize(1366, 768)  # a 1366x768 panel PC, the smallest screen the station is sold for
+    with qtbot.waitExposed(w):
+        w.show()
+    need = theme.TOUCH_MM * theme.px_per_mm(w.screen())
+    targets = [t for kind in (QPushButton, QComboBox, QCheckBox) for t in w.live.findChildren(kind) if t.isVisible()]
+    assert len(targets) >= 6
+    small = {t.text() if hasattr(t, "text") else t.currentText(): t.height() for t in targets if t.height() < need - 0.5}
+    assert not small, f"under 15 mm ({need:.0f} px): {small}"
+    bar = w.tabs.tabBar()
+    assert all(bar.tabRect(i).height() >= need - 0.5 for i in range(bar.count()))
+
+    banner = w.live.banner
+    caps: dict[str, float] = {}
+    for text in ("PASS", "FAIL", "UNCERTAIN – CHECK", "NOT INSPECTED", "SOURCE LOST", "WAITING"):
+        w.live.show_state(text) if " – " not in text and text not in ("PASS", "FAIL") else banner.set_verdict(text, theme.UNCERTAIN)
+        qapp.processEvents()
+        caps[text] = banner.cap_height_mm()
+        box = QFontMetrics(banner.font()).boundingRect(banner.contentsRect(), int(Qt.TextFlag.TextWordWrap), text)
+        assert box.width() <= banner.contentsRect().width(), f"{text} is cut off"
+    assert min(caps.values()) >= READ_AT_2M_MM, caps
+    w.resize(1920, 1080)  # a bigger screen gets a bigger verdict
+    qapp.processEvents()
+    assert banner.cap_height_mm() > caps["WAITING"] * 1.2
+    w.close()

@@ -17,6 +17,7 @@ from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.labels import GOOD
 from station.ui import shopfloor, signin
 from station.ui.dialogs import LabelDialog
+from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
 from station.ui.views.live import LiveView
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
             shortcut(key, self.live, slot, Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
         shopfloor.install(self)
+        self.shift = ShiftCounter(self)
         self._poll = QTimer(self)
         self._poll.timeout.connect(self._update_status)
         self._poll.start(500)
@@ -218,6 +220,7 @@ class MainWindow(QMainWindow):
             self._last_error = f"{Path(r.origin).name}: {r.error}"
             self.show_error(self._last_error)
         self.stats.add_live(r)
+        self.shift.poke()
 
     def _model_ready(self, info: ModelInfo) -> None:
         self.model_info = info
@@ -245,6 +248,7 @@ class MainWindow(QMainWindow):
             return
         if SettingsDialog(self.options.data, self).exec():
             self.disk_guard = self._disk_guard()
+            self.shift.refresh()  # the shift starts may have changed
             self.show_message("settings saved; a running inspection uses them from its next start")
 
     def _disk_guard(self):
@@ -306,11 +310,15 @@ class MainWindow(QMainWindow):
             self.review_live(r, dialog.label)
 
     def report_review(self, out: ReviewRecord) -> None:
+        self.shift.poke()  # a review changes the yield
         if out.label is not None and out.label != GOOD and out.label not in self.label_keys:
             self.refresh_label_keys()
         msg = f"#{out.id}: {out.previous} → {out.label}"
         if out.contested:
             msg += f" (already reviewed by {out.already_reviewed_by}; both kept)"
+        if out.conflict:  # kept, never resolved silently: the inspector sees it now
+            self.show_error(f"{msg}. Conflict: the same image is labelled {out.conflict}")
+            return
         self.show_message(msg)
 
     # -- messages --------------------------------------------------------------------------------------------
@@ -365,6 +373,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("opacity", self.live.opacity.value())
         self._closing = True
         self._poll.stop()
+        self.shift.stop()
         if self.worker is not None:
             self.worker.stop()
         join_worker(self.worker_thread)  # waits for the batch in flight to be committed

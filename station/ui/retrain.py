@@ -140,6 +140,8 @@ class RetrainDialog(QDialog):
             self.reject()
 
     def _progress(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage.text():  # the window is not modal: whoever is on Live sees it too
+            self.window_.show_message(f"Retraining: {stage}")
         self.stage.setText(stage)
         self.bar.setMaximum(max(1, total))
         self.bar.setValue(done)
@@ -157,6 +159,7 @@ class RetrainDialog(QDialog):
     def _done(self, result: RetrainResult) -> None:
         self._join()
         self.outcome = result
+        self.window_.show_message(f"Retraining done: {result.name} is ready to compare and promote in the Retrain window")
         ex = result.export
         self.stage.setStyleSheet("")
         self.stage.setText(f"{result.name}: {ex.train} train + {ex.val} val images, classes {', '.join(result.classes)}, "

@@ -29,6 +29,7 @@ from station.sources.spec import format_spec, parse_spec
 from station.ui import theme
 from station.ui.imageview import ImageView
 from station.ui.qimage import to_pixmap
+from station.ui.verdict import VerdictLabel
 from station.ui.workers import LiveResult
 
 KINDS = [("demo", "Demo images"), ("folder", "Folder"), ("watch", "Hot folder"), ("video", "Video file or stream URL"),
@@ -142,10 +143,7 @@ class LiveView(QWidget):
         self.source_bar = SourceBar()
         self.image = ImageView()
         self.image.placeholder = "Press Start (F5) to inspect"
-        self.banner = QLabel("READY")
-        self.banner.setObjectName("banner")
-        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.banner.setMinimumWidth(340)
+        self.banner = VerdictLabel("READY")
         self.detail = QLabel("")
         self.detail.setObjectName("bannerDetail")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -166,27 +164,37 @@ class LiveView(QWidget):
         self.history.setViewMode(QListWidget.ViewMode.IconMode)
         self.history.setFlow(QListWidget.Flow.LeftToRight)
         self.history.setWrapping(False)
-        self.history.setIconSize(QSize(88, 88))
-        self.history.setFixedHeight(128)
+        self.history.setIconSize(QSize(72, 72))
+        self.history.setFixedHeight(108)
         self.history.setMovement(QListWidget.Movement.Static)
 
+        # The verdict column on a 1366x768 screen: everything but the verdict takes one row, so
+        # the verdict gets the height to be read from two metres.
+        self.opacity.setToolTip("Heatmap opacity")
+        heat_row = QHBoxLayout()
+        heat_row.addWidget(self.heat_box)
+        heat_row.addWidget(self.opacity, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.confirm_btn)
+        buttons.addWidget(self.wrong_btn)
         side = QVBoxLayout()
-        side.addWidget(self.banner)
+        side.addWidget(self.banner, 1)
         side.addWidget(self.detail)
         side.addWidget(self.probs)
         side.addWidget(self.origin)
-        side.addStretch(1)
-        side.addWidget(self.heat_box)
-        side.addWidget(QLabel("Heatmap opacity"))
-        side.addWidget(self.opacity)
-        side.addWidget(self.confirm_btn)
-        side.addWidget(self.wrong_btn)
+        side.addLayout(heat_row)
+        side.addLayout(buttons)
         middle = QHBoxLayout()
-        middle.addWidget(self.image, 3)
+        # 1:1, not 3:1: a camera image on a 1366x768 screen is limited by height anyway, and the
+        # verdict column needs the width for UNCERTAIN at a size read from two metres.
+        middle.addWidget(self.image, 1)
         middle.addLayout(side, 1)
+        self.shift_line = QLabel("")  # this shift's counts (station.ui.shiftcounter)
+        self.shift_line.setObjectName("shift")
         lay = QVBoxLayout(self)
         lay.addWidget(self.source_bar)
         lay.addLayout(middle, 1)
+        lay.addWidget(self.shift_line)
         lay.addWidget(self.history)
 
         self.current: LiveResult | None = None
@@ -216,8 +224,7 @@ class LiveView(QWidget):
         self.probs.setText("")
         self.origin.setText("")
         color = {"NOT INSPECTED": theme.FAIL, "SOURCE LOST": theme.FAIL}.get(state, theme.IDLE)
-        self.banner.setText(state)
-        self.banner.setStyleSheet(f"background: {color};")
+        self.banner.set_verdict(state, color)
         self.detail.setText(reason)
         self.confirm_btn.setEnabled(False)
         self.wrong_btn.setEnabled(False)
@@ -237,8 +244,8 @@ class LiveView(QWidget):
         # The good class's CAM marks "what looks normal": noise to an operator looking for defects.
         self.image.set_image(r.preview, r.heat if r.verdict == "fail" else None, r.box, keep_zoom=False)
         self._set_banner(r)
-        top = sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:5]
-        self.probs.setText("<br>".join(f"{k}: <b>{v:.1%}</b>" for k, v in top))
+        top = sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:3]
+        self.probs.setText(" · ".join(f"{k} <b>{v:.0%}</b>" for k, v in top))
         where = f"#{r.inspection_id}" if r.inspection_id is not None else "not recorded"
         self.origin.setText(f"{Path(r.origin).name}  ·  {where}  ·  {r.model}" + (f"  ·  {r.not_kept}" if r.not_kept else ""))
 
@@ -255,8 +262,7 @@ class LiveView(QWidget):
         else:
             color, text, detail = theme.FAIL, "FAIL", f"{r.label} · {score}"
         self.state = text
-        self.banner.setText(text)
-        self.banner.setStyleSheet(f"background: {color};")
+        self.banner.set_verdict(text, color)
         self.detail.setText(detail)
         self.confirm_btn.setEnabled(r is not None and r.inspection_id is not None)
         self.wrong_btn.setEnabled(r is not None and r.inspection_id is not None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from station.inspection_run import ModelInfo
     from station.model.registry import ModelEntry
     from station.ui.goodframes import GoodFramesDialog
+    from station.ui.retrain import RetrainDialog
     from station.ui.tasks import Tasks
 
 
@@ -52,6 +54,7 @@ class ModelsView(QWidget):
         self.new_line_camera = QPushButton("New line from camera…")
         self.new_line_camera.setToolTip("Grab frames from the Live tab's source, untick any that are not good parts, teach")
         self.confirm: GoodFramesDialog | None = None  # the good-frames sheet while it is open
+        self.retraining: RetrainDialog | None = None  # the open Retrain window, if any
         self.teaching: Tasks | None = None  # its own thread: a teach takes tens of seconds, reviews must not wait behind it
         # Two rows, not one: in one row the buttons alone were 1,190 px wide, more than a
         # 1366x768 panel PC leaves beside the model list.
@@ -167,9 +170,20 @@ class ModelsView(QWidget):
     def _retrain(self) -> None:
         from station.ui.retrain import RetrainDialog
 
+        if self.retraining is not None:  # one retrain at a time: bring the running one forward
+            self.retraining.raise_()
+            self.retraining.activateWindow()
+            return
         if self.window_.authorize("engineer", "retraining", ask_name=False) is None:
             return
-        RetrainDialog(self.window_).exec()
+        # Not modal: training takes minutes, and the operator keeps the Live tab and its verdicts.
+        self.retraining = dialog = RetrainDialog(self.window_)
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.finished.connect(self._retrain_closed)
+        dialog.show()
+
+    def _retrain_closed(self) -> None:
+        self.retraining = None
         self.refresh()
 
     def _rollback(self) -> None:
@@ -310,6 +324,8 @@ class ModelsView(QWidget):
     def close_view(self) -> None:
         if self.teaching is not None:
             self.teaching.close()
+        if self.retraining is not None:
+            self.retraining.reject()  # cancels a training in flight and waits for its thread
 
 
 def _rows(metrics: dict[str, Any]) -> str:

@@ -7,14 +7,14 @@ behind it. Undo appends an event (the store never deletes one).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -33,9 +32,9 @@ from PySide6.QtWidgets import (
 from station.domain import ReviewRecord
 from station.labels import GOOD
 from station.ui.imageview import ImageView
-from station.ui.qimage import to_pixmap
 from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks
+from station.ui.views.review_grid import BulkGrid
 
 PAGE = 200
 PREFETCH = 2
@@ -52,11 +51,9 @@ class ReviewView(QWidget):
         self.labels: list[str] = [GOOD]
         self.keys: dict[str, int | None] = {}  # defect type -> its fixed digit
         self.cache: dict[int, dict[str, Any]] = {}
-        self.undo_stack: list[tuple[dict[str, Any], int]] = []
+        # One entry per step an inspector took: a key press is one review, a bulk label many; Ctrl+Z undoes a step.
+        self.undo_stack: list[list[tuple[dict[str, Any], int]]] = []
         self.loader = Tasks(self, "station-prefetch")
-        self._grid_items: dict[int, QListWidgetItem] = {}
-        self._thumbs: dict[int, QIcon] = {}
-        self._thumbs_pending: set[int] = set()
         self._build()
 
     # -- layout ---------------------------------------------------------------------------------------
@@ -84,12 +81,7 @@ class ReviewView(QWidget):
 
         self.image = ImageView()
         self.image.placeholder = "The review queue is empty"
-        self.grid = QListWidget()
-        self.grid.setViewMode(QListWidget.ViewMode.IconMode)
-        self.grid.setIconSize(QSize(128, 128))
-        self.grid.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        self.grid.setMovement(QListWidget.Movement.Static)
+        self.grid = BulkGrid(self.loader)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.image)
         self.stack.addWidget(self.grid)
@@ -150,14 +142,15 @@ class ReviewView(QWidget):
                 "since": datetime.now(UTC) - delta if delta else None}
 
     def refresh(self) -> None:
-        from station.store import repo, stats
+        from station.store import conflicts, repo, stats
 
         order, filters = self.order.currentData(), self.filters()
 
         def read(s):
             rows = repo.queue(s, order, PAGE, **filters)
-            return {"items": [repo.as_dict(r) for r in rows], "labels": repo.known_labels(s), "keys": repo.label_keys(s),
-                    "runs": stats.runs(s, 50)}
+            same = conflicts.labels_of(s, [r.sha256 for r in rows])
+            items = [{**repo.as_dict(r), "same_image_labels": same.get(r.sha256, {})} for r in rows]
+            return {"items": items, "labels": repo.known_labels(s), "keys": repo.label_keys(s), "runs": stats.runs(s, 50)}
 
         self.window_.db(read, self._loaded)
 
@@ -198,8 +191,14 @@ class ReviewView(QWidget):
         self.position.setText(f"{self.index + 1} / {len(self.items)}")
         self.prediction.setText(f"{item['verdict'].upper()} · {item['predicted']} · p_defect {item['p_defect']:.2f}")
         probs = sorted(item["probabilities"].items(), key=lambda kv: -kv[1])
+        same = item.get("same_image_labels") or {}
+        # The same image content already labelled elsewhere: say so before the inspector decides.
+        seen = "" if not same else (
+            f"<br><br><span style='color:{'#ff7b72' if len(same) > 1 else '#d29922'}; font-weight:bold'>"
+            f"{'Conflict: ' if len(same) > 1 else ''}the same image is labelled "
+            + ", ".join(f"{html.escape(label)} (#{', #'.join(map(str, ids))})" for label, ids in sorted(same.items())) + "</span>")
         self.details.setText("<br>".join(f"{k}: <b>{v:.1%}</b>" for k, v in probs)
-                             + f"<br><br>#{item['id']} · {item['origin']}<br>{item['captured_at']}")
+                             + f"<br><br>#{item['id']} · {html.escape(item['origin'])}<br>{item['captured_at']}" + seen)
         loaded = self.cache.get(item["id"])
         if loaded is not None:
             self._display(loaded)
@@ -289,8 +288,11 @@ class ReviewView(QWidget):
 
         self.window_.db(lambda s: repo.add_review(s, item["id"], label, by), lambda out: self._recorded(item, out), failed, write=True)
 
-    def _recorded(self, item: dict[str, Any], out: ReviewRecord) -> None:
-        self.undo_stack.append((item, out.review_id))
+    def _recorded(self, item: dict[str, Any], out: ReviewRecord, step: list[tuple[dict[str, Any], int]] | None = None) -> None:
+        if step is None:
+            self.undo_stack.append([(item, out.review_id)])
+        else:
+            step.append((item, out.review_id))
         if out.label is not None and out.label not in self.labels:
             self.labels.append(out.label)
             from station.store import repo
@@ -309,23 +311,39 @@ class ReviewView(QWidget):
                           + " · N new type · S skip · Ctrl+Z undo · H heatmap · +/− zoom · B grid")
 
     def undo(self) -> None:
+        """Undo the last step: one review, or every item of a bulk label at once (all or none:
+        when someone reviewed one of them since, nothing is undone and the message says who)."""
         if not self.undo_stack:
             self.window_.show_message("nothing to undo")
             return
-        item, review_id = self.undo_stack.pop()
+        step = self.undo_stack.pop()
         by = self.window_.reviewer()
         if not by:
-            self.undo_stack.append((item, review_id))
+            self.undo_stack.append(step)
             return
         from station.store import repo
 
-        def done(out: ReviewRecord) -> None:
-            self.log.insertItem(0, f"#{item['id']}: undo ({out.previous} → {out.label or 'unreviewed'})")
-            if out.label is None:
-                self.items.insert(self.index, item)
-                self.show_current()
+        def write(s):
+            return [repo.undo_review(s, item["id"], by, expected=review_id) for item, review_id in step]
 
-        self.window_.db(lambda s: repo.undo_review(s, item["id"], by, expected=review_id), done, write=True)
+        def done(outs: list[ReviewRecord]) -> None:
+            back = []
+            for (item, _), out in zip(step, outs, strict=True):
+                self.log.insertItem(0, f"#{item['id']}: undo ({out.previous} → {out.label or 'unreviewed'})")
+                if out.label is None:
+                    back.append(item)
+            self.items[self.index:self.index] = back
+            if len(step) > 1:
+                self.window_.show_message(f"undid the bulk label of {len(step)} items")
+            if self.bulk.isChecked():
+                self._fill_grid()
+            self.show_current()
+
+        def failed(message: str) -> None:
+            self.undo_stack.append(step)
+            self.window_.show_error(message)
+
+        self.window_.db(write, done, failed, write=True)
 
     # -- bulk ------------------------------------------------------------------------------------------------------
     def _set_bulk(self, on: bool) -> None:
@@ -335,38 +353,10 @@ class ReviewView(QWidget):
             self.grid.setFocus()
 
     def _fill_grid(self) -> None:
-        self.grid.clear()
-        self._grid_items = {}
-        root = self.window_.data
-        for item in self.items:
-            w = QListWidgetItem(f"#{item['id']} {item['predicted']}")
-            w.setData(Qt.ItemDataRole.UserRole, item["id"])
-            self.grid.addItem(w)
-            self._grid_items[item["id"]] = w
-            if item["id"] in self._thumbs:
-                w.setIcon(self._thumbs[item["id"]])
-            elif item["id"] not in self._thumbs_pending:
-                self._thumbs_pending.add(item["id"])
-                self._load_thumb(root, item)
-
-    def _load_thumb(self, root: Path, item: dict[str, Any]) -> None:
-        from station.ui.loading import thumbnail
-
-        inspection_id = item["id"]
-        self.loader.submit(lambda: thumbnail(root, item), lambda img: self._thumb_loaded(inspection_id, img), lambda _m: None)
-
-    def _thumb_loaded(self, inspection_id: int, image) -> None:
-        """Grid items come and go with every refill: find the live one by id, never keep a stale one."""
-        self._thumbs_pending.discard(inspection_id)
-        if image is None:
-            return
-        self._thumbs[inspection_id] = QIcon(to_pixmap(image))
-        w = self._grid_items.get(inspection_id)
-        if w is not None:
-            w.setIcon(self._thumbs[inspection_id])
+        self.grid.fill(self.items, self.window_.data)
 
     def _decide_many(self, label: str | None) -> None:
-        ids = [w.data(Qt.ItemDataRole.UserRole) for w in self.grid.selectedItems()]
+        ids = self.grid.selected_ids()
         if not ids:
             self.window_.show_message("select items in the grid first (Ctrl+A for all)")
             return
@@ -381,8 +371,10 @@ class ReviewView(QWidget):
             return [repo.add_review(s, i, label or chosen[i]["predicted"], by, note="bulk") for i in ids]
 
         def done(outs):
+            step: list[tuple[dict[str, Any], int]] = []
+            self.undo_stack.append(step)  # one Ctrl+Z undoes the whole bulk label
             for out in outs:
-                self._recorded(chosen[out.id], out)
+                self._recorded(chosen[out.id], out, step)
             self.items = [it for it in self.items if it["id"] not in chosen]
             self.index = min(self.index, max(0, len(self.items) - 1))
             self._fill_grid()

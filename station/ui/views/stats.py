@@ -19,10 +19,12 @@ class StatsView(QWidget):
     def __init__(self, window) -> None:
         super().__init__()
         self.window_ = window
-        self.total, self.passed, self.failed, self.yield_ = (QLabel("–") for _ in range(4))
+        self.total, self.passed, self.failed, self.reviewed, self.yield_ = (QLabel("–") for _ in range(5))
+        self.yield_.setToolTip("Good parts after reviews: an inspector's label replaces the model's verdict")
         grid = QGridLayout()
         for col, (name, label, color) in enumerate((("Inspected", self.total, None), ("Pass", self.passed, theme.PASS),
-                                                   ("Fail", self.failed, theme.FAIL), ("Yield", self.yield_, None))):
+                                                   ("Fail", self.failed, theme.FAIL), ("Reviewed (overturned)", self.reviewed, None),
+                                                   ("Yield after reviews", self.yield_, None))):
             title = QLabel(name)
             title.setObjectName("muted")
             label.setObjectName("big")
@@ -70,6 +72,7 @@ class StatsView(QWidget):
         self.group.currentIndexChanged.connect(lambda _: self.refresh())
         self.data: dict[str, Any] = {}
         self._busy = False
+        self._again = False
         self._last_live = 0.0
 
     def add_live(self, _result) -> None:
@@ -82,7 +85,9 @@ class StatsView(QWidget):
 
     def refresh(self) -> None:
         if self._busy:
+            self._again = True  # asked while a read was in flight: that read may predate a review
             return
+        self._again = False
         from station.store import stats
 
         run_id, group = self.scope.currentData(), self.group.currentData()
@@ -100,11 +105,14 @@ class StatsView(QWidget):
 
     def _show(self, data: dict[str, Any]) -> None:
         self._busy = False
+        if self._again:
+            self.refresh()
         self.data = data
         s = data["summary"]
         self.total.setText(str(s["total"]))
         self.passed.setText(str(s["pass"]))
         self.failed.setText(str(s["fail"]))
+        self.reviewed.setText(f"{s['reviewed']} ({s['overturned']})")
         self.yield_.setText("–" if s["yield"] is None else f"{s['yield']:.1%}")
         self.table.setRowCount(len(s["defects"]))
         for row, (label, n) in enumerate(s["defects"].items()):
