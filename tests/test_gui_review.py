@@ -168,3 +168,27 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     assert {m.name for m in list_models(str(inspected))} >= {"default", r.name}, "the old model is kept"
     dialog.reject()
     assert window.models.retraining is None
+
+
+def test_the_queue_counter_counts_past_one_page(qtbot, inspected):
+    """A page holds 200 items; the counter shows the whole queue (it once stopped at 200)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{inspected / 'station.db'}")
+    with engine.begin() as c:  # 210 more parts, as a long shift leaves them: copies of one row under new hashes
+        cols = [r[1] for r in c.execute(text("PRAGMA table_info(inspections)")) if r[1] not in ("id", "sha256")]
+        for i in range(210):
+            c.execute(text(f"INSERT INTO inspections ({', '.join(cols)}, sha256) SELECT {', '.join(cols)}, :sha "
+                           "FROM inspections ORDER BY id LIMIT 1"), {"sha": f"{i:064x}"})
+    engine.dispose()
+    w = MainWindow(Options(autostart=False, data=str(inspected)))
+    qtbot.addWidget(w)
+    w.show()
+    w.set_reviewer("ines")
+    w.tabs.setCurrentWidget(w.review)
+    qtbot.waitUntil(lambda: w.review.position.text() == "1 / 234", timeout=10_000)
+    assert len(w.review.items) == 200
+    w.review.setFocus()
+    qtbot.keyClick(w.review, Qt.Key.Key_G)
+    qtbot.waitUntil(lambda: w.review.position.text() == "1 / 233", timeout=10_000)
+    w.close()

@@ -146,3 +146,34 @@ def test_gloved_fingers_hit_15_mm_targets_and_the_verdict_reads_from_two_metres(
     qapp.processEvents()
     assert banner.cap_height_mm() > caps["WAITING"] * 1.2
     w.close()
+
+
+def test_the_next_reviewer_types_a_name_and_no_camera_is_said_plainly(qtbot, data_dir):
+    from station.ui.dialogs import NameDialog
+
+    first = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(first)
+    first.set_reviewer("olga")  # the last shift's reviewer
+    first.close()
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    offered: list[str] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, NameDialog)
+        offered.append(box.edit.text())
+        box.edit.setText("piet")
+        box.accept()
+
+    QTimer.singleShot(50, answer)
+    assert w.reviewer() == "piet"
+    assert offered == [""], "a name left from the last session would be accepted with one Enter"
+
+    bar = w.live.source_bar
+    bar.set_cameras([])  # the probe found no camera that opens
+    bar.kind.setCurrentIndex(bar.kind.findData("camera"))
+    qtbot.mouseClick(bar.start_btn, Qt.MouseButton.LeftButton)
+    assert w.worker is None and "No camera opens" in w.message.text() and "None" not in w.message.text()
+    w.close()

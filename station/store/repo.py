@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,7 +112,18 @@ def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset:
     """Unreviewed inspections in review order. Filters: run_id, predicted, verdict, origin_like, since, until."""
     if order not in ORDERS:
         raise StationError(f"unknown order {order!r}; choose {', '.join(ORDERS)}")
-    q = select(Inspection).where(Inspection.label.is_(None))
+    q = _queue_filters(select(Inspection), filters)
+    q = q.order_by(ORDERS[order], Inspection.id).limit(limit).offset(offset)
+    return list(session.scalars(q))
+
+
+def queue_size(session: Session, **filters: Any) -> int:
+    """How many items the queue holds under these filters (the window shows it; a page is 200)."""
+    return int(session.scalar(_queue_filters(select(func.count()).select_from(Inspection), filters)) or 0)
+
+
+def _queue_filters(q: Any, filters: dict[str, Any]) -> Any:
+    q = q.where(Inspection.label.is_(None))
     if filters.get("run_id") is not None:
         q = q.where(Inspection.run_id == filters["run_id"])
     if filters.get("predicted"):
@@ -125,8 +136,7 @@ def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset:
         q = q.where(Inspection.captured_at >= filters["since"])
     if filters.get("until"):
         q = q.where(Inspection.captured_at < filters["until"])
-    q = q.order_by(ORDERS[order], Inspection.id).limit(limit).offset(offset)
-    return list(session.scalars(q))
+    return q
 
 
 def known_labels(session: Session) -> list[str]:

@@ -64,14 +64,15 @@ class LabelDialog(QDialog):
 class NameDialog(QDialog):
     """Asked once per session: every review carries who made it."""
 
-    def __init__(self, suggestion: str, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Who is reviewing?")
         self.setModal(True)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("Your name, recorded with every review of this session:"))
-        self.edit = QLineEdit(suggestion)
-        self.edit.selectAll()
+        # Empty on purpose: a name left from the last shift, or the PC's shared login, would be
+        # accepted with one Enter and put someone else's name on every review.
+        self.edit = QLineEdit()
         lay.addWidget(self.edit)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self._ok)

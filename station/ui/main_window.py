@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
 
         bar = self.live.source_bar
         bar.start.connect(self.start_source)
+        bar.refused.connect(self.show_error)
         bar.pause.connect(self.toggle_pause)
         bar.stop.connect(self.stop_source)
         bar.kind_changed.connect(self._kind_changed)
@@ -155,8 +156,7 @@ class MainWindow(QMainWindow):
         self.db(lambda s: audit(s, user, action, detail), write=True)
 
     def set_reviewer(self, name: str) -> None:
-        self._reviewer = name.strip()[:128]
-        self.settings.setValue("reviewer", self._reviewer)
+        self._reviewer = name.strip()[:128]  # for this session only: never offered to the next person
 
     # -- inspection worker ---------------------------------------------------------------------------------
     def start_source(self, spec: str = "") -> None:

@@ -4,7 +4,6 @@ without users never shows it."""
 
 from __future__ import annotations
 
-import getpass
 import time
 from typing import Any
 
@@ -47,17 +46,10 @@ def reviewer_name(window: Any) -> str | None:
 
     if window._reviewer:
         return str(window._reviewer)
-    dialog = NameDialog(str(window.settings.value("reviewer", "") or _os_user()), window)
+    dialog = NameDialog(window)
     if dialog.exec() and dialog.name:
         window.set_reviewer(dialog.name)
     return window._reviewer
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 (no login name on some locked-down PCs)
-        return ""
 
 
 class SignInDialog(QDialog):

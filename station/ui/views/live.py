@@ -51,6 +51,7 @@ class SourceBar(QWidget):
     pause = Signal()
     stop = Signal()
     kind_changed = Signal(str)
+    refused = Signal(str)  # Start pressed with nothing to start: why, in plain words
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,7 +93,8 @@ class SourceBar(QWidget):
         if kind == "demo":
             return ""
         if kind == "camera" and self.cameras.count():
-            return f"camera:{self.cameras.currentData()}"
+            index = self.cameras.currentData()  # None: the "no camera opens" entry
+            return f"camera:{index}" if index is not None else "camera:"
         return format_spec(kind, self.target.text())
 
     def set_cameras(self, indices: list[int]) -> None:
@@ -128,7 +130,10 @@ class SourceBar(QWidget):
 
     def _start(self) -> None:
         if self.current_kind() != "demo" and not self.spec().split(":", 1)[-1].strip():
-            self.target.setFocus()
+            if self.current_kind() == "camera":
+                self.refused.emit("No camera opens on this PC: check its cable and power, or choose another source.")
+            else:
+                self.target.setFocus()
             return
         self.start.emit(self.spec())
 

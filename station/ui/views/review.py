@@ -47,6 +47,7 @@ class ReviewView(QWidget):
         super().__init__()
         self.window_ = window
         self.items: list[dict[str, Any]] = []
+        self.total = self._page = 0  # the queue's size under the filters, and the page read of it
         self.index = 0
         self.labels: list[str] = [GOOD]
         self.keys: dict[str, int | None] = {}  # defect type -> its fixed digit
@@ -150,12 +151,14 @@ class ReviewView(QWidget):
             rows = repo.queue(s, order, PAGE, **filters)
             same = conflicts.labels_of(s, [r.sha256 for r in rows])
             items = [{**repo.as_dict(r), "same_image_labels": same.get(r.sha256, {})} for r in rows]
-            return {"items": items, "labels": repo.known_labels(s), "keys": repo.label_keys(s), "runs": stats.runs(s, 50)}
+            return {"items": items, "labels": repo.known_labels(s), "keys": repo.label_keys(s), "runs": stats.runs(s, 50),
+                    "total": repo.queue_size(s, **filters)}
 
         self.window_.db(read, self._loaded)
 
     def _loaded(self, data: dict[str, Any]) -> None:
         self.items = data["items"]
+        self.total, self._page = data["total"], len(self.items)  # the whole queue, not just this page
         self.labels = data["labels"]
         self.keys = data["keys"]
         self.index = 0
@@ -188,7 +191,8 @@ class ReviewView(QWidget):
             self.prediction.setText("")
             self.details.setText("")
             return
-        self.position.setText(f"{self.index + 1} / {len(self.items)}")
+        left = self.total - (self._page - len(self.items))  # decided since the page was read
+        self.position.setText(f"{self.index + 1} / {left:,}")
         self.prediction.setText(f"{item['verdict'].upper()} · {item['predicted']} · p_defect {item['p_defect']:.2f}")
         probs = sorted(item["probabilities"].items(), key=lambda kv: -kv[1])
         same = item.get("same_image_labels") or {}
