@@ -67,11 +67,8 @@ def setup(data: str | os.PathLike[str] | None, command: str = "", verbose: bool 
     root.addHandler(err)
     _file_path = None
     try:
-        from station import config
-
-        folder = config.data_dir(data) / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / LOG_NAME
+        path = file_for(data)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fh = _QuietFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
         fh.setLevel(logging.DEBUG if verbose else logging.INFO)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"))
@@ -85,6 +82,13 @@ def setup(data: str | os.PathLike[str] | None, command: str = "", verbose: bool 
 
 def log_path() -> Path | None:
     return _file_path
+
+
+def file_for(data: str | os.PathLike[str] | None) -> Path:
+    """Where a station on this data dir logs (DATA/logs/station.log)."""
+    from station import config
+
+    return config.data_dir(data) / "logs" / LOG_NAME
 
 
 def _install_hooks() -> None:

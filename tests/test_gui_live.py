@@ -176,6 +176,19 @@ def test_errors_are_shown_not_raised(qtbot, open_window, tmp_path, data_dir):
     qtbot.waitUntil(lambda: w.worker is None, timeout=30_000)
     assert "model directory not found" in w.message.text()
     assert w.live.source_bar.start_btn.isEnabled()
+    # Not only the status bar: a banner above the tabs, whichever tab is open, the rest one click away.
+    banner = w.error_banner
+    assert banner.isVisible() and "model directory not found" in banner.summary.text()
+    w.tabs.setCurrentWidget(w.stats)
+    assert banner.isVisible()
+    qtbot.mouseClick(banner.details_btn, Qt.MouseButton.LeftButton)
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    details = next(b for b in QApplication.topLevelWidgets() if isinstance(b, QMessageBox) and b.isVisible())
+    assert "model directory not found" in details.text() and "station.log" in details.informativeText()
+    details.close()
+    qtbot.mouseClick(banner.dismiss_btn, Qt.MouseButton.LeftButton)
+    assert not banner.isVisible()
 
     broken = tmp_path / "parts"
     broken.mkdir()

@@ -60,3 +60,12 @@ def format_spec(kind: str, target: str) -> str:
     if kind == "camera":
         return target if target.startswith("camera:") else f"camera:{target or 0}"
     return target
+
+
+def starts_by_itself(spec: str) -> bool:
+    """A live source (camera, stream, hot folder) resumes by itself when the station restarts; a
+    folder or a video file already inspected waits for Start. A malformed spec waits too."""
+    try:
+        return parse_spec(spec).live
+    except SourceError:
+        return False

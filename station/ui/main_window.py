@@ -17,6 +17,7 @@ from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.labels import GOOD
 from station.ui import shopfloor, signin
 from station.ui.dialogs import LabelDialog
+from station.ui.errorbanner import ErrorBanner
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
@@ -70,7 +71,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.review, "Review  [Ctrl+2]")
         self.tabs.addTab(self.stats, "Statistics  [Ctrl+3]")
         self.tabs.addTab(self.models, "Models  [Ctrl+4]")
-        self.setCentralWidget(self.tabs)
+        self.error_banner = ErrorBanner()
+        self.setCentralWidget(self.error_banner.above(self.tabs))
         self.tabs.currentChanged.connect(self._tab_changed)
 
         self.state_label, self.rate_label, self.latency_label, self.message = QLabel(), QLabel(), QLabel(), QLabel()
@@ -113,10 +115,10 @@ class MainWindow(QMainWindow):
         self._restore()
         self.models.refresh()
         if options.autostart:
+            from station.sources.spec import starts_by_itself
+
             spec = options.source if options.source is not None else self._last_source()
-            # A live source (camera, stream, hot folder) resumes by itself after a restart or a
-            # power cut; a folder or video file already inspected waits for Start.
-            if options.source is not None or not spec or _resumes(spec):
+            if options.source is not None or not spec or starts_by_itself(spec):  # after a restart or a power cut
                 QTimer.singleShot(0, lambda: self.start_source(spec))
 
     # -- store access, always on the tasks thread -------------------------------------------------
@@ -162,6 +164,7 @@ class MainWindow(QMainWindow):
     def start_source(self, spec: str = "") -> None:
         if self.worker is not None:
             return
+        self.error_banner.clear()  # a new start: an old error no longer describes the line
         demo = not spec
         source = str(config.demo_dir()) if demo else spec
         if not demo:
@@ -327,8 +330,11 @@ class MainWindow(QMainWindow):
         self.message.setText(text)
 
     def show_error(self, text: str) -> None:
+        from station import logs
+
         self.message.setStyleSheet("color: #ff7b72; font-weight: bold;")
         self.message.setText(text)
+        self.error_banner.show_error(text, str(logs.log_path() or logs.file_for(self.options.data)))
 
     # -- settings, tabs, close ----------------------------------------------------------------------------------
     def _last_source(self) -> str:
@@ -383,14 +389,3 @@ class MainWindow(QMainWindow):
         self.tasks.close()
         self.settings.sync()
         super().closeEvent(event)
-
-
-def _resumes(spec: str) -> bool:
-    """A live source (camera, stream, hot folder) starts by itself when the window opens."""
-    from station.errors import SourceError
-    from station.sources.spec import parse_spec
-
-    try:
-        return parse_spec(spec).live
-    except SourceError:
-        return False
