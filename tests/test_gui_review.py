@@ -80,6 +80,10 @@ def test_bulk_grid_labels_the_selection(qtbot, review_window, inspected):
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_B)
     assert view.bulk.isChecked() and view.grid.count() == 24
+    # Laid out whole the first time: thumbnails arriving later land in their own cells.
+    qtbot.waitUntil(lambda: not view.grid._pending, timeout=20_000)
+    cells = [view.grid.visualItemRect(view.grid.item(i)) for i in range(12)]
+    assert all(not a.intersects(b) for i, a in enumerate(cells) for b in cells[i + 1:]), "grid items overlap"
     for i in range(3):
         view.grid.item(i).setSelected(True)
     chosen = [view.grid.item(i).data(Qt.ItemDataRole.UserRole) for i in range(3)]

@@ -177,3 +177,18 @@ def test_the_next_reviewer_types_a_name_and_no_camera_is_said_plainly(qtbot, dat
     qtbot.mouseClick(bar.start_btn, Qt.MouseButton.LeftButton)
     assert w.worker is None and "No camera opens" in w.message.text() and "None" not in w.message.text()
     w.close()
+
+
+def test_the_qt_binding_keeps_its_references_to_none(qapp):
+    """PySide6 6.12.0 dropped a reference to None on every processEvents() and QTest.qWait(): a
+    script pumping events, or pytest-qt's waits over a long GUI session, end in a fatal
+    'none_dealloc' crash (Python 3.11's None is not immortal). The pinned binding must not."""
+    import sys
+
+    from PySide6.QtTest import QTest
+
+    before = sys.getrefcount(None)
+    for _ in range(2000):
+        qapp.processEvents()
+        QTest.qWait(0)
+    assert abs(sys.getrefcount(None) - before) < 500, sys.getrefcount(None) - before

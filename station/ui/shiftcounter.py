@@ -29,7 +29,8 @@ class ShiftCounter(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._timer.start(30_000)
-        QTimer.singleShot(0, self.refresh)
+        self._stopped = False
+        QTimer.singleShot(0, self, self.refresh)  # with self as context: never after the window is gone
 
     def poke(self) -> None:
         """Something changed the counts; refresh unless one ran within MIN_INTERVAL_S (then the
@@ -37,9 +38,11 @@ class ShiftCounter(QObject):
         if time.monotonic() - self._last >= MIN_INTERVAL_S:
             self.refresh()
         elif not self._timer.isActive() or self._timer.remainingTime() > MIN_INTERVAL_S * 1000:
-            QTimer.singleShot(int(MIN_INTERVAL_S * 1000), self.refresh)
+            QTimer.singleShot(int(MIN_INTERVAL_S * 1000), self, self.refresh)
 
     def refresh(self) -> None:
+        if self._stopped:
+            return
         if self._busy:
             self._again = True  # the read in flight may predate what changed
             return
@@ -77,4 +80,5 @@ class ShiftCounter(QObject):
         self.label.setText(text)
 
     def stop(self) -> None:
+        self._stopped = True
         self._timer.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
 from station.ui.qimage import to_pixmap
@@ -24,6 +24,14 @@ class BulkGrid(QListWidget):
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.setMovement(QListWidget.Movement.Static)
+        # A fixed cell and a blank icon until the thumbnail arrives: laid out once, the grid stays
+        # in place as thumbnails come in (they used to land on top of one another at first).
+        self.setGridSize(QSize(148, 168))
+        self.setUniformItemSizes(True)
+        self.setWordWrap(True)
+        blank = QPixmap(128, 128)
+        blank.fill(QColor("#2d333b"))
+        self._blank = QIcon(blank)
         self._items: dict[int, QListWidgetItem] = {}
         self._thumbs: dict[int, QIcon] = {}
         self._pending: set[int] = set()
@@ -36,9 +44,8 @@ class BulkGrid(QListWidget):
             w.setData(Qt.ItemDataRole.UserRole, item["id"])
             self.addItem(w)
             self._items[item["id"]] = w
-            if item["id"] in self._thumbs:
-                w.setIcon(self._thumbs[item["id"]])
-            elif item["id"] not in self._pending:
+            w.setIcon(self._thumbs.get(item["id"], self._blank))
+            if item["id"] not in self._thumbs and item["id"] not in self._pending:
                 self._pending.add(item["id"])
                 self._load_thumb(root, item)
 
