@@ -92,6 +92,7 @@ def test_pause_stop_close_keeps_every_result(qtbot, open_window, demo_images, tm
     for k in range(3):  # 72 images: enough that the slowed worker is still busy when stopped
         shutil.copytree(demo_images, folder / str(k))
     w = open_window(data=str(data_dir), model_factory=slow_model_factory(data_dir, 0.05))
+    w.live.source_bar.again.setChecked(True)  # the copies of an image are shown, not skipped
     start(qtbot, w, str(folder))
     received = []
     w.worker.result.connect(received.append)
@@ -177,7 +178,7 @@ def test_errors_are_shown_not_raised(qtbot, open_window, tmp_path, data_dir):
     assert "model directory not found" in w.message.text()
     assert w.live.source_bar.start_btn.isEnabled()
     # Not only the status bar: a banner above the tabs, whichever tab is open, the rest one click away.
-    banner = w.error_banner
+    banner = w.banner
     assert banner.isVisible() and "model directory not found" in banner.summary.text()
     w.tabs.setCurrentWidget(w.stats)
     assert banner.isVisible()

@@ -244,3 +244,66 @@ def test_settings_dialog_saves_what_the_cli_reads_and_refuses_nothing_silently(q
     assert dlg.result() == SettingsDialog.DialogCode.Accepted
     assert run_json("settings", data=data_dir)["retention.pass_days"] == 9
     assert run_json("settings", "backup.daily", data=data_dir) == {"backup.daily": False}
+
+
+def test_the_window_skips_what_was_inspected_inspect_again_shows_it(qtbot, window, demo_images, data_dir):
+    """Finding 5: a folder opened again was inspected and stored again. Now it is skipped as
+    `station run` skips it, and "Inspect again" shows it again without a second row."""
+    w = window()
+    run_folder(qtbot, w, demo_images)
+    assert w.live.history.count() == 24 and rows(data_dir, "SELECT count(*) FROM inspections")[0][0] == 24
+    run_folder(qtbot, w, demo_images)  # opened again, e.g. after a restart
+    assert w.live.history.count() == 24, "nothing judged twice"
+    assert "24 already inspected and skipped" in w.message.text()
+    assert w.live.state == "READY" and "Inspect again" in w.live.detail.text()
+    bar = w.live.source_bar
+    assert bar.again.isVisible()
+    bar.again.setChecked(True)
+    run_folder(qtbot, w, demo_images)
+    assert w.live.history.count() == 40, "shown again (the strip keeps the last 40)"
+    assert rows(data_dir, "SELECT count(*) FROM inspections")[0][0] == 24, "and still one row per image"
+
+
+def test_an_interrupted_run_is_offered_for_resuming(qtbot, window, tmp_path, data_dir):
+    """A `station run` killed mid-folder (SIGKILL: no chance to record its end): the next window
+    says so and Resume inspects the rest."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    from station.train import synth
+
+    images = tmp_path / "many"
+    synth.generate(images, count=60, seed=77)
+    proc = subprocess.Popen([sys.executable, "-m", "station", "run", str(images), "--data", str(data_dir), "--batch-size", "2"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db, committed, deadline = data_dir / "station.db", 0, time.monotonic() + 240
+    while time.monotonic() < deadline and committed < 6:
+        time.sleep(0.1)
+        if db.exists():
+            try:
+                committed = sqlite3.connect(db, timeout=5).execute("SELECT count(*) FROM inspections").fetchone()[0]
+            except sqlite3.Error:
+                committed = 0
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = rows(data_dir, "SELECT count(*) FROM inspections")[0][0]
+    assert 6 <= done < 60, "killed mid-way"
+
+    w = window()
+    qtbot.waitUntil(lambda: w.banner.isVisible() and w.banner.kind == "offer", timeout=10_000)
+    assert str(images) in w.banner.summary.text() and "interrupted" in w.banner.summary.text()
+    qtbot.mouseClick(w.banner.action_btn, Qt.MouseButton.LeftButton)
+    assert w.worker is not None and not w.banner.isVisible()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+    assert rows(data_dir, "SELECT count(DISTINCT sha256), count(*) FROM inspections")[0] == (60, 60)
+    assert f"{60 - done} inspected" in w.message.text() and f"{done} already inspected" in w.message.text()
+    assert w.live.history.count() == min(60 - done, 40)
+    w2 = window()  # that run ended: nothing more to offer
+    qtbot.wait(500)
+    assert not w2.banner.isVisible()

@@ -83,6 +83,24 @@ def summary(session: Session, run_id: int | None = None, model_id: int | None = 
             "yield": c.yield_, "defects": dict(sorted(defects.items(), key=lambda kv: -kv[1]))}
 
 
+@dataclass(frozen=True)
+class Interrupted:
+    """A run that never ended: its process was killed, crashed or lost power mid-run."""
+
+    run_id: int
+    source: str
+    started_at: datetime
+    processed: int
+
+
+def interrupted_run(session: Session) -> Interrupted | None:
+    """The newest run, when it has no end (a run that ends, even stopped or lost, records it)."""
+    run = session.scalars(select(Run).order_by(Run.id.desc()).limit(1)).first()
+    if run is None or run.ended_at is not None:
+        return None
+    return Interrupted(run.id, run.source, run.started_at, run.processed)
+
+
 def runs(session: Session, limit: int = 200) -> list[dict[str, Any]]:
     q = (select(Run.id, Run.source, Run.started_at, Run.processed, ModelRecord.name, ModelRecord.version)
          .join(ModelRecord, ModelRecord.id == Run.model_id).order_by(Run.id.desc()).limit(limit))

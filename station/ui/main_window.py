@@ -15,9 +15,8 @@ from station import config
 from station.domain import ReviewRecord
 from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.labels import GOOD
-from station.ui import shopfloor, signin
-from station.ui.dialogs import LabelDialog
-from station.ui.errorbanner import ErrorBanner
+from station.ui import livereview, shopfloor, signin
+from station.ui.banner import Banner
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
@@ -71,8 +70,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.review, "Review  [Ctrl+2]")
         self.tabs.addTab(self.stats, "Statistics  [Ctrl+3]")
         self.tabs.addTab(self.models, "Models  [Ctrl+4]")
-        self.error_banner = ErrorBanner()
-        self.setCentralWidget(self.error_banner.above(self.tabs))
+        self.banner = Banner()
+        self.setCentralWidget(self.banner.above(self.tabs))
         self.tabs.currentChanged.connect(self._tab_changed)
 
         self.state_label, self.rate_label, self.latency_label, self.message = QLabel(), QLabel(), QLabel(), QLabel()
@@ -95,8 +94,8 @@ class MainWindow(QMainWindow):
         bar.pause.connect(self.toggle_pause)
         bar.stop.connect(self.stop_source)
         bar.kind_changed.connect(self._kind_changed)
-        self.live.confirm.connect(lambda r: self.review_live(r, r.label))
-        self.live.wrong.connect(self.relabel_live)
+        self.live.confirm.connect(lambda r: livereview.review(self, r, r.label))
+        self.live.wrong.connect(lambda r: livereview.relabel(self, r))
         self.live.latency.connect(self._latency)
         for i in range(4):
             shortcut(f"Ctrl+{i + 1}", self, partial(self.tabs.setCurrentIndex, i))
@@ -114,6 +113,7 @@ class MainWindow(QMainWindow):
         self._poll.start(500)
         self._restore()
         self.models.refresh()
+        self._offer_resume()
         if options.autostart:
             from station.sources.spec import starts_by_itself
 
@@ -162,9 +162,11 @@ class MainWindow(QMainWindow):
 
     # -- inspection worker ---------------------------------------------------------------------------------
     def start_source(self, spec: str = "") -> None:
+        """Start inspecting SRC ("" = the demo). Parts this model already judged are skipped, as
+        `station run` skips them, unless "Inspect again" is ticked; the demo always shows all."""
         if self.worker is not None:
             return
-        self.error_banner.clear()  # a new start: an old error no longer describes the line
+        self.banner.clear()  # a new start: an old error no longer describes the line
         demo = not spec
         source = str(config.demo_dir()) if demo else spec
         if not demo:
@@ -172,7 +174,8 @@ class MainWindow(QMainWindow):
         self.live.source_bar.set_source(spec)
         cfg = WorkerConfig(source=source, model=self.options.model, data=self.options.data, db=self.options.db,
                            device=self.options.device, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
-                           model_factory=self.options.model_factory)
+                           model_factory=self.options.model_factory,
+                           skip_inspected=not demo and not self.live.source_bar.again.isChecked())
         self.worker = InspectionWorker(cfg)
         self.worker.result.connect(self._result)
         self.worker.failed.connect(self.show_error)
@@ -183,6 +186,20 @@ class MainWindow(QMainWindow):
         self.live.source_bar.set_running(True)
         self._last_error = ""
         self.show_message(f"inspecting {'the demo images' if demo else spec}")
+
+    def _offer_resume(self) -> None:
+        """After a crash, a kill or a power cut mid-run: offer to inspect the rest of that source
+        (a live source restarts by itself; the demo needs no resuming)."""
+        from station.sources.spec import starts_by_itself
+        from station.store import stats
+
+        def offer(run: stats.Interrupted | None) -> None:
+            if run is None or self.worker is not None or starts_by_itself(run.source) or run.source == str(config.demo_dir()):
+                return
+            self.banner.offer(f"The last run on {run.source} was interrupted after {run.processed} parts "
+                              f"(started {run.started_at:%Y-%m-%d %H:%M} UTC). Inspect the rest?",
+                              "Resume", lambda: self.start_source(run.source))
+        self.db(stats.interrupted_run, offer)
 
     def toggle_pause(self) -> None:
         if self.worker is not None:
@@ -206,10 +223,12 @@ class MainWindow(QMainWindow):
         elif state == "lost":
             self.live.show_state("SOURCE LOST", self.message.text())
         elif state == "stopped" or self.live.state == "WAITING":
-            self.live.show_state("READY", f"{state}: {summary.processed} inspected")
+            seen = f"; {summary.skipped} already inspected (Inspect again shows them)" if summary.skipped else ""
+            self.live.show_state("READY", f"{state}: {summary.processed} inspected{seen}")
         # finished: what the panel shows is about the last part, and still true
         if state in ("finished", "stopped"):
-            text = f"{state}: {summary.processed} inspected, {summary.failed} failed"
+            text = f"{state}: {summary.processed} inspected, {summary.failed} failed" + (
+                f", {summary.skipped} already inspected and skipped" if summary.skipped else "")
             if summary.failed and self._last_error:
                 self.show_error(f"{text}; last: {self._last_error}")
             else:
@@ -281,37 +300,6 @@ class MainWindow(QMainWindow):
         self.state_label.setText(s.state + (f" ({s.detail})" if s.detail else ""))
         self.rate_label.setText(f"{s.fps:.1f} fps · {s.processed} inspected · {s.dropped} dropped · {s.failed} failed")
 
-    # -- operator reviews from the live view ---------------------------------------------------------------
-    def review_live(self, r: LiveResult, label: str | None) -> None:
-        if r.inspection_id is None and r.not_kept:
-            self.show_message(f"nothing to review: this verdict was {r.not_kept}")
-            return
-        if label is None or r.inspection_id is None:
-            return
-        by = self.reviewer()
-        if not by:
-            return
-        from station.store import repo
-
-        inspection_id = r.inspection_id
-
-        def recorded(out: ReviewRecord) -> None:
-            self.live.mark_reviewed(r, out.label or "")
-            self.report_review(out)
-
-        self.db(lambda s: repo.add_review(s, inspection_id, label, by), recorded, write=True)
-
-    def relabel_live(self, r: LiveResult) -> None:
-        keys = dict(self.label_keys)
-        for c in self.classes:  # a class the database has not numbered yet still gets a button
-            keys.setdefault(c, None)
-        dialog = LabelDialog(keys, r.label, self)
-        accepted = dialog.exec()
-        self.activateWindow()
-        self.live.setFocus()
-        if accepted and dialog.label:
-            self.review_live(r, dialog.label)
-
     def report_review(self, out: ReviewRecord) -> None:
         self.shift.poke()  # a review changes the yield
         if out.label is not None and out.label != GOOD and out.label not in self.label_keys:
@@ -334,7 +322,7 @@ class MainWindow(QMainWindow):
 
         self.message.setStyleSheet("color: #ff7b72; font-weight: bold;")
         self.message.setText(text)
-        self.error_banner.show_error(text, str(logs.log_path() or logs.file_for(self.options.data)))
+        self.banner.show_error(text, str(logs.log_path() or logs.file_for(self.options.data)))
 
     # -- settings, tabs, close ----------------------------------------------------------------------------------
     def _last_source(self) -> str:

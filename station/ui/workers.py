@@ -55,6 +55,9 @@ class WorkerConfig:
     device: str = "auto"
     pace_s: float = 0.0  # minimum time between frames (the demo plays at a watchable speed)
     batch_size: int = DEFAULT_BATCH
+    # Parts this model already judged are skipped, as `station run` does; False for the demo
+    # and for "Inspect again" (they are shown again; no second row is stored either way).
+    skip_inspected: bool = False
     # Called on the worker thread to load the model; tests pass a deliberately slow one.
     model_factory: Callable[[], Any] | None = None
 
@@ -71,10 +74,8 @@ class InspectionWorker(QObject):
     def __init__(self, cfg: WorkerConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        # The window shows every frame it is given, so a folder opened again is inspected and
-        # shown again rather than silently skipped (`station run` resumes instead).
         self.run_ = InspectionRun(RunOptions(source=cfg.source, model=cfg.model, data=cfg.data, db=cfg.db, device=cfg.device,
-                                             batch_size=cfg.batch_size, skip_inspected=False, preview=PREVIEW,
+                                             batch_size=cfg.batch_size, skip_inspected=cfg.skip_inspected, preview=PREVIEW,
                                              pace_s=cfg.pace_s), model_factory=cfg.model_factory)
         self._read_at: dict[tuple[str, int], float] = {}
         self._times: list[float] = []
@@ -105,6 +106,9 @@ class InspectionWorker(QObject):
             self.model_ready.emit(info)
             tag = f"{info.name} {info.version}"
             for r in run.results(gate=self._stamped):
+                if r.skipped:  # judged before: counted in the summary, not shown as a new verdict
+                    self._read_at.pop((r.frame.origin, r.frame.index), None)
+                    continue
                 self._times = self._times[-30:] + [time.monotonic()]
                 self.result.emit(_live(r, self._read_at.pop((r.frame.origin, r.frame.index), time.monotonic()), tag))
         except StationError as exc:

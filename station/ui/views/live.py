@@ -69,7 +69,9 @@ class SourceBar(QWidget):
         self.start_btn.setObjectName("primary")
         self.pause_btn = QPushButton("Pause  [F6]")
         self.stop_btn = QPushButton("Stop  [F7]")
-        for w in (self.kind, self.target, self.cameras, self.browse, self.start_btn, self.pause_btn, self.stop_btn):
+        self.again = QCheckBox("Inspect again")
+        self.again.setToolTip("Also judge and show parts this model already judged (their rows are not duplicated)")
+        for w in (self.kind, self.target, self.cameras, self.browse, self.again, self.start_btn, self.pause_btn, self.stop_btn):
             lay.addWidget(w)
         lay.setStretch(1, 1)
         self.kind.currentIndexChanged.connect(self._kind_changed)
@@ -109,13 +111,14 @@ class SourceBar(QWidget):
         self.pause_btn.setEnabled(running)
         self.stop_btn.setEnabled(running)
         self.pause_btn.setText("Resume  [F6]" if paused else "Pause  [F6]")
-        for w in (self.kind, self.target, self.browse, self.cameras):
+        for w in (self.kind, self.target, self.browse, self.cameras, self.again):
             w.setEnabled(not running)
 
     def _kind_changed(self) -> None:
         kind = self.current_kind()
         self.target.setVisible(kind not in ("demo",))
         self.browse.setVisible(kind in ("folder", "watch", "video"))
+        self.again.setVisible(kind in ("folder", "watch", "video"))  # a camera's frames are new every time
         self.cameras.setVisible(kind == "camera")
         self.target.setVisible(kind in ("folder", "watch", "video"))
         self.kind_changed.emit(kind)

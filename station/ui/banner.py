@@ -1,10 +1,12 @@
-"""Errors in plain sight: a red strip above the tabs says what went wrong in one line, whatever tab
-is open, and the whole message with the log's path is one click away. The status bar alone was
-too easy to miss at a line, and cut long messages off."""
+"""A strip above the tabs, on every tab. Errors in plain sight: what went wrong in one line, the
+whole message with the log's path one click away (the status bar alone was too easy to miss at a
+line, and cut long messages off). Offers: a question with one button, such as resuming a run
+that was interrupted."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
@@ -13,25 +15,33 @@ MAX_LINE = 140
 _CLI_PREFIX = re.compile(r"^station [\w-]+: (error: )?")
 
 
-class ErrorBanner(QFrame):
+class Banner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("errorBanner")
-        self.setStyleSheet("QFrame#errorBanner { background: #5c1f1f; border: 1px solid #d64541; border-radius: 6px; }"
-                           "QLabel { color: #ffffff; font-size: 17px; font-weight: 600; }")
+        self.setObjectName("banner")
         self.summary = QLabel("")
+        self.summary.setWordWrap(True)
         self.details_btn = QPushButton("Details…")
+        self.action_btn = QPushButton("")
         self.dismiss_btn = QPushButton("Dismiss")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 4, 10, 4)
         lay.addWidget(self.summary, 1)
         lay.addWidget(self.details_btn)
+        lay.addWidget(self.action_btn)
         lay.addWidget(self.dismiss_btn)
         self.full = ""
         self.log_path = ""
+        self.kind = ""  # "error" or "offer"
+        self._action: Callable[[], None] | None = None
         self.details_btn.clicked.connect(self.show_details)
+        self.action_btn.clicked.connect(self._act)
         self.dismiss_btn.clicked.connect(self.clear)
         self.hide()
+
+    def _paint(self, background: str, border: str) -> None:
+        self.setStyleSheet(f"QFrame#banner {{ background: {background}; border: 1px solid {border}; border-radius: 6px; }}"
+                           "QLabel { color: #ffffff; font-size: 17px; font-weight: 600; }")
 
     def above(self, content: QWidget) -> QWidget:
         """`content` with this banner above it: the window's central widget."""
@@ -48,7 +58,30 @@ class ErrorBanner(QFrame):
         self.summary.setText(first if len(first) <= MAX_LINE else first[: MAX_LINE - 1] + "…")
         self.summary.setToolTip(text)
         self.full, self.log_path = text, log_path
+        self.kind, self._action = "error", None
+        self._paint("#5c1f1f", "#d64541")
+        self.details_btn.show()
+        self.action_btn.hide()
         self.show()
+
+    def offer(self, text: str, action: str, do: Callable[[], None]) -> None:
+        """A question with one answer button (and Dismiss); not shown over an error."""
+        if self.kind == "error" and self.isVisible():
+            return
+        self.summary.setText(text)
+        self.summary.setToolTip("")
+        self.kind, self._action = "offer", do
+        self._paint("#4a3b12", "#d29922")
+        self.details_btn.hide()
+        self.action_btn.setText(action)
+        self.action_btn.show()
+        self.show()
+
+    def _act(self) -> None:
+        do = self._action
+        self.clear()
+        if do is not None:
+            do()
 
     def show_details(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "What went wrong", self.full, QMessageBox.StandardButton.Close, self)
@@ -57,5 +90,5 @@ class ErrorBanner(QFrame):
         box.open()  # not modal: the line keeps running behind it
 
     def clear(self) -> None:
-        self.full = ""
+        self.full, self.kind, self._action = "", "", None
         self.hide()
