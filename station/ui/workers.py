@@ -79,6 +79,7 @@ class InspectionWorker(QObject):
                                              pace_s=cfg.pace_s), model_factory=cfg.model_factory)
         self._read_at: dict[tuple[str, int], float] = {}
         self._times: list[float] = []
+        self._first: float | None = None
 
     # -- called from the GUI thread -------------------------------------------------------
     def stop(self) -> None:
@@ -95,8 +96,10 @@ class InspectionWorker(QObject):
         """Source status for the status bar; plain attribute reads, safe from any thread."""
         now = time.monotonic()
         recent = [t for t in self._times if now - t < 5.0]
-        fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
-        return dataclasses.replace(self.run_.status(), fps=fps)
+        # Parts per second over the last 5 s (or since the first part, at least 1 s). Results come
+        # a batch at a time, microseconds apart: the span between two of them once read 1,976 fps.
+        span = max(1.0, min(5.0, now - self._first)) if self._first is not None else 1.0
+        return dataclasses.replace(self.run_.status(), fps=len(recent) / span)
 
     # -- the worker thread --------------------------------------------------------------------
     def run(self) -> None:
@@ -109,7 +112,9 @@ class InspectionWorker(QObject):
                 if r.skipped:  # judged before: counted in the summary, not shown as a new verdict
                     self._read_at.pop((r.frame.origin, r.frame.index), None)
                     continue
-                self._times = self._times[-30:] + [time.monotonic()]
+                now = time.monotonic()
+                self._first = now if self._first is None else self._first
+                self._times = self._times[-300:] + [now]
                 self.result.emit(_live(r, self._read_at.pop((r.frame.origin, r.frame.index), time.monotonic()), tag))
         except StationError as exc:
             run.fail(str(exc))
