@@ -79,6 +79,7 @@ def test_folder_run_confirm_relabel_and_close(qtbot, open_window, demo_images, d
     qtbot.waitUntil(lambda: w.stats.total.text() == str(n) and w.stats.reviewed.text() == reviewed, timeout=10_000)
     assert int(w.stats.passed.text()) + int(w.stats.failed.text()) == n
     assert w.stats.yield_.text() == f"{good / n:.1%}"
+    assert f"· {demo_images.name} ·" in w.stats.scope.itemText(1), "a run is named by what it inspected"
 
 
 def _answer_new_type(qtbot, name: str) -> None:

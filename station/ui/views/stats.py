@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
@@ -125,7 +126,9 @@ class StatsView(QWidget):
         self.scope.clear()
         self.scope.addItem("All runs", None)
         for r in data["runs"]:
-            self.scope.addItem(f"run {r['id']} · {r['model']} · {r['processed']} parts", r["id"])
+            # Named by what it inspected (a run number alone told an engineer nothing).
+            name = Path(r["source"]).name or r["source"] or "?"
+            self.scope.addItem(f"run {r['id']} · {name} · {r['started_at']:%Y-%m-%d %H:%M} · {r['model']} · {r['processed']} parts", r["id"])
         self.scope.setCurrentIndex(max(0, self.scope.findData(current)))
         self.scope.blockSignals(False)
         self.plot.clear()
