@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from station.labels import GOOD
 from station.store.schema import Inspection, ModelRecord, Run
 
 
 @dataclass(frozen=True)
 class Counts:
-    """What a shift or a run made. `good` and `bad` count reviews: an inspector's label replaces
-    the model's verdict, so a false alarm confirmed good raises the yield back."""
+    """What a shift or a run made. `good` counts reviews: an inspector's label replaces the
+    model's verdict, so a false alarm confirmed good raises the yield back."""
 
     inspected: int
     passed: int  # the model's verdicts
@@ -34,7 +35,7 @@ class Counts:
 
 
 def _good_after_review():
-    return or_(Inspection.label == "good", and_(Inspection.label.is_(None), Inspection.verdict == "pass"))
+    return or_(Inspection.label == GOOD, and_(Inspection.label.is_(None), Inspection.verdict == "pass"))
 
 
 def counts(session: Session, run_id: int | None = None, model_id: int | None = None, since: datetime | None = None,
@@ -43,7 +44,7 @@ def counts(session: Session, run_id: int | None = None, model_id: int | None = N
     A part counts when it was inspected: live frames carry that moment, a folder's files their own
     older times, so the later of the frame's time and its run's start is the one compared."""
     reviewed = Inspection.label.is_not(None)
-    overturned = and_(reviewed, (Inspection.label == "good") != (Inspection.verdict == "pass"))
+    overturned = and_(reviewed, (Inspection.label == GOOD) != (Inspection.verdict == "pass"))
     q = select(func.count(), _sum(Inspection.verdict == "pass"), _sum(Inspection.verdict == "fail"), _sum(reviewed),
                _sum(overturned), _sum(_good_after_review())).select_from(Inspection)
     if run_id is not None:
