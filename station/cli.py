@@ -7,7 +7,9 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
+from typing import NoReturn
 
 from station import __version__
 from station.errors import StationError
@@ -88,8 +90,20 @@ def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, js
         p.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
 
 
+# user:password@ in a URL; argparse repeats the offending arguments in its errors.
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]+@")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that never prints a password: `station models --db postgresql://u:secret@h/db`
+    once echoed the secret in its "unrecognized arguments" line."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_URL_PASSWORD.sub(r"\1***@", message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="station", description="Visual inspection station: classify parts, show where the defect is, review, retrain.")
+    parser = _Parser(prog="station", description="Visual inspection station: classify parts, show where the defect is, review, retrain.")
     parser.add_argument("--version", action="version", version=f"station {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -55,3 +55,15 @@ def test_the_data_dir_and_database_are_private(tmp_path):
     run_cli("queue", "--data", str(data))
     assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(data / "station.db").st_mode) == 0o600
+
+
+@pytest.mark.parametrize("args", [
+    ("models", "--db", "postgresql+psycopg://qa:s3cret-pw@127.0.0.1:1/station"),  # models takes no --db: echoed
+    ("queue", "--limit", "x", "--db", "postgresql+psycopg://qa:s3cret-pw@127.0.0.1:1/station"),
+    ("promote", "default", "--db", "postgresql+psycopg://qa:s3cret-pw@127.0.0.1:1/station"),
+])
+def test_a_database_password_is_never_printed(args, data_dir):
+    proc = run_cli(*args, data=data_dir, check=False)
+    assert proc.returncode != 0 and "s3cret-pw" not in proc.stderr + proc.stdout, proc.stderr
+    if "postgresql" in proc.stderr:  # echoed: with the password masked
+        assert "qa:***@" in proc.stderr, proc.stderr
