@@ -134,6 +134,50 @@ def test_head_only_cam_matches_full_autograd_gradcam(model, demo_images):
     assert len(set(targets)) >= 2, "the comparison must cover more than one target class"
 
 
+def _autograd_gradcam(head, features, target):
+    """Grad-CAM the long way, through torch.autograd on the head (the reference for the closed form)."""
+    import torch
+
+    leaf = features.detach().clone().requires_grad_(True)
+    (grads,) = torch.autograd.grad(head(leaf).gather(1, target.view(-1, 1)).sum(), leaf)
+    cams = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * leaf).sum(dim=1)).detach()
+    empty = cams.flatten(1).amax(dim=1) <= 0
+    cams[empty] = torch.relu((grads[empty] * leaf[empty]).sum(dim=1)).detach()
+    return cams.numpy(), empty.numpy()
+
+
+def test_closed_form_gradcam_equals_autograd_through_the_head(model, demo_images):
+    """The CAM needs no autograd: from the map and the head's weights alone (what an ONNX runtime
+    path has), it equals autograd's, on real maps and where the HiResCAM fallback applies."""
+    import cv2
+    import torch
+
+    from station.model.cam import gradcam, normalize
+    from station.model.network import Head
+
+    paths = [p for c in ("spot", "crack", "stain", "scratch", "good") for p in sorted((demo_images / c).glob("*.png"))[:2]]
+    x = model.batch([cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in paths])
+    with torch.no_grad():
+        features = model.network.backbone(x)
+    head = model.network.head.eval()
+    k = head.fc.out_features
+    target = torch.arange(len(paths)) % k  # every class, good included
+    ref, empty = _autograd_gradcam(head, features, target)
+    ours = gradcam(features.numpy(), head.fc.weight.detach().numpy(), target.numpy())
+    assert np.allclose(ours, normalize(ref), atol=1e-5)
+
+    # A head whose average branch outweighs its max branch: every Grad-CAM map cancels to zero,
+    # and both fall back to gradient x activation, cell for cell.
+    odd = Head(features.shape[1], 2).eval()
+    with torch.no_grad():
+        odd.fc.weight[:, : features.shape[1]] = -2.0
+        odd.fc.weight[:, features.shape[1]:] = 1.0
+    ref, empty = _autograd_gradcam(odd, features, torch.zeros(len(paths), dtype=torch.long))
+    assert empty.all(), "the case must exercise the fallback"
+    ours = gradcam(features.numpy(), odd.fc.weight.detach().numpy(), np.zeros(len(paths), dtype=np.int64))
+    assert np.allclose(ours, normalize(ref), atol=1e-5) and (ours.reshape(len(ours), -1).max(axis=1) == 1).all()
+
+
 @pytest.mark.slow
 def test_default_model_meets_the_f1_target_on_an_unseen_seed(tmp_path):
     """The acceptance line of the model: fresh demo-data at the default count, from a seed used

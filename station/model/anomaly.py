@@ -27,7 +27,7 @@ from torch import nn
 from station.domain import Prediction
 from station.labels import GOOD
 from station.model import patchcore
-from station.model.cam import head_gradcam
+from station.model.cam import gradcam
 from station.model.classifier import StationModel
 from station.model.network import Head
 from station.model.template import Judge, TemplateStats, gray_images
@@ -224,7 +224,8 @@ class AnomalyModel(StationModel):
                 idx = np.flatnonzero(only_cls)
                 t = torch.as_tensor([1 + int(np.argmax(probs[i, 1:])) for i in idx])
                 assert net.head is not None and feats is not None  # only_cls: the classifier ran
-                _, cams = head_gradcam(net.head, feats[idx].clone(), t)
+                cams = torch.from_numpy(gradcam(feats[idx].float().cpu().numpy(), net.head.fc.weight.detach().float().cpu().numpy(),
+                                                t.numpy()))
                 up = torch.nn.functional.interpolate(cams[:, None], size=heat.shape[1:], mode="bilinear", align_corners=False)
                 heat[idx] = up[:, 0].numpy()
         return np.concatenate(rows, axis=1), heat
