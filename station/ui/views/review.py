@@ -344,7 +344,10 @@ class ReviewView(QWidget):
             self.show_current()
 
         def failed(message: str) -> None:
-            self.undo_stack.append(step)
+            # Someone reviewed one of these since (repo.undo_review refuses): this step can never
+            # be undone, so it goes. Anything else (a database hiccup) can be tried again.
+            if "nothing undone" not in message:
+                self.undo_stack.append(step)
             self.window_.show_error(message)
 
         self.window_.db(write, done, failed, write=True)
