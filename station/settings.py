@@ -61,6 +61,15 @@ class Upkeep:
 
 
 @dataclass
+class Alarm:
+    """What sounds at the station (station.alarms): every FAIL, or N FAILs in a row."""
+
+    on_fail: bool = False  # a sound and a banner for every failed part
+    fails_in_a_row: int = 3  # ... for this many FAILs in a row, once per streak (0: never)
+    sound: bool = True  # off: the banner alone
+
+
+@dataclass
 class Floor:
     shifts: str = shifts.DEFAULT  # shift start times, station local time: the Live tab counts per shift
 
@@ -72,6 +81,7 @@ class Settings:
     backup: Backup = field(default_factory=Backup)
     upkeep: Upkeep = field(default_factory=Upkeep)
     floor: Floor = field(default_factory=Floor)
+    alarm: Alarm = field(default_factory=Alarm)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -85,7 +95,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "retention.pass_days": (0, 36500), "retention.keep_one_in": (0, 1_000_000),
     "disk.warn_gb": (0, 1e6), "disk.warn_percent": (0, 100), "disk.critical_gb": (0, 1e6),
     "disk.critical_percent": (0, 100), "disk.reserve_gb": (0, 1e6),
-    "backup.keep": (1, 1000), "upkeep.interval_minutes": (0.01, 10080), "upkeep.purge_batch": (1, 1_000_000),
+    "backup.keep": (1, 1000), "alarm.fails_in_a_row": (0, 1000), "upkeep.interval_minutes": (0.01, 10080), "upkeep.purge_batch": (1, 1_000_000),
 }
 
 

@@ -307,3 +307,36 @@ def test_an_interrupted_run_is_offered_for_resuming(qtbot, window, tmp_path, dat
     w2 = window()  # that run ended: nothing more to offer
     qtbot.wait(500)
     assert not w2.banner.isVisible()
+
+
+def test_fails_in_a_row_raise_an_alarm_and_every_fail_can(qtbot, window, demo_images, data_dir):
+    """Three FAILs in a row means the line makes scrap: a banner and the bell, once per streak.
+    With alarm.on_fail every failed part rings too; the settings apply from the next Start."""
+    run_cli("settings", "alarm.fails_in_a_row", "3", data=data_dir)
+    bad = run_cli("settings", "alarm.fails_in_a_row", "-1", data=data_dir, check=False)
+    assert bad.returncode == 2 and "alarm.fails_in_a_row" in bad.stderr
+    w = window()
+    shown: list[str | None] = []  # the verdicts, in the order the window received them
+
+    def start_and_collect() -> None:
+        shown.clear()
+        w.live.source_bar.set_source(str(demo_images))
+        qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+        w.worker.result.connect(lambda r: shown.append(r.verdict))
+        qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+
+    start_and_collect()
+    streaks, run = 0, 0
+    for v in shown:  # how many times a run of FAILs reaches three
+        run = run + 1 if v == "fail" else 0
+        streaks += run == 3
+    assert streaks >= 1, "the demo folder must hold three FAILs in a row for this test"
+    assert w.bell.rang == streaks and w.bell.last.kind == "streak"
+    assert w.banner.isVisible() and w.banner.kind == "alarm" and "3 FAILs in a row" in w.banner.summary.text()
+
+    run_cli("settings", "alarm.on_fail", "true", data=data_dir)
+    run_cli("settings", "alarm.fails_in_a_row", "0", data=data_dir)
+    w.bell.rang = 0
+    w.live.source_bar.again.setChecked(True)  # the same parts, judged and shown again
+    start_and_collect()
+    assert w.bell.rang == shown.count("fail") > 0 and w.bell.last.kind == "fail"

@@ -64,9 +64,19 @@ class Banner(QFrame):
         self.action_btn.hide()
         self.show()
 
+    def show_alarm(self, text: str) -> None:
+        """An alarm (N FAILs in a row): red like an error, no details to open."""
+        self.summary.setText(text)
+        self.summary.setToolTip("")
+        self.full, self.kind, self._action = text, "alarm", None
+        self._paint("#8b1a1a", "#ff7b72")
+        self.details_btn.hide()
+        self.action_btn.hide()
+        self.show()
+
     def offer(self, text: str, action: str, do: Callable[[], None]) -> None:
-        """A question with one answer button (and Dismiss); not shown over an error."""
-        if self.kind == "error" and self.isVisible():
+        """A question with one answer button (and Dismiss); not shown over an error or an alarm."""
+        if self.kind in ("error", "alarm") and self.isVisible():
             return
         self.summary.setText(text)
         self.summary.setToolTip("")

@@ -16,6 +16,7 @@ from station.domain import ReviewRecord
 from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.labels import GOOD
 from station.ui import livereview, shopfloor, signin
+from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import shortcut
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
 
         shopfloor.install(self)
         self.shift = ShiftCounter(self)
+        self.bell = AlarmBell(self)
         self._poll = QTimer(self)
         self._poll.timeout.connect(self._update_status)
         self._poll.start(500)
@@ -167,6 +169,7 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             return
         self.banner.clear()  # a new start: an old error no longer describes the line
+        self.bell.reset()
         demo = not spec
         source = str(config.demo_dir()) if demo else spec
         if not demo:
@@ -243,6 +246,7 @@ class MainWindow(QMainWindow):
             self.show_error(self._last_error)
         self.stats.add_live(r)
         self.shift.poke()
+        self.bell.result(r)
 
     def _model_ready(self, info: ModelInfo) -> None:
         self.model_info = info

@@ -25,7 +25,7 @@ from station import settings
 TITLES = {"retention": "Retention: which stored images may go (rows are always kept)",
           "disk": "Disk space: levels in GB or percent free, whichever comes first",
           "backup": "Backups of the database and the models", "upkeep": "Upkeep while inspecting",
-          "floor": "Shop floor"}
+          "floor": "Shop floor", "alarm": "Alarms at the station"}
 HINTS = {
     "retention.pass_days": "days a passed part's image is kept whole",
     "retention.keep_one_in": "after that, keep one in … (0: none)",
@@ -33,6 +33,7 @@ HINTS = {
     "disk.reserve_gb": "below: no images are stored, rows still are",
     "backup.folder": "empty: the data dir's backups/ (another drive is safer)",
     "floor.shifts": "shift start times, HH:MM, comma separated (station time)",
+    "alarm.fails_in_a_row": "a sound and a banner after this many FAILs in a row (0: never)",
 }
 
 
