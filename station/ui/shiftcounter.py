@@ -30,6 +30,7 @@ class ShiftCounter(QObject):
         self._timer.timeout.connect(self.refresh)
         self._timer.start(30_000)
         self._stopped = False
+        self._scheduled = False
         QTimer.singleShot(0, self, self.refresh)  # with self as context: never after the window is gone
 
     def poke(self) -> None:
@@ -37,8 +38,13 @@ class ShiftCounter(QObject):
         next poke or the timer catches up)."""
         if time.monotonic() - self._last >= MIN_INTERVAL_S:
             self.refresh()
-        elif not self._timer.isActive() or self._timer.remainingTime() > MIN_INTERVAL_S * 1000:
-            QTimer.singleShot(int(MIN_INTERVAL_S * 1000), self, self.refresh)
+        elif not self._scheduled:  # one catch-up at a time, however many parts arrive meanwhile
+            self._scheduled = True
+            QTimer.singleShot(int(MIN_INTERVAL_S * 1000), self, self._catch_up)
+
+    def _catch_up(self) -> None:
+        self._scheduled = False
+        self.refresh()
 
     def refresh(self) -> None:
         if self._stopped:
