@@ -98,13 +98,6 @@ def test_pause_stop_close_keeps_every_result(qtbot, open_window, demo_images, tm
     received = []
     w.worker.result.connect(received.append)
     qtbot.waitUntil(lambda: len(received) >= 4, timeout=60_000)
-    # The slowed model judges at most 20 parts a second; results arrive a batch at a time, and the
-    # readout once divided by the microseconds between two of them (1,976 fps).
-    rates = []
-    for _ in range(10):
-        rates.append(w.worker.snapshot().fps)
-        qtbot.wait(100)
-    assert 0 < max(rates) <= 40, rates  # a burst of one batch counts over a second at least
 
     qtbot.keyClick(w, Qt.Key.Key_F6)  # pause
     assert w.worker.paused
@@ -165,13 +158,23 @@ def test_gui_thread_stays_responsive_with_a_slow_model(qtbot, open_window, demo_
     start(qtbot, w, str(demo_images))
     qtbot.waitUntil(lambda: w.live.history.count() >= 1, timeout=60_000)
     ticks: list[float] = []
+    rates: list[float] = []  # the status bar's fps readout, sampled at every tick
+
+    def tick() -> None:
+        ticks.append(time.perf_counter())
+        if w.worker is not None:
+            rates.append(w.worker.snapshot().fps)
+
     timer = QTimer()
     timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.timeout.connect(tick)
     timer.start()
     qtbot.wait(3000)
     timer.stop()
     assert w.worker is not None, "the worker finished too early to measure anything"
+    # About 1.7 parts a second, delivered eight at a time: the readout once divided by the
+    # microseconds between two results of one batch (1,976 fps). A batch counts over >= 1 s.
+    assert 0 < max(rates) <= 10, max(rates)
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     worst_ms = max(gaps) * 1000
     print(f"event-loop gaps while inspecting: worst {worst_ms:.0f} ms over {len(gaps)} ticks")
