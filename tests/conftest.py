@@ -62,6 +62,28 @@ def label_in_process(data: Path, item: int, label: str, by: str) -> None:
         raise AssertionError(f"station label {item} {label} exited {code}")
 
 
+def kill_run_mid_way(source: Path, data: Path, at_least: int, batch_size: int) -> int:
+    """`station run SOURCE` killed with SIGKILL (no chance to record its end) once `at_least`
+    rows are committed; returns the rows it had committed when the kill was sent."""
+    import signal
+    import sqlite3
+    import time
+
+    cmd = [sys.executable, "-m", "station", "run", str(source), "--data", str(data), "--batch-size", str(batch_size)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db, committed, deadline = data / "station.db", 0, time.monotonic() + 240
+    while time.monotonic() < deadline and committed < at_least:
+        time.sleep(0.1)
+        if db.exists():
+            try:
+                committed = sqlite3.connect(db, timeout=5).execute("SELECT count(*) FROM inspections").fetchone()[0]
+            except sqlite3.Error:
+                committed = 0
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return committed
+
+
 def run_json(*args: str, data: Path | None = None):
     proc = run_cli(*args, "--json", data=data)
     return json.loads(proc.stdout)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import run_cli, run_json
+from conftest import kill_run_mid_way, run_cli, run_json
 from gui_helpers import modal_dialog, rows
 from PySide6.QtCore import Qt, QTimer
 
@@ -267,31 +267,11 @@ def test_the_window_skips_what_was_inspected_inspect_again_shows_it(qtbot, windo
 def test_an_interrupted_run_is_offered_for_resuming(qtbot, window, tmp_path, data_dir):
     """A `station run` killed mid-folder (SIGKILL: no chance to record its end): the next window
     says so and Resume inspects the rest."""
-    import os
-    import signal
-    import sqlite3
-    import subprocess
-    import sys
-    import time
-
-    from conftest import ROOT
-
     from station.train import synth
 
     images = tmp_path / "many"
     synth.generate(images, count=60, seed=77)
-    proc = subprocess.Popen([sys.executable, "-m", "station", "run", str(images), "--data", str(data_dir), "--batch-size", "2"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    db, committed, deadline = data_dir / "station.db", 0, time.monotonic() + 240
-    while time.monotonic() < deadline and committed < 6:
-        time.sleep(0.1)
-        if db.exists():
-            try:
-                committed = sqlite3.connect(db, timeout=5).execute("SELECT count(*) FROM inspections").fetchone()[0]
-            except sqlite3.Error:
-                committed = 0
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_run_mid_way(images, data_dir, at_least=6, batch_size=2)
     done = rows(data_dir, "SELECT count(*) FROM inspections")[0][0]
     assert 6 <= done < 60, "killed mid-way"
 

@@ -4,19 +4,14 @@ inspected; re-runs skip; a kill -9 leaves a sound database and the next run fini
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import struct
-import subprocess
-import sys
-import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli, run_json
+from conftest import kill_run_mid_way, run_cli, run_json
 
 
 def _png_header_claiming(w: int, h: int) -> bytes:
@@ -107,20 +102,8 @@ def test_kill_9_mid_run_then_resume(tmp_path, data_dir):
 
     images = tmp_path / "many"
     synth.generate(images, count=160, seed=77)
-    cmd = [sys.executable, "-m", "station", "run", str(images), "--data", str(data_dir), "--batch-size", "4"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    committed = kill_run_mid_way(images, data_dir, at_least=20, batch_size=4)
     db = data_dir / "station.db"
-    deadline = time.monotonic() + 240
-    committed = 0
-    while time.monotonic() < deadline and committed < 20:
-        time.sleep(0.2)
-        if db.exists():
-            try:
-                committed = sqlite3.connect(db, timeout=5).execute("SELECT count(*) FROM inspections").fetchone()[0]
-            except sqlite3.Error:
-                committed = 0
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
     assert 20 <= committed < 160, "the run must be killed mid-way"
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

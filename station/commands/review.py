@@ -26,6 +26,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
         else:
             rows = repo.queue(s, args.order, args.limit)
         same = conflicts.labels_of(s, [r.sha256 for r in rows])
+    clashes = conflicts.conflicting(same)
     items: list[dict[str, Any]] = [
         {
             # An image retention purged, or a full disk never stored, is null, and image_gone says why.
@@ -35,7 +36,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
             "uncertainty": round(r.uncertainty, 6), "label": r.label,
             # What identical image content is labelled elsewhere; two or more labels are a conflict.
             "same_image_labels": same.get(r.sha256, {}),
-            "conflict": sorted(same[r.sha256]) if len(same.get(r.sha256, {})) > 1 else None,
+            "conflict": clashes[r.sha256].names() if r.sha256 in clashes else None,
         }
         for r in rows
     ]

@@ -29,12 +29,17 @@ class Conflict:
         return ", ".join(f"{label} ({', '.join(f'#{i}' for i in ids)})" for label, ids in sorted(self.labels.items()))
 
 
+def conflicting(by_sha: dict[str, dict[str, list[int]]]) -> dict[str, Conflict]:
+    """The rule, in one place: an image whose content carries two or more labels."""
+    return {sha: Conflict(sha, {k: sorted(v) for k, v in labels.items()}) for sha, labels in by_sha.items() if len(labels) > 1}
+
+
 def find(labelled: Iterable[tuple[str, str, int]]) -> dict[str, Conflict]:
     """(sha256, label, inspection id) triples -> the images carrying two or more labels."""
     by_sha: dict[str, dict[str, list[int]]] = {}
     for sha, label, ident in labelled:
         by_sha.setdefault(sha, {}).setdefault(label, []).append(ident)
-    return {sha: Conflict(sha, {k: sorted(v) for k, v in labels.items()}) for sha, labels in by_sha.items() if len(labels) > 1}
+    return conflicting(by_sha)
 
 
 def labels_of(session: Session, digests: Iterable[str]) -> dict[str, dict[str, list[int]]]:
@@ -50,7 +55,7 @@ def labels_of(session: Session, digests: Iterable[str]) -> dict[str, dict[str, l
 
 
 def of(session: Session, digests: Iterable[str]) -> dict[str, Conflict]:
-    return {sha: Conflict(sha, labels) for sha, labels in labels_of(session, digests).items() if len(labels) > 1}
+    return conflicting(labels_of(session, digests))
 
 
 def every(session: Session) -> list[Conflict]:

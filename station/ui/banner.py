@@ -32,7 +32,8 @@ class Banner(QFrame):
         lay.addWidget(self.dismiss_btn)
         self.full = ""
         self.log_path = ""
-        self.kind = ""  # "error" or "offer"
+        self.kind = ""  # "error", "alarm" or "offer"
+        self._painted: tuple[str, str] | None = None
         self._action: Callable[[], None] | None = None
         self.details_btn.clicked.connect(self.show_details)
         self.action_btn.clicked.connect(self._act)
@@ -40,6 +41,11 @@ class Banner(QFrame):
         self.hide()
 
     def _paint(self, background: str, border: str) -> None:
+        # A camera's unreadable frames, or every FAIL with alarm.on_fail, reach here per frame:
+        # a style sheet re-polishes the strip, so it is set only when the colours change.
+        if self._painted == (background, border):
+            return
+        self._painted = (background, border)
         self.setStyleSheet(f"QFrame#banner {{ background: {background}; border: 1px solid {border}; border-radius: 6px; }}"
                            "QLabel { color: #ffffff; font-size: 17px; font-weight: 600; }")
 

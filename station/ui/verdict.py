@@ -33,6 +33,8 @@ class VerdictLabel(QLabel):
         self._px = 0
 
     def set_verdict(self, text: str, color: str) -> None:
+        if text == self.text() and color == self._color and self._px:
+            return  # PASS after PASS, once per frame: nothing to lay out or restyle again
         self._color = color
         self.setText(text)
         self._fit(force=True)
