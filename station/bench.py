@@ -6,6 +6,7 @@ measurements interleaved in one process drift together.
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -29,33 +30,38 @@ def _timeit(fn: Callable[[], Any], reps: int) -> list[float]:
 
 
 def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None = None, data: str | None = None,
-          progress: ProgressFn | None = None) -> dict[str, Any]:
-    import torch
-
+          progress: ProgressFn | None = None, backend: str | None = None) -> dict[str, Any]:
+    """`backend` is the one the pipeline figures are on (default: auto, as `station run`); the
+    bare forward pass is measured on every installed backend, interleaved."""
     from station.cpu import tune_cpu
     from station.imageio import decode, read_bytes
     from station.inspection_run import InspectionRun, RunOptions
-    from station.model import load_model
+    from station.model import backends, load_model
     from station.sources.folder import FolderSource
     from station.store.db import open_store
     from station.train import synth
 
-    tune_cpu()
     say = progress or (lambda *a: None)
     with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp_name:
         tmp = Path(tmp_name)
         synth.generate(tmp / "images", images, seed=12345)
-        model = load_model(model_spec, data)
+        model = load_model(model_spec, data, device="cpu", backend=backend or "auto")
+        engines = {model.backend: model}
+        for other in ("torch", "onnxruntime"):
+            if other not in engines and backends.installed(other):
+                engines[other] = load_model(model_spec, data, device="cpu", backend=other)
+        tune_cpu()
         paths = FolderSource(tmp / "images").paths
 
         decoded = [decode(read_bytes(p)) for p in paths]
         x = model.batch(decoded)
         bs = 8
 
-        def forward() -> None:
-            with torch.inference_mode():
+        def forward(m: Any) -> Callable[[], None]:
+            def run() -> None:  # the bare network: what every verdict waits for
                 for i in range(0, len(x), bs):
-                    model.network(x[i : i + bs])
+                    m.run_graph(x[i : i + bs])
+            return run
 
         store = open_store(str(tmp / "data"))
 
@@ -69,33 +75,43 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
             finally:
                 run.close()
 
-        forward()  # warm-up: first calls pay for allocation and kernel selection
-        pipeline()  # warm-up: the first run also writes every image file once
+        legs = {**{name: forward(m) for name, m in engines.items()}, "pipeline": pipeline}
+        for leg in legs.values():
+            leg()  # warm-up: first calls pay for allocation and kernel selection (and the first run writes the files)
         reps = 5
-        fwd, pipe = [], []
-        for rep in range(reps):  # interleaved, so both see the same machine
-            fwd += _timeit(forward, 1)
-            pipe += _timeit(pipeline, 1)
+        times: dict[str, list[float]] = {k: [] for k in legs}
+        for rep in range(reps):  # interleaved, so all see the same machine
+            for k, leg in legs.items():
+                times[k] += _timeit(leg, 1)
             say("forward vs pipeline", rep + 1, reps)
-        forward_ips = len(x) / statistics.median(fwd)
-        pipeline_ips = len(x) / statistics.median(pipe)
+        ips = {k: len(x) / statistics.median(v) for k, v in times.items()}
+        forward_ips, pipeline_ips = ips[model.backend], ips["pipeline"]
 
-        cam_ms, ref_ms = _cam_side_by_side(model, x[:bs], say)
-        anomaly = _anomaly_side_by_side(model, x, bs, say)
-        anomaly.update(_template_side_by_side(model, bs, say))
+        torch_model = engines.get("torch")
+        cam_ms, ref_ms = _cam_side_by_side(model, torch_model, x[:bs], say)
+        anomaly = _anomaly_side_by_side(torch_model, x, bs, say) if torch_model is not None else {}
+        if torch_model is not None:
+            anomaly.update(_template_side_by_side(torch_model, bs, say))
         store_ips = _store_rate(store, model, decoded[0], tmp)
         say("queue", 0, 1)
         queue_ms = _queue_ms(tmp / "queue.db", queue_rows)
-    return {
+    out: dict[str, Any] = {
         "images": len(x),
         "batch_size": bs,
+        "backend": model.backend,
         "device": str(model.device),
-        "threads": torch.get_num_threads(),
+        "threads": os.cpu_count(),
         "forward_images_per_s": round(forward_ips, 2),
         "pipeline_images_per_s": round(pipeline_ips, 2),
         "pipeline_vs_forward": round(pipeline_ips / forward_ips, 3),
-        "forward_ms_per_image_by_rep": [round(t * 1000 / len(x), 2) for t in fwd],
-        "pipeline_ms_per_image_by_rep": [round(t * 1000 / len(x), 2) for t in pipe],
+        "backends": {k: {"forward_images_per_s": round(ips[k], 2),
+                         "forward_ms_per_image_by_rep": [round(t * 1000 / len(x), 2) for t in times[k]]} for k in engines},
+        "pipeline_ms_per_image_by_rep": [round(t * 1000 / len(x), 2) for t in times["pipeline"]],
+    }
+    if "torch" in ips and "onnxruntime" in ips:
+        out["onnxruntime_vs_torch_forward"] = round(ips["onnxruntime"] / ips["torch"], 3)
+    return {
+        **out,
         "cam_ms": round(cam_ms, 2) if cam_ms is not None else None,
         "reference_cam_ms": round(ref_ms, 2) if ref_ms is not None else None,
         "cam_speedup_vs_reference": round(ref_ms / cam_ms, 2) if cam_ms and ref_ms else None,
@@ -120,16 +136,15 @@ def _anomaly_side_by_side(model, x, bs: int, say, sizes: tuple[int, ...] = (512,
 
     trunk = model.network.backbone.trunk
     with torch.inference_mode():
-        patches = patchcore.flatten(AnomalyNet(trunk, torch.zeros(1, 1)).features(x[:bs])[0])
+        patches = patchcore.flatten(AnomalyNet(trunk, torch.zeros(1, 1)).features(torch.from_numpy(x[:bs]))[0])
     g = torch.Generator().manual_seed(0)
     card = base_card("bench")
     card["input_size"] = model.input_size
     card["anomaly"].update({"raw_threshold": 30.0, "scale": 1.0, "floor": 20.0})
 
     def forward() -> None:
-        with torch.inference_mode():
-            for i in range(0, len(x), bs):
-                model.network(x[i : i + bs])
+        for i in range(0, len(x), bs):
+            model.run_graph(x[i : i + bs])
 
     anomaly = {}
     for size in sizes:
@@ -173,11 +188,11 @@ def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, An
     images = [photolines._finish(photolines.capture(photo, model.input_size, rng), rng) for _ in range(parts)]
     x = model.batch(images)
     trunk = model.network.backbone.trunk
-    stats, _ = template.build(template.gray_images(x[: parts // 2].numpy(), model.mean, model.std))
+    stats, _ = template.build(template.gray_images(x[: parts // 2], model.mean, model.std))
     if stats is None:
         return {"template_note": "the bench's gravel parts did not register"}
     with torch.inference_mode():
-        patches = patchcore.flatten(AnomalyNet(trunk, torch.zeros(1, 1)).features(x[:bs])[0])
+        patches = patchcore.flatten(AnomalyNet(trunk, torch.zeros(1, 1)).features(torch.from_numpy(x[:bs]))[0])
     bank = patches[torch.randint(len(patches), (DEFAULT_BANK,), generator=torch.Generator().manual_seed(0))]
     card = base_card("bench")
     card["input_size"] = model.input_size
@@ -190,9 +205,8 @@ def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, An
     with_t = AnomalyModel(net_t, card_t)
 
     def forward() -> None:
-        with torch.inference_mode():
-            for i in range(0, len(x), bs):
-                model.network(x[i : i + bs])
+        for i in range(0, len(x), bs):
+            model.run_graph(x[i : i + bs])
 
     legs = {"forward": forward,
             "anomaly": lambda: [plain.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)],
@@ -211,23 +225,30 @@ def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, An
             "template_cost_vs_anomaly": round(med["template"] / med["anomaly"], 3)}
 
 
-def _cam_side_by_side(model, x, say) -> tuple[float | None, float | None]:
-    """Per-image ms: our head-only Grad-CAM vs pytorch-grad-cam's GradCAM on the same layer,
-    each from the preprocessed batch to one map per image, alternated."""
-    try:
-        from pytorch_grad_cam import GradCAM
-        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-    except ImportError:  # dev-only dependency; the bench still reports the rest
-        ref = None
-    else:
-        ref = GradCAM(model=model.network, target_layers=[model.network.backbone])
+def _cam_side_by_side(model, torch_model, x, say) -> tuple[float | None, float | None]:
+    """Per-image ms: our closed-form Grad-CAM pass (network + map, on the bench's backend) vs
+    pytorch-grad-cam's GradCAM on the same layer of the torch network, each from the
+    preprocessed batch to one map per image, alternated."""
+    ref = None
+    if torch_model is not None and getattr(torch_model.network, "backbone", None) is not None:
+        try:
+            from pytorch_grad_cam import GradCAM
+            from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+        except ImportError:  # dev-only dependency; the bench still reports the rest
+            pass
+        else:
+            ref = GradCAM(model=torch_model.network, target_layers=[torch_model.network.backbone])
     probs, _ = model.forward_with_cam(x)
     targets = [model._cam_target(p) for p in probs]
     ours, theirs = [], []
+    if ref is not None:
+        import torch
+
+        xt = torch.from_numpy(x)
     for rep in range(3):
         ours += _timeit(lambda: model.forward_with_cam(x), 1)
         if ref is not None:
-            theirs += _timeit(lambda: ref(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in targets]), 1)
+            theirs += _timeit(lambda: ref(input_tensor=xt, targets=[ClassifierOutputTarget(t) for t in targets]), 1)
         say("cam vs reference", rep + 1, 3)
     n = len(x)
     return statistics.median(ours) * 1000 / n, (statistics.median(theirs) * 1000 / n if theirs else None)

@@ -17,7 +17,8 @@ def tune_cpu() -> None:
       buffers back in: system time equal to user time. Raising the mmap and trim thresholds
       keeps them. Measured on this 2-core machine: EfficientNet trunk 35.8 -> 15.0 ms/image at
       batch 8, 60.7 -> 16.6 at batch 32.
-    - One thread pool at a time: torch gets the cores, OpenCV works inline.
+    - One thread pool at a time: torch (when the model runs on it; call after loading the model)
+      or onnxruntime gets the cores, OpenCV works inline.
     """
     global _done
     with _lock:
@@ -32,7 +33,6 @@ def _apply() -> None:
     import sys
 
     import cv2
-    import torch
 
     if sys.platform.startswith("linux"):
         try:
@@ -44,4 +44,6 @@ def _apply() -> None:
         except (OSError, AttributeError):
             pass  # not glibc (musl, say): slower, still correct
     cv2.setNumThreads(1)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch = sys.modules.get("torch")  # only when loaded: onnxruntime sizes its own pool, and the line bundle has no torch
+    if torch is not None:
+        torch.set_num_threads(max(1, os.cpu_count() or 1))

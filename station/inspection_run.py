@@ -43,6 +43,7 @@ class RunOptions:
     data: str | None = None
     db: str | None = None
     device: str = "auto"
+    backend: str | None = None  # auto, torch or onnxruntime; None: the setting inference.backend
     batch_size: int = DEFAULT_BATCH
     # True: a file this model already judged is skipped (a re-run resumes where it stopped).
     # The window passes False: an operator who opens a folder again expects to see its verdicts.
@@ -62,6 +63,7 @@ class ModelInfo:
     threshold: float
     device: str
     card: dict[str, Any]
+    backend: str = "torch"
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class RunSummary:
             "errors": [{"origin": e.origin, "error": e.error} for e in self.errors],
             "verdicts": dict(self.verdicts), "dropped": self.dropped, "images_per_s": self.images_per_s,
             "run_id": self.run_id, "state": self.state,
-            "model": {"name": self.model.name, "version": self.model.version} if self.model else None,
+            "model": {"name": self.model.name, "version": self.model.version, "backend": self.model.backend} if self.model else None,
             "not_stored": [{"origin": e.origin, "reason": e.error} for e in self.not_stored], "not_stored_count": self.not_stored_count,
             "unrecorded": [{"origin": e.origin, "reason": e.error} for e in self.unrecorded], "unrecorded_count": self.unrecorded_count,
             "disk": self.disk.to_json() if self.disk else None,
@@ -174,18 +176,18 @@ class InspectionRun:
         from station.cpu import tune_cpu
         from station.diskguard import DiskGuard
         from station.model import load_model
-        from station.model.device import resolve_device
         from station.recorder import Recorder
         from station.sources import open_source
         from station.store.db import open_store
 
         o = self.options
         settings = station_settings.load(o.data)  # a broken settings file is one line, before anything opens
+        backend = o.backend or settings.inference.backend
+        self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=o.device, backend=backend)
         tune_cpu()
-        self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=resolve_device(o.device))
         m = self.model
         info = ModelInfo(name=m.name, version=m.version, classes=list(m.classes), threshold=m.threshold,
-                         device=str(m.device), card=m.card)
+                         device=str(m.device), card=m.card, backend=getattr(m, "backend", "torch"))
         self.summary.model = info
         self.store = store = open_store(o.data, o.db)
         self.source = open_source(o.source, should_stop=self._should_stop)

@@ -243,10 +243,8 @@ def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: b
     cams: np.ndarray | None = None
     infer_ms = 0.0
     if todo:
-        import torch
-
         t = time.perf_counter()
-        x = torch.from_numpy(np.stack([i.x for i in todo if i.x is not None]))  # all set: decoded without error
+        x = np.stack([i.x for i in todo if i.x is not None])  # all set: decoded without error
         if cam:
             probs, cams = model.forward_with_cam(x)
         else:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
-    import torch
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class InspectionModel(Protocol):
-    """A loaded model as the inspection loop uses it (StationModel, AnomalyModel)."""
+    """A loaded model as the inspection loop uses it: station.model.rules on a backend (torch:
+    StationModel, AnomalyModel; onnxruntime: OnnxModel, OnnxAnomalyModel)."""
 
     classes: list[str]
     threshold: float
@@ -32,8 +32,8 @@ class InspectionModel(Protocol):
     @property
     def version(self) -> str: ...
     def prepare(self, image: np.ndarray) -> np.ndarray: ...
-    def forward_with_cam(self, x: torch.Tensor, target: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]: ...
-    def probabilities(self, x: torch.Tensor) -> np.ndarray: ...
+    def forward_with_cam(self, x: np.ndarray, target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def probabilities(self, x: np.ndarray) -> np.ndarray: ...
     def decide(self, probs: np.ndarray) -> Prediction: ...
     def uncertainty(self, pred: Prediction) -> float: ...
 

@@ -75,6 +75,11 @@ class Floor:
 
 
 @dataclass
+class Inference:
+    backend: str = "auto"  # auto (onnxruntime where installed), torch or onnxruntime; --backend overrides
+
+
+@dataclass
 class Settings:
     retention: Retention = field(default_factory=Retention)
     disk: Disk = field(default_factory=Disk)
@@ -82,6 +87,7 @@ class Settings:
     upkeep: Upkeep = field(default_factory=Upkeep)
     floor: Floor = field(default_factory=Floor)
     alarm: Alarm = field(default_factory=Alarm)
+    inference: Inference = field(default_factory=Inference)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -182,6 +188,8 @@ def _assign(settings: Settings, key: str, value: Any, where: str) -> None:
             shifts.parse(value)
         except StationError as exc:
             raise StationError(f"{where}{key}: {exc}") from None
+    if key == "inference.backend" and value not in ("auto", "torch", "onnxruntime"):
+        raise StationError(f"{where}{key} must be auto, torch or onnxruntime, got {value!r}")
     lo, hi = LIMITS.get(key, (None, None))
     if lo is not None and hi is not None and not lo <= value <= hi:
         raise StationError(f"{where}{key} must be within {lo:g}..{hi:g}, got {value!r}")

@@ -100,8 +100,14 @@ def test_models_and_promote(tmp_path, data_dir):
 def test_bench_runs_and_reports_contract_keys():
     out = run_json("bench", "--images", "8", "--queue-rows", "3000")
     for key in ("forward_images_per_s", "pipeline_images_per_s", "pipeline_vs_forward", "cam_ms",
-                "reference_cam_ms", "cam_speedup_vs_reference", "queue_ms_1m", "store_inspections_per_s"):
+                "reference_cam_ms", "cam_speedup_vs_reference", "queue_ms_1m", "store_inspections_per_s",
+                "onnxruntime_vs_torch_forward"):
         assert out[key] is not None and out[key] > 0, key
+    # Both backends measured in the one run; the pipeline figures are on the default one.
+    assert out["backend"] == "onnxruntime" and set(out["backends"]) == {"torch", "onnxruntime"}
+    assert out["forward_images_per_s"] == out["backends"]["onnxruntime"]["forward_images_per_s"]
+    assert out["onnxruntime_vs_torch_forward"] == pytest.approx(
+        out["backends"]["onnxruntime"]["forward_images_per_s"] / out["backends"]["torch"]["forward_images_per_s"], rel=0.01)
 
 
 def test_upgrade_refreshes_the_shipped_default_model(data_dir):

@@ -164,8 +164,11 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
 
     QTimer.singleShot(0, give_reason)
     qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: any(m.active and m.name == r.name for m in list_models(str(inspected))), timeout=10_000)
     from station.model.registry import promotions
+
+    # Done when the window says so: the promotion's record is written just after ACTIVE.
+    qtbot.waitUntil(lambda: "is now the active model" in window.message.text(), timeout=30_000)
+    assert any(m.active and m.name == r.name for m in list_models(str(inspected)))
 
     last = promotions(str(inspected))[-1]
     assert (last["model"], last["by"], last["reason"], last["previous"]) == (r.name, "ines", "demo line, checked by hand", "default")

@@ -73,6 +73,11 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
     assert card["classes"][0] == "good" and card["classes"][-1] == "anomaly" and len(card["classes"]) >= 3
     assert trained["memory_bank"] >= 1
     assert card["parent"]["name"] == "brick-1"
+    # Saved with its ONNX export: the hybrid runs the same on both backends.
+    from backend_checks import compare_backends
+
+    got = compare_backends(tmp_path / "brick-2", [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted((brick / "test").rglob("*.png"))])
+    print(f"\nhybrid: backends agree on {got['images']} brick parts, worst heatmap r {got['worst_heatmap_r']:.5f}")
     before = run_json("evaluate", str(brick / "test"), "--model", str(model), data=data_dir)
     after = run_json("evaluate", str(brick / "test"), "--model", str(tmp_path / "brick-2"), data=data_dir)
     assert after["n"] == 40 and after["auroc"] > 0.8, after
@@ -95,6 +100,15 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
     some = next((brick / "test" / "crack").glob("*.png"))
     out = run_json("inspect", str(some), "--heatmap", str(tmp_path / "h.png"), data=data_dir)
     assert out["label"] in card["classes"] and (tmp_path / "h.png").is_file()
+
+
+def test_a_taught_model_runs_the_same_on_both_backends(taught, brick):
+    from backend_checks import compare_backends
+
+    model, _ = taught
+    images = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted((brick / "test").rglob("*.png"))]
+    got = compare_backends(model, images)
+    print(f"\nanomaly model: backends agree on {got['images']} brick parts, worst heatmap r {got['worst_heatmap_r']:.5f}")
 
 
 def test_the_anomaly_map_peaks_on_the_drawn_defect(taught):

@@ -67,6 +67,17 @@ def test_the_template_map_peaks_on_a_faint_defect(taught):
     assert m.predict([_finish(capture(photo, 256, rng), rng)])[0].label == "good"
 
 
+def test_a_template_model_runs_the_same_on_both_backends(taught, gravel):
+    from backend_checks import compare_backends
+
+    from station.imageio import decode, read_bytes
+
+    model = taught[0]
+    images = [decode(read_bytes(p)) for p in sorted((gravel / "test").rglob("*.png"))]
+    got = compare_backends(model, images)
+    print(f"\ntemplate model: backends agree on {got['images']} gravel parts, worst heatmap r {got['worst_heatmap_r']:.5f}")
+
+
 def test_a_part_of_another_product_fails(taught, tmp_path):
     """Nothing of a brick face registers to the gravel product: the model says anomaly."""
     from station.model import load_model

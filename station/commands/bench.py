@@ -13,7 +13,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.images < 1 or args.queue_rows < 1:
         raise StationError("--images and --queue-rows must be at least 1")
-    result = bench(args.images, args.queue_rows, getattr(args, "model", None), args.data, progress=Progress())
+    result = bench(args.images, args.queue_rows, getattr(args, "model", None), args.data, progress=Progress(), backend=args.backend)
     if args.json:
         emit_json(result)
     else:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator, Sized
 
 from station.commands.output import Progress, emit_json
 from station.errors import StationError
-from station.model.device import resolve_device as device_arg
 
 log = logging.getLogger("station.run")
 
@@ -18,7 +17,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from station.inspection_run import InspectionRun, RunOptions
 
     run = InspectionRun(RunOptions(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device,
-                                   batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit))
+                                   backend=args.backend, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit))
     progress = Progress()
     with stop_on_signals(run.stop):
         try:
@@ -91,7 +90,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if not Path(args.image).is_file():
         raise StationError(f"image not found: {args.image}")
     image = decode(read_bytes(args.image))
-    model = load_model(args.model, args.data, device=device_arg(args.device))
+    model = load_model(args.model, args.data, device=args.device, backend=backend_arg(args))
     probs, cams = model.forward_with_cam(model.batch([image]))
     pred = model.decide(probs[0])
     box = hot_box(cams[0], image.shape) if pred.verdict == "fail" else None
@@ -106,3 +105,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     else:
         print(f"{pred.verdict.upper()}  {pred.label}  p_defect={pred.p_defect:.3f}" + (f"  box={list(box)}" if box else ""))
     return 0
+
+
+def backend_arg(args: argparse.Namespace) -> str:
+    """--backend, else the setting inference.backend."""
+    from station import settings
+
+    return args.backend or settings.load(args.data).inference.backend

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from station.commands.inspection import backend_arg
 from station.commands.output import Progress, emit_json
 from station.errors import StationError
-from station.model.device import resolve_device as device_arg
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -45,7 +45,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from station.model import load_model
     from station.train.evaluate import evaluate
 
-    model = load_model(args.model, args.data, device=device_arg(args.device))
+    model = load_model(args.model, args.data, device=args.device, backend=backend_arg(args))
     result = evaluate(model, args.dataset, args.report, progress=Progress())
     if args.json:
         emit_json(result)

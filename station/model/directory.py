@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import torch
 
     from station.model.classifier import StationModel
+    from station.model.rules import ClassifierRules as InferenceModel
 
 WEIGHTS = "model.safetensors"
 CARD = "card.json"
@@ -64,13 +65,29 @@ def read_card(directory: Path) -> dict[str, Any]:
 
 
 def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> StationModel:
-    """Load a model directory; any defect in it becomes one ModelError naming the file."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    """Load a model directory on torch (to train it, or to run it there); any defect in it
+    becomes one ModelError naming the file."""
+    directory, card = _checked(directory)
+    return _load_torch(directory, card, device)
 
-    from station.model.classifier import StationModel
-    from station.model.network import StationNet
 
+def load_for_inference(directory: str | os.PathLike[str], device: str = "auto", backend: str | None = "auto") -> InferenceModel:
+    """Load a model directory to inspect with, on a backend (torch, onnxruntime, or auto:
+    station.model.backends); any defect in it becomes one ModelError naming the file."""
+    from station.model import backends
+
+    directory, card = _checked(directory)
+    if backends.choose(backend, directory, card, device) == "onnxruntime":
+        from station.model.backends import ort
+
+        _check_weights(directory, card)
+        return ort.load(directory, card, device)
+    from station.model.device import resolve_device
+
+    return _load_torch(directory, card, resolve_device(device))
+
+
+def _checked(directory: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError(f"model directory not found: {directory}")
@@ -78,6 +95,32 @@ def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> St
     weights = directory / WEIGHTS
     if not weights.is_file():
         raise ModelError(f"{weights}: missing")
+    if card.get("kind", "classifier") not in ("classifier", "anomaly", "hybrid"):
+        raise ModelError(f"{directory / CARD}: kind must be one of classifier, anomaly, hybrid, not {card.get('kind')!r}")
+    if card.get("kind", "classifier") != "classifier":
+        from station.model.anomaly_rules import check_card
+
+        check_card(card, directory / CARD)
+    return directory, card
+
+
+def _check_weights(directory: Path, card: dict[str, Any]) -> None:
+    digest = file_sha256(directory / WEIGHTS)
+    if card.get("weights_sha256") not in (None, digest):
+        # New weights under an old card (a write cut short): its threshold and classes describe
+        # another network, and inspections would be recorded under the wrong version.
+        raise ModelError(f"{directory / WEIGHTS}: does not match {CARD} (field 'weights_sha256'); the model was not saved whole, save or copy it again")
+    card["weights_sha256"] = digest
+
+
+def _load_torch(directory: Path, card: dict[str, Any], device: str) -> StationModel:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from station.model.classifier import StationModel
+    from station.model.network import StationNet
+
+    weights = directory / WEIGHTS
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -88,9 +131,8 @@ def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> St
         if kind == "classifier":
             net = StationNet(card["arch"], len(card["classes"]), float(card.get("dropout", 0.2)))
         elif kind in ("anomaly", "hybrid"):
-            from station.model.anomaly import build_net, check_card
+            from station.model.anomaly import build_net
 
-            check_card(card, directory / CARD)
             bank = state.get("bank")
             if bank is None or bank.ndim != 2 or bank.shape[0] < 1:
                 raise ModelError(f"{weights}: no memory bank (tensor 'bank'), or not a matrix")
@@ -112,12 +154,7 @@ def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> St
     if extra:
         raise ModelError(f"{weights}: unexpected tensor {extra[0]}; does not match arch {card['arch']}")
     net.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    digest = file_sha256(weights)
-    if card.get("weights_sha256") not in (None, digest):
-        # New weights under an old card (a write cut short): its threshold and classes describe
-        # another network, and inspections would be recorded under the wrong version.
-        raise ModelError(f"{weights}: does not match {CARD} (field 'weights_sha256'); the model was not saved whole, save or copy it again")
-    card["weights_sha256"] = digest
+    _check_weights(directory, card)
     if kind != "classifier":
         from station.model.anomaly import AnomalyModel
 
@@ -164,10 +201,12 @@ def save_model_dir(network: torch.nn.Module, card: dict[str, Any], out: str | os
         card = dict(card)
         card["weights_sha256"] = file_sha256(tmp / WEIGHTS)
         card.setdefault("cam_layer", CAM_LAYER)
+        card.pop("onnx_sha256", None)
         atomic_write(tmp / CARD, json.dumps(card, indent=2, sort_keys=False) + "\n", fsync=True)
+        export(tmp)
         if out.is_dir():
             for entry in out.iterdir():
-                if entry.name not in (WEIGHTS, CARD):
+                if entry.name not in (WEIGHTS, CARD, "model.onnx"):
                     os.replace(entry, tmp / entry.name)
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "model")  # out is gone only between these two renames
@@ -179,3 +218,36 @@ def save_model_dir(network: torch.nn.Module, card: dict[str, Any], out: str | os
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def export(directory: Path) -> None:
+    """Write `model.onnx` for a model directory and its hash into the card. The graph is exported
+    from the weights as saved (fp16, read back), so both backends run the very same numbers."""
+    from station.model.backends import ONNX
+    from station.model.graph import export_onnx
+
+    model = load_model_dir(directory)
+    tmp = directory / f".{ONNX}.tmp"
+    try:
+        export_onnx(model.network, model.input_size, tmp)
+        os.replace(tmp, directory / ONNX)
+    finally:
+        tmp.unlink(missing_ok=True)
+    card = json.loads((directory / CARD).read_text(encoding="utf-8"))
+    card["onnx_sha256"] = file_sha256(directory / ONNX)
+    atomic_write(directory / CARD, json.dumps(card, indent=2, sort_keys=False) + "\n", fsync=True)
+
+
+def ensure_export(directory: Path) -> bool:
+    """Export a model directory that has no matching ONNX export (saved by an older version, or
+    copied without it); True when one was written. Needs torch: on a PC without it (the line
+    bundle) one line says where to do it."""
+    from station.model import backends
+
+    if backends.onnx_problem(directory, read_card(directory)) is None:
+        return False
+    if not backends.installed("torch"):
+        raise ModelError(f"{directory.name} has no ONNX export this station can run, and exporting needs torch: "
+                         "promote it on the engineering PC (the full bundle), then copy the model folder here")
+    export(directory)
+    return True

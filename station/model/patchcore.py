@@ -6,8 +6,8 @@
   real-photo lines, these two taps beat adding the trunk's output or its stride-4 stage (docs/learning.md).
 - Memory bank: patches of good parts, thinned by greedy k-center coreset selection so the bank
   covers the good patches with a bounded size (the cost of a verdict grows with it).
-- Anomaly map: each patch's distance to its nearest bank patch, lightly smoothed; the image
-  score is the map's maximum.
+- Anomaly map: each patch's distance to its nearest bank patch, lightly smoothed (station.model.knn,
+  numpy, shared by every backend); the image score is the map's maximum.
 
 Pure torch, no training: fitting is one forward pass per good image plus the coreset.
 """
@@ -93,29 +93,11 @@ def greedy_coreset(patches: torch.Tensor, size: int, seed: int = 0, proj_dim: in
     return chosen
 
 
-def nearest_distance(queries: torch.Tensor, bank: torch.Tensor, bank_sq: torch.Tensor | None = None,
-                     chunk: int = 4096) -> torch.Tensor:
-    """Euclidean distance from each query row to its nearest bank row, in chunks (bounded memory)."""
-    bank = bank.float()
-    bsq = (bank * bank).sum(1) if bank_sq is None else bank_sq
-    out = []
-    for start in range(0, queries.shape[0], chunk):
-        q = queries[start : start + chunk].float()
-        d2 = (q * q).sum(1, keepdim=True) - 2.0 * (q @ bank.T) + bsq[None, :]
-        out.append(d2.amin(dim=1).clamp_min_(0).sqrt_())
-    return torch.cat(out)
-
-
 def anomaly_maps(emb: torch.Tensor, bank: torch.Tensor, bank_sq: torch.Tensor | None = None) -> torch.Tensor:
-    """(N, D, h, w) patch features -> (N, h, w) nearest-neighbour distance maps, smoothed."""
-    n, _, h, w = emb.shape
-    d = nearest_distance(flatten(emb), bank, bank_sq).view(n, 1, h, w)
-    return _smooth(d)[:, 0]
+    """(N, D, h, w) patch features -> (N, h, w) nearest-neighbour distance maps, smoothed: the
+    numpy search every backend uses (station.model.knn), so teaching and inspection agree."""
+    from station.model import knn
 
-
-_KERNEL = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16.0
-
-
-def _smooth(maps: torch.Tensor) -> torch.Tensor:
-    """A 3x3 binomial blur: one noisy patch is not a defect, and the map reads as a region."""
-    return F.conv2d(F.pad(maps, (1, 1, 1, 1), mode="replicate"), _KERNEL.view(1, 1, 3, 3).to(maps.dtype))
+    sq = None if bank_sq is None else bank_sq.float().cpu().numpy()
+    maps = knn.anomaly_maps(emb.float().cpu().numpy(), bank.float().cpu().numpy(), sq)
+    return torch.from_numpy(maps).to(emb.device)

@@ -167,6 +167,14 @@ def register(source: Path, name: str | None, data: str | os.PathLike[str] | None
     tmp = reg / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(source, tmp)
+    try:
+        from station.model.directory import ensure_export
+
+        if ensure_export(tmp):  # every registered model runs on onnxruntime
+            log.info("exported %s to ONNX", name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     os.replace(tmp, reg / name)
     return name
 
@@ -182,9 +190,10 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
         name_or_dir = register(path, name, data)
     if not (reg / name_or_dir / "card.json").is_file():
         raise StationError(f"no model named {name_or_dir!r}; see `station models`")
-    from station.model.directory import load_model_dir
+    from station.model.directory import ensure_export, load_for_inference
 
-    load_model_dir(reg / name_or_dir)  # a model that cannot load is never made active
+    ensure_export(reg / name_or_dir)
+    load_for_inference(reg / name_or_dir, device="cpu")  # a model that cannot load is never made active
     try:
         previous = active_name(data, reg)
     except ModelError:
@@ -231,9 +240,9 @@ def rollback(data: str | os.PathLike[str] | None = None, by: str = "", reason: s
     target = last["previous"]
     if not (reg / target / "card.json").is_file():
         raise StationError(f"the previous model {target!r} is no longer registered")
-    from station.model.directory import load_model_dir
+    from station.model.directory import load_for_inference
 
-    load_model_dir(reg / target)
+    load_for_inference(reg / target, device="cpu")
     _write_active(reg, target)
     _record(reg, "rollback", target, current, by, reason)
     return target

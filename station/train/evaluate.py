@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 
 from station.labels import is_defect
-from station.model.classifier import StationModel
+from station.model.rules import ClassifierRules
 from station.progress import ProgressFn
 from station.train import data as tdata
 from station.train import metrics
 
 
 def evaluate(
-    model: StationModel,
+    model: ClassifierRules,
     data: str | Path,
     report_dir: str | Path | None = None,
     progress: ProgressFn | None = None,

@@ -51,9 +51,9 @@ def load_base(spec: str) -> StationModel:
     """A base model: a model directory, or a registered name."""
     if Path(spec).is_dir():
         return load_model_dir(spec)
-    from station.model import load_model
+    from station.model.registry import resolve_model
 
-    return load_model(spec)
+    return load_model_dir(resolve_model(spec))
 
 
 def _build(cfg: TrainConfig, classes: list[str], parent: StationModel | None) -> tuple[StationNet, dict]:

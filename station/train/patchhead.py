@@ -34,7 +34,7 @@ def embed(model: AnomalyModel, items: tdata.Items, batch: int = 16) -> tuple[tor
     for start in range(0, len(images), batch):
         x = torch.from_numpy(np.stack([model.prepare(im) for im in images[start : start + batch]]))
         with torch.inference_mode():
-            z, emb, _ = model.evidence(x)
+            z, emb = model.evidence(x)
         embs.append(emb.clone())
         zs.append(z.clone())
     return torch.cat(embs), torch.cat(zs)

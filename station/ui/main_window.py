@@ -37,6 +37,7 @@ class Options:
     data: str | None = None
     db: str | None = None
     device: str = "auto"
+    backend: str | None = None
     autostart: bool = True
     kiosk: bool = False  # shop-floor kiosk: full screen, Live only, quitting confirmed (station.ui.shopfloor)
     model_factory: Callable[[], Any] | None = None  # tests: a deliberately slow model
@@ -176,7 +177,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("last_source", spec)
         self.live.source_bar.set_source(spec)
         cfg = WorkerConfig(source=source, model=self.options.model, data=self.options.data, db=self.options.db,
-                           device=self.options.device, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
+                           device=self.options.device, backend=self.options.backend, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
                            model_factory=self.options.model_factory,
                            skip_inspected=not demo and not self.live.source_bar.again.isChecked())
         self.worker = InspectionWorker(cfg)

@@ -53,6 +53,7 @@ class WorkerConfig:
     data: str | None = None
     db: str | None = None
     device: str = "auto"
+    backend: str | None = None  # None: the setting inference.backend
     pace_s: float = 0.0  # minimum time between frames (the demo plays at a watchable speed)
     batch_size: int = DEFAULT_BATCH
     # Parts this model already judged are skipped, as `station run` does; False for the demo
@@ -75,7 +76,7 @@ class InspectionWorker(QObject):
         super().__init__()
         self.cfg = cfg
         self.run_ = InspectionRun(RunOptions(source=cfg.source, model=cfg.model, data=cfg.data, db=cfg.db, device=cfg.device,
-                                             batch_size=cfg.batch_size, skip_inspected=cfg.skip_inspected, preview=PREVIEW,
+                                             backend=cfg.backend, batch_size=cfg.batch_size, skip_inspected=cfg.skip_inspected, preview=PREVIEW,
                                              pace_s=cfg.pace_s), model_factory=cfg.model_factory)
         self._read_at: dict[tuple[str, int], float] = {}
         self._times: list[float] = []

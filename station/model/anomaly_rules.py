@@ -1,0 +1,234 @@
+"""Good-parts anomaly models and the hybrid as rules (card `kind` "anomaly" or "hybrid"), numpy only.
+
+- anomaly: the shipped frozen trunk plus a memory bank of good patches (station.model.patchcore).
+  p_anomaly = sigmoid((score - t) / s): 0.5 exactly at the raw threshold t set from good parts,
+  so the card's threshold (0.5) lives in (0, 1) like every model's and the window's threshold
+  box means the same thing for every kind.
+- hybrid: the same, plus a classifier head (adapter + linear, as StationNet) trained on reviewed
+  defects. When the reviews show it helps (`classifier.votes`), its p_defect is rescaled so its
+  own cut also lands on 0.5, and the part's p_defect is the larger of the two: FAIL when the
+  anomaly score says so *or* the classifier is confident of a defect. Either way it names the
+  type of a failed part when it recognises one, else the type is `anomaly` (nobody named it yet).
+
+The heatmap is the anomaly map, as the sigmoid of each patch's logit: 0.5 at the cut, near 0 on
+a typical good patch. Where only the classifier fired, its Grad-CAM is shown instead, so every
+failed part shows where.
+
+The network (station.model.anomaly.AnomalyNet, or its ONNX export) gives only the patch
+embedding and the head's outputs; the nearest-neighbour search, the template, the patch scorer
+and the verdict are here, shared by both backends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from station.domain import Prediction
+from station.labels import GOOD
+from station.model import knn
+from station.model.cam import gradcam
+from station.model.rules import ClassifierRules, softmax
+from station.model.template import Judge, TemplateStats, gray_images
+
+ANOMALY = "anomaly"
+UNMATCHED_Z = 3.0  # evidence for a part that does not register to the template: fails, not with certainty
+
+
+@dataclass
+class PatchScorer:
+    """The memory bank and the patch scorer: logit = a * z + w . (f - mu) / sd + b per patch."""
+
+    bank: np.ndarray
+    bank_sq: np.ndarray
+    w: np.ndarray
+    mu: np.ndarray
+    sd: np.ndarray
+    ab: np.ndarray
+
+    def logit_maps(self, emb: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """(N, h, w) per-patch defect logits from features and the anomaly evidence z (0 at the
+        taught cut, in standard deviations of held-out good parts)."""
+        out = self.ab[0] * z + self.ab[1]
+        if self.w.any():
+            f = (emb - self.mu[None, :, None, None]) / self.sd[None, :, None, None]
+            out = out + np.einsum("ndhw,d->nhw", f, self.w)
+        return out.astype(np.float32)
+
+
+class AnomalyRules(ClassifierRules):
+    """An anomaly or hybrid card as rules; subclasses supply `run_graph`, `head_weight`,
+    `scorer` and `template_stats`."""
+
+    def _init_rules(self, card: dict[str, Any], path: Path | None) -> None:
+        super()._init_rules(card, path)
+        self.kind = str(card.get("kind", ANOMALY))
+        a = card["anomaly"]
+        self.raw_threshold = float(a["raw_threshold"])
+        self.scale = float(a["scale"])
+        head = card.get("classifier", {})
+        self.classifier_classes: list[str] = list(head.get("classes", []))
+        self.classifier_threshold = float(head.get("threshold", 0.5))  # its cut when it votes on the verdict
+        self.classifier_votes = bool(head.get("votes", True))
+        self.type_threshold = float(head.get("type_threshold", self.classifier_threshold))  # its cut for naming a type
+        tmpl = a.get("template")
+        self.judge = Judge(self.template_stats()) if isinstance(tmpl, dict) and tmpl.get("used") else None
+        self.template_threshold = float(tmpl["raw_threshold"]) if self.judge else 0.0
+        self.template_scale = float(tmpl["scale"]) if self.judge else 1.0
+
+    def scorer(self) -> PatchScorer:
+        raise NotImplementedError
+
+    def template_stats(self) -> TemplateStats:
+        raise NotImplementedError
+
+    @property
+    def has_classifier(self) -> bool:
+        return len(self.classifier_classes) > 1
+
+    def p_anomaly(self, raw: np.ndarray | float) -> np.ndarray:
+        """p for raw distance scores under the distance term alone (what teaching calibrates)."""
+        return _sigmoid((np.asarray(raw, dtype=np.float64) - self.raw_threshold) / max(self.scale, 1e-6))
+
+    def evidence_np(self, emb: np.ndarray, x: np.ndarray, scorer: PatchScorer) -> np.ndarray:
+        """z maps (N, h, w): per patch, how far past the taught cut it is in held-out good
+        standard deviations, by the patch memory or (when the model has one) the registered
+        template, whichever says more."""
+        dist = knn.anomaly_maps(emb, scorer.bank, scorer.bank_sq)
+        z = (dist - self.raw_threshold) / max(self.scale, 1e-6)
+        if self.judge is not None:
+            cells = (int(z.shape[1]), int(z.shape[2]))
+            for i, gray in enumerate(gray_images(np.asarray(x, dtype=np.float32), self.mean, self.std)):
+                r = self.judge.residual(gray, cells)
+                # A part that does not register is not the taught product at all (or turned).
+                zt = UNMATCHED_Z if r is None else (r - self.template_threshold) / max(self.template_scale, 1e-6)
+                z[i] = np.maximum(z[i], zt)
+        return z.astype(np.float32)
+
+    def good_logits(self) -> np.ndarray:
+        """The untaught scorer's logits of the good parts held out while teaching."""
+        a = self.card["anomaly"]
+        z = (np.asarray(a.get("good_scores", []), dtype=np.float64) - self.raw_threshold) / max(self.scale, 1e-6)
+        tmpl = a.get("template") or {}
+        if self.judge is not None and len(tmpl.get("good_scores", [])) == len(z):
+            zt = (np.asarray(tmpl["good_scores"], dtype=np.float64) - self.template_threshold) / max(self.template_scale, 1e-6)
+            z = np.maximum(z, zt)
+        return z
+
+    def shift_cut(self, shift: float) -> None:
+        """Move the untaught scorer's cut by `shift` logits (both the distance's and the template's)."""
+        a = self.card["anomaly"]
+        new_raw = float(a["raw_threshold"] + a["scale"] * shift)
+        a["raw_threshold"] = self.raw_threshold = max(new_raw, float(a["floor"]) + 0.5 * float(a["scale"]))
+        if self.judge is not None:
+            tmpl = a["template"]
+            tmpl["raw_threshold"] = self.template_threshold = max(float(tmpl["raw_threshold"] + tmpl["scale"] * shift), 0.5 * float(tmpl["scale"]))
+
+    def _rescaled_classifier(self, p_def: float) -> float:
+        t = min(max(self.classifier_threshold, 1e-3), 1 - 1e-3)
+        return 0.5 * p_def / t if p_def < t else 0.5 + 0.5 * (p_def - t) / (1 - t)
+
+    def forward_with_cam(self, x: Any, target: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        import cv2
+
+        x = np.asarray(x, dtype=np.float32)
+        out = self.run_graph(x)
+        assert out.emb is not None  # an anomaly graph returns the patch embedding
+        scorer = self.scorer()
+        maps = scorer.logit_maps(out.emb, self.evidence_np(out.emb, x, scorer))
+        p_anom = _sigmoid(maps.reshape(len(maps), -1).max(1))
+        rows = [p_anom[:, None]]
+        # 0.5 at the cut, near 0 on a typical good patch: a good part's map stays dark.
+        heat = _sigmoid(maps).astype(np.float32)
+        if self.has_classifier and out.logits is not None and out.features is not None:
+            probs = softmax(out.logits)
+            rows.insert(0, probs)
+            cls_fail = np.array([self.classifier_votes and self._rescaled_classifier(1.0 - p[0]) >= 0.5 for p in probs])
+            only_cls = cls_fail & ~(p_anom >= 0.5)
+            if only_cls.any():  # where only the classifier saw it, its Grad-CAM shows where
+                idx = np.flatnonzero(only_cls)
+                t = np.array([1 + int(np.argmax(probs[i, 1:])) for i in idx])
+                cams = gradcam(out.features[idx], self.head_weight(), t)
+                h, w = heat.shape[1:]
+                for j, i in enumerate(idx):  # bilinear, half-pixel centres (as torch's align_corners=False)
+                    heat[i] = cv2.resize(cams[j], (w, h), interpolation=cv2.INTER_LINEAR)
+        return np.concatenate(rows, axis=1), heat
+
+    def probabilities(self, x: Any) -> np.ndarray:
+        return self.forward_with_cam(x)[0]
+
+    def decide(self, row: np.ndarray) -> Prediction:
+        p_anom = float(row[-1])
+        p_cls = 0.0
+        label = ANOMALY
+        probs: dict[str, float] = {}
+        if self.has_classifier:
+            cls = row[:-1]
+            if self.classifier_votes:
+                p_cls = self._rescaled_classifier(float(1.0 - cls[0]))
+            # The head names the type when it recognises one, whether or not it votes.
+            if float(1.0 - cls[0]) >= self.type_threshold:
+                label = self.classifier_classes[1 + int(np.argmax(cls[1:]))]
+            probs = {c: float(p) for c, p in zip(self.classifier_classes[1:], cls[1:])}
+        p_defect = max(p_anom, p_cls)
+        if p_defect < self.threshold:
+            label = GOOD
+        probs = {GOOD: 1.0 - p_defect, **probs, ANOMALY: p_anom}
+        return Prediction(label, p_defect, probs)
+
+    def uncertainty(self, pred: Prediction) -> float:
+        """Least certain = closest to the cut, in the units the threshold is set in (1 at the
+        cut, 0 at certainty): the doubt here is the anomaly score's distance to its threshold,
+        not a tie between classes."""
+        return float(max(0.0, 1.0 - abs(pred.p_defect - self.threshold) / max(self.threshold, 1 - self.threshold)))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(z, dtype=np.float64), -50, 50)))
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def template_canvas(card: dict[str, Any]) -> tuple[int, int]:
+    tmpl = card.get("anomaly", {}).get("template")
+    if isinstance(tmpl, dict) and tmpl.get("used"):
+        h, w = tmpl["canvas"]
+        return int(h), int(w)
+    return (1, 1)
+
+
+def check_card(card: dict[str, Any], where: Path) -> None:
+    """The anomaly section must describe a usable score: a model with a NaN or negative scale
+    would pass or fail every part. One ModelError naming the file and the field."""
+    from station.errors import ModelError
+
+    a = card.get("anomaly")
+    if not isinstance(a, dict):
+        raise ModelError(f"{where}: field 'anomaly' must be an object with raw_threshold, scale and floor")
+    for key in ("raw_threshold", "scale", "floor"):
+        if not _finite(a.get(key)):
+            raise ModelError(f"{where}: field 'anomaly.{key}' must be a finite number, not {a.get(key)!r}")
+    if a["scale"] <= 0 or a["raw_threshold"] <= a["floor"]:
+        raise ModelError(f"{where}: field 'anomaly' needs scale > 0 and raw_threshold > floor")
+    tmpl = a.get("template")
+    if tmpl is not None:
+        if not isinstance(tmpl, dict) or not isinstance(tmpl.get("used"), bool):
+            raise ModelError(f"{where}: field 'anomaly.template' must be an object with 'used' true or false")
+        if tmpl["used"]:
+            canvas = tmpl.get("canvas")
+            if not (isinstance(canvas, list) and len(canvas) == 2 and all(isinstance(v, int) and 16 <= v <= 8192 for v in canvas)):
+                raise ModelError(f"{where}: field 'anomaly.template.canvas' must be [height, width] in pixels, not {canvas!r}")
+            for key in ("raw_threshold", "scale"):
+                if not _finite(tmpl.get(key)) or tmpl[key] <= 0:
+                    raise ModelError(f"{where}: field 'anomaly.template.{key}' must be a positive number, not {tmpl.get(key)!r}")
+    if card.get("kind") == "hybrid":
+        cls = card.get("classifier", {}).get("classes") if isinstance(card.get("classifier"), dict) else None
+        if not isinstance(cls, list) or len(cls) < 2 or cls[0] != GOOD:
+            raise ModelError(f"{where}: field 'classifier.classes' must list '{GOOD}' first and at least one defect type")
+        if not _finite(card["classifier"].get("threshold")) or not 0 < card["classifier"]["threshold"] < 1:
+            raise ModelError(f"{where}: field 'classifier.threshold' must be a number between 0 and 1")
