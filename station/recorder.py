@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -153,28 +154,42 @@ class Recorder:
         """Add the rows; an image this model already judged (another station on this data dir, a
         window re-run, the same file twice) keeps its one row, and the result gets that row's id.
         The database's unique index decides: a race between two writers is settled by it."""
-        known = self._ids(s, [r.sha256 for r in rows])
+        known = self._known(s, [r.sha256 for r in rows])
+        new = [r for r in rows if r.sha256 not in known]
+        # The whole batch in one savepoint (three statements a row fewer than one savepoint
+        # each); only when another writer got there first, row by row.
+        if len({r.sha256 for r in new}) == len(new) and new:
+            try:
+                with s.begin_nested():
+                    s.add_all(new)
+                new = []
+            except IntegrityError:
+                pass
         for row in rows:
             found = known.get(row.sha256)
-            if found is None:
+            if found is None and any(row is r for r in new):
                 try:
                     with s.begin_nested():
                         s.add(row)
                 except IntegrityError:
-                    found = self._ids(s, [row.sha256]).get(row.sha256)
+                    found = self._known(s, [row.sha256]).get(row.sha256)
                     if found is None:
                         raise  # not the unique index: a bug
             if found is not None:
-                row.id = found
-                if row.image_gone is None:  # stored now: a row that had lost its image has it again
-                    s.execute(update(Inspection).where(Inspection.id == found, Inspection.image_gone.is_not(None))
+                row.id = found[0]
+                if row.image_gone is None and found[1] is not None:  # stored now: a row that had lost its image has it again
+                    s.execute(update(Inspection).where(Inspection.id == row.id, Inspection.image_gone.is_not(None))
                               .values(image_gone=None, image_path=row.image_path, heatmap_path=row.heatmap_path))
-            known[row.sha256] = row.id
+            known[row.sha256] = (row.id, row.image_gone)
 
     def _ids(self, s: Session, digests: list[str]) -> dict[str, int]:
-        q = select(Inspection.sha256, Inspection.id).where(Inspection.model_id == self.model_id, Inspection.dup == 0,
-                                                            Inspection.sha256.in_(set(digests)))
-        return {sha: i for sha, i in s.execute(q)}
+        return {sha: found[0] for sha, found in self._known(s, digests).items()}
+
+    def _known(self, s: Session, digests: list[str]) -> dict[str, tuple[int, Any]]:
+        """sha256 -> (id, image_gone) of the rows this model already has for these images."""
+        q = select(Inspection.sha256, Inspection.id, Inspection.image_gone).where(
+            Inspection.model_id == self.model_id, Inspection.dup == 0, Inspection.sha256.in_(set(digests)))
+        return {sha: (i, gone) for sha, i, gone in s.execute(q)}
 
     def close(self) -> None:
         try:
