@@ -38,7 +38,8 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py docs/screenshots
 
-# The one-folder shop-PC app: dist/station/station (station.exe on Windows).
+# The one-folder shop-PC apps: dist/station/ (full: trains) and dist/station-line/ (line: onnxruntime,
+# no torch); the executable is `station` (station.exe on Windows). STATION_BUNDLES=line builds one.
 package: $(STAMP)
 	$(BIN)/pyinstaller --noconfirm --log-level WARN build.spec
 

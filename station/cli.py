@@ -42,6 +42,8 @@ COMMANDS = {
     "audit": ("users", "cmd_audit"),
     "threshold": ("registry", "cmd_threshold"),
 }
+# Commands that train: the line build (onnxruntime, no torch) leaves them to the engineering PC.
+TRAINING = ("train", "teach")
 
 
 def _int(lo: int, hi: int):
@@ -86,6 +88,8 @@ def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, js
     if model:
         p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
         p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+        p.add_argument("--backend", choices=("auto", "torch", "onnxruntime"), default=None,
+                       help="inference engine (default: the setting inference.backend, auto: onnxruntime where installed)")
     if json_out:
         p.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
 
@@ -272,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=COUNT, default=64, metavar="N")
     p.add_argument("--queue-rows", type=COUNT, default=1_000_000, metavar="N", help="rows in the generated queue database")
     p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
+    p.add_argument("--backend", choices=("auto", "torch", "onnxruntime"), default=None,
+                   help="the backend of the pipeline figures (default: auto); the bare forward pass is measured on every installed one")
     _common(p, db=False)
     return parser
 
@@ -290,6 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(getattr(args, "data", None), command, verbose=getattr(args, "verbose", False))
     logging.getLogger("station.cli").info("station %s (%s)", " ".join(argv), __version__)
     try:
+        if command in TRAINING:
+            from station.model.backends import installed
+
+            if not installed("torch"):
+                raise StationError("this is the line build, which inspects, reviews and exports but does not train: "
+                                   "train on the engineering PC (the full build) from exported reviews, then copy the model folder here "
+                                   "and `station promote` it")
         handler = getattr(importlib.import_module(f"station.commands.{module}"), func)
         return int(handler(args) or 0)
     except StationError as exc:

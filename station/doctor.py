@@ -61,11 +61,24 @@ def _versions() -> Check:
 
 
 def _devices() -> Check:
-    import torch
+    """What each installed backend can run on (the line build has onnxruntime only)."""
+    from station.model.backends import installed
 
-    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-    return Check(True, "CUDA" if gpus else "CPU only", {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                                                        "cuda": bool(gpus), "gpus": gpus})
+    details: dict[str, Any] = {"cpu_count": os.cpu_count(), "backends": [b for b in ("onnxruntime", "torch") if installed(b)]}
+    gpus: list[str] = []
+    if installed("onnxruntime"):
+        import onnxruntime as ort
+
+        details["onnxruntime_providers"] = ort.get_available_providers()
+    if installed("torch"):
+        import torch
+
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+        details["torch_threads"] = torch.get_num_threads()
+    accel = [p for p in details.get("onnxruntime_providers", []) if p in ("CUDAExecutionProvider", "DmlExecutionProvider", "TensorrtExecutionProvider")]
+    details.update({"cuda": bool(gpus) or "CUDAExecutionProvider" in accel, "gpus": gpus})
+    return Check(True, ("CUDA" if details["cuda"] else ", ".join(accel) if accel else "CPU only") + f"; backends: {', '.join(details['backends'])}",
+                 details)
 
 
 def _cameras(limit: int) -> Check:

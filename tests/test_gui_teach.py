@@ -101,3 +101,22 @@ def test_new_line_from_camera_frames_the_operator_confirms(qtbot, tmp_path, data
         assert w.models.new_line_camera.isEnabled()
     finally:
         w.close()
+
+
+def test_the_line_build_window_says_where_training_happens(qtbot, data_dir, monkeypatch):
+    """Without torch (the line build) the training buttons are off and say why, and the model
+    panel names the engine that inspects: onnxruntime."""
+    import station.ui.views.models as models_view
+
+    monkeypatch.setattr(models_view, "installed", lambda name: name != "torch")
+    w = MainWindow(Options(device="cpu", data=str(data_dir)))  # autostart: the demo
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.tabs.setCurrentWidget(w.models)
+        for button in (w.models.retrain, w.models.new_line, w.models.new_line_camera):
+            assert not button.isEnabled() and "engineering PC" in button.toolTip()
+        assert w.models.trains_elsewhere.isVisible() and "export the reviews" in w.models.trains_elsewhere.text()
+        qtbot.waitUntil(lambda: "(onnxruntime)" in w.models.running.text(), timeout=60_000)
+    finally:
+        w.close()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from station.errors import StationError
+from station.model.backends import installed
 
 if TYPE_CHECKING:
     from station.inspection_run import ModelInfo
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from station.ui.goodframes import GoodFramesDialog
     from station.ui.retrain import RetrainDialog
     from station.ui.tasks import Tasks
+
+
+TRAINS_ELSEWHERE = ("Retraining runs on the engineering PC (the full build): export the reviews (Review tab), train "
+                    "there, then copy the model folder here and use it for inspection. This line build inspects, reviews and exports.")
 
 
 class ModelsView(QWidget):
@@ -67,6 +72,17 @@ class ModelsView(QWidget):
         row.addWidget(self.activate)
         row.addWidget(self.rollback)
         lines = QHBoxLayout()
+        # The line build has no training engine: say where training happens instead of failing.
+        self.can_train = installed("torch")
+        self.trains_elsewhere = QLabel(TRAINS_ELSEWHERE)
+        self.trains_elsewhere.setObjectName("muted")
+        self.trains_elsewhere.setWordWrap(True)
+        self.trains_elsewhere.setVisible(not self.can_train)
+        for b in (self.retrain, self.new_line, self.new_line_camera):
+            b.setEnabled(self.can_train)
+            if not self.can_train:
+                b.setToolTip(TRAINS_ELSEWHERE)
+        lines.addWidget(self.trains_elsewhere, 1)
         lines.addStretch(1)
         lines.addWidget(self.retrain)
         lines.addWidget(self.new_line)
@@ -120,7 +136,7 @@ class ModelsView(QWidget):
         self.activate.setEnabled(not m.active)
 
     def set_running(self, info: "ModelInfo") -> None:
-        self.running.setText(f"Inspecting with {info.name} {info.version} on {info.device}, "
+        self.running.setText(f"Inspecting with {info.name} {info.version} on {info.device} ({info.backend}), "
                              f"threshold {info.threshold:.3f}, classes: {', '.join(info.classes)}")
 
     def _save_clicked(self) -> None:
@@ -273,8 +289,8 @@ class ModelsView(QWidget):
         self.teaching.submit(job, grabbed, failed)
 
     def _busy(self, busy: bool) -> None:
-        self.new_line.setEnabled(not busy)
-        self.new_line_camera.setEnabled(not busy)
+        self.new_line.setEnabled(not busy and self.can_train)
+        self.new_line_camera.setEnabled(not busy and self.can_train)
 
     def teach_folder(self, folder: str, name: str) -> None:
         """Teach from `folder` off the GUI thread, then register the model as `name` (not active:
