@@ -80,6 +80,8 @@ def test_folder_run_confirm_relabel_and_close(qtbot, open_window, demo_images, d
     assert int(w.stats.passed.text()) + int(w.stats.failed.text()) == n
     assert w.stats.yield_.text() == f"{good / n:.1%}"
     assert f"· {demo_images.name} ·" in w.stats.scope.itemText(1), "a run is named by what it inspected"
+    # The chart is drawn once the tab is on screen (pyqtgraph is imported then, not at start-up).
+    qtbot.waitUntil(lambda: w.stats.plot is not None and len(w.stats.plot.listDataItems()) > 0, timeout=10_000)
 
 
 def _answer_new_type(qtbot, name: str) -> None:

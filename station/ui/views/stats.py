@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -53,16 +52,11 @@ class StatsView(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setMaximumWidth(320)
-        pg.setConfigOptions(antialias=True, background="#161b22", foreground="#c9d1d9")
-        self.plot = pg.PlotWidget()
-        self.plot.setLabel("left", "defect rate (rolling 50 parts)")
-        self.plot.setLabel("bottom", "parts inspected")
-        self.plot.setYRange(0, 1)
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.plot.addLegend()
-        body = QHBoxLayout()
+        self.plot: Any = None
+        self.legend: Any = None
+        self.body = body = QHBoxLayout()
         body.addWidget(self.table)
-        body.addWidget(self.plot, 1)
+        body.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addLayout(grid)
@@ -131,8 +125,35 @@ class StatsView(QWidget):
             self.scope.addItem(f"run {r['id']} · {name} · {r['started_at']:%Y-%m-%d %H:%M} · {r['model']} · {r['processed']} parts", r["id"])
         self.scope.setCurrentIndex(max(0, self.scope.findData(current)))
         self.scope.blockSignals(False)
+        if self.isVisible():
+            self._draw()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self.data:
+            self._draw()
+
+    def _draw(self) -> None:
+        """The defect-rate chart. Made the first time the tab is on screen with data: pyqtgraph
+        takes a second to import, a second the first verdict would otherwise wait for."""
+        pg = self._chart()
         self.plot.clear()
         self.legend.clear()
-        for i, (name, points) in enumerate(list(data["series"].items())[-8:]):
+        for i, (name, points) in enumerate(list(self.data["series"].items())[-8:]):
             xs, ys = zip(*points)
             self.plot.plot(list(xs), list(ys), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2), name=name)
+
+    def _chart(self) -> Any:
+        import pyqtgraph as pg
+
+        if self.plot is None:
+            pg.setConfigOptions(antialias=True, background="#161b22", foreground="#c9d1d9")
+            self.plot = pg.PlotWidget()
+            self.plot.setLabel("left", "defect rate (rolling 50 parts)")
+            self.plot.setLabel("bottom", "parts inspected")
+            self.plot.setYRange(0, 1)
+            self.plot.showGrid(x=True, y=True, alpha=0.2)
+            self.legend = self.plot.addLegend()
+            self.body.takeAt(1)  # the stretch that held its place
+            self.body.addWidget(self.plot, 1)
+        return pg
