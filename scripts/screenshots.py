@@ -8,6 +8,7 @@ kiosk at 1366x768.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -42,6 +43,8 @@ def settle(seconds: float = 0.5) -> None:
 def show_a_failed_part(w: MainWindow) -> None:
     """Once the run is done, a failed part on screen, so the heatmap and the box show."""
     wait(lambda: w.worker is None and w.live.history.count() > 0)
+    # The shift line catches up within two seconds of the last part (it is not re-read per part).
+    wait(lambda: "inspected" in w.live.shift_line.text() and ":  0 inspected" not in w.live.shift_line.text())
     for row in range(w.live.history.count()):
         r = w.live._history[row]
         if r.verdict == "fail" and r.box:
@@ -77,7 +80,9 @@ def main() -> int:
         w.grab().save(str(out / "models.png"))
         w.close()
         # The shop floor: the kiosk on a 1366x768 panel PC (what --kiosk shows full screen there).
-        k = MainWindow(Options(data=data, autostart=False, device="cpu", kiosk=True))
+        # Its own data dir: in the first one the demo parts are judged already, and the window skips them.
+        kiosk_data = tempfile.mkdtemp(prefix="station-kiosk-")
+        k = MainWindow(Options(data=kiosk_data, autostart=False, device="cpu", kiosk=True))
         k.resize(1366, 768)
         k.show()
         k.start_source(str(config.demo_dir()))
@@ -85,6 +90,7 @@ def main() -> int:
         k.grab().save(str(out / "kiosk-1366x768.png"))
         k.setProperty("system_quit", True)
         k.close()
+        shutil.rmtree(kiosk_data, ignore_errors=True)
     app.quit()
     print(f"screenshots written to {out}/")
     return 0

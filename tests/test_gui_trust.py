@@ -240,9 +240,11 @@ def test_settings_dialog_saves_what_the_cli_reads_and_refuses_nothing_silently(q
     qtbot.addWidget(dlg)
     dlg.fields["retention.pass_days"].setValue(9)
     dlg.fields["backup.daily"].setChecked(False)
+    dlg.fields["inference.backend"].setCurrentText("torch")
     dlg._save()
     assert dlg.result() == SettingsDialog.DialogCode.Accepted
     assert run_json("settings", data=data_dir)["retention.pass_days"] == 9
+    assert run_json("settings", "inference.backend", data=data_dir) == {"inference.backend": "torch"}
     assert run_json("settings", "backup.daily", data=data_dir) == {"backup.daily": False}
 
 
