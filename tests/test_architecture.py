@@ -71,3 +71,19 @@ def test_train_defaults_are_the_shipped_recipe():
     from station.model.backbone import DEFAULT_INPUT
 
     assert (cfg.input_size or DEFAULT_INPUT[cfg.arch]) == card["input_size"]
+
+
+def test_inspecting_on_onnxruntime_never_imports_torch(tmp_path):
+    """What the line build relies on: a run and an inspect on the default backend, the anomaly
+    rules included, without torch in the process."""
+    demo = ROOT / "resources" / "demo"
+    image = next((demo / "crack").glob("*.png"))
+    code = (
+        "import sys; from station.cli import main\n"
+        f"assert main(['run', {str(demo)!r}, '--limit', '4', '--data', {str(tmp_path)!r}, '--json']) == 0\n"
+        f"assert main(['inspect', {str(image)!r}, '--data', {str(tmp_path)!r}, '--json']) == 0\n"
+        "import station.model.anomaly_rules, station.model.backends.ort\n"
+        "print('TORCH', sorted(m for m in ('torch', 'timm', 'torchvision') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert "TORCH []" in out, out[-2000:]
