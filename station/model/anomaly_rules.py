@@ -89,10 +89,6 @@ class AnomalyRules(ClassifierRules):
     def has_classifier(self) -> bool:
         return len(self.classifier_classes) > 1
 
-    def p_anomaly(self, raw: np.ndarray | float) -> np.ndarray:
-        """p for raw distance scores under the distance term alone (what teaching calibrates)."""
-        return _sigmoid((np.asarray(raw, dtype=np.float64) - self.raw_threshold) / max(self.scale, 1e-6))
-
     def evidence_np(self, emb: np.ndarray, x: np.ndarray, scorer: PatchScorer) -> np.ndarray:
         """z maps (N, h, w): per patch, how far past the taught cut it is in held-out good
         standard deviations, by the patch memory or (when the model has one) the registered
