@@ -81,7 +81,7 @@ def load_for_inference(directory: str | os.PathLike[str], device: str = "auto", 
         from station.model.backends import ort
 
         _check_weights(directory, card)
-        return ort.load(directory, card, device)
+        return ort.load(directory, card, device, torch_loader=load_model_dir)
     from station.model.device import resolve_device
 
     return _load_torch(directory, card, resolve_device(device))

@@ -3,6 +3,7 @@ the memory bank and the template come from model.safetensors read as numpy. No t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ class OnnxModel(ClassifierRules):
 
     backend = "onnxruntime"
 
+    # Set by station.model.directory (which this package must not import): loads the directory on torch.
+    torch_loader: Callable[[Path], Any] | None = None
+
     def __init__(self, directory: Path, card: dict[str, Any], state: dict[str, np.ndarray], device: str | None = "auto"):
         import onnxruntime as ort
 
@@ -65,10 +69,9 @@ class OnnxModel(ClassifierRules):
         """The torch network of the same directory (the public API's `m.network`), loaded on
         first use: inspection never needs it, and the line build has no torch."""
         if self._torch is None:
-            from station.model.directory import load_model_dir
-
-            assert self.path is not None  # loaded from a directory
-            self._torch = load_model_dir(self.path)
+            if self.torch_loader is None or self.path is None:
+                raise AttributeError("this model has no torch network to offer")
+            self._torch = self.torch_loader(self.path)
         return self._torch.network
 
     def run_graph(self, x: Any) -> GraphOutputs:
@@ -100,8 +103,10 @@ class OnnxAnomalyModel(AnomalyRules, OnnxModel):
 ANOMALY_KEYS = ("bank", "patch_w", "patch_mu", "patch_sd", "patch_ab", "template_mean", "template_sd", "template_count")
 
 
-def load(directory: Path, card: dict[str, Any], device: str | None = "auto") -> OnnxModel:
-    """A checked model directory (card read, export matching) on ONNX Runtime."""
+def load(directory: Path, card: dict[str, Any], device: str | None = "auto",
+         torch_loader: Callable[[Path], Any] | None = None) -> OnnxModel:
+    """A checked model directory (card read, export matching) on ONNX Runtime; `torch_loader`
+    gives `network` (the public API's torch module) on first use."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -122,11 +127,15 @@ def load(directory: Path, card: dict[str, Any], device: str | None = "auto") -> 
     if kind == "classifier":
         if state["head.fc.weight"].shape[0] != len(card["classes"]):
             raise ModelError(f"{weights}: tensor head.fc.weight has {state['head.fc.weight'].shape[0]} rows, the card {len(card['classes'])} classes")
-        return OnnxModel(directory, card, state, device)
+        model: OnnxModel = OnnxModel(directory, card, state, device)
+        model.torch_loader = torch_loader
+        return model
     if state["bank"].ndim != 2 or state["bank"].shape[0] < 1:
         raise ModelError(f"{weights}: no memory bank (tensor 'bank'), or not a matrix")
     canvas = template_canvas(card)
     for key in ("template_mean", "template_sd", "template_count"):
         if tuple(state[key].shape) != canvas:
             raise ModelError(f"{weights}: tensor {key} has shape {tuple(state[key].shape)}, expected {canvas} (the card's anomaly.template.canvas)")
-    return OnnxAnomalyModel(directory, card, state, device)
+    model = OnnxAnomalyModel(directory, card, state, device)
+    model.torch_loader = torch_loader
+    return model
