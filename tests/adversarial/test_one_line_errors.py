@@ -43,6 +43,8 @@ def test_absurd_numbers_are_refused_in_one_line(args, word, data_dir):
 def test_devices_this_machine_lacks_are_one_line(device, word, data_dir, demo_images):
     image = str(next((demo_images / "good").glob("*.png")))
     one_line(run_cli("inspect", image, "--device", device, check=False, data=data_dir), word)
+    # The same on onnxruntime, whose providers say it in their own words.
+    one_line(run_cli("inspect", image, "--device", device, "--backend", "onnxruntime", check=False, data=data_dir), word)
 
 
 def test_demo_data_takes_data_like_every_command(tmp_path, data_dir):

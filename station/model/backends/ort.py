@@ -55,8 +55,9 @@ class OnnxModel(ClassifierRules):
         self._torch: Any = None
         options = ort.SessionOptions()
         options.log_severity_level = 3  # its warnings about unused initializers are not the user's business
+        chosen = providers(device)  # its own one-line errors, not "cannot be loaded"
         try:
-            self.session = ort.InferenceSession(str(directory / ONNX), options, providers=providers(device))
+            self.session = ort.InferenceSession(str(directory / ONNX), options, providers=chosen)
         except Exception as exc:  # noqa: BLE001 (whatever onnxruntime raises for a file it cannot load is the file's fault
             raise ModelError(f"{directory / ONNX}: cannot be loaded ({str(exc).splitlines()[0][:160]})") from None
         self.outputs = [o.name for o in self.session.get_outputs()]
