@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from station import __version__
 from station.errors import StationError
+from station.model.backends import BACKENDS, installed
 
 # command -> (module under station.commands, function)
 COMMANDS = {
@@ -88,7 +89,7 @@ def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, js
     if model:
         p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
         p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-        p.add_argument("--backend", choices=("auto", "torch", "onnxruntime"), default=None,
+        p.add_argument("--backend", choices=BACKENDS, default=None,
                        help="inference engine (default: the setting inference.backend, auto: onnxruntime where installed)")
     if json_out:
         p.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
@@ -276,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=COUNT, default=64, metavar="N")
     p.add_argument("--queue-rows", type=COUNT, default=1_000_000, metavar="N", help="rows in the generated queue database")
     p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
-    p.add_argument("--backend", choices=("auto", "torch", "onnxruntime"), default=None,
+    p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="the backend of the pipeline figures (default: auto); the bare forward pass is measured on every installed one")
     _common(p, db=False)
     return parser
@@ -297,8 +298,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("station.cli").info("station %s (%s)", " ".join(argv), __version__)
     try:
         if command in TRAINING:
-            from station.model.backends import installed
-
             if not installed("torch"):
                 raise StationError("this is the line build, which inspects, reviews and exports but does not train: "
                                    "train on the engineering PC (the full build) from exported reviews, then copy the model folder here "

@@ -187,7 +187,7 @@ class InspectionRun:
         tune_cpu()
         m = self.model
         info = ModelInfo(name=m.name, version=m.version, classes=list(m.classes), threshold=m.threshold,
-                         device=str(m.device), card=m.card, backend=getattr(m, "backend", "torch"))
+                         device=str(m.device), card=m.card, backend=m.backend)
         self.summary.model = info
         self.store = store = open_store(o.data, o.db)
         self.source = open_source(o.source, should_stop=self._should_stop)

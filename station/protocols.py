@@ -26,6 +26,7 @@ class InspectionModel(Protocol):
     threshold: float
     card: dict[str, Any]
     device: Any
+    backend: str  # "onnxruntime" or "torch"
 
     @property
     def name(self) -> str: ...

@@ -165,9 +165,10 @@ class Recorder:
                 new = []
             except IntegrityError:
                 pass
+        pending = {id(r) for r in new}
         for row in rows:
             found = known.get(row.sha256)
-            if found is None and any(row is r for r in new):
+            if found is None and id(row) in pending:
                 try:
                     with s.begin_nested():
                         s.add(row)

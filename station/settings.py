@@ -20,6 +20,7 @@ from typing import Any
 from station import config, shifts
 from station.errors import StationError
 from station.fileutil import atomic_write
+from station.model.backends import BACKENDS
 
 FILE = "settings.json"
 
@@ -188,8 +189,8 @@ def _assign(settings: Settings, key: str, value: Any, where: str) -> None:
             shifts.parse(value)
         except StationError as exc:
             raise StationError(f"{where}{key}: {exc}") from None
-    if key == "inference.backend" and value not in ("auto", "torch", "onnxruntime"):
-        raise StationError(f"{where}{key} must be auto, torch or onnxruntime, got {value!r}")
+    if key == "inference.backend" and value not in BACKENDS:
+        raise StationError(f"{where}{key} must be {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}, got {value!r}")
     lo, hi = LIMITS.get(key, (None, None))
     if lo is not None and hi is not None and not lo <= value <= hi:
         raise StationError(f"{where}{key} must be within {lo:g}..{hi:g}, got {value!r}")

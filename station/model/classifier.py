@@ -28,10 +28,14 @@ class StationModel(ClassifierRules):
         self.device = torch.device(device)
         self.network.to(self.device)
 
+    _graph: ClassifierGraph | AnomalyGraph | None = None
+
     def graph(self) -> ClassifierGraph | AnomalyGraph:
         """The module whose outputs are GraphOutputs' fields: what runs here and what is
-        exported to ONNX (station.model.graph)."""
-        return graph_for(self.network)
+        exported to ONNX (station.model.graph). Made once per network, not per batch."""
+        if self._graph is None or self._graph.net is not self.network:
+            self._graph = graph_for(self.network)
+        return self._graph
 
     def run_graph(self, x: Any) -> GraphOutputs:
         t = torch.as_tensor(x).to(self.device, non_blocking=True)

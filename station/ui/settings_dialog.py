@@ -22,12 +22,13 @@ from PySide6.QtWidgets import (
 )
 
 from station import settings
+from station.model.backends import BACKENDS
 
 TITLES = {"retention": "Retention: which stored images may go (rows are always kept)",
           "disk": "Disk space: levels in GB or percent free, whichever comes first",
           "backup": "Backups of the database and the models", "upkeep": "Upkeep while inspecting",
           "floor": "Shop floor", "alarm": "Alarms at the station", "inference": "Inference engine"}
-CHOICES = {"inference.backend": ("auto", "onnxruntime", "torch")}
+CHOICES = {"inference.backend": BACKENDS}
 HINTS = {
     "retention.pass_days": "days a passed part's image is kept whole",
     "retention.keep_one_in": "after that, keep one in … (0: none)",

@@ -112,14 +112,14 @@ def load(directory: Path, card: dict[str, Any], device: str | None = "auto",
     from safetensors.numpy import load_file
 
     weights = directory / "model.safetensors"
-    try:
-        state = {k: v.astype(np.float32) for k, v in load_file(str(weights)).items()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelError(f"{weights}: corrupt or truncated ({str(exc).splitlines()[0][:120]})") from None
     kind = card.get("kind", "classifier")
     needed: tuple[str, ...] = ANOMALY_KEYS if kind != "classifier" else ()
     if kind == "classifier" or card.get("classifier", {}).get("classes"):
         needed += ("head.fc.weight",)
+    try:  # the trunk's weights are in the graph: only what the rules read is converted
+        state = {k: v.astype(np.float32) for k, v in load_file(str(weights)).items() if k in needed}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{weights}: corrupt or truncated ({str(exc).splitlines()[0][:120]})") from None
     for key in needed:
         if key not in state:
             raise ModelError(f"{weights}: tensor {key} missing")

@@ -66,6 +66,7 @@ class StatsView(QWidget):
         self.scope.currentIndexChanged.connect(lambda _: self.refresh())
         self.group.currentIndexChanged.connect(lambda _: self.refresh())
         self.data: dict[str, Any] = {}
+        self._stale = False  # data not yet drawn
         self._busy = False
         self._again = False
         self._last_live = 0.0
@@ -125,17 +126,19 @@ class StatsView(QWidget):
             self.scope.addItem(f"run {r['id']} · {name} · {r['started_at']:%Y-%m-%d %H:%M} · {r['model']} · {r['processed']} parts", r["id"])
         self.scope.setCurrentIndex(max(0, self.scope.findData(current)))
         self.scope.blockSignals(False)
+        self._stale = True
         if self.isVisible():
             self._draw()
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self.data:
+        if self.data and self._stale:  # data that arrived while another tab was on screen
             self._draw()
 
     def _draw(self) -> None:
         """The defect-rate chart. Made the first time the tab is on screen with data: pyqtgraph
         takes a second to import, a second the first verdict would otherwise wait for."""
+        self._stale = False
         pg = self._chart()
         self.plot.clear()
         self.legend.clear()
