@@ -82,10 +82,20 @@ def _user(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", metavar="NAME", help="who does this, on a station with users (PIN from $STATION_PIN or a prompt)")
 
 
+def _from_station(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from-station", metavar="NAME", help="only parts judged by this station of the line")
+
+
 def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, json_out: bool = True) -> None:
     p.add_argument("--data", metavar="DIR", help="data directory (default: $STATION_DATA, else the per-user data dir)")
     if db:
-        p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL, e.g. postgresql://host/station (default: SQLite in the data dir)")
+        p.add_argument("--db", metavar="URL", default=None,
+                       help="database URL, e.g. postgresql://host/station; the password from $PGPASSWORD or ~/.pgpass, not here "
+                            "(default: $STATION_DB, else SQLite in the data dir)")
+        p.add_argument("--store", metavar="URL", default=None,
+                       help="image store: a folder or s3://bucket/prefix, keys from $AWS_* or ~/.aws (default: $STATION_STORE, else the data dir)")
+        p.add_argument("--station", metavar="NAME", default=None,
+                       help="this station's name on the line (default: $STATION_NAME, else the saved setting station.name, else the host name)")
     if model:
         p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
         p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
@@ -124,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=COUNT, metavar="N", help="stop after N frames")
     p.add_argument("--batch-size", type=_int(1, 1024), default=8, metavar="B")
     p.add_argument("--no-cam", action="store_true", help="skip heatmaps (faster; verdicts only)")
+    p.add_argument("--pace", type=float, default=0.0, metavar="S", help="take at most one frame every S seconds (a line's cycle time)")
+    p.add_argument("--forward-wait", type=float, default=30.0, metavar="S",
+                   help="at the end, forward results spooled during an outage for up to S seconds (the rest go on the next start)")
     _common(p, model=True)
 
     p = sub.add_parser("inspect", help="inspect one image without storing it")
@@ -136,12 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conflicts", action="store_true",
                    help="instead: the reviewed items whose identical image carries another label elsewhere")
     p.add_argument("--limit", type=COUNT, default=50, metavar="N")
+    _from_station(p)
     _common(p)
 
     p = sub.add_parser("stats", help="parts inspected, passed, failed, reviewed and the yield after reviews")
     scope = p.add_mutually_exclusive_group()
     scope.add_argument("--shift", action="store_true", help="this shift only (shift starts: station settings floor.shifts)")
     scope.add_argument("--run", type=ID, metavar="RUN", help="one run")
+    _from_station(p)
     _common(p)
 
     p = sub.add_parser("label", help="record a review: confirm or relabel an inspection")
@@ -156,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-unreviewed", action="store_true")
     p.add_argument("--val-fraction", type=float, default=0.2, metavar="F")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
+    _from_station(p)
     _common(p)
 
     p = sub.add_parser("train", help="train a model from an ImageFolder tree")
@@ -216,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
     p.add_argument("--size", type=COUNT, default=256, metavar="PX")
 
-    p = sub.add_parser("models", help="list registered models")
-    _common(p, db=False)
+    p = sub.add_parser("models", help="list registered models (on a line: and the line's promotions)")
+    _common(p)
 
     p = sub.add_parser("promote", help="make a model the active one")
     p.add_argument("name", metavar="NAME", help="a registered name, or a model directory to register")

@@ -70,6 +70,8 @@ class Result:
     # not stored (a full disk), or why the row could not be committed (the database was unavailable).
     image_note: str | None = None
     unrecorded: str | None = None
+    # Kept on this PC's disk until the database or the image store is back (station.spool).
+    spooled: bool = False
 
     @property
     def ok(self) -> bool:

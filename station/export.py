@@ -51,7 +51,7 @@ FIELDS = ["path", "split", "label", "predicted", "p_defect", "model_version", "r
           "origin", "inspection_id", "conflict"]
 
 
-def _rows(store: Store, include_unreviewed: bool) -> list[dict[str, Any]]:
+def _rows(store: Store, include_unreviewed: bool, station: str | None = None) -> list[dict[str, Any]]:
     newest = (select(Review.inspection_id, func.max(Review.id).label("rid")).group_by(Review.inspection_id).subquery())
     q = (
         select(Inspection, ModelRecord.version, Review.by, Review.at)
@@ -61,6 +61,8 @@ def _rows(store: Store, include_unreviewed: bool) -> list[dict[str, Any]]:
     )
     if not include_unreviewed:
         q = q.where(Inspection.label.is_not(None))
+    if station:
+        q = q.where(Inspection.station == station)
     out = []
     with store.session() as s:
         for ins, version, by, at in s.execute(q.order_by(Inspection.id)):
@@ -190,7 +192,9 @@ class ExportResult:
 
 
 def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool = False, val_fraction: float = 0.2,
-           seed: int = 0) -> ExportResult:
+           seed: int = 0, station: str | None = None) -> ExportResult:
+    """Reviewed items (of one station, with `station`) as an ImageFolder tree; images are read
+    from the store the station inspected into (the data dir, or the line's object store)."""
     if not 0.0 <= val_fraction < 1.0:
         raise StationError(f"--val-fraction must be at least 0 and below 1, not {val_fraction}")
     out = Path(out)
@@ -203,13 +207,16 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
     with _locked(out):
         (out / MARKER).touch()
         _refuse_links(out)
-        return _export(store, out, include_unreviewed, val_fraction, seed)
+        return _export(store, out, include_unreviewed, val_fraction, seed, station)
 
 
-def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int) -> ExportResult:
+def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int, station: str | None) -> ExportResult:
+    from station.fileutil import file_sha256
+    from station.store.blobs import BlobMissing, StoreUnavailable
+
     errors: list[LeftOut] = []
     rows = []
-    for r in _one_per_image(_rows(store, include_unreviewed)):
+    for r in _one_per_image(_rows(store, include_unreviewed, station)):
         try:
             validate_label(r["label"])
         except StationError as exc:
@@ -218,27 +225,30 @@ def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: flo
         if r["_gone"]:
             errors.append(LeftOut(r["inspection_id"], f"no image: {r['_gone']}"))
             continue
-        src = store.data / r["image_path"]
-        if not _inside(store.data / "images", src) or not src.is_file():
-            errors.append(LeftOut(r["inspection_id"], f"stored image missing or outside the data dir: {r['image_path']}"))
+        key = str(r["image_path"])
+        if not key.startswith("images/") or ".." in Path(key).parts or "\\" in key:
+            errors.append(LeftOut(r["inspection_id"], f"stored image key is not an image key: {key}"))
             continue
-        r["_src"] = src
         rows.append(r)
     previous = _read_previous(out)
     assign_splits(rows, {sha: split for sha, (split, _) in previous.items()}, val_fraction, seed)
 
     wanted: set[Path] = set()
     for r in rows:
-        rel = Path(r["split"]) / r["label"] / f"{r['sha256'][:20]}{r['_src'].suffix.lower()}"
+        rel = Path(r["split"]) / r["label"] / f"{r['sha256'][:20]}{Path(r['image_path']).suffix.lower()}"
         dest = out / rel
         if not _inside(out, dest):  # belt and braces: labels are validated above
             errors.append(LeftOut(r["inspection_id"], f"refused to write outside {out}: {rel}"))
             continue
-        if dest.is_symlink() or not (dest.is_file() and dest.stat().st_size == r["_src"].stat().st_size):
+        if dest.is_symlink() or not dest.is_file() or file_sha256(dest) != r["sha256"]:
+            try:
+                data = store.blobs.get(r["image_path"])
+            except (BlobMissing, StoreUnavailable) as exc:
+                errors.append(LeftOut(r["inspection_id"], f"stored image unavailable: {exc}"))
+                continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             _refuse_links(out)  # a folder made a link since the check above
-            with open(r["_src"], "rb") as src:
-                atomic_write(dest, src.read())
+            atomic_write(dest, data)
         wanted.add(rel)
         r["path"] = rel.as_posix()
     rows = [r for r in rows if "path" in r]

@@ -29,8 +29,9 @@ from station.pipeline import DEFAULT_BATCH
 
 if TYPE_CHECKING:
     from station.diskguard import DiskGuard, DiskState
-    from station.protocols import FrameSource, InspectionModel, ResultRecorder
+    from station.protocols import FrameSource, InspectionModel
     from station.protocols import StationStore as Store
+    from station.recorder import Recorder
     from station.upkeep import UpkeepThread
 
 LISTED = 1000  # per-frame lists in a summary stop growing here (their counts do not)
@@ -53,6 +54,9 @@ class RunOptions:
     limit: int | None = None  # frames to take from the source, skipped and failed ones included
     pace_s: float = 0.0  # least time between frames (the demo plays at a watchable speed)
     upkeep: bool = True  # retention, WAL checkpoints and the daily backup while it runs (station.upkeep)
+    store: str | None = None  # the image store (--store); None: $STATION_STORE, else the data dir
+    station: str | None = None  # this station's name (--station); None: station.config.station_name()
+    forward_wait_s: float = 30.0  # at the end, how long to go on forwarding spooled results (station.spool)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class RunStatus:
     failed: int = 0
     skipped: int = 0
     fps: float = 0.0
+    line: str = ""  # "" while results reach the database and the store; else why they are spooled
+    spooled: int = 0  # results of this run that went through the spool
+    model: str = ""  # the model judging now (it changes when the line promotes another)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -109,6 +116,9 @@ class RunSummary:
     unrecorded: list[FrameError] = field(default_factory=list)
     unrecorded_count: int = 0
     disk: DiskState | None = None
+    spooled: int = 0  # results kept on this PC's disk during an outage (forwarded, or waiting)
+    spool_waiting: int = 0  # still waiting at the end: the next start forwards them
+    switches: list[dict[str, Any]] = field(default_factory=list)  # line promotions followed mid-run
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -120,6 +130,7 @@ class RunSummary:
             "not_stored": [{"origin": e.origin, "reason": e.error} for e in self.not_stored], "not_stored_count": self.not_stored_count,
             "unrecorded": [{"origin": e.origin, "reason": e.error} for e in self.unrecorded], "unrecorded_count": self.unrecorded_count,
             "disk": self.disk.to_json() if self.disk else None,
+            "spooled": self.spooled, "spool_waiting": self.spool_waiting, "model_switches": list(self.switches),
         }
         if self.state == "lost":
             out["source_status"] = f"lost: {self.detail}"
@@ -141,11 +152,14 @@ class InspectionRun:
         self.model: InspectionModel | None = None
         self.source: FrameSource | None = None
         self.store: Store | None = None
-        self.recorder: ResultRecorder | None = None
+        self.recorder: Recorder | None = None
         self.guard: DiskGuard | None = None
         self._upkeep: UpkeepThread | None = None
         self.summary = RunSummary()
         self._taken = 0  # frames taken from the source (the --limit counts these)
+        self._follower: Any = None  # station.line_registry.Follower on a line, when no --model pins one
+        self._promoted: Any = None
+        self._backend: str | None = None
         self._t0 = 0.0
         self._closed = False
 
@@ -182,17 +196,25 @@ class InspectionRun:
 
         o = self.options
         settings = station_settings.load(o.data)  # a broken settings file is one line, before anything opens
-        backend = o.backend or settings.inference.backend
+        self._backend = backend = o.backend or settings.inference.backend
+        self.store = store = open_store(o.data, o.db, o.store)
+        follow = store.shared and o.model is None and self._model_factory is None
+        if follow:  # the line's active model, fetched when this station does not have it yet
+            from station.line_registry import sync
+
+            sync(store, o.data)
         self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=o.device, backend=backend)
         tune_cpu()
         m = self.model
-        info = ModelInfo(name=m.name, version=m.version, classes=list(m.classes), threshold=m.threshold,
-                         device=str(m.device), card=m.card, backend=m.backend)
-        self.summary.model = info
-        self.store = store = open_store(o.data, o.db)
+        info = self.summary.model = _info(m)
+        if follow:
+            from station.line_registry import Follower
+
+            self._follower = Follower(store, m.version)
         self.source = open_source(o.source, should_stop=self._should_stop)
         self.guard = DiskGuard(_volumes(store), settings.disk)
-        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard)
+        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard,
+                                            station=station_settings.station_name(o.station, o.data, remember=True))
         self.summary.run_id = recorder.run_id
         if o.upkeep:
             from station.upkeep import Upkeep, UpkeepThread
@@ -208,15 +230,55 @@ class InspectionRun:
         if self.source is None or self.model is None:
             raise RuntimeError("InspectionRun.results() before open()")
         o = self.options
-        frames: Iterable[Frame] = self._held(self.source)
+        frames: Iterator[Frame] = iter(self._held(self.source))
         if gate is not None:
-            frames = gate(frames)
+            frames = iter(gate(frames))
         self._t0 = time.perf_counter()
         # No stop predicate for the pipeline: on a stop the source and _held end the stream, and
-        # the pipeline finishes (and the recorder commits) the batch it holds.
-        for r in inspect_frames(frames, self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview):
-            self._count(r)
-            yield r
+        # the pipeline finishes (and the recorder commits) the batch it holds. A line promotion
+        # ends a segment the same way; the next one goes on from the same frames with the new model.
+        while True:
+            self._promoted = None
+            for r in inspect_frames(self._segment(frames), self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview):
+                self._count(r)
+                yield r
+            if self._promoted is None:
+                return
+            self._switch(self._promoted)
+
+    def _segment(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        """Frames until the line promotes another model (looked at between parts)."""
+        for frame in frames:
+            yield frame
+            if self._follower is not None and (promoted := self._follower.due()) is not None:
+                self._promoted = promoted
+                return
+
+    def _switch(self, promoted: Any) -> None:
+        """Follow a line promotion: fetch, load, and go on recording under a new run row."""
+        import logging
+
+        from station.line_registry import fetch
+        from station.model import load_model
+
+        assert self.store is not None and self.recorder is not None and self._follower is not None
+        log = logging.getLogger("station.line")
+        try:
+            path = fetch(self.store, promoted, self.options.data)
+            model = load_model(str(path), self.options.data, device=self.options.device, backend=self._backend)
+        except StationError as exc:  # this station keeps the model it has; said, and looked at again later
+            log.error("the line promoted %s (%s), but it cannot be used here: %s", promoted.name, promoted.version, exc)
+            self._follower.version = promoted.version
+            return
+        previous = self.model
+        self.recorder.switch(model)
+        self.model = model
+        self._follower.version = model.version
+        self.summary.model = _info(model)
+        self.summary.run_id = self.recorder.run_id
+        self.summary.switches.append({"from": previous.name if previous else None, "to": model.name, "version": model.version,
+                                      "after": self.summary.processed})
+        log.info("switched to the line's model %s (%s) after %d parts", model.name, model.version, self.summary.processed)
 
     def _count(self, r: Result) -> None:
         s = self.summary
@@ -257,9 +319,11 @@ class InspectionRun:
         """The source's state and the counters, for a status bar; plain reads, any thread."""
         st = self.source.status if self.source is not None else None
         state = st.state if st else "opening"
+        rec = self.recorder
         return RunStatus(state="paused" if self.paused and state == "connected" else state, detail=st.detail if st else "",
                          frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
-                         failed=self.summary.failed, skipped=self.summary.skipped)
+                         failed=self.summary.failed, skipped=self.summary.skipped, line=rec.outage if rec else "",
+                         spooled=rec.spooled if rec else 0, model=self.model.name if self.model else "")
 
     def fail(self, message: str) -> None:
         """Record that the run ended on an error (the caller shows `message`)."""
@@ -281,7 +345,8 @@ class InspectionRun:
                 if self.source.status.state == "lost" and s.state == "finished":
                     s.state, s.detail = "lost", self.source.status.detail or self.options.source
             if self.recorder is not None:
-                self.recorder.close()
+                s.spooled = self.recorder.spooled
+                s.spool_waiting = self.recorder.close(self.options.forward_wait_s)
             if self.guard is not None:
                 s.disk = self.guard.check()
         finally:
@@ -298,6 +363,11 @@ class InspectionRun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _info(m: "InspectionModel") -> ModelInfo:
+    return ModelInfo(name=m.name, version=m.version, classes=list(m.classes), threshold=m.threshold,
+                     device=str(m.device), card=m.card, backend=m.backend)
 
 
 def _volumes(store: "Store") -> list:

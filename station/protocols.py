@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from station.domain import Frame, Prediction, Result
     from station.sources.base import SourceStatus
+    from station.store.blobs import BlobStore
 
 
 class InspectionModel(Protocol):
@@ -61,15 +62,19 @@ class ResultRecorder(Protocol):
 
     def already_inspected(self, digests: list[str]) -> set[str]: ...
     def record(self, results: list[Result]) -> list[Result]: ...
-    def close(self) -> None: ...
+    def close(self, wait_s: float = ...) -> int: ...
 
 
 
 class StationStore(Protocol):
-    """Where results go: a database (engine and sessions) and the folder that holds its files.
-    station.store.db.Store is the implementation; an S3 image store will be another."""
+    """Where results go: a database (engine and sessions), the data dir, and the image store
+    (station.store.blobs). station.store.db.Store is the implementation."""
 
     engine: Engine
     session: sessionmaker[Session]
     data: Path
     url: str
+    blobs: BlobStore
+
+    @property
+    def shared(self) -> bool: ...

@@ -4,14 +4,16 @@ A row is only committed after its image and heatmap are in place, so a kill at a
 leaves a consistent database; the next run of the same source skips what was committed.
 
 A full disk never stops a run (station.diskguard): images are left out first, passed parts'
-before failed ones, and each row says why its image is missing. When the database itself cannot
-take a batch, the verdicts stand, the results say they were not recorded, and the run goes on.
+before failed ones, and each row says why its image is missing. When the database or the image
+store cannot be reached (a server restart, a network cut), the batch is kept on this PC's disk
+(station.spool) and a forwarder thread commits it, in order, when the service answers again:
+the line never waits for the server, and no verdict is lost or stored twice.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,89 +26,137 @@ from station import config
 from station.diskguard import DiskGuard, is_no_space
 from station.domain import Result
 from station.protocols import StationStore
+from station.spool import Spool, SpooledBatch, from_row, to_row
 from station.store import files, repo
+from station.store.blobs import StoreUnavailable
+from station.store.db import unavailable
 from station.store.schema import Inspection
 
 log = logging.getLogger("station.recorder")
 
+RETRY_S = (0.5, 5.0)  # the forwarder's first and longest wait between attempts
+
 
 class Recorder:
-    def __init__(self, store: StationStore, model, source: str, skip_inspected: bool = True, guard: DiskGuard | None = None) -> None:
+    def __init__(self, store: StationStore, model, source: str, skip_inspected: bool = True, guard: DiskGuard | None = None,
+                 station: str | None = None) -> None:
         self.store = store
-        self.model = model
         self.skip_inspected = skip_inspected
-        self.guard = guard
-        with store.session.begin() as s:
-            self.model_id = repo.model_id(s, model.name, model.version, model.card)
-            self.run_id = repo.start_run(s, source, self.model_id, config.station_name())
-        self.processed = 0
-        self.failed = 0
+        self.guard = guard if store.blobs.local_root is not None else None  # an object store has no disk here
+        self.source = source
+        self.station = station or config.station_name()
+        self.spool = Spool(store.data / "spool")
+        self._lock = threading.Lock()
+        self.spooled = 0  # results of this run that went through the spool
+        self.outage = ""  # why the spool is in use now ("" when the line is up)
         self._warned = -1e9
+        self._start(model)
+        self.forwarder = Forwarder(self)
+        self.forwarder.start()
+
+    def _start(self, model) -> None:
+        self.model = model
+        with self.store.session.begin() as s:
+            self.model_id = repo.model_id(s, model.name, model.version, model.card)
+            self.run_id = repo.start_run(s, self.source, self.model_id, self.station, self.store.blobs.url)
+
+    def switch(self, model) -> None:
+        """A new active model mid-run (a line promotion): the run so far ends, a new one starts."""
+        self._end()
+        self._start(model)
 
     def already_inspected(self, digests: list[str]) -> set[str]:
         if not self.skip_inspected or not digests:
             return set()
-        with self.store.session() as s:
-            return repo.inspected(s, digests, self.model_id)
+        try:
+            with self.store.session() as s:
+                return repo.inspected(s, digests, self.model_id)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            return set()
 
-    def _files(self, r: Result, sha: str, data: bytes | None) -> tuple[str, str | None, int, str | None]:
-        """Store a result's image and heatmap as the disk allows: (image path, heatmap path,
-        bytes written, why the image is missing or None)."""
-        root = self.store.data
+    def _files(self, r: Result, sha: str, data: bytes) -> tuple[str, str | None, int, str | None, dict[str, bytes]]:
+        """Store a result's image and heatmap as the disk allows: (image key, heatmap key, bytes
+        written, why the image is missing or None, what the store did not take). Raises
+        StoreUnavailable, with nothing half-done, when the store cannot be reached."""
         suffix = Path(r.frame.path).suffix if r.frame.path else ".png"
         rel = files.image_rel(sha, suffix)
+        heat = files.heatmap_png(r.cam) if r.cam is not None else None
         state = self.guard.check() if self.guard else None
         passed = r.prediction is not None and r.prediction.verdict == "pass"
         if state is not None and (not state.stores_images or (passed and not state.stores_passed)):
-            return rel, None, 0, f"not stored: disk {state.level}"
+            return rel, None, 0, f"not stored: disk {state.level}", {}
         try:
-            image = files.put_image(root, data if data is not None else files.encode_frame(r.frame.image), suffix, sha)
-            heat = files.put_heatmap(root, r.cam) if r.cam is not None else None
+            written = self.store.blobs.put(rel, data)
+            if heat is not None:
+                written += self.store.blobs.put(*heat)
         except OSError as exc:
             if not is_no_space(exc):
                 raise
             if self.guard:
                 self.guard.no_space()
-            return rel, None, 0, "not stored: disk full"
-        written = image.written + (heat.written if heat else 0)
+            return rel, None, 0, "not stored: disk full", {}
         if self.guard:
             self.guard.spent(written)
-        return image.rel, heat.rel if heat else None, written, None
+        return rel, heat[0] if heat else None, written, None, {}
 
     def record(self, results: list[Result]) -> list[Result]:
-        """Store a batch: each image and heatmap file, then all rows in one transaction. Returns
-        the results with their inspection ids (or the reason an image or a row was not kept)."""
+        """Store a batch: each image and heatmap file, then all rows in one transaction (or the
+        spool). Returns the results with their inspection ids, or why a row was not kept."""
         t = time.perf_counter()
-        rows: list[tuple[int, Inspection]] = []
-        failures = []
+        values: list[tuple[int, dict[str, Any]]] = []
+        failures: list[tuple[str, str]] = []
         notes: dict[int, str] = {}
+        held: dict[str, bytes] = {}  # files for the spool
+        direct = not self.spool_in_use()  # while older batches wait, newer ones queue behind them
         for n, r in enumerate(results):
             if r.skipped:
                 continue
             if r.error is not None:
-                failures.append(r)
+                failures.append((r.frame.origin, r.error))
                 continue
-            data = r.data
-            if data is None and r.sha256 is None:
-                data = files.encode_frame(r.frame.image)
-            sha = r.sha256 or files.sha256(data or b"")
-            image_rel, heat_rel, written, gone = self._files(r, sha, data)
+            data = r.data if r.data is not None else files.encode_frame(r.frame.image)
+            sha = r.sha256 or files.sha256(data)
+            gone = None
+            if direct:
+                try:
+                    image_rel, heat_rel, written, gone, _ = self._files(r, sha, data)
+                except StoreUnavailable as exc:
+                    direct = False
+                    self._outage(str(exc))
+            if not direct:
+                suffix = Path(r.frame.path).suffix if r.frame.path else ".png"
+                image_rel, written = files.image_rel(sha, suffix), len(data)
+                held[image_rel] = data
+                heat_rel = None
+                if r.cam is not None:
+                    heat_rel, heat = files.heatmap_png(r.cam)
+                    held[heat_rel] = heat
             if gone:
                 notes[n] = gone
             p = r.prediction
             assert p is not None and r.image_shape is not None  # neither skipped nor failed
             h, w = r.image_shape[:2]
-            rows.append(
-                (n, Inspection(
-                    run_id=self.run_id, model_id=self.model_id, origin=r.frame.origin[:1024], captured_at=r.frame.captured_at,
-                    sha256=sha, image_path=image_rel, width=int(w), height=int(h), predicted=p.label,
-                    probabilities={k: round(v, 6) for k, v in p.probabilities.items()}, p_defect=p.p_defect,
-                    uncertainty=self.model.uncertainty(p), verdict=p.verdict, heatmap_path=heat_rel,
-                    box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
-                    image_gone=gone, stored_bytes=written,
-                ))
-            )
-        unrecorded = self._commit([row for _, row in rows], failures)
+            values.append((n, dict(
+                run_id=self.run_id, model_id=self.model_id, origin=r.frame.origin[:1024], captured_at=r.frame.captured_at,
+                sha256=sha, image_path=image_rel, width=int(w), height=int(h), predicted=p.label,
+                probabilities={k: round(v, 6) for k, v in p.probabilities.items()}, p_defect=p.p_defect,
+                uncertainty=self.model.uncertainty(p), verdict=p.verdict, heatmap_path=heat_rel,
+                box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
+                image_gone=gone, stored_bytes=written, station=self.station,
+            )))
+        rows = [(n, Inspection(**v)) for n, v in values]
+        unrecorded = None
+        if direct:
+            unrecorded = self._commit([row for _, row in rows], failures)
+            if unrecorded == SPOOL:
+                direct, unrecorded = False, None
+        spooled = False
+        if not direct:
+            spooled = self._to_spool([v for _, v in values], failures, held)
+            if not spooled:
+                unrecorded = "database unavailable, and the spool could not be written"
         # A commit that failed may still have landed (SQLite can report a full disk after the
         # WAL append): ask, so what is reported as not recorded is exactly what is missing.
         landed = self._landed([row.sha256 for _, row in rows]) if unrecorded else {}
@@ -114,10 +164,32 @@ class Recorder:
         out = list(results)
         for n, row in rows:
             r = out[n]
-            rid = landed.get(row.sha256) if unrecorded else row.id
-            out[n] = dataclasses.replace(r, inspection_id=rid, sha256=row.sha256, timings={**r.timings, "store_ms": store_ms},
-                                         image_note=notes.get(n), unrecorded=unrecorded if rid is None else None)
+            rid = None if spooled else landed.get(row.sha256) if unrecorded else row.id
+            out[n] = _replace(r, inspection_id=rid, sha256=row.sha256, timings={**r.timings, "store_ms": store_ms},
+                              image_note=notes.get(n), unrecorded=unrecorded if rid is None and not spooled else None,
+                              spooled=spooled)
         return out
+
+    def spool_in_use(self) -> bool:
+        return bool(self.outage) or bool(self.spool.pending())
+
+    def _outage(self, reason: str) -> None:
+        with self._lock:
+            first = not self.outage
+            self.outage = reason
+        if first:
+            log.warning("%s: results are kept on this PC and forwarded when it returns", reason)
+
+    def _to_spool(self, values: list[dict[str, Any]], failures: list[tuple[str, str]], held: dict[str, bytes]) -> bool:
+        try:
+            self.spool.add(SpooledBatch(self.run_id, [from_row(v) for v in values], failures, held))
+        except OSError as exc:
+            log.error("could not spool %d results: %s", len(values), exc)
+            return False
+        with self._lock:
+            self.spooled += len(values)
+        self.forwarder.wake.set()
+        return True
 
     def _landed(self, digests: list[str]) -> dict[str, int]:
         try:
@@ -126,35 +198,81 @@ class Recorder:
         except OperationalError:
             return {}  # the database cannot even be read: nothing is claimed
 
-    def _commit(self, rows: list[Inspection], failures: list[Result]) -> str | None:
-        """One transaction for the batch; None, or why it could not be committed."""
+    def _commit(self, rows: list[Inspection], failures: list[tuple[str, str]]) -> str | None:
+        """One transaction for the batch: None, SPOOL when the database cannot be reached, or
+        why it could not be committed."""
         try:
             with self.store.session.begin() as s:
-                self._insert(s, rows)
-                for f in failures:
-                    repo.add_failure(s, self.run_id, f.frame.origin, f.error or "")
-                s.flush()
-                repo.update_run(s, self.run_id, self.processed + len(rows), self.failed + len(failures))
-        except OperationalError as exc:
-            # A full disk, a locked or unreachable database: the verdicts were given and signalled;
-            # stopping the line would not bring the rows back. Said once per batch, in the log too.
-            if self.guard and is_no_space(exc):
-                self.guard.no_space()
-            reason = "database full" if is_no_space(exc) else f"database unavailable: {str(exc.orig).splitlines()[0][:120]}"
-            now = time.monotonic()
-            if now - self._warned > 60:  # once a minute is enough to be noticed; the summary counts them all
-                log.warning("%d results not recorded: %s (the run goes on; said at most once a minute)", len(rows), reason)
-                self._warned = now
-            return reason
-        self.processed += len(rows)
-        self.failed += len(failures)
+                self._write(s, self.run_id, rows, failures)
+        except Exception as exc:
+            if not isinstance(exc, OperationalError) and not unavailable(exc):
+                raise
+            if is_no_space(exc):
+                # The spool is on the same full disk; the verdicts were given and signalled.
+                if self.guard:
+                    self.guard.no_space()
+                now = time.monotonic()
+                if now - self._warned > 60:  # once a minute is enough to be noticed; the summary counts them all
+                    log.warning("%d results not recorded: database full (the run goes on; said at most once a minute)", len(rows))
+                    self._warned = now
+                return "database full"
+            self._outage(f"database unavailable: {str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0][:120]}")
+            return SPOOL
         return None
+
+    def _write(self, s: Session, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]]) -> None:
+        self._insert(s, rows)
+        for origin, error in failures:
+            repo.add_failure(s, run_id, origin, error)
+        s.flush()
+        repo.count_run(s, run_id, len(rows), len(failures))
+
+    def forward_one(self) -> bool | None:
+        """Forward the oldest spooled batch: True when one was forwarded, None when none waits,
+        False when the database or the store is still unreachable (or another process on this
+        data dir is forwarding)."""
+        from station.fileutil import FileLock
+
+        waiting = self.spool.pending()
+        if not waiting:
+            with self._lock:
+                self.outage = ""
+            return None
+        try:
+            with FileLock(self.spool.root / ".forward.lock", blocking=False):
+                batch = self.spool.load(waiting[0])
+                if batch is None:
+                    return True
+                try:
+                    for key, data in batch.blobs.items():
+                        self.store.blobs.put(key, data)
+                    with self.store.session.begin() as s:
+                        self._write(s, batch.run_id, [Inspection(**to_row(v)) for v in batch.rows], batch.failures)
+                except StoreUnavailable as exc:
+                    self._outage(str(exc))
+                    return False
+                except Exception as exc:
+                    if not unavailable(exc):
+                        raise
+                    self._outage(f"database unavailable: {str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0][:120]}")
+                    return False
+                self.spool.remove(batch)
+        except BlockingIOError:
+            return False
+        if len(waiting) == 1:
+            with self._lock:
+                self.outage = ""
+            log.info("the line is back: every spooled result is forwarded")
+        return True
 
     def _insert(self, s: Session, rows: list[Inspection]) -> None:
         """Add the rows; an image this model already judged (another station on this data dir, a
         window re-run, the same file twice) keeps its one row, and the result gets that row's id.
         The database's unique index decides: a race between two writers is settled by it."""
-        known = self._known(s, [r.sha256 for r in rows])
+        if not rows:
+            return
+        model_id = rows[0].model_id  # a forwarded batch may be an earlier run's, with its own model
+        known = self._known(s, [r.sha256 for r in rows], model_id)
         new = [r for r in rows if r.sha256 not in known]
         # The whole batch in one savepoint (three statements a row fewer than one savepoint
         # each); only when another writer got there first, row by row.
@@ -173,7 +291,7 @@ class Recorder:
                     with s.begin_nested():
                         s.add(row)
                 except IntegrityError:
-                    found = self._known(s, [row.sha256]).get(row.sha256)
+                    found = self._known(s, [row.sha256], model_id).get(row.sha256)
                     if found is None:
                         raise  # not the unique index: a bug
             if found is not None:
@@ -184,17 +302,77 @@ class Recorder:
             known[row.sha256] = (row.id, row.image_gone)
 
     def _ids(self, s: Session, digests: list[str]) -> dict[str, int]:
-        return {sha: found[0] for sha, found in self._known(s, digests).items()}
+        return {sha: found[0] for sha, found in self._known(s, digests, self.model_id).items()}
 
-    def _known(self, s: Session, digests: list[str]) -> dict[str, tuple[int, Any]]:
+    def _known(self, s: Session, digests: list[str], model_id: int) -> dict[str, tuple[int, Any]]:
         """sha256 -> (id, image_gone) of the rows this model already has for these images."""
         q = select(Inspection.sha256, Inspection.id, Inspection.image_gone).where(
-            Inspection.model_id == self.model_id, Inspection.dup == 0, Inspection.sha256.in_(set(digests)))
+            Inspection.model_id == model_id, Inspection.dup == 0, Inspection.sha256.in_(set(digests)))
         return {sha: (i, gone) for sha, i, gone in s.execute(q)}
 
-    def close(self) -> None:
+    def _end(self) -> None:
         try:
             with self.store.session.begin() as s:
-                repo.update_run(s, self.run_id, self.processed, self.failed, ended=True)
-        except OperationalError as exc:
-            log.warning("the run's end was not recorded: %s", str(exc.orig).splitlines()[0][:160])
+                repo.end_run(s, self.run_id)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("the run's end was not recorded: %s", str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:160])
+
+    def close(self, wait_s: float = 30.0) -> int:
+        """End the run; forward what the spool holds for up to `wait_s` seconds. Returns how many
+        results still wait there (the next start on this data dir forwards them)."""
+        self.forwarder.finish(wait_s)
+        self._end()
+        waiting = self.spool.count()
+        if waiting:
+            log.warning("%d results wait in %s (%s); the next start on this data dir forwards them",
+                        waiting, self.spool.root, self.outage or "not forwarded yet")
+        return waiting
+
+
+class Forwarder(threading.Thread):
+    """Commits spooled batches, oldest first, as soon as the database and the store answer."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__(name="forwarder", daemon=True)
+        self.recorder = recorder
+        self.wake = threading.Event()
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        wait = RETRY_S[0]
+        while not self._halt.is_set():
+            try:
+                done = self.recorder.forward_one()
+            except Exception:  # a bug: logged with its traceback, and the spool is kept for the next start
+                log.exception("forwarding spooled results failed")
+                done = False
+            if done:
+                wait = RETRY_S[0]
+                continue
+            if done is None:  # nothing waits
+                self.wake.wait(2.0)
+                self.wake.clear()
+                continue
+            self._halt.wait(wait)
+            wait = min(RETRY_S[1], wait * 2)
+
+    def finish(self, wait_s: float) -> None:
+        """Keep forwarding for up to `wait_s` seconds while anything waits, then stop."""
+        deadline = time.monotonic() + wait_s
+        while self.recorder.spool.pending() and time.monotonic() < deadline and self.is_alive():
+            self.wake.set()
+            time.sleep(0.1)
+        self._halt.set()
+        self.wake.set()
+        self.join(timeout=15)
+
+
+SPOOL = "spool"  # _commit's answer when the batch belongs in the spool
+
+
+def _replace(r: Result, **changes: Any) -> Result:
+    import dataclasses
+
+    return dataclasses.replace(r, **changes)

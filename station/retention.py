@@ -29,6 +29,7 @@ from sqlalchemy import exists, select, update
 
 from station.domain import is_uncertain
 from station.settings import Retention
+from station.store.blobs import BlobStore
 from station.store.db import Store
 from station.store.repo import now as utc_now
 from station.store.schema import Inspection, ModelRecord, Review
@@ -159,7 +160,7 @@ def _purge_batch(store: Store, rules: _Rules, rows: list[Any], result: PurgeResu
     for category, paths in (("images", images), ("heatmaps", heatmaps)):
         c = result.by_category[category]
         for rel in sorted(paths):
-            size = _remove(store.data, rel, dry_run=result.dry_run)
+            size = _remove(store.blobs, rel, dry_run=result.dry_run)
             if size is not None:
                 c.files += 1
                 c.bytes += size
@@ -178,13 +179,17 @@ def _purge_batch(store: Store, rules: _Rules, rows: list[Any], result: PurgeResu
     log.info("retention purged %d images and %d heatmaps (%d rows)", len(images), len(heatmaps), n_rows)
 
 
-def _remove(root: Path, rel: str, dry_run: bool) -> int | None:
+def _remove(blobs: BlobStore, rel: str, dry_run: bool) -> int | None:
     """Delete one stored file (or measure it): its size, or None when it was not there. Only
-    plain files inside the data dir's own folders are ever touched."""
-    path = root / rel
+    plain files inside the store's own folders are ever touched."""
     if not rel.startswith(("images/", "heatmaps/")) or ".." in Path(rel).parts:
         log.warning("retention skipped a path outside the store: %r", rel)
         return None
+    if blobs.local_root is None:  # the line's object store: no links to follow there
+        if dry_run:
+            return 0 if blobs.exists(rel) else None
+        return blobs.delete(rel)
+    path = blobs.local_root / rel
     try:
         st = path.lstat()
     except FileNotFoundError:

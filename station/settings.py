@@ -81,6 +81,11 @@ class Inference:
 
 
 @dataclass
+class Station:
+    name: str = ""  # this station on a line; empty: the host name (--station and $STATION_NAME override)
+
+
+@dataclass
 class Settings:
     retention: Retention = field(default_factory=Retention)
     disk: Disk = field(default_factory=Disk)
@@ -89,6 +94,7 @@ class Settings:
     floor: Floor = field(default_factory=Floor)
     alarm: Alarm = field(default_factory=Alarm)
     inference: Inference = field(default_factory=Inference)
+    station: Station = field(default_factory=Station)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -195,3 +201,29 @@ def _assign(settings: Settings, key: str, value: Any, where: str) -> None:
     if lo is not None and hi is not None and not lo <= value <= hi:
         raise StationError(f"{where}{key} must be within {lo:g}..{hi:g}, got {value!r}")
     setattr(target, name, value)
+
+
+def station_name(explicit: str | None = None, data: str | os.PathLike[str] | None = None, remember: bool = False) -> str:
+    """This station's name: `--station`, else $STATION_NAME, else the saved setting, else the host
+    name. With `remember`, a name given with --station is saved, so the station keeps it."""
+    if explicit:
+        name = explicit.strip()[:128]
+        if not name:
+            raise StationError("--station needs a name")
+        if remember:
+            try:
+                saved = load(data)
+                if saved.station.name != name:
+                    saved.station.name = name
+                    save(saved, data)
+            except (StationError, OSError):
+                pass  # a read-only or broken settings file: the name still holds for this run
+        return name
+    env = os.environ.get("STATION_NAME")
+    if env:
+        return env
+    try:
+        saved_name = load(data).station.name
+    except StationError:
+        saved_name = ""
+    return saved_name or config.station_name()

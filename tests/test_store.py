@@ -72,9 +72,12 @@ def test_bad_database_url_is_one_line():
 
 
 def test_content_addressed_images_dedupe(tmp_path):
-    a = files.put_image(tmp_path, b"same bytes", ".png")
-    b = files.put_image(tmp_path, b"same bytes", ".png")
-    c = files.put_image(tmp_path, b"other bytes", ".png")
+    from station.store.blobs import open_blobs
+
+    blobs = open_blobs(None, tmp_path)  # the data dir: the default store
+    a = files.put_image(blobs, b"same bytes", ".png")
+    b = files.put_image(blobs, b"same bytes", ".png")
+    c = files.put_image(blobs, b"other bytes", ".png")
     assert a.rel == b.rel != c.rel
     assert (a.written, b.written, c.written) == (10, 0, 11)  # the second copy added nothing
     assert len(list((tmp_path / "images").rglob("*.png"))) == 2

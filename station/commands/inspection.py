@@ -16,8 +16,11 @@ log = logging.getLogger("station.run")
 def cmd_run(args: argparse.Namespace) -> int:
     from station.inspection_run import InspectionRun, RunOptions
 
+    if args.pace < 0 or args.forward_wait < 0:
+        raise StationError("--pace and --forward-wait are seconds, 0 or more")
     run = InspectionRun(RunOptions(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device,
-                                   backend=args.backend, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit))
+                                   backend=args.backend, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
+                                   store=args.store, station=args.station, pace_s=args.pace, forward_wait_s=args.forward_wait))
     progress = Progress()
     with stop_on_signals(run.stop):
         try:
@@ -45,6 +48,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.not_stored_count:
         log.warning("%d images not stored (%s)", summary.not_stored_count,
                     summary.disk.message() if summary.disk else "disk full")
+    if summary.spool_waiting:
+        log.warning("%d results wait in the spool on this PC (the database or the image store is unreachable); "
+                    "the next start on this data dir forwards them", summary.spool_waiting)
     if summary.unrecorded_count:
         log.warning("%d verdicts were given but not recorded (%s)", summary.unrecorded_count, summary.unrecorded[0].error)
     return 0

@@ -7,17 +7,50 @@ import argparse
 from station.commands.output import emit_json
 
 
+def _line(args: argparse.Namespace):
+    """The line's store when the database is a shared server (else None: this PC alone)."""
+    import os
+
+    url = args.db or os.environ.get("STATION_DB")
+    if not url or url.startswith("sqlite"):
+        return None
+    from station.store.db import open_store
+
+    return open_store(args.data, args.db, args.store)
+
+
+def _station(args: argparse.Namespace) -> str:
+    from station.settings import station_name
+
+    return station_name(args.station, args.data)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from station.model.registry import list_models
 
+    line = _line(args)
+    history = []
+    if line is not None:
+        from station.line_registry import history as line_history
+        from station.line_registry import sync
+
+        with line:
+            sync(line, args.data)  # the line's active model is the one listed active here
+            history = line_history(line, 20)
     models = list_models(args.data)
     if args.json:
-        emit_json([m.to_json() for m in models])  # every field: test_metrics and calibrated_threshold too
+        out = [m.to_json() for m in models]  # every field: test_metrics and calibrated_threshold too
+        if line is not None:
+            emit_json({"models": out, "line": [h.to_json() for h in history]})
+        else:
+            emit_json(out)
         return 0
     for m in models:
         f1 = m.metrics.get("f1")
         print(f"{'*' if m.active else ' '} {m.name:<24} {m.kind:<10} {m.arch or '?':<20} "
               f"f1={f1 if f1 is None else round(f1, 4)}  {', '.join(m.classes)}")
+    for h in history:
+        print(f"  line: {h.at:%Y-%m-%d %H:%M} {h.action} {h.name} ({h.version}) by {h.by or '?'} at {h.station}")
     return 0
 
 
@@ -26,12 +59,20 @@ def cmd_promote(args: argparse.Namespace) -> int:
     from station.model.registry import promote
 
     who = signed_in(args, "promote")
+    line = _line(args)
     name = promote(args.name, args.data, args.as_name, by=who or args.by, reason=args.reason)
-    record(args, who, "promote", {"model": name, "reason": args.reason})
+    published = None
+    if line is not None:  # every station of the line follows, between parts
+        from station.line_registry import publish
+        from station.model.registry import registry_dir
+
+        with line:
+            published = publish(line, registry_dir(args.data) / name, name, "promote", who or args.by, _station(args), args.reason)
+    record(args, who, "promote", {"model": name, "reason": args.reason, "line": bool(published)})
     if args.json:
-        emit_json({"active": name})
+        emit_json({"active": name, "line": published.to_json() if published else None})
     else:
-        print(f"active model: {name}")
+        print(f"active model: {name}" + (" (the whole line)" if published else ""))
     return 0
 
 
@@ -40,7 +81,20 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from station.model.registry import rollback
 
     who = signed_in(args, "rollback")
-    name = rollback(args.data, by=who or args.by, reason=args.reason)
+    line = _line(args)
+    if line is not None:  # the line's history decides, not this PC's
+        from station.line_registry import fetch, publish, rollback_target
+        from station.model.registry import promote
+
+        with line:
+            target = rollback_target(line)
+            fetch(line, target, args.data)
+            name = promote(target.name, args.data, by=who or args.by, reason=args.reason)
+            from station.model.registry import registry_dir
+
+            publish(line, registry_dir(args.data) / name, name, "rollback", who or args.by, _station(args), args.reason)
+    else:
+        name = rollback(args.data, by=who or args.by, reason=args.reason)
     record(args, who, "rollback", {"model": name, "reason": args.reason})
     if args.json:
         emit_json({"active": name})

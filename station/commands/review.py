@@ -17,20 +17,21 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise StationError("--limit must be at least 1")
-    store = open_store(args.data, args.db)
+    store = open_store(args.data, args.db, args.store)
     with store.session() as s:
         if args.conflicts:
             found = conflicts.every(s)
             ids = [i for c in found for ids in c.labels.values() for i in ids][: args.limit]
             rows = [repo.get_inspection(s, i) for i in ids]
         else:
-            rows = repo.queue(s, args.order, args.limit)
+            rows = repo.queue(s, args.order, args.limit, station=args.from_station)
         same = conflicts.labels_of(s, [r.sha256 for r in rows])
     clashes = conflicts.conflicting(same)
     items: list[dict[str, Any]] = [
         {
             # An image retention purged, or a full disk never stored, is null, and image_gone says why.
-            "id": r.id, "origin": r.origin, "image": None if r.image_gone else str(store.data / r.image_path),
+            # A path on this PC, or the object's URL in the line's store.
+            "id": r.id, "origin": r.origin, "image": None if r.image_gone else store.blobs.locate(r.image_path), "station": r.station,
             "image_gone": r.image_gone, "predicted": r.predicted,
             "p_defect": round(r.p_defect, 6), "verdict": r.verdict, "captured_at": repo.iso_utc(r.captured_at),
             "uncertainty": round(r.uncertainty, 6), "label": r.label,
@@ -59,10 +60,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from station.store.db import open_store
 
     shift = shifts.current(settings.load(args.data).floor.shifts) if args.shift else None
-    store = open_store(args.data, args.db)
+    store = open_store(args.data, args.db, args.store)
     with store.session() as s:
-        counts = stats.counts(s, run_id=args.run, since=shift.start if shift else None, until=shift.end if shift else None)
+        since, until = (shift.start, shift.end) if shift else (None, None)
+        counts = stats.counts(s, run_id=args.run, since=since, until=until, station=args.from_station)
+        per_station = stats.by_station(s, run_id=args.run, since=since, until=until) if not args.from_station else {}
     out = counts.to_json()
+    out["by_station"] = {name: c.to_json() for name, c in per_station.items()}
+    if args.from_station:
+        out["station"] = args.from_station
     if shift is not None:
         out.update({"shift": shift.label, "since": shift.start.isoformat(timespec="seconds"), "until": shift.end.isoformat(timespec="seconds")})
     if args.json:
@@ -70,8 +76,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     else:
         scope = f"shift {shift.label}" if shift else (f"run {args.run}" if args.run else "all runs")
         yield_ = "–" if counts.yield_ is None else f"{counts.yield_:.1%}"
+        if args.from_station:
+            scope += f", station {args.from_station}"
         print(f"{scope}: {counts.inspected} inspected, {counts.passed} passed, {counts.failed} failed, "
               f"{counts.reviewed} reviewed ({counts.overturned} overturned), yield after reviews {yield_}")
+        if len(per_station) > 1:
+            for name, c in per_station.items():
+                print(safe(f"  {name}: {c.inspected} inspected, {c.passed} passed, {c.failed} failed, {c.reviewed} reviewed"))
     return 0
 
 
@@ -82,7 +93,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
     args.user = args.by
     signed_in(args, "labelling", role="inspector")  # on a station with users: --by's PIN, an inspector or above
-    store = open_store(args.data, args.db)
+    store = open_store(args.data, args.db, args.store)
     with store.session.begin() as s:
         out = repo.add_review(s, args.id, args.label, args.by, args.note)
     if out.conflict:
@@ -102,8 +113,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from station.export import export
     from station.store.db import open_store
 
-    store = open_store(args.data, args.db)
-    out = export(store, args.out, include_unreviewed=args.include_unreviewed, val_fraction=args.val_fraction, seed=args.seed)
+    store = open_store(args.data, args.db, args.store)
+    out = export(store, args.out, include_unreviewed=args.include_unreviewed, val_fraction=args.val_fraction, seed=args.seed,
+                 station=args.from_station)
     for err in out.errors:
         print(safe(f"station export: left out inspection {err.id}: {err.error}"), file=sys.stderr)
     if out.conflicts:

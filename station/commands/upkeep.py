@@ -33,7 +33,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         policy.pass_days = args.pass_days
     if args.keep_one_in is not None:
         policy.keep_one_in = args.keep_one_in
-    with open_store(args.data, args.db) as store:
+    with open_store(args.data, args.db, args.store) as store:
         result = purge(store, policy, dry_run=args.dry_run)
     if args.json:
         emit_json(result.to_json())
@@ -53,7 +53,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from station.backup import backup
     from station.store.db import open_store
 
-    with open_store(args.data, args.db) as store:
+    with open_store(args.data, args.db, args.store) as store:
         result = backup(store, Path(args.out))
     if args.json:
         emit_json(result.to_json())
@@ -68,7 +68,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from station.backup import restore
     from station.store.db import open_store
 
-    with open_store(args.data, args.db) as store:
+    with open_store(args.data, args.db, args.store) as store:
         result = restore(store, Path(args.backup))
     if args.json:
         emit_json(result.to_json())

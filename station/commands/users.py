@@ -32,7 +32,7 @@ def signed_in(args: argparse.Namespace, action: str, role: str = "engineer") -> 
     from station.store.db import open_store
     from station.users import check_role, has_users
 
-    store = open_store(args.data, getattr(args, "db", None))
+    store = open_store(args.data, getattr(args, "db", None), getattr(args, "store", None))
     try:
         with store.session() as s:
             needed = has_users(s)
@@ -47,7 +47,7 @@ def record(args: argparse.Namespace, user: str | None, action: str, detail: dict
     from station.store.db import open_store
     from station.users import audit
 
-    store = open_store(args.data, getattr(args, "db", None))
+    store = open_store(args.data, getattr(args, "db", None), getattr(args, "store", None))
     try:
         with store.session.begin() as s:
             audit(s, user or getattr(args, "by", "") or "(no users)", action, detail)
@@ -59,7 +59,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     from station.store.db import open_store
     from station.users import add_user, has_users, list_users
 
-    store = open_store(args.data, args.db)
+    store = open_store(args.data, args.db, args.store)
     try:
         if args.action == "list":
             with store.session() as s:
@@ -92,7 +92,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from station.terminal import safe
     from station.users import audit_trail
 
-    store = open_store(args.data, args.db)
+    store = open_store(args.data, args.db, args.store)
     try:
         with store.session() as s:
             events = audit_trail(s, args.limit)

@@ -7,6 +7,7 @@ when an upgrade is actually needed.
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,25 +17,48 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from station import config
 from station.errors import StationError
+from station.store.blobs import BlobStore, open_blobs
 
-HEAD = "0007"  # newest revision in migrations/versions; a test checks it against Alembic
+HEAD = "0008"  # newest revision in migrations/versions; a test checks it against Alembic
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def database_url(data: str | None = None, db: str | None = None) -> str:
+    db = db or os.environ.get("STATION_DB")
     if db:
+        # psycopg (3) is the driver the station ships; SQLAlchemy's bare postgresql:// means psycopg2.
+        for bare in ("postgresql://", "postgres://"):
+            if db.startswith(bare):
+                return "postgresql+psycopg://" + db[len(bare):]
         return db
     return f"sqlite:///{config.data_dir(data) / 'station.db'}"
 
 
 def make_engine(url: str) -> Engine:
     try:
-        engine = create_engine(url)
+        if url.startswith("postgresql"):
+            # pre_ping: after a server restart every pooled connection is dead; each is checked
+            # when taken, so a restart costs one failed batch (spooled), not every later one.
+            # connect_timeout: a server that is gone is noticed in seconds, not minutes.
+            engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4,
+                                   connect_args={"connect_timeout": 5, "application_name": "station"})
+        else:
+            engine = create_engine(url)
     except Exception as exc:  # noqa: BLE001 (bad URL or a driver that is not installed: the user's to fix)
         raise StationError(f"cannot use database {_redact(url)}: {str(exc).splitlines()[0]}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database cannot take a write now (a server down or restarting, a network cut, a
+    lock held too long), as opposed to a statement it refused: the caller spools and retries."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OperationalError, InterfaceError))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -118,6 +142,12 @@ class Store:
     session: sessionmaker[Session]
     data: Path
     url: str
+    blobs: BlobStore
+
+    @property
+    def shared(self) -> bool:
+        """A database server shared by a line (not this PC's own SQLite file)."""
+        return self.engine.dialect.name != "sqlite"
 
     def __enter__(self) -> "Store":
         return self
@@ -126,8 +156,9 @@ class Store:
         self.engine.dispose()  # a command's store: its connections go with it
 
 
-def open_store(data: str | None = None, db: str | None = None) -> Store:
-    """The database (migrated) and the data directory that holds its files."""
+def open_store(data: str | None = None, db: str | None = None, store: str | None = None) -> Store:
+    """The database (migrated), the data directory, and the image store (`--store`, else
+    $STATION_STORE, else the data dir)."""
     root = config.data_dir(data)
     url = database_url(data, db)
     engine = make_engine(url)
@@ -135,5 +166,14 @@ def open_store(data: str | None = None, db: str | None = None) -> Store:
     try:
         migrate(engine)
     except SQLAlchemyError as exc:
-        raise StationError(f"cannot open database {_redact(url)}: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}") from None
-    return Store(engine, sessionmaker(engine, expire_on_commit=False), root, url)
+        raise StationError(f"cannot open database {_redact(url)}: {_first_line(exc)}") from None
+    except StationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (a driver's own error class at connect: the server's answer, one line)
+        raise StationError(f"cannot open database {_redact(url)}: {_first_line(exc)}") from None
+    blobs = open_blobs(store or os.environ.get("STATION_STORE"), root)
+    return Store(engine, sessionmaker(engine, expire_on_commit=False), root, url, blobs)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

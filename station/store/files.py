@@ -1,20 +1,20 @@
-"""Content-addressed files in the data dir: the same image twice is one file.
+"""Content-addressed files in the image store (station.store.blobs): the same image twice is
+one file.
 
-A file is written to a temporary name and renamed into place before its database row commits,
-so a row never points at a missing or half-written file; a crash leaves at most an orphan
-that the next run of the same image reuses.
+A file is stored (locally: written to a temporary name and renamed into place) before its
+database row commits, so a row never points at a missing or half-written file; a crash leaves
+at most an orphan that the next run of the same image reuses.
 """
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from station.errors import ImageError
-from station.fileutil import atomic_write
+from station.store.blobs import BlobStore
 
 
 def sha256(data: bytes) -> str:
@@ -22,7 +22,7 @@ def sha256(data: bytes) -> str:
 
 
 class Stored(NamedTuple):
-    rel: str  # path under the data dir
+    rel: str  # key in the store (a path under the data dir, for the local one)
     written: int  # bytes this call added to the disk: 0 when the same content was there already
 
 
@@ -32,18 +32,10 @@ def image_rel(digest: str, suffix: str) -> str:
     return f"images/{digest[:2]}/{digest}{suffix}"
 
 
-def _put(root: Path, rel: str, data: bytes) -> Stored:
-    path = root / rel
-    if path.exists():
-        return Stored(rel, 0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, data)
-    return Stored(rel, len(data))
-
-
-def put_image(root: Path, data: bytes, suffix: str, digest: str | None = None) -> Stored:
+def put_image(blobs: BlobStore, data: bytes, suffix: str, digest: str | None = None) -> Stored:
     """Store original file bytes (no re-encoding: the evidence is the file as it arrived)."""
-    return _put(root, image_rel(digest or sha256(data), suffix), data)
+    rel = image_rel(digest or sha256(data), suffix)
+    return Stored(rel, blobs.put(rel, data))
 
 
 def encode_frame(image: np.ndarray) -> bytes:
@@ -56,20 +48,20 @@ def encode_frame(image: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def put_heatmap(root: Path, cam: np.ndarray) -> Stored:
-    """The raw CAM at feature resolution as 8-bit PNG: ~100 bytes, upsampled when shown."""
+def heatmap_png(cam: np.ndarray) -> tuple[str, bytes]:
+    """The raw CAM at feature resolution as 8-bit PNG (~100 bytes, upsampled when shown) and its key."""
     import cv2
 
     ok, buf = cv2.imencode(".png", (np.clip(cam, 0, 1) * 255 + 0.5).astype(np.uint8))
     data = buf.tobytes()
     digest = sha256(data)
-    return _put(root, f"heatmaps/{digest[:2]}/{digest}.png", data)
+    return f"heatmaps/{digest[:2]}/{digest}.png", data
 
 
-def read_heatmap(root: Path, rel: str) -> np.ndarray:
+def read_heatmap(blobs: BlobStore, rel: str) -> np.ndarray:
     import cv2
 
-    img = cv2.imdecode(np.frombuffer((root / rel).read_bytes(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    img = cv2.imdecode(np.frombuffer(blobs.get(rel), np.uint8), cv2.IMREAD_GRAYSCALE)
     if img is None:
         raise ImageError(f"heatmap {rel} is not a readable PNG")
     return img.astype(np.float32) / 255.0

@@ -81,18 +81,22 @@ def label_keys(session: Session) -> dict[str, int | None]:
     return dict(sorted(((l, d) for l, d in rows), key=lambda r: (r[1] is None, r[1] or 0, r[0])))
 
 
-def start_run(session: Session, source: str, model: int, station: str) -> int:
-    run = Run(source=source, model_id=model, station=station, started_at=now(), processed=0, failed=0)
+def start_run(session: Session, source: str, model: int, station: str, store: str | None = None) -> int:
+    run = Run(source=source, model_id=model, station=station, started_at=now(), processed=0, failed=0, store=store)
     session.add(run)
     session.flush()
     return run.id
 
 
-def update_run(session: Session, run_id: int, processed: int, failed: int, ended: bool = False) -> None:
-    values: dict[str, Any] = {"processed": processed, "failed": failed}
-    if ended:
-        values["ended_at"] = now()
-    session.execute(update(Run).where(Run.id == run_id).values(**values))
+def count_run(session: Session, run_id: int, processed: int, failed: int) -> None:
+    """Add to a run's counters (increments: a spooled batch of an earlier run is counted in its
+    own run when it is forwarded, whoever forwards it)."""
+    if processed or failed:
+        session.execute(update(Run).where(Run.id == run_id).values(processed=Run.processed + processed, failed=Run.failed + failed))
+
+
+def end_run(session: Session, run_id: int) -> None:
+    session.execute(update(Run).where(Run.id == run_id).values(ended_at=now()))
 
 
 def inspected(session: Session, digests: Iterable[str], model: int) -> set[str]:
@@ -109,7 +113,7 @@ def add_failure(session: Session, run_id: int, origin: str, error: str) -> None:
 
 
 def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset: int = 0, **filters: Any) -> list[Inspection]:
-    """Unreviewed inspections in review order. Filters: run_id, predicted, verdict, origin_like, since, until."""
+    """Unreviewed inspections in review order. Filters: run_id, predicted, verdict, origin_like, since, until, station."""
     if order not in ORDERS:
         raise StationError(f"unknown order {order!r}; choose {', '.join(ORDERS)}")
     q = _queue_filters(select(Inspection), filters)
@@ -136,6 +140,8 @@ def _queue_filters(q: Any, filters: dict[str, Any]) -> Any:
         q = q.where(Inspection.captured_at >= filters["since"])
     if filters.get("until"):
         q = q.where(Inspection.captured_at < filters["until"])
+    if filters.get("station"):
+        q = q.where(Inspection.station == filters["station"])
     return q
 
 
@@ -157,7 +163,7 @@ def as_dict(row: Inspection) -> dict[str, Any]:
     """An inspection as plain data, for threads and JSON."""
     return {
         "id": row.id, "run_id": row.run_id, "origin": row.origin, "captured_at": iso_utc(row.captured_at),
-        "image_path": row.image_path, "heatmap_path": row.heatmap_path, "width": row.width, "height": row.height,
+        "image_path": row.image_path, "heatmap_path": row.heatmap_path, "station": row.station, "width": row.width, "height": row.height,
         "predicted": row.predicted, "probabilities": dict(row.probabilities), "p_defect": row.p_defect,
         "uncertainty": row.uncertainty, "verdict": row.verdict, "box": list(row.box) if row.box else None,
         "label": row.label, "sha256": row.sha256, "image_gone": row.image_gone,

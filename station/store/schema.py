@@ -48,6 +48,7 @@ class Run(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     processed: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    store: Mapped[str | None] = mapped_column(String(1024))  # where this run put its images (station.store.blobs)
 
 
 class Inspection(Base):
@@ -84,6 +85,7 @@ class Inspection(Base):
     # 0 on every row since migration 0006, so (sha256, model_id, dup) is unique per image and model;
     # duplicates stored before it keep their own id here.
     dup: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    station: Mapped[str | None] = mapped_column(String(128), index=True)  # who judged it; NULL before 0008
 
     __table_args__ = (
         Index("uq_inspections_image_model", "sha256", "model_id", "dup", unique=True),
@@ -94,6 +96,23 @@ class Inspection(Base):
         Index("ix_inspections_image_path", "image_path"),
         Index("ix_inspections_heatmap_path", "heatmap_path"),
     )
+
+
+class LinePromotion(Base):
+    """Append-only: each row makes a model active on every station of the line (the newest row
+    wins). `files` maps each file of the model directory to its sha256, the key it is kept
+    under in the line's image store, so any station can fetch and check it."""
+
+    __tablename__ = "line_promotions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # promote | rollback
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    by: Mapped[str] = mapped_column(String(128))
+    station: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Review(Base):

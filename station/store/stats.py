@@ -39,7 +39,7 @@ def _good_after_review():
 
 
 def counts(session: Session, run_id: int | None = None, model_id: int | None = None, since: datetime | None = None,
-           until: datetime | None = None) -> Counts:
+           until: datetime | None = None, station: str | None = None) -> Counts:
     """Verdicts and reviews, optionally for one run, one model, or parts inspected in [since, until).
     A part counts when it was inspected: live frames carry that moment, a folder's files their own
     older times, so the later of the frame's time and its run's start is the one compared."""
@@ -51,6 +51,8 @@ def counts(session: Session, run_id: int | None = None, model_id: int | None = N
         q = q.where(Inspection.run_id == run_id)
     if model_id is not None:
         q = q.where(Inspection.model_id == model_id)
+    if station is not None:
+        q = q.where(Inspection.station == station)
     if since is not None or until is not None:
         at = case((Inspection.captured_at > Run.started_at, Inspection.captured_at), else_=Run.started_at)
         q = q.join(Run, Run.id == Inspection.run_id)
@@ -60,6 +62,17 @@ def counts(session: Session, run_id: int | None = None, model_id: int | None = N
             q = q.where(at < _stored(until))
     n, passed, failed, n_reviewed, n_over, good = session.execute(q).one()
     return Counts(int(n), int(passed or 0), int(failed or 0), int(n_reviewed or 0), int(n_over or 0), int(good or 0))
+
+
+def stations(session: Session) -> list[str]:
+    """The stations that judged parts in this database, by name."""
+    return sorted(n for n in session.scalars(select(Inspection.station).where(Inspection.station.is_not(None)).distinct()) if n)
+
+
+def by_station(session: Session, run_id: int | None = None, since: datetime | None = None,
+               until: datetime | None = None) -> dict[str, Counts]:
+    """counts() for each station of the line (a few stations: one query each keeps it simple)."""
+    return {name: counts(session, run_id=run_id, since=since, until=until, station=name) for name in stations(session)}
 
 
 def _sum(condition):

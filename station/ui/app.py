@@ -53,7 +53,8 @@ def run_app(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 (no display, no platform plugin: one line, not a Qt abort)
         raise StationError(f"cannot open a window here ({exc}); use `station run SRC` for headless inspection") from None
     kiosk = bool(getattr(args, "kiosk", False))
-    window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device, backend=args.backend, kiosk=kiosk))
+    window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, store=args.store,
+                                station=args.station, device=args.device, backend=args.backend, kiosk=kiosk))
     crash.install(window)
     crash.close_on_signals(app, window)
     window.showFullScreen() if kiosk else window.show()

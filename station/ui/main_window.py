@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +19,7 @@ from station.labels import GOOD
 from station.ui import livereview, shopfloor, signin
 from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner
+from station.ui.linestatus import LineStatus
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
@@ -36,6 +38,8 @@ class Options:
     model: str | None = None
     data: str | None = None
     db: str | None = None
+    store: str | None = None  # the image store (--store)
+    station: str | None = None  # this station's name (--station)
     device: str = "auto"
     backend: str | None = None
     autostart: bool = True
@@ -52,6 +56,7 @@ class MainWindow(QMainWindow):
         self.settings = QSettings(str(self.data / "station.ini"), QSettings.Format.IniFormat)
         self.tasks = Tasks(self)
         self._store = None
+        self._store_lock = threading.Lock()
         self._reviewer: str | None = None
         self._signed_in: tuple[str, str, float] | None = None  # (name, role, when) on a station with users
         self.classes: list[str] = [GOOD]
@@ -80,6 +85,8 @@ class MainWindow(QMainWindow):
         for w in (self.state_label, self.rate_label, self.latency_label):
             self.statusBar().addWidget(w)
         self.statusBar().addPermanentWidget(self.message, 1)
+        self.line_status = LineStatus()
+        self.statusBar().addPermanentWidget(self.line_status)
         # Shown only when space is low: what the station stops storing, and why; a click opens the settings.
         self.disk_label = QPushButton()
         self.disk_label.setObjectName("diskWarning")
@@ -126,11 +133,16 @@ class MainWindow(QMainWindow):
 
     # -- store access, always on the tasks thread -------------------------------------------------
     def store(self):
-        if self._store is None:
-            from station.store.db import open_store
+        with self._store_lock:  # the tasks thread and the image loader both reach for it
+            if self._store is None:
+                from station.store.db import open_store
 
-            self._store = open_store(self.options.data, self.options.db)
-        return self._store
+                self._store = open_store(self.options.data, self.options.db, self.options.store)
+            return self._store
+
+    def blobs(self):
+        """The image store (any thread): where the Review tab reads images and heatmaps."""
+        return self.store().blobs
 
     def db(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None,
            on_error: Callable[[str], None] | None = None, write: bool = False):
@@ -177,6 +189,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("last_source", spec)
         self.live.source_bar.set_source(spec)
         cfg = WorkerConfig(source=source, model=self.options.model, data=self.options.data, db=self.options.db,
+                           store=self.options.store, station=self.options.station,
                            device=self.options.device, backend=self.options.backend, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
                            model_factory=self.options.model_factory,
                            skip_inspected=not demo and not self.live.source_bar.again.isChecked())
@@ -300,6 +313,7 @@ class MainWindow(QMainWindow):
             self.rate_label.setText("")
             return
         s = self.worker.snapshot()
+        self.line_status.show_status(s)
         if s.state == "lost" and self.live.state != "SOURCE LOST":
             self.live.show_state("SOURCE LOST", s.detail or "reconnecting")
         self.state_label.setText(s.state + (f" ({s.detail})" if s.detail else ""))

@@ -52,6 +52,8 @@ class WorkerConfig:
     model: str | None = None
     data: str | None = None
     db: str | None = None
+    store: str | None = None
+    station: str | None = None
     device: str = "auto"
     backend: str | None = None  # None: the setting inference.backend
     pace_s: float = 0.0  # minimum time between frames (the demo plays at a watchable speed)
@@ -77,7 +79,8 @@ class InspectionWorker(QObject):
         self.cfg = cfg
         self.run_ = InspectionRun(RunOptions(source=cfg.source, model=cfg.model, data=cfg.data, db=cfg.db, device=cfg.device,
                                              backend=cfg.backend, batch_size=cfg.batch_size, skip_inspected=cfg.skip_inspected, preview=PREVIEW,
-                                             pace_s=cfg.pace_s), model_factory=cfg.model_factory)
+                                             pace_s=cfg.pace_s, store=cfg.store, station=cfg.station, forward_wait_s=5.0),
+                                  model_factory=cfg.model_factory)
         self._read_at: dict[tuple[str, int], float] = {}
         self._times: list[float] = []
         self._first: float | None = None
@@ -157,4 +160,5 @@ def _live(r, read_at: float, model: str) -> LiveResult:
     return LiveResult(origin=r.frame.origin, read_at=read_at, inspection_id=r.inspection_id, label=p.label,
                       p_defect=p.p_defect, verdict=p.verdict, probabilities=dict(p.probabilities), box=box,
                       preview=preview, heat=heat, timings=dict(r.timings), model=model,
-                      not_kept=f"not recorded: {r.unrecorded}" if r.unrecorded else r.image_note)
+                      not_kept=f"not recorded: {r.unrecorded}" if r.unrecorded else
+                      "kept on this PC until the line's server is back" if r.spooled else r.image_note)

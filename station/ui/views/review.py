@@ -220,7 +220,7 @@ class ReviewView(QWidget):
         if item["id"] in self.cache or item.get("_loading"):
             return
         item["_loading"] = True
-        root = self.window_.data
+        blobs = self.window_.blobs
 
         def done(loaded):
             item["_loading"] = False
@@ -230,7 +230,7 @@ class ReviewView(QWidget):
             if self.current() is item:
                 self._display(loaded)
 
-        self.loader.submit(lambda: load_for_display(root, item), done, self.window_.show_error)
+        self.loader.submit(lambda: load_for_display(blobs(), item), done, self.window_.show_error)
 
     def _display(self, loaded: dict[str, Any]) -> None:
         # A file gone from the data dir says so where the image would be; the item stays reviewable.
@@ -360,7 +360,7 @@ class ReviewView(QWidget):
             self.grid.setFocus()
 
     def _fill_grid(self) -> None:
-        self.grid.fill(self.items, self.window_.data)
+        self.grid.fill(self.items, self.window_.blobs)
 
     def _decide_many(self, label: str | None) -> None:
         ids = self.grid.selected_ids()

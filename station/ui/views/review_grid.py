@@ -4,7 +4,7 @@ thumbnail finds its item by id and never keeps a stale one."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
@@ -36,7 +36,7 @@ class BulkGrid(QListWidget):
         self._thumbs: dict[int, QIcon] = {}
         self._pending: set[int] = set()
 
-    def fill(self, items: list[dict[str, Any]], root: Path) -> None:
+    def fill(self, items: list[dict[str, Any]], blobs: Callable[[], Any]) -> None:
         self.clear()
         self._items = {}
         for item in items:
@@ -47,16 +47,16 @@ class BulkGrid(QListWidget):
             w.setIcon(self._thumbs.get(item["id"], self._blank))
             if item["id"] not in self._thumbs and item["id"] not in self._pending:
                 self._pending.add(item["id"])
-                self._load_thumb(root, item)
+                self._load_thumb(blobs, item)
 
     def selected_ids(self) -> list[int]:
         return [w.data(Qt.ItemDataRole.UserRole) for w in self.selectedItems()]
 
-    def _load_thumb(self, root: Path, item: dict[str, Any]) -> None:
+    def _load_thumb(self, blobs: Callable[[], Any], item: dict[str, Any]) -> None:
         from station.ui.loading import thumbnail
 
         inspection_id = item["id"]
-        self.loader.submit(lambda: thumbnail(root, item), lambda img: self._thumb_loaded(inspection_id, img), lambda _m: None)
+        self.loader.submit(lambda: thumbnail(blobs(), item), lambda img: self._thumb_loaded(inspection_id, img), lambda _m: None)
 
     def _thumb_loaded(self, inspection_id: int, image) -> None:
         self._pending.discard(inspection_id)

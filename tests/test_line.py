@@ -1,0 +1,214 @@
+"""A line of stations against a real PostgreSQL and a real S3-compatible store (SeaweedFS), both
+started here on loopback: concurrent stations, a reviewer elsewhere, a line-wide promotion,
+ten cold starts at once, and outages of both servers mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from line_servers import PG_PASSWORD, Postgres, SeaweedS3
+from conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def line(tmp_path_factory):
+    root = tmp_path_factory.mktemp("line")
+    pg = Postgres(root / "pg").start()
+    s3 = SeaweedS3(root / "s3").start()
+    saved = dict(os.environ)
+    # Credentials the way a plant's PC holds them: the environment (or ~/.pgpass, ~/.aws), never the command line.
+    os.environ.update(s3.env())
+    os.environ["PGPASSWORD"] = PG_PASSWORD
+    try:
+        yield pg, s3
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        s3.stop()
+        pg.stop("immediate")
+
+
+def _db(pg: Postgres, name: str) -> str:
+    pg.create_db(name)
+    return pg.url(name)
+
+
+def _images(tmp_path: Path, name: str, count: int, seed: int) -> Path:
+    out = tmp_path / name
+    run_cli("demo-data", str(out), "--count", str(count), "--seed", str(seed), "--size", "128")
+    return out
+
+
+def _start(*args: str, data: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "station", *args, "--data", str(data), "--json"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(p: subprocess.Popen, timeout: float = 600) -> dict:
+    out, err = p.communicate(timeout=timeout)
+    assert p.returncode == 0, err
+    assert "Traceback" not in err, err
+    return json.loads(out)
+
+
+def _rows(db: str, sql: str) -> list[tuple]:
+    from sqlalchemy import text
+
+    from station.store.db import make_engine, database_url
+
+    engine = make_engine(database_url(db=db))
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def test_ten_stations_start_at_once_on_an_empty_database(line, tmp_path):
+    pg, _ = line
+    db = _db(pg, "cold")
+    images = _images(tmp_path, "parts", 6, 11)
+    procs = [_start("run", str(images), "--db", db, "--store", "s3://cold/line", "--station", f"S{i}", data=tmp_path / f"d{i}")
+             for i in range(10)]
+    outs = [_finish(p) for p in procs]
+    assert all(o["processed"] == 6 and o["unrecorded_count"] == 0 for o in outs)
+    # One row per image and model, however many stations raced to insert it; one model row; ten runs.
+    assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections") == [(6, 6)]
+    assert _rows(db, "SELECT count(*) FROM models") == [(1,)]
+    assert _rows(db, "SELECT count(DISTINCT station) FROM runs") == [(10,)]
+
+
+def test_three_stations_into_one_line_and_a_reviewer_elsewhere_reads_every_image(line, tmp_path):
+    import cv2
+
+    pg, _ = line
+    db, store = _db(pg, "three"), "s3://line/three"
+    folders = [_images(tmp_path, f"cell{n}", 30, 100 + n) for n in range(3)]
+    procs = [_start("run", str(f), "--db", db, "--store", store, "--station", name, data=tmp_path / name)
+             for f, name in zip(folders, "ABC", strict=True)]
+    outs = [_finish(p) for p in procs]
+    assert [o["processed"] for o in outs] == [30, 30, 30]
+
+    # A fourth PC (its own, empty data dir) reviews the whole line.
+    desk = tmp_path / "desk"
+    common = ("--db", db, "--store", store)
+    items = json.loads(run_cli("queue", *common, "--limit", "500", "--json", data=desk).stdout)
+    assert len(items) == 90 and {i["station"] for i in items} == {"A", "B", "C"}
+    from station.store.db import open_store
+
+    with open_store(str(desk), db, store) as s:
+        for it in items:  # every image, whichever station took it, from the line's store
+            key = it["image"].removeprefix(store + "/")
+            assert cv2.imdecode(np.frombuffer(s.blobs.get(key), np.uint8), cv2.IMREAD_UNCHANGED) is not None, it
+    only_b = json.loads(run_cli("queue", *common, "--from-station", "B", "--limit", "500", "--json", data=desk).stdout)
+    assert len(only_b) == 30 and {i["station"] for i in only_b} == {"B"}
+    picked = [next(i for i in items if i["station"] == s) for s in "ABC"] + [[i for i in items if i["station"] == "C"][1]]
+    for it in picked:
+        run_cli("label", str(it["id"]), "scratch" if it["verdict"] == "fail" else "good", "--by", "ines", *common, data=desk)
+    stats = json.loads(run_cli("stats", *common, "--json", data=desk).stdout)
+    assert {k: v["inspected"] for k, v in stats["by_station"].items()} == {"A": 30, "B": 30, "C": 30}
+    assert stats["by_station"]["C"]["reviewed"] == 2
+    exported = json.loads(run_cli("export", str(tmp_path / "export"), *common, "--json", data=desk).stdout)
+    assert exported["train"] + exported["val"] == 4 and exported["errors"] == []
+    files = sorted(p for p in (tmp_path / "export").rglob("*.png"))
+    assert len(files) == 4 and all(cv2.imread(str(p)) is not None for p in files)
+
+
+def test_promote_once_and_every_station_switches_between_parts(line, tmp_path):
+    pg, _ = line
+    db, store = _db(pg, "promote"), "s3://line/promote"
+    parts = tmp_path / "brick"
+    run_cli("line-data", str(parts), "--line", "brick", "--good", "12", "--stream", "60", "--test", "0", "--size", "128")
+    run_cli("teach", str(parts / "good"), "--out", str(tmp_path / "brick-model"), "--bank", "256", "--size", "128", "--name", "brick")
+    stream = parts / "line"
+    runners = [_start("run", str(stream), "--db", db, "--store", store, "--station", n, "--pace", "0.25", "--batch-size", "1",
+                      data=tmp_path / n) for n in ("B", "C")]
+    time.sleep(6)  # both are judging with the default model
+    promoted = json.loads(run_cli("promote", str(tmp_path / "brick-model"), "--as", "brick", "--by", "eng", "--db", db,
+                                  "--store", store, "--station", "A", "--json", data=tmp_path / "A").stdout)
+    assert promoted["active"] == "brick" and promoted["line"]["name"] == "brick"
+    outs = [_finish(p) for p in runners]
+    for out in outs:  # the two stations see the same files: what one judged, the other skips
+        assert out["processed"] + out["skipped"] == 60 and out["failed"] == 0
+        assert [s["to"] for s in out["model_switches"]] == ["brick"], out["model_switches"]
+        assert 0 < out["model_switches"][0]["after"] < out["processed"]
+        assert out["model"]["name"] == "brick"
+    # Rows before the switch carry the default model, after it the promoted one; both are kept.
+    per_model = dict(_rows(db, "SELECT m.name, count(*) FROM inspections i JOIN models m ON m.id = i.model_id GROUP BY m.name"))
+    assert set(per_model) == {"default", "brick"} and sum(per_model.values()) >= 60
+    listed = json.loads(run_cli("models", "--db", db, "--store", store, "--json", data=tmp_path / "B").stdout)
+    assert next(m for m in listed["models"] if m["active"])["name"] == "brick"
+    assert listed["line"][0]["name"] == "brick" and listed["line"][0]["station"] == "A"
+    # A station that starts later picks the line's model up at once.
+    late = json.loads(run_cli("run", str(stream), "--db", db, "--store", store, "--station", "D", "--limit", "3",
+                              "--json", data=tmp_path / "D").stdout)
+    assert late["model"]["name"] == "brick" and late["processed"] == 3
+
+
+def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
+    pg, s3 = line
+    db, store = _db(pg, "outage"), "s3://line/outage"
+    images = _images(tmp_path, "parts", 240, 7)
+    t0 = time.monotonic()
+    runner = _start("run", str(images), "--db", db, "--store", store, "--station", "O", "--pace", "0.1", "--batch-size", "4",
+                    data=tmp_path / "o")
+    events: list[str] = []
+
+    def outages():
+        time.sleep(4)
+        pg.stop("fast")  # a PostgreSQL restart with 4 s of downtime
+        events.append(f"pg down {time.monotonic() - t0:.1f}")
+        time.sleep(4)
+        pg.start()
+        events.append(f"pg up {time.monotonic() - t0:.1f}")
+        time.sleep(2)
+        s3.stop()  # the object store stopped for 10 s
+        events.append(f"s3 down {time.monotonic() - t0:.1f}")
+        time.sleep(10)
+        s3.start()
+        events.append(f"s3 up {time.monotonic() - t0:.1f}")
+
+    th = threading.Thread(target=outages)
+    th.start()
+    out = _finish(runner)
+    th.join()
+    assert len(events) == 4 and float(events[-1].split()[-1]) < time.monotonic() - t0, events
+    assert out["processed"] == 240 and out["unrecorded_count"] == 0 and out["spool_waiting"] == 0
+    assert out["spooled"] > 0, "both outages fell inside the run, so some results went through the spool"
+    # Every verdict stored exactly once, every image in the store.
+    assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections WHERE station = 'O'") == [(240, 240)]
+    assert _rows(db, "SELECT sum(processed) FROM runs WHERE station = 'O'") == [(240,)]
+    keys = [k for (k,) in _rows(db, "SELECT image_path FROM inspections WHERE station = 'O'")]
+    from station.store.db import open_store
+
+    with open_store(str(tmp_path / "check"), db, store) as s:
+        assert all(s.blobs.exists(k) for k in keys)
+    assert not [p for p in (tmp_path / "o" / "spool").iterdir() if not p.name.startswith(".")], "nothing waits in the spool"
+    print(f"outage figures: {events}; run {time.monotonic() - t0:.1f} s, {out['spooled']} results spooled, "
+          f"{out['images_per_s']} images/s")
+
+
+def test_passwords_come_from_pgpass_and_are_never_printed(line, tmp_path):
+    pg, _ = line
+    db = _db(pg, "secrets")
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{pg.port}:*:station:{PG_PASSWORD}\n")
+    pgpass.chmod(0o600)
+    env = {"PGPASSWORD": "", "PGPASSFILE": str(pgpass)}
+    proc = run_cli("stats", "--db", db, "--json", data=tmp_path / "p", env=env)
+    assert json.loads(proc.stdout)["inspected"] == 0
+    wrong = db.replace("station@", "station:not-the-password@")
+    bad = run_cli("stats", "--db", wrong, data=tmp_path / "p", env={"PGPASSWORD": ""}, check=False)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+    assert "not-the-password" not in bad.stderr and "***" in bad.stderr
