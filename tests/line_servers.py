@@ -8,6 +8,7 @@ PostgreSQL refuses to run as root, so under root (CI) it runs as an unprivileged
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pwd
 import shutil
@@ -121,9 +122,9 @@ class SeaweedS3:
         root.mkdir(parents=True, exist_ok=True)
         (root / "data").mkdir(exist_ok=True)
         self.config = root / "s3.json"
-        self.config.write_text(
-            '{"identities": [{"name": "station", "credentials": [{"accessKey": "%s", "secretKey": "%s"}],'
-            ' "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}' % (S3_KEY, S3_SECRET))
+        identity = {"name": "station", "credentials": [{"accessKey": S3_KEY, "secretKey": S3_SECRET}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
+        self.config.write_text(json.dumps({"identities": [identity]}))
 
     def start(self) -> "SeaweedS3":
         p = self.ports

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from line_servers import PG_PASSWORD, Postgres, SeaweedS3
 from conftest import ROOT, run_cli
+from line_servers import PG_PASSWORD, Postgres, SeaweedS3
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +64,7 @@ def _finish(p: subprocess.Popen, timeout: float = 600) -> dict:
 def _rows(db: str, sql: str) -> list[tuple]:
     from sqlalchemy import text
 
-    from station.store.db import make_engine, database_url
+    from station.store.db import database_url, make_engine
 
     engine = make_engine(database_url(db=db))
     try:
@@ -212,3 +211,65 @@ def test_passwords_come_from_pgpass_and_are_never_printed(line, tmp_path):
     bad = run_cli("stats", "--db", wrong, data=tmp_path / "p", env={"PGPASSWORD": ""}, check=False)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
     assert "not-the-password" not in bad.stderr and "***" in bad.stderr
+
+
+@pytest.mark.gui
+def test_window_on_a_line_reviews_other_stations_and_shows_an_outage(line, tmp_path, qtbot):
+    """The window of a station on the line: the Review tab shows parts another station took
+    (images from the store) with a station filter; a database outage turns the status light
+    orange while judging goes on, and clears once every spooled result is forwarded."""
+    import shutil
+
+    from PySide6.QtCore import Qt
+
+    from station.ui.main_window import MainWindow, Options
+
+    pg, _ = line
+    db, store = _db(pg, "desk"), "s3://line/desk"
+    for name, seed in (("A", 21), ("B", 22)):
+        run_cli("run", str(_images(tmp_path, f"p{name}", 8, seed)), "--db", db, "--store", store, "--station", name,
+                data=tmp_path / name)
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(tmp_path / "D"), db=db, store=store, station="D"))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.tabs.setCurrentWidget(w.review)
+        w.review.refresh()
+        qtbot.waitUntil(lambda: len(w.review.items) == 16 and w.review.current()["id"] in w.review.cache, timeout=30000)
+        loaded = w.review.cache[w.review.current()["id"]]
+        assert loaded["error"] is None and loaded["preview"] is not None, loaded["error"]
+        assert w.review.station.isVisibleTo(w) and [w.review.station.itemText(i) for i in range(w.review.station.count())] == \
+            ["all stations", "A", "B"]
+        w.review.station.setCurrentIndex(2)
+        qtbot.waitUntil(lambda: len(w.review.items) == 8 and {i["station"] for i in w.review.items} == {"B"}, timeout=30000)
+
+        w.tabs.setCurrentWidget(w.live)
+        hot = tmp_path / "hot"
+        hot.mkdir()
+        w.live.source_bar.set_source(f"watch:{hot}")
+        qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.worker is not None and w.worker.snapshot().state == "connected", timeout=60000)
+        pg.stop("fast")
+        parts = sorted(_images(tmp_path, "pD", 6, 23).rglob("*.png"))
+        for p in parts:
+            shutil.copy(p, hot / p.name)
+        qtbot.waitUntil(lambda: "kept on this PC" in w.line_status.text(), timeout=60000)
+        pg.start()
+        qtbot.waitUntil(lambda: w.worker.snapshot().processed == 6 and "kept on this PC" not in w.line_status.text(),
+                        timeout=60000)
+        assert _rows(db, "SELECT count(*) FROM inspections WHERE station = 'D'") == [(6,)]
+    finally:
+        if pg.port and not _up(pg):
+            pg.start()
+        w.close()
+    assert w.worker is None
+
+
+def _up(pg: Postgres) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", pg.port), timeout=1).close()
+        return True
+    except OSError:
+        return False

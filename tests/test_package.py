@@ -51,9 +51,9 @@ def bundle(bundles) -> Path:
     return bundles["full"]
 
 
-def _offline(bundle: Path, home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def _offline(bundle: Path, home: Path, *args: str, timeout: float = 300, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "offscreen", "LANG": "C.UTF-8",
-           "XDG_RUNTIME_DIR": str(home / "run")}
+           "XDG_RUNTIME_DIR": str(home / "run"), **(env_extra or {})}
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     exe = bundle / ("station.exe" if os.name == "nt" else "station")
     return subprocess.run(_isolation() + [str(exe), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=home)
@@ -151,6 +151,13 @@ def test_line_bundle_is_small_runs_without_torch_and_says_where_training_happens
     # Training is for the full build: one line that says where, never an ImportError.
     train = _offline(line, home, "train", str(demo_images), "--out", str(tmp_path / "m"), "--data", str(data))
     assert train.returncode == 2 and len(train.stderr.strip().splitlines()) == 1 and "engineering PC" in train.stderr, train.stderr
+    # A line's drivers are in the build: with the network cut, PostgreSQL and the S3 store are
+    # unreachable (one line each), not missing ("no driver", "no S3 client").
+    pg = _offline(line, home, "stats", "--db", "postgresql://station@127.0.0.1:9/line", "--data", str(data))
+    assert pg.returncode == 2 and "cannot open database" in pg.stderr and "plugin" not in pg.stderr, pg.stderr
+    s3 = _offline(line, home, "stats", "--store", "s3://line/x", "--data", str(data),
+                  env_extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"})
+    assert s3.returncode == 2 and "unreachable" in s3.stderr and len(s3.stderr.strip().splitlines()) == 1, s3.stderr
 
     # Cold start to the first verdict, twice with a new empty HOME each time (a shared machine
     # is noisy; the better of two is what the line build does).

@@ -67,8 +67,9 @@ class ReviewView(QWidget):
             self.verdict.addItem(text, verdict)
         self.predicted = QComboBox()
         self.predicted.addItem("any prediction", None)
-        self.run = QComboBox()
+        self.run, self.station = QComboBox(), QComboBox()  # station: a line's stations (hidden on a PC alone)
         self.run.addItem("all runs", None)
+        self.station.hide()
         self.since = QComboBox()
         for text, delta in SINCE:
             self.since.addItem(text, delta)
@@ -76,9 +77,9 @@ class ReviewView(QWidget):
         self.origin.setPlaceholderText("origin contains…")
         self.bulk = QCheckBox("Grid  [B]")
         bar = QHBoxLayout()
-        for w in (self.order, self.verdict, self.predicted, self.run, self.since, self.origin, self.bulk):
+        for w in (self.order, self.verdict, self.predicted, self.run, self.station, self.since, self.origin, self.bulk):
             bar.addWidget(w)
-        bar.setStretch(5, 1)
+        bar.setStretch(6, 1)
 
         self.image = ImageView()
         self.image.placeholder = "The review queue is empty"
@@ -118,7 +119,7 @@ class ReviewView(QWidget):
         lay.addLayout(bar)
         lay.addLayout(body, 1)
 
-        for combo in (self.order, self.verdict, self.predicted, self.run, self.since):
+        for combo in (self.order, self.verdict, self.predicted, self.run, self.station, self.since):
             combo.currentIndexChanged.connect(lambda _: self.refresh())
         self.origin.returnPressed.connect(self.refresh)
         self.bulk.toggled.connect(self._set_bulk)
@@ -139,7 +140,7 @@ class ReviewView(QWidget):
     def filters(self) -> dict[str, Any]:
         delta = self.since.currentData()
         return {"verdict": self.verdict.currentData(), "predicted": self.predicted.currentData(), "run_id": self.run.currentData(),
-                "origin_like": self.origin.text().strip() or None,
+                "station": self.station.currentData(), "origin_like": self.origin.text().strip() or None,
                 "since": datetime.now(UTC) - delta if delta else None}
 
     def refresh(self) -> None:
@@ -152,7 +153,7 @@ class ReviewView(QWidget):
             same = conflicts.labels_of(s, [r.sha256 for r in rows])
             items = [{**repo.as_dict(r), "same_image_labels": same.get(r.sha256, {})} for r in rows]
             return {"items": items, "labels": repo.known_labels(s), "keys": repo.label_keys(s), "runs": stats.runs(s, 50),
-                    "total": repo.queue_size(s, **filters)}
+                    "total": repo.queue_size(s, **filters), "stations": stats.stations(s)}
 
         self.window_.db(read, self._loaded)
 
@@ -164,6 +165,8 @@ class ReviewView(QWidget):
         self.index = 0
         self._refill(self.predicted, "any prediction", [(x, x) for x in self.labels])
         self._refill(self.run, "all runs", [(f"run {r['id']} · {Path(r['source']).name or r['source']}", r["id"]) for r in data["runs"]])
+        self._refill(self.station, "all stations", [(n, n) for n in data["stations"]])
+        self.station.setVisible(len(data["stations"]) > 1)
         self._show_keys()
         if self.bulk.isChecked():
             self._fill_grid()

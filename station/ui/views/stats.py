@@ -54,8 +54,16 @@ class StatsView(QWidget):
         self.table.setMaximumWidth(320)
         self.plot: Any = None
         self.legend: Any = None
+        # A line of stations: each station's own counts (hidden on a PC alone).
+        self.stations = QTableWidget(0, 4)
+        self.stations.setObjectName("stationsTable")
+        self.stations.setHorizontalHeaderLabels(["Station", "Inspected", "Fail", "Reviewed"])
+        self.stations.verticalHeader().setVisible(False)
+        self.stations.setMaximumWidth(420)
+        self.stations.hide()
         self.body = body = QHBoxLayout()
         body.addWidget(self.table)
+        body.addWidget(self.stations)
         body.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
@@ -90,7 +98,7 @@ class StatsView(QWidget):
 
         def read(s):
             return {"summary": stats.summary(s, run_id=run_id), "runs": stats.runs(s, 50),
-                    "series": stats.defect_rate_series(s, group=group)}
+                    "series": stats.defect_rate_series(s, group=group), "stations": stats.by_station(s, run_id=run_id)}
 
         self._busy = True
         self.window_.db(read, self._show, self._failed)
@@ -116,6 +124,12 @@ class StatsView(QWidget):
             item = QTableWidgetItem(str(n))
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, 1, item)
+        per = data.get("stations") or {}
+        self.stations.setVisible(len(per) > 1)
+        self.stations.setRowCount(len(per))
+        for row, (name, c) in enumerate(per.items()):
+            for col, value in enumerate((name, c.inspected, c.failed, c.reviewed)):
+                self.stations.setItem(row, col, QTableWidgetItem(str(value)))
         current = self.scope.currentData()
         self.scope.blockSignals(True)
         self.scope.clear()
