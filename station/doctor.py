@@ -111,6 +111,28 @@ def _database(data: str | None, db: str | None) -> Check:
         store.engine.dispose()
 
 
+def _store(data: str | None, store: str | None) -> Check:
+    """Where images go: reachable and writable (a small probe object, written and read back),
+    and what waits in this PC's spool for the database or the store to come back."""
+    from station import config
+    from station.spool import Spool
+    from station.store.blobs import open_blobs
+
+    url = store or os.environ.get("STATION_STORE")
+    root = config.data_dir(data)
+    blobs = open_blobs(url, root)
+    probe = f"probe/{config.station_name()}"
+    blobs.put(probe, b"station doctor")
+    ok = blobs.get(probe) == b"station doctor"
+    blobs.delete(probe)
+    waiting = Spool(root / "spool").count()
+    facts = {"url": blobs.url, "kind": "s3" if blobs.local_root is None else "folder", "spool_waiting": waiting}
+    detail = ("reachable" if ok else "wrote a probe but read back something else") + ("" if url else " (the data dir)")
+    if waiting:
+        detail += f"; {waiting} results wait in the spool (forwarded by the next run)"
+    return Check(ok, detail, facts)
+
+
 def _tree_bytes(folder: "os.PathLike[str] | str", since: float) -> tuple[int, int]:
     """(all bytes, bytes modified since `since`) of the files under a folder."""
     total = recent = 0
@@ -207,13 +229,15 @@ def _log() -> Check:
     return Check(path is not None, "" if path else "no log file (the data dir is not writable?)", {"path": str(path) if path else None})
 
 
-def diagnose(data: str | None = None, db: str | None = None, camera_limit: int = 4) -> DoctorReport:
-    from station import config
+def diagnose(data: str | None = None, db: str | None = None, camera_limit: int = 4, store: str | None = None,
+             station: str | None = None) -> DoctorReport:
     from station.errors import StationError
+    from station.settings import station_name
 
     checks: dict[str, Check] = {}
     for name, fn in (("versions", _versions), ("devices", _devices), ("cameras", lambda: _cameras(camera_limit)),
-                     ("database", lambda: _database(data, db)), ("disk", lambda: _disk(data, db)),
+                     ("database", lambda: _database(data, db)), ("store", lambda: _store(data, store)),
+                     ("disk", lambda: _disk(data, db)),
                      ("models", lambda: _models(data)), ("log", _log)):
         try:
             checks[name] = fn()
@@ -225,7 +249,7 @@ def diagnose(data: str | None = None, db: str | None = None, camera_limit: int =
             logging.getLogger("station.doctor").error("doctor check %s failed", name, exc_info=True)
             checks[name] = Check(False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     now = datetime.now(UTC).replace(microsecond=0)
-    return DoctorReport(station=config.station_name(), generated=now.isoformat(), checks=checks)
+    return DoctorReport(station=station_name(station, data), generated=now.isoformat(), checks=checks)
 
 
 def render(report: DoctorReport) -> str:

@@ -76,17 +76,17 @@ class Recorder:
                 raise
             return set()
 
-    def _files(self, r: Result, sha: str, data: bytes) -> tuple[str, str | None, int, str | None, dict[str, bytes]]:
+    def _files(self, r: Result, sha: str, data: bytes) -> tuple[str, str | None, int, str | None]:
         """Store a result's image and heatmap as the disk allows: (image key, heatmap key, bytes
-        written, why the image is missing or None, what the store did not take). Raises
-        StoreUnavailable, with nothing half-done, when the store cannot be reached."""
+        written, why the image is missing or None). Raises StoreUnavailable when the store cannot
+        be reached (a file it took already is harmless: keys are content)."""
         suffix = Path(r.frame.path).suffix if r.frame.path else ".png"
         rel = files.image_rel(sha, suffix)
         heat = files.heatmap_png(r.cam) if r.cam is not None else None
         state = self.guard.check() if self.guard else None
         passed = r.prediction is not None and r.prediction.verdict == "pass"
         if state is not None and (not state.stores_images or (passed and not state.stores_passed)):
-            return rel, None, 0, f"not stored: disk {state.level}", {}
+            return rel, None, 0, f"not stored: disk {state.level}"
         try:
             written = self.store.blobs.put(rel, data)
             if heat is not None:
@@ -96,10 +96,10 @@ class Recorder:
                 raise
             if self.guard:
                 self.guard.no_space()
-            return rel, None, 0, "not stored: disk full", {}
+            return rel, None, 0, "not stored: disk full"
         if self.guard:
             self.guard.spent(written)
-        return rel, heat[0] if heat else None, written, None, {}
+        return rel, heat[0] if heat else None, written, None
 
     def record(self, results: list[Result]) -> list[Result]:
         """Store a batch: each image and heatmap file, then all rows in one transaction (or the
@@ -121,7 +121,7 @@ class Recorder:
             gone = None
             if direct:
                 try:
-                    image_rel, heat_rel, written, gone, _ = self._files(r, sha, data)
+                    image_rel, heat_rel, written, gone = self._files(r, sha, data)
                 except StoreUnavailable as exc:
                     direct = False
                     self._outage(str(exc))
@@ -156,7 +156,7 @@ class Recorder:
         if not direct:
             spooled = self._to_spool([v for _, v in values], failures, held)
             if not spooled:
-                unrecorded = "database unavailable, and the spool could not be written"
+                unrecorded = f"{self.outage or 'the line is unreachable'}, and the spool could not be written"
         # A commit that failed may still have landed (SQLite can report a full disk after the
         # WAL append): ask, so what is reported as not recorded is exactly what is missing.
         landed = self._landed([row.sha256 for _, row in rows]) if unrecorded else {}

@@ -163,7 +163,7 @@ def test_registry_first_start_is_safe_from_many_threads(tmp_path):
 def test_doctor_reports_every_check_and_names_the_one_that_fails(tmp_path, demo_images, data_dir):
     run_json("run", str(demo_images), data=data_dir)  # stored images: the disk check has a rate to project
     report = run_json("doctor", "--cameras", "2", data=data_dir)
-    for name in ("versions", "devices", "cameras", "database", "disk", "models", "log"):
+    for name in ("versions", "devices", "cameras", "database", "store", "disk", "models", "log"):
         assert report[name]["ok"] is True, (name, report[name])
     assert report["ok"] is True
     assert report["versions"]["packages"]["torch"].startswith("2.14.1")

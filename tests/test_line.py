@@ -74,6 +74,15 @@ def _rows(db: str, sql: str) -> list[tuple]:
         engine.dispose()
 
 
+def _committed(db: str) -> int:
+    from sqlalchemy.exc import ProgrammingError
+
+    try:
+        return _rows(db, "SELECT count(*) FROM inspections")[0][0]
+    except ProgrammingError:
+        return 0  # no tables yet
+
+
 def test_ten_stations_start_at_once_on_an_empty_database(line, tmp_path):
     pg, _ = line
     db = _db(pg, "cold")
@@ -207,6 +216,10 @@ def test_passwords_come_from_pgpass_and_are_never_printed(line, tmp_path):
     env = {"PGPASSWORD": "", "PGPASSFILE": str(pgpass)}
     proc = run_cli("stats", "--db", db, "--json", data=tmp_path / "p", env=env)
     assert json.loads(proc.stdout)["inspected"] == 0
+    doctor = json.loads(run_cli("doctor", "--db", db, "--store", "s3://line/doctor", "--station", "press-9", "--cameras", "0",
+                                "--json", data=tmp_path / "p", env=env).stdout)
+    assert doctor["station"] == "press-9" and doctor["database"]["ok"] and doctor["store"]["ok"], doctor
+    assert doctor["store"]["kind"] == "s3" and doctor["store"]["spool_waiting"] == 0 and PG_PASSWORD not in json.dumps(doctor)
     wrong = db.replace("station@", "station:not-the-password@")
     bad = run_cli("stats", "--db", wrong, data=tmp_path / "p", env={"PGPASSWORD": ""}, check=False)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
@@ -273,3 +286,37 @@ def _up(pg: Postgres) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_a_station_killed_in_an_outage_forwards_its_spool_on_the_next_start(line, tmp_path):
+    import signal
+
+    from station.spool import Spool
+
+    pg, _ = line
+    db, store = _db(pg, "killed"), "s3://line/killed"
+    images = _images(tmp_path, "parts", 60, 31)
+    data = tmp_path / "k"
+    runner = _start("run", str(images), "--db", db, "--store", store, "--station", "K", "--pace", "0.1", "--batch-size", "2",
+                    data=data)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _committed(db):  # judging, some rows in
+        time.sleep(0.2)
+    time.sleep(0.5)
+    pg.stop("fast")
+    spool = Spool(data / "spool")
+    deadline = time.monotonic() + 60
+    while len(spool.pending()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    runner.send_signal(signal.SIGKILL)  # a power cut: no chance to forward or to end the run
+    runner.wait()
+    pg.start()
+    waiting = spool.count()
+    committed = _rows(db, "SELECT count(*) FROM inspections")[0][0]
+    assert waiting >= 6 and committed > 0
+    # The next start on this data dir forwards what the killed one kept, before and beside its own parts.
+    one = _images(tmp_path, "new", 1, 99)  # one new part
+    out = json.loads(run_cli("run", str(one), "--db", db, "--store", store, "--station", "K", "--json", data=data).stdout)
+    assert out["processed"] == 1 and out["spool_waiting"] == 0 and not spool.pending()
+    total = committed + waiting + 1
+    assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections") == [(total, total)]

@@ -84,14 +84,12 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     line = _line(args)
     if line is not None:  # the line's history decides, not this PC's
         from station.line_registry import fetch, publish, rollback_target
-        from station.model.registry import promote
+        from station.model.registry import promote, registry_dir
 
         with line:
             target = rollback_target(line)
             fetch(line, target, args.data)
             name = promote(target.name, args.data, by=who or args.by, reason=args.reason)
-            from station.model.registry import registry_dir
-
             publish(line, registry_dir(args.data) / name, name, "rollback", who or args.by, _station(args), args.reason)
     else:
         name = rollback(args.data, by=who or args.by, reason=args.reason)

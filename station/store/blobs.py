@@ -210,7 +210,12 @@ def open_blobs(url: str | None, data_root: Path) -> BlobStore:
         return LocalBlobs(data_root)
     if url.startswith("s3://"):
         store = S3Blobs(url)
-        store.ensure_bucket()
+        try:
+            store.ensure_bucket()
+        except StoreUnavailable as exc:
+            # Down now: a station still starts and judges; what the store cannot take is spooled
+            # (station.spool). Wrong keys or a refused bucket are still one line, here.
+            log.warning("%s; results will be kept on this PC until it answers", exc)
         return store
     if "://" in url and not url.startswith("file://"):
         raise StationError(f"unknown store {url!r}: use a folder or s3://bucket/prefix")

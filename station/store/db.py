@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, (OperationalError, InterfaceError))
+
+
+@contextlib.contextmanager
+def unreachable() -> Iterator[None]:
+    """Say a database outage as one line (StationError); anything else passes through."""
+    try:
+        yield
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        raise StationError(f"the database is unreachable now ({_first_line(exc)[:120]}); "
+                           "nothing was changed, try again when it is back") from None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

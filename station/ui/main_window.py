@@ -140,20 +140,19 @@ class MainWindow(QMainWindow):
                 self._store = open_store(self.options.data, self.options.db, self.options.store)
             return self._store
 
-    def blobs(self):
-        """The image store (any thread): where the Review tab reads images and heatmaps."""
-        return self.store().blobs
-
     def db(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None,
            on_error: Callable[[str], None] | None = None, write: bool = False):
         """Run fn(session) on the tasks thread (in a transaction when `write`)."""
         def job():
+            from station.store.db import unreachable
+
             store = self.store()
-            if write:
-                with store.session.begin() as s:
+            with unreachable():  # a line's server restarting: one line, not a traceback
+                if write:
+                    with store.session.begin() as s:
+                        return fn(s)
+                with store.session() as s:
                     return fn(s)
-            with store.session() as s:
-                return fn(s)
         return self.tasks.submit(job, on_done, on_error or self.show_error)
 
     # -- reviewer ------------------------------------------------------------------------------------

@@ -223,7 +223,7 @@ class ReviewView(QWidget):
         if item["id"] in self.cache or item.get("_loading"):
             return
         item["_loading"] = True
-        blobs = self.window_.blobs
+        store = self.window_.store  # its image store is where images and heatmaps are read (any thread)
 
         def done(loaded):
             item["_loading"] = False
@@ -233,7 +233,7 @@ class ReviewView(QWidget):
             if self.current() is item:
                 self._display(loaded)
 
-        self.loader.submit(lambda: load_for_display(blobs(), item), done, self.window_.show_error)
+        self.loader.submit(lambda: load_for_display(store().blobs, item), done, self.window_.show_error)
 
     def _display(self, loaded: dict[str, Any]) -> None:
         # A file gone from the data dir says so where the image would be; the item stays reviewable.
@@ -363,7 +363,7 @@ class ReviewView(QWidget):
             self.grid.setFocus()
 
     def _fill_grid(self) -> None:
-        self.grid.fill(self.items, self.window_.blobs)
+        self.grid.fill(self.items, lambda: self.window_.store().blobs)
 
     def _decide_many(self, label: str | None) -> None:
         ids = self.grid.selected_ids()
