@@ -172,6 +172,32 @@ def rollback_target(store: StationStore) -> LineModel:
     return earlier
 
 
+def promote_model(name_or_dir: str, data: str | os.PathLike[str] | None, store: StationStore | None, *,
+                  as_name: str | None = None, by: str = "", reason: str = "", station: str = "") -> tuple[str, LineModel | None]:
+    """Make a model active on this PC and, on a line (a shared database), on every station: the
+    one home of promotion for the command line, the Models tab and the Retrain window."""
+    from station.model.registry import promote, registry_dir
+
+    name = promote(name_or_dir, data, as_name, by=by, reason=reason)
+    if store is None or not store.shared:
+        return name, None
+    return name, publish(store, registry_dir(data) / name, name, "promote", by, station, reason)
+
+
+def rollback_model(data: str | os.PathLike[str] | None, store: StationStore | None, *, by: str = "", reason: str = "",
+                   station: str = "") -> str:
+    """Back to the model active before: this PC's history alone, or on a line the line's."""
+    from station.model.registry import promote, registry_dir, rollback
+
+    if store is None or not store.shared:
+        return rollback(data, by=by, reason=reason)
+    target = rollback_target(store)
+    fetch(store, target, data)
+    name = promote(target.name, data, by=by, reason=reason)
+    publish(store, registry_dir(data) / name, name, "rollback", by, station, reason)
+    return name
+
+
 class Follower:
     """Looks for a new line promotion at most every POLL_S seconds (any thread)."""
 

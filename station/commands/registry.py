@@ -56,18 +56,16 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_promote(args: argparse.Namespace) -> int:
     from station.commands.users import record, signed_in
-    from station.model.registry import promote
+    from station.line_registry import promote_model
 
     who = signed_in(args, "promote")
     line = _line(args)
-    name = promote(args.name, args.data, args.as_name, by=who or args.by, reason=args.reason)
-    published = None
-    if line is not None:  # every station of the line follows, between parts
-        from station.line_registry import publish
-        from station.model.registry import registry_dir
-
-        with line:
-            published = publish(line, registry_dir(args.data) / name, name, "promote", who or args.by, _station(args), args.reason)
+    try:
+        name, published = promote_model(args.name, args.data, line, as_name=args.as_name, by=who or args.by, reason=args.reason,
+                                         station=_station(args))
+    finally:
+        if line is not None:
+            line.engine.dispose()
     record(args, who, "promote", {"model": name, "reason": args.reason, "line": bool(published)})
     if args.json:
         emit_json({"active": name, "line": published.to_json() if published else None})
@@ -78,21 +76,15 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from station.commands.users import record, signed_in
-    from station.model.registry import rollback
+    from station.line_registry import rollback_model
 
     who = signed_in(args, "rollback")
     line = _line(args)
-    if line is not None:  # the line's history decides, not this PC's
-        from station.line_registry import fetch, publish, rollback_target
-        from station.model.registry import promote, registry_dir
-
-        with line:
-            target = rollback_target(line)
-            fetch(line, target, args.data)
-            name = promote(target.name, args.data, by=who or args.by, reason=args.reason)
-            publish(line, registry_dir(args.data) / name, name, "rollback", who or args.by, _station(args), args.reason)
-    else:
-        name = rollback(args.data, by=who or args.by, reason=args.reason)
+    try:
+        name = rollback_model(args.data, line, by=who or args.by, reason=args.reason, station=_station(args))
+    finally:
+        if line is not None:
+            line.engine.dispose()
     record(args, who, "rollback", {"model": name, "reason": args.reason})
     if args.json:
         emit_json({"active": name})

@@ -197,7 +197,8 @@ class RetrainDialog(QDialog):
         """Refused when worse, unless the engineer gives a reason; confirmed either way."""
         from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-        from station.model.registry import promote
+        from station.line_registry import promote_model
+        from station.settings import station_name
 
         if self.outcome is None or self.check is None:
             return
@@ -218,14 +219,16 @@ class RetrainDialog(QDialog):
         path, name, data = self.outcome.path, self.outcome.name, self.window_.options.data
         self.window_.options.model = None
 
-        def done(registered: str) -> None:
+        def done(out: tuple) -> None:
+            registered = out[0]
             self.window_.audit(by, "promote", {"model": registered, "reason": reason.strip()})
             self.window_.show_message(f"{registered} is now the active model; it inspects from the next Start")
             self.window_.models.refresh()
             self.promote_btn.setEnabled(False)
             self.stage.setText(f"promoted {registered}")
 
-        self.window_.tasks.submit(lambda: promote(path, data, name=name, by=by, reason=reason.strip()), done, self._failed)
+        self.window_.tasks.submit(lambda: promote_model(str(path), data, self.window_.store(), as_name=name, by=by, reason=reason.strip(),
+                                                        station=station_name(self.window_.options.station, data)), done, self._failed)
 
     def reject(self) -> None:
         if self.worker is not None:  # closing mid-training cancels and waits: no orphan thread

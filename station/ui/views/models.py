@@ -165,7 +165,8 @@ class ModelsView(QWidget):
         self.window_.tasks.submit(lambda: set_threshold(name, value, data), saved, self.window_.show_error)
 
     def _activate(self) -> None:
-        from station.model.registry import promote
+        from station.line_registry import promote_model
+        from station.settings import station_name
 
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
@@ -175,13 +176,14 @@ class ModelsView(QWidget):
             return
         self.window_.options.model = None  # from now on the active model, not a --model given at start
 
-        def done(_):
+        def done(out) -> None:
             self.window_.audit(by, "promote", {"model": name, "reason": "Use for inspection, Models tab"})
-            self.window_.show_message(f"{name} is now the active model; it inspects from the next Start")
+            self.window_.show_message(f"{name} is now the active model " + ("of the whole line: every station switches between parts"
+                                                                           if out[1] else "; it inspects from the next Start"))
             self.refresh()
 
-        self.window_.tasks.submit(lambda: promote(name, data, by=by, reason="Use for inspection, Models tab"), done,
-                                  self.window_.show_error)
+        self.window_.tasks.submit(lambda: promote_model(name, data, self.window_.store(), by=by, reason="Use for inspection, Models tab",
+                                                        station=station_name(self.window_.options.station, data)), done, self.window_.show_error)
 
     def _retrain(self) -> None:
         from station.ui.retrain import RetrainDialog
@@ -203,7 +205,8 @@ class ModelsView(QWidget):
         self.refresh()
 
     def _rollback(self) -> None:
-        from station.model.registry import rollback
+        from station.line_registry import rollback_model
+        from station.settings import station_name
 
         by, data = self.window_.authorize("engineer", "rolling back"), self.window_.options.data
         if not by:
@@ -215,7 +218,8 @@ class ModelsView(QWidget):
             self.window_.show_message(f"rolled back: {name} is the active model again; it inspects from the next Start")
             self.refresh()
 
-        self.window_.tasks.submit(lambda: rollback(data, by=by, reason="rollback from the Models tab"), done, self.window_.show_error)
+        self.window_.tasks.submit(lambda: rollback_model(data, self.window_.store(), by=by, reason="rollback from the Models tab",
+                                                         station=station_name(self.window_.options.station, data)), done, self.window_.show_error)
 
     def _new_line(self) -> None:
         from PySide6.QtWidgets import QFileDialog, QInputDialog
