@@ -116,3 +116,15 @@ def test_kill_9_mid_run_then_resume(tmp_path, data_dir):
     assert out["skipped"] == survived and out["processed"] == 160 - survived
     con = sqlite3.connect(db)
     assert con.execute("SELECT count(DISTINCT sha256) FROM inspections").fetchone()[0] == 160
+
+
+@pytest.mark.parametrize("limit,batch", [(3, 8), (8, 8), (5, 4)])
+def test_limit_takes_exactly_n_frames(demo_images, data_dir, limit, batch):
+    """--limit N takes N frames from the source, whatever the batch size (it once took 16 for 3)."""
+    out = run_json("run", str(demo_images), "--limit", str(limit), "--batch-size", str(batch), data=data_dir)
+    assert out["processed"] + out["skipped"] + out["failed"] == limit
+    assert rows_in(data_dir) == limit
+
+
+def rows_in(data: Path) -> int:
+    return sqlite3.connect(data / "station.db").execute("SELECT count(*) FROM inspections").fetchone()[0]
