@@ -52,7 +52,8 @@ def export_dir(data: str | None = None) -> Path:
 
 
 def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, include_unreviewed: bool = False,
-            progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None) -> RetrainResult:
+            progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None,
+            store_url: str | None = None) -> RetrainResult:
     from station.export import export
     from station.model import load_model
     from station.model.registry import active_name, resolve_model
@@ -70,7 +71,7 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
             progress(stage, done, total)
 
     report("export", 0, 1)
-    store = open_store(data, db)
+    store = open_store(data, db, store_url)  # a line's reviews: their images come from the line's store
     try:
         exported = export(store, export_dir(data), include_unreviewed=include_unreviewed)
     finally:

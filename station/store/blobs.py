@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -114,7 +115,18 @@ class S3Blobs:
         self.bucket = parsed.netloc
         self.prefix = parsed.path.strip("/")
         self.local_root: Path | None = None
-        self._client = client or _client()
+        # Made on first use: a command that never touches an image (label, queue, stats) does not
+        # pay for boto3's import or a round trip to the store.
+        self._made = client
+        self._bucket_ok = False
+        self._lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        with self._lock:
+            if self._made is None:
+                self._made = _client()
+            return self._made
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -158,6 +170,9 @@ class S3Blobs:
                 self._call("create", self.bucket, self._client.create_bucket)
 
     def put(self, key: str, data: bytes) -> int:
+        if not self._bucket_ok:
+            self.ensure_bucket()
+            self._bucket_ok = True
         # No existence check first: a key is its content, so writing it again changes nothing,
         # and one round trip per file is what a line's throughput is made of.
         self._call("write", key, self._client.put_object, Key=self._key(key), Body=data)
@@ -209,14 +224,9 @@ def open_blobs(url: str | None, data_root: Path) -> BlobStore:
     if not url:
         return LocalBlobs(data_root)
     if url.startswith("s3://"):
-        store = S3Blobs(url)
-        try:
-            store.ensure_bucket()
-        except StoreUnavailable as exc:
-            # Down now: a station still starts and judges; what the store cannot take is spooled
-            # (station.spool). Wrong keys or a refused bucket are still one line, here.
-            log.warning("%s; results will be kept on this PC until it answers", exc)
-        return store
+        # Nothing is asked of the server here: a station starts and judges while its store is
+        # down (what the store cannot take is spooled); the bucket is made on the first write.
+        return S3Blobs(url)
     if "://" in url and not url.startswith("file://"):
         raise StationError(f"unknown store {url!r}: use a folder or s3://bucket/prefix")
     return LocalBlobs(Path(urlparse(url).path if url.startswith("file://") else url).expanduser())

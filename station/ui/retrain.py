@@ -39,9 +39,9 @@ class RetrainWorker(QObject):
     done = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, data: str | None, db: str | None, epochs: int, include_unreviewed: bool) -> None:
+    def __init__(self, data: str | None, db: str | None, epochs: int, include_unreviewed: bool, store: str | None = None) -> None:
         super().__init__()
-        self.args = (data, db, epochs, include_unreviewed)
+        self.args = (data, db, epochs, include_unreviewed, store)
         self._stop = threading.Event()
 
     def cancel(self) -> None:
@@ -50,9 +50,9 @@ class RetrainWorker(QObject):
     def run(self) -> None:
         from station.retrain import retrain
 
-        data, db, epochs, include = self.args
+        data, db, epochs, include, store = self.args
         try:
-            result = retrain(data, db, epochs=epochs, include_unreviewed=include,
+            result = retrain(data, db, epochs=epochs, include_unreviewed=include, store_url=store,
                              progress=lambda stage, k, n: self.progress.emit(stage, k, n), should_stop=self._stop.is_set)
         except StationError as exc:
             self.failed.emit(str(exc))
@@ -123,7 +123,7 @@ class RetrainDialog(QDialog):
         if self.worker is not None:
             return
         o = self.window_.options
-        self.worker = RetrainWorker(o.data, o.db, self.epochs.value(), self.unreviewed.isChecked())
+        self.worker = RetrainWorker(o.data, o.db, self.epochs.value(), self.unreviewed.isChecked(), o.store)
         self.worker.progress.connect(self._progress)
         self.worker.done.connect(self._done)
         self.worker.failed.connect(self._failed)
