@@ -60,7 +60,7 @@ def test_the_data_dir_and_database_are_private(tmp_path):
 
 
 @pytest.mark.parametrize("args", [
-    ("models", "--db", "postgresql+psycopg://qa:s3cret-pw@127.0.0.1:1/station"),  # models takes no --db: echoed
+    ("models", "--db", "postgresql+psycopg://qa:s3cret-pw@127.0.0.1:1/station"),  # a line that cannot be reached: one line, masked
     ("queue", "--limit", "x", "--db", "postgresql+psycopg://qa:s3cret-pw@127.0.0.1:1/station"),
     ("promote", "default", "--db", "postgresql+psycopg://qa:s3cret-pw@127.0.0.1:1/station"),
 ])
