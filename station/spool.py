@@ -78,8 +78,14 @@ class Spool:
             return []
 
     def count(self) -> int:
-        return sum(len(json.loads((p / "batch.json").read_text(encoding="utf-8"))["rows"]) for p in self.pending()
-                   if (p / "batch.json").is_file())
+        """Results waiting (a damaged batch counts as none here; forwarding moves it aside)."""
+        n = 0
+        for p in self.pending():
+            try:
+                n += len(json.loads((p / "batch.json").read_text(encoding="utf-8"))["rows"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return n
 
     def load(self, folder: Path) -> SpooledBatch | None:
         try:
