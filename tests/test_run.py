@@ -128,3 +128,14 @@ def test_limit_takes_exactly_n_frames(demo_images, data_dir, limit, batch):
 
 def rows_in(data: Path) -> int:
     return sqlite3.connect(data / "station.db").execute("SELECT count(*) FROM inspections").fetchone()[0]
+
+
+def test_a_damaged_spooled_batch_is_set_aside_never_deleted(demo_images, data_dir):
+    """A batch kept through an outage that cannot be read back (a disk fault) must not stop the
+    forwarding of the others, nor be thrown away: it may hold the only copy of some verdicts."""
+    bad = data_dir / "spool" / "00000000000000000001-1-000001"
+    bad.mkdir(parents=True)
+    (bad / "batch.json").write_text("{not json")
+    out = run_json("run", str(demo_images), "--limit", "2", data=data_dir)
+    assert out["processed"] == 2 and out["spool_waiting"] == 0
+    assert not bad.exists() and (data_dir / "spool" / f".damaged-{bad.name}" / "batch.json").read_text() == "{not json"
