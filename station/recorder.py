@@ -50,6 +50,7 @@ class Recorder:
         self.spooled = 0  # results of this run that went through the spool
         self.outage = ""  # why the spool is in use now ("" when the line is up)
         self._warned = -1e9
+        self._pool: Any = None  # threads writing a batch's files to an object store
         self._start(model)
         self.forwarder = Forwarder(self)
         self.forwarder.start()
@@ -77,9 +78,8 @@ class Recorder:
             return set()
 
     def _files(self, r: Result, sha: str, data: bytes) -> tuple[str, str | None, int, str | None]:
-        """Store a result's image and heatmap as the disk allows: (image key, heatmap key, bytes
-        written, why the image is missing or None). Raises StoreUnavailable when the store cannot
-        be reached (a file it took already is harmless: keys are content)."""
+        """Store a result's image and heatmap in a folder store as the disk allows: (image key,
+        heatmap key, bytes written, why the image is missing or None)."""
         suffix = Path(r.frame.path).suffix if r.frame.path else ".png"
         rel = files.image_rel(sha, suffix)
         heat = files.heatmap_png(r.cam) if r.cam is not None else None
@@ -108,8 +108,9 @@ class Recorder:
         values: list[tuple[int, dict[str, Any]]] = []
         failures: list[tuple[str, str]] = []
         notes: dict[int, str] = {}
-        held: dict[str, bytes] = {}  # files for the spool
+        held: dict[str, bytes] = {}  # files for an object store (written together) or for the spool
         direct = not self.spool_in_use()  # while older batches wait, newer ones queue behind them
+        remote = self.store.blobs.local_root is None
         for n, r in enumerate(results):
             if r.skipped:
                 continue
@@ -119,13 +120,9 @@ class Recorder:
             data = r.data if r.data is not None else files.encode_frame(r.frame.image)
             sha = r.sha256 or files.sha256(data)
             gone = None
-            if direct:
-                try:
-                    image_rel, heat_rel, written, gone = self._files(r, sha, data)
-                except StoreUnavailable as exc:
-                    direct = False
-                    self._outage(str(exc))
-            if not direct:
+            if direct and not remote:
+                image_rel, heat_rel, written, gone = self._files(r, sha, data)
+            else:
                 suffix = Path(r.frame.path).suffix if r.frame.path else ".png"
                 image_rel, written = files.image_rel(sha, suffix), len(data)
                 held[image_rel] = data
@@ -146,6 +143,13 @@ class Recorder:
                 box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
                 image_gone=gone, stored_bytes=written, station=self.station,
             )))
+        if direct and remote and held:
+            try:
+                self._put_all(held)
+                held = {}
+            except StoreUnavailable as exc:
+                direct = False
+                self._outage(str(exc))
         rows = [(n, Inspection(**v)) for n, v in values]
         unrecorded = None
         if direct:
@@ -169,6 +173,18 @@ class Recorder:
                               image_note=notes.get(n), unrecorded=unrecorded if rid is None and not spooled else None,
                               spooled=spooled)
         return out
+
+    def _put_all(self, blobs: dict[str, bytes]) -> None:
+        """A batch's files into an object store at once: each write is a network round trip, so
+        eight are in flight instead of one. (On loopback, where the round trip is short and the
+        cost is boto3's CPU, 2 cores: one station alone on a line went from 24 to 26 parts/s.)"""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="store-put")
+        put = self.store.blobs.put
+        for _ in self._pool.map(lambda kv: put(*kv), blobs.items()):
+            pass
 
     def spool_in_use(self) -> bool:
         return bool(self.outage) or bool(self.spool.pending())
@@ -323,6 +339,8 @@ class Recorder:
         """End the run; forward what the spool holds for up to `wait_s` seconds. Returns how many
         results still wait there (the next start on this data dir forwards them)."""
         self.forwarder.finish(wait_s)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self._end()
         waiting = self.spool.count()
         if waiting:
