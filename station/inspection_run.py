@@ -55,7 +55,7 @@ class RunOptions:
     pace_s: float = 0.0  # least time between frames (the demo plays at a watchable speed)
     upkeep: bool = True  # retention, WAL checkpoints and the daily backup while it runs (station.upkeep)
     store: str | None = None  # the image store (--store); None: $STATION_STORE, else the data dir
-    station: str | None = None  # this station's name (--station); None: station.config.station_name()
+    station: str | None = None  # this station's name (--station); None: station.settings.station_name()
     forward_wait_s: float = 30.0  # at the end, how long to go on forwarding spooled results (station.spool)
 
 

@@ -221,7 +221,7 @@ class Recorder:
             with self.store.session.begin() as s:
                 self._write(s, self.run_id, rows, failures)
         except Exception as exc:
-            if not isinstance(exc, OperationalError) and not unavailable(exc):
+            if not unavailable(exc):  # a full disk is an OperationalError too: told apart below
                 raise
             if is_no_space(exc):
                 # The spool is on the same full disk; the verdicts were given and signalled.

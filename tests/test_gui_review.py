@@ -199,3 +199,26 @@ def test_the_queue_counter_counts_past_one_page(qtbot, inspected):
     qtbot.keyClick(w.review, Qt.Key.Key_G)
     qtbot.waitUntil(lambda: w.review.position.text() == "1 / 233", timeout=10_000)
     w.close()
+
+
+def test_an_image_that_cannot_be_shown_is_never_confirmed_unseen(qtbot, review_window, inspected):
+    """A line's store down or a lost file: the Review tab says so where the image would be, and a
+    key press records nothing (it once let 164 of 200 such items be confirmed unseen)."""
+    w, view = review_window, review_window.review
+    first = view.items[0]
+    (inspected / first["image_path"]).unlink()  # lost, not purged: the row still says it is there
+    view.cache.clear()
+    view.show_current()
+    qtbot.waitUntil(lambda: first["id"] in view.cache, timeout=10_000)
+    assert "image unavailable" in view.cache[first["id"]]["error"]
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.wait(300)
+    assert reviews(inspected) == [] and view.current() is first
+    assert "a review needs the image" in w.message.text()
+    qtbot.keyClick(view, Qt.Key.Key_Right)  # the next one shows, and is reviewed as usual
+    second = view.current()
+    qtbot.waitUntil(lambda: second["id"] in view.cache, timeout=10_000)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 1, timeout=10_000)
+    assert reviews(inspected)[0][1] == second["id"]

@@ -74,7 +74,7 @@ def unreachable() -> Iterator[None]:
         if not unavailable(exc):
             raise
         raise StationError(f"the database is unreachable now ({_first_line(exc)[:120]}); "
-                           "nothing was changed, try again when it is back") from None
+                           "what you just did may not be recorded: look again when it is back") from None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

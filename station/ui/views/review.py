@@ -278,8 +278,12 @@ class ReviewView(QWidget):
             self._decide_many(label)
             return
         item = self.current()
-        by = self.window_.reviewer() if item is not None else None
-        if item is None or not by:
+        loaded = self.cache.get(item["id"]) if item is not None else None
+        if item is None or (loaded and loaded["error"] and not item.get("image_gone")):  # never confirmed unseen
+            if loaded:
+                self.window_.show_error(f"not recorded: a review needs the image, which cannot be shown ({loaded['error']})")
+            return
+        if not (by := self.window_.reviewer()):
             return
         from station.store import repo
 
