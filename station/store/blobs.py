@@ -131,7 +131,9 @@ class S3Blobs:
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def _call(self, what: str, key: str, fn: Any, **kw: Any) -> Any:
+    def _call(self, what: str, key: str, fn: Any, ok: tuple[str, ...] = (), **kw: Any) -> Any:
+        """`fn(Bucket=..., **kw)` with the store's errors sorted: BlobMissing, StoreUnavailable (try
+        later), or StationError (wrong keys, a refused request); an error code in `ok` is success."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         try:
@@ -141,6 +143,8 @@ class S3Blobs:
                                "(or ~/.aws/credentials)") from None
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ok:
+                return None
             if code in ("404", "NoSuchKey", "NotFound"):
                 raise BlobMissing(f"{key} is not in {self.url}") from None
             if code in ("503", "500", "SlowDown", "ServiceUnavailable", "InternalError"):
@@ -157,17 +161,9 @@ class S3Blobs:
         try:
             self._call("open", self.bucket, self._client.head_bucket)
         except BlobMissing:
-            from botocore.exceptions import ClientError
-
-            try:
-                self._client.create_bucket(Bucket=self.bucket)
-                log.info("created bucket %s", self.bucket)
-            except ClientError as exc:
-                # Ten stations starting at once on a new line all try; one wins, the rest see it made.
-                if exc.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    self._call("create", self.bucket, self._client.create_bucket)
-            except Exception:  # noqa: BLE001 (an unreachable store: said in one line by the call below)
-                self._call("create", self.bucket, self._client.create_bucket)
+            # Ten stations starting at once on a new line all try; one wins, the rest see it made.
+            self._call("create", self.bucket, self._client.create_bucket, ok=("BucketAlreadyOwnedByYou", "BucketAlreadyExists"))
+            log.info("bucket %s is there (created now, or a moment ago by another station)", self.bucket)
 
     def put(self, key: str, data: bytes) -> int:
         if not self._bucket_ok:
