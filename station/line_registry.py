@@ -30,6 +30,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from station.errors import ModelError, StationError
+from station.labels import validate_label
+from station.model.rules import version_of
 from station.protocols import StationStore
 from station.store.db import unavailable
 from station.store.schema import LinePromotion
@@ -88,7 +90,7 @@ def publish(store: StationStore, model_dir: Path, name: str, action: str, by: st
         sha = hashlib.sha256(data).hexdigest()
         store.blobs.put(_key(sha), data)
         files[f.name] = sha
-    version = str(card.get("weights_sha256", "unsaved"))[:12]
+    version = version_of(card)
     with store.session.begin() as s:
         row = LinePromotion(name=name, version=version, action=action, files=files, by=by or "", station=station,
                             reason=reason or "", at=now())
@@ -104,6 +106,7 @@ def fetch(store: StationStore, model: LineModel, data: str | os.PathLike[str] | 
     another version; every file is checked against its hash before it is used."""
     from station.model.registry import ensure_default
 
+    validate_label(model.name)  # a registry name; a row naming ../x must not lead out of the registry
     reg = ensure_default(data)
     target = reg / model.name
     if _version(target) == model.version:
@@ -135,7 +138,7 @@ def _version(path: Path) -> str | None:
         card = json.loads((path / "card.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return str(card.get("weights_sha256", "unsaved"))[:12] if isinstance(card, dict) else None
+    return version_of(card) if isinstance(card, dict) else None
 
 
 def sync(store: StationStore, data: str | os.PathLike[str] | None) -> LineModel | None:

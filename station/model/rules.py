@@ -74,8 +74,7 @@ class ClassifierRules:
 
     @property
     def version(self) -> str:
-        """Content hash of the weights: two inspections with one version were judged identically."""
-        return str(self.card.get("weights_sha256", "unsaved"))[:12]
+        return version_of(self.card)
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """HxW or HxWxC (uint8/uint16/float, BGR like OpenCV) -> normalized CHW float32."""
@@ -181,3 +180,9 @@ class ClassifierRules:
         if label not in self.classes:
             raise StationError(f"class {label!r} is not one of this model's classes: {', '.join(self.classes)}")
         return self.classes.index(label)
+
+
+def version_of(card: dict[str, Any]) -> str:
+    """A model's version: the content hash of its weights, so two inspections with one version
+    were judged identically (on any station of a line)."""
+    return str(card.get("weights_sha256", "unsaved"))[:12]
