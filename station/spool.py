@@ -67,6 +67,8 @@ class Spool:
             keys[key] = str(i)
         doc = {"format": FORMAT, "run_id": batch.run_id, "rows": batch.rows, "failures": batch.failures, "blobs": keys}
         atomic_write(tmp / "batch.json", json.dumps(doc), fsync=True)
+        _fsync_dir(tmp / "blobs")
+        _fsync_dir(tmp)  # the folder's entries too, before it takes its real name
         os.replace(tmp, self.root / name)
         _fsync_dir(self.root)
 
