@@ -271,6 +271,12 @@ def test_window_on_a_line_reviews_other_stations_and_shows_an_outage(line, tmp_p
         qtbot.waitUntil(lambda: w.worker.snapshot().processed == 6 and "kept on this PC" not in w.line_status.text(),
                         timeout=60000)
         assert _rows(db, "SELECT count(*) FROM inspections WHERE station = 'D'") == [(6,)]
+        w.tabs.setCurrentWidget(w.stats)  # each station's own counts
+        w.stats.refresh()
+        table = w.stats.stations
+        qtbot.waitUntil(lambda: table.rowCount() == 3, timeout=30000)
+        assert table.isVisibleTo(w)
+        assert {table.item(r, 0).text(): table.item(r, 1).text() for r in range(3)} == {"A": "8", "B": "8", "D": "6"}
     finally:
         if pg.port and not _up(pg):
             pg.start()
