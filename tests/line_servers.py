@@ -83,12 +83,6 @@ class Postgres:
         return self
 
     def create_db(self, name: str = PG_DB) -> None:
-        env = {**os.environ, "PGPASSWORD": PG_PASSWORD}
-        subprocess.run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER, "-d", "postgres",
-                        "-c", f"CREATE DATABASE {name}"], env=env, capture_output=True, check=True, timeout=60) \
-            if (self.bin / "psql").exists() else self._create_db_py(name)
-
-    def _create_db_py(self, name: str) -> None:
         import psycopg
 
         with psycopg.connect(host="127.0.0.1", port=self.port, user=PG_USER, password=PG_PASSWORD, dbname="postgres",
