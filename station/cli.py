@@ -66,6 +66,23 @@ COUNT = _int(0, 10_000_000)
 SEED = _int(0, 2**32 - 1)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 <= value <= 86400.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 86400 seconds")
+    return value
+
+
+def _station(text: str) -> str:
+    name = text.strip()
+    if not name or len(name) > 128 or not name.isprintable():
+        raise argparse.ArgumentTypeError("--station needs a name: 1 to 128 printable characters")
+    return name
+
+
 def _threshold(text: str) -> float | None:
     if text == "calibrated":
         return None
@@ -94,7 +111,7 @@ def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, js
                             "(default: $STATION_DB, else SQLite in the data dir)")
         p.add_argument("--store", metavar="URL", default=None,
                        help="image store: a folder or s3://bucket/prefix, keys from $AWS_* or ~/.aws (default: $STATION_STORE, else the data dir)")
-        p.add_argument("--station", metavar="NAME", default=None,
+        p.add_argument("--station", metavar="NAME", default=None, type=_station,
                        help="this station's name on the line (default: $STATION_NAME, else the saved setting station.name, else the host name)")
     if model:
         p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
@@ -134,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=COUNT, metavar="N", help="stop after N frames")
     p.add_argument("--batch-size", type=_int(1, 1024), default=8, metavar="B")
     p.add_argument("--no-cam", action="store_true", help="skip heatmaps (faster; verdicts only)")
-    p.add_argument("--pace", type=float, default=0.0, metavar="S", help="take at most one frame every S seconds (a line's cycle time)")
-    p.add_argument("--forward-wait", type=float, default=30.0, metavar="S",
+    p.add_argument("--pace", type=_seconds, default=0.0, metavar="S", help="take at most one frame every S seconds (a line's cycle time)")
+    p.add_argument("--forward-wait", type=_seconds, default=30.0, metavar="S",
                    help="at the end, forward results spooled during an outage for up to S seconds (the rest go on the next start)")
     _common(p, model=True)
 

@@ -16,8 +16,6 @@ log = logging.getLogger("station.run")
 def cmd_run(args: argparse.Namespace) -> int:
     from station.inspection_run import InspectionRun, RunOptions
 
-    if args.pace < 0 or args.forward_wait < 0:
-        raise StationError("--pace and --forward-wait are seconds, 0 or more")
     run = InspectionRun(RunOptions(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device,
                                    backend=args.backend, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
                                    store=args.store, station=args.station, pace_s=args.pace, forward_wait_s=args.forward_wait))

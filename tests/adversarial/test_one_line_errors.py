@@ -34,6 +34,10 @@ def test_data_naming_a_file_or_an_impossible_folder(tmp_path):
     (["queue", "--limit", "ten"], "not a whole number"),
     (["demo-data", "OUT", "--size", "0"], "outside"),
     (["run", "resources/demo", "--batch-size", "0"], "outside"),
+    (["run", "resources/demo", "--pace", "nan"], "between 0 and 86400"),
+    (["run", "resources/demo", "--forward-wait", "-5"], "between 0 and 86400"),
+    (["stats", "--store", "ftp://host/x"], "unknown store"),
+    (["stats", "--station", "  "], "needs a name"),
 ])
 def test_absurd_numbers_are_refused_in_one_line(args, word, data_dir):
     one_line(run_cli(*args, check=False, data=data_dir), word)
