@@ -150,7 +150,9 @@ def test_promote_once_and_every_station_switches_between_parts(line, tmp_path):
     for out in outs:  # the two stations see the same files: what one judged, the other skips
         assert out["processed"] + out["skipped"] == 60 and out["failed"] == 0
         assert [s["to"] for s in out["model_switches"]] == ["brick"], out["model_switches"]
-        assert 0 < out["model_switches"][0]["after"] < out["processed"]
+        # Mid-run: after some parts, before the last. (After the switch the station behind may only
+        # skip: the one ahead already judged those files with the same model.)
+        assert 0 < out["model_switches"][0]["after"] < 60
         assert out["model"]["name"] == "brick"
     # Rows before the switch carry the default model, after it the promoted one; both are kept.
     per_model = dict(_rows(db, "SELECT m.name, count(*) FROM inspections i JOIN models m ON m.id = i.model_id GROUP BY m.name"))
