@@ -176,7 +176,10 @@ def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
     events: list[str] = []
 
     def outages():
-        time.sleep(4)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not _committed(db):  # the station is up and judging
+            time.sleep(0.2)
+        time.sleep(1)
         pg.stop("fast")  # a PostgreSQL restart with 4 s of downtime
         events.append(f"pg down {time.monotonic() - t0:.1f}")
         time.sleep(4)
