@@ -29,7 +29,7 @@ from station.protocols import StationStore
 from station.spool import Spool, SpooledBatch, from_row, to_row
 from station.store import files, repo
 from station.store.blobs import StoreUnavailable
-from station.store.db import unavailable
+from station.store.db import first_line, unavailable
 from station.store.schema import Inspection
 
 log = logging.getLogger("station.recorder")
@@ -232,7 +232,7 @@ class Recorder:
                     log.warning("%d results not recorded: database full (the run goes on; said at most once a minute)", len(rows))
                     self._warned = now
                 return "database full"
-            self._outage(f"database unavailable: {str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0][:120]}")
+            self._outage(f"database unavailable: {first_line(exc)[:120]}")
             return SPOOL
         return None
 
@@ -270,7 +270,7 @@ class Recorder:
                 except Exception as exc:
                     if not unavailable(exc):
                         raise
-                    self._outage(f"database unavailable: {str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0][:120]}")
+                    self._outage(f"database unavailable: {first_line(exc)[:120]}")
                     return False
                 self.spool.remove(batch)
         except BlockingIOError:
@@ -333,7 +333,7 @@ class Recorder:
         except Exception as exc:
             if not unavailable(exc):
                 raise
-            log.warning("the run's end was not recorded: %s", str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:160])
+            log.warning("the run's end was not recorded: %s", first_line(exc)[:160])
 
     def close(self, wait_s: float = 30.0) -> int:
         """End the run; forward what the spool holds for up to `wait_s` seconds. Returns how many

@@ -73,7 +73,7 @@ def unreachable() -> Iterator[None]:
     except Exception as exc:
         if not unavailable(exc):
             raise
-        raise StationError(f"the database is unreachable now ({_first_line(exc)[:120]}); "
+        raise StationError(f"the database is unreachable now ({first_line(exc)[:120]}); "
                            "what you just did may not be recorded: look again when it is back") from None
 
 
@@ -182,14 +182,15 @@ def open_store(data: str | None = None, db: str | None = None, store: str | None
     try:
         migrate(engine)
     except SQLAlchemyError as exc:
-        raise StationError(f"cannot open database {_redact(url)}: {_first_line(exc)}") from None
+        raise StationError(f"cannot open database {_redact(url)}: {first_line(exc)}") from None
     except StationError:
         raise
     except Exception as exc:  # noqa: BLE001 (a driver's own error class at connect: the server's answer, one line)
-        raise StationError(f"cannot open database {_redact(url)}: {_first_line(exc)}") from None
+        raise StationError(f"cannot open database {_redact(url)}: {first_line(exc)}") from None
     blobs = open_blobs(store or os.environ.get("STATION_STORE"), root)
     return Store(engine, sessionmaker(engine, expire_on_commit=False), root, url, blobs)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """A database error as one line (the driver's own message, without SQLAlchemy's SQL echo)."""
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
