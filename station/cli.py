@@ -144,16 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exit-after", type=float, metavar="S", help="close the window after S seconds (smoke tests of a build)")
     p.add_argument("--kiosk", action="store_true",
                    help="shop-floor kiosk: full screen, the Live tab only, quitting confirmed (and an engineer's PIN on a station with users)")
+    _outputs_arg(p)
     _common(p, model=True, json_out=False)
 
     p = sub.add_parser("run", help="inspect a source headless and store every result")
-    p.add_argument("source", metavar="SRC", help="folder, watch:PATH, video file, camera:N, rtsp:// or http(s):// URL")
+    p.add_argument("source", metavar="SRC", help="folder, watch:PATH, video file, camera:N, genicam:ID, rtsp:// or http(s):// URL")
     p.add_argument("--limit", type=COUNT, metavar="N", help="stop after N frames")
     p.add_argument("--batch-size", type=_int(1, 1024), default=8, metavar="B")
     p.add_argument("--no-cam", action="store_true", help="skip heatmaps (faster; verdicts only)")
     p.add_argument("--pace", type=_seconds, default=0.0, metavar="S", help="take at most one frame every S seconds (a line's cycle time)")
     p.add_argument("--forward-wait", type=_seconds, default=30.0, metavar="S",
-                   help="at the end, forward results spooled during an outage for up to S seconds (the rest go on the next start)")
+                   help="at the end, forward spooled results and undelivered verdicts for up to S seconds (spooled results go on the next start)")
+    _outputs_arg(p)
     _common(p, model=True)
 
     p = sub.add_parser("inspect", help="inspect one image without storing it")
@@ -314,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the backend of the pipeline figures (default: auto); the bare forward pass is measured on every installed one")
     _common(p, db=False)
     return parser
+
+
+def _outputs_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--outputs", metavar="FILE",
+                   help="the sinks (MQTT, OPC UA, Modbus TCP, webhook) and the PLC handshake (default: DATA/outputs.json when it exists)")
 
 
 def main(argv: list[str] | None = None) -> int:

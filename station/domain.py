@@ -37,6 +37,7 @@ class Frame:
     path: str | None = None
     image: Any = None  # numpy array for captured frames; None for files (decoded by the pipeline)
     live: bool = False
+    trigger: int | None = None  # the trigger this frame answers (a triggered camera, a PLC handshake)
 
 
 UNCERTAIN_BAND = 0.05  # a model card's `uncertain_band` overrides it

@@ -20,22 +20,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from station.domain import Frame, Result
 from station.errors import StationError
 from station.pipeline import DEFAULT_BATCH
+from station.run_report import LISTED, FrameError, ModelInfo, RunStatus, RunSummary, model_info
+
+__all__ = ["DEFAULT_BATCH", "InspectionRun", "ModelInfo", "RunOptions", "RunStatus", "RunSummary"]
 
 if TYPE_CHECKING:
-    from station.diskguard import DiskGuard, DiskState
+    from station.diskguard import DiskGuard
     from station.protocols import FrameSource, InspectionModel
     from station.protocols import StationStore as Store
     from station.recorder import Recorder
     from station.upkeep import UpkeepThread
-
-LISTED = 1000  # per-frame lists in a summary stop growing here (their counts do not)
-
 
 @dataclass
 class RunOptions:
@@ -56,85 +56,8 @@ class RunOptions:
     upkeep: bool = True  # retention, WAL checkpoints and the daily backup while it runs (station.upkeep)
     store: str | None = None  # the image store (--store); None: $STATION_STORE, else the data dir
     station: str | None = None  # this station's name (--station); None: station.settings.station_name()
-    forward_wait_s: float = 30.0  # at the end, how long to go on forwarding spooled results (station.spool)
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    name: str
-    version: str
-    classes: list[str]
-    threshold: float
-    device: str
-    card: dict[str, Any]
-    backend: str = "torch"
-
-
-@dataclass(frozen=True)
-class FrameError:
-    origin: str
-    error: str
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    """A status bar's worth: the source's state and the counters so far."""
-
-    state: str  # opening | connected | reconnecting | lost | finished | paused | idle
-    detail: str = ""
-    frames: int = 0
-    dropped: int = 0
-    processed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    fps: float = 0.0
-    line: str = ""  # "" while results reach the database and the store; else why they are spooled
-    spooled: int = 0  # results of this run that went through the spool
-    model: str = ""  # the model judging now (it changes when the line promotes another)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class RunSummary:
-    processed: int = 0
-    skipped: int = 0
-    failed: int = 0
-    errors: list[FrameError] = field(default_factory=list)
-    verdicts: dict[str, int] = field(default_factory=lambda: {"pass": 0, "fail": 0})
-    dropped: int = 0
-    images_per_s: float = 0.0
-    run_id: int | None = None
-    model: ModelInfo | None = None
-    state: str = "finished"  # finished | stopped | lost | error
-    detail: str = ""  # why the source was lost, or the error
-    # Judged, but the image was not stored (a full disk), or the row was not committed: the first
-    # LISTED of each, and how many in all.
-    not_stored: list[FrameError] = field(default_factory=list)
-    not_stored_count: int = 0
-    unrecorded: list[FrameError] = field(default_factory=list)
-    unrecorded_count: int = 0
-    disk: DiskState | None = None
-    spooled: int = 0  # results kept on this PC's disk during an outage (forwarded, or waiting)
-    spool_waiting: int = 0  # still waiting at the end: the next start forwards them
-    switches: list[dict[str, Any]] = field(default_factory=list)  # line promotions followed mid-run
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "processed": self.processed, "skipped": self.skipped, "failed": self.failed,
-            "errors": [{"origin": e.origin, "error": e.error} for e in self.errors],
-            "verdicts": dict(self.verdicts), "dropped": self.dropped, "images_per_s": self.images_per_s,
-            "run_id": self.run_id, "state": self.state,
-            "model": {"name": self.model.name, "version": self.model.version, "backend": self.model.backend} if self.model else None,
-            "not_stored": [{"origin": e.origin, "reason": e.error} for e in self.not_stored], "not_stored_count": self.not_stored_count,
-            "unrecorded": [{"origin": e.origin, "reason": e.error} for e in self.unrecorded], "unrecorded_count": self.unrecorded_count,
-            "disk": self.disk.to_json() if self.disk else None,
-            "spooled": self.spooled, "spool_waiting": self.spool_waiting, "model_switches": list(self.switches),
-        }
-        if self.state == "lost":
-            out["source_status"] = f"lost: {self.detail}"
-        return out
+    forward_wait_s: float = 30.0  # at the end, how long to go on forwarding spooled results and undelivered verdicts
+    outputs: str | None = None  # the outputs file (--outputs); None: DATA/outputs.json when there is one
 
 
 class InspectionRun:
@@ -160,6 +83,7 @@ class InspectionRun:
         self._follower: Any = None  # station.line_registry.Follower on a line, when no --model pins one
         self._promoted: Any = None
         self._backend: str | None = None
+        self._line: Any = None  # station.outputs.LineIO: the sinks and the PLC handshake, when configured
         self._t0 = 0.0
         self._closed = False
 
@@ -190,12 +114,16 @@ class InspectionRun:
         from station.cpu import tune_cpu
         from station.diskguard import DiskGuard
         from station.model import load_model
+        from station.outputs.config import load_for_run
         from station.recorder import Recorder
         from station.sources import open_source
         from station.store.db import open_store
 
         o = self.options
         settings = station_settings.load(o.data)  # a broken settings file is one line, before anything opens
+        outputs = load_for_run(o.outputs, o.data)  # ... and so is a broken outputs file
+        if outputs.handshake is not None:  # the PLC waits on each part: one at a time, none skipped
+            o.batch_size, o.skip_inspected = 1, False
         self._backend = backend = o.backend or settings.inference.backend
         self.store = store = open_store(o.data, o.db, o.store)
         follow = store.shared and o.model is None and self._model_factory is None
@@ -206,16 +134,22 @@ class InspectionRun:
         self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=o.device, backend=backend)
         tune_cpu()
         m = self.model
-        info = self.summary.model = _info(m)
+        info = self.summary.model = model_info(m)
         if follow:
             from station.line_registry import Follower
 
             self._follower = Follower(store, m.version)
         self.source = open_source(o.source, should_stop=self._should_stop)
         self.guard = DiskGuard(_volumes(store), settings.disk)
-        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard,
-                                            station=station_settings.station_name(o.station, o.data, remember=True))
+        station = station_settings.station_name(o.station, o.data, remember=True)
+        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard, station=station)
         self.summary.run_id = recorder.run_id
+        if not outputs.empty:
+            from station.outputs.lineio import LineIO
+
+            self._line = LineIO.open(outputs, station, m)
+            self.source = self._line.gate(self.source)
+            self.source.should_stop = self._should_stop
         if o.upkeep:
             from station.upkeep import Upkeep, UpkeepThread
 
@@ -241,6 +175,8 @@ class InspectionRun:
             self._promoted = None
             for r in inspect_frames(self._segment(frames), self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview):
                 self._count(r)
+                if self._line is not None:
+                    self._line.result(r)
                 yield r
             if self._promoted is None:
                 return
@@ -273,8 +209,10 @@ class InspectionRun:
         previous = self.model
         self.recorder.switch(model)
         self.model = model
+        if self._line is not None:
+            self._line.switch_model(model)
         self._follower.version = model.version
-        self.summary.model = _info(model)
+        self.summary.model = model_info(model)
         self.summary.run_id = self.recorder.run_id
         self.summary.switches.append({"from": previous.name if previous else None, "to": model.name, "version": model.version,
                                       "after": self.summary.processed})
@@ -323,7 +261,8 @@ class InspectionRun:
         return RunStatus(state="paused" if self.paused and state == "connected" else state, detail=st.detail if st else "",
                          frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
                          failed=self.summary.failed, skipped=self.summary.skipped, line=rec.outage if rec else "",
-                         spooled=rec.spooled if rec else 0, model=self.model.name if self.model else "")
+                         spooled=rec.spooled if rec else 0, model=self.model.name if self.model else "",
+                         outputs=tuple(self._line.states()) if self._line is not None else ())
 
     def fail(self, message: str) -> None:
         """Record that the run ended on an error (the caller shows `message`)."""
@@ -344,6 +283,8 @@ class InspectionRun:
                 s.dropped = self.source.dropped
                 if self.source.status.state == "lost" and s.state == "finished":
                     s.state, s.detail = "lost", self.source.status.detail or self.options.source
+            if self._line is not None:
+                s.line_io = self._line.close(self.options.forward_wait_s)
             if self.recorder is not None:
                 s.spooled = self.recorder.spooled
                 s.spool_waiting = self.recorder.close(self.options.forward_wait_s)
@@ -363,11 +304,6 @@ class InspectionRun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _info(m: "InspectionModel") -> ModelInfo:
-    return ModelInfo(name=m.name, version=m.version, classes=list(m.classes), threshold=m.threshold,
-                     device=str(m.device), card=m.card, backend=m.backend)
 
 
 def _volumes(store: "Store") -> list:

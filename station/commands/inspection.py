@@ -18,7 +18,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     run = InspectionRun(RunOptions(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device,
                                    backend=args.backend, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
-                                   store=args.store, station=args.station, pace_s=args.pace, forward_wait_s=args.forward_wait))
+                                   store=args.store, station=args.station, pace_s=args.pace, forward_wait_s=args.forward_wait,
+                                   outputs=args.outputs))
     progress = Progress()
     with stop_on_signals(run.stop):
         try:
@@ -49,6 +50,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.spool_waiting:
         log.warning("%d results wait in the spool on this PC (the database or the image store is unreachable); "
                     "the next start on this data dir forwards them", summary.spool_waiting)
+    for name, out in summary.line_io.get("outputs", {}).items():
+        if out["undelivered"] or out["dropped"]:
+            log.warning("output %s: %d verdicts not delivered, %d let go from a full queue", name, out["undelivered"], out["dropped"])
+    if (hs := summary.line_io.get("handshake")) and hs["latency_ms"]:
+        log.info("PLC handshake: %d parts, trigger to result %.1f ms median, %.1f ms p99", hs["parts"],
+                 hs["latency_ms"]["median"], hs["latency_ms"]["p99"])
     if summary.unrecorded_count:
         log.warning("%d verdicts were given but not recorded (%s)", summary.unrecorded_count, summary.unrecorded[0].error)
     return 0

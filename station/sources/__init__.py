@@ -11,7 +11,7 @@ from station.sources.spec import parse_spec
 
 
 def open_source(spec: str, should_stop: Callable[[], bool] | None = None, **options) -> Source:
-    """A folder, watch:PATH, a video file, camera:N, or an rtsp:// / http(s):// stream. A source
+    """A folder, watch:PATH, a video file, camera:N, genicam:ID, or an rtsp:// / http(s):// stream. A source
     that waits (for files, for a camera) asks `should_stop` and ends its stream when it says so."""
     source = _open(spec, **options)
     if should_stop is not None:
@@ -25,6 +25,11 @@ def _open(spec: str, **options) -> Source:
         from station.sources.watch import HotFolderSource
 
         return HotFolderSource(Path(src.target), **options)
+    if src.kind == "genicam":
+        from station.sources.genicam import GenicamSource, parse_genicam
+
+        camera = parse_genicam(src.target)
+        return GenicamSource(camera, origin=f"genicam:{camera.device}")
     if src.kind in ("camera", "stream"):
         from station.sources.capture import CaptureSource
 
@@ -39,4 +44,4 @@ def _open(spec: str, **options) -> Source:
         from station.sources.folder import FolderSource
 
         return FolderSource(path)
-    raise SourceError(f"cannot open source {spec!r}: no such folder or file (forms: DIR, watch:DIR, VIDEO, camera:N, rtsp://...)")
+    raise SourceError(f"cannot open source {spec!r}: no such folder or file (forms: DIR, watch:DIR, VIDEO, camera:N, genicam:ID, rtsp://...)")

@@ -29,6 +29,9 @@ class Source:
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
 
+    def arm(self) -> None:
+        """A trigger came (a PLC's): a live source forgets a frame it took before it."""
+
     @property
     def dropped(self) -> int:
         return self.status.dropped

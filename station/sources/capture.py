@@ -144,6 +144,10 @@ class CaptureSource(Source):
         finally:
             self.close()
 
+    def arm(self) -> None:
+        with self._cond:
+            self._latest = None  # taken before the trigger: not the part the PLC means
+
     def __iter__(self) -> Iterator[Frame]:
         return self._iter_live() if self.live else self._iter_file()
 

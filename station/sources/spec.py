@@ -6,6 +6,7 @@
     VIDEO          a video file                             kind "video"
     camera:N       USB camera N                             kind "camera"
     rtsp://…, http(s)://…  a stream                         kind "stream"
+    genicam:ID[?opts]  a GigE Vision / USB3 Vision camera   kind "genicam"
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ STREAM_SCHEMES = ("rtsp://", "http://", "https://")
 
 @dataclass(frozen=True)
 class SourceSpec:
-    kind: str  # folder | watch | video | camera | stream
+    kind: str  # folder | watch | video | camera | stream | genicam
     target: str  # the path, the camera index or the URL
 
     def __str__(self) -> str:
@@ -30,7 +31,7 @@ class SourceSpec:
     @property
     def live(self) -> bool:
         """Frames that exist only now (a camera, a stream, a hot folder), not a finite set."""
-        return self.kind in ("camera", "stream", "watch")
+        return self.kind in ("camera", "stream", "watch", "genicam")
 
 
 def parse_spec(spec: str) -> SourceSpec:
@@ -44,6 +45,8 @@ def parse_spec(spec: str) -> SourceSpec:
         if not index.isdigit():
             raise SourceError(f"bad camera spec {spec!r}: use camera:N, e.g. camera:0")
         return SourceSpec("camera", index)
+    if spec.startswith("genicam:"):
+        return SourceSpec("genicam", spec[len("genicam:"):])
     if spec.startswith(STREAM_SCHEMES):
         return SourceSpec("stream", spec)
     path = Path(spec)
@@ -59,6 +62,8 @@ def format_spec(kind: str, target: str) -> str:
         return target if target.startswith("watch:") else f"watch:{target}"
     if kind == "camera":
         return target if target.startswith("camera:") else f"camera:{target or 0}"
+    if kind == "genicam":
+        return target if target.startswith("genicam:") else f"genicam:{target}"
     return target
 
 

@@ -1,0 +1,233 @@
+"""The outputs file (`DATA/outputs.json`, or `--outputs FILE`): which sinks get every verdict and
+how the PLC handshake is wired. The format is documented in docs/outputs.md; this module is its
+only reader and writer, and every mistake in it is one line naming the entry and the key.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from station.errors import StationError
+
+FILE_NAME = "outputs.json"
+KINDS = ("mqtt", "opcua", "opcua-server", "modbus", "webhook")
+QUEUE = 10_000  # verdicts a sink keeps while it is down; the oldest go first when it is full
+
+# The PLC programmer's default map (docs/outputs.md): PLC-written signals first.
+MODBUS_COILS = {"trigger": 0, "ack": 1, "ready": 2, "busy": 3, "result_ready": 4, "ok": 5, "ng": 6}
+MODBUS_REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2}
+OPCUA_SIGNALS = ("trigger", "ack", "ready", "busy", "result_ready", "ok", "defect_code", "sequence")
+OPCUA_SINK_KEYS = ("verdict", "label", "p_defect", "ok", "defect_code", "sequence", "model", "time")
+
+
+class OutputsError(StationError):
+    pass
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    kind: str
+    name: str
+    queue: int = QUEUE
+    host: str = "127.0.0.1"
+    port: int = 0
+    # mqtt
+    topic: str = "station/{station}"
+    qos: int = 1
+    username: str | None = None
+    password_env: str | None = None  # the password is read from this environment variable, never from the file
+    # opcua (client: url + nodes; server: host + port)
+    url: str = ""
+    nodes: dict[str, str] = field(default_factory=dict)
+    # modbus
+    unit: int = 1
+    coils: dict[str, int] = field(default_factory=dict)
+    registers: dict[str, int] = field(default_factory=dict)
+    heartbeat_s: float = 1.0
+    # webhook
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = 5.0
+
+    @property
+    def where(self) -> str:
+        return self.url or f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HandshakeConfig:
+    protocol: str  # modbus | opcua
+    host: str = "127.0.0.1"
+    port: int = 502
+    unit: int = 1
+    url: str = ""
+    coils: dict[str, int] = field(default_factory=lambda: dict(MODBUS_COILS))
+    registers: dict[str, int] = field(default_factory=lambda: dict(MODBUS_REGISTERS))
+    nodes: dict[str, str] = field(default_factory=dict)
+    ack_timeout_s: float = 5.0  # ResultReady stays up this long waiting for Ack, then the station clears it
+    poll_ms: float = 5.0  # how often Trigger and Ack are read
+
+    @property
+    def where(self) -> str:
+        return self.url or f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class OutputsConfig:
+    sinks: list[SinkConfig] = field(default_factory=list)
+    handshake: HandshakeConfig | None = None
+    defect_codes: dict[str, int] = field(default_factory=dict)  # label -> code; else the model's class order
+    path: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.sinks and self.handshake is None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sinks": [_changed(s, SinkConfig(kind=s.kind, name=s.name)) for s in self.sinks]}
+        if self.handshake is not None:
+            out["handshake"] = _changed(self.handshake, HandshakeConfig(protocol=self.handshake.protocol))
+        if self.defect_codes:
+            out["defect_codes"] = dict(self.defect_codes)
+        return out
+
+
+def _changed(obj: Any, default: Any) -> dict[str, Any]:
+    """Only what differs from the defaults (plus the identifying keys): a short file a person reads."""
+    mine, base = asdict(obj), asdict(default)
+    return {k: v for k, v in mine.items() if k in ("kind", "name", "protocol") or v != base[k]}
+
+
+def default_path(data: str | Path | None) -> Path:
+    from station.config import data_dir
+
+    return data_dir(data) / FILE_NAME
+
+
+def load(path: str | Path) -> OutputsConfig:
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OutputsError(f"outputs file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OutputsError(f"outputs file {path} is not readable JSON: {exc}") from None
+    return parse(raw, str(path))
+
+
+def load_for_run(explicit: str | None, data: str | Path | None) -> OutputsConfig:
+    """--outputs FILE, else DATA/outputs.json when there is one, else nothing to tell the line."""
+    if explicit:
+        return load(explicit)
+    path = default_path(data)
+    return load(path) if path.exists() else OutputsConfig()
+
+
+def save(config: OutputsConfig, path: str | Path) -> Path:
+    from station.fileutil import atomic_write
+
+    parse(config.to_json(), str(path))  # what is written must load again
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, (json.dumps(config.to_json(), indent=2) + "\n").encode())
+    return path
+
+
+def parse(raw: Any, where: str = "outputs") -> OutputsConfig:
+    if not isinstance(raw, dict):
+        raise OutputsError(f"{where}: expected a JSON object with 'sinks' and/or 'handshake'")
+    unknown = set(raw) - {"sinks", "handshake", "defect_codes"}
+    if unknown:
+        raise OutputsError(f"{where}: unknown key {sorted(unknown)[0]!r} (keys: sinks, handshake, defect_codes)")
+    sinks_raw = raw.get("sinks", [])
+    if not isinstance(sinks_raw, list):
+        raise OutputsError(f"{where}: 'sinks' must be a list")
+    sinks, names = [], set()
+    for i, entry in enumerate(sinks_raw):
+        sink = _sink(entry, f"{where}: sinks[{i}]")
+        if sink.name in names:
+            raise OutputsError(f"{where}: sinks[{i}]: the name {sink.name!r} is used twice")
+        names.add(sink.name)
+        sinks.append(sink)
+    handshake = _handshake(raw["handshake"], f"{where}: handshake") if raw.get("handshake") is not None else None
+    codes = raw.get("defect_codes", {})
+    if not isinstance(codes, dict) or not all(isinstance(v, int) and 0 <= v <= 65535 for v in codes.values()):
+        raise OutputsError(f"{where}: defect_codes maps a label to a code from 0 to 65535")
+    return OutputsConfig(sinks=sinks, handshake=handshake, defect_codes=dict(codes), path=where)
+
+
+def _fields(entry: Any, allowed: type, where: str, fixed: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise OutputsError(f"{where}: expected an object")
+    names = set(allowed.__dataclass_fields__) - {"path"}  # type: ignore[attr-defined]
+    for key in entry:
+        if key not in names:
+            raise OutputsError(f"{where}: unknown key {key!r}")
+    kw = dict(entry)
+    for key in fixed:
+        if not isinstance(kw.get(key), str) or not kw[key]:
+            raise OutputsError(f"{where}: {key!r} is required")
+    for key, value in kw.items():
+        if key in ("port", "unit", "queue", "qos") and not (isinstance(value, int) and not isinstance(value, bool)):
+            raise OutputsError(f"{where}: {key} must be a whole number")
+        if key in ("heartbeat_s", "timeout_s", "ack_timeout_s", "poll_ms") and not (
+                isinstance(value, (int, float)) and 0 < value <= 3600):
+            raise OutputsError(f"{where}: {key} must be a number of seconds above 0 (ms for poll_ms), at most 3600")
+        if key in ("coils", "registers") and not (isinstance(value, dict) and all(
+                isinstance(v, int) and 0 <= v <= 65535 for v in value.values())):
+            raise OutputsError(f"{where}: {key} maps a signal to an address from 0 to 65535")
+        if key in ("nodes", "headers") and not (isinstance(value, dict) and all(
+                isinstance(v, str) for v in value.values())):
+            raise OutputsError(f"{where}: {key} maps names to strings")
+    if "port" in kw and not 0 < kw["port"] < 65536:
+        raise OutputsError(f"{where}: port must be 1 to 65535")
+    return kw
+
+
+def _sink(entry: Any, where: str) -> SinkConfig:
+    kw = _fields(entry, SinkConfig, where, ("kind",))
+    kind = kw["kind"]
+    if kind not in KINDS:
+        raise OutputsError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    kw.setdefault("name", kind)
+    kw.setdefault("port", {"mqtt": 1883, "opcua-server": 4841, "modbus": 502}.get(kind, 0))
+    if kind in ("opcua", "webhook") and not kw.get("url"):
+        raise OutputsError(f"{where}: {kind} needs 'url'")
+    if kind == "webhook" and not str(kw["url"]).startswith(("http://", "https://")):
+        raise OutputsError(f"{where}: webhook url must start with http:// or https://")
+    if kind == "opcua":
+        if not str(kw["url"]).startswith("opc.tcp://"):
+            raise OutputsError(f"{where}: opcua url must start with opc.tcp://")
+        bad = set(kw.get("nodes", {})) - set(OPCUA_SINK_KEYS)
+        if not kw.get("nodes") or bad:
+            raise OutputsError(f"{where}: opcua needs 'nodes' naming a node for some of {', '.join(OPCUA_SINK_KEYS)}")
+    if kind == "mqtt" and kw.get("qos", 1) not in (0, 1, 2):
+        raise OutputsError(f"{where}: qos must be 0, 1 or 2")
+    if kind == "modbus":
+        kw.setdefault("coils", {"ok": 5, "ng": 6})
+        kw.setdefault("registers", {k: MODBUS_REGISTERS[k] for k in ("defect_code", "sequence", "heartbeat")})
+    if kw.get("queue", QUEUE) < 1:
+        raise OutputsError(f"{where}: queue must be at least 1")
+    return SinkConfig(**kw)
+
+
+def _handshake(entry: Any, where: str) -> HandshakeConfig:
+    kw = _fields(entry, HandshakeConfig, where, ("protocol",))
+    if kw["protocol"] == "modbus":
+        coils = {**MODBUS_COILS, **kw.get("coils", {})}
+        registers = {**MODBUS_REGISTERS, **kw.get("registers", {})}
+        unknown = (set(coils) - set(MODBUS_COILS)) | (set(registers) - set(MODBUS_REGISTERS))
+        if unknown:
+            raise OutputsError(f"{where}: unknown signal {sorted(unknown)[0]!r}")
+        kw["coils"], kw["registers"] = coils, registers
+    elif kw["protocol"] == "opcua":
+        if not str(kw.get("url", "")).startswith("opc.tcp://"):
+            raise OutputsError(f"{where}: opcua handshake needs 'url' (opc.tcp://…)")
+        missing = [s for s in OPCUA_SIGNALS if s not in kw.get("nodes", {})]
+        if missing:
+            raise OutputsError(f"{where}: opcua handshake needs a node for {', '.join(missing)}")
+    else:
+        raise OutputsError(f"{where}: protocol must be modbus or opcua")
+    return HandshakeConfig(**kw)

@@ -1,0 +1,189 @@
+"""Every sink on its own thread behind a bounded queue, so a broker that is down, a PLC that is
+slow or a web server that hangs never slows inspection: `publish` only appends.
+
+A sink's thread connects, sends the oldest queued verdict, and removes it only once the sink
+says it was delivered (an MQTT PUBACK, an OPC UA write's status, a Modbus reply, an HTTP 2xx).
+On any failure it drops the connection, waits (0.5 s doubling to 10 s) and sends the same
+verdict again: nothing is lost while the queue has room, and nothing is sent twice on purpose.
+When the queue is full the oldest verdict goes, and is counted.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from station.outputs.message import VerdictMessage
+
+log = logging.getLogger("station.outputs")
+BACKOFF = (0.5, 10.0)
+
+
+class Sink(Protocol):
+    kind: str
+    name: str
+    where: str
+    tick_s: float  # how often tick() runs when idle (a heartbeat); 0: never
+
+    def connect(self) -> None: ...
+    def send(self, message: VerdictMessage) -> None: ...
+    def tick(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SinkState:
+    name: str
+    kind: str
+    where: str
+    state: str  # connecting | connected | reconnecting | stopped
+    detail: str = ""
+    queued: int = 0
+    delivered: int = 0
+    dropped: int = 0  # the queue was full: the oldest undelivered verdicts that were let go
+    down_s: float = 0.0  # how long it has been unreachable (0 when connected)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "connected"
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+class SinkRunner:
+    def __init__(self, sink: Sink, queue: int) -> None:
+        self.sink = sink
+        self._q: collections.deque[VerdictMessage] = collections.deque()
+        self._max = queue
+        self._cond = threading.Condition()
+        self._closed = threading.Event()
+        self._state, self._detail = "connecting", ""
+        self._delivered = self._dropped = 0
+        self._down_since: float | None = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name=f"sink {sink.name}", daemon=True)
+        self._thread.start()
+
+    def put(self, message: VerdictMessage) -> None:
+        with self._cond:
+            if len(self._q) >= self._max:
+                self._q.popleft()
+                self._dropped += 1
+            self._q.append(message)
+            self._cond.notify()
+
+    def state(self) -> SinkState:
+        s = self.sink
+        down = time.monotonic() - self._down_since if self._down_since is not None else 0.0
+        return SinkState(s.name, s.kind, s.where, self._state, self._detail, len(self._q), self._delivered, self._dropped,
+                         round(down, 1))
+
+    def _loop(self) -> None:
+        delay = BACKOFF[0]
+        connected = False
+        last_tick = 0.0
+        while not self._closed.is_set():
+            if not connected:
+                try:
+                    self.sink.connect()
+                except Exception as exc:  # noqa: BLE001 (any client library's failure is "not reachable now")
+                    self._fail(exc, "cannot connect")
+                    if self._closed.wait(delay):
+                        break
+                    delay = min(delay * 2, BACKOFF[1])
+                    continue
+                connected, delay = True, BACKOFF[0]
+                if self._state == "connecting":  # after a failed send, only a delivery says it is back
+                    self._up()
+            with self._cond:
+                if not self._q:
+                    wait = self.sink.tick_s - (time.monotonic() - last_tick) if self.sink.tick_s else 0.5
+                    self._cond.wait(timeout=max(0.01, min(wait, 0.5)))
+                head = self._q[0] if self._q else None
+            try:
+                if head is not None:
+                    self.sink.send(head)
+                    with self._cond:
+                        if self._q and self._q[0] is head:  # a full queue may have let it go meanwhile
+                            self._q.popleft()
+                        self._delivered += 1
+                    if self._state != "connected":
+                        self._up()
+                if self.sink.tick_s and time.monotonic() - last_tick >= self.sink.tick_s:
+                    last_tick = time.monotonic()
+                    self.sink.tick()
+            except Exception as exc:  # noqa: BLE001 (a lost connection, a refused write: retried)
+                connected = False
+                self._fail(exc, "lost")
+                self._quietly_close()
+        self._quietly_close()
+        self._state = "stopped"
+
+    def _up(self) -> None:
+        log.info("output %s (%s) delivering to %s", self.sink.name, self.sink.kind, self.sink.where)
+        self._state, self._detail, self._down_since = "connected", "", None
+
+    def _fail(self, exc: BaseException, what: str) -> None:
+        detail = f"{what}: {first_line(exc)}"
+        if self._state != "reconnecting":  # said once per outage, not once per retry
+            log.warning("output %s (%s) at %s: %s; %d verdicts queued, retrying", self.sink.name, self.sink.kind,
+                        self.sink.where, detail, len(self._q))
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+        self._state, self._detail = "reconnecting", detail
+
+    def _quietly_close(self) -> None:
+        try:
+            self.sink.close()
+        except Exception:
+            log.debug("closing output %s", self.sink.name, exc_info=True)
+
+    def drain(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            with self._cond:
+                if not self._q:
+                    return
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._thread.join(timeout=10)
+
+
+class Outputs:
+    """The run's sinks: `publish` to all of them, `states` for the window, `close` at the end."""
+
+    def __init__(self, sinks: list[tuple[Sink, int]]) -> None:
+        self.runners = [SinkRunner(sink, queue) for sink, queue in sinks]
+
+    def publish(self, message: VerdictMessage) -> None:
+        for r in self.runners:
+            r.put(message)
+
+    def states(self) -> list[SinkState]:
+        return [r.state() for r in self.runners]
+
+    def close(self, wait_s: float) -> list[SinkState]:
+        """Go on delivering for up to wait_s, then stop; returns each sink's last state."""
+        deadline = time.monotonic() + wait_s
+        for r in self.runners:
+            r.drain(deadline)
+        states = self.states()
+        for r in self.runners:
+            r.close()
+        for s in states:
+            if s.queued:
+                log.warning("output %s: %d verdicts were not delivered before the run ended (%s)", s.name, s.queued,
+                            s.detail or "still sending")
+        return states

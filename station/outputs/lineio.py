@@ -1,0 +1,110 @@
+"""The run's one touch point with the line: the sinks and the PLC handshake of an outputs file.
+
+    io = LineIO.open(config, station="st-3", model=model)
+    source = io.gate(source)         # under a handshake: one frame per PLC trigger
+    io.result(result)                # every judged part: to every sink, and to the PLC
+    io.states()                      # one SinkState per sink (and "plc"): the window's lights
+    io.close(wait_s)                 # deliver what is queued for up to wait_s, then stop
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from station.domain import Result
+from station.outputs.config import OutputsConfig, SinkConfig
+from station.outputs.handshake import Handshake
+from station.outputs.hub import Outputs, Sink, SinkState
+from station.outputs.message import DefectCodes, message_for
+
+if TYPE_CHECKING:
+    from station.sources.base import Source
+
+log = logging.getLogger("station.outputs")
+
+
+def make_sink(cfg: SinkConfig, station: str, model: str) -> Sink:
+    if cfg.kind == "mqtt":
+        from station.outputs.mqtt_sink import MqttSink
+
+        return MqttSink(cfg, station)
+    if cfg.kind == "opcua":
+        from station.outputs.opcua_io import OpcUaSink
+
+        return OpcUaSink(cfg)
+    if cfg.kind == "opcua-server":
+        from station.outputs.opcua_server import OpcUaServerSink
+
+        return OpcUaServerSink(cfg, station, model)
+    if cfg.kind == "modbus":
+        from station.outputs.modbus_io import ModbusSink
+
+        return ModbusSink(cfg)
+    from station.outputs.webhook_sink import WebhookSink
+
+    return WebhookSink(cfg)
+
+
+class LineIO:
+    def __init__(self, config: OutputsConfig, station: str, model_name: str, classes: list[str]) -> None:
+        self.config, self.station = config, station
+        self.model_name = model_name
+        self.codes = DefectCodes(config.defect_codes, classes)
+        self.outputs = Outputs([(make_sink(c, station, model_name), c.queue) for c in config.sinks]) if config.sinks else None
+        self.handshake: Handshake | None = None
+        if config.handshake is not None:
+            h = config.handshake
+            if h.protocol == "modbus":
+                from station.outputs.modbus_io import ModbusLink
+
+                self.handshake = Handshake(ModbusLink(h), h)
+            else:
+                from station.outputs.opcua_io import OpcUaLink
+
+                self.handshake = Handshake(OpcUaLink(h), h)
+        self._sequence = 0
+        self._closed: list[SinkState] | None = None
+        kinds = ", ".join([s.name for s in config.sinks] + (["plc handshake"] if config.handshake else []))
+        log.info("outputs from %s: %s", config.path or "the settings", kinds)
+
+    @classmethod
+    def open(cls, config: OutputsConfig, station: str, model: Any) -> "LineIO":
+        return cls(config, station, model.name, list(model.classes))
+
+    def gate(self, source: "Source") -> "Source":
+        return self.handshake.gate(source) if self.handshake is not None else source
+
+    def switch_model(self, model: Any) -> None:
+        self.model_name = model.name
+        self.codes = DefectCodes(self.config.defect_codes, list(model.classes))
+
+    def result(self, r: Result) -> None:
+        if r.skipped:
+            return
+        self._sequence += 1
+        seq = r.frame.trigger if self.handshake is not None and r.frame.trigger is not None else self._sequence
+        message = message_for(r, seq, self.station, self.model_name, self.codes)
+        if self.outputs is not None:
+            self.outputs.publish(message)
+        if self.handshake is not None:
+            self.handshake.done(message)
+
+    def states(self) -> list[SinkState]:
+        if self._closed is not None:
+            return list(self._closed)
+        out = self.outputs.states() if self.outputs is not None else []
+        return out + ([self.handshake.state()] if self.handshake is not None else [])
+
+    def close(self, wait_s: float) -> dict[str, Any]:
+        """Stop the handshake, deliver what the sinks still hold for up to wait_s; the summary's
+        `outputs` (per sink: delivered, queued = not delivered, dropped) and `handshake`."""
+        if self.handshake is not None:
+            self.handshake.close()
+        states = self.outputs.close(wait_s) if self.outputs is not None else []
+        self._closed = states + ([self.handshake.state()] if self.handshake is not None else [])
+        out: dict[str, Any] = {"outputs": {s.name: {"kind": s.kind, "delivered": s.delivered, "undelivered": s.queued,
+                                                    "dropped": s.dropped, "state": s.state} for s in states}}
+        if self.handshake is not None:
+            out["handshake"] = self.handshake.to_json()
+        return out

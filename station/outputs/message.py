@@ -1,0 +1,64 @@
+"""What the line is told about one part: the same record for every sink (MQTT's JSON, a webhook's
+body, the OPC UA and Modbus values), and the defect code a PLC sorts on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from station.domain import Result
+
+CODE_PASS = 0
+CODE_UNKNOWN_DEFECT = 254  # a defect label the code table does not know
+CODE_NOT_JUDGED = 255  # the frame could not be judged (unreadable): the gate must reject it
+
+
+@dataclass(frozen=True)
+class VerdictMessage:
+    sequence: int  # this station's part counter since it started (the handshake's part number)
+    station: str
+    time: str  # when the frame was captured, ISO 8601 UTC
+    verdict: str  # pass | fail | error
+    label: str | None
+    p_defect: float | None
+    defect_code: int
+    model: str
+    id: int | None  # the inspection's row id (None while the database is unreachable)
+    image: str | None  # the image's key in the store (its sha256)
+    origin: str
+    trigger: int | None = None  # the trigger this part answered
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "pass"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class DefectCodes:
+    """Label -> code: the outputs file's table, else the model's defect classes in order from 1."""
+
+    def __init__(self, table: dict[str, int], classes: list[str]) -> None:
+        self.table = dict(table)
+        defects = [c for c in classes if c != "good"]
+        for i, label in enumerate(defects, start=1):
+            self.table.setdefault(label, i)
+        self.table.setdefault("good", CODE_PASS)
+
+    def code(self, verdict: str, label: str | None) -> int:
+        if verdict == "error":
+            return CODE_NOT_JUDGED
+        if verdict == "pass":
+            return CODE_PASS
+        return self.table.get(label or "", CODE_UNKNOWN_DEFECT)
+
+
+def message_for(result: Result, sequence: int, station: str, model: str, codes: DefectCodes) -> VerdictMessage:
+    p = result.prediction
+    verdict = p.verdict if p is not None else "error"
+    label = p.label if p is not None else None
+    return VerdictMessage(
+        sequence=sequence, station=station, time=result.frame.captured_at.isoformat(), verdict=verdict, label=label,
+        p_defect=round(float(p.p_defect), 6) if p is not None else None, defect_code=codes.code(verdict, label),
+        model=model, id=result.inspection_id, image=result.sha256, origin=result.frame.origin, trigger=result.frame.trigger)

@@ -1,0 +1,313 @@
+"""Real line peers for the outputs tests, on 127.0.0.1, started and stopped by the suite:
+
+- mosquitto (Debian's broker), with a paho subscriber that keeps every message;
+- a PLC over Modbus TCP: a pymodbus server whose memory the PLC's own logic reads and writes;
+- a PLC over OPC UA: an asyncua server holding the PLC's nodes, the same logic on them;
+- a webhook receiver (http.server) that can refuse for a while;
+- Aravis's fake GigE Vision camera (Debian's aravis-tools-cli).
+
+Every peer can be stopped and started again on the same port mid-test, to play an outage.
+The PLC logic drives the handshake exactly as a PLC program would and times each part from
+raising Trigger to seeing ResultReady.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from line_servers import _wait_port, free_port
+
+COILS = {"trigger": 0, "ack": 1, "ready": 2, "busy": 3, "result_ready": 4, "ok": 5, "ng": 6}
+REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2}
+
+
+def need(program: str) -> str:
+    path = shutil.which(program) or (f"/usr/sbin/{program}" if Path(f"/usr/sbin/{program}").exists() else None)
+    assert path, f"{program} is a test dependency: `make test` installs it (apt-get), see the Makefile"
+    return path
+
+
+class Mosquitto:
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.conf = root / "mosquitto.conf"
+        # Persistence, so a subscriber's session and its undelivered messages outlive a restart.
+        (root / "mosquitto").mkdir(exist_ok=True)
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                             f"persistence_location {root / 'mosquitto'}/\nautosave_interval 1\n")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([need("mosquitto"), "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        _wait_port(self.port, 10, self.proc)
+
+    def stop(self) -> None:
+        """SIGTERM: the broker goes away (every connection drops) and comes back with its sessions."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+class Subscriber:
+    """Keeps every message on `topic` (QoS 1): the test counts them."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.messages: list[tuple[str, dict[str, Any], bool]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{port}", clean_session=False)
+        self.client.on_connect = lambda c, u, f, r, p: c.subscribe(topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.2, 1)
+        self.client.connect("127.0.0.1", port, keepalive=5)
+        self.client.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, json.loads(msg.payload), bool(msg.retain)))
+
+    def on(self, suffix: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [m for t, m, _ in self.messages if t.endswith(suffix)]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class _Loop:
+    """An asyncio loop on a thread: pymodbus and asyncua servers live on it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class ModbusPlc:
+    """A PLC's memory served over Modbus TCP: coils 0-15 and holding registers 0-15. Every write
+    the station makes is logged (address, values) in order."""
+
+    def __init__(self) -> None:
+        from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
+
+        plc = self
+
+        class Logged(ModbusSequentialDataBlock):
+            def __init__(self, kind: str) -> None:
+                super().__init__(0, [0] * 32)
+                self.kind = kind
+
+            def setValues(self, address: int, values: Any) -> None:  # noqa: N802 (pymodbus's name)
+                super().setValues(address, values)
+                if plc.logging:
+                    plc.writes.append((self.kind, address - 1, list(values) if isinstance(values, list) else [values]))
+
+        self.logging = True
+        self.writes: list[tuple[str, int, list[int]]] = []
+        self.co, self.hr = Logged("co"), Logged("hr")
+        self.context = ModbusServerContext(devices=ModbusDeviceContext(co=self.co, hr=self.hr), single=True)
+        self.port = free_port()
+        self._loop = _Loop()
+        self._server: Any = None
+
+    def start(self) -> None:
+        from pymodbus.server import ModbusTcpServer
+
+        async def up() -> None:
+            self._server = ModbusTcpServer(self.context, address=("127.0.0.1", self.port))
+            asyncio.ensure_future(self._server.serve_forever())
+
+        self._loop.run(up())
+        _wait_port(self.port, 10)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._loop.run(self._server.shutdown())
+            self._server = None
+
+    def close(self) -> None:
+        self.stop()
+        self._loop.close()
+
+    # the PLC program's own access to its memory (not over the network)
+    def get(self, name: str) -> Any:
+        """A coil's or a register's value, by signal name."""
+        if name in COILS:
+            return bool(self.co.getValues(COILS[name] + 1, 1)[0])
+        return int(self.hr.getValues(REGISTERS[name] + 1, 1)[0])
+
+    def set_coil(self, name: str, value: bool) -> None:
+        self.logging = False
+        try:
+            self.co.setValues(COILS[name] + 1, [int(value)])
+        finally:
+            self.logging = True
+
+
+
+class OpcUaPlc:
+    """A PLC's OPC UA server: Boolean Trigger/Ack (the PLC writes), Ready/Busy/ResultReady/
+    ResultOK and Int32 DefectCode/Sequence (the station writes), plus a SCADA block for the sink."""
+
+    SIGNALS = {"trigger": "Boolean", "ack": "Boolean", "ready": "Boolean", "busy": "Boolean", "result_ready": "Boolean",
+               "ok": "Boolean", "defect_code": "Int16", "sequence": "UInt32"}
+    SCADA = {"verdict": "String", "label": "String", "p_defect": "Double", "ok": "Boolean", "defect_code": "Int32",
+             "sequence": "Int64", "model": "String", "time": "String"}
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"opc.tcp://127.0.0.1:{self.port}/plc/"
+        self.sequence_writes: list[int] = []
+        self._server: Any = None
+        self.nodes: dict[str, Any] = {}
+
+    def node_ids(self, block: str) -> dict[str, str]:
+        names = self.SIGNALS if block == "plc" else self.SCADA
+        return {k: f"ns=2;s={block}.{k}" for k in names}
+
+    def start(self) -> None:
+        from asyncua import ua
+        from asyncua.common.callback import CallbackType
+        from asyncua.sync import Server
+
+        server = Server()
+        server.set_endpoint(self.url)
+        idx = server.register_namespace("urn:test-plc")
+        assert idx == 2
+        obj = server.nodes.objects.add_object(idx, "PLC")
+        for block, names in (("plc", self.SIGNALS), ("scada", self.SCADA)):
+            for k, vtype in names.items():
+                initial = "" if vtype == "String" else 0.0 if vtype == "Double" else False if vtype == "Boolean" else 0
+                node = obj.add_variable(ua.NodeId(f"{block}.{k}", idx), f"{block}.{k}",
+                                        ua.Variant(initial, getattr(ua.VariantType, vtype)))
+                node.set_writable()
+                self.nodes[f"{block}.{k}"] = node
+        server.start()
+
+        def log_write(event: Any, _dispatcher: Any) -> None:
+            for request, status in zip(event.request_params.NodesToWrite, event.response_params, strict=False):
+                if request.NodeId.Identifier == "scada.sequence" and status.is_good():
+                    self.sequence_writes.append(int(request.Value.Value.Value))
+
+        server.aio_obj.subscribe_server_callback(CallbackType.PostWrite, log_write)
+        self._server = server
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def get(self, name: str, block: str = "plc") -> Any:
+        return self.nodes[f"{block}.{name}"].read_value()
+
+    def set(self, name: str, value: bool) -> None:
+        from asyncua import ua
+
+        self.nodes[f"plc.{name}"].write_value(ua.Variant(value, ua.VariantType.Boolean))
+
+
+def run_handshake(get: Callable[[str], Any], set_: Callable[[str, bool], None], parts: int, timeout_s: float = 30,
+                  between: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+    """The PLC program: for each part wait for Ready, raise Trigger, wait for ResultReady, read the
+    result, drop Trigger and raise Ack, wait for ResultReady to drop, drop Ack. Returns one record per part."""
+    out = []
+
+    def wait(name: str, value: bool, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while bool(get(name)) != value:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"part {len(out) + 1}: {what} did not come within {timeout_s} s")
+            time.sleep(0.0005)
+
+    for n in range(parts):
+        if between is not None:
+            between(n)
+        wait("ready", True, "Ready")
+        t0 = time.perf_counter()
+        set_("trigger", True)
+        wait("result_ready", True, "ResultReady")
+        latency = (time.perf_counter() - t0) * 1000
+        record = {"ok": bool(get("ok")), "code": int(get("defect_code")), "sequence": int(get("sequence")), "ms": latency,
+                  "busy": bool(get("busy"))}
+        set_("trigger", False)
+        set_("ack", True)
+        wait("result_ready", False, "ResultReady to drop")
+        set_("ack", False)
+        out.append(record)
+    return out
+
+
+class Webhook:
+    """Records every POSTed JSON body; answers 503 while `refusing`."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.refusing = False
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if hook.refusing:
+                    self.send_response(503)
+                else:
+                    hook.bodies.append(json.loads(body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/verdicts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeCamera:
+    """Aravis's fake GigE Vision camera, on 127.0.0.1 (GVCP port 3956)."""
+
+    def __init__(self, serial: str = "STATION1") -> None:
+        self.serial = serial
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([need("arv-fake-gv-camera-0.8"), "-i", "127.0.0.1", "-s", self.serial],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        assert self.proc.poll() is None, "the fake GigE Vision camera exited at once"
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None

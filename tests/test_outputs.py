@@ -1,0 +1,186 @@
+"""Telling the line, against real peers on loopback (tests/plc_servers.py): every verdict to MQTT
+(mosquitto), a webhook, Modbus TCP and OPC UA, each peer killed for a while mid-run; the PLC
+handshake over OPC UA for 200 parts; a bad outputs file in one line."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+from line_servers import free_port
+from plc_servers import ModbusPlc, Mosquitto, OpcUaPlc, Subscriber, Webhook, run_handshake
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory, demo_images) -> Path:
+    """200 distinct part images (the demo set with each copy's corner pixel numbered; a station
+    stores one row per image content and model): one per PLC trigger."""
+    import cv2
+
+    out = tmp_path_factory.mktemp("parts")
+    images = [cv2.imread(str(p)) for p in sorted(demo_images.rglob("*.png"))]
+    for i in range(200):
+        image = images[i % len(images)].copy()
+        image[0, 0] = (i % 256, i // 256, 7)
+        cv2.imwrite(str(out / f"part-{i:03d}.png"), image)
+    return out
+
+
+def _station(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "station", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _verdicts(data: Path) -> list[str]:
+    """The stored verdicts in the order the parts were judged."""
+    with sqlite3.connect(data / "station.db") as db:
+        return [row[0] for row in db.execute("SELECT verdict FROM inspections ORDER BY id")]
+
+
+def _rows(data: Path) -> int:
+    try:
+        with sqlite3.connect(data / "station.db", timeout=5) as db:
+            return db.execute("SELECT count(*) FROM inspections").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_opcua_handshake_for_200_parts(parts, tmp_path):
+    plc = OpcUaPlc()
+    plc.start()
+    scada_port = free_port()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({
+        "handshake": {"protocol": "opcua", "url": plc.url, "nodes": plc.node_ids("plc"), "ack_timeout_s": 5},
+        "sinks": [{"kind": "opcua-server", "name": "scada", "host": "127.0.0.1", "port": scada_port}],
+    }))
+    data = tmp_path / "data"
+    station = _station("run", str(parts), "--data", str(data), "--outputs", str(outputs), "--limit", "200", "--json")
+    seen_by_scada: list[int] = []
+
+    def read_station_server(n: int) -> None:
+        if n == 150:  # SCADA reads the station's own server mid-run
+            from asyncua.sync import Client
+
+            client = Client(f"opc.tcp://127.0.0.1:{scada_port}/station/", timeout=5)
+            client.connect()
+            try:
+                values = client.read_values([client.get_node(f"ns=2;s=Station.{k}") for k in ("Sequence", "Passed", "Failed")])
+                seen_by_scada.extend(int(v) for v in values)
+            finally:
+                client.disconnect()
+
+    try:
+        records = run_handshake(plc.get, plc.set, 200, timeout_s=60, between=read_station_server)
+        out, err = station.communicate(timeout=120)
+    finally:
+        station.kill()
+        plc.stop()
+    assert station.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert summary["processed"] == 200
+    assert [r["sequence"] for r in records] == list(range(1, 201))  # every part answered once, in order
+    assert not any(r["busy"] for r in records)  # Busy is down when ResultReady is up
+    verdicts = _verdicts(data)
+    assert [("pass" if r["ok"] else "fail") for r in records] == verdicts  # the gate got the stored verdict
+    assert all((r["code"] == 0) == r["ok"] for r in records)
+    assert summary["handshake"]["parts"] == 200 and summary["handshake"]["ack_timeouts"] == 0
+    assert seen_by_scada[0] == 150 and seen_by_scada[1] + seen_by_scada[2] == 150
+    assert "Traceback" not in err
+    ms = sorted(r["ms"] for r in records)
+    print(f"\nOPC UA handshake, trigger to result over 200 parts: median {statistics.median(ms):.1f} ms, "
+          f"p99 {statistics.quantiles(ms, n=100, method='inclusive')[98]:.1f} ms, max {ms[-1]:.1f} ms")
+
+
+def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    sub = Subscriber(broker.port, "line/+/verdict")
+    hook = Webhook()
+    plc = ModbusPlc()
+    plc.start()
+    scada = OpcUaPlc()
+    scada.start()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [
+        {"kind": "mqtt", "name": "broker", "port": broker.port, "topic": "line/{station}"},
+        {"kind": "webhook", "name": "mes", "url": hook.url},
+        {"kind": "modbus", "name": "gate", "port": plc.port},
+        {"kind": "opcua", "name": "scada", "url": scada.url, "nodes": scada.node_ids("scada")},
+    ]}))
+    data = tmp_path / "data"
+    n = 160
+    station = _station("run", str(parts), "--data", str(data), "--outputs", str(outputs), "--limit", str(n),
+                       "--pace", "0.05", "--station", "st-7", "--json", "--forward-wait", "60")
+    during: dict[str, int] = {}
+    try:
+        deadline = time.monotonic() + 120
+        while _rows(data) < 30:
+            assert time.monotonic() < deadline and station.poll() is None, "the station did not start judging"
+            time.sleep(0.1)
+        # All four peers go away together for 3 s; inspection must go on meanwhile.
+        at_kill = _rows(data)
+        broker.stop()
+        hook.refusing = True
+        plc.stop()
+        scada.stop()
+        time.sleep(3)
+        during["judged"] = _rows(data) - at_kill
+        broker.start()
+        hook.refusing = False
+        plc.start()
+        scada.start()
+        out, err = station.communicate(timeout=180)
+    finally:
+        station.kill()
+        plc.close()
+        scada.stop()
+        hook.close()
+    time.sleep(0.5)
+    sub.close()
+    broker.kill()
+    assert station.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert summary["processed"] == n
+    assert during["judged"] >= 20, f"inspection stalled while the sinks were down: {during}"
+    for name in ("broker", "mes", "gate", "scada"):
+        assert summary["outputs"][name]["delivered"] == n and summary["outputs"][name]["undelivered"] == 0, summary["outputs"]
+    expected = list(range(1, n + 1))
+    mqtt = sub.on("/verdict")
+    assert sorted(m["sequence"] for m in mqtt) == expected  # each once: none lost, none doubled
+    assert {m["station"] for m in mqtt} == {"st-7"} and all(m["verdict"] in ("pass", "fail") for m in mqtt)
+    assert [m["verdict"] for m in sorted(mqtt, key=lambda m: m["sequence"])] == _verdicts(data)
+    assert sorted(b["sequence"] for b in hook.bodies) == expected
+    assert [v for kind, addr, v in plc.writes if kind == "hr" and addr == 1] == [[s] for s in expected]
+    assert any(kind == "hr" and addr == 2 for kind, addr, _ in plc.writes), "no Modbus heartbeat was written"
+    assert sorted(scada.sequence_writes) == expected
+    assert "Traceback" not in err
+    for name in ("broker", "mes", "gate", "scada"):  # each outage was said, once
+        assert len([line for line in err.splitlines() if f"output {name} (" in line and "retrying" in line]) == 1, err[-3000:]
+
+
+def test_a_bad_outputs_file_is_one_line(parts, tmp_path):
+    for content, says in [
+        ("{", "not readable JSON"),
+        (json.dumps({"sinks": [{"kind": "kafka"}]}), "kind 'kafka' is not one of"),
+        (json.dumps({"sinks": [{"kind": "mqtt", "port": 70000}]}), "port must be 1 to 65535"),
+        (json.dumps({"handshake": {"protocol": "opcua", "url": "opc.tcp://127.0.0.1:1/", "nodes": {}}}), "needs a node for trigger"),
+        (json.dumps({"sinks": [{"kind": "webhook", "url": "ftp://x"}]}), "must start with http"),
+    ]:
+        bad = tmp_path / "outputs.json"
+        bad.write_text(content)
+        proc = run_cli("run", str(parts), "--outputs", str(bad), "--limit", "1", data=tmp_path / "data", check=False)
+        assert proc.returncode != 0
+        assert says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    missing = run_cli("run", str(parts), "--outputs", str(tmp_path / "nope.json"), data=tmp_path / "data", check=False)
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
+
