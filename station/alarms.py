@@ -1,12 +1,15 @@
 """When the station raises its voice (settings `alarm.*`): every FAIL, if the plant wants that, and
 N FAILs in a row, which on a running line means it is making scrap, not that one part was bad.
 
-The rules live here, without Qt: the window sounds and shows what they return, and a line's
-outputs (MQTT, a PLC) can take the same alarms later."""
+And when the line loses something it depends on: the camera, or an output (a broker, the PLC),
+down for more than a blip.
+
+The rules live here, without Qt: the window sounds and shows what they return."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from station.settings import Alarm as AlarmSettings
@@ -14,15 +17,47 @@ from station.settings import Alarm as AlarmSettings
 
 @dataclass(frozen=True)
 class Alarm:
-    kind: str  # "fail" (one part) or "streak" (N in a row)
+    kind: str  # "fail" (one part), "streak" (N in a row) or "lost" (the camera or an output)
     message: str
     sound: bool
 
 
+LOST_AFTER_S = 3.0  # a blip (a broker restarting, a cable reseated) is not worth a siren
+
+
+@dataclass(frozen=True)
+class Health:
+    """One thing the line depends on, as the run reports it: the camera, or an output."""
+
+    name: str  # "camera", or the output's name
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
 class AlarmRules:
-    def __init__(self, cfg: AlarmSettings) -> None:
-        self.cfg = cfg
-        self.streak = 0
+    cfg: AlarmSettings
+    streak: int = 0
+    _down: dict[str, float] = field(default_factory=dict)  # name -> since when (monotonic)
+    _rang: set[str] = field(default_factory=set)  # lost, and said so: said again only after it came back
+
+    def health(self, parts: list[Health], now: float | None = None) -> list[Alarm]:
+        """Feed the camera's and the outputs' states (every status poll); returns an alarm for each
+        that has been down LOST_AFTER_S, once per outage."""
+        now = time.monotonic() if now is None else now
+        out = []
+        for h in parts:
+            if h.ok:
+                self._down.pop(h.name, None)
+                self._rang.discard(h.name)
+                continue
+            since = self._down.setdefault(h.name, now)
+            if self.cfg.on_lost and h.name not in self._rang and now - since >= LOST_AFTER_S:
+                self._rang.add(h.name)
+                what = "camera" if h.name == "camera" else f"output {h.name}"
+                out.append(Alarm("lost", f"{what} lost: {h.detail or 'not answering'}; verdicts are kept and sent when it is back"
+                                 if h.name != "camera" else f"camera lost: {h.detail or 'not answering'}", self.cfg.sound))
+        return out
 
     def verdict(self, verdict: str, label: str | None, origin: str) -> Alarm | None:
         """Feed each judged part in order; returns the alarm it raises, if any."""

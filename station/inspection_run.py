@@ -262,7 +262,8 @@ class InspectionRun:
                          frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
                          failed=self.summary.failed, skipped=self.summary.skipped, line=rec.outage if rec else "",
                          spooled=rec.spooled if rec else 0, model=self.model.name if self.model else "",
-                         outputs=tuple(self._line.states()) if self._line is not None else ())
+                         outputs=tuple(self._line.states()) if self._line is not None else (),
+                         live=bool(self.source is not None and self.source.live))
 
     def fail(self, message: str) -> None:
         """Record that the run ended on an error (the caller shows `message`)."""

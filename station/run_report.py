@@ -46,6 +46,7 @@ class RunStatus:
     line: str = ""  # "" while results reach the database and the store; else why they are spooled
     spooled: int = 0  # results of this run that went through the spool
     model: str = ""  # the model judging now (it changes when the line promotes another)
+    live: bool = False  # a camera or a stream (its state is the camera's light)
     outputs: tuple[SinkState, ...] = ()  # each sink's state, and the PLC handshake's (station.outputs)
 
     def to_json(self) -> dict[str, Any]:

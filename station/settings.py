@@ -63,11 +63,12 @@ class Upkeep:
 
 @dataclass
 class Alarm:
-    """What sounds at the station (station.alarms): every FAIL, or N FAILs in a row."""
+    """What sounds at the station (station.alarms): every FAIL, N FAILs in a row, a lost camera or output."""
 
     on_fail: bool = False  # a sound and a banner for every failed part
     fails_in_a_row: int = 3  # ... for this many FAILs in a row, once per streak (0: never)
     sound: bool = True  # off: the banner alone
+    on_lost: bool = True  # ... when the camera or an output (a broker, the PLC) has been unreachable for 3 s
 
 
 @dataclass

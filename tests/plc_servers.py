@@ -123,7 +123,7 @@ class ModbusPlc:
                 super().__init__(0, [0] * 32)
                 self.kind = kind
 
-            def setValues(self, address: int, values: Any) -> None:  # noqa: N802 (pymodbus's name)
+            def setValues(self, address: int, values: Any) -> None:
                 super().setValues(address, values)
                 if plc.logging:
                     plc.writes.append((self.kind, address - 1, list(values) if isinstance(values, list) else [values]))
@@ -272,7 +272,7 @@ class Webhook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if hook.refusing:
                     self.send_response(503)
@@ -305,6 +305,17 @@ class FakeCamera:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         assert self.proc.poll() is None, "the fake GigE Vision camera exited at once"
+        # A freshly started fake camera's first ~100 frames never arrive (about 4 s of free-run; in
+        # software-trigger mode, ~100 triggers): stream until one does, as a camera warming up.
+        from station.sources import open_source
+
+        source = open_source("genicam:127.0.0.1")
+        deadline = time.monotonic() + 60
+        source.should_stop = lambda: time.monotonic() > deadline
+        try:
+            assert next(iter(source), None) is not None, "the fake GigE Vision camera sent no frame within 60 s"
+        finally:
+            source.close()
 
     def kill(self) -> None:
         if self.proc is not None:

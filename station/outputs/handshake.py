@@ -199,14 +199,17 @@ class TriggeredSource(Source):
         seen by the PLC before the station says it is no longer Ready. Returns whether the
         next Trigger may be taken at once (it was low at the Ack)."""
         hs = self.hs
-        never: Callable[[], bool] = lambda: False  # noqa: E731
+        deadline = time.monotonic() + hs.cfg.ack_timeout_s
+        past: Callable[[], bool] = lambda: time.monotonic() > deadline  # noqa: E731 (a PLC gone for good ends the wait too)
         low_seen = not ack_at_trigger
         if ack_at_trigger:
             hs.out_of_order += 1
             log.warning("part %d: Ack was still high from the part before; waiting for a new one", seq)
-        deadline = time.monotonic() + hs.cfg.ack_timeout_s
         while True:
-            trigger, ack = hs.io(hs.link.read_inputs, never)
+            try:
+                trigger, ack = hs.io(hs.link.read_inputs, past)
+            except _Stopped:
+                trigger, ack = False, False
             if ack and low_seen:
                 if trigger:
                     hs.out_of_order += 1

@@ -101,8 +101,8 @@ class SinkRunner:
                         break
                     delay = min(delay * 2, BACKOFF[1])
                     continue
-                connected, delay = True, BACKOFF[0]
-                if self._state == "connecting":  # after a failed send, only a delivery says it is back
+                connected = True
+                if self._state == "connecting" or not self._q:  # after a failed send, only a delivery says it is back
                     self._up()
             with self._cond:
                 if not self._q:
@@ -116,15 +116,21 @@ class SinkRunner:
                         if self._q and self._q[0] is head:  # a full queue may have let it go meanwhile
                             self._q.popleft()
                         self._delivered += 1
-                    if self._state != "connected":
-                        self._up()
                 if self.sink.tick_s and time.monotonic() - last_tick >= self.sink.tick_s:
                     last_tick = time.monotonic()
                     self.sink.tick()
+                if head is not None or self.sink.tick_s:
+                    delay = BACKOFF[0]
+                    if self._state != "connected":
+                        self._up()
             except Exception as exc:  # noqa: BLE001 (a lost connection, a refused write: retried)
                 connected = False
                 self._fail(exc, "lost")
                 self._quietly_close()
+                # A sink whose connect() proves nothing (HTTP) fails here: the same backoff applies.
+                if self._closed.wait(delay):
+                    break
+                delay = min(delay * 2, BACKOFF[1])
         self._quietly_close()
         self._state = "stopped"
 

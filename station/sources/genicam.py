@@ -29,7 +29,11 @@ from station.sources.base import Source
 
 BUFFERS = 8
 HARDWARE_BACKLOG = 64  # frames kept when triggered parts come faster than they are judged
-ALIVE_S = 2.0  # no frame for this long in free-run: ask the camera whether it is still there
+ALIVE_S = 2.0  # a quiet camera is asked this often whether it is still there
+# A free-running camera silent this long is reopened even if it answers: a camera that rebooted
+# (power, a cable) answers its registers but streams to no one until it is set up again.
+QUIET_S = 8.0
+MISSES = 3  # software triggers in a row with no frame: the camera is reopened
 
 
 @dataclass(frozen=True)
@@ -135,11 +139,15 @@ class GenicamSource(Source):
         arv.unref(cam)
 
     def _alive(self) -> bool:
+        """Read bootstrap register 0 (GigE Vision's version; USB3 Vision's GenCP version): a feature
+        such as ExposureTime may be answered from Aravis's cache by a camera that is gone."""
+        value = ctypes.c_uint32()
         try:
             with self._io:
-                arv.call("arv_camera_get_exposure_time", self._cam)
+                device = arv.lib().arv_camera_get_device(self._cam)
+                arv.call("arv_device_read_register", device, 0, ctypes.byref(value))
             return True
-        except arv.CameraError:
+        except (arv.CameraError, ctypes.ArgumentError):
             return False
 
     def _pop(self, timeout_s: float) -> Frame | None:
@@ -181,6 +189,16 @@ class GenicamSource(Source):
                 delay = min(delay * 2, self.backoff[1])
         return False
 
+    def settings(self) -> dict[str, Any]:
+        """What the camera says it is set to (doctor and the tests read it back)."""
+        with self._io:
+            return {"camera": self.camera_name, "trigger": self.opts.trigger,
+                    "exposure_us": float(arv.call("arv_camera_get_exposure_time", self._cam)),  # type: ignore[arg-type]
+                    "gain": float(arv.call("arv_camera_get_gain", self._cam)),  # type: ignore[arg-type]
+                    "pixel_format": arv.text("arv_camera_get_pixel_format_as_string", self._cam),
+                    "trigger_mode": arv.text("arv_camera_get_string", self._cam, b"TriggerMode"),
+                    "trigger_source": arv.text("arv_camera_get_string", self._cam, b"TriggerSource")}
+
     # -- frames -----------------------------------------------------------------------------
     def arm(self) -> None:
         """A PLC trigger came: a free-running frame taken before it is not this part's."""
@@ -189,11 +207,11 @@ class GenicamSource(Source):
                 self._frames.clear()
 
     def _reader(self) -> None:
-        quiet = time.monotonic()
+        quiet = asked = time.monotonic()
         while not self._closed.is_set():
             frame = self._pop(0.2)
             if frame is not None:
-                quiet = time.monotonic()
+                quiet = asked = time.monotonic()
                 with self._cond:
                     if len(self._frames) == self._frames.maxlen:
                         self.status.dropped += 1
@@ -201,10 +219,16 @@ class GenicamSource(Source):
                     self._cond.notify_all()
                 continue
             # Triggered cameras are quiet between parts; whether it is still there is asked every ALIVE_S.
-            if time.monotonic() - quiet > ALIVE_S:
-                quiet = time.monotonic()
-                if not self._alive() and not self._reconnect():
-                    break
+            now = time.monotonic()
+            silent = self.opts.trigger == "free" and now - quiet > QUIET_S
+            if silent or now - asked > ALIVE_S:
+                asked = now
+                if silent or not self._alive():
+                    if silent:
+                        self.status.detail = f"no frame for {QUIET_S:.0f} s"
+                    if not self._reconnect():
+                        break
+                    quiet = asked = time.monotonic()
         with self._cond:
             self._cond.notify_all()
 
@@ -223,6 +247,7 @@ class GenicamSource(Source):
 
     def _iter_software(self) -> Iterator[Frame]:
         """Each frame asked for is one software trigger and the frame that answers it."""
+        misses = 0
         while not self.should_stop() and not self._closed.is_set():
             try:
                 with self._io:
@@ -232,9 +257,15 @@ class GenicamSource(Source):
             except (arv.CameraError, ctypes.ArgumentError):
                 frame = None
             if frame is not None:
+                misses = 0
                 yield frame
-            elif not self._alive() and not self._reconnect():
-                return
+                continue
+            misses += 1
+            self.status.dropped += 1
+            if misses >= MISSES or not self._alive():
+                if not self._reconnect():
+                    return
+                misses = 0
 
     def __iter__(self) -> Iterator[Frame]:
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
-from station.alarms import Alarm, AlarmRules
+from station.alarms import Alarm, AlarmRules, Health
 from station.errors import StationError
 from station.ui.workers import LiveResult
 
@@ -40,6 +40,11 @@ class AlarmBell:
         alarm = self.rules.verdict(r.verdict, r.label, r.origin)
         if alarm is not None:
             self.ring(alarm)
+
+    def health(self, parts: list[Health]) -> None:
+        if self.rules is not None:
+            for alarm in self.rules.health(parts):
+                self.ring(alarm)
 
     def ring(self, alarm: Alarm) -> None:
         self.rang += 1

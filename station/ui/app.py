@@ -54,7 +54,8 @@ def run_app(args: argparse.Namespace) -> int:
         raise StationError(f"cannot open a window here ({exc}); use `station run SRC` for headless inspection") from None
     kiosk = bool(getattr(args, "kiosk", False))
     window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, store=args.store,
-                                station=args.station, device=args.device, backend=args.backend, kiosk=kiosk))
+                                station=args.station, device=args.device, backend=args.backend, kiosk=kiosk,
+                                outputs=getattr(args, "outputs", None)))
     crash.install(window)
     crash.close_on_signals(app, window)
     window.showFullScreen() if kiosk else window.show()

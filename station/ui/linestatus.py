@@ -1,19 +1,63 @@
-"""The status bar's line light: are results reaching the line's database and image store, and
-which model judges now (a line promotion switches it between parts)."""
+"""The status bar's line lights: are results reaching the line's database and image store, which
+model judges now (a line promotion switches it between parts), and one light per output (MQTT,
+OPC UA, Modbus, webhook, the PLC handshake) and for the camera. A camera or an output down for
+more than a blip rings the alarm bell (station.alarms)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel
+from typing import Any
 
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from station.alarms import Health
 from station.inspection_run import RunStatus
+
+GREEN, ORANGE, RED = "#2e7d32", "#b06000", "#b00020"
+LIVE_DOWN = ("reconnecting", "lost")
+
+
+class OutputLights(QWidget):
+    """● name per output; green delivering, orange retrying (with how many verdicts wait)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("outputLights")
+        self.lay = QHBoxLayout(self)
+        self.lay.setContentsMargins(0, 0, 0, 0)
+        self.lights: dict[str, QLabel] = {}
+
+    def light(self, name: str) -> QLabel:
+        if name not in self.lights:
+            label = QLabel()
+            label.setObjectName(f"light-{name}")
+            self.lay.addWidget(label)
+            self.lights[name] = label
+        return self.lights[name]
+
+    def show(self, states: dict[str, tuple[str, str, str]]) -> None:  # type: ignore[override]
+        """name -> (colour, text, tooltip); lights of names no longer reported go away."""
+        for name in list(self.lights):
+            if name not in states:
+                self.lights.pop(name).deleteLater()
+        for name, (colour, text, tip) in states.items():
+            label = self.light(name)
+            label.setText(f"● {text}")
+            label.setStyleSheet(f"color: white; background: {colour}; padding: 0 6px; border-radius: 3px;")
+            label.setToolTip(tip)
+        self.setVisible(bool(states))
 
 
 class LineStatus(QLabel):
-    def __init__(self) -> None:
+    def __init__(self, window: Any) -> None:
         super().__init__()
+        self.window_ = window
         self.setObjectName("lineStatus")
         self._model = ""
         self._switched = ""
+        self.lights = OutputLights()
+        window.statusBar().addPermanentWidget(self.lights)
+        window.statusBar().addPermanentWidget(self)
+        self.lights.hide()
 
     def show_status(self, s: RunStatus) -> None:
         if self._model and s.model and s.model != self._model:
@@ -23,7 +67,7 @@ class LineStatus(QLabel):
         if s.line:
             # Judging goes on; what is not yet on the server is safe on this PC's disk.
             self.setText(f"⚠ kept on this PC: {s.line} · {model}")
-            self.setStyleSheet("color: white; background: #b06000; padding: 0 6px;")
+            self.setStyleSheet(f"color: white; background: {ORANGE}; padding: 0 6px;")
             self.setToolTip("Verdicts are given and kept on this PC's disk; they are forwarded, in order, "
                             "as soon as the database and the image store answer again.")
         else:
@@ -31,3 +75,23 @@ class LineStatus(QLabel):
             self.setStyleSheet("")
             self.setToolTip(f"{s.spooled} results went through the local spool during this run" if s.spooled else "")
         self.setVisible(bool(self.text()))
+        self._lights(s)
+
+    def _lights(self, s: RunStatus) -> None:
+        states: dict[str, tuple[str, str, str]] = {}
+        health: list[Health] = []
+        if s.live:  # a camera or a stream: its own light, and the bell when it is gone
+            down = s.state in LIVE_DOWN
+            states["camera"] = (RED if s.state == "lost" else ORANGE if down else GREEN,
+                                f"camera {s.state}", s.detail)
+            health.append(Health("camera", not down, s.detail))
+        for o in s.outputs:
+            waiting = f", {o.queued} waiting" if o.queued else ""
+            dropped = f", {o.dropped} let go (queue full)" if o.dropped else ""
+            states[o.name] = (GREEN if o.ok else ORANGE, f"{o.name}" + ("" if o.ok else f" retrying{waiting}"),
+                              f"{o.kind} at {o.where}: {o.state}{' – ' + o.detail if o.detail else ''}; "
+                              f"{o.delivered} delivered{waiting}{dropped}")
+            health.append(Health(o.name, o.ok, o.detail))
+        self.lights.show(states)
+        if health:
+            self.window_.bell.health(health)

@@ -44,6 +44,7 @@ class Options:
     backend: str | None = None
     autostart: bool = True
     kiosk: bool = False  # shop-floor kiosk: full screen, Live only, quitting confirmed (station.ui.shopfloor)
+    outputs: str | None = None  # the outputs file (--outputs); None: DATA/outputs.json when there is one
     model_factory: Callable[[], Any] | None = None  # tests: a deliberately slow model
 
 
@@ -85,8 +86,7 @@ class MainWindow(QMainWindow):
         for w in (self.state_label, self.rate_label, self.latency_label):
             self.statusBar().addWidget(w)
         self.statusBar().addPermanentWidget(self.message, 1)
-        self.line_status = LineStatus()
-        self.statusBar().addPermanentWidget(self.line_status)
+        self.line_status = LineStatus(self)  # with a light per output and the camera's; rings on a lost one
         # Shown only when space is low: what the station stops storing, and why; a click opens the settings.
         self.disk_label = QPushButton()
         self.disk_label.setObjectName("diskWarning")
@@ -190,7 +190,7 @@ class MainWindow(QMainWindow):
         cfg = WorkerConfig(source=source, model=self.options.model, data=self.options.data, db=self.options.db,
                            store=self.options.store, station=self.options.station,
                            device=self.options.device, backend=self.options.backend, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
-                           model_factory=self.options.model_factory,
+                           model_factory=self.options.model_factory, outputs=self.options.outputs,
                            skip_inspected=not demo and not self.live.source_bar.again.isChecked())
         self.worker = InspectionWorker(cfg)
         self.worker.result.connect(self._result)

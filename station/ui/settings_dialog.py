@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from station import settings
+from station.errors import StationError
 from station.model.backends import BACKENDS
 
 TITLES = {"retention": "Retention: which stored images may go (rows are always kept)",
@@ -37,6 +39,7 @@ HINTS = {
     "backup.folder": "empty: the data dir's backups/ (another drive is safer)",
     "floor.shifts": "shift start times, HH:MM, comma separated (station time)",
     "alarm.fails_in_a_row": "a sound and a banner after this many FAILs in a row (0: never)",
+    "alarm.on_lost": "a sound and a banner when the camera or an output has been unreachable for 3 s",
     "inference.backend": "auto: onnxruntime where installed (same verdicts, 2-3x faster on a CPU); torch: the training engine",
 }
 
@@ -67,6 +70,12 @@ class SettingsDialog(QDialog):
                     hint.setObjectName("muted")
                     form.addRow("", hint)
             lay.addWidget(box)
+        # The window's --outputs file, else DATA/outputs.json: the file the next Start reads.
+        self.outputs_path = getattr(getattr(parent, "options", None), "outputs", None)
+        self.outputs_button = QPushButton("Line outputs: MQTT, OPC UA, Modbus, webhook, PLC handshake…")
+        self.outputs_button.setMinimumHeight(36)
+        self.outputs_button.clicked.connect(self.open_outputs)
+        lay.addWidget(self.outputs_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
@@ -98,6 +107,17 @@ class SettingsDialog(QDialog):
         w.setMinimumHeight(36)  # gloves
         return w
 
+    def open_outputs(self) -> None:
+        from station.ui.outputs_dialog import OutputsDialog
+
+        try:
+            dialog = OutputsDialog(self.data, self.outputs_path, self)
+        except StationError as exc:  # a hand-edited file that does not load: said, not lost
+            self.error.setText(str(exc))
+            return
+        self.outputs_dialog = dialog  # tests drive the open dialog
+        dialog.exec()
+
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, w in self.fields.items():
@@ -112,8 +132,6 @@ class SettingsDialog(QDialog):
         return out
 
     def _save(self) -> None:
-        from station.errors import StationError
-
         try:
             settings.apply(self.values(), self.data)
         except StationError as exc:
