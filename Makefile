@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
+PEERS := .peers/.installed-stamp
+
 .PHONY: run test test-fast check bench demo-model screenshots package clean
 
 $(STAMP): pyproject.toml
@@ -24,8 +26,13 @@ check: $(STAMP)
 
 # Everything CI runs, on two workers (about 18 minutes on 2 cores, 22 with a new venv). Whole files go to one worker,
 # in collection order: the bundle build, the longest single step, first (tests/conftest.py).
-test: check
+test: check $(PEERS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+
+# mosquitto and Aravis's fake GigE Vision camera, for the outputs and camera tests (Debian's packages).
+$(PEERS): scripts/install_test_peers.sh
+	bash scripts/install_test_peers.sh .peers
+	touch $(PEERS)
 
 # The everyday tier: no training, no bundle, no long GUI sessions; under 2 minutes.
 test-fast: check

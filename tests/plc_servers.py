@@ -31,7 +31,10 @@ REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2}
 
 
 def need(program: str) -> str:
-    path = shutil.which(program) or (f"/usr/sbin/{program}" if Path(f"/usr/sbin/{program}").exists() else None)
+    from conftest import ROOT
+
+    path = next((str(p) for p in (ROOT / ".peers/usr/bin" / program, Path("/usr/sbin") / program) if p.exists()), None)
+    path = path or shutil.which(program)
     assert path, f"{program} is a test dependency: `make test` installs it (apt-get), see the Makefile"
     return path
 

@@ -16,7 +16,7 @@ import time
 
 import pytest
 from conftest import ROOT, run_cli
-from plc_servers import FakeCamera, ModbusPlc, run_handshake
+from plc_servers import FakeCamera, ModbusPlc, need, run_handshake
 
 pytestmark = pytest.mark.slow
 CAMERA = "genicam:127.0.0.1"
@@ -88,7 +88,7 @@ def test_a_pulled_cable_is_reconnected(camera):
         while source.status.state == "connected" and time.monotonic() < deadline:
             time.sleep(0.1)
         states.append(source.status.state)
-        camera.proc = subprocess.Popen(["arv-fake-gv-camera-0.8", "-i", "127.0.0.1", "-s", camera.serial],
+        camera.proc = subprocess.Popen([need("arv-fake-gv-camera-0.8"), "-i", "127.0.0.1", "-s", camera.serial],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         frames.append(next(it))  # waits through the outage, then streams again
         assert states == ["reconnecting"]
@@ -146,4 +146,33 @@ def test_modbus_handshake_takes_one_camera_frame_per_trigger_for_200_parts(camer
     ms = sorted(r["ms"] for r in records if r is not records[100])  # part 101 waited out the outage
     print(f"\nModbus handshake with a GigE camera, trigger to result over 199 parts: median {statistics.median(ms):.1f} ms, "
           f"p99 {statistics.quantiles(ms, n=100, method='inclusive')[98]:.1f} ms, max {ms[-1]:.1f} ms; "
-          f"outage part {records[100]['ms']:.0f} ms")
+          f"outage part {records[100]['ms']:.0f} ms (the station's own count: {hs['latency_ms']})")
+
+
+def test_the_window_shows_a_lost_camera_and_its_return(camera, tmp_path, qtbot):
+    from PySide6.QtCore import Qt
+
+    from station.ui.main_window import MainWindow, Options
+
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(tmp_path / "data")))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.live.source_bar.set_source(CAMERA)
+        qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+        lights = w.line_status.lights.lights
+        qtbot.waitUntil(lambda: w.worker is not None and w.worker.snapshot().processed >= 3, timeout=60000)
+        qtbot.waitUntil(lambda: "source" in lights and "source connected" in lights["source"].text(), timeout=10000)
+        camera.kill()
+        qtbot.waitUntil(lambda: "source reconnecting" in lights["source"].text(), timeout=15000)
+        qtbot.waitUntil(lambda: w.bell.last is not None and w.bell.last.kind == "lost", timeout=15000)
+        assert w.banner.full.startswith("camera lost")
+        seen = w.worker.snapshot().processed
+        camera.start()
+        qtbot.waitUntil(lambda: "source connected" in lights["source"].text() and w.worker.snapshot().processed > seen,
+                        timeout=60000)
+    finally:
+        w.close()
+        if camera.proc is None:
+            camera.start()
+    assert w.worker is None

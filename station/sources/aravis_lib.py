@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import importlib.util
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -44,6 +45,9 @@ def _library_path() -> str:
     """$STATION_ARAVIS_LIB, else the aravis-python wheel's copy, else the system's."""
     if env := os.environ.get("STATION_ARAVIS_LIB"):
         return env
+    frozen = getattr(sys, "_MEIPASS", None)  # the shop-PC bundle keeps the wheel's copy here (build.spec)
+    if frozen and (Path(frozen) / "aravis" / "lib" / "libaravis-0.8.so.0").exists():
+        return str(Path(frozen) / "aravis" / "lib" / "libaravis-0.8.so.0")
     spec = importlib.util.find_spec("aravis")  # the wheel's package; importing it would need PyGObject
     for folder in (spec.submodule_search_locations or []) if spec else []:
         candidate = Path(folder) / "lib" / "libaravis-0.8.so.0"

@@ -82,8 +82,8 @@ class LineStatus(QLabel):
         health: list[Health] = []
         if s.live:  # a camera or a stream: its own light, and the bell when it is gone
             down = s.state in LIVE_DOWN
-            states["camera"] = (RED if s.state == "lost" else ORANGE if down else GREEN,
-                                f"camera {s.state}", s.detail)
+            states["source"] = (RED if s.state == "lost" else ORANGE if down else GREEN,
+                                f"source {s.state}", s.detail)
             health.append(Health("camera", not down, s.detail))
         for o in s.outputs:
             waiting = f", {o.queued} waiting" if o.queued else ""

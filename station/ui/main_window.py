@@ -310,6 +310,7 @@ class MainWindow(QMainWindow):
         if self.worker is None:
             self.state_label.setText("stopped")
             self.rate_label.setText("")
+            self.line_status.lights.hide()  # no run, no outputs: a green light would say otherwise
             return
         s = self.worker.snapshot()
         self.line_status.show_status(s)

@@ -33,7 +33,7 @@ from station.ui.verdict import VerdictLabel
 from station.ui.workers import LiveResult
 
 KINDS = [("demo", "Demo images"), ("folder", "Folder"), ("watch", "Hot folder"), ("video", "Video file or stream URL"),
-         ("camera", "USB camera")]
+         ("camera", "USB camera"), ("genicam", "GigE / USB3 Vision camera")]
 HISTORY = 40
 
 
@@ -120,7 +120,9 @@ class SourceBar(QWidget):
         self.browse.setVisible(kind in ("folder", "watch", "video"))
         self.again.setVisible(kind in ("folder", "watch", "video"))  # a camera's frames are new every time
         self.cameras.setVisible(kind == "camera")
-        self.target.setVisible(kind in ("folder", "watch", "video"))
+        self.target.setVisible(kind in ("folder", "watch", "video", "genicam"))
+        self.target.setPlaceholderText("camera IP, serial or name, then ?trigger=software&exposure=…"
+                                       if kind == "genicam" else "path, URL or camera index")
         self.kind_changed.emit(kind)
 
     def _browse(self) -> None:
