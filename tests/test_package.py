@@ -159,6 +159,23 @@ def test_line_bundle_is_small_runs_without_torch_and_says_where_training_happens
                       env_extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"})
     store_check = json.loads(doctor.stdout)["store"]
     assert not store_check["ok"] and "unreachable" in store_check["detail"], store_check
+    # The line's outputs are in the build too: with no network every sink is unreachable, each
+    # verdict waits in its queue and the run still ends (not "No module named paho / asyncua").
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [
+        {"kind": "mqtt", "name": "broker", "port": 9}, {"kind": "opcua", "name": "scada", "url": "opc.tcp://127.0.0.1:9/",
+                                                        "nodes": {"verdict": "ns=2;s=V"}},
+        {"kind": "modbus", "name": "gate", "port": 9}, {"kind": "webhook", "name": "mes", "url": "http://127.0.0.1:9/"}]}))
+    told = _offline(line, home, "run", str(demo_images), "--data", str(tmp_path / "data2"), "--outputs", str(outputs),
+                    "--limit", "3", "--forward-wait", "1", "--json")
+    assert told.returncode == 0, told.stderr[-3000:]
+    assert {k: v["undelivered"] for k, v in json.loads(told.stdout)["outputs"].items()} == \
+        {"broker": 3, "scada": 3, "gate": 3, "mes": 3}, told.stdout
+    assert "Traceback" not in told.stderr and "No module" not in told.stderr, told.stderr[-3000:]
+    # ... and libaravis: a GigE camera that is not there is one line from Aravis itself.
+    camera = _offline(line, home, "run", "genicam:127.0.0.1", "--limit", "1", "--data", str(data))
+    assert camera.returncode == 2 and "cannot open genicam:127.0.0.1" in camera.stderr and "libaravis" not in camera.stderr, \
+        camera.stderr
 
     # Cold start to the first verdict, twice with a new empty HOME each time (a shared machine
     # is noisy; the better of two is what the line build does).
