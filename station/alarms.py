@@ -54,9 +54,12 @@ class AlarmRules:
             since = self._down.setdefault(h.name, now)
             if self.cfg.on_lost and h.name not in self._rang and now - since >= LOST_AFTER_S:
                 self._rang.add(h.name)
-                what = "camera" if h.name == "camera" else f"output {h.name}"
-                out.append(Alarm("lost", f"{what} lost: {h.detail or 'not answering'}; verdicts are kept and sent when it is back"
-                                 if h.name != "camera" else f"camera lost: {h.detail or 'not answering'}", self.cfg.sound))
+                why = h.detail or "not answering"
+                if h.name == "camera":
+                    message = f"camera lost: {why}"
+                else:  # the operator's question is whether anything is lost: it is not
+                    message = f"output {h.name} lost: {why}; verdicts are kept and sent when it is back"
+                out.append(Alarm("lost", message, self.cfg.sound))
         return out
 
     def verdict(self, verdict: str, label: str | None, origin: str) -> Alarm | None:

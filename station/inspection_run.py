@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from station.recorder import Recorder
     from station.upkeep import UpkeepThread
 
+
 @dataclass
 class RunOptions:
     source: str

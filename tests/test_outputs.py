@@ -176,6 +176,9 @@ def test_a_bad_outputs_file_is_one_line(parts, tmp_path):
         (json.dumps({"sinks": [{"kind": "mqtt", "port": 70000}]}), "port must be 1 to 65535"),
         (json.dumps({"handshake": {"protocol": "opcua", "url": "opc.tcp://127.0.0.1:1/", "nodes": {}}}), "needs a node for trigger"),
         (json.dumps({"sinks": [{"kind": "webhook", "url": "ftp://x"}]}), "must start with http"),
+        (json.dumps({"sinks": [{"kind": "mqtt", "topic": "plant/{line}"}]}), "no other {…}"),
+        (json.dumps({"sinks": [{"kind": "modbus", "host": 10}]}), "host must be text"),
+        (json.dumps({"handshake": {"protocol": "modbus", "coils": {"trigger": 0, "go": 9}}}), "unknown signal 'go'"),
     ]:
         bad = tmp_path / "outputs.json"
         bad.write_text(content)

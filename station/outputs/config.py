@@ -170,6 +170,9 @@ def _fields(entry: Any, allowed: type, where: str, fixed: tuple[str, ...]) -> di
         if not isinstance(kw.get(key), str) or not kw[key]:
             raise OutputsError(f"{where}: {key!r} is required")
     for key, value in kw.items():
+        if key in ("kind", "name", "host", "topic", "url", "username", "password_env", "protocol") and not (
+                isinstance(value, str) or value is None and key in ("username", "password_env")):
+            raise OutputsError(f"{where}: {key} must be text")
         if key in ("port", "unit", "queue", "qos") and not (isinstance(value, int) and not isinstance(value, bool)):
             raise OutputsError(f"{where}: {key} must be a whole number")
         if key in ("heartbeat_s", "timeout_s", "ack_timeout_s", "poll_ms") and not (
@@ -205,6 +208,11 @@ def _sink(entry: Any, where: str) -> SinkConfig:
             raise OutputsError(f"{where}: opcua needs 'nodes' naming a node for some of {', '.join(OPCUA_SINK_KEYS)}")
     if kind == "mqtt" and kw.get("qos", 1) not in (0, 1, 2):
         raise OutputsError(f"{where}: qos must be 0, 1 or 2")
+    if kind == "mqtt":
+        try:
+            kw.get("topic", "station/{station}").format(station="x")
+        except (KeyError, IndexError, ValueError):
+            raise OutputsError(f"{where}: topic may hold {{station}} and no other {{…}}") from None
     if kind == "modbus":
         kw.setdefault("coils", {"ok": 5, "ng": 6})
         kw.setdefault("registers", {k: MODBUS_REGISTERS[k] for k in ("defect_code", "sequence", "heartbeat")})

@@ -34,7 +34,7 @@ class OutputLights(QWidget):
             self.lights[name] = label
         return self.lights[name]
 
-    def show(self, states: dict[str, tuple[str, str, str]]) -> None:  # type: ignore[override]
+    def set_states(self, states: dict[str, tuple[str, str, str]]) -> None:
         """name -> (colour, text, tooltip); lights of names no longer reported go away."""
         for name in list(self.lights):
             if name not in states:
@@ -92,6 +92,6 @@ class LineStatus(QLabel):
                               f"{o.kind} at {o.where}: {o.state}{' – ' + o.detail if o.detail else ''}; "
                               f"{o.delivered} delivered{waiting}{dropped}")
             health.append(Health(o.name, o.ok, o.detail))
-        self.lights.show(states)
+        self.lights.set_states(states)
         if health:
             self.window_.bell.health(health)
