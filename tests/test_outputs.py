@@ -105,7 +105,7 @@ def test_opcua_handshake_for_200_parts(parts, tmp_path):
 def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     broker = Mosquitto(tmp_path)
     broker.start()
-    sub = Subscriber(broker.port, "line/+/verdict")
+    sub = Subscriber(broker.port, "line/#")
     hook = Webhook()
     plc = ModbusPlc()
     plc.start()
@@ -160,6 +160,8 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     assert sorted(m["sequence"] for m in mqtt) == expected  # each once: none lost, none doubled
     assert {m["station"] for m in mqtt} == {"st-7"} and all(m["verdict"] in ("pass", "fail") for m in mqtt)
     assert [m["verdict"] for m in sorted(mqtt, key=lambda m: m["sequence"])] == _verdicts(data)
+    status = sub.on("/status")  # retained, with "offline" as the last will too
+    assert status[0] == {"station": "st-7", "state": "online"} and status[-1] == {"station": "st-7", "state": "offline"}
     assert sorted(b["sequence"] for b in hook.bodies) == expected
     assert [v for kind, addr, v in plc.writes if kind == "hr" and addr == 1] == [[s] for s in expected]
     assert any(kind == "hr" and addr == 2 for kind, addr, _ in plc.writes), "no Modbus heartbeat was written"
@@ -188,3 +190,70 @@ def test_a_bad_outputs_file_is_one_line(parts, tmp_path):
     missing = run_cli("run", str(parts), "--outputs", str(tmp_path / "nope.json"), data=tmp_path / "data", check=False)
     assert missing.returncode != 0 and "does not exist" in missing.stderr
 
+
+
+def test_handshake_survives_a_missing_ack_and_signals_out_of_order(parts, tmp_path):
+    """A PLC that raises Ack with nothing waiting, then never acknowledges part 1: both are
+    logged and counted, ResultReady is cleared after ack_timeout_s, and part 2 goes through."""
+    plc = ModbusPlc()
+    plc.start()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"handshake": {"protocol": "modbus", "port": plc.port, "ack_timeout_s": 1.0}}))
+    data = tmp_path / "data"
+    station = _station("run", str(parts), "--data", str(data), "--outputs", str(outputs), "--limit", "2", "--json")
+    try:
+        deadline = time.monotonic() + 120
+        while not plc.get("ready"):
+            assert time.monotonic() < deadline and station.poll() is None, "the station never said Ready"
+            time.sleep(0.01)
+        plc.set_coil("ack", True)  # out of order: no result is waiting
+        time.sleep(0.2)
+        plc.set_coil("ack", False)
+        t0 = time.monotonic()
+        plc.set_coil("trigger", True)
+        while not plc.get("result_ready"):
+            time.sleep(0.001)
+        plc.set_coil("trigger", False)  # ... and no Ack: the station must give up on it by itself
+        while plc.get("result_ready"):
+            assert time.monotonic() - t0 < 10, "ResultReady was never cleared"
+            time.sleep(0.005)
+        assert time.monotonic() - t0 >= 1.0 and plc.get("ready")
+        second = run_handshake(plc.get, plc.set_coil, 1)
+        out, err = station.communicate(timeout=60)
+    finally:
+        station.kill()
+        plc.close()
+    assert station.returncode == 0, err[-3000:]
+    hs = json.loads(out)["handshake"]
+    assert (hs["parts"], hs["ack_timeouts"], hs["out_of_order"]) == (2, 1, 1), hs
+    assert second[0]["sequence"] == 2
+    assert "Ack with no result waiting" in err and "did not acknowledge the result within 1.0 s" in err
+
+
+def test_a_killed_station_is_announced_offline_by_its_last_will(tmp_path):
+    import signal
+
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    sub = Subscriber(broker.port, "station/+/status")
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [{"kind": "mqtt", "port": broker.port}]}))
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    station = _station("run", f"watch:{hot}", "--data", str(tmp_path / "data"), "--outputs", str(outputs),
+                       "--station", "press-9")
+    try:
+        deadline = time.monotonic() + 120
+        while {"station": "press-9", "state": "online"} not in sub.on("/status"):
+            assert time.monotonic() < deadline and station.poll() is None, "the station never said it is online"
+            time.sleep(0.1)
+        station.send_signal(signal.SIGKILL)
+        station.wait()
+        deadline = time.monotonic() + 30
+        while sub.on("/status")[-1]["state"] != "offline":
+            assert time.monotonic() < deadline, "no last will after the station was killed"
+            time.sleep(0.1)
+    finally:
+        station.kill()
+        sub.close()
+        broker.kill()
