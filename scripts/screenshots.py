@@ -1,6 +1,6 @@
 """Renders the README's screenshots from the real window: the bundled demo through the default
-model into a throwaway data dir, then the live, review, statistics and models tabs, and the
-kiosk at 1366x768.
+model into a throwaway data dir, then the live, review, statistics and models tabs, the
+kiosk at 1366x768, and the line's outputs (their dialog, and their lights while the demo runs).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
 """
@@ -53,6 +53,57 @@ def show_a_failed_part(w: MainWindow) -> None:
     settle()
 
 
+def outputs(out: Path) -> None:
+    """The line's outputs: the Line outputs dialog, and the status bar's lights while the demo
+    runs, with a webhook that answers (on loopback, here), the station's own OPC UA server, and an
+    MQTT broker that is not there (its light orange, its verdicts waiting)."""
+    import json
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from station.ui.outputs_dialog import OutputsDialog
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        opc_port = s.getsockname()[1]
+    data = tempfile.mkdtemp(prefix="station-outputs-")
+    (Path(data) / "outputs.json").write_text(json.dumps({"sinks": [
+        {"kind": "mqtt", "name": "broker", "host": "127.0.0.1", "port": 9, "topic": "plant/line7/{station}"},
+        {"kind": "webhook", "name": "mes", "url": f"http://127.0.0.1:{hook.server_address[1]}/verdicts"},
+        {"kind": "opcua-server", "name": "scada", "host": "127.0.0.1", "port": opc_port}]}))
+    w = MainWindow(Options(data=data, autostart=False, device="cpu", station="press-3"))
+    w.resize(1400, 860)
+    w.show()
+    dialog = OutputsDialog(data, parent=w)
+    dialog.show()
+    settle()
+    dialog.grab().save(str(out / "outputs-dialog.png"))
+    dialog.close()
+    w.start_source("")  # the demo at its watchable pace: the station's OPC UA server takes seconds to start
+    lights = w.line_status.lights.lights
+    wait(lambda: {"broker", "mes", "scada"} <= set(lights) and "waiting" in lights["broker"].text()
+         and lights["mes"].text() == "● mes" and lights["scada"].text() == "● scada")
+    wait(lambda: w.bell.last is not None and "broker lost" in w.bell.last.message, timeout=20)
+    w.banner.show_alarm(w.bell.last.message)  # the newest alarm (a FAIL streak may have come after it)
+    settle(1.0)
+    w.grab().save(str(out / "outputs.png"))
+    w.close()
+    hook.shutdown()
+    shutil.rmtree(data, ignore_errors=True)
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
@@ -91,6 +142,7 @@ def main() -> int:
         k.setProperty("system_quit", True)
         k.close()
         shutil.rmtree(kiosk_data, ignore_errors=True)
+        outputs(out)
     app.quit()
     print(f"screenshots written to {out}/")
     return 0

@@ -165,6 +165,7 @@ def test_the_window_shows_a_lost_camera_and_its_return(camera, tmp_path, qtbot):
         qtbot.waitUntil(lambda: "source" in lights and "source connected" in lights["source"].text(), timeout=10000)
         camera.kill()
         qtbot.waitUntil(lambda: "source reconnecting" in lights["source"].text(), timeout=15000)
+        assert lights["source"].styleSheet() != "" and "#b06000" in lights["source"].styleSheet()  # orange
         qtbot.waitUntil(lambda: w.bell.last is not None and w.bell.last.kind == "lost", timeout=15000)
         assert w.banner.full.startswith("camera lost")
         seen = w.worker.snapshot().processed

@@ -62,15 +62,15 @@ def test_outputs_dialog_writes_the_file_and_the_window_shows_each_output(demo_im
         for p in parts:
             shutil.copy(p, hot / p.name)
         lights = w.line_status.lights.lights
-        qtbot.waitUntil(lambda: "mes" in lights and "retrying" in lights["mes"].text(), timeout=60000)
-        qtbot.waitUntil(lambda: "mqtt" in lights and "retrying" not in lights["mqtt"].text(), timeout=30000)
+        qtbot.waitUntil(lambda: "mes" in lights and "waiting" in lights["mes"].text(), timeout=60000)
+        qtbot.waitUntil(lambda: "mqtt" in lights and lights["mqtt"].text() == "● mqtt", timeout=30000)
         assert "source connected" in lights["source"].text()
         # Down for more than a blip: the bell, and the banner says which output and that nothing is lost.
         qtbot.waitUntil(lambda: w.bell.last is not None and w.bell.last.kind == "lost", timeout=15000)
         assert "output mes lost" in w.banner.full and "kept and sent when it is back" in w.banner.full
         qtbot.waitUntil(lambda: len(sub.on("/verdict")) == 4, timeout=30000)
         hook.refusing = False
-        qtbot.waitUntil(lambda: "retrying" not in lights["mes"].text(), timeout=30000)
+        qtbot.waitUntil(lambda: lights["mes"].text() == "● mes", timeout=30000)
         assert sorted(b["sequence"] for b in hook.bodies) == [1, 2, 3, 4]
         assert {m["station"] for m in sub.on("/verdict")} == {"gui-1"}
         assert "4 delivered" in lights["mes"].toolTip()

@@ -88,10 +88,13 @@ class LineStatus(QLabel):
         for o in s.outputs:
             waiting = f", {o.queued} waiting" if o.queued else ""
             dropped = f", {o.dropped} let go (queue full)" if o.dropped else ""
-            states[o.name] = (GREEN if o.ok else ORANGE, f"{o.name}" + ("" if o.ok else f" retrying{waiting}"),
+            # Short, for a status bar: "broker: 18 waiting" says both that it is down and what waits.
+            doing = "" if o.ok else f": {o.queued} waiting" if o.queued else ": connecting" if o.state == "connecting" else ": retrying"
+            states[o.name] = (GREEN if o.ok else ORANGE, f"{o.name}{doing}",
                               f"{o.kind} at {o.where}: {o.state}{' – ' + o.detail if o.detail else ''}; "
                               f"{o.delivered} delivered{waiting}{dropped}")
-            health.append(Health(o.name, o.ok, o.detail))
+            # Still on its first attempt (an OPC UA server takes seconds to start): not lost yet.
+            health.append(Health(o.name, o.ok or o.state == "connecting", o.detail))
         self.lights.set_states(states)
         if health:
             self.window_.bell.health(health)

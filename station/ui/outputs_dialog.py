@@ -58,6 +58,9 @@ class OutputsDialog(QDialog):
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(36)  # gloves
+        self.table.setMinimumHeight(36 * 5 + 30)
+        for col, width in ((0, 110), (1, 120), (2, 260)):
+            self.table.setColumnWidth(col, width)
         lay.addWidget(self.table)
         adds = QHBoxLayout()
         self.add_buttons: dict[str, QPushButton] = {}
