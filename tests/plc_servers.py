@@ -303,11 +303,15 @@ class FakeCamera:
         self.serial = serial
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, warm: bool = True) -> None:
+        """warm=False while a station is reconnecting to it: the camera takes one controller at a
+        time (GigE Vision's control privilege), and the station must be the one that gets it."""
         self.proc = subprocess.Popen([need("arv-fake-gv-camera-0.8"), "-i", "127.0.0.1", "-s", self.serial],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         assert self.proc.poll() is None, "the fake GigE Vision camera exited at once"
+        if not warm:
+            return
         # A freshly started fake camera's first ~100 frames never arrive (about 4 s of free-run; in
         # software-trigger mode, ~100 triggers): stream until one does, as a camera warming up.
         from station.sources import open_source

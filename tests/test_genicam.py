@@ -16,7 +16,7 @@ import time
 
 import pytest
 from conftest import ROOT, run_cli
-from plc_servers import FakeCamera, ModbusPlc, need, run_handshake
+from plc_servers import FakeCamera, ModbusPlc, run_handshake
 
 pytestmark = pytest.mark.slow
 CAMERA = "genicam:127.0.0.1"
@@ -88,8 +88,7 @@ def test_a_pulled_cable_is_reconnected(camera):
         while source.status.state == "connected" and time.monotonic() < deadline:
             time.sleep(0.1)
         states.append(source.status.state)
-        camera.proc = subprocess.Popen([need("arv-fake-gv-camera-0.8"), "-i", "127.0.0.1", "-s", camera.serial],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        camera.start(warm=False)
         frames.append(next(it))  # waits through the outage, then streams again
         assert states == ["reconnecting"]
         assert source.reconnects == 1 and source.status.state == "connected"
@@ -169,7 +168,7 @@ def test_the_window_shows_a_lost_camera_and_its_return(camera, tmp_path, qtbot):
         qtbot.waitUntil(lambda: w.bell.last is not None and w.bell.last.kind == "lost", timeout=15000)
         assert w.banner.full.startswith("camera lost")
         seen = w.worker.snapshot().processed
-        camera.start()
+        camera.start(warm=False)
         qtbot.waitUntil(lambda: "source connected" in lights["source"].text() and w.worker.snapshot().processed > seen,
                         timeout=60000)
     finally:
