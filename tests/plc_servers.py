@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pwd
 import shutil
 import subprocess
 import threading
@@ -44,8 +46,11 @@ class Mosquitto:
         self.port = free_port()
         self.conf = root / "mosquitto.conf"
         # Persistence, so a subscriber's session and its undelivered messages outlive a restart.
+        # `user`: started as root (CI), mosquitto drops to user "mosquitto", which cannot write
+        # the test's folder, and then silently persists nothing.
         (root / "mosquitto").mkdir(exist_ok=True)
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+        user = pwd.getpwuid(os.getuid()).pw_name
+        self.conf.write_text(f"user {user}\nlistener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
                              f"persistence_location {root / 'mosquitto'}/\nautosave_interval 1\n")
         self.proc: subprocess.Popen | None = None
 
