@@ -33,9 +33,10 @@ from typing import Any, Protocol, TypeVar
 
 from station.domain import Frame
 from station.outputs.config import HandshakeConfig
-from station.outputs.hub import BACKOFF, SinkState, first_line
+from station.outputs.hub import BACKOFF, SinkState
 from station.outputs.message import VerdictMessage
 from station.sources.base import Source
+from station.store.db import first_line
 
 log = logging.getLogger("station.plc")
 T = TypeVar("T")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from station.outputs.message import VerdictMessage
+from station.store.db import first_line
 
 log = logging.getLogger("station.outputs")
 BACKOFF = (0.5, 10.0)
@@ -53,11 +54,6 @@ class SinkState:
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
 
 
 class SinkRunner:

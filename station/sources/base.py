@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from station.domain import Frame
+from station.errors import SourceError
 
 
 @dataclass
@@ -44,3 +46,28 @@ class Source:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def reopen(source: Source, open_once: Callable[[], None], closed: threading.Event, backoff: tuple[float, float],
+           max_retries: int | None = None, name: str = "") -> bool:
+    """A lost device (a camera unplugged, a cable pulled) opened again with capped exponential
+    backoff, the attempts shown in its status; False when closed, stopped, or out of retries
+    (then the state is "lost"). `open_once` raises SourceError while the device is still gone."""
+    prefix = f"{name}: " if name else ""
+    delay, attempts = backoff[0], 0
+    while not closed.is_set() and not source.should_stop():
+        if max_retries is not None and attempts >= max_retries:
+            source.status.state = "lost"
+            source.status.detail = f"gave up after {attempts} reconnect attempts"
+            return False
+        attempts += 1
+        source.status.detail = f"{prefix}reconnect attempt {attempts}"
+        if closed.wait(delay):
+            return False
+        try:
+            open_once()
+            source.status.detail = f"{prefix}reconnected after {attempts} attempt(s)"
+            return True
+        except SourceError:
+            delay = min(delay * 2, backoff[1])
+    return False

@@ -15,7 +15,7 @@ from typing import Any
 
 from station.domain import Frame
 from station.errors import SourceError
-from station.sources.base import Source
+from station.sources.base import Source, reopen
 
 OPEN_TIMEOUT_MS = 5000
 
@@ -108,24 +108,13 @@ class CaptureSource(Source):
             self._cap.release()
         except Exception:  # noqa: BLE001 (releasing a device that already failed may fail too)
             pass
-        delay, attempts = self.backoff[0], 0
-        while not self._closed.is_set():
-            if self.max_retries is not None and attempts >= self.max_retries:
-                self.status.state = "lost"
-                self.status.detail = f"gave up after {attempts} reconnect attempts"
-                return False
-            attempts += 1
-            self.status.detail = f"reconnect attempt {attempts}"
-            if self._closed.wait(delay):
-                return False
-            try:
-                self._cap = self._open()
-                self.reconnects += 1
-                self.status.detail = f"reconnected after {attempts} attempt(s)"
-                return True
-            except SourceError:
-                delay = min(delay * 2, self.backoff[1])
-        return False
+        def open_once() -> None:
+            self._cap = self._open()
+
+        if not reopen(self, open_once, self._closed, self.backoff, self.max_retries):
+            return False
+        self.reconnects += 1
+        return True
 
     def _iter_live(self) -> Iterator[Frame]:
         self._thread = threading.Thread(target=self._reader, name=f"capture {self.origin}", daemon=True)

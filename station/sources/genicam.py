@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from station.domain import Frame
 from station.errors import SourceError
 from station.sources import aravis_lib as arv
-from station.sources.base import Source
+from station.sources.base import Source, reopen
 
 BUFFERS = 8
 HARDWARE_BACKLOG = 64  # frames kept when triggered parts come faster than they are judged
@@ -173,21 +173,15 @@ class GenicamSource(Source):
         self.status.state = "reconnecting"
         with self._io:
             self._release()
-        delay, attempts = self.backoff[0], 0
-        while not self._closed.is_set() and not self.should_stop():
-            attempts += 1
-            self.status.detail = f"camera not answering; reconnect attempt {attempts}"
-            if self._closed.wait(delay):
-                break
-            try:
-                with self._io:
-                    self._connect()
-                self.reconnects += 1
-                self.status.detail = f"{self.camera_name}: reconnected after {attempts} attempt(s)"
-                return True
-            except SourceError:
-                delay = min(delay * 2, self.backoff[1])
-        return False
+
+        def open_once() -> None:
+            with self._io:
+                self._connect()
+
+        if not reopen(self, open_once, self._closed, self.backoff, name=self.camera_name or "camera not answering"):
+            return False
+        self.reconnects += 1
+        return True
 
     def settings(self) -> dict[str, Any]:
         """What the camera says it is set to (doctor and the tests read it back)."""
