@@ -244,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("line-data", help="write a product line cut from a real photograph, with drawn defects")
     p.add_argument("out", metavar="OUT", help="gets good/, line/ and test/ class trees")
-    p.add_argument("--line", default="brick", choices=("brick", "gravel", "grass"), help="brick: structured; gravel, grass: stochastic")
+    p.add_argument("--line", default="brick", metavar="LINE",
+                   help="fixtured (every part the same place): brick, gravel, grass; every part a new piece: "
+                        "gravel-web, brick-web, ihc-web (colour, with a colour-only defect)")
     p.add_argument("--good", type=COUNT, default=50, metavar="N", help="good parts to teach from")
     p.add_argument("--stream", type=COUNT, default=300, metavar="N", help="parts for the station to inspect (30%% defective)")
     p.add_argument("--test", type=COUNT, default=240, metavar="N", help="unseen test parts (half defective)")
@@ -259,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_name", metavar="NAME", help="registry name when promoting a directory")
     p.add_argument("--by", default="", metavar="NAME", help="who promotes (recorded in models/promotions.jsonl)")
     p.add_argument("--reason", default="", metavar="TEXT", help="why (recorded)")
+    p.add_argument("--force", action="store_true",
+                   help="promote a model that `train --base` found worse than its base on held-out reviews")
     _user(p)
     _common(p)
 

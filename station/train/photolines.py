@@ -1,33 +1,29 @@
 """Product lines from real photographs, with defects drawn on them: `station line-data`.
 
 The generated textures of `demo-data` are the demo and the unit tests; whatever learns is also
-measured here, on photographs nobody in this project made. They are scikit-image's texture
-photos (brick, gravel, grass), which ship inside the scikit-image wheel: installable, offline,
-and read as plain PNG files without importing scikit-image.
+measured here, on photographs nobody in this project made. They are scikit-image's photos
+(brick, gravel, grass, and the colour micrograph ihc), which ship inside the scikit-image wheel:
+installable, offline, and read as plain PNG files without importing scikit-image.
 
-One line is one product imaged steadily: every part shows the same region of the photograph,
-placed with a small error (up to JITTER px each way, 5% scale, 3 degrees), under slightly
-different light (gain, offset, a gradient), with camera blur and sensor noise. That is a fixtured
-product, as on most inspection stations. It is not a web of material where every part is a new
-piece: a variant that cut test parts from rows no taught part came from scored far lower (see
-docs/learning.md). Splits differ only in their seeds.
+Two kinds of line:
+- **fixtured** (brick, gravel, grass): one product imaged steadily. Every part shows the same
+  region of the photograph, placed with a small error (up to JITTER px each way, 5% scale, 3
+  degrees). That is a fixtured product, as on most inspection stations.
+- **every part a new piece** (gravel-web, brick-web, ihc-web): web, strip, boards, stone. Each
+  part is a different place of the material, turned and mirrored as the material allows (a
+  stochastic stone any of the 8 ways; a directional material such as a brick course only end
+  for end and mirrored, so its grain keeps its direction), and the test split is cut from rows
+  of the photograph that no taught or reviewed part came from.
 
-Defects (drawn before the camera blur, so they are as sharp as the texture), their contrast in
-units of the part's own grey-level spread, so a defect as plain on brick is as plain on gravel:
-- scratch: a thin straight line, darker or brighter;
-- crack: a dark jagged polyline;
-- stain: a soft blotch that shifts brightness;
-- spot: a small dark or bright disc;
-- wear: an abraded patch, worn smooth and lighter.
-Each has a strength drawn from [0.3, 1]; about a third are faint (below 0.5), hard to see by eye.
-Every type is plain at full strength: a defect nobody could see is not a faint defect, it is a
-wrong label (an earlier `wear`, a blur alone, was invisible on a flat brick face).
+Every part then gets slightly different light (gain, offset, a gradient), camera blur and
+sensor noise. Splits differ in their seeds (and, for every-part-new lines, their rows). The
+defects are station.train.defects; colour lines add a colour-only one.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,52 +31,110 @@ import numpy as np
 from station.errors import StationError
 from station.labels import GOOD, is_defect
 from station.progress import ProgressFn
+from station.train.defects import COLOUR_DEFECTS, GREY_DEFECTS, draw_defect
 
-LINES = {"brick": "structured", "gravel": "stochastic", "grass": "stochastic"}
-DEFECTS = ("scratch", "crack", "stain", "spot", "wear")
+__all__ = ["DEFECTS", "LINES", "capture", "draw_defect", "generate_line", "load_photo", "make_part"]
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    photo: str  # file in scikit-image's data folder
+    texture: str  # what the material is like: structured, stochastic, directional
+    fixtured: bool  # True: every part is the same place; False: every part a new piece
+    colour: bool = False
+    turns: tuple[int, ...] = (0,)  # dihedral moves allowed: k = 0..3 quarter turns, +4 mirrored
+
+
+ANY_WAY = tuple(range(8))
+END_FOR_END = (0, 2, 4, 6)  # as is, half turn, mirrored, mirrored half turn: the grain keeps its axis
+
+LINES = {
+    "brick": LineSpec("brick.png", "structured", True),
+    "gravel": LineSpec("gravel.png", "stochastic", True),
+    "grass": LineSpec("grass.png", "stochastic", True),
+    "gravel-web": LineSpec("gravel.png", "stochastic", False, turns=ANY_WAY),
+    "brick-web": LineSpec("brick.png", "directional", False, turns=END_FOR_END),
+    "ihc-web": LineSpec("ihc.png", "stochastic", False, colour=True, turns=ANY_WAY),
+}
+DEFECTS = GREY_DEFECTS
 SPLITS = ("good", "line", "test")
 CROP = 176  # photo pixels per part, before scaling to `size`
-JITTER = 48  # photo pixels: how far a part may sit from its place, each way
+JITTER = 48  # photo pixels: how far a fixtured part may sit from its place, each way
+TEST_ROWS = 0.6  # every-part-new lines: taught and reviewed parts from rows above, test parts below
+
+
+def spec_of(name: str) -> LineSpec:
+    if name not in LINES:
+        raise StationError(f"unknown line {name!r}; choose one of {', '.join(LINES)}")
+    return LINES[name]
 
 
 def photo_path(name: str) -> Path:
     """The photograph's file inside the installed scikit-image package."""
-    if name not in LINES:
-        raise StationError(f"unknown line {name!r}; choose one of {', '.join(LINES)}")
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
+    spec = spec_of(name)
+    found = importlib.util.find_spec("skimage")
+    if found is None or not found.submodule_search_locations:
         raise StationError("real-photo lines need scikit-image installed (pip install 'station[photos]'); it ships the photographs")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / f"{name}.png"
+    path = Path(list(found.submodule_search_locations)[0]) / "data" / spec.photo
     if not path.is_file():
         raise StationError(f"{path}: missing from the installed scikit-image")
     return path
 
 
 def load_photo(name: str) -> np.ndarray:
+    """The line's photograph as float [0, 1]: H x W grey, or H x W x 3 BGR for a colour line."""
     import cv2
 
-    img = cv2.imread(str(photo_path(name)), cv2.IMREAD_GRAYSCALE)
+    flag = cv2.IMREAD_COLOR if spec_of(name).colour else cv2.IMREAD_GRAYSCALE
+    img = cv2.imread(str(photo_path(name)), flag)
     if img is None:
         raise StationError(f"cannot decode {photo_path(name)}")
     return img.astype(np.float32) / 255.0
 
 
-def capture(photo: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One part as the camera sees it before defects: a jittered crop of the photo, float [0, 1]."""
-    import cv2
-
-    h, w = photo.shape
-    scale = rng.uniform(0.95, 1.05)
-    angle = rng.uniform(-3.0, 3.0)
-    cy, cx = h / 2 + rng.uniform(-JITTER, JITTER), w / 2 + rng.uniform(-JITTER, JITTER)
-    m = cv2.getRotationMatrix2D((cx, cy), angle, size / (CROP * scale))
-    m[0, 2] += size / 2 - cx
-    m[1, 2] += size / 2 - cy
-    part = cv2.warpAffine(photo, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+def _light(part: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    size = part.shape[0]
     gain, offset = rng.uniform(0.9, 1.1), rng.uniform(-0.04, 0.04)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     ramp = rng.uniform(-0.04, 0.04) * (xx - 0.5) + rng.uniform(-0.04, 0.04) * (yy - 0.5)  # uneven light
-    return part * gain + offset + ramp
+    return part * gain + offset + (ramp if part.ndim == 2 else ramp[:, :, None])
+
+
+def _warp(photo: np.ndarray, cx: float, cy: float, angle: float, scale: float, size: int) -> np.ndarray:
+    import cv2
+
+    m = cv2.getRotationMatrix2D((cx, cy), angle, size / (CROP * scale))
+    m[0, 2] += size / 2 - cx
+    m[1, 2] += size / 2 - cy
+    return cv2.warpAffine(photo, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def capture(photo: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One fixtured part as the camera sees it before defects: a jittered crop of the photo's
+    middle, float [0, 1]."""
+    h, w = photo.shape[:2]
+    scale = rng.uniform(0.95, 1.05)
+    angle = rng.uniform(-3.0, 3.0)
+    cy, cx = h / 2 + rng.uniform(-JITTER, JITTER), w / 2 + rng.uniform(-JITTER, JITTER)
+    return _light(_warp(photo, cx, cy, angle, scale, size), rng)
+
+
+def capture_piece(photo: np.ndarray, size: int, rng: np.random.Generator, rows: tuple[float, float],
+                  turns: tuple[int, ...]) -> np.ndarray:
+    """One new piece of material: a crop from anywhere within `rows` (fractions of the photo's
+    height), turned and mirrored by one of `turns`, under its own light."""
+    h, w = photo.shape[:2]
+    half = CROP * 1.1 / 2  # room for the scale and the small angle
+    lo, hi = rows[0] * h + half, rows[1] * h - half
+    if hi < lo:
+        raise StationError("the photograph's band is too small for a part")
+    cy, cx = rng.uniform(lo, hi), rng.uniform(half, w - half)
+    part = _warp(photo, cx, cy, rng.uniform(-4.0, 4.0), rng.uniform(0.95, 1.05), size)
+    turn = int(rng.choice(turns))
+    part = np.rot90(part, turn % 4)
+    if turn >= 4:
+        part = part[:, ::-1]
+    return _light(np.ascontiguousarray(part), rng)
 
 
 def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -92,66 +146,20 @@ def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def _mask(shape: tuple[int, int], draw: Callable[[np.ndarray], object], soften: float) -> np.ndarray:
-    import cv2
-
-    m = np.zeros(shape, np.float32)
-    draw(m)
-    return cv2.GaussianBlur(m, (0, 0), sigmaX=soften) if soften > 0 else m
-
-
-def draw_defect(img: np.ndarray, kind: str, strength: float, rng: np.random.Generator,
-                center: tuple[float, float] | None = None) -> np.ndarray:
-    """Draw one defect of `kind` at `strength` (0.3 faint .. 1 plain) on a float image, in place,
-    around `center` (x, y) or a random place."""
-    import cv2
-
-    size = img.shape[0]
-    # Visible means visible against this texture: contrast in units of the part's own grey-level
-    # spread (brick ~0.09, gravel ~0.16), so a defect is as plain on gravel as on brick.
-    amp = strength * max(float(img.std()), 0.06)
-    sign = rng.choice([-1.0, 1.0])
-    cx, cy = center if center is not None else rng.uniform(0.2 * size, 0.8 * size, 2)
-    if kind == "scratch":
-        ang, length = rng.uniform(0, np.pi), rng.uniform(0.2, 0.45) * size
-        dx, dy = np.cos(ang) * length / 2, np.sin(ang) * length / 2
-        p0, p1 = (int(cx - dx), int(cy - dy)), (int(cx + dx), int(cy + dy))
-        m = _mask(img.shape, lambda a: cv2.line(a, p0, p1, 1.0, 2, cv2.LINE_AA), 0.6)
-        img += sign * 2.5 * amp * m / max(m.max(), 1e-6)
-    elif kind == "crack":
-        pts = [np.array([cx, cy])]
-        ang = rng.uniform(0, 2 * np.pi)
-        for _ in range(int(rng.integers(6, 12))):
-            ang += rng.normal(0, 0.6)
-            pts.append(pts[-1] + 7 * np.array([np.cos(ang), np.sin(ang)]))
-        poly = np.array(pts, np.int32).reshape(-1, 1, 2)
-        width = int(rng.integers(2, 4))
-        m = _mask(img.shape, lambda a: cv2.polylines(a, [poly], False, 1.0, width, cv2.LINE_AA), 0.5)
-        img -= 3.0 * amp * m / max(m.max(), 1e-6)
-    elif kind == "stain":
-        axes = (int(rng.uniform(0.08, 0.18) * size), int(rng.uniform(0.05, 0.12) * size))
-        m = _mask(img.shape, lambda a: cv2.ellipse(a, (int(cx), int(cy)), axes, rng.uniform(0, 180), 0, 360, 1.0, -1), axes[1] / 2)
-        img += sign * 1.5 * amp * m / max(m.max(), 1e-6)
-    elif kind == "spot":
-        r = int(rng.integers(5, 12))
-        m = _mask(img.shape, lambda a: cv2.circle(a, (int(cx), int(cy)), r, 1.0, -1, cv2.LINE_AA), 1.0)
-        img += sign * 3.0 * amp * m / max(m.max(), 1e-6)
-    elif kind == "wear":
-        r = int(rng.uniform(0.06, 0.12) * size)
-        m = _mask(img.shape, lambda a: cv2.circle(a, (int(cx), int(cy)), r, 1.0, -1), r / 3)
-        smooth = cv2.GaussianBlur(img, (0, 0), sigmaX=2.0 + 4.0 * strength) + 1.5 * amp  # abraded: smoother, lighter
-        w = np.clip(m / max(m.max(), 1e-6) * (0.4 + 0.6 * strength), 0, 1)
-        img[:] = img * (1 - w) + smooth * w
+def make_part(photo: np.ndarray, label: str, size: int, rng: np.random.Generator,
+              spec: LineSpec | None = None, split: str = "good") -> np.ndarray:
+    if spec is None or spec.fixtured:
+        img = capture(photo, size, rng)
     else:
-        raise ValueError(f"unknown defect {kind!r}")
-    return img
-
-
-def make_part(photo: np.ndarray, label: str, size: int, rng: np.random.Generator) -> np.ndarray:
-    img = capture(photo, size, rng)
+        rows = (TEST_ROWS, 1.0) if split == "test" else (0.0, TEST_ROWS)
+        img = capture_piece(photo, size, rng, rows, spec.turns)
     if is_defect(label):
         draw_defect(img, label, float(rng.uniform(0.3, 1.0)), rng)
     return _finish(img, rng)
+
+
+def defects_of(line: str) -> tuple[str, ...]:
+    return GREY_DEFECTS + COLOUR_DEFECTS if spec_of(line).colour else GREY_DEFECTS
 
 
 def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300, test: int = 240, seed: int = 0,
@@ -163,16 +171,18 @@ def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300,
 
     if size < 64 or size > 1024:
         raise StationError("--size must be between 64 and 1024")
+    spec = spec_of(line)
     photo = load_photo(line)
+    kinds = defects_of(line)
     out = Path(out)
     plan = {"good": (good, 0.0), "line": (stream, defect_share), "test": (test, 0.5)}
     counts: dict[str, dict[str, int]] = {}
     for split_no, (split, (n, share)) in enumerate(plan.items()):
-        labels = _labels(n, share, np.random.default_rng([seed, split_no, 7]))
+        labels = _labels(n, share, kinds, np.random.default_rng([seed, split_no, 7]))
         counts[split] = {}
         for i, label in enumerate(labels):
             rng = np.random.default_rng([seed, split_no, i])
-            img = make_part(photo, label, size, rng)
+            img = make_part(photo, label, size, rng, spec, split)
             d = out / split / label
             d.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(d / f"{line}-{split}-{i:04d}.png"), img)
@@ -182,7 +192,7 @@ def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300,
     return counts
 
 
-def _labels(n: int, share: float, rng: np.random.Generator) -> list[str]:
+def _labels(n: int, share: float, kinds: tuple[str, ...], rng: np.random.Generator) -> list[str]:
     n_def = int(round(n * share))
-    labels = [GOOD] * (n - n_def) + [DEFECTS[i % len(DEFECTS)] for i in range(n_def)]
+    labels = [GOOD] * (n - n_def) + [kinds[i % len(kinds)] for i in range(n_def)]
     return [labels[i] for i in rng.permutation(n)]
