@@ -176,12 +176,13 @@ def rollback_target(store: StationStore) -> LineModel:
 
 
 def promote_model(name_or_dir: str, data: str | os.PathLike[str] | None, store: StationStore | None, *,
-                  as_name: str | None = None, by: str = "", reason: str = "", station: str = "") -> tuple[str, LineModel | None]:
+                  as_name: str | None = None, by: str = "", reason: str = "", station: str = "",
+                  force: bool = False) -> tuple[str, LineModel | None]:
     """Make a model active on this PC and, on a line (a shared database), on every station: the
     one home of promotion for the command line, the Models tab and the Retrain window."""
     from station.model.registry import promote, registry_dir
 
-    name = promote(name_or_dir, data, as_name, by=by, reason=reason)
+    name = promote(name_or_dir, data, as_name, by=by, reason=reason, force=force)
     if store is None or not store.shared:
         return name, None
     return name, publish(store, registry_dir(data) / name, name, "promote", by, station, reason)

@@ -40,10 +40,17 @@ class RetrainResult:
     seconds: float
     new: dict[str, Any]
     active: dict[str, Any]
+    comparison: dict[str, Any] | None = None  # on held-out reviews (station.train.holdout)
+
+    @property
+    def worse(self) -> bool:
+        """Worse than the active model on reviews neither learned from: not offered for promotion."""
+        return bool(self.comparison and self.comparison.get("verdict") == "worse")
 
     def to_json(self) -> dict[str, Any]:
         return {"export": self.export.to_json(), "name": self.name, "path": self.path, "base": self.base,
-                "classes": list(self.classes), "seconds": self.seconds, "new": self.new, "active": self.active}
+                "classes": list(self.classes), "seconds": self.seconds, "new": self.new, "active": self.active,
+                "comparison": self.comparison, "worse": self.worse}
 
 
 def export_dir(data: str | None = None) -> Path:
@@ -99,4 +106,4 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
         shutil.rmtree(out, ignore_errors=True)
         raise
     return RetrainResult(export=exported, name=name, path=str(out), base=base_name, classes=list(trained["classes"]),
-                         seconds=float(trained["seconds"]), new=new, active=active)
+                         seconds=float(trained["seconds"]), new=new, active=active, comparison=trained.get("comparison"))

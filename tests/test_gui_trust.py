@@ -212,6 +212,39 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
     assert proc.returncode == 2 and "nothing to roll back" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_retrain_worse_on_held_out_reviews_is_not_offered_for_promotion(qtbot, window, data_dir, tmp_path):
+    """The validation split flatters a retrain (its cut was set there); the held-out reviews do
+    not. Worse there: the Promote button stays off and the window says why."""
+    from station.config import default_model_dir
+    from station.export import ExportResult
+    from station.model.registry import list_models
+    from station.retrain import RetrainResult
+    from station.ui.retrain import RetrainDialog
+
+    new = tmp_path / "flattered"
+    shutil.copytree(default_model_dir(), new)
+    conf = {"labels": ["good", "crack"], "matrix": [[12, 0], [0, 12]]}
+    scores = {"n": 24, "accuracy": 1.0, "precision": 1.0, "recall": 1.0, "f1": 1.0, "auroc": 1.0,
+              "per_class": {"good": {"n": 12}, "crack": {"n": 12}}, "confusion": conf}
+    comparison = {"held_out": 25, "base": "default", "verdict": "worse",
+                  "reason": "worse than default on 25 held-out reviewed parts: 4 mistakes against 1, 3 good parts flagged against 0",
+                  "base_score": {"errors": 1, "false_alarms": 0, "missed": 1, "f1": 0.95},
+                  "new_score": {"errors": 4, "false_alarms": 3, "missed": 1, "f1": 0.86}}
+    w = window()
+    dialog = RetrainDialog(w)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog._done(RetrainResult(export=ExportResult(out=str(tmp_path), train=60, val=24, classes={"good": 42, "crack": 42}),
+                               name="flattered-1", path=str(new), base="default", classes=["good", "crack"], seconds=1.0,
+                               new=scores, active=scores, comparison=comparison))
+    assert dialog.check.ok, "on the validation split alone it looks as good"
+    assert not dialog.promote_btn.isEnabled()
+    assert "Not offered for promotion" in dialog.verdict.text() and "3 good parts flagged" in dialog.verdict.text()
+    dialog.promote()  # even called directly, nothing happens
+    assert [m.name for m in list_models(str(data_dir)) if m.active] == ["default"]
+    dialog.close()
+
+
 def test_low_disk_space_is_shown_in_the_status_bar(qtbot, window, data_dir):
     w = window()
     assert not w.disk_label.isVisible()

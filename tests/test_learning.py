@@ -210,3 +210,46 @@ def test_grab_frames_from_a_camera_then_teach_from_them(brick, tmp_path):
     gone = run_cli("grab", "camera:97", str(tmp_path / "none"), "--frames", "2", check=False)
     assert gone.returncode != 0 and len(gone.stderr.strip().splitlines()) == 1 and "Traceback" not in gone.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_a_model_worse_than_its_base_on_held_out_reviews_is_not_promoted(taught, brick, data_dir, tmp_path):
+    """Reviews never make a line worse: `train --base` holds reviews out, compares the new model
+    with its base on them, and promote refuses a worse one unless forced, in one line."""
+    model, _ = taught
+    # The export an inspector's reviews make: a fifth of the reviews in val/.
+    reviewed = tmp_path / "reviewed"
+    for i, p in enumerate(sorted((brick / "line").rglob("*.png"))):
+        dest = reviewed / ("val" if i % 5 == 0 else "train") / p.parent.name / p.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, dest)
+    trained = run_json("train", str(reviewed), "--base", str(model), "--out", str(tmp_path / "new"), "--epochs", "2", data=data_dir)
+    cmp = trained["comparison"]
+    assert cmp["held_out"] >= 8 and cmp["base"] == model.name and cmp["verdict"] in ("better", "same", "worse"), cmp
+    card = json.loads((tmp_path / "new" / "card.json").read_text())
+    assert card["comparison"] == cmp and card["training_data"]["path"] == str(reviewed)
+    held = cmp["held_out"]
+    assert cmp["new_score"]["errors"] <= held and cmp["base_score"]["errors"] <= held
+
+    # A model that flags every part: the comparison calls it worse, promote refuses it.
+    from station.train import holdout
+
+    flags_all = tmp_path / "flags-all"
+    shutil.copytree(model, flags_all)
+    c = json.loads((flags_all / "card.json").read_text())
+    c["threshold"] = 0.001
+    (flags_all / "card.json").write_text(json.dumps(c))
+    held_dir = tmp_path / "held"
+    for p in sorted((brick / "test").rglob("*.png"))[::3]:
+        (held_dir / p.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, held_dir / p.parent.name / p.name)
+    verdict = holdout.compare(str(model), flags_all, held_dir, "brick-1")
+    assert verdict.worse and verdict.new_score.false_alarms > verdict.base_score.false_alarms, verdict
+    assert "good parts flagged" in verdict.reason
+    c["comparison"] = verdict.to_json()
+    (flags_all / "card.json").write_text(json.dumps(c))
+    proc = run_cli("promote", str(flags_all), "--as", "flags-all", check=False, data=data_dir)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--force" in proc.stderr, proc.stderr
+    assert "worse than brick-1" in proc.stderr
+    assert "flags-all" not in {m["name"] for m in run_json("models", data=data_dir) if m["active"]}
+    run_cli("promote", str(flags_all), "--as", "flags-all", "--force", data=data_dir)
+    assert {m["name"] for m in run_json("models", data=data_dir) if m["active"]} == {"flags-all"}

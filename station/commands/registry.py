@@ -62,11 +62,11 @@ def cmd_promote(args: argparse.Namespace) -> int:
     line = _line(args)
     try:
         name, published = promote_model(args.name, args.data, line, as_name=args.as_name, by=who or args.by, reason=args.reason,
-                                         station=_station(args))
+                                         station=_station(args), force=args.force)
     finally:
         if line is not None:
             line.engine.dispose()
-    record(args, who, "promote", {"model": name, "reason": args.reason, "line": bool(published)})
+    record(args, who, "promote", {"model": name, "reason": args.reason, "line": bool(published), "forced": bool(args.force)})
     if args.json:
         emit_json({"active": name, "line": published.to_json() if published else None})
     else:

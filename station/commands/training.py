@@ -38,6 +38,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         m = result["metrics"]
         print(f"trained {result['model']}: {len(result['classes'])} classes, val f1 {m['f1']:.4f}, threshold {result['threshold']:.3f}, {result['seconds']} s")
+        if "comparison" in result:
+            cmp = result["comparison"]
+            note = " (not offered for promotion; `station promote --force` overrides)" if cmp["verdict"] == "worse" else ""
+            print(f"compared with its base: {cmp['reason']}{note}")
     return 0
 
 

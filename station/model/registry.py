@@ -180,12 +180,19 @@ def register(source: Path, name: str | None, data: str | os.PathLike[str] | None
 
 
 def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: str | None = None,
-            by: str = "", reason: str = "") -> str:
+            by: str = "", reason: str = "", force: bool = False) -> str:
     """Make a registered model (or a model directory, registered first) the active one. The
-    change is appended to models/promotions.jsonl (who, why, from what), which rollback reads."""
+    change is appended to models/promotions.jsonl (who, why, from what), which rollback reads.
+
+    A model that `train --base` found worse than its base on held-out reviews
+    (station.train.holdout) is refused unless `force`: reviews must never make a line worse
+    by one click."""
     reg = ensure_default(data)
     path = Path(name_or_dir)
     is_name = "/" not in name_or_dir and os.sep not in name_or_dir and (reg / name_or_dir).is_dir()
+    source = reg / name_or_dir if is_name else path
+    if not force and (source / "card.json").is_file():
+        _refuse_worse(source, name_or_dir)
     if path.is_dir() and not is_name:
         name_or_dir = register(path, name, data)
     if not (reg / name_or_dir / "card.json").is_file():
@@ -204,6 +211,17 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
 
 
 PROMOTIONS = "promotions.jsonl"
+
+
+def _refuse_worse(directory: Path, name: str) -> None:
+    from station.model.directory import read_card
+
+    try:
+        cmp = read_card(directory).get("comparison")
+    except ModelError:
+        return  # a damaged card is refused by the load below, in its own words
+    if isinstance(cmp, dict) and cmp.get("verdict") == "worse":
+        raise StationError(f"{name} is not promoted: {cmp.get('reason', 'worse than its base')}; promote with --force to use it anyway")
 
 
 def _record(reg: Path, action: str, name: str, previous: str, by: str, reason: str) -> None:

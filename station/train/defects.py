@@ -112,7 +112,7 @@ def _discolor(img: np.ndarray, m: np.ndarray, strength: float, rng: np.random.Ge
     norm = np.linalg.norm(turned, axis=2, keepdims=True)
     turned = turned / np.maximum(norm, 1e-3) * np.maximum(norm, chroma)
     w = (m * (0.5 + 0.5 * strength))[:, :, None]
+    same = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)  # the round trip alone, so outside the mask nothing moves
     lab[:, :, 1:] = ab * (1 - w) + turned * w
-    out = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
-    out += (before - grey(out))[:, :, None]
-    img[:] = out
+    img += cv2.cvtColor(lab, cv2.COLOR_Lab2BGR) - same
+    img += (before - grey(img))[:, :, None]

@@ -1,9 +1,15 @@
 """The one way to learn from reviews: `station train`, the window's Retrain and the scripts all
 call `train` here. A classifier base is fine-tuned (station.train.fit); a good-parts (anomaly or
-hybrid) base learns from the reviews its own way (station.train.hybrid)."""
+hybrid) base learns from the reviews its own way (station.train.hybrid).
+
+With a base, a share of the reviews is held out first (station.train.holdout) and the new model
+is compared with its base on them; the card's `comparison` says whether it is better, the same
+or worse, and a worse model is not promoted without --force."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,9 +20,35 @@ from station.train.config import TrainConfig
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | None = None,
           progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
     from station.model.directory import check_target
-    from station.train import fit
 
     check_target(out)  # an --out that cannot take a model is refused now, not after the training
+    if base is None:
+        return _train(data, out, cfg, None, progress, should_stop)
+    from station.train import holdout
+
+    with tempfile.TemporaryDirectory(prefix="station-reviews-") as work:
+        tree, held = holdout.split(Path(data), Path(work))
+        result = _train(tree, out, cfg, base, progress, should_stop)
+        card_path = Path(out) / "card.json"
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        parent = card.get("parent") if isinstance(card.get("parent"), dict) else {}
+        if progress:
+            progress("compare with the base", 0, 1)
+        cmp = holdout.compare(base, Path(out), held, str(parent.get("name") or base))
+    if isinstance(card.get("training_data"), dict):
+        card["training_data"]["path"] = str(data)  # not the temporary tree it was laid out in
+    card["comparison"] = cmp.to_json()
+    from station.fileutil import atomic_write
+
+    atomic_write(card_path, json.dumps(card, indent=2) + "\n", fsync=True)
+    result["comparison"] = cmp.to_json()
+    return result
+
+
+def _train(data: str | Path, out: str | Path, cfg: TrainConfig | None, base: str | None,
+           progress: ProgressFn | None, should_stop: Callable[[], bool] | None) -> dict:
+    from station.train import fit
+
     parent = fit.load_base(base) if base else None
     if parent is not None and parent.card.get("kind", "classifier") != "classifier":
         from station.model.anomaly import AnomalyModel

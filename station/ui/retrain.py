@@ -172,7 +172,7 @@ class RetrainDialog(QDialog):
         _fill_confusion(self.conf_active, result.active["confusion"])
         _fill_confusion(self.conf_new, result.new["confusion"])
         self.show_check()
-        self.promote_btn.setEnabled(True)
+        self.promote_btn.setEnabled(not result.worse)
 
     def show_check(self) -> None:
         """The difference per metric, and whether promoting is advised, in words."""
@@ -186,7 +186,12 @@ class RetrainDialog(QDialog):
             if d is not None and d < 0:
                 item.setForeground(Qt.GlobalColor.red)
             self.table.setItem(row, 2, item)
-        if result.ok:
+        if self.outcome.worse:
+            assert self.outcome.comparison is not None  # worse is only ever said by a comparison
+            self.verdict.setText(f"Not offered for promotion: {self.outcome.comparison['reason']}. "
+                                 "The active model stays; review more parts and retrain.")
+            self.verdict.setStyleSheet("color: #ff7b72; font-weight: bold;")
+        elif result.ok:
             self.verdict.setText("The new model is at least as good on this validation split.")
             self.verdict.setStyleSheet("")
         else:
@@ -200,7 +205,7 @@ class RetrainDialog(QDialog):
         from station.line_registry import promote_model
         from station.settings import station_name
 
-        if self.outcome is None or self.check is None:
+        if self.outcome is None or self.check is None or self.outcome.worse:
             return
         by = self.window_.authorize("engineer", "promoting a model")
         if not by:

@@ -1,0 +1,55 @@
+"""The measured product lines (station.train.photolines): fixtured lines, lines where every part
+is a new piece of material, and the colour-only defect. In-process and quick: no training."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from station.errors import StationError
+from station.train import photolines
+from station.train.defects import draw_defect, grey
+
+
+def test_every_part_new_line_cuts_test_parts_from_rows_no_taught_part_came_from(tmp_path):
+    counts = photolines.generate_line(tmp_path, "gravel-web", good=6, stream=6, test=8, seed=2, size=128)
+    assert sum(counts["good"].values()) == 6 and sum(counts["test"].values()) == 8
+    assert cv2.imread(str(next((tmp_path / "test").rglob("*.png"))), cv2.IMREAD_UNCHANGED).shape == (128, 128)
+    # A photograph that is white above the cut and black below: a part's brightness says which
+    # band it was cut from, whatever way it was turned.
+    photo = np.zeros((512, 512), np.float32)
+    photo[: int(512 * photolines.TEST_ROWS)] = 1.0
+    spec = photolines.LINES["gravel-web"]
+    for i in range(40):
+        for split, want in (("good", 1.0), ("line", 1.0), ("test", 0.0)):
+            part = photolines.make_part(photo, "good", 128, np.random.default_rng([i, len(split)]), spec, split)
+            assert abs(part.mean() / 255.0 - want) < 0.2, (split, i, part.mean())
+    # Each part is a new place: no two taught parts are the same crop.
+    goods = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED).astype(float) for p in sorted((tmp_path / "good").rglob("*.png"))]
+    assert min(np.abs(a - b).mean() for j, a in enumerate(goods) for b in goods[j + 1 :]) > 10
+
+
+def test_colour_line_has_a_defect_the_grey_image_does_not_show():
+    photo = photolines.load_photo("ihc-web")
+    assert photo.ndim == 3 and "discolor" in photolines.defects_of("ihc-web")
+    rng = np.random.default_rng(5)
+    part = photolines.capture_piece(photo, 256, rng, (0.0, 0.6), photolines.ANY_WAY)
+    before = part.copy()
+    draw_defect(part, "discolor", 0.5, rng, center=(128, 128))
+    changed = np.abs(part - before).max(axis=2)
+    assert changed.max() > 0.08, "the colour changed where the stain is"
+    assert np.abs(grey(part) - grey(before)).max() < 1e-4, "the grey level did not"
+    assert changed[128, 128] > 0.05 and changed[5, 5] < 1e-6
+
+
+def test_fixtured_line_is_unchanged_and_unknown_lines_are_one_line(tmp_path):
+    photolines.generate_line(tmp_path, "brick", good=2, stream=0, test=2, seed=0, size=96)
+    a = cv2.imread(str(next((tmp_path / "good" / "good").glob("*.png"))), cv2.IMREAD_UNCHANGED)
+    rng = np.random.default_rng([0, 0, 0])
+    b = photolines.make_part(photolines.load_photo("brick"), "good", 96, rng)
+    assert np.array_equal(a, b)
+    with pytest.raises(StationError, match="unknown line 'wood'"):
+        photolines.generate_line(tmp_path / "x", "wood")
+    with pytest.raises(ValueError, match="colour part"):
+        draw_defect(np.zeros((64, 64), np.float32), "discolor", 1.0, rng)
