@@ -117,8 +117,3 @@ def compare(base_path: str, new_path: Path, held_out: Path | None, base_name: st
         verdict, reason = "same", f"as good as {base_name} on {n} held-out reviewed parts: {new.errors} mistakes each"
     return Comparison(n, base_name, b, new, verdict, reason)
 
-
-def comparison_of(card: dict[str, Any]) -> dict[str, Any] | None:
-    """A model card's comparison with its base, when it has one."""
-    c = card.get("comparison")
-    return c if isinstance(c, dict) else None
