@@ -66,6 +66,13 @@ def test_folder_run_confirm_relabel_and_close(qtbot, open_window, demo_images, d
     assert tuple(last) == (shown.inspection_id, "dent", shown.label)
     assert rows(data_dir, "SELECT label FROM inspections WHERE id = :i", i=shown.inspection_id)[0][0] == "dent"
 
+    # Space after that correction would undo it: it asks first, and No (the default) keeps it.
+    QTimer.singleShot(0, lambda: modal_dialog(qtbot).reject())
+    qtbot.keyClick(w.live, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: "stays marked dent" in w.message.text(), timeout=10_000)
+    assert len(rows(data_dir, "SELECT * FROM reviews")) == 2
+    assert rows(data_dir, "SELECT label FROM inspections WHERE id = :i", i=shown.inspection_id)[0][0] == "dent"
+
     # The Live tab counts this shift, reviews included: the part is a defect ("dent") now.
     fails = rows(data_dir, "SELECT count(*) FROM inspections WHERE verdict = 'fail'")[0][0]
     good = rows(data_dir, "SELECT count(*) FROM inspections WHERE coalesce(label, CASE verdict WHEN 'pass' THEN 'good' END) = 'good'")[0][0]

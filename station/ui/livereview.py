@@ -1,5 +1,6 @@
 """The operator's reviews from the Live tab: Space confirms the verdict on screen, W picks the
-right label (or a new defect type) through the same validated dialog the Review tab uses."""
+right label (or a new defect type) through the same validated dialog the Review tab uses. A
+review that would replace one already given to the part on screen is asked about first."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from station.ui.workers import LiveResult
 MainWindow = Any
 
 
-def review(window: MainWindow, r: LiveResult, label: str | None) -> None:
+def review(window: MainWindow, r: LiveResult, label: str | None, chosen: bool = False) -> None:
+    """Store `label` for the part on screen. `chosen`: the operator picked it in the label
+    dialog (an explicit act); otherwise (Space) a label that replaces one given before asks first."""
     if r.inspection_id is None and r.not_kept:
         window.show_message(f"nothing to review: this verdict was {r.not_kept}")
         return
     if label is None or r.inspection_id is None:
+        return
+    earlier = window.live.reviewed_labels.get(r.inspection_id)
+    if not chosen and earlier is not None and earlier != label and not _replace(window, earlier, label):
+        window.show_message(f"kept: this part stays marked {earlier}")
         return
     by = window.reviewer()
     if not by:
@@ -33,6 +40,19 @@ def review(window: MainWindow, r: LiveResult, label: str | None) -> None:
     window.db(lambda s: repo.add_review(s, inspection_id, label, by), recorded, write=True)
 
 
+def _replace(window: MainWindow, earlier: str, label: str) -> bool:
+    """A key that would overwrite a correction asks first (Space after W stored scratch -> good
+    at 0.9.0 without a word); No is the default, so a second Space keeps the correction."""
+    from PySide6.QtWidgets import QMessageBox
+
+    answer = QMessageBox.question(window, "Replace the review?",
+                                  f"This part is already marked {earlier}.\nReplace that with {label}?",
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    window.activateWindow()
+    window.live.setFocus()
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def relabel(window: MainWindow, r: LiveResult) -> None:
     keys = dict(window.label_keys)
     for c in window.classes:  # a class the database has not numbered yet still gets a button
@@ -42,4 +62,4 @@ def relabel(window: MainWindow, r: LiveResult) -> None:
     window.activateWindow()
     window.live.setFocus()
     if accepted and dialog.label:
-        review(window, r, dialog.label)
+        review(window, r, dialog.label, chosen=True)

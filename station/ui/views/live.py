@@ -212,6 +212,8 @@ class LiveView(QWidget):
         self.threshold = 0.5  # the running model's cut; set when the worker reports its model
         self.band = UNCERTAIN_BAND  # p_defect this close to the cut reads UNCERTAIN – CHECK
         self._history: list[LiveResult] = []
+        # Labels this window stored for parts it showed: a key that would replace one asks first.
+        self.reviewed_labels: dict[int, str] = {}
         self._pending_latency: float | None = None
         self.heat_box.toggled.connect(self.image.set_heat_visible)
         self.opacity.valueChanged.connect(lambda v: self.image.set_opacity(v / 100))
@@ -303,5 +305,7 @@ class LiveView(QWidget):
             self._pending_latency = None
 
     def mark_reviewed(self, r: LiveResult, label: str) -> None:
+        if r.inspection_id is not None:
+            self.reviewed_labels[r.inspection_id] = label
         if self.current is r:
             self.detail.setText(self.detail.text() + f"  ·  reviewed: {label}")
