@@ -121,6 +121,19 @@ def test_filters_narrow_the_queue(qtbot, review_window):
     assert n_fail + len(view.items) == 24
 
 
+def test_enter_in_the_origin_filter_filters_and_labels_nothing(qtbot, review_window, inspected):
+    view = review_window.review
+    shown = view.current()["id"]
+    view.origin.setFocus()
+    qtbot.keyClicks(view.origin, "scratch")
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        qtbot.keyClick(view.origin, key)
+        qtbot.waitUntil(lambda: view.items and all("scratch" in i["origin"] for i in view.items), timeout=10_000)
+    assert view.origin.text() == "scratch", "the keys went into the box"
+    assert reviews(inspected) == [], f"Enter in the filter labelled item {shown}"
+    assert len(view.items) < 24
+
+
 def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspected):
     """Every queue item labelled from its true class, then Models → Retrain: export, train from the
     active model on a worker, both models scored on one validation split, promote."""
