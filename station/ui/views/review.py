@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from station.domain import ReviewRecord
 from station.labels import GOOD
 from station.ui.imageview import ImageView
-from station.ui.shortcuts import shortcut
+from station.ui.shortcuts import shortcut, unless_typing
 from station.ui.tasks import Tasks
 from station.ui.views.review_grid import BulkGrid
 
@@ -134,20 +134,7 @@ class ReviewView(QWidget):
         for n in range(1, 10):
             keys[str(n)] = partial(self.decide_defect, n)
         for key, slot in keys.items():
-            shortcut(key, self, partial(self._key, key, slot), Qt.ShortcutContext.WidgetWithChildrenShortcut)
-
-    def _key(self, key: str, slot: Callable[[], object]) -> None:
-        """A review key, unless the inspector is typing in a text box of this tab: there Enter
-        applies the box (the origin filter) and nothing is labelled (at 0.9.0 Enter in the
-        filter stored `good` for the part on screen)."""
-        from PySide6.QtWidgets import QApplication
-
-        typing = QApplication.focusWidget()
-        if isinstance(typing, QLineEdit) and self.isAncestorOf(typing):
-            if key in ("Return", "Enter"):
-                typing.returnPressed.emit()
-            return
-        slot()
+            shortcut(key, self, partial(unless_typing, self, key, slot), Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- the queue --------------------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
