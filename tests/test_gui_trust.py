@@ -157,12 +157,24 @@ def test_review_keys_work_right_after_clicking_the_tab(qtbot, window, demo_image
     assert tuple(rows(data_dir, "SELECT inspection_id, label FROM reviews")[0]) == (target, "good")
 
 
-def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qtbot, window, data_dir, tmp_path):
-    from station.config import default_model_dir
+def _retrain_done(qtbot, w, tmp_path, new, name, new_scores, active, comparison=None):
+    """The Retrain window as a finished retrain of `new` leaves it (scores given, no training)."""
     from station.export import ExportResult
-    from station.model.registry import list_models, promotions
     from station.retrain import RetrainResult
     from station.ui.retrain import RetrainDialog
+
+    dialog = RetrainDialog(w)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog._done(RetrainResult(export=ExportResult(out=str(tmp_path), train=60, val=24, classes={"good": 42, "crack": 42}),
+                               name=name, path=str(new), base="default", classes=["good", "crack"], seconds=1.0,
+                               new=new_scores, active=active, comparison=comparison))
+    return dialog
+
+
+def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qtbot, window, data_dir, tmp_path):
+    from station.config import default_model_dir
+    from station.model.registry import list_models, promotions
 
     new = tmp_path / "worse"
     shutil.copytree(default_model_dir(), new)
@@ -171,12 +183,7 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
     active = {"n": 24, "accuracy": 0.9, "precision": 0.95, "recall": 0.947, "f1": 0.947, "auroc": 0.97, "per_class": per_class, "confusion": conf}
     worse = {**active, "recall": 0.75, "f1": 0.900, "accuracy": 0.8}
     w = window()
-    dialog = RetrainDialog(w)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    dialog._done(RetrainResult(export=ExportResult(out=str(tmp_path), train=60, val=24, classes={"good": 42, "crack": 42}),
-                               name="worse-1", path=str(new), base="default", classes=["good", "crack"], seconds=1.0,
-                               new=worse, active=active))
+    dialog = _retrain_done(qtbot, w, tmp_path, new, "worse-1", worse, active)
     assert not dialog.check.ok and "f1 is lower" in dialog.verdict.text()
     assert dialog.table.item(4, 2).text() == "-0.047"
 
@@ -216,10 +223,7 @@ def test_a_retrain_worse_on_held_out_reviews_is_not_offered_for_promotion(qtbot,
     """The validation split flatters a retrain (its cut was set there); the held-out reviews do
     not. Worse there: the Promote button stays off and the window says why."""
     from station.config import default_model_dir
-    from station.export import ExportResult
     from station.model.registry import list_models
-    from station.retrain import RetrainResult
-    from station.ui.retrain import RetrainDialog
 
     new = tmp_path / "flattered"
     shutil.copytree(default_model_dir(), new)
@@ -230,13 +234,7 @@ def test_a_retrain_worse_on_held_out_reviews_is_not_offered_for_promotion(qtbot,
                   "reason": "worse than default on 25 held-out reviewed parts: 4 mistakes against 1, 3 good parts flagged against 0",
                   "base_score": {"errors": 1, "false_alarms": 0, "missed": 1, "f1": 0.95},
                   "new_score": {"errors": 4, "false_alarms": 3, "missed": 1, "f1": 0.86}}
-    w = window()
-    dialog = RetrainDialog(w)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    dialog._done(RetrainResult(export=ExportResult(out=str(tmp_path), train=60, val=24, classes={"good": 42, "crack": 42}),
-                               name="flattered-1", path=str(new), base="default", classes=["good", "crack"], seconds=1.0,
-                               new=scores, active=scores, comparison=comparison))
+    dialog = _retrain_done(qtbot, window(), tmp_path, new, "flattered-1", scores, scores, comparison)
     assert dialog.check.ok, "on the validation split alone it looks as good"
     assert not dialog.promote_btn.isEnabled()
     assert "Not offered for promotion" in dialog.verdict.text() and "3 good parts flagged" in dialog.verdict.text()

@@ -233,9 +233,16 @@ def export(directory: Path) -> None:
         os.replace(tmp, directory / ONNX)
     finally:
         tmp.unlink(missing_ok=True)
+    update_card(directory, {"onnx_sha256": file_sha256(directory / ONNX)})
+
+
+def update_card(directory: Path, fields: dict[str, Any]) -> dict[str, Any]:
+    """Set top-level fields of a saved model's card, in place and atomically (the weights and
+    their hash are untouched). The card as written."""
     card = json.loads((directory / CARD).read_text(encoding="utf-8"))
-    card["onnx_sha256"] = file_sha256(directory / ONNX)
+    card.update(fields)
     atomic_write(directory / CARD, json.dumps(card, indent=2, sort_keys=False) + "\n", fsync=True)
+    return card
 
 
 def ensure_export(directory: Path) -> bool:

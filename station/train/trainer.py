@@ -8,7 +8,6 @@ or worse, and a worse model is not promoted without --force."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ from station.train.config import TrainConfig
 
 def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, base: str | None = None,
           progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
-    from station.model.directory import check_target
+    from station.model.directory import check_target, read_card, update_card
 
     check_target(out)  # an --out that cannot take a model is refused now, not after the training
     if base is None:
@@ -29,18 +28,15 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
     with tempfile.TemporaryDirectory(prefix="station-reviews-") as work:
         tree, held = holdout.split(Path(data), Path(work))
         result = _train(tree, out, cfg, base, progress, should_stop)
-        card_path = Path(out) / "card.json"
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card = read_card(Path(out))
         parent = card.get("parent") if isinstance(card.get("parent"), dict) else {}
         if progress:
             progress("compare with the base", 0, 1)
         cmp = holdout.compare(base, Path(out), held, str(parent.get("name") or base))
-    if isinstance(card.get("training_data"), dict):
-        card["training_data"]["path"] = str(data)  # not the temporary tree it was laid out in
-    card["comparison"] = cmp.to_json()
-    from station.fileutil import atomic_write
-
-    atomic_write(card_path, json.dumps(card, indent=2) + "\n", fsync=True)
+    fields: dict = {"comparison": cmp.to_json()}
+    if isinstance(card.get("training_data"), dict):  # not the temporary tree it was laid out in
+        fields["training_data"] = {**card["training_data"], "path": str(data)}
+    update_card(Path(out), fields)
     result["comparison"] = cmp.to_json()
     return result
 
