@@ -156,8 +156,15 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     for name in ("broker", "mes", "gate", "scada"):
         assert summary["outputs"][name]["delivered"] == n and summary["outputs"][name]["undelivered"] == 0, summary["outputs"]
     expected = list(range(1, n + 1))
-    mqtt = sub.on("/verdict")
-    assert sorted(m["sequence"] for m in mqtt) == expected  # each once: none lost, none doubled
+    received = sub.on("/verdict")
+    # QoS 1 is at least once: across a broker restart a message the subscriber had not yet
+    # acknowledged may come twice (seen twice in 6 full runs). None lost; a repeat is the same
+    # message, so a consumer that keys on station+sequence, as docs/outputs.md advises, loses nothing.
+    mqtt = list({m["sequence"]: m for m in received}.values())
+    assert sorted(m["sequence"] for m in mqtt) == expected  # none lost
+    by_seq = {m["sequence"]: m for m in mqtt}
+    assert all(m == by_seq[m["sequence"]] for m in received), "a repeated sequence carried other content"
+    assert len(received) - n <= 20, f"{len(received) - n} repeats: more than the client's messages in flight"
     assert {m["station"] for m in mqtt} == {"st-7"} and all(m["verdict"] in ("pass", "fail") for m in mqtt)
     assert [m["verdict"] for m in sorted(mqtt, key=lambda m: m["sequence"])] == _verdicts(data)
     status = sub.on("/status")  # retained, with "offline" as the last will too
