@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -158,12 +159,21 @@ class S3Blobs:
 
     def ensure_bucket(self) -> None:
         """Create the bucket on first use: standing up a line is one command fewer."""
-        try:
-            self._call("open", self.bucket, self._client.head_bucket)
-        except BlobMissing:
-            # Ten stations starting at once on a new line all try; one wins, the rest see it made.
-            self._call("create", self.bucket, self._client.create_bucket, ok=("BucketAlreadyOwnedByYou", "BucketAlreadyExists"))
-            log.info("bucket %s is there (created now, or a moment ago by another station)", self.bucket)
+        # Ten stations starting at once on a new line all try; one wins, the rest see it made.
+        # While one is being made, SeaweedFS answers another creator NoSuchBucket: look again.
+        for attempt in range(6):
+            try:
+                self._call("open", self.bucket, self._client.head_bucket)
+                return
+            except BlobMissing:
+                pass
+            made = self._call("create", self.bucket, self._client.create_bucket,
+                              ok=("BucketAlreadyOwnedByYou", "BucketAlreadyExists", "NoSuchBucket"))
+            if made is not None:
+                log.info("bucket %s created", self.bucket)
+                return
+            time.sleep(0.1 * (attempt + 1))
+        raise StoreUnavailable(f"the image store {self.url} did not make bucket {self.bucket} in 6 tries")
 
     def put(self, key: str, data: bytes) -> int:
         if not self._bucket_ok:
