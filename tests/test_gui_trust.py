@@ -353,3 +353,24 @@ def test_fails_in_a_row_raise_an_alarm_and_every_fail_can(qtbot, window, demo_im
     w.live.source_bar.again.setChecked(True)  # the same parts, judged and shown again
     start_and_collect()
     assert w.bell.rang == shown.count("fail") > 0 and w.bell.last.kind == "fail"
+
+
+def test_settings_fit_the_screen_and_save_by_touch(qtbot, window, data_dir):
+    """#30 item 3: the form was 1,835 px tall with no scroll bar; Save was below the panel."""
+    from station.ui.settings_dialog import SettingsDialog
+
+    w = window()
+    dlg = SettingsDialog(str(data_dir), w)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    room = dlg.screen().availableGeometry()
+    assert dlg.frameGeometry().height() <= room.height(), (dlg.frameGeometry(), room)
+    assert dlg.scroll.verticalScrollBar().maximum() > 0, "the sections scroll (they are taller than this screen)"
+    save = dlg.buttons.button(dlg.buttons.StandardButton.Save)
+    corner = save.mapTo(dlg, save.rect().bottomRight())
+    assert dlg.rect().contains(corner) and not save.visibleRegion().isEmpty(), "Save is on screen"
+    dlg.fields["retention.pass_days"].setValue(11)
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)  # a tap, not a key
+    assert dlg.result() == SettingsDialog.DialogCode.Accepted
+    assert run_json("settings", "retention.pass_days", data=data_dir) == {"retention.pass_days": 11}

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from station.errors import StationError
 from station.labels import GOOD, validate_label
+
+
+def fit_to_screen(dialog: QWidget, width: int, height: int) -> None:
+    """Size a dialog to fit the screen it opens on (less a margin for the task bar and title), so
+    its buttons are never below the panel's edge; what does not fit scrolls inside it."""
+    screen = (dialog.parentWidget() or dialog).screen() or QGuiApplication.primaryScreen()
+    room = screen.availableGeometry()
+    dialog.resize(min(width, room.width() - 20), min(height, room.height() - 60))
+    dialog.setMaximumHeight(room.height() - 40)
 
 
 class LabelDialog(QDialog):

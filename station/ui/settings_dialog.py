@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 from station import settings
 from station.errors import StationError
 from station.model.backends import BACKENDS
+from station.ui.dialogs import fit_to_screen
 
 TITLES = {"retention": "Retention: which stored images may go (rows are always kept)",
           "disk": "Disk space: levels in GB or percent free, whichever comes first",
@@ -54,6 +57,10 @@ class SettingsDialog(QDialog):
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         lay = QVBoxLayout(self)
+        # The sections scroll; the outputs button, the error line and Save/Cancel stay on screen
+        # below them (the whole form was 1,835 px tall, Save out of reach on a 768-line panel).
+        body = QWidget()
+        sections = QVBoxLayout(body)
         current = settings.load(data)
         for section, values in current.to_json().items():
             box = QGroupBox(TITLES.get(section, section))
@@ -69,7 +76,12 @@ class SettingsDialog(QDialog):
                     hint = QLabel(HINTS[key])
                     hint.setObjectName("muted")
                     form.addRow("", hint)
-            lay.addWidget(box)
+            sections.addWidget(box)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(body)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        lay.addWidget(self.scroll, 1)
         # The window's --outputs file, else DATA/outputs.json: the file the next Start reads.
         self.outputs_path = getattr(getattr(parent, "options", None), "outputs", None)
         self.outputs_button = QPushButton("Line outputs: MQTT, OPC UA, Modbus, webhook, PLC handshake…")
@@ -81,6 +93,8 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay.addWidget(self.error)
         lay.addWidget(buttons)
+        self.buttons = buttons
+        fit_to_screen(self, body.sizeHint().width() + 40, body.sizeHint().height() + 160)
 
     @staticmethod
     def _widget(key: str, value: Any) -> QWidget:
