@@ -262,3 +262,23 @@ def test_first_start_streams_the_bundled_demo(qtbot, data_dir):
     finally:
         w.close()
     assert w.worker is None
+
+
+def test_live_keys_work_whatever_has_focus(qtbot, open_window, demo_images, data_dir):
+    """#30 item 4: right after launch W and H did nothing on Live (they needed focus in the view)."""
+    from PySide6.QtWidgets import QApplication
+
+    w = open_window(data=str(data_dir))
+    w.activateWindow()
+    w.set_reviewer("olga")
+    start(qtbot, w, str(demo_images))  # a tap on Start: the focus stays on the button
+    qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+    w.tabs.tabBar().setFocus()  # as after a tap on the Live tab: the focus is outside the view
+    heat = w.live.heat_box.isChecked()
+    qtbot.keyClick(QApplication.focusWidget() or w, Qt.Key.Key_H)
+    assert w.live.heat_box.isChecked() is not heat
+    seen = []
+    QTimer.singleShot(0, lambda: (seen.append(modal_dialog(qtbot).windowTitle()), modal_dialog(qtbot).reject()))
+    qtbot.keyClick(QApplication.focusWidget() or w, Qt.Key.Key_W)
+    qtbot.waitUntil(lambda: seen == ["The right label"], timeout=10_000)
+    assert rows(data_dir, "SELECT count(*) FROM reviews")[0][0] == 0, "cancelled: nothing stored"

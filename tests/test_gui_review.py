@@ -236,3 +236,32 @@ def test_an_image_that_cannot_be_shown_is_never_confirmed_unseen(qtbot, review_w
     qtbot.keyClick(view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(reviews(inspected)) == 1, timeout=10_000)
     assert reviews(inspected)[0][1] == second["id"]
+
+
+def _focused(w):
+    """Where a real keyboard's keys go: the focus widget, or the window when nothing has focus."""
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.focusWidget() or w
+
+
+def test_review_keys_work_after_dismissing_the_banner(qtbot, review_window, inspected):
+    """#30 item 4: after Dismiss on the red banner every Review key was dead until a list was clicked."""
+    w, view = review_window, review_window.review
+    w.activateWindow()
+    w.show_error("the image store is unreachable")
+    qtbot.waitUntil(lambda: w.banner.dismiss_btn.isVisible(), timeout=5_000)
+    w.banner.dismiss_btn.setFocus()
+    qtbot.mouseClick(w.banner.dismiss_btn, Qt.MouseButton.LeftButton)
+    shown = view.current()["id"]
+    qtbot.waitUntil(lambda: shown in view.cache, timeout=10_000)
+    qtbot.keyClick(_focused(w), Qt.Key.Key_G)
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 1, timeout=10_000)
+    assert reviews(inspected)[0][1:3] == (shown, "good")
+    # And from the tab bar, where a click on "Review" leaves the focus.
+    w.tabs.tabBar().setFocus()
+    second = view.current()["id"]
+    qtbot.waitUntil(lambda: second in view.cache, timeout=10_000)
+    qtbot.keyClick(_focused(w), Qt.Key.Key_G)
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 2, timeout=10_000)
+    assert reviews(inspected)[1][1:3] == (second, "good")

@@ -21,7 +21,7 @@ from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner
 from station.ui.linestatus import LineStatus
 from station.ui.shiftcounter import ShiftCounter
-from station.ui.shortcuts import shortcut
+from station.ui.shortcuts import ViewKeys, shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
 from station.ui.views.live import LiveView
 from station.ui.views.models import ModelsView
@@ -111,9 +111,10 @@ class MainWindow(QMainWindow):
         shortcut("F5", self, bar.start_btn.click)
         shortcut("F6", self, bar.pause_btn.click)
         shortcut("F7", self, bar.stop_btn.click)
-        for key, slot in (("Space", self.live.confirm_btn.click), ("W", self.live.wrong_btn.click),
-                          ("H", self.live.heat_box.toggle)):
-            shortcut(key, self.live, slot, Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.view_keys = ViewKeys(self, self.tabs.currentWidget)
+        self.view_keys.add(self.live, {"Space": self.live.confirm_btn.click, "W": self.live.wrong_btn.click,
+                                       "H": self.live.heat_box.toggle})
+        self.view_keys.add(self.review, self.review.keys)
 
         shopfloor.install(self)
         self.shift = ShiftCounter(self)

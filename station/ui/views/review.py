@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from station.domain import ReviewRecord
 from station.labels import GOOD
 from station.ui.imageview import ImageView
-from station.ui.shortcuts import shortcut, unless_typing
 from station.ui.tasks import Tasks
 from station.ui.views.review_grid import BulkGrid
 
@@ -133,8 +132,7 @@ class ReviewView(QWidget):
                 "0": self.image.reset_zoom, "B": self.bulk.toggle}
         for n in range(1, 10):
             keys[str(n)] = partial(self.decide_defect, n)
-        for key, slot in keys.items():
-            shortcut(key, self, partial(unless_typing, self, key, slot), Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.keys = keys  # the window sends them here whatever has focus (ui.shortcuts.ViewKeys)
 
     # -- the queue --------------------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
