@@ -87,7 +87,8 @@ def backup(store: Store, out: Path) -> BackupResult:
         registry = store.data / "models"
         if registry.is_dir():
             shutil.copytree(registry, tmp / "models", ignore=shutil.ignore_patterns(".*", "*.lock"), symlinks=True)
-        manifest = {"format": 1, "created": datetime.now(UTC).isoformat(), "station": config.station_name(), "version": __version__,
+        files = {str(f.relative_to(tmp)): file_sha256(f) for f in sorted((tmp / "models").rglob("*")) if f.is_file()}
+        manifest = {"format": 2, "files": files, "created": datetime.now(UTC).isoformat(), "station": config.station_name(), "version": __version__,
                     "revision": revision, "inspections": inspections, "reviews": reviews,
                     "db_sha256": file_sha256(copy), "db_bytes": copy.stat().st_size}
         atomic_write(tmp / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
@@ -136,6 +137,7 @@ def restore(store: Store, folder: Path) -> RestoreResult:
     db = _sqlite_path(store, "station restore")
     folder = Path(folder)
     manifest = read_manifest(folder)
+    _check_tree(folder, manifest)  # before anything live is touched
     copy = folder / "station.db"
     if not copy.is_file() or file_sha256(copy) != manifest["db_sha256"]:
         raise StationError(f"{copy} is missing or changed since the backup was taken (hash differs); not restored")
@@ -147,6 +149,9 @@ def restore(store: Store, folder: Path) -> RestoreResult:
             if revision > HEAD:
                 raise StationError(f"{folder} was made by a newer station (database revision {revision}); upgrade first")
             inspections, reviews = _counts(src)
+            if _users(src) == 0 and _live_has_users(store):
+                raise StationError(f"{folder} is from before this station had users: restoring it would switch the "
+                                   "roles off and lose the audit trail; not restored")
             saved = backup(store, store.data / "backups" / f"before-restore-{datetime.now(UTC):%Y%m%d-%H%M%S}")
             live = sqlite3.connect(db, timeout=30)
             try:
@@ -162,6 +167,42 @@ def restore(store: Store, folder: Path) -> RestoreResult:
     log.info("restored %s into %s (%d inspections, %d reviews); the previous database is in %s", folder, db, inspections,
              reviews, saved.out)
     return RestoreResult(folder, inspections, reviews, saved.out, models)
+
+
+def _users(conn: sqlite3.Connection) -> int:
+    try:
+        return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+    except sqlite3.OperationalError:  # a backup from before users existed
+        return 0
+
+
+def _live_has_users(store: Store) -> bool:
+    from station.users import roles_on
+
+    with store.session() as s:
+        return roles_on(s, store.data)
+
+
+def _check_tree(folder: Path, manifest: dict[str, Any]) -> None:
+    """A backup is plain files and folders, each as the manifest lists it: a link (to /etc, say),
+    a device or a file the manifest does not know is refused before the live data is touched."""
+    if folder.is_symlink():
+        raise StationError(f"{folder} is a link; restore from the backup folder itself")
+    listed = manifest.get("files")
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_symlink():
+            raise StationError(f"{folder}: {rel} is a link; a backup holds plain files only; not restored")
+        if not (path.is_file() or path.is_dir()):
+            raise StationError(f"{folder}: {rel} is not a plain file; not restored")
+        if listed is not None and path.is_file() and rel.parts[0] == "models":
+            if listed.get(str(rel)) != file_sha256(path):
+                raise StationError(f"{folder}: {rel} is not as the backup wrote it (unlisted or changed); not restored")
+    active = folder / "models" / "ACTIVE"
+    if active.is_file():
+        name = active.read_text(encoding="utf-8", errors="replace").strip()
+        if not name or "/" in name or "\\" in name or name.startswith(".") or not (folder / "models" / name).is_dir():
+            raise StationError(f"{folder}: models/ACTIVE names {name[:60]!r}, not a model of the backup; not restored")
 
 
 def _restore_registry(src: Path, dst: Path) -> list[str]:

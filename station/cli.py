@@ -278,8 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     _user(p)
     _common(p)
 
-    p = sub.add_parser("users", help="local users and roles: station users add NAME --role ROLE / station users list")
-    p.add_argument("action", choices=("add", "list"))
+    p = sub.add_parser("users", help="local users and roles: station users add NAME --role ROLE / list / unlock NAME")
+    p.add_argument("action", choices=("add", "list", "unlock"))
     p.add_argument("name", nargs="?", metavar="NAME")
     p.add_argument("--role", choices=("operator", "inspector", "engineer"))
     _user(p)
@@ -296,12 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("settings", help="show the station's settings, or set one (retention, disk levels, backups, upkeep)")
     p.add_argument("key", nargs="?", metavar="KEY", help="e.g. retention.pass_days")
     p.add_argument("value", nargs="?", metavar="VALUE", help="the new value (JSON: 30, 2.5, true, \"text\")")
-    _common(p, db=False)
+    _user(p)
+    _common(p)
 
     p = sub.add_parser("purge", help="apply the retention policy now: delete passed parts' old images (rows are kept)")
     p.add_argument("--dry-run", action="store_true", help="only say what would be freed")
     p.add_argument("--pass-days", type=_int(0, 36500), metavar="N", help="this once: keep passed parts' images N days")
     p.add_argument("--keep-one-in", type=_int(0, 1_000_000), metavar="K", help="this once: then keep one in K (0: none)")
+    _user(p)
     _common(p)
 
     p = sub.add_parser("backup", help="a consistent online copy of the database and the model registry")
@@ -310,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restore", help="put a backup back (the current database is saved first)")
     p.add_argument("backup", metavar="BACKUP", help="a folder written by station backup")
+    _user(p)
     _common(p)
 
     p = sub.add_parser("bench", help="the performance benchmark, measured side by side in one run")

@@ -15,6 +15,8 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,8 +29,13 @@ from station.store.repo import iso_utc, now
 from station.store.schema import AuditEvent, User
 
 ROLES = ("operator", "inspector", "engineer")
-_N, _R, _P = 2**14, 8, 1  # scrypt cost: ~50 ms on a shop PC, so a guessed PIN costs as much
-MIN_PIN = 4
+# scrypt cost: 64 MiB and 0.18 s a guess on this project's 2-core test PC, so the 10^6 six-digit
+# PINs of a copied database cost 49 core-hours to try. A hash keeps the cost it was made with.
+_N, _R, _P = 2**16, 8, 1
+_MAXMEM = 2**27
+MIN_PIN = {"operator": 4, "inspector": 4, "engineer": 6}
+SLOW_AFTER = 3  # failed PINs in a row; then each try waits 2, 4, 8 ... s after the last failure
+LOCK_AFTER = 10  # failed PINs in a row lock the user until an engineer unlocks them
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class UserInfo:
 
 def hash_pin(pin: str) -> str:
     salt = os.urandom(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=_MAXMEM)
     return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
 
 
@@ -52,14 +59,38 @@ def _pin_matches(pin: str, stored: str) -> bool:
         kind, n, r, p, salt, digest = stored.split("$")
         if kind != "scrypt":
             return False
-        got = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+        got = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), maxmem=_MAXMEM)
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(got.hex(), digest)
 
 
 def has_users(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(User).where(User.active.is_(True))))
+    """Whether this database has ever had users: a row (active or not), or one added in the audit.
+
+    Once on, roles stay on whatever an SQL edit does to the table: with every user set inactive
+    (or deleted) promote asked for no PIN at 0.9.0; now nobody can sign in until a backup is
+    restored, and `doctor` says why."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return True
+    return bool(session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user_added")))
+
+
+ROLES_MARKER = "roles-on"  # in the data dir: a database emptied of users and audit still checks roles
+
+
+def roles_on(session: Session, data: Path) -> bool:
+    """`has_users`, remembered by a file beside the database (deleting it takes the PC's own
+    rights, not the database's)."""
+    marker = data / ROLES_MARKER
+    if has_users(session):
+        if not marker.exists():
+            try:
+                marker.write_text("this station checks roles: its database has users\n", encoding="utf-8")
+            except OSError:
+                pass  # a read-only data dir: the database alone decides
+        return True
+    return marker.exists()
 
 
 def list_users(session: Session) -> list[UserInfo]:
@@ -71,8 +102,9 @@ def add_user(session: Session, name: str, role: str, pin: str, by: str | None) -
     name = validate_label(name.strip().lower()) if name else ""
     if role not in ROLES:
         raise StationError(f"unknown role {role!r}; choose {', '.join(ROLES)}")
-    if len(pin) < MIN_PIN:
-        raise StationError(f"a PIN needs at least {MIN_PIN} characters")
+    if len(pin) < MIN_PIN[role]:
+        raise StationError(f"an {role}'s PIN needs at least {MIN_PIN[role]} characters" if role[0] in "aeiou"
+                           else f"a {role}'s PIN needs at least {MIN_PIN[role]} characters")
     if not has_users(session) and role != "engineer":
         raise StationError("the first user must be an engineer (they add the others): --role engineer")
     if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -87,17 +119,55 @@ def authenticate(session: Session, name: str | None, pin: str | None) -> UserInf
     guesser whether the name exists."""
     if not name:
         raise StationError("this station has users: say who you are with --user NAME (and $STATION_PIN)")
-    user = session.scalar(select(User).where(User.name == name.strip().lower(), User.active.is_(True)))
+    if not session.scalar(select(func.count()).select_from(User).where(User.active.is_(True))):
+        audit(session, name[:128], "sign_in_refused", {"why": "no active user"})
+        raise StationError("this station checks roles but its database has no active user (changed outside the "
+                           "station?): restore a backup (station restore) or see station doctor")
+    key = name.strip().lower()[:128]
+    failed, last = _failures(session, key)
+    if failed >= LOCK_AFTER:
+        audit(session, key, "sign_in_locked", {"failed": failed})
+        raise StationError(f"{name!r} is locked after {failed} wrong PINs: an engineer unlocks it (station users unlock NAME)")
+    if failed >= SLOW_AFTER:
+        wait = 2.0 ** (failed - SLOW_AFTER + 1) - (now() - last).total_seconds()
+        if wait > 0:
+            # Counted as a failure too: a guesser who does not wait reaches the lock sooner.
+            audit(session, key, "sign_in_refused", {"why": "too soon"})
+            raise StationError(f"{failed} wrong PINs for {name!r}: wait {wait:.0f} s before the next try")
+    user = session.scalar(select(User).where(User.name == key, User.active.is_(True)))
     if user is None or not pin or not _pin_matches(pin, user.pin_hash):
-        audit(session, name[:128], "sign_in_refused", {})
+        audit(session, key, "sign_in_refused", {})
         raise StationError(f"unknown user or wrong PIN for {name!r}")
+    if failed:
+        audit(session, key, "signed_in", {"after_failed": failed})  # the run of failures ends here
     return UserInfo(user.name, user.role, user.active)
 
 
-def require(session: Session, name: str | None, pin: str | None, role: str, action: str) -> str | None:
+def _failures(session: Session, name: str) -> tuple[int, datetime]:
+    """Failed PINs for `name` since its last good one (or unlock), and when the last failed."""
+    since = session.scalar(select(func.max(AuditEvent.id)).where(
+        AuditEvent.user == name, AuditEvent.action.in_(("signed_in", "user_unlocked", "user_added")))) or 0
+    refused = select(func.count(), func.max(AuditEvent.at)).where(
+        AuditEvent.user == name, AuditEvent.action == "sign_in_refused", AuditEvent.id > since)
+    count, last = session.execute(refused).one()
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)  # SQLite gives back naive UTC
+    return int(count or 0), last or now()
+
+
+def unlock_user(session: Session, name: str, by: str | None) -> None:
+    """Clear a user's run of failed PINs (an engineer's act, audited)."""
+    key = name.strip().lower()
+    if session.scalar(select(User.id).where(User.name == key)) is None:
+        raise StationError(f"no user named {name!r}")
+    audit(session, key, "user_unlocked", {"by": by})
+
+
+def require(session: Session, name: str | None, pin: str | None, role: str, action: str,
+            data: Path | None = None) -> str | None:
     """Who may do `action`: the signed-in user's name, or None on a station without users. One
     line when the user is unknown, the PIN wrong, or the role too low."""
-    if not has_users(session):
+    if not (roles_on(session, data) if data is not None else has_users(session)):
         return None
     user = authenticate(session, name, pin)
     if ROLES.index(user.role) < ROLES.index(role):
@@ -112,7 +182,7 @@ def check_role(store: StationStore, name: str | None, pin: str | None, role: str
     it is raised."""
     with store.session() as s:
         try:
-            who = require(s, name, pin, role, action)
+            who = require(s, name, pin, role, action, store.data)
         except StationError:
             s.commit()
             raise

@@ -59,9 +59,9 @@ def _answer_quit(answer: QMessageBox.StandardButton, then=None) -> list[str]:
 
 
 def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_dir):
-    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env={"STATION_PIN": "1234"})
+    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env={"STATION_PIN": "246810"})
     run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir,
-            env={"STATION_PIN": "1234", "STATION_NEW_PIN": "5555"})
+            env={"STATION_PIN": "246810", "STATION_NEW_PIN": "5555"})
     w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir), kiosk=True))
     qtbot.addWidget(w)
     with qtbot.waitExposed(w):
@@ -96,7 +96,7 @@ def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_di
     def engineer_signs_in() -> None:
         dialog = QApplication.activeModalWidget()
         dialog.name.setText("eve")
-        dialog.pin.setText("1234")
+        dialog.pin.setText("246810")
         dialog._check()
 
     _answer_quit(QMessageBox.StandardButton.Yes, then=engineer_signs_in)

@@ -30,27 +30,27 @@ def test_roles_guard_models_thresholds_and_reviews(data_dir, demo_images):
     run_cli("promote", "default", data=data_dir)  # no users yet: nothing is checked
     refused(run_cli("users", "add", "otto", "--role", "operator", check=False, data=data_dir, env=as_user("5555")),
             "first user must be an engineer")
-    out = json.loads(run_cli("users", "add", "Eve", "--role", "engineer", "--json", data=data_dir, env=as_user("1234")).stdout)
+    out = json.loads(run_cli("users", "add", "Eve", "--role", "engineer", "--json", data=data_dir, env=as_user("246810")).stdout)
     assert out == {"name": "eve", "role": "engineer", "active": True}
     refused(run_cli("users", "add", "otto", "--role", "operator", check=False, data=data_dir, env=as_user("", "5555")),
             "--user NAME")
-    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=as_user("1234", "5555"))
-    run_cli("users", "add", "ina", "--role", "inspector", "--user", "eve", data=data_dir, env=as_user("1234", "7777"))
+    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=as_user("246810", "5555"))
+    run_cli("users", "add", "ina", "--role", "inspector", "--user", "eve", data=data_dir, env=as_user("246810", "7777"))
     assert run_json("users", "list", data=data_dir) == [
         {"name": "eve", "role": "engineer", "active": True}, {"name": "ina", "role": "inspector", "active": True},
         {"name": "otto", "role": "operator", "active": True}]
-    assert all(h.startswith("scrypt$") and "1234" not in h for (h,) in rows(data_dir, "SELECT pin_hash FROM users"))
+    assert all(h.startswith("scrypt$") and "246810" not in h for (h,) in rows(data_dir, "SELECT pin_hash FROM users"))
 
     # Promote, rollback and thresholds: engineers only; a wrong PIN or no name is one line too.
     refused(run_cli("promote", "default", "--user", "otto", check=False, data=data_dir, env=as_user("5555")),
             "otto is an operator; promote needs an engineer")
     refused(run_cli("promote", "default", "--user", "eve", check=False, data=data_dir, env=as_user("9999")), "wrong PIN")
-    refused(run_cli("promote", "default", check=False, data=data_dir, env=as_user("1234")), "--user NAME")
+    refused(run_cli("promote", "default", check=False, data=data_dir, env=as_user("246810")), "--user NAME")
     refused(run_cli("threshold", "default", "0.7", "--user", "ina", check=False, data=data_dir, env=as_user("7777")),
             "needs an engineer")
-    run_cli("threshold", "default", "0.7", "--user", "eve", data=data_dir, env=as_user("1234"))
+    run_cli("threshold", "default", "0.7", "--user", "eve", data=data_dir, env=as_user("246810"))
     assert [m["threshold"] for m in run_json("models", data=data_dir) if m["name"] == "default"] == [0.7]
-    run_cli("promote", "default", "--user", "eve", "--reason", "back to the shipped model", data=data_dir, env=as_user("1234"))
+    run_cli("promote", "default", "--user", "eve", "--reason", "back to the shipped model", data=data_dir, env=as_user("246810"))
     last = json.loads((data_dir / "models" / "promotions.jsonl").read_text().splitlines()[-1])
     assert (last["by"], last["reason"]) == ("eve", "back to the shipped model")
 
@@ -82,8 +82,8 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
     shutil.copytree(default_model_dir(), tmp_path / "other")
     run_cli("promote", str(tmp_path / "other"), "--as", "other", data=data_dir)
     run_cli("promote", "default", data=data_dir)
-    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env=as_user("1234"))
-    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=as_user("1234", "5555"))
+    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env=as_user("246810"))
+    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=as_user("246810", "5555"))
     w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
     qtbot.addWidget(w)
     w.show()
@@ -100,7 +100,7 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
         dialog._check()
         seen["operator"] = dialog.error.text()
         dialog.name.setText("eve")
-        dialog.pin.setText("1234")
+        dialog.pin.setText("246810")
         dialog._check()
 
     from PySide6.QtWidgets import QApplication

@@ -9,9 +9,14 @@ from station.commands.output import emit_json
 
 def cmd_settings(args: argparse.Namespace) -> int:
     from station import settings
+    from station.commands.users import record, signed_in
 
     if args.key is not None and args.value is not None:
+        who = signed_in(args, "changing a setting")  # as the window asks an engineer for the same change
+        before = settings.pick(settings.load(args.data), args.key)
         current = settings.set_value(args.key, args.value, args.data)
+        record(args, who, "setting_changed", {"key": args.key, "from": before.get(args.key),
+                                                "to": settings.pick(current, args.key).get(args.key)})
     else:
         current = settings.load(args.data)
     flat = current.flat() if args.key is None else settings.pick(current, args.key)
@@ -25,8 +30,11 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     from station import settings
+    from station.commands.users import record, signed_in
     from station.retention import purge
     from station.store.db import open_store
+
+    who = None if args.dry_run else signed_in(args, "purging images")
 
     policy = settings.load(args.data).retention
     if args.pass_days is not None:
@@ -35,6 +43,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
         policy.keep_one_in = args.keep_one_in
     with open_store(args.data, args.db, args.store) as store:
         result = purge(store, policy, dry_run=args.dry_run)
+    if not args.dry_run:
+        record(args, who, "purged", {"files": sum(c.files for c in result.by_category.values()), "bytes": result.bytes,
+                                     "pass_days": policy.pass_days, "keep_one_in": policy.keep_one_in})
     if args.json:
         emit_json(result.to_json())
     elif not result.enabled:
@@ -66,10 +77,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from station.backup import restore
+    from station.commands.users import record, signed_in
     from station.store.db import open_store
 
+    # Checked against the users of the database being replaced, before anything is touched.
+    who = signed_in(args, "restoring a backup")
     with open_store(args.data, args.db, args.store) as store:
         result = restore(store, Path(args.backup))
+    record(args, who, "restored", {"backup": str(result.backup), "saved": str(result.saved)})
     if args.json:
         emit_json(result.to_json())
     else:

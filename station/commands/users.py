@@ -30,12 +30,12 @@ def signed_in(args: argparse.Namespace, action: str, role: str = "engineer") -> 
     """The signed-in user allowed to do `action`, or None on a station without users. The PIN
     is asked for only when the station has users."""
     from station.store.db import open_store
-    from station.users import check_role, has_users
+    from station.users import check_role, roles_on
 
     store = open_store(args.data, getattr(args, "db", None), getattr(args, "store", None))
     try:
         with store.session() as s:
-            needed = has_users(s)
+            needed = roles_on(s, store.data)
         pin = _pin("STATION_PIN", f"PIN for {args.user}: ") if needed and args.user else None
         return check_role(store, args.user, pin, role, action)
     finally:
@@ -57,7 +57,7 @@ def record(args: argparse.Namespace, user: str | None, action: str, detail: dict
 
 def cmd_users(args: argparse.Namespace) -> int:
     from station.store.db import open_store
-    from station.users import add_user, has_users, list_users
+    from station.users import add_user, list_users, roles_on, unlock_user
 
     store = open_store(args.data, args.db, args.store)
     try:
@@ -70,10 +70,18 @@ def cmd_users(args: argparse.Namespace) -> int:
                 for u in users:
                     print(f"{u['name']:<24} {u['role']:<10} {'active' if u['active'] else 'inactive'}")
             return 0
+        if args.action == "unlock":
+            if not args.name:
+                raise StationError("station users unlock NAME --user ENGINEER")
+            by = signed_in(args, "unlocking a user")
+            with store.session.begin() as s:
+                unlock_user(s, args.name, by)
+            print(f"{args.name.strip().lower()} may try a PIN again")
+            return 0
         if not args.name or not args.role:
             raise StationError("station users add NAME --role operator|inspector|engineer")
         with store.session() as s:
-            first = not has_users(s)
+            first = not roles_on(s, store.data)
         by = None if first else signed_in(args, "adding a user")
         pin = _pin("STATION_PIN" if first else "STATION_NEW_PIN", f"PIN for {args.name}: ", twice=True)
         with store.session.begin() as s:

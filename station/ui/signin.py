@@ -19,11 +19,11 @@ def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str
     reviewer's name (asked once per session; "" when `ask_name` is False); with users, someone
     signed in with at least `role` (a PIN, asked again for a higher role or after
     SIGN_IN_MINUTES). None when refused or cancelled; a refusal is in the audit trail."""
-    from station.users import ROLES, has_users, list_users
+    from station.users import ROLES, list_users, roles_on
 
     store = window.store()
     with store.session() as s:
-        if not has_users(s):
+        if not roles_on(s, store.data):
             return reviewer_name(window) if ask_name else ""
     # A shared PC: an engineer who signed in to promote walks away, and the next person must not
     # inherit the role.

@@ -1,0 +1,127 @@
+"""The red team's role, restore and PIN cases (0.9.0 failed each): every command that changes
+settings, retention or the data checks the role; a database edit cannot switch roles off;
+failed PINs slow down and then lock; restore refuses links, unknown files and a backup that
+would drop the users, before the live data is touched."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import pytest
+from conftest import run_cli, run_json
+from test_one_line_errors import one_line
+
+ENGINEER, OPERATOR = "246810", "5555"
+
+
+def pin(value: str, new: str | None = None) -> dict[str, str]:
+    return {"STATION_PIN": value, **({"STATION_NEW_PIN": new} if new else {})}
+
+
+@pytest.fixture()
+def station(data_dir, demo_images):
+    """A station with inspections, an engineer (eve), a second engineer (ed) and an operator (otto)."""
+    run_cli("run", str(demo_images), data=data_dir)
+    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env=pin(ENGINEER))
+    run_cli("users", "add", "ed", "--role", "engineer", "--user", "eve", data=data_dir, env=pin(ENGINEER, "135790"))
+    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=pin(ENGINEER, OPERATOR))
+    return data_dir
+
+
+def sql(data, statement: str) -> list[tuple]:
+    con = sqlite3.connect(data / "station.db")
+    try:
+        out = con.execute(statement).fetchall()
+        con.commit()
+        return out
+    finally:
+        con.close()
+
+
+def actions(data) -> list[tuple[str, str]]:
+    return [(e["user"], e["action"]) for e in reversed(run_json("audit", "--limit", "1000", data=data))]
+
+
+def test_an_engineer_pin_is_six_digits_or_more(station):
+    one_line(run_cli("users", "add", "edna", "--role", "engineer", "--user", "eve", check=False, data=station,
+                     env=pin(ENGINEER, "1234")), "engineer's PIN needs at least 6")
+
+
+def test_settings_and_purge_need_an_engineer_and_are_audited(station):
+    one_line(run_cli("settings", "retention.pass_days", "1", check=False, data=station), "--user NAME")
+    one_line(run_cli("settings", "retention.pass_days", "1", "--user", "otto", check=False, data=station, env=pin(OPERATOR)),
+             "otto is an operator")
+    assert run_json("settings", "retention.pass_days", data=station) != {"retention.pass_days": 1}, "reading needs nobody"
+    run_cli("settings", "retention.pass_days", "9", "--user", "eve", data=station, env=pin(ENGINEER))
+    change = [e for e in run_json("audit", data=station) if e["action"] == "setting_changed"]
+    assert change[0]["user"] == "eve" and change[0]["detail"]["key"] == "retention.pass_days" and change[0]["detail"]["to"] == 9
+    one_line(run_cli("purge", check=False, data=station), "--user NAME")
+    run_cli("purge", "--dry-run", data=station)  # says what would go: changes nothing, needs nobody
+    run_cli("purge", "--user", "ed", data=station, env=pin("135790"))
+    assert ("ed", "purged") in actions(station)
+
+
+def test_inactive_or_deleted_users_never_switch_the_roles_off(station):
+    sql(station, "UPDATE users SET active = 0")
+    one_line(run_cli("promote", "default", check=False, data=station), "--user NAME")
+    one_line(run_cli("promote", "default", "--user", "eve", check=False, data=station, env=pin(ENGINEER)), "no active user")
+    # Users and their audit rows deleted outright: the data dir remembers that roles are on.
+    sql(station, "DELETE FROM users")
+    sql(station, "DELETE FROM audit")
+    one_line(run_cli("promote", "default", check=False, data=station), "--user NAME")
+    one_line(run_cli("users", "add", "mallory", "--role", "engineer", check=False, data=station, env=pin("999999", "999999")),
+             "--user NAME")
+
+
+def test_wrong_pins_slow_down_then_lock_until_an_engineer_unlocks(station):
+    for _ in range(10):  # a guesser who does not wait: from the fourth try on, each is refused unchecked
+        proc = run_cli("threshold", "default", "0.6", "--user", "eve", check=False, data=station, env=pin("000000"))
+        one_line(proc)
+        assert "wrong PIN" in proc.stderr or "wait" in proc.stderr, proc.stderr
+    one_line(run_cli("threshold", "default", "0.6", "--user", "eve", check=False, data=station, env=pin(ENGINEER)),
+             "locked after 10 wrong PINs")
+    assert ("eve", "sign_in_locked") in actions(station)
+    one_line(run_cli("users", "unlock", "eve", "--user", "otto", check=False, data=station, env=pin(OPERATOR)), "needs an engineer")
+    run_cli("users", "unlock", "eve", "--user", "ed", data=station, env=pin("135790"))
+    run_cli("threshold", "default", "0.6", "--user", "eve", data=station, env=pin(ENGINEER))
+    assert [m["threshold"] for m in run_json("models", data=station) if m["name"] == "default"] == [0.6]
+
+
+def test_restore_needs_an_engineer_and_never_drops_the_users(station, tmp_path, demo_images):
+    early = tmp_path / "early"
+    run_cli("run", str(demo_images), data=early)
+    run_cli("backup", str(tmp_path / "before-users"), data=early)
+    before = sql(station, "SELECT count(*) FROM inspections")
+    one_line(run_cli("restore", str(tmp_path / "before-users"), check=False, data=station), "--user NAME")
+    one_line(run_cli("restore", str(tmp_path / "before-users"), "--user", "otto", check=False, data=station, env=pin(OPERATOR)),
+             "otto is an operator")
+    one_line(run_cli("restore", str(tmp_path / "before-users"), "--user", "eve", check=False, data=station, env=pin(ENGINEER)),
+             "from before this station had users")
+    assert sql(station, "SELECT count(*) FROM users") == [(3,)] and sql(station, "SELECT count(*) FROM inspections") == before
+    # A backup of this station, restored by an engineer: the restore is in the trail.
+    run_cli("backup", str(tmp_path / "bk"), data=station)
+    run_cli("restore", str(tmp_path / "bk"), "--user", "eve", data=station, env=pin(ENGINEER))
+    assert ("eve", "restored") in actions(station)
+
+
+@pytest.mark.parametrize("plant", ["link-to-etc", "linked-folder", "unlisted-file", "active-escapes"])
+def test_restore_refuses_a_crafted_backup_before_touching_the_live_data(station, tmp_path, plant):
+    bk = tmp_path / "bk"
+    run_cli("backup", str(bk), data=station)
+    (bk / "models").mkdir(exist_ok=True)
+    if plant == "link-to-etc":
+        os.symlink("/etc/hostname", bk / "models" / "hostname")
+    elif plant == "linked-folder":
+        os.symlink("/etc", bk / "models" / "etc")
+    elif plant == "unlisted-file":
+        (bk / "models" / "extra.bin").write_bytes(b"\0" * 16)
+    else:
+        (bk / "models" / "ACTIVE").write_text("../../..")
+    sql(station, "INSERT INTO audit (at, user, action, detail) VALUES ('2026-01-01', 'probe', 'probe', '{}')")
+    proc = run_cli("restore", str(bk), "--user", "eve", check=False, data=station, env=pin(ENGINEER))
+    one_line(proc, "not restored")
+    assert ("probe", "probe") in actions(station), "the live database was not replaced"
+    assert not (station / "models" / "hostname").exists() and not (station / "models" / "etc").exists()
+    assert json.loads((bk / "backup.json").read_text())["format"] == 2
