@@ -366,7 +366,7 @@ def test_settings_fit_the_screen_and_save_by_touch(qtbot, window, data_dir):
     qtbot.waitExposed(dlg)
     room = dlg.screen().availableGeometry()
     assert dlg.frameGeometry().height() <= room.height(), (dlg.frameGeometry(), room)
-    assert dlg.scroll.verticalScrollBar().maximum() > 0, "the sections scroll (they are taller than this screen)"
+    assert dlg.sections.verticalScrollBar().maximum() > 0, "the sections scroll (they are taller than this screen)"
     save = dlg.buttons.button(dlg.buttons.StandardButton.Save)
     corner = save.mapTo(dlg, save.rect().bottomRight())
     assert dlg.rect().contains(corner) and not save.visibleRegion().isEmpty(), "Save is on screen"

@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self.view_keys = ViewKeys(self, self.tabs.currentWidget)
         self.view_keys.add(self.live, {"Space": self.live.confirm_btn.click, "W": self.live.wrong_btn.click,
                                        "H": self.live.heat_box.toggle})
-        self.view_keys.add(self.review, self.review.keys)
+        self.view_keys.add(self.review, self.review.key_slots)
 
         shopfloor.install(self)
         self.shift = ShiftCounter(self)

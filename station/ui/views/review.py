@@ -132,7 +132,7 @@ class ReviewView(QWidget):
                 "0": self.image.reset_zoom, "B": self.bulk.toggle}
         for n in range(1, 10):
             keys[str(n)] = partial(self.decide_defect, n)
-        self.keys = keys  # the window sends them here whatever has focus (ui.shortcuts.ViewKeys)
+        self.key_slots = keys  # the window sends them here whatever has focus (ui.shortcuts.ViewKeys)
 
     # -- the queue --------------------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
