@@ -7,13 +7,13 @@ import argparse
 import importlib
 import logging
 import os
-import re
 import sys
 from typing import NoReturn
 
 from station import __version__
 from station.errors import StationError
 from station.model.backends import BACKENDS, installed
+from station.redact import mask
 
 # command -> (module under station.commands, function)
 COMMANDS = {
@@ -122,8 +122,6 @@ def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, js
         p.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
 
 
-# user:password@ in a URL; argparse repeats the offending arguments in its errors.
-_URL_PASSWORD = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]+@")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -131,7 +129,7 @@ class _Parser(argparse.ArgumentParser):
     once echoed the secret in its "unrecognized arguments" line."""
 
     def error(self, message: str) -> NoReturn:
-        super().error(_URL_PASSWORD.sub(r"\1***@", message))
+        super().error(mask(message))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from station.redact import MaskingFilter, MaskingFormatter, mask
 from station.terminal import safe
 
 LOG_NAME = "station.log"
@@ -39,7 +40,7 @@ class _OneLine(logging.Formatter):
         if record.exc_info and record.levelno >= logging.ERROR:
             exc = record.exc_info[1]
             text = f"{text} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; details in {_file_path or 'the log'})"
-        return safe(f"station {self.command}: {text}")
+        return safe(mask(f"station {self.command}: {text}"))
 
 
 class _QuietFile(logging.handlers.RotatingFileHandler):
@@ -64,14 +65,16 @@ def setup(data: str | os.PathLike[str] | None, command: str = "", verbose: bool 
     err = logging.StreamHandler(sys.stderr)
     err.setLevel(logging.INFO if verbose else logging.WARNING)
     err.setFormatter(_OneLine(command))
+    err.addFilter(MaskingFilter())
     root.addHandler(err)
     _file_path = None
     try:
         path = file_for(data)
         path.parent.mkdir(parents=True, exist_ok=True)
         fh = _QuietFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
+        fh.addFilter(MaskingFilter())
         fh.setLevel(logging.DEBUG if verbose else logging.INFO)
-        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"))
+        fh.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"))
         root.addHandler(fh)
         _file_path = path
     except Exception:  # noqa: BLE001 (no data dir, read-only disk: stderr alone still works)

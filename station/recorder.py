@@ -26,6 +26,7 @@ from station import config
 from station.diskguard import DiskGuard, is_no_space
 from station.domain import Result
 from station.protocols import StationStore
+from station.redact import mask
 from station.spool import Spool, SpooledBatch, from_row, to_row
 from station.store import files, repo
 from station.store.blobs import StoreUnavailable
@@ -59,7 +60,7 @@ class Recorder:
         self.model = model
         with self.store.session.begin() as s:
             self.model_id = repo.model_id(s, model.name, model.version, model.card)
-            self.run_id = repo.start_run(s, self.source, self.model_id, self.station, self.store.blobs.url)
+            self.run_id = repo.start_run(s, mask(self.source), self.model_id, self.station, self.store.blobs.url)
 
     def switch(self, model) -> None:
         """A new active model mid-run (a line promotion): the run so far ends, a new one starts."""

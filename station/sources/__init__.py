@@ -34,7 +34,10 @@ def _open(spec: str, **options) -> Source:
         from station.sources.capture import CaptureSource
 
         target: int | str = int(src.target) if src.kind == "camera" else src.target
-        return CaptureSource(target, origin=str(src), live=True, **options)
+        from station.redact import mask
+
+        # The origin goes into rows, sinks, banners and the log: never a camera's password.
+        return CaptureSource(target, origin=mask(str(src)), live=True, **options)
     path = Path(src.target)
     if src.kind == "video":
         from station.sources.capture import CaptureSource

@@ -1,0 +1,39 @@
+"""One home for keeping credentials inside the process: a URL's `user:password@` is masked
+before it is logged, stored, sent to a sink or shown (a camera's or a database's password was
+in the log, the run rows and every MQTT verdict at 0.9.0)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# scheme://user:password@ -> scheme://user:***@ ; scheme://token@ -> scheme://***@
+_WITH_PASSWORD = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s/]+@")
+_USER_ONLY = re.compile(r"(\b[A-Za-z][\w+.-]*://)[^:/@\s]+@")
+
+
+def mask(text: str) -> str:
+    """`text` with every URL's password (or lone token) replaced by ***; the user name stays,
+    so support can still tell which account was used."""
+    return _USER_ONLY.sub(r"\1***@", _WITH_PASSWORD.sub(r"\1***@", text))
+
+
+class MaskingFilter(logging.Filter):
+    """On a handler: the record's message, arguments included, is masked before any format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 (a bad format string is logging's to report)
+            return True
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+class MaskingFormatter(logging.Formatter):
+    """A formatter whose output, tracebacks and exception texts included, is masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask(super().format(record))

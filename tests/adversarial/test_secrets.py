@@ -1,0 +1,63 @@
+"""A planted secret never leaves the process: a camera URL's password is in no log line, no stored
+row and no printed output; a database password is in neither the log nor stderr."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import sqlite3
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from conftest import run_cli
+
+SECRET = "s3cr3t-cam-pw"
+
+
+@pytest.fixture()
+def stream_url(tmp_path):
+    """A short video behind a real HTTP server on loopback, addressed with user:password@."""
+    video = tmp_path / "www" / "line.avi"
+    video.parent.mkdir()
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (128, 128))
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        writer.write(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8))
+    writer.release()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(video.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://op:{SECRET}@127.0.0.1:{server.server_address[1]}/line.avi"
+    server.shutdown()
+    server.server_close()
+
+
+def _everything_written(data) -> str:
+    text = [p.read_text(errors="replace") for p in (data / "logs").glob("station.log*")]
+    con = sqlite3.connect(data / "station.db")
+    try:
+        for table in ("runs", "inspections"):
+            text += [repr(row) for row in con.execute(f"SELECT * FROM {table}")]  # noqa: S608 (fixed names)
+    finally:
+        con.close()
+    return "\n".join(text)
+
+
+def test_a_camera_password_is_never_stored_logged_or_printed(stream_url, data_dir):
+    proc = run_cli("run", stream_url, "--limit", "4", "--json", data=data_dir, timeout=300)  # a stream is live: it never ends
+    assert json.loads(proc.stdout)["processed"] == 4, proc.stdout
+    written = _everything_written(data_dir)
+    assert "127.0.0.1" in written, "the run and its parts are recorded, with the camera's address"
+    assert SECRET not in written + proc.stdout + proc.stderr
+    assert "op:***@" in written, "masked, not dropped: support can tell which account was used"
+
+
+def test_a_database_password_is_not_in_the_log(data_dir):
+    proc = run_cli("models", "--db", f"postgresql+psycopg://qa:{SECRET}@127.0.0.1:1/station", data=data_dir, check=False)
+    assert proc.returncode == 2
+    log = "".join(p.read_text(errors="replace") for p in (data_dir / "logs").glob("station.log*"))
+    assert "qa:***@127.0.0.1:1" in log, "the command line is logged, masked"
+    assert SECRET not in log + proc.stderr
