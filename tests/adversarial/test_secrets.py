@@ -40,7 +40,7 @@ def _everything_written(data) -> str:
     con = sqlite3.connect(data / "station.db")
     try:
         for table in ("runs", "inspections"):
-            text += [repr(row) for row in con.execute(f"SELECT * FROM {table}")]  # noqa: S608 (fixed names)
+            text += [repr(row) for row in con.execute(f"SELECT * FROM {table}")]
     finally:
         con.close()
     return "\n".join(text)
