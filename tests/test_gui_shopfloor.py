@@ -5,7 +5,7 @@ one stray click."""
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_json
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -192,3 +192,46 @@ def test_the_qt_binding_keeps_its_references_to_none(qapp):
         qapp.processEvents()
         QTest.qWait(0)
     assert abs(sys.getrefcount(None) - before) < 500, sys.getrefcount(None) - before
+
+
+def test_the_kiosk_opens_no_file_dialog_and_its_source_changes_only_for_an_engineer(qtbot, data_dir, demo_images):
+    """#30 item 6: Browse… opened a file dialog that renames and deletes folders, and an operator
+    could change the source and Start without signing in."""
+    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env={"STATION_PIN": "246810"})
+    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir,
+            env={"STATION_PIN": "246810", "STATION_NEW_PIN": "5555"})
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir), kiosk=True))
+    qtbot.addWidget(w)
+    with qtbot.waitExposed(w):
+        w.showFullScreen()
+    bar = w.live.source_bar
+    bar.set_source(str(demo_images))
+    bar._kind_changed()
+    assert not bar.browse.isVisible() and bar.change_btn.isVisible()
+    assert not bar.kind.isEnabled() and not bar.target.isEnabled(), "the source an engineer set is read-only"
+    bar._browse()  # even called directly, no dialog: a modal one would block this test
+    refused: list[str] = []
+
+    def sign_in(name: str, pin: str) -> None:
+        dialog = QApplication.activeModalWidget()
+        dialog.name.setText(name)
+        dialog.pin.setText(pin)
+        dialog._check()
+        if dialog.isVisible():
+            refused.append(dialog.error.text())
+            dialog.reject()
+
+    QTimer.singleShot(50, lambda: sign_in("otto", "5555"))
+    qtbot.mouseClick(bar.change_btn, Qt.MouseButton.LeftButton)
+    assert refused == ["otto is an operator; changing the kiosk's source needs an engineer"]
+    assert not bar.target.isEnabled()
+    w._signed_in = None
+    QTimer.singleShot(50, lambda: sign_in("eve", "246810"))
+    qtbot.mouseClick(bar.change_btn, Qt.MouseButton.LeftButton)
+    assert bar.target.isEnabled() and bar.kind.isEnabled() and not bar.browse.isVisible()
+    qtbot.mouseClick(bar.start_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+    assert not bar.target.isEnabled(), "locked again after the Start"
+    assert ("eve", "kiosk_source_unlocked") in [(e["user"], e["action"]) for e in run_json("audit", data=data_dir)]
+    w.setProperty("system_quit", True)
+    w.close()

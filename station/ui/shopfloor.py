@@ -7,6 +7,8 @@ keeps the operator on Live and keeps the station running.
 - Kiosk (`station gui --kiosk`): full screen, the tab bar hidden and Ctrl+2..4 ignored, so the
   operator stays on Live; quitting needs a confirmation, and on a station with users an
   engineer's sign-in (a glove on the wrong key, or a curious passer-by, must not stop the line).
+  The source is the one an engineer set: Start and Stop work, changing it takes an engineer's
+  sign-in, and no file dialog opens.
 """
 
 from __future__ import annotations
@@ -52,6 +54,21 @@ def install(window: MainWindow) -> None:
         window.tabs.tabBar().hide()
         window.tabs.setCurrentWidget(window.live)
         window.setWindowTitle("Inspection station (kiosk)")
+        bar = window.live.source_bar
+        bar.lock(True)
+        bar.change_btn.clicked.connect(lambda: unlock_source(window))
+        bar.start.connect(lambda _spec: bar.lock(True))  # each start locks it again
+
+
+def unlock_source(window: MainWindow) -> bool:
+    """The kiosk's "Change source…": an engineer's sign-in opens the source fields (no Browse)
+    until the next Start. On a station without users, the reviewer's name is asked and kept."""
+    who = window.authorize("engineer", "changing the kiosk's source")
+    if who is None:
+        return False
+    window.live.source_bar.lock(False)
+    window.audit(who or "(no users)", "kiosk_source_unlocked", {"was": window.live.source_bar.spec()})
+    return True
 
 
 def keep_on_live(window: MainWindow) -> bool:

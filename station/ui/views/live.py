@@ -69,9 +69,16 @@ class SourceBar(QWidget):
         self.start_btn.setObjectName("primary")
         self.pause_btn = QPushButton("Pause  [F6]")
         self.stop_btn = QPushButton("Stop  [F7]")
+        # The kiosk: the source an engineer set, shown but not editable; changing it takes an
+        # engineer's sign-in, and no file dialog is ever opened (one renamed and deleted folders).
+        self.locked = False
+        self.kiosk = False  # no file dialog, ever
+        self.change_btn = QPushButton("Change source…")
+        self.change_btn.setVisible(False)
         self.again = QCheckBox("Inspect again")
         self.again.setToolTip("Also judge and show parts this model already judged (their rows are not duplicated)")
-        for w in (self.kind, self.target, self.cameras, self.browse, self.again, self.start_btn, self.pause_btn, self.stop_btn):
+        for w in (self.kind, self.target, self.cameras, self.browse, self.change_btn, self.again, self.start_btn,
+                  self.pause_btn, self.stop_btn):
             lay.addWidget(w)
         lay.setStretch(1, 1)
         self.kind.currentIndexChanged.connect(self._kind_changed)
@@ -111,13 +118,23 @@ class SourceBar(QWidget):
         self.pause_btn.setEnabled(running)
         self.stop_btn.setEnabled(running)
         self.pause_btn.setText("Resume  [F6]" if paused else "Pause  [F6]")
+        self.running = running
         for w in (self.kind, self.target, self.browse, self.cameras, self.again):
-            w.setEnabled(not running)
+            w.setEnabled(not running and not self.locked)
+        self.change_btn.setEnabled(not running)
+
+    def lock(self, locked: bool) -> None:
+        """The kiosk's lock: the source fields read-only, Browse gone, "Change source…" shown."""
+        self.kiosk = True
+        self.locked = locked
+        self.change_btn.setVisible(True)
+        self._kind_changed()
+        self.set_running(getattr(self, "running", False))
 
     def _kind_changed(self) -> None:
         kind = self.current_kind()
         self.target.setVisible(kind not in ("demo",))
-        self.browse.setVisible(kind in ("folder", "watch", "video"))
+        self.browse.setVisible(kind in ("folder", "watch", "video") and not self.kiosk)
         self.again.setVisible(kind in ("folder", "watch", "video"))  # a camera's frames are new every time
         self.cameras.setVisible(kind == "camera")
         self.target.setVisible(kind in ("folder", "watch", "video", "genicam"))
@@ -126,6 +143,8 @@ class SourceBar(QWidget):
         self.kind_changed.emit(kind)
 
     def _browse(self) -> None:
+        if self.kiosk:
+            return
         if self.current_kind() == "video":
             path, _ = QFileDialog.getOpenFileName(self, "Video file", self.target.text())
         else:
