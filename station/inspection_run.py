@@ -148,7 +148,7 @@ class InspectionRun:
         if not outputs.empty:
             from station.outputs.lineio import LineIO
 
-            self._line = LineIO.open(outputs, station, m)
+            self._line = LineIO.open(outputs, station, m, store.data / "outbox")
             self.source = self._line.gate(self.source)
             self.source.should_stop = self._should_stop
         if o.upkeep:

@@ -1,23 +1,25 @@
 """Every sink on its own thread behind a bounded queue, so a broker that is down, a PLC that is
 slow or a web server that hangs never slows inspection: `publish` only appends.
 
-A sink's thread connects, sends the oldest queued verdict, and removes it only once the sink
-says it was delivered (an MQTT PUBACK, an OPC UA write's status, a Modbus reply, an HTTP 2xx).
-On any failure it drops the connection, waits (0.5 s doubling to 10 s) and sends the same
-verdict again: nothing is lost while the queue has room, and nothing is sent twice on purpose.
-When the queue is full the oldest verdict goes, and is counted.
+The queue is the sink's outbox on disk (station.outputs.outbox): a verdict is written there
+before `publish` returns. A sink's thread connects, sends the oldest queued verdict, and removes
+it only once the sink says it was delivered (an MQTT PUBACK, an OPC UA write's status, a Modbus
+reply, an HTTP 2xx). On any failure it drops the connection, waits (0.5 s doubling to 10 s) and
+sends the same verdict again: nothing is lost while the queue has room, not even in a crash, and
+nothing is sent twice on purpose. When the queue is full the oldest verdict goes, and is counted.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from station.outputs.message import VerdictMessage
+from station.outputs.outbox import Outbox
 from station.store.db import first_line
 
 log = logging.getLogger("station.outputs")
@@ -57,9 +59,12 @@ class SinkState:
 
 
 class SinkRunner:
-    def __init__(self, sink: Sink, queue: int) -> None:
+    def __init__(self, sink: Sink, queue: int, outbox: Outbox | None = None) -> None:
         self.sink = sink
-        self._q: collections.deque[VerdictMessage] = collections.deque()
+        self._q = outbox if outbox is not None else Outbox(Path(":memory:"))
+        if len(self._q):
+            log.info("output %s: %d verdicts from an earlier run wait in %s; they go first", sink.name, len(self._q),
+                     self._q.path)
         self._max = queue
         self._cond = threading.Condition()
         self._closed = threading.Event()
@@ -71,8 +76,8 @@ class SinkRunner:
 
     def put(self, message: VerdictMessage) -> None:
         with self._cond:
-            if len(self._q) >= self._max:
-                self._q.popleft()
+            while len(self._q) >= self._max:
+                self._q.drop_oldest()
                 self._dropped += 1
             self._q.append(message)
             self._cond.notify()
@@ -104,13 +109,12 @@ class SinkRunner:
                 if not self._q:
                     wait = self.sink.tick_s - (time.monotonic() - last_tick) if self.sink.tick_s else 0.5
                     self._cond.wait(timeout=max(0.01, min(wait, 0.5)))
-                head = self._q[0] if self._q else None
+                head = self._q.head()
             try:
                 if head is not None:
-                    self.sink.send(head)
+                    self.sink.send(head[1])
                     with self._cond:
-                        if self._q and self._q[0] is head:  # a full queue may have let it go meanwhile
-                            self._q.popleft()
+                        self._q.remove(head[0])  # a full queue may have let it go meanwhile
                         self._delivered += 1
                 if self.sink.tick_s and time.monotonic() - last_tick >= self.sink.tick_s:
                     last_tick = time.monotonic()
@@ -161,13 +165,16 @@ class SinkRunner:
         with self._cond:
             self._cond.notify_all()
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():  # a send stuck past its timeout still holds the outbox
+            self._q.close()
 
 
 class Outputs:
     """The run's sinks: `publish` to all of them, `states` for the window, `close` at the end."""
 
-    def __init__(self, sinks: list[tuple[Sink, int]]) -> None:
-        self.runners = [SinkRunner(sink, queue) for sink, queue in sinks]
+    def __init__(self, sinks: list[tuple[Sink, int]], outbox: Path | None = None) -> None:
+        self.runners = [SinkRunner(sink, queue, Outbox.for_sink(outbox, sink.name) if outbox is not None else None)
+                        for sink, queue in sinks]
 
     def publish(self, message: VerdictMessage) -> None:
         for r in self.runners:
@@ -186,6 +193,6 @@ class Outputs:
             r.close()
         for s in states:
             if s.queued:
-                log.warning("output %s: %d verdicts were not delivered before the run ended (%s)", s.name, s.queued,
-                            s.detail or "still sending")
+                log.warning("output %s: %d verdicts were not delivered before the run ended (%s); they wait in the "
+                            "outbox and go at the next start", s.name, s.queued, s.detail or "still sending")
         return states

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.domain import Result
@@ -17,6 +18,7 @@ from station.outputs.config import OutputsConfig, SinkConfig
 from station.outputs.handshake import Handshake
 from station.outputs.hub import Outputs, Sink, SinkState
 from station.outputs.message import DefectCodes, message_for
+from station.outputs.outbox import Sequence
 
 if TYPE_CHECKING:
     from station.sources.base import Source
@@ -47,11 +49,14 @@ def make_sink(cfg: SinkConfig, station: str, model: str) -> Sink:
 
 
 class LineIO:
-    def __init__(self, config: OutputsConfig, station: str, model_name: str, classes: list[str]) -> None:
+    def __init__(self, config: OutputsConfig, station: str, model_name: str, classes: list[str],
+                 outbox: Path | None = None) -> None:
+        """`outbox`: the folder of the sinks' disk queues and the sequence (DATA/outbox); None
+        keeps them in memory (a crash then loses what a down sink had queued)."""
         self.config, self.station = config, station
         self.model_name = model_name
         self.codes = DefectCodes(config.defect_codes, classes)
-        self.outputs = Outputs([(make_sink(c, station, model_name), c.queue) for c in config.sinks]) if config.sinks else None
+        self.outputs = Outputs([(make_sink(c, station, model_name), c.queue) for c in config.sinks], outbox) if config.sinks else None
         self.handshake: Handshake | None = None
         if config.handshake is not None:
             h = config.handshake
@@ -63,14 +68,14 @@ class LineIO:
                 from station.outputs.opcua_io import OpcUaLink
 
                 self.handshake = Handshake(OpcUaLink(h), h)
-        self._sequence = 0
+        self._sequence = Sequence(outbox)
         self._closed: list[SinkState] | None = None
         kinds = ", ".join([s.name for s in config.sinks] + (["plc handshake"] if config.handshake else []))
         log.info("outputs from %s: %s", config.path or "the settings", kinds)
 
     @classmethod
-    def open(cls, config: OutputsConfig, station: str, model: Any) -> "LineIO":
-        return cls(config, station, model.name, list(model.classes))
+    def open(cls, config: OutputsConfig, station: str, model: Any, outbox: Path | None = None) -> "LineIO":
+        return cls(config, station, model.name, list(model.classes), outbox)
 
     def gate(self, source: "Source") -> "Source":
         return self.handshake.gate(source) if self.handshake is not None else source
@@ -82,8 +87,8 @@ class LineIO:
     def result(self, r: Result) -> None:
         if r.skipped:
             return
-        self._sequence += 1
-        seq = r.frame.trigger if self.handshake is not None and r.frame.trigger is not None else self._sequence
+        own = self._sequence.next()
+        seq = r.frame.trigger if self.handshake is not None and r.frame.trigger is not None else own
         message = message_for(r, seq, self.station, self.model_name, self.codes)
         if self.outputs is not None:
             self.outputs.publish(message)

@@ -15,7 +15,7 @@ CODE_NOT_JUDGED = 255  # the frame could not be judged (unreadable): the gate mu
 
 @dataclass(frozen=True)
 class VerdictMessage:
-    sequence: int  # this station's part counter since it started (the handshake's part number)
+    sequence: int  # this station's part counter, never repeated across restarts (under a handshake: the trigger)
     station: str
     time: str  # when the frame was captured, ISO 8601 UTC
     verdict: str  # pass | fail | error
