@@ -80,3 +80,42 @@ def test_outputs_dialog_writes_the_file_and_the_window_shows_each_output(demo_im
         broker.kill()
         hook.close()
     assert w.worker is None
+
+
+def test_verdicts_a_down_output_did_not_get_are_kept_shown_and_sent_at_the_next_start(demo_images, tmp_path, qtbot):
+    """#30 item 5: with the sink down at a run's end, 300 verdicts were dropped while the window
+    said they were kept, and the light went out. Now they stay on disk, a light and a line say
+    how many, and the next Start sends them."""
+    import json
+
+    from station.ui.main_window import MainWindow, Options
+
+    hook = Webhook()
+    hook.refusing = True
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "outputs.json").write_text(json.dumps({"sinks": [{"kind": "webhook", "name": "mes", "url": hook.url}]}))
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for p in sorted(demo_images.rglob("*.png"))[:4]:
+        shutil.copy(p, parts / p.name)
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data), station="gui-2"))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.live.source_bar.set_source(str(parts))
+        qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+        assert "mes: 4 verdicts kept on this PC for the next start" in w.message.text()
+        qtbot.wait(1200)  # two status polls after the run: the light stays
+        lights = w.line_status.lights
+        assert lights.isVisible() and "mes: 4 kept for the next start" in lights.lights["mes"].text()
+        assert hook.bodies == []
+        hook.refusing = False
+        qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)  # nothing new: all skipped
+        qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+        assert sorted(b["sequence"] for b in hook.bodies) == [1, 2, 3, 4]
+        assert "kept on this PC" not in w.message.text()
+    finally:
+        w.close()
+        hook.close()

@@ -47,6 +47,12 @@ class OutputLights(QWidget):
         self.setVisible(bool(states))
 
 
+def leftovers(line_io: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """Per sink, at a run's end: (verdicts still in its outbox, verdicts let go from a full queue)."""
+    return {name: (int(o.get("undelivered", 0)), int(o.get("dropped", 0)))
+            for name, o in line_io.get("outputs", {}).items() if o.get("undelivered") or o.get("dropped")}
+
+
 class LineStatus(QLabel):
     def __init__(self, window: Any) -> None:
         super().__init__()
@@ -76,6 +82,17 @@ class LineStatus(QLabel):
             self.setToolTip(f"{s.spooled} results went through the local spool during this run" if s.spooled else "")
         self.setVisible(bool(self.text()))
         self._lights(s)
+
+    def show_leftovers(self, left: dict[str, tuple[int, int]]) -> str:
+        """After a run: an orange light per sink that did not get everything, until the next Start.
+        The verdicts wait on this PC's disk (station.outputs.outbox); the light says how many."""
+        self.lights.set_states({name: (ORANGE if not dropped else RED,
+                                       f"{name}: {waiting} kept for the next start" if waiting else f"{name}: {dropped} let go",
+                                       f"{waiting} verdicts wait in this PC's outbox and go first at the next Start; "
+                                       f"{dropped} were let go because the queue was full")
+                                for name, (waiting, dropped) in left.items()})
+        return "; ".join(f"{name}: {w} verdicts kept on this PC for the next start" if w else
+                         f"{name}: {d} verdicts let go (queue full)" for name, (w, d) in left.items())
 
     def _lights(self, s: RunStatus) -> None:
         states: dict[str, tuple[str, str, str]] = {}

@@ -19,7 +19,7 @@ from station.labels import GOOD
 from station.ui import livereview, shopfloor, signin
 from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner
-from station.ui.linestatus import LineStatus
+from station.ui.linestatus import LineStatus, leftovers
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import ViewKeys, shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.latencies: list[float] = []
         self._closing = False
         self._last_error = ""
+        self._leftovers: dict[str, tuple[int, int]] = {}  # per sink after a run: (kept in its outbox, let go)
 
         self.tabs = QTabWidget()
         self.live = LiveView()
@@ -108,14 +109,12 @@ class MainWindow(QMainWindow):
         self.live.latency.connect(self._latency)
         for i in range(4):
             shortcut(f"Ctrl+{i + 1}", self, partial(self.tabs.setCurrentIndex, i))
-        shortcut("F5", self, bar.start_btn.click)
-        shortcut("F6", self, bar.pause_btn.click)
-        shortcut("F7", self, bar.stop_btn.click)
+        for key, button in (("F5", bar.start_btn), ("F6", bar.pause_btn), ("F7", bar.stop_btn)):
+            shortcut(key, self, button.click)
         self.view_keys = ViewKeys(self, self.tabs.currentWidget)
         self.view_keys.add(self.live, {"Space": self.live.confirm_btn.click, "W": self.live.wrong_btn.click,
                                        "H": self.live.heat_box.toggle})
         self.view_keys.add(self.review, self.review.key_slots)
-
         shopfloor.install(self)
         self.shift = ShiftCounter(self)
         self.bell = AlarmBell(self)
@@ -201,7 +200,7 @@ class MainWindow(QMainWindow):
         self.worker_thread = start_worker(self, self.worker, self.worker.run)
         self.live.show_state("WAITING", "for the first part")
         self.live.source_bar.set_running(True)
-        self._last_error = ""
+        self._last_error, self._leftovers = "", {}
         self.show_message(f"inspecting {'the demo images' if demo else spec}")
 
     def _offer_resume(self) -> None:
@@ -250,6 +249,9 @@ class MainWindow(QMainWindow):
                 self.show_error(f"{text}; last: {self._last_error}")
             else:
                 self.show_message(text)
+        self._leftovers = leftovers(summary.line_io)
+        if self._leftovers:  # never silent (0.9.0 dropped 300 verdicts and told only the log)
+            self.show_error(self.line_status.show_leftovers(self._leftovers))
         self.stats.refresh()
         self.review.refresh()
 
@@ -311,7 +313,8 @@ class MainWindow(QMainWindow):
         if self.worker is None:
             self.state_label.setText("stopped")
             self.rate_label.setText("")
-            self.line_status.lights.hide()  # no run, no outputs: a green light would say otherwise
+            if not self._leftovers:
+                self.line_status.lights.hide()  # no run, no outputs: a green light would say otherwise
             return
         s = self.worker.snapshot()
         self.line_status.show_status(s)
@@ -364,9 +367,7 @@ class MainWindow(QMainWindow):
             return
         widget = self.tabs.widget(index)
         if widget is self.review:
-            self.review.refresh()
-            # The tab bar took the keyboard with the click; the queue's keys must work at once.
-            QTimer.singleShot(0, self.review.take_keyboard)
+            self.review.refresh()  # its keys work at once, whatever has focus (ViewKeys)
         elif widget is self.stats:
             self.stats.refresh()
 
