@@ -285,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="who changed models, thresholds and users, and who was refused")
     p.add_argument("--limit", type=_int(1, 1_000_000), default=200, metavar="N")
+    p.add_argument("--verify", action="store_true", help="check the trail's hash chain; exit 2 naming the first broken link")
     _common(p)
 
     p = sub.add_parser("doctor", help="versions, devices, cameras, database, disk, models and the log path: one report for support")

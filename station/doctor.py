@@ -111,6 +111,27 @@ def _database(data: str | None, db: str | None) -> Check:
         store.engine.dispose()
 
 
+def _audit(data: str | None, db: str | None) -> Check:
+    """The audit trail's hash chain (station.audit_chain), and users whose role differs from it."""
+    from station.audit_chain import verify
+    from station.store.db import open_store
+    from station.users import audited_role, list_users
+
+    store = open_store(data, db)
+    try:
+        with store.session() as s:
+            report = verify(s, store.data)
+            forged = [u.name for u in list_users(s) if audited_role(s, u.name) != u.role]
+    finally:
+        store.engine.dispose()
+    facts = {**{k: v for k, v in report.to_json().items() if k != "ok"}, "roles_changed_outside": forged}
+    if not report.ok:
+        return Check(False, report.reason, facts)
+    if forged:
+        return Check(False, f"the role of {', '.join(forged)} differs from the audit trail (changed outside the station)", facts)
+    return Check(True, f"{report.rows} chained rows, every link holds", facts)
+
+
 def _store(data: str | None, store: str | None) -> Check:
     """Where images go: reachable and writable (a small probe object, written and read back),
     and what waits in this PC's spool for the database or the store to come back."""
@@ -236,7 +257,8 @@ def diagnose(data: str | None = None, db: str | None = None, camera_limit: int =
 
     checks: dict[str, Check] = {}
     for name, fn in (("versions", _versions), ("devices", _devices), ("cameras", lambda: _cameras(camera_limit)),
-                     ("database", lambda: _database(data, db)), ("store", lambda: _store(data, store)),
+                     ("database", lambda: _database(data, db)), ("audit", lambda: _audit(data, db)),
+                     ("store", lambda: _store(data, store)),
                      ("disk", lambda: _disk(data, db)),
                      ("models", lambda: _models(data)), ("log", _log)):
         try:

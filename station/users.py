@@ -138,6 +138,10 @@ def authenticate(session: Session, name: str | None, pin: str | None) -> UserInf
     if user is None or not pin or not _pin_matches(pin, user.pin_hash):
         audit(session, key, "sign_in_refused", {})
         raise StationError(f"unknown user or wrong PIN for {name!r}")
+    if audited_role(session, user.name) != user.role:
+        audit(session, key, "sign_in_refused", {"why": "role differs from the audit trail"})
+        raise StationError(f"{user.name}'s role in the database ({user.role}) is not the one the audit trail gave "
+                           "them: it was changed outside the station; see station audit --verify")
     if failed:
         audit(session, key, "signed_in", {"after_failed": failed})  # the run of failures ends here
     return UserInfo(user.name, user.role, user.active)
@@ -191,7 +195,20 @@ def check_role(store: StationStore, name: str | None, pin: str | None, role: str
 
 
 def audit(session: Session, user: str, action: str, detail: dict[str, Any]) -> None:
-    session.add(AuditEvent(at=now(), user=user[:128], action=action, detail=detail))
+    """One row of the tamper-evident trail (station.audit_chain)."""
+    from station.audit_chain import append
+
+    append(session, user, action, detail)
+
+
+def audited_role(session: Session, name: str) -> str | None:
+    """The role the audit trail gave `name` when it was added: a role edited in the users table
+    with SQL no longer matches it (at 0.9.0 that edit went unnoticed)."""
+    role = None
+    for detail in session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "user_added").order_by(AuditEvent.id)):
+        if isinstance(detail, dict) and detail.get("user") == name:
+            role = detail.get("role")
+    return role if isinstance(role, str) else None
 
 
 def audit_trail(session: Session, limit: int = 200) -> list[dict[str, Any]]:

@@ -336,3 +336,23 @@ def test_a_station_killed_in_an_outage_forwards_its_spool_on_the_next_start(line
     assert out["processed"] == 1 and out["spool_waiting"] == 0 and not spool.pending()
     total = committed + waiting + 1
     assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections") == [(total, total)]
+
+
+def test_stations_auditing_at_once_extend_one_chain(line, tmp_path):
+    """The audit trail's hash chain on a line's PostgreSQL: eight stations refused at once (each
+    refusal is an audit row) leave one chain whose every link holds."""
+    pg, _ = line
+    db = _db(pg, "audited")
+    env = {**os.environ, "STATION_PIN": "246810"}
+    subprocess.run([sys.executable, "-m", "station", "users", "add", "eve", "--role", "engineer", "--db", db,
+                    "--data", str(tmp_path / "d0")], cwd=ROOT, env=env, check=True, capture_output=True)
+    procs = [subprocess.Popen([sys.executable, "-m", "station", "threshold", "default", "0.5", "--user", "eve", "--db", db,
+                               "--data", str(tmp_path / f"d{i}")], cwd=ROOT, env={**env, "STATION_PIN": "000000"},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(1, 9)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 2 and ("wrong PIN" in err or "wait" in err), err
+    assert _rows(db, "SELECT count(*) FROM audit WHERE action = 'sign_in_refused'") == [(8,)]
+    verified = subprocess.run([sys.executable, "-m", "station", "audit", "--verify", "--json", "--db", db, "--data",
+                               str(tmp_path / "d0")], cwd=ROOT, capture_output=True, text=True)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["rows"] == 9, verified.stderr

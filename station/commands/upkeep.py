@@ -76,6 +76,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from station.audit_chain import HEAD_FILE
     from station.backup import restore
     from station.commands.users import record, signed_in
     from station.store.db import open_store
@@ -84,6 +85,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     who = signed_in(args, "restoring a backup")
     with open_store(args.data, args.db, args.store) as store:
         result = restore(store, Path(args.backup))
+        # The audit trail is the backup's now: the head this station saw later is not in it.
+        (store.data / HEAD_FILE).unlink(missing_ok=True)
     record(args, who, "restored", {"backup": str(result.backup), "saved": str(result.saved)})
     if args.json:
         emit_json(result.to_json())

@@ -103,9 +103,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     store = open_store(args.data, args.db, args.store)
     try:
         with store.session() as s:
-            events = audit_trail(s, args.limit)
+            if args.verify:
+                from station.audit_chain import verify
+
+                report = verify(s, store.data)
+            else:
+                events = audit_trail(s, args.limit)
     finally:
         store.engine.dispose()
+    if args.verify:
+        if args.json:
+            emit_json(report.to_json())
+        elif report.ok:
+            print(f"the audit trail holds: {report.rows} chained rows, every link checked")
+        if not report.ok:
+            raise StationError(f"the audit trail is broken: {report.reason}")
+        return 0
     if args.json:
         emit_json(events)
     else:

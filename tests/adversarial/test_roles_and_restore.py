@@ -125,3 +125,46 @@ def test_restore_refuses_a_crafted_backup_before_touching_the_live_data(station,
     assert ("probe", "probe") in actions(station), "the live database was not replaced"
     assert not (station / "models" / "hostname").exists() and not (station / "models" / "etc").exists()
     assert json.loads((bk / "backup.json").read_text())["format"] == 2
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder", "truncate", "rebuild"])
+def test_audit_tampering_is_found_and_named(station, tamper):
+    """#29: editing, deleting or reordering audit rows went unnoticed by audit and doctor."""
+    assert run_json("audit", "--verify", data=station)["ok"] is True  # also records the head it saw
+    ids = [r[0] for r in sql(station, "SELECT id FROM audit ORDER BY id")]
+    victim = ids[1]
+    if tamper == "edit":
+        sql(station, f"UPDATE audit SET detail = '{{\"user\": \"ed\", \"role\": \"operator\"}}' WHERE id = {victim}")
+    elif tamper == "delete":
+        sql(station, f"DELETE FROM audit WHERE id = {victim}")
+    elif tamper == "reorder":
+        a, b = sql(station, f"SELECT user, action, detail FROM audit WHERE id IN ({ids[0]}, {ids[1]}) ORDER BY id")
+        sql(station, f"UPDATE audit SET user = '{b[0]}', action = '{b[1]}', detail = '{b[2]}' WHERE id = {ids[0]}")
+        sql(station, f"UPDATE audit SET user = '{a[0]}', action = '{a[1]}', detail = '{a[2]}' WHERE id = {ids[1]}")
+    elif tamper == "truncate":
+        sql(station, f"DELETE FROM audit WHERE id = {ids[-1]}")
+    else:  # rows edited and the whole chain recomputed with the published formula
+        from datetime import datetime
+
+        from station.audit_chain import _link
+
+        sql(station, f"UPDATE audit SET user = 'mallory' WHERE id = {victim}")
+        prev = None
+        for i, at, user, action, detail in sql(station, "SELECT id, at, user, action, detail FROM audit ORDER BY id"):
+            prev = _link(prev, i, datetime.fromisoformat(at), user, action, json.loads(detail))
+            sql(station, f"UPDATE audit SET chain = '{prev}' WHERE id = {i}")
+    # The first link that does not hold: the edited row, the row after a deleted one, the first of
+    # two swapped; after a truncation or a rebuilt chain, the head this station saw before.
+    broken = {"edit": victim, "delete": ids[2], "reorder": ids[0]}.get(tamper, ids[-1])
+    one_line(run_cli("audit", "--verify", check=False, data=station), f"audit row {broken}")
+    doctor = run_json("doctor", "--cameras", "0", data=station)
+    assert doctor["audit"]["ok"] is False and doctor["audit"]["broken_at"] == broken, doctor["audit"]
+
+
+def test_a_role_raised_with_sql_is_refused_and_reported(station):
+    sql(station, "UPDATE users SET role = 'engineer' WHERE name = 'otto'")
+    one_line(run_cli("promote", "default", "--user", "otto", check=False, data=station, env=pin(OPERATOR)),
+             "changed outside the station")
+    doctor = run_json("doctor", "--cameras", "0", data=station)
+    assert doctor["audit"]["roles_changed_outside"] == ["otto"] and doctor["audit"]["ok"] is False
+    assert run_json("audit", "--verify", data=station)["ok"] is True, "the trail itself was not touched"
