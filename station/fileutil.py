@@ -45,14 +45,20 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, fsync: bool = 
         raise
 
 
+RUN_LOCK = "run.lock"  # in the data dir: runs hold it shared, `station restore` exclusively
+
+
 class FileLock:
     """An exclusive lock on a small file, held until exit; it covers other processes and other
     threads alike (flock on POSIX, msvcrt.locking on Windows). Blocking waits for the holder;
     non-blocking raises BlockingIOError at once. The lock file is never followed as a link."""
 
-    def __init__(self, path: str | os.PathLike[str], blocking: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], blocking: bool = True, shared: bool = False) -> None:
+        """`shared`: many holders at once, none while an exclusive holder has it (POSIX; on
+        Windows, where msvcrt has no shared lock, a shared lock is not taken)."""
         self.path = Path(path)
         self.blocking = blocking
+        self.shared = shared
         self.fd: int | None = None
 
     def __enter__(self) -> "FileLock":
@@ -61,11 +67,15 @@ class FileLock:
             if sys.platform == "win32":
                 import msvcrt
 
+                if self.shared:
+                    self.fd = fd
+                    return self
+
                 msvcrt.locking(fd, msvcrt.LK_LOCK if self.blocking else msvcrt.LK_NBLCK, 1)
             else:
                 import fcntl
 
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))
+                fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | (0 if self.blocking else fcntl.LOCK_NB))
         except OSError as exc:
             os.close(fd)
             raise BlockingIOError(str(exc)) from None

@@ -168,3 +168,41 @@ def test_a_role_raised_with_sql_is_refused_and_reported(station):
     doctor = run_json("doctor", "--cameras", "0", data=station)
     assert doctor["audit"]["roles_changed_outside"] == ["otto"] and doctor["audit"]["ok"] is False
     assert run_json("audit", "--verify", data=station)["ok"] is True, "the trail itself was not touched"
+
+
+def test_restore_waits_for_no_run_and_a_run_loses_nothing(station, tmp_path, demo_images):
+    """#29: a restore during a run crashed the run (388 of 500 parts never inspected). A hot
+    folder's run lasts until its fourth part: the restore is tried while it surely runs."""
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    run_cli("backup", str(tmp_path / "bk"), data=station)
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    images = sorted(demo_images.rglob("*.png"))
+
+    def drop(i: int) -> None:  # new content (a different tail), the same pixels
+        (hot / f"again-{i}.png").write_bytes(images[i].read_bytes() + b"\0" * (i + 1))
+
+    proc = subprocess.Popen([sys.executable, "-m", "station", "run", f"watch:{hot}", "--limit", "4", "--json",
+                             "--data", str(station)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        before = sql(station, "SELECT count(*) FROM inspections")[0][0]
+        drop(0)
+        drop(1)
+        deadline = time.monotonic() + 120
+        while sql(station, "SELECT count(*) FROM inspections")[0][0] < before + 2:
+            assert time.monotonic() < deadline and proc.poll() is None, "the run never judged a part"
+            time.sleep(0.1)
+        one_line(run_cli("restore", str(tmp_path / "bk"), "--user", "eve", check=False, data=station, env=pin(ENGINEER)),
+                 "a run is using this data dir")
+        drop(2)
+        drop(3)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and json.loads(out)["processed"] == 4, err
+    run_cli("restore", str(tmp_path / "bk"), "--user", "eve", data=station, env=pin(ENGINEER))
