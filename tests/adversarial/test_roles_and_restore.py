@@ -20,14 +20,25 @@ def pin(value: str, new: str | None = None) -> dict[str, str]:
     return {"STATION_PIN": value, **({"STATION_NEW_PIN": new} if new else {})}
 
 
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, demo_images):
+    """A station with inspections, an engineer (eve), a second engineer (ed) and an operator (otto),
+    made once; each test gets its own copy."""
+    data = tmp_path_factory.mktemp("made") / "data"
+    run_cli("run", str(demo_images), data=data)
+    run_cli("users", "add", "eve", "--role", "engineer", data=data, env=pin(ENGINEER))
+    run_cli("users", "add", "ed", "--role", "engineer", "--user", "eve", data=data, env=pin(ENGINEER, "135790"))
+    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data, env=pin(ENGINEER, OPERATOR))
+    return data
+
+
 @pytest.fixture()
-def station(data_dir, demo_images):
-    """A station with inspections, an engineer (eve), a second engineer (ed) and an operator (otto)."""
-    run_cli("run", str(demo_images), data=data_dir)
-    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env=pin(ENGINEER))
-    run_cli("users", "add", "ed", "--role", "engineer", "--user", "eve", data=data_dir, env=pin(ENGINEER, "135790"))
-    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=pin(ENGINEER, OPERATOR))
-    return data_dir
+def station(made, tmp_path):
+    import shutil
+
+    data = tmp_path / "station"
+    shutil.copytree(made, data, symlinks=True)
+    return data
 
 
 def sql(data, statement: str) -> list[tuple]:
