@@ -122,8 +122,6 @@ def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, js
         p.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
 
 
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse that never prints a password: `station models --db postgresql://u:secret@h/db`
     once echoed the secret in its "unrecognized arguments" line."""

@@ -196,6 +196,11 @@ def _remove(blobs: BlobStore, rel: str, dry_run: bool) -> int | None:
         return None
     if not path.is_file() or path.is_symlink():
         return None
+    try:  # a folder on the way may be a planted link: only files really inside the store go
+        path.resolve().relative_to(blobs.local_root.resolve())
+    except ValueError:
+        log.warning("retention skipped %s: it leads outside %s", rel, blobs.local_root)
+        return None
     if not dry_run:
         try:
             path.unlink()

@@ -217,3 +217,20 @@ def test_restore_waits_for_no_run_and_a_run_loses_nothing(station, tmp_path, dem
         proc.kill()
     assert proc.returncode == 0 and json.loads(out)["processed"] == 4, err
     run_cli("restore", str(tmp_path / "bk"), "--user", "eve", data=station, env=pin(ENGINEER))
+
+
+def test_purge_never_deletes_through_a_linked_folder(station, tmp_path):
+    """#29: purge deleted a file outside the data dir through a symlinked folder under images/."""
+    import shutil
+
+    sql(station, "UPDATE inspections SET captured_at = datetime('now', '-400 days')")
+    paths = [r[0] for r in sql(station, "SELECT image_path FROM inspections WHERE verdict = 'pass' AND image_path IS NOT NULL")]
+    folder = (station / paths[0]).parent
+    outside = tmp_path / "outside" / folder.name
+    shutil.move(str(folder), str(outside))
+    folder.symlink_to(outside, target_is_directory=True)
+    victims = sorted(outside.iterdir())
+    assert victims
+    run_cli("purge", "--pass-days", "1", "--keep-one-in", "0", "--user", "eve", data=station, env=pin(ENGINEER))
+    assert all(v.exists() for v in victims), "a file outside the data dir was deleted"
+    assert any(not (station / p).exists() for p in paths[1:] if (station / p).parent != folder), "purge did purge"
