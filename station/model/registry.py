@@ -198,9 +198,11 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
     if not (reg / name_or_dir / "card.json").is_file():
         raise StationError(f"no model named {name_or_dir!r}; see `station models`")
     from station.model.directory import ensure_export, load_for_inference
+    from station.model.unity import check_engines_agree
 
     ensure_export(reg / name_or_dir)
     load_for_inference(reg / name_or_dir, device="cpu")  # a model that cannot load is never made active
+    check_engines_agree(reg / name_or_dir)  # nor one whose ONNX export is another model's
     try:
         previous = active_name(data, reg)
     except ModelError:

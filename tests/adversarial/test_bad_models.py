@@ -129,3 +129,20 @@ def test_training_into_a_model_folder_replaces_weights_and_card_together(tmp_pat
 
 def image_of(demo_images):
     return str(next((demo_images / "crack").glob("*.png")))
+
+
+def test_a_folder_whose_onnx_is_another_models_is_not_promoted(tmp_path, data_dir):
+    """#29: a model folder with another model's model.onnx (hashes recomputed) judged at 0.65 on
+    onnxruntime against 0.983 on torch, and promote accepted it."""
+    from safetensors.numpy import load_file, save_file
+
+    from station.fileutil import file_sha256
+
+    d = copy_default(tmp_path, "mixed")
+    weights = load_file(str(d / "model.safetensors"))
+    weights["head.fc.weight"] = weights["head.fc.weight"][::-1].copy()  # the classes' rows swapped: another model
+    weights["head.fc.bias"] = weights["head.fc.bias"][::-1].copy()
+    save_file(weights, str(d / "model.safetensors"))
+    edit_card(d, weights_sha256=file_sha256(d / "model.safetensors"))  # the card agrees with each file
+    refused(run_cli("promote", str(d), "--as", "mixed", check=False, data=data_dir), "disagree on probe parts")
+    assert [m["name"] for m in run_json("models", data=data_dir) if m["active"]] == ["default"]
