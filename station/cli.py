@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=COUNT, metavar="N", help="adapter+head epochs (small_cnn: end-to-end epochs)")
     p.add_argument("--views", type=COUNT, metavar="K", help="augmented views per image whose trunk features are cached (default: 2)")
     p.add_argument("--finetune-epochs", type=COUNT, metavar="N", help="then fine-tune the trunk's last stage end to end for N epochs (slow on CPU; default 0)")
-    p.add_argument("--input-size", type=COUNT, metavar="PX", help="square input size (default: 256, the shipped recipe's; 128 for small_cnn)")
+    p.add_argument("--input-size", type=_int(32, 1024), metavar="PX", help="square input size, 32 to 1024 (default: 256, the shipped recipe's; 128 for small_cnn)")
     p.add_argument("--anchor", type=float, metavar="A",
                    help="with --base: L2 pull toward the parent's weights, so a few reviews correct it without forgetting (default 1; 0 = off)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")

@@ -33,6 +33,7 @@ def test_data_naming_a_file_or_an_impossible_folder(tmp_path):
     (["queue", "--limit", "100000000000"], "outside"),
     (["queue", "--limit", "ten"], "not a whole number"),
     (["demo-data", "OUT", "--size", "0"], "outside"),
+    (["train", "resources/demo", "--out", "OUT", "--input-size", "0"], "outside"),  # was silently 256
     (["run", "resources/demo", "--batch-size", "0"], "outside"),
     (["run", "resources/demo", "--pace", "nan"], "between 0 and 86400"),
     (["run", "resources/demo", "--forward-wait", "-5"], "between 0 and 86400"),
