@@ -276,6 +276,7 @@ class Webhook:
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # each POST's Authorization header
         self.refusing = False
         hook = self
 
@@ -286,6 +287,7 @@ class Webhook:
                     self.send_response(503)
                 else:
                     hook.bodies.append(json.loads(body))
+                    hook.authorizations.append(self.headers.get("Authorization"))
                     self.send_response(204)
                 self.end_headers()
 

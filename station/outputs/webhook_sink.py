@@ -1,6 +1,9 @@
 """Webhook: each verdict POSTed as JSON. Delivered means a 2xx answer; anything else is retried
 with backoff by the runner (station.outputs.hub), so the receiver should treat `sequence` +
-`station` as the key (a 2xx lost on the way back makes a retry)."""
+`station` as the key (a 2xx lost on the way back makes a retry).
+
+A header's value may name environment variables, `"Authorization": "Bearer ${MES_TOKEN}"`, so a
+token lives in the service's environment, never in the outputs file."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import urllib.request
 
 from station.outputs.config import SinkConfig
 from station.outputs.message import VerdictMessage
+from station.redact import from_environment, mask
 
 
 class WebhookSink:
@@ -17,7 +21,10 @@ class WebhookSink:
     tick_s = 0.0
 
     def __init__(self, cfg: SinkConfig) -> None:
-        self.cfg, self.name, self.where = cfg, cfg.name, cfg.url
+        # `where` is shown and logged: a URL's password never is.
+        self.cfg, self.name, self.where = cfg, cfg.name, mask(cfg.url)
+        self._headers = {"Content-Type": "application/json", **{k: from_environment(v, f"{cfg.name}: header {k}")
+                                                                 for k, v in cfg.headers.items()}}
         # The station's own proxy settings must not send a plant's internal webhook elsewhere.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -26,15 +33,14 @@ class WebhookSink:
 
     def send(self, message: VerdictMessage) -> None:
         body = json.dumps(message.to_json()).encode()
-        request = urllib.request.Request(self.cfg.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json", **self.cfg.headers})
+        request = urllib.request.Request(self.cfg.url, data=body, method="POST", headers=self._headers)
         try:
             with self._opener.open(request, timeout=self.cfg.timeout_s) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
-            raise ConnectionError(f"{self.cfg.url} answered HTTP {exc.code}") from None
+            raise ConnectionError(f"{self.where} answered HTTP {exc.code}") from None
         if not 200 <= status < 300:
-            raise ConnectionError(f"{self.cfg.url} answered HTTP {status}")
+            raise ConnectionError(f"{self.where} answered HTTP {status}")
 
     def tick(self) -> None:
         pass

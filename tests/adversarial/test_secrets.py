@@ -61,3 +61,23 @@ def test_a_database_password_is_not_in_the_log(data_dir):
     log = "".join(p.read_text(errors="replace") for p in (data_dir / "logs").glob("station.log*"))
     assert "qa:***@127.0.0.1:1" in log, "the command line is logged, masked"
     assert SECRET not in log + proc.stderr
+
+
+def test_a_webhook_token_comes_from_the_environment_and_is_never_written(demo_images, data_dir, tmp_path):
+    """#29: webhook credentials were printed, and a token could not come from the environment."""
+    from plc_servers import Webhook
+
+    hook = Webhook()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [{"kind": "webhook", "name": "mes", "url": hook.url,
+                                              "headers": {"Authorization": "Bearer ${MES_TOKEN}"}}]}))
+    try:
+        one_line = run_cli("run", str(demo_images), "--limit", "3", "--outputs", str(outputs), data=data_dir, check=False)
+        assert one_line.returncode == 2 and "MES_TOKEN, which is not set" in one_line.stderr, one_line.stderr
+        proc = run_cli("run", str(demo_images), "--limit", "3", "--outputs", str(outputs), "--json", data=data_dir,
+                       env={"MES_TOKEN": SECRET})
+    finally:
+        hook.close()
+    assert hook.authorizations == [f"Bearer {SECRET}"] * 3
+    log = "".join(p.read_text(errors="replace") for p in (data_dir / "logs").glob("station.log*"))
+    assert SECRET not in log + proc.stdout + proc.stderr + outputs.read_text()
