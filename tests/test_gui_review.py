@@ -6,6 +6,7 @@ import pytest
 from conftest import run_cli
 from gui_helpers import modal_dialog, rows
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from station.ui.main_window import MainWindow, Options
 
@@ -87,6 +88,18 @@ def test_bulk_grid_labels_the_selection(qtbot, review_window, inspected):
     for i in range(3):
         view.grid.item(i).setSelected(True)
     chosen = [view.grid.item(i).data(Qt.ItemDataRole.UserRole) for i in range(3)]
+    asked: list[str] = []
+
+    def answer(yes: bool) -> None:
+        box = modal_dialog(qtbot)
+        asked.append(box.text())
+        box.button(QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No).click()
+
+    QTimer.singleShot(0, lambda: answer(False))  # a bulk label asks first; No (the default) labels nothing
+    qtbot.keyClick(view.grid, Qt.Key.Key_G)
+    assert asked == ["Label 3 items good?"] and reviews(inspected) == []
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is review_window, timeout=5_000)  # the keys' window again
+    QTimer.singleShot(0, lambda: answer(True))
     qtbot.keyClick(view.grid, Qt.Key.Key_G)
     qtbot.waitUntil(lambda: len(reviews(inspected)) == 3, timeout=10_000)
     events = rows(inspected, "SELECT inspection_id, label, note FROM reviews ORDER BY id")

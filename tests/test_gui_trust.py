@@ -211,6 +211,11 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
 
     # One click in the Models tab puts the previous model back, and says so in the record.
     w.tabs.setCurrentWidget(w.models)
+    asked: list[str] = []
+    QTimer.singleShot(0, lambda: _answer(qtbot, asked, yes=False))  # No, the default: nothing happens
+    qtbot.mouseClick(w.models.rollback, Qt.MouseButton.LeftButton)
+    assert asked == ["Roll back?"] and [m.name for m in list_models(str(data_dir)) if m.active] == ["worse-1"]
+    QTimer.singleShot(0, lambda: _answer(qtbot, asked, yes=True))
     qtbot.mouseClick(w.models.rollback, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: [m.name for m in list_models(str(data_dir)) if m.active] == ["default"], timeout=10_000)
     qtbot.waitUntil(lambda: promotions(str(data_dir))[-1]["action"] == "rollback", timeout=10_000)
@@ -374,3 +379,11 @@ def test_settings_fit_the_screen_and_save_by_touch(qtbot, window, data_dir):
     qtbot.mouseClick(save, Qt.MouseButton.LeftButton)  # a tap, not a key
     assert dlg.result() == SettingsDialog.DialogCode.Accepted
     assert run_json("settings", "retention.pass_days", data=data_dir) == {"retention.pass_days": 11}
+
+
+def _answer(qtbot, asked: list[str], yes: bool) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    box = modal_dialog(qtbot)
+    asked.append(box.windowTitle())
+    box.button(QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No).click()

@@ -10,6 +10,16 @@ from station.errors import StationError
 from station.labels import GOOD, validate_label
 
 
+def ask(parent: QWidget, title: str, text: str) -> bool:
+    """Yes or No, No by default: a stray Enter or tap never confirms a bulk or a rollback."""
+    from PySide6.QtWidgets import QMessageBox
+
+    yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+    answer = QMessageBox.question(parent, title, text, yes | no, no)
+    parent.window().activateWindow()  # the window's keys work at once again, whatever the window manager does
+    return answer == yes
+
+
 def fit_to_screen(dialog: QWidget, width: int, height: int) -> None:
     """Size a dialog to fit the screen it opens on (less a margin for the task bar and title), so
     its buttons are never below the panel's edge; what does not fit scrolls inside it."""

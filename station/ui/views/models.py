@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from station.errors import StationError
 from station.model.backends import installed
+from station.ui.dialogs import ask
 
 if TYPE_CHECKING:
     from station.inspection_run import ModelInfo
@@ -209,7 +210,8 @@ class ModelsView(QWidget):
         from station.settings import station_name
 
         by, data = self.window_.authorize("engineer", "rolling back"), self.window_.options.data
-        if not by:
+        if not by or not ask(self, "Roll back?", "Make the model that was active before the last promotion active "
+                                                 "again? It judges the parts from the next Start."):
             return
         self.window_.options.model = None
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from station.domain import ReviewRecord
 from station.labels import GOOD
+from station.ui.dialogs import ask
 from station.ui.imageview import ImageView
 from station.ui.tasks import Tasks
 from station.ui.views.review_grid import BulkGrid
@@ -373,10 +374,9 @@ class ReviewView(QWidget):
             self.window_.show_message("select items in the grid first (Ctrl+A for all)")
             return
         by = self.window_.reviewer()
-        if not by:
+        if not by or len(ids) > 1 and not ask(self, "Label many?", f"Label {len(ids)} items {label or 'as predicted'}?"):
             return
         from station.store import repo
-
         chosen = {it["id"]: it for it in self.items if it["id"] in ids}
 
         def write(s):
