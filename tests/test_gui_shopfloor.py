@@ -58,7 +58,8 @@ def _answer_quit(answer: QMessageBox.StandardButton, then=None) -> list[str]:
     return seen
 
 
-def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_dir):
+def _kiosk_with_users(qtbot, data_dir) -> MainWindow:
+    """A kiosk on a station with an engineer (eve, 246810) and an operator (otto, 5555)."""
     run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env={"STATION_PIN": "246810"})
     run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir,
             env={"STATION_PIN": "246810", "STATION_NEW_PIN": "5555"})
@@ -66,6 +67,11 @@ def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_di
     qtbot.addWidget(w)
     with qtbot.waitExposed(w):
         w.showFullScreen()
+    return w
+
+
+def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_dir):
+    w = _kiosk_with_users(qtbot, data_dir)
     assert w.tabs.currentWidget() is w.live and not w.tabs.tabBar().isVisible()
     qtbot.keyClick(w, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)  # the Models tab, elsewhere
     assert w.tabs.currentWidget() is w.live
@@ -197,13 +203,7 @@ def test_the_qt_binding_keeps_its_references_to_none(qapp):
 def test_the_kiosk_opens_no_file_dialog_and_its_source_changes_only_for_an_engineer(qtbot, data_dir, demo_images):
     """#30 item 6: Browse… opened a file dialog that renames and deletes folders, and an operator
     could change the source and Start without signing in."""
-    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env={"STATION_PIN": "246810"})
-    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir,
-            env={"STATION_PIN": "246810", "STATION_NEW_PIN": "5555"})
-    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir), kiosk=True))
-    qtbot.addWidget(w)
-    with qtbot.waitExposed(w):
-        w.showFullScreen()
+    w = _kiosk_with_users(qtbot, data_dir)
     bar = w.live.source_bar
     bar.set_source(str(demo_images))
     bar._kind_changed()
