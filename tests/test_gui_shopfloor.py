@@ -108,6 +108,7 @@ def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_di
     _answer_quit(QMessageBox.StandardButton.Yes, then=engineer_signs_in)
     w.close()
     assert not w.isVisible()
+    assert ("eve", "kiosk_quit") in [(e["user"], e["action"]) for e in run_json("audit", data=data_dir)]
 
 
 def test_a_service_stop_closes_the_kiosk_without_asking(qtbot, data_dir):

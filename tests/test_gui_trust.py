@@ -379,6 +379,10 @@ def test_settings_fit_the_screen_and_save_by_touch(qtbot, window, data_dir):
     qtbot.mouseClick(save, Qt.MouseButton.LeftButton)  # a tap, not a key
     assert dlg.result() == SettingsDialog.DialogCode.Accepted
     assert run_json("settings", "retention.pass_days", data=data_dir) == {"retention.pass_days": 11}
+    # Audited as the command line audits it (#30: a settings change in the window was not).
+    qtbot.waitUntil(lambda: any(e["action"] == "setting_changed" for e in run_json("audit", data=data_dir)), timeout=10_000)
+    change = next(e for e in run_json("audit", data=data_dir) if e["action"] == "setting_changed")
+    assert change["detail"]["changes"] == {"retention.pass_days": [30, 11]}, change
 
 
 def _answer(qtbot, asked: list[str], yes: bool) -> None:

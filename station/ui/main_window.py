@@ -286,9 +286,9 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from station.ui.settings_dialog import SettingsDialog
 
-        if self.authorize("engineer", "changing the station settings", ask_name=False) is None:
+        if (who := self.authorize("engineer", "changing the station settings", ask_name=False)) is None:
             return
-        if SettingsDialog(self.options.data, self).exec():
+        if SettingsDialog(self.options.data, self, who).exec():
             self.disk_guard = self._disk_guard()
             self.shift.refresh()  # the shift starts may have changed
             self.show_message("settings saved; a running inspection uses them from its next start")

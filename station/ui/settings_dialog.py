@@ -48,10 +48,10 @@ HINTS = {
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, data: str | None, parent: QWidget | None = None) -> None:
+    def __init__(self, data: str | None, parent: QWidget | None = None, who: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Station settings")
-        self.data = data
+        self.data, self.who = data, who
         self.fields: dict[str, QWidget] = {}
         self.error = QLabel("")
         self.error.setObjectName("error")
@@ -146,9 +146,15 @@ class SettingsDialog(QDialog):
         return out
 
     def _save(self) -> None:
+        before = settings.load(self.data).flat()
         try:
             settings.apply(self.values(), self.data)
         except StationError as exc:
             self.error.setText(str(exc))
             return
+        after = settings.load(self.data).flat()
+        changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        audit = getattr(self.parent(), "audit", None)  # the window: who changed what, as the CLI records it
+        if changes and audit is not None:
+            audit(self.who or "(no users)", "setting_changed", {"changes": changes})
         self.accept()

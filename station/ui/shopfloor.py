@@ -90,4 +90,7 @@ def may_quit(window: MainWindow) -> bool:
                                   QMessageBox.StandardButton.No)
     if answer != QMessageBox.StandardButton.Yes:
         return False
-    return window.authorize("engineer", "quitting the kiosk", ask_name=False) is not None
+    who = window.authorize("engineer", "quitting the kiosk", ask_name=False)
+    if who is not None:
+        window.audit(who or "(no users)", "kiosk_quit", {})  # written before the window's tasks stop
+    return who is not None
