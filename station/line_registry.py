@@ -180,11 +180,16 @@ def promote_model(name_or_dir: str, data: str | os.PathLike[str] | None, store: 
                   force: bool = False) -> tuple[str, LineModel | None]:
     """Make a model active on this PC and, on a line (a shared database), on every station: the
     one home of promotion for the command line, the Models tab and the Retrain window."""
-    from station.model.registry import promote, registry_dir
+    from station.model.registry import active_name, promote, registry_dir
 
+    before = active_name(data) if store is not None and store.shared else None
     name = promote(name_or_dir, data, as_name, by=by, reason=reason, force=force)
     if store is None or not store.shared:
         return name, None
+    if before and before != name and not history(store, 1):
+        # The line's first promotion: what the stations ran until now is published first, so
+        # this promotion can be rolled back like any later one (it once could not).
+        publish(store, registry_dir(data) / before, before, "baseline", by, station, "the model before the line's first promotion")
     return name, publish(store, registry_dir(data) / name, name, "promote", by, station, reason)
 
 

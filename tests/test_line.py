@@ -169,6 +169,11 @@ def test_promote_once_and_every_station_switches_between_parts(line, tmp_path):
     late = json.loads(run_cli("run", str(stream), "--db", db, "--store", store, "--station", "D", "--limit", "3",
                               "--json", data=tmp_path / "D").stdout)
     assert late["model"]["name"] == "brick" and late["processed"] == 3
+    # The line's first promotion can be rolled back: to what the stations ran before it.
+    run_cli("rollback", "--by", "eng", "--db", db, "--store", store, "--station", "A", data=tmp_path / "A")
+    listed = json.loads(run_cli("models", "--db", db, "--store", store, "--json", data=tmp_path / "B").stdout)
+    assert [(e["name"], e["action"]) for e in listed["line"][:3]] == [("default", "rollback"), ("brick", "promote"),
+                                                                       ("default", "baseline")], listed["line"]
 
 
 def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
