@@ -112,8 +112,8 @@ def _database(data: str | None, db: str | None) -> Check:
 
 
 def _audit(data: str | None, db: str | None) -> Check:
-    """The audit trail's hash chain (station.audit_chain), and users whose role differs from it."""
-    from station.audit_chain import verify
+    """The audit trail's hash chain (station.store.audit_chain), and users whose role differs from it."""
+    from station.store.audit_chain import verify
     from station.store.db import open_store
     from station.users import audited_role, list_users
 

@@ -18,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from station.redact import MaskingFilter, MaskingFormatter, mask
+from station.redact import MaskingFormatter, mask
 from station.terminal import safe
 
 LOG_NAME = "station.log"
@@ -65,14 +65,12 @@ def setup(data: str | os.PathLike[str] | None, command: str = "", verbose: bool 
     err = logging.StreamHandler(sys.stderr)
     err.setLevel(logging.INFO if verbose else logging.WARNING)
     err.setFormatter(_OneLine(command))
-    err.addFilter(MaskingFilter())
     root.addHandler(err)
     _file_path = None
     try:
         path = file_for(data)
         path.parent.mkdir(parents=True, exist_ok=True)
         fh = _QuietFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
-        fh.addFilter(MaskingFilter())
         fh.setLevel(logging.DEBUG if verbose else logging.INFO)
         fh.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"))
         root.addHandler(fh)

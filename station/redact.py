@@ -21,20 +21,6 @@ def mask(text: str) -> str:
     return _USER_ONLY.sub(r"\1***@", _WITH_PASSWORD.sub(r"\1***@", text))
 
 
-class MaskingFilter(logging.Filter):
-    """On a handler: the record's message, arguments included, is masked before any format."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 (a bad format string is logging's to report)
-            return True
-        masked = mask(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
 class MaskingFormatter(logging.Formatter):
     """A formatter whose output, tracebacks and exception texts included, is masked."""
 

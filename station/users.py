@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from station.errors import StationError
 from station.labels import validate_label
 from station.protocols import StationStore
+from station.store.audit_chain import append
 from station.store.repo import iso_utc, now
 from station.store.schema import AuditEvent, User
 
@@ -103,8 +104,7 @@ def add_user(session: Session, name: str, role: str, pin: str, by: str | None) -
     if role not in ROLES:
         raise StationError(f"unknown role {role!r}; choose {', '.join(ROLES)}")
     if len(pin) < MIN_PIN[role]:
-        raise StationError(f"an {role}'s PIN needs at least {MIN_PIN[role]} characters" if role[0] in "aeiou"
-                           else f"a {role}'s PIN needs at least {MIN_PIN[role]} characters")
+        raise StationError(f"an {role}'s PIN needs at least {MIN_PIN[role]} characters")
     if not has_users(session) and role != "engineer":
         raise StationError("the first user must be an engineer (they add the others): --role engineer")
     if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -167,11 +167,10 @@ def unlock_user(session: Session, name: str, by: str | None) -> None:
     audit(session, key, "user_unlocked", {"by": by})
 
 
-def require(session: Session, name: str | None, pin: str | None, role: str, action: str,
-            data: Path | None = None) -> str | None:
+def require(session: Session, name: str | None, pin: str | None, role: str, action: str, data: Path) -> str | None:
     """Who may do `action`: the signed-in user's name, or None on a station without users. One
     line when the user is unknown, the PIN wrong, or the role too low."""
-    if not (roles_on(session, data) if data is not None else has_users(session)):
+    if not roles_on(session, data):
         return None
     user = authenticate(session, name, pin)
     if ROLES.index(user.role) < ROLES.index(role):
@@ -195,9 +194,7 @@ def check_role(store: StationStore, name: str | None, pin: str | None, role: str
 
 
 def audit(session: Session, user: str, action: str, detail: dict[str, Any]) -> None:
-    """One row of the tamper-evident trail (station.audit_chain)."""
-    from station.audit_chain import append
-
+    """One row of the tamper-evident trail (station.store.audit_chain)."""
     append(session, user, action, detail)
 
 

@@ -135,7 +135,6 @@ def test_defect_digits_never_renumber_when_a_type_is_added(qtbot, window, demo_i
     assert {k: v for k, v in w.review.keys.items() if k in before} == before
     assert w.review.keys["burr"] == max(d for d in before.values() if d) + 1
     # Key 1 still means crack.
-    w.review.take_keyboard()
     target = w.review.current()["id"]
     qtbot.keyClick(w.review, Qt.Key.Key_1)
     qtbot.waitUntil(lambda: len(rows(data_dir, "SELECT * FROM reviews WHERE inspection_id = :i", i=target)) == 1, timeout=10_000)

@@ -76,9 +76,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from station.audit_chain import HEAD_FILE
     from station.backup import restore
     from station.commands.users import record, signed_in
+    from station.store.audit_chain import HEAD_FILE
     from station.store.db import open_store
 
     # Checked against the users of the database being replaced, before anything is touched.

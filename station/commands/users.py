@@ -104,7 +104,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     try:
         with store.session() as s:
             if args.verify:
-                from station.audit_chain import verify
+                from station.store.audit_chain import verify
 
                 report = verify(s, store.data)
             else:

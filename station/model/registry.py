@@ -197,12 +197,11 @@ def promote(name_or_dir: str, data: str | os.PathLike[str] | None = None, name: 
         name_or_dir = register(path, name, data)
     if not (reg / name_or_dir / "card.json").is_file():
         raise StationError(f"no model named {name_or_dir!r}; see `station models`")
-    from station.model.directory import ensure_export, load_for_inference
-    from station.model.unity import check_engines_agree
+    from station.model.directory import ensure_export
+    from station.model.unity import load_checked
 
     ensure_export(reg / name_or_dir)
-    load_for_inference(reg / name_or_dir, device="cpu")  # a model that cannot load is never made active
-    check_engines_agree(reg / name_or_dir)  # nor one whose ONNX export is another model's
+    load_checked(reg / name_or_dir)  # a model that cannot load, or whose ONNX is another's, is never made active
     try:
         previous = active_name(data, reg)
     except ModelError:

@@ -30,14 +30,16 @@ def probe_images(size: int = 256, n: int = PROBES) -> list[np.ndarray]:
     return out
 
 
-def check_engines_agree(directory: Path) -> None:
-    """ModelError in one line unless torch and onnxruntime (where both are installed) give the same
-    p_defect on the probes; a model torch cannot load is refused here too."""
+def load_checked(directory: Path) -> None:
+    """Load a model folder as promote must: on every installed engine, and where there are two,
+    they give the same p_defect on the probes. ModelError in one line otherwise."""
     from station.model import backends
     from station.model.directory import load_for_inference
 
     if not (backends.installed("torch") and backends.installed("onnxruntime")):
-        return  # the line bundle has no torch: the export's hash in the card is what it can check
+        # One engine (the line bundle has no torch): the export's hash in the card is what it can check.
+        load_for_inference(directory, device="cpu")
+        return
     by_torch = load_for_inference(directory, device="cpu", backend="torch")
     by_ort = load_for_inference(directory, device="cpu", backend="onnxruntime")
     probes = probe_images()

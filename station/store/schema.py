@@ -173,6 +173,6 @@ class AuditEvent(Base):
     user: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # sha256 of the row before's chain and this row's content (station.audit_chain); NULL on rows
+    # sha256 of the row before's chain and this row's content (station.store.audit_chain); NULL on rows
     # written before 0.9.1, which the chain starts after.
     chain: Mapped[str | None] = mapped_column(String(64), nullable=True)

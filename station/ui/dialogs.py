@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from station.errors import StationError
 from station.labels import GOOD, validate_label
 
 
 def ask(parent: QWidget, title: str, text: str) -> bool:
-    """Yes or No, No by default: a stray Enter or tap never confirms a bulk or a rollback."""
-    from PySide6.QtWidgets import QMessageBox
-
+    """Yes or No, No by default: a stray Enter or tap never confirms a bulk, a rollback or a
+    replaced review."""
     yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
     answer = QMessageBox.question(parent, title, text, yes | no, no)
     parent.window().activateWindow()  # the window's keys work at once again, whatever the window manager does

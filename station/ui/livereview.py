@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from station.domain import ReviewRecord
-from station.ui.dialogs import LabelDialog
+from station.ui.dialogs import LabelDialog, ask
 from station.ui.workers import LiveResult
 
 # The window is station.ui.main_window.MainWindow (which imports this module).
@@ -23,6 +23,8 @@ def review(window: MainWindow, r: LiveResult, label: str | None, chosen: bool = 
     if label is None or r.inspection_id is None:
         return
     earlier = window.live.reviewed_labels.get(r.inspection_id)
+    # A key that would overwrite a correction asks first (Space after W stored scratch -> good at
+    # 0.9.0 without a word); No is the default, so a second Space keeps the correction.
     if not chosen and earlier is not None and earlier != label and not _replace(window, earlier, label):
         window.show_message(f"kept: this part stays marked {earlier}")
         return
@@ -41,16 +43,9 @@ def review(window: MainWindow, r: LiveResult, label: str | None, chosen: bool = 
 
 
 def _replace(window: MainWindow, earlier: str, label: str) -> bool:
-    """A key that would overwrite a correction asks first (Space after W stored scratch -> good
-    at 0.9.0 without a word); No is the default, so a second Space keeps the correction."""
-    from PySide6.QtWidgets import QMessageBox
-
-    answer = QMessageBox.question(window, "Replace the review?",
-                                  f"This part is already marked {earlier}.\nReplace that with {label}?",
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    window.activateWindow()
+    answer = ask(window, "Replace the review?", f"This part is already marked {earlier}.\nReplace that with {label}?")
     window.live.setFocus()
-    return answer == QMessageBox.StandardButton.Yes
+    return answer
 
 
 def relabel(window: MainWindow, r: LiveResult) -> None:

@@ -8,7 +8,7 @@ from functools import partial
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 
 def shortcut(key: str, parent: QWidget, slot: Callable[[], object],
@@ -48,8 +48,6 @@ class ViewKeys:
 def unless_typing(view: QWidget, key: str, slot: Callable[[], object]) -> None:
     """Run a view's key, unless a text box of the view has focus: there Enter applies the box and
     nothing else happens (at 0.9.0 Enter in the Review tab's filter labelled the part on screen)."""
-    from PySide6.QtWidgets import QApplication, QLineEdit
-
     typing = QApplication.focusWidget()
     if isinstance(typing, QLineEdit) and view.isAncestorOf(typing):
         if key in ("Return", "Enter"):

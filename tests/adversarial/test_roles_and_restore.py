@@ -157,7 +157,7 @@ def test_audit_tampering_is_found_and_named(station, tamper):
     else:  # rows edited and the whole chain recomputed with the published formula
         from datetime import datetime
 
-        from station.audit_chain import _link
+        from station.store.audit_chain import _link
 
         sql(station, f"UPDATE audit SET user = 'mallory' WHERE id = {victim}")
         prev = None

@@ -129,7 +129,7 @@ class SourceBar(QWidget):
         self.locked = locked
         self.change_btn.setVisible(True)
         self._kind_changed()
-        self.set_running(getattr(self, "running", False))
+        self.set_running(self.running)
 
     def _kind_changed(self) -> None:
         kind = self.current_kind()

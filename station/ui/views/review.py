@@ -263,10 +263,6 @@ class ReviewView(QWidget):
         if ok and name.strip():
             self.decide(name.strip().lower())
 
-    def take_keyboard(self) -> None:
-        if self.isVisible():
-            self._refocus()
-
     def _refocus(self) -> None:
         """Keys keep working after a dialog: the queue takes the keyboard back."""
         self.window().activateWindow()
