@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, db=False, model=True)
 
     p = sub.add_parser("queue", help="list inspections not yet reviewed")
-    p.add_argument("--order", choices=("uncertainty", "recent", "defects"), default="uncertainty")
+    p.add_argument("--order", choices=("uncertainty", "recent", "defects", "types"), default="uncertainty",
+                   help="types: failed parts whose defect type nobody has named yet, most defective first")
     p.add_argument("--conflicts", action="store_true",
                    help="instead: the reviewed items whose identical image carries another label elsewhere")
     p.add_argument("--limit", type=COUNT, default=50, metavar="N")

@@ -62,6 +62,12 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
     # Least certain first: the queue starts nearest the cut, in the model's own units.
     gaps = [abs(q["p_defect"] - 0.5) for q in queue]
     assert gaps[0] <= np.median(gaps)
+    # The types queue: failed parts nobody could name yet, most defective first.
+    unnamed = run_json("queue", "--order", "types", "--limit", "100", data=data_dir)
+    failed = [q for q in queue if q["verdict"] == "fail"]
+    assert unnamed and len(unnamed) == len(failed), (len(unnamed), len(failed))
+    assert all(q["verdict"] == "fail" and q["predicted"] == "anomaly" for q in unnamed)
+    assert [q["p_defect"] for q in unnamed] == sorted((q["p_defect"] for q in unnamed), reverse=True)
     for q in queue[:30]:
         truth = q["origin"].replace("\\", "/").split("/")[-2]
         label_in_process(data_dir, q["id"], truth, "qa")
@@ -73,6 +79,11 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
     assert card["classes"][0] == "good" and card["classes"][-1] == "anomaly" and len(card["classes"]) >= 3
     assert trained["memory_bank"] >= 1
     assert card["parent"]["name"] == "brick-1"
+    # The reviewed defects' regions name types: each reviewed defect is named back as itself.
+    named = card["anomaly"]["types"]
+    assert named["count"] >= 2 and set(named["classes"]) <= set(card["classes"]), named
+    own = run_json("evaluate", str(tmp_path / "reviewed" / "train"), "--model", str(tmp_path / "brick-2"), data=data_dir)
+    assert own["type_accuracy"] == 1.0, own
     # Saved with its ONNX export: the hybrid runs the same on both backends.
     from backend_checks import compare_backends
 

@@ -67,6 +67,14 @@ class AnomalyNet(nn.Module):
     def template_stats(self) -> TemplateStats:
         return TemplateStats(*(getattr(self, f"template_{k}").float().cpu().numpy() for k in ("mean", "sd", "count")))
 
+    def set_types(self, vectors: np.ndarray | None, labels: np.ndarray | None) -> None:
+        """The reviewed defects' region descriptions (station.model.types), or none."""
+        for name in ("type_bank", "type_of"):
+            self._buffers.pop(name, None)
+        if vectors is not None and labels is not None:
+            self.register_buffer("type_bank", torch.from_numpy(np.asarray(vectors, dtype=np.float32)))
+            self.register_buffer("type_of", torch.from_numpy(np.asarray(labels, dtype=np.float32)))
+
     def set_bank(self, bank: torch.Tensor) -> None:
         if bank.shape[1] != self.patch_w.shape[0]:  # new patch width: the taught scorer again
             width = bank.shape[1]
@@ -76,8 +84,8 @@ class AnomalyNet(nn.Module):
 
     def nonfinite(self) -> str | None:
         """The first buffer holding NaN or infinity (a damaged file would pass or fail every part)."""
-        for name in ("bank", "template_mean", "template_sd", "template_count", "patch_w", "patch_ab"):
-            if not bool(torch.isfinite(getattr(self, name)).all()):
+        for name in ("bank", "template_mean", "template_sd", "template_count", "patch_w", "patch_ab", "type_bank"):
+            if name in self._buffers and not bool(torch.isfinite(getattr(self, name)).all()):
                 return name
         return None
 
@@ -117,6 +125,10 @@ class AnomalyModel(AnomalyRules, StationModel):
     def template_stats(self) -> TemplateStats:
         return self.network.template_stats()
 
+    def type_state(self) -> tuple[np.ndarray, np.ndarray]:
+        net = self.network
+        return net.type_bank.detach().float().cpu().numpy(), net.type_of.detach().float().cpu().numpy()
+
     def head_weight(self) -> np.ndarray:
         assert self.network.head is not None  # asked only for a hybrid's classifier
         return self.network.head.fc.weight.detach().float().cpu().numpy()
@@ -139,6 +151,10 @@ def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -
     if n_classifier > 1:
         adapter, head = backbone.adapter, Head(channels, n_classifier)
     net = AnomalyNet(backbone.trunk, bank, adapter, head, canvas=template_canvas(card))
+    named = card.get("anomaly", {}).get("types")
+    if isinstance(named, dict) and named.get("count"):  # shapes for loading; the values come with the weights
+        n = int(named["count"])
+        net.set_types(np.zeros((n, 2 * int(bank.shape[1])), np.float32), np.zeros(n, np.float32))
     if bank.shape[1] > 1:  # 1: a placeholder while teaching
         with torch.inference_mode():
             width = net.features(torch.zeros(1, 3, 64, 64))[0].shape[1]

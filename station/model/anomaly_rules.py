@@ -33,6 +33,7 @@ from station.model import knn
 from station.model.cam import gradcam
 from station.model.rules import ClassifierRules, softmax
 from station.model.template import Judge, TemplateStats, gray_images
+from station.model.types import TypeBank, describe
 
 ANOMALY = "anomaly"
 UNMATCHED_Z = 3.0  # evidence for a part that does not register to the template: fails, not with certainty
@@ -78,8 +79,18 @@ class AnomalyRules(ClassifierRules):
         self.judge = Judge(self.template_stats()) if isinstance(tmpl, dict) and tmpl.get("used") else None
         self.template_threshold = float(tmpl["raw_threshold"]) if self.judge else 0.0
         self.template_scale = float(tmpl["scale"]) if self.judge else 1.0
+        # Reviewed defects' regions (station.model.types): they name a failed part's type.
+        named = a.get("types")
+        self.types: TypeBank | None = None
+        if isinstance(named, dict) and named.get("classes"):
+            vectors, labels = self.type_state()
+            self.types = TypeBank(vectors, labels.astype(np.int64), list(named["classes"]), float(named["cut"]))
 
     def scorer(self) -> PatchScorer:
+        raise NotImplementedError
+
+    def type_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """(region descriptions n x 2D, type index n) of the reviewed defects."""
         raise NotImplementedError
 
     def template_stats(self) -> TemplateStats:
@@ -137,11 +148,13 @@ class AnomalyRules(ClassifierRules):
         maps = scorer.logit_maps(out.emb, self.evidence_np(out.emb, x, scorer))
         p_anom = _sigmoid(maps.reshape(len(maps), -1).max(1))
         rows = [p_anom[:, None]]
+        if self.types is not None:
+            rows.insert(0, self.types.rows(describe(out.emb, maps)))
         # 0.5 at the cut, near 0 on a typical good patch: a good part's map stays dark.
         heat = _sigmoid(maps).astype(np.float32)
         if self.has_classifier and out.logits is not None and out.features is not None:
             probs = softmax(out.logits)
-            rows.insert(0, probs)
+            rows.insert(0, probs)  # row: head's classes, then (types) type probabilities and best likeness, then p_anomaly
             cls_fail = np.array([self.classifier_votes and self._rescaled_classifier(1.0 - p[0]) >= 0.5 for p in probs])
             only_cls = cls_fail & ~(p_anom >= 0.5)
             if only_cls.any():  # where only the classifier saw it, its Grad-CAM shows where
@@ -153,6 +166,14 @@ class AnomalyRules(ClassifierRules):
                     heat[i] = cv2.resize(cams[j], (w, h), interpolation=cv2.INTER_LINEAR)
         return np.concatenate(rows, axis=1), heat
 
+    def regions(self, x: Any) -> np.ndarray:
+        """(N, 2D) descriptions of the region each part's anomaly map points at (station.model.types)."""
+        x = np.asarray(x, dtype=np.float32)
+        out = self.run_graph(x)
+        assert out.emb is not None
+        scorer = self.scorer()
+        return describe(out.emb, scorer.logit_maps(out.emb, self.evidence_np(out.emb, x, scorer)))
+
     def probabilities(self, x: Any) -> np.ndarray:
         return self.forward_with_cam(x)[0]
 
@@ -162,13 +183,18 @@ class AnomalyRules(ClassifierRules):
         label = ANOMALY
         probs: dict[str, float] = {}
         if self.has_classifier:
-            cls = row[:-1]
+            cls = row[: len(self.classifier_classes)]
             if self.classifier_votes:
                 p_cls = self._rescaled_classifier(float(1.0 - cls[0]))
             # The head names the type when it recognises one, whether or not it votes.
             if float(1.0 - cls[0]) >= self.type_threshold:
                 label = self.classifier_classes[1 + int(np.argmax(cls[1:]))]
             probs = {c: float(p) for c, p in zip(self.classifier_classes[1:], cls[1:])}
+        if self.types is not None:  # the region's likeness to reviewed defects names the type instead
+            k = len(self.types.classes)
+            named = row[-k - 2 : -2]
+            label = self.types.classes[int(np.argmax(named))] if float(row[-2]) >= self.types.cut else ANOMALY
+            probs = {c: float(p) for c, p in zip(self.types.classes, named)}
         p_defect = max(p_anom, p_cls)
         if p_defect < self.threshold:
             label = GOOD
@@ -222,6 +248,11 @@ def check_card(card: dict[str, Any], where: Path) -> None:
             for key in ("raw_threshold", "scale"):
                 if not _finite(tmpl.get(key)) or tmpl[key] <= 0:
                     raise ModelError(f"{where}: field 'anomaly.template.{key}' must be a positive number, not {tmpl.get(key)!r}")
+    named = a.get("types")
+    if named is not None:
+        ok = isinstance(named, dict) and isinstance(named.get("classes"), list) and len(named["classes"]) >= 1
+        if not ok or not isinstance(named.get("count"), int) or named["count"] < 1 or not _finite(named.get("cut")):
+            raise ModelError(f"{where}: field 'anomaly.types' must hold 'classes' (a list), 'count' (at least 1) and 'cut' (a number)")
     if card.get("kind") == "hybrid":
         cls = card.get("classifier", {}).get("classes") if isinstance(card.get("classifier"), dict) else None
         if not isinstance(cls, list) or len(cls) < 2 or cls[0] != GOOD:

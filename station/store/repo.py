@@ -21,7 +21,11 @@ ORDERS: dict[str, ColumnElement[Any]] = {
     "uncertainty": Inspection.uncertainty.desc(),
     "recent": Inspection.captured_at.desc(),
     "defects": Inspection.p_defect.desc(),
+    # Failed parts nobody's reviews could name yet (type `anomaly`), most defective first: the
+    # reviews that teach the station defect types, which the least certain parts rarely are.
+    "types": Inspection.p_defect.desc(),
 }
+UNNAMED = "anomaly"  # the type of a failed part no reviewed defect resembles
 
 
 def now() -> datetime:
@@ -117,6 +121,8 @@ def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset:
     if order not in ORDERS:
         raise StationError(f"unknown order {order!r}; choose {', '.join(ORDERS)}")
     q = _queue_filters(select(Inspection), filters)
+    if order == "types":
+        q = q.where(Inspection.verdict == "fail", Inspection.predicted == UNNAMED)
     q = q.order_by(ORDERS[order], Inspection.id).limit(limit).offset(offset)
     return list(session.scalars(q))
 

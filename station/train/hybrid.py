@@ -19,7 +19,7 @@ import torch
 from station import __version__
 from station.errors import StationError
 from station.labels import GOOD
-from station.model.anomaly import ANOMALY, AnomalyModel, build_net
+from station.model.anomaly import ANOMALY, AnomalyModel, AnomalyNet, build_net
 from station.model.classifier import StationModel
 from station.progress import ProgressFn
 from station.train import data as tdata
@@ -108,9 +108,11 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
                               "type_threshold": float(cls_model.threshold), "votes": True,
                               "metrics": cls_model.card.get("metrics", {})}
         card["classes"] = [GOOD] + defect_types + ([] if ANOMALY in defect_types else [ANOMALY])
+    # 4. Reviewed defects' regions name the type of a failed part (station.model.types).
+    named = _name_types(net, card, train_items, progress)
     model = AnomalyModel(net.eval(), card)
 
-    # 4. The cut, for the combined verdict, on the reviewed validation split.
+    # 5. The cut, for the combined verdict, on the reviewed validation split.
     val_metrics = _calibrate(model, val_items, card)
     seconds = time.perf_counter() - t0
     card.update({
@@ -118,12 +120,37 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
         "parent": {"name": base.name, "version": base.version},
         "training_data": {"path": str(data), "n_train": len(train_items), "n_val": len(val_items),
                           "classes": _counts(train_items + val_items), "sha256": tdata.fingerprint(train_items + val_items)},
-        "training": {"seconds": round(seconds, 1), "reviewed_good_into_bank": len(goods), "patch_scorer": scorer},
+        "training": {"seconds": round(seconds, 1), "reviewed_good_into_bank": len(goods), "patch_scorer": scorer,
+                     "named_defects": named},
         "metrics": val_metrics, "created": datetime.now(UTC).isoformat(timespec="seconds"), "station_version": __version__,
     })
     save_model_dir(net, card, out)
     return {"model": str(out), "kind": card["kind"], "classes": card["classes"], "metrics": val_metrics,
             "threshold": 0.5, "memory_bank": int(net.bank.shape[0]), "seconds": round(seconds, 1)}
+
+
+def _name_types(net: AnomalyNet, card: dict, train_items: tdata.Items, progress: ProgressFn | None) -> int:
+    """Describe each reviewed defect's region and keep them as the type bank; how many."""
+    from station.model import types
+
+    net.set_types(None, None)
+    card["anomaly"].pop("types", None)
+    defects = [(p, l) for p, l in train_items if l != GOOD and l != ANOMALY]
+    if len(defects) < MIN_DEFECTS:
+        return 0
+    helper = AnomalyModel(net.eval(), card)
+    desc = []
+    for start in range(0, len(defects), 16):
+        images = tdata.load_images(defects[start : start + 16])
+        desc.append(helper.regions(np.stack([helper.prepare(im) for im in images])))
+        if progress:
+            progress("defect regions", min(start + 16, len(defects)), len(defects))
+    bank = types.fit(np.concatenate(desc), [l for _, l in defects])
+    net.set_types(bank.vectors, bank.labels)
+    card["anomaly"]["types"] = {"classes": bank.classes, "cut": round(float(bank.cut), 6), "count": len(defects)}
+    named = [c for c in card.get("classes", []) if c not in (GOOD, ANOMALY)]
+    card["classes"] = [GOOD] + sorted(set(named) | set(bank.classes)) + [ANOMALY]
+    return len(defects)
 
 
 def _counts(items: tdata.Items) -> dict[str, int]:

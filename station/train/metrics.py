@@ -77,6 +77,11 @@ def report(true_labels: Sequence[str], pred_labels: Sequence[str], p_defect: Seq
             "flagged_defect": flagged / len(rows),
         }
     out["class_accuracy"] = float(np.trace(matrix) / max(1, matrix.sum()))
+    # Of the defective parts: how many carry their own type (of those failed, and of all).
+    defective = [i for i, t in enumerate(true_labels) if t != GOOD]
+    caught = [i for i in defective if yhat[i]]
+    out["type_accuracy"] = sum(pred_labels[i] == true_labels[i] for i in caught) / len(caught) if caught else None
+    out["type_accuracy_all"] = sum(pred_labels[i] == true_labels[i] for i in defective) / len(defective) if defective else None
     out["per_class"] = per_class
     out["confusion"] = {"labels": labels, "matrix": matrix.tolist()}
     return out

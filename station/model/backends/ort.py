@@ -100,7 +100,11 @@ class OnnxAnomalyModel(AnomalyRules, OnnxModel):
     def template_stats(self) -> TemplateStats:
         return TemplateStats(self.state["template_mean"], self.state["template_sd"], self.state["template_count"])
 
+    def type_state(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.state["type_bank"], self.state["type_of"]
 
+
+TYPE_KEYS = ("type_bank", "type_of")  # reviewed defects' regions, when reviews named types
 ANOMALY_KEYS = ("bank", "patch_w", "patch_mu", "patch_sd", "patch_ab", "template_mean", "template_sd", "template_count")
 
 
@@ -114,6 +118,8 @@ def load(directory: Path, card: dict[str, Any], device: str | None = "auto",
     weights = directory / "model.safetensors"
     kind = card.get("kind", "classifier")
     needed: tuple[str, ...] = ANOMALY_KEYS if kind != "classifier" else ()
+    if kind != "classifier" and (card.get("anomaly", {}).get("types") or {}).get("count"):
+        needed += TYPE_KEYS
     if kind == "classifier" or card.get("classifier", {}).get("classes"):
         needed += ("head.fc.weight",)
     try:  # the trunk's weights are in the graph: only what the rules read is converted

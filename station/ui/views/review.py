@@ -60,7 +60,8 @@ class ReviewView(QWidget):
     # -- layout ---------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.order = QComboBox()
-        for key, text in (("uncertainty", "Least certain first"), ("recent", "Most recent first"), ("defects", "Predicted defects first")):
+        for key, text in (("uncertainty", "Least certain first"), ("recent", "Most recent first"), ("defects", "Predicted defects first"),
+                          ("types", "Unnamed defects (teach types)")):
             self.order.addItem(text, key)
         self.verdict = QComboBox()
         for verdict, text in ((None, "any verdict"), ("fail", "FAIL only"), ("pass", "PASS only")):
