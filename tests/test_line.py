@@ -361,3 +361,42 @@ def test_stations_auditing_at_once_extend_one_chain(line, tmp_path):
     verified = subprocess.run([sys.executable, "-m", "station", "audit", "--verify", "--json", "--db", db, "--data",
                                str(tmp_path / "d0")], cwd=ROOT, capture_output=True, text=True)
     assert verified.returncode == 0 and json.loads(verified.stdout)["rows"] == 9, verified.stderr
+
+
+def test_stations_on_a_least_privilege_role_cannot_rewrite_history(line, tmp_path):
+    """docs/line-role.sql on a real server: stations run, review, manage users and promote to the
+    line as before, and cannot update or delete the audit, the reviews or the line's promotions."""
+    import psycopg
+
+    pg, _ = line
+    owner_db, store = _db(pg, "leastpriv"), "s3://line/leastpriv"
+    run_cli("stats", "--db", owner_db, data=tmp_path / "owner")  # the owner creates the tables
+    sql = (ROOT / "docs" / "line-role.sql").read_text()
+    assert sql.split("CREATE ROLE", 1)[1] in (ROOT / "docs" / "line.md").read_text(), "docs/line.md quotes the file"
+    owner = dict(host="127.0.0.1", port=pg.port, user="station", password=PG_PASSWORD, dbname="leastpriv")
+    with psycopg.connect(**owner, autocommit=True) as conn:
+        conn.execute(sql)
+        conn.execute("ALTER ROLE station_line PASSWORD 'line-pw-2'")
+    db = owner_db.replace("station@", "station_line@")
+    env = {"PGPASSWORD": "line-pw-2", "STATION_PIN": "246810"}
+    data = tmp_path / "press-1"
+    run_cli("users", "add", "eve", "--role", "engineer", "--db", db, data=data, env=env)
+    parts = _images(tmp_path, "parts", 6, 3)
+    ran = json.loads(run_cli("run", str(parts), "--db", db, "--store", store, "--json", data=data, env=env).stdout)
+    assert ran["processed"] == 6
+    first = json.loads(run_cli("queue", "--db", db, "--json", data=data, env=env).stdout)[0]
+    run_cli("label", str(first["id"]), "good", "--by", "eve", "--db", db, data=data, env=env)
+    from station.config import default_model_dir
+
+    promoted = json.loads(run_cli("promote", str(default_model_dir()), "--as", "again", "--user", "eve", "--db", db,
+                                  "--store", store, "--json", data=data, env=env).stdout)
+    assert promoted["active"] == "again" and promoted["line"]["name"] == "again"
+    verified = json.loads(run_cli("audit", "--verify", "--db", db, "--json", data=data, env=env).stdout)
+    assert verified["ok"] and verified["rows"] >= 2, verified
+    # What a station's account can do to history, directly on the server: nothing.
+    with psycopg.connect(**{**owner, "user": "station_line", "password": "line-pw-2"}, autocommit=True) as conn:
+        for statement in ("UPDATE audit SET action = 'nothing'", "DELETE FROM audit", "DELETE FROM reviews",
+                          "UPDATE line_promotions SET name = 'default'", "DELETE FROM line_promotions"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    assert _rows(owner_db, "SELECT count(*) FROM reviews")[0][0] == 1

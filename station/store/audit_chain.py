@@ -39,11 +39,19 @@ def _link(prev: str | None, event_id: int, at: datetime, user: str, action: str,
 
 def append(session: Session, user: str, action: str, detail: dict[str, Any]) -> AuditEvent:
     """Add one audit row, linked to the row before it (committed with the caller's transaction)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
     event = AuditEvent(at=now(), user=user[:128], action=action, detail=detail)
+    if session.get_bind().dialect.name == "postgresql":
+        # The id is drawn first and the row inserted once, link and all: a line's stations may
+        # then hold INSERT on the audit and no UPDATE (docs/line.md's least-privilege role).
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+        event.id = int(session.scalar(text("SELECT nextval(pg_get_serial_sequence('audit', 'id'))")))
+        prev = session.scalar(select(AuditEvent.chain).order_by(AuditEvent.id.desc()).limit(1))
+        event.chain = _link(prev, event.id, event.at, event.user, event.action, event.detail)
+        session.add(event)
+        session.flush()
+        return event
     session.add(event)
-    session.flush()  # the id, and on SQLite the write lock until commit
+    session.flush()  # the id, and SQLite's write lock until commit
     prev = session.scalar(select(AuditEvent.chain).where(AuditEvent.id < event.id).order_by(AuditEvent.id.desc()).limit(1))
     event.chain = _link(prev, event.id, event.at, event.user, event.action, event.detail)
     return event
