@@ -359,3 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         os._exit(1)
+    except Exception as exc:
+        # A database account without a grant is the set-up's problem, not a bug: one line, exit 2.
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42501":
+            raise
+        print(f"station {command}: error: the database refused: {str(exc.orig).splitlines()[0]} (this station's "  # type: ignore[attr-defined]
+              f"database account lacks a grant; see the line's set-up in docs/line.md)", file=sys.stderr)
+        return 2

@@ -400,3 +400,10 @@ def test_stations_on_a_least_privilege_role_cannot_rewrite_history(line, tmp_pat
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
     assert _rows(owner_db, "SELECT count(*) FROM reviews")[0][0] == 1
+    # A role without a grant it needs is a set-up problem: one line, exit 2, no traceback.
+    with psycopg.connect(**owner, autocommit=True) as conn:
+        conn.execute("REVOKE INSERT ON audit FROM station_line")
+    refused = run_cli("users", "add", "bob", "--role", "operator", "--user", "eve", "--db", db, data=data,
+                      env={**env, "STATION_NEW_PIN": "1357"}, check=False)
+    assert refused.returncode == 2 and "permission denied for table audit" in refused.stderr, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
