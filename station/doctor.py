@@ -93,7 +93,7 @@ def _cameras(limit: int) -> Check:
 
 
 def _database(data: str | None, db: str | None) -> Check:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from station.store.db import _redact, current_revision, open_store
     from station.store.schema import Inspection, Review
@@ -104,9 +104,14 @@ def _database(data: str | None, db: str | None) -> Check:
         with store.session() as s:
             inspections = s.scalar(select(func.count()).select_from(Inspection)) or 0
             reviews = s.scalar(select(func.count()).select_from(Review)) or 0
+            # SQLite: the full check (every index against its table), which the quick one at open skips.
+            sqlite = store.engine.dialect.name == "sqlite"
+            integrity = [r[0] for r in s.execute(text("PRAGMA integrity_check(5)"))] if sqlite else ["ok"]
         facts = {"url": _redact(store.url), "dialect": store.engine.dialect.name, "schema": current_revision(store.engine),
-                 "inspections": inspections, "reviews": reviews}
-        return Check(True, "reachable" + ("" if url else " (SQLite in the data dir)"), facts)
+                 "inspections": inspections, "reviews": reviews, "integrity": "; ".join(integrity)[:300]}
+        if integrity != ["ok"]:
+            return Check(False, f"the database is damaged ({facts['integrity']}): restore the newest backup", facts)
+        return Check(True, "reachable" + ("" if url else " (SQLite in the data dir), integrity checked"), facts)
     finally:
         store.engine.dispose()
 

@@ -179,6 +179,9 @@ def open_store(data: str | None = None, db: str | None = None, store: str | None
     url = database_url(data, db)
     engine = make_engine(url)
     _private_file(engine)
+    from station.store.dbcheck import check_at_open
+
+    check_at_open(engine, root)
     try:
         migrate(engine)
     except SQLAlchemyError as exc:

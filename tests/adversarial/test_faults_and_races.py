@@ -184,3 +184,24 @@ def test_link_loops_and_dangling_links_are_reported_by_name(demo_images, data_di
     assert errors.keys() == {"loop.png", "dangling.png", "up"}
     assert "loop" in errors["loop.png"] and "nothing" in errors["dangling.png"] and "not followed" in errors["up"]
     assert out["processed"] == len(list((demo_images / "good").glob("*.png")))
+
+
+def test_a_database_damaged_near_its_end_is_refused_before_any_write(demo_images, tmp_path):
+    """Pages overwritten near the end of a working database (the file's size and header intact):
+    SQLite would let `label` and `run` write into it; the quick check at open refuses them."""
+    data = tmp_path / "d"
+    run_cli("run", str(demo_images), data=data)
+    item = run_json("queue", "--limit", "1", data=data)[0]["id"]
+    db = data / "station.db"
+    assert not (data / "station.db-wal").exists() or (data / "station.db-wal").stat().st_size == 0
+    raw = bytearray(db.read_bytes())
+    page = int.from_bytes(raw[16:18], "big") or 65536
+    assert len(raw) >= 8 * page
+    raw[-3 * page : -page] = os.urandom(2 * page)
+    db.write_bytes(bytes(raw))
+    damaged = db.read_bytes()
+    for args in (["label", str(item), "good", "--by", "ann"], ["run", str(demo_images)], ["queue"]):
+        one_line(run_cli(*args, check=False, data=data), "is damaged")
+    assert db.read_bytes() == damaged, "nothing was written into the damaged file"
+    doctor = json.loads(run_cli("doctor", "--json", "--cameras", "0", data=data, check=False).stdout)
+    assert not doctor["database"]["ok"] and "damaged" in doctor["database"]["detail"], doctor["database"]
