@@ -25,7 +25,7 @@ from typing import Any
 
 from station import __version__, config
 from station.errors import StationError
-from station.fileutil import RUN_LOCK, FileLock, atomic_write, file_sha256
+from station.fileutil import RUN_LOCK, FileLock, atomic_write, file_sha256, make_folder
 from station.settings import Backup
 from station.store.db import HEAD, Store, migrate
 
@@ -69,7 +69,7 @@ def backup(store: Store, out: Path) -> BackupResult:
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise StationError(f"{out} already exists and is not an empty folder; choose a new one")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent, "backup's parent folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         copy = tmp / "station.db"

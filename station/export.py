@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from station.errors import StationError
-from station.fileutil import atomic_write
+from station.fileutil import atomic_write, make_folder
 from station.labels import validate_label
 from station.store import conflicts
 from station.store.db import Store
@@ -203,7 +203,7 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
     ours = (out / "manifest.csv").is_file() or (out / MARKER).is_file()
     if out.is_dir() and any(out.iterdir()) and not ours:
         raise StationError(f"{out} is not empty and holds no earlier export; choose an empty or new folder")
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, "export folder")
     with _locked(out):
         (out / MARKER).touch()
         _refuse_links(out)

@@ -17,6 +17,21 @@ import tempfile
 from pathlib import Path
 
 
+def make_folder(path: str | os.PathLike[str], what: str = "folder") -> Path:
+    """Create `path` and its parents; a path under a file, or a folder this user may not make, is
+    one line (StationError) rather than a crash."""
+    from station.errors import StationError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StationError(f"cannot make the {what} {path}: a file stands where a folder must be") from None
+    except OSError as exc:
+        raise StationError(f"cannot make the {what} {path}: {exc.strerror or exc}") from None
+    return path
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """A file's SHA-256, read in 1 MB blocks (model weights, database backups)."""
     import hashlib

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from station.fileutil import make_folder
 from station.labels import GOOD, is_defect
 from station.progress import ProgressFn
 
@@ -169,7 +170,7 @@ def generate(
     out = Path(out)
     counts = {c: 0 for c in CLASSES}
     for c in CLASSES:
-        (out / c).mkdir(parents=True, exist_ok=True)
+        make_folder(out / c, "demo images' folder")
     for i, label in enumerate(plan(count)):
         rng = np.random.default_rng([seed, i])
         family = families[int(rng.integers(len(families)))]

@@ -52,6 +52,15 @@ def test_devices_this_machine_lacks_are_one_line(device, word, data_dir, demo_im
     one_line(run_cli("inspect", image, "--device", device, "--backend", "onnxruntime", check=False, data=data_dir), word)
 
 
+@pytest.mark.parametrize("args", [["demo-data", "{f}"], ["demo-data", "{f}/x"], ["export", "{f}/x"], ["backup", "{f}/x"]])
+def test_an_output_folder_under_a_file_is_one_line(args, tmp_path, data_dir):
+    """These four reached the crash handler (exit 1, a traceback in the log) at 0.9.1."""
+    f = tmp_path / "afile"
+    f.write_text("keep me")
+    one_line(run_cli(*[a.format(f=f) for a in args], check=False, data=data_dir), "a file stands where a folder must be")
+    assert f.read_text() == "keep me"
+
+
 def test_demo_data_takes_data_like_every_command(tmp_path, data_dir):
     proc = run_cli("demo-data", str(tmp_path / "out"), "--count", "3", data=data_dir)
     assert proc.returncode == 0 and len(list((tmp_path / "out").rglob("*.png"))) == 3
