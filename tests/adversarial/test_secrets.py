@@ -46,12 +46,23 @@ def _everything_written(data) -> str:
     return "\n".join(text)
 
 
-def test_a_camera_password_is_never_stored_logged_or_printed(stream_url, data_dir):
-    proc = run_cli("run", stream_url, "--limit", "4", "--json", data=data_dir, timeout=300)  # a stream is live: it never ends
+def test_a_camera_password_is_never_stored_logged_sent_or_printed(stream_url, data_dir, tmp_path):
+    from plc_servers import Webhook
+
+    hook = Webhook()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [{"kind": "webhook", "name": "mes", "url": hook.url}]}))
+    try:  # a stream is live: it never ends
+        proc = run_cli("run", stream_url, "--limit", "4", "--outputs", str(outputs), "--json", data=data_dir, timeout=300)
+    finally:
+        hook.close()
     assert json.loads(proc.stdout)["processed"] == 4, proc.stdout
     written = _everything_written(data_dir)
     assert "127.0.0.1" in written, "the run and its parts are recorded, with the camera's address"
-    assert SECRET not in written + proc.stdout + proc.stderr
+    # Every sink's messages: as sent, and as queued on disk for a sink that is down.
+    sent = json.dumps(hook.bodies) + "".join(p.read_bytes().decode("latin-1") for p in (data_dir / "outbox").rglob("*"))
+    assert len(hook.bodies) == 4 and "127.0.0.1" in json.dumps(hook.bodies), hook.bodies
+    assert SECRET not in written + sent + proc.stdout + proc.stderr
     assert "op:***@" in written, "masked, not dropped: support can tell which account was used"
 
 
