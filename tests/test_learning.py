@@ -164,6 +164,15 @@ def test_a_corrupt_memory_bank_is_one_line(taught, brick, tmp_path, data_dir):
     proc = run_cli("inspect", image, "--model", str(wrong), check=False, data=data_dir)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "bank" in proc.stderr
+    # #29: promote accepted such a model (its hash recomputed), and every later run failed.
+    from station.fileutil import file_sha256
+
+    card = json.loads((wrong / "card.json").read_text())
+    card["weights_sha256"] = file_sha256(wrong / "model.safetensors")
+    (wrong / "card.json").write_text(json.dumps(card))
+    proc = run_cli("promote", str(wrong), "--as", "wrong-bank", check=False, data=data_dir)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "bank" in proc.stderr, proc.stderr
+    assert "wrong-bank" not in [m["name"] for m in run_json("models", data=data_dir) if m["active"]]
 
     nan = tmp_path / "nan-scale"
     shutil.copytree(model, nan)
