@@ -27,7 +27,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,7 +51,8 @@ FIELDS = ["path", "split", "label", "predicted", "p_defect", "model_version", "r
           "origin", "inspection_id", "conflict"]
 
 
-def _rows(store: Store, include_unreviewed: bool, station: str | None = None) -> list[dict[str, Any]]:
+def _rows(store: Store, include_unreviewed: bool, station: str | None = None,
+          versions: Collection[str] | None = None) -> list[dict[str, Any]]:
     newest = (select(Review.inspection_id, func.max(Review.id).label("rid")).group_by(Review.inspection_id).subquery())
     q = (
         select(Inspection, ModelRecord.version, Review.by, Review.at)
@@ -63,6 +64,8 @@ def _rows(store: Store, include_unreviewed: bool, station: str | None = None) ->
         q = q.where(Inspection.label.is_not(None))
     if station:
         q = q.where(Inspection.station == station)
+    if versions is not None:
+        q = q.where(ModelRecord.version.in_(list(versions)))
     out = []
     with store.session() as s:
         for ins, version, by, at in s.execute(q.order_by(Inspection.id)):
@@ -192,9 +195,10 @@ class ExportResult:
 
 
 def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool = False, val_fraction: float = 0.2,
-           seed: int = 0, station: str | None = None) -> ExportResult:
-    """Reviewed items (of one station, with `station`) as an ImageFolder tree; images are read
-    from the store the station inspected into (the data dir, or the line's object store)."""
+           seed: int = 0, station: str | None = None, versions: Collection[str] | None = None) -> ExportResult:
+    """Reviewed items (of one station, with `station`; of parts judged by these model versions,
+    with `versions`) as an ImageFolder tree; images are read from the store the station
+    inspected into (the data dir, or the line's object store)."""
     if not 0.0 <= val_fraction < 1.0:
         raise StationError(f"--val-fraction must be at least 0 and below 1, not {val_fraction}")
     out = Path(out)
@@ -207,16 +211,17 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
     with _locked(out):
         (out / MARKER).touch()
         _refuse_links(out)
-        return _export(store, out, include_unreviewed, val_fraction, seed, station)
+        return _export(store, out, include_unreviewed, val_fraction, seed, station, versions)
 
 
-def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int, station: str | None) -> ExportResult:
+def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int, station: str | None,
+            versions: Collection[str] | None) -> ExportResult:
     from station.fileutil import file_sha256
     from station.store.blobs import BlobMissing, StoreUnavailable
 
     errors: list[LeftOut] = []
     rows = []
-    for r in _one_per_image(_rows(store, include_unreviewed, station)):
+    for r in _one_per_image(_rows(store, include_unreviewed, station, versions)):
         try:
             validate_label(r["label"])
         except StationError as exc:

@@ -10,6 +10,7 @@ The CLI equivalent, step for step:
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
     from station.export import export
     from station.model import load_model
     from station.model.registry import active_name, resolve_model
+    from station.model.rules import version_of
+    from station.store import repo
     from station.store.db import open_store
     from station.train.config import TrainConfig
     from station.train.evaluate import evaluate
@@ -78,18 +81,23 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
             progress(stage, done, total)
 
     report("export", 0, 1)
+    base_name = active_name(data)
+    base_path = resolve_model(None, data)
+    active_card = json.loads((Path(base_path) / "card.json").read_text(encoding="utf-8"))
     store = open_store(data, db, store_url)  # a line's reviews: their images come from the line's store
     try:
-        exported = export(store, export_dir(data), include_unreviewed=include_unreviewed)
+        # This product's reviews only: parts judged by the active model or its ancestors. Another
+        # product's reviews would teach this model that product's defect types.
+        with store.session() as s:
+            versions = repo.lineage(s, version_of(active_card), active_card)
+        exported = export(store, export_dir(data), include_unreviewed=include_unreviewed, versions=versions)
     finally:
         store.engine.dispose()
     n = exported.train + exported.val
     if n < 4 or exported.val == 0:
-        raise StationError(f"only {n} reviewed images to learn from; review more items first (at least 4, two of one class)")
+        raise StationError(f"only {n} reviewed images of parts {base_name} or the models it came from judged; review more "
+                           f"of them first (at least 4, two of one class)")
     report("export", 1, 1)
-
-    base_name = active_name(data)
-    base_path = resolve_model(None, data)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     name = f"retrain-{stamp}"
     out = config.data_dir(data) / "retrain" / name

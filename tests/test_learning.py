@@ -98,10 +98,19 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
     # compares old and new on one validation split.
     from station.retrain import retrain
 
+    # Another product on the same station, judged by the default model and reviewed with a type
+    # only it has: a retrain of brick must not learn it (#30: Retrain exported every review).
+    other = tmp_path / "other"
+    run_cli("demo-data", str(other), "--count", "6", "--size", "128")
+    run_cli("run", str(other), "--model", "default", data=data_dir)
+    for q in run_json("queue", "--limit", "100", data=data_dir):
+        if "/other/" in q["origin"].replace("\\", "/"):
+            label_in_process(data_dir, q["id"], "dent", "qa")
     run_cli("promote", str(model), "--as", "brick-1", data=data_dir)
     app = retrain(str(data_dir), epochs=10)
     assert json.loads((Path(app.path) / "card.json").read_text())["kind"] == "hybrid"
     assert app.base == "brick-1" and app.new["n"] == app.active["n"] > 0
+    assert "dent" not in app.export.classes and app.export.train + app.export.val == 30, app.export
 
     # The hybrid is a model like any other: registered, promoted, listed with its kind.
     run_cli("promote", str(tmp_path / "brick-2"), "--as", "brick-2", data=data_dir)

@@ -37,6 +37,21 @@ def iso_utc(at: datetime) -> str:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
 
 
+def lineage(session: Session, version: str, card: dict[str, Any] | None = None) -> set[str]:
+    """A model version and its ancestors (each card's `parent`), as far as the database knows
+    them: the models that judged one product's parts, whose reviews a retrain of it may use."""
+    found = {version}
+    parent = (card or {}).get("parent")
+    if card is None:
+        row = session.scalar(select(ModelRecord.card).where(ModelRecord.version == version))
+        parent = (row or {}).get("parent")
+    while isinstance(parent, dict) and isinstance(parent.get("version"), str) and parent["version"] not in found:
+        found.add(parent["version"])
+        row = session.scalar(select(ModelRecord.card).where(ModelRecord.version == parent["version"]))
+        parent = (row or {}).get("parent")
+    return found
+
+
 def model_id(session: Session, name: str, version: str, card: dict[str, Any]) -> int:
     """The row for a model version, created on first use."""
     found = session.scalar(select(ModelRecord.id).where(ModelRecord.version == version))
