@@ -47,6 +47,8 @@ def check_at_open(engine: Engine, data: Path) -> None:
                 found = [r[0] for r in conn.execute(text("PRAGMA quick_check(3)"))]
         except SQLAlchemyError as exc:
             found = [str(getattr(exc, "orig", exc)).splitlines()[0]]
+            if not any(w in found[0] for w in ("not a database", "malformed", "corrupt")):
+                return  # not opened at all (no such folder, no permission): opening reports that, in its words
         if found != ["ok"]:
             raise StationError(f"{db} is damaged ({'; '.join(str(f) for f in found)[:200]}): nothing was written; "
                                f"restore the newest backup (`station restore`) or see `station doctor`")
