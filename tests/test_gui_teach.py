@@ -9,6 +9,7 @@ import pytest
 from conftest import run_cli
 from gui_helpers import rows
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from station.ui.main_window import MainWindow, Options
 
@@ -36,7 +37,11 @@ def test_new_product_line_from_a_folder_then_inspect(qtbot, tmp_path, data_dir, 
         monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("brick-line", True)))
         qtbot.mouseClick(w.models.new_line, Qt.MouseButton.LeftButton)
         assert not w.models.new_line.isEnabled()  # one teach at a time
+        bar = w.models.teach_progress.dialog
+        assert bar.isVisible() and not bar.isModal()  # the window stays usable while it teaches
+        qtbot.waitUntil(lambda: bar.value() > 0 or not bar.isVisible(), timeout=180_000)
         qtbot.waitUntil(lambda: any(m.name == "brick-line" for m in w.models.models), timeout=180_000)
+        assert not bar.isVisible()
         m = next(m for m in w.models.models if m.name == "brick-line")
         assert m.kind == "anomaly" and not m.active
         assert w.models.new_line.isEnabled()
@@ -118,5 +123,35 @@ def test_the_line_build_window_says_where_training_happens(qtbot, data_dir, monk
             assert not button.isEnabled() and "engineering PC" in button.toolTip()
         assert w.models.trains_elsewhere.isVisible() and "export the reviews" in w.models.trains_elsewhere.text()
         qtbot.waitUntil(lambda: "(onnxruntime)" in w.models.running.text(), timeout=60_000)
+    finally:
+        w.close()
+
+
+def test_a_teach_shows_progress_and_cancel_leaves_nothing(qtbot, tmp_path, data_dir):
+    """#30/#28: teaching had no progress bar and no Cancel (276 s under load)."""
+    line = tmp_path / "line"
+    run_cli("line-data", str(line), "--line", "brick", "--good", "24", "--stream", "0", "--test", "0", "--seed", "6")
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.tabs.setCurrentWidget(w.models)
+        # An empty camera source once grabbed the working directory's images ("grab from :").
+        w.live.source_bar.set_source("")
+        w.models._new_line_from_camera()
+        assert "choose the camera" in w.message.text(), w.message.text()
+        assert w.models.teaching is None
+
+        w.models.teach_folder(str(line / "good"), "cancelled-line")
+        progress = w.models.teach_progress
+        moved: list[int] = []
+        progress.moved.connect(lambda *a: moved.append(1))
+        qtbot.waitUntil(lambda: bool(moved), timeout=180_000)
+        qtbot.mouseClick(progress.dialog.findChild(QPushButton), Qt.MouseButton.LeftButton)  # Cancel
+        qtbot.waitUntil(lambda: w.models.new_line.isEnabled(), timeout=180_000)
+        assert "cancelled" in w.message.text(), w.message.text()
+        w.models.refresh()
+        assert "cancelled-line" not in [m.name for m in w.models.models]
+        assert not (data_dir / "models" / "cancelled-line").exists()
     finally:
         w.close()

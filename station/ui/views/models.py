@@ -242,6 +242,9 @@ class ModelsView(QWidget):
             self.window_.show_error("stop the live inspection first: the camera is in use")
             return
         spec = self.window_.live.source_bar.spec()
+        if not spec.strip() or spec.strip().endswith(":"):  # "grab from :" once read the working directory
+            self.window_.show_error("choose the camera on the Live tab first, then New line from camera")
+            return
         name, ok = QInputDialog.getText(self, "New product line", "Model name (a-z, 0-9, _ and -):")
         if not (ok and name):
             return
@@ -314,6 +317,9 @@ class ModelsView(QWidget):
             self.teaching = Tasks(self, name="station-teach")
         self._busy(True)
         self.window_.show_message(f"teaching {name} from the good parts in {folder}…")
+        from station.ui.teachprogress import TeachProgress
+
+        self.teach_progress = bar = TeachProgress(self, name)
 
         def job() -> dict[str, Any]:
             import tempfile
@@ -323,13 +329,14 @@ class ModelsView(QWidget):
             from station.train.teach import teach
 
             with tempfile.TemporaryDirectory(prefix=f".teach-{name}-", dir=config.data_dir(data)) as tmp:
-                result = teach(folder, f"{tmp}/{name}", name=name)
+                result = teach(folder, f"{tmp}/{name}", name=name, progress=bar.report)
                 register(Path(result.model), name, data)
             return {"name": name, "images": result.images, "seconds": result.seconds, "template": result.template}
 
         from pathlib import Path
 
         def done(r: dict[str, Any]) -> None:
+            bar.close()
             self._busy(False)
             # Whether the parts repeat one product in one place decides how faint a defect it finds.
             how = "with a registered template" if r["template"] else "patch memory only (the parts did not register)"
@@ -338,8 +345,9 @@ class ModelsView(QWidget):
             self.refresh()
 
         def failed(message: str) -> None:
+            bar.close()
             self._busy(False)
-            self.window_.show_error(message)
+            (self.window_.show_message if bar.cancelled else self.window_.show_error)(message)
 
         self.teaching.submit(job, done, failed)
 
