@@ -73,7 +73,7 @@ def test_roles_guard_models_thresholds_and_reviews(data_dir, demo_images):
 def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_path):
     import shutil
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
 
     from station.config import default_model_dir
     from station.ui.main_window import MainWindow, Options
@@ -115,14 +115,24 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
     qtbot.waitUntil(lambda: ("eve", "promote") in [(e["user"], e["action"]) for e in run_json("audit", data=data_dir)],
                     timeout=10_000)
     assert ("otto", "refused") in [(e["user"], e["action"]) for e in run_json("audit", data=data_dir)]
+    # Who is signed in is always in view, with Sign out (#30: nothing showed it).
+    assert w.who.isVisible() and w.who.label.text() == "signed in: eve (engineer)", w.who.label.text()
 
-    # A sign-in does not outlive SIGN_IN_MINUTES: the next person at the PC is asked again.
+    # A sign-in lapses after SIGN_IN_MINUTES idle, not mid-work: each action restarts the clock.
     import time
 
     from station.ui import signin
 
     name, role, _ = w._signed_in
+    w._signed_in = (name, role, time.monotonic() - signin.SIGN_IN_MINUTES * 60 + 30)
+    assert w.authorize("engineer", "checking") == "eve" and time.monotonic() - w._signed_in[2] < 5
     w._signed_in = (name, role, time.monotonic() - signin.SIGN_IN_MINUTES * 60 - 1)
+    w.who.show_who()  # what its timer does every 15 s
+    assert not w.who.isVisible() and w._signed_in is None, "an idle sign-in lapses on screen too"
+    w._signed_in = (name, role, time.monotonic())
+    w.who.show_who()
+    qtbot.mouseClick(w.who.sign_out, Qt.MouseButton.LeftButton)
+    assert w._signed_in is None and w._reviewer is None and not w.who.isVisible()
     asked: list[str] = []
 
     def cancel():

@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         for w in (self.state_label, self.rate_label, self.latency_label):
             self.statusBar().addWidget(w)
         self.statusBar().addPermanentWidget(self.message, 1)
-        self.line_status = LineStatus(self)  # with a light per output and the camera's; rings on a lost one
+        self.line_status, self.who = LineStatus(self), signin.WhoBar(self)  # lights per output and camera; who is signed in
         # Shown only when space is low: what the station stops storing, and why; a click opens the settings.
         self.disk_label = QPushButton()
         self.disk_label.setObjectName("diskWarning")

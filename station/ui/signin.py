@@ -7,11 +7,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from station.errors import StationError
 
-SIGN_IN_MINUTES = 5  # how long a PIN sign-in lets its user act without asking again
+SIGN_IN_MINUTES = 5  # how long a PIN sign-in lets its user act, idle, without asking again
 
 
 def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str | None:
@@ -29,6 +30,8 @@ def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str
     # inherit the role.
     held = window._signed_in
     if held is not None and time.monotonic() - held[2] < SIGN_IN_MINUTES * 60 and ROLES.index(held[1]) >= ROLES.index(role):
+        # Minutes of inactivity, not of work: a review session is not cut off mid-queue.
+        window._signed_in = (held[0], held[1], time.monotonic())
         return str(held[0])
     dialog = SignInDialog(store, role, action, name=held[0] if held else "", parent=window)
     if not dialog.exec() or not dialog.user:
@@ -37,6 +40,7 @@ def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str
         signed = next(u for u in list_users(s) if u.name == dialog.user)
     window._signed_in = (signed.name, signed.role, time.monotonic())
     window.set_reviewer(signed.name)
+    window.who.show_who()
     return signed.name
 
 
@@ -49,6 +53,7 @@ def reviewer_name(window: Any) -> str | None:
     dialog = NameDialog(window)
     if dialog.exec() and dialog.name:
         window.set_reviewer(dialog.name)
+        window.who.show_who()
     return window._reviewer
 
 
@@ -91,3 +96,46 @@ class SignInDialog(QDialog):
             self.pin.setFocus()
             return
         self.accept()
+
+
+class WhoBar(QWidget):
+    """Who is signed in (or reviewing, on a station without users), and Sign out: always in the
+    status bar, so the next person at a shared PC sees whose name their reviews would carry."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window_ = window
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.sign_out = QPushButton("Sign out")
+        self.sign_out.setAutoDefault(False)
+        self.sign_out.clicked.connect(self.out)
+        row.addWidget(self.label)
+        row.addWidget(self.sign_out)
+        window.statusBar().addPermanentWidget(self)
+        self.timer = QTimer(self, interval=15_000)  # an idle sign-in lapses on screen too
+        self.timer.timeout.connect(self.show_who)
+        self.timer.start()
+        self.show_who()
+
+    def show_who(self) -> None:
+        w = self.window_
+        held = w._signed_in
+        if held is not None and time.monotonic() - held[2] >= SIGN_IN_MINUTES * 60:
+            w._signed_in = held = None
+            w._reviewer = None
+        if held is not None:
+            text = f"signed in: {held[0]} ({held[1]})"
+        elif w._reviewer:
+            text = f"reviewing: {w._reviewer}"
+        else:
+            text = ""
+        self.label.setText(text)
+        self.setVisible(bool(text))
+
+    def out(self) -> None:
+        self.window_._signed_in = None
+        self.window_._reviewer = None
+        self.show_who()
+        self.window_.show_message("signed out: the next review or change asks who you are")
