@@ -301,6 +301,25 @@ def test_the_window_skips_what_was_inspected_inspect_again_shows_it(qtbot, windo
     assert rows(data_dir, "SELECT count(*) FROM inspections")[0][0] == 24, "and still one row per image"
 
 
+def test_a_hot_folder_says_when_it_skips_a_part_judged_before(qtbot, window, demo_images, tmp_path):
+    """#30: a hot folder silently skipped an image it had already judged."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    part = next((demo_images / "crack").glob("*.png"))
+    shutil.copy(part, folder / "first.png")
+    w = window()
+    w.live.source_bar.set_source(f"watch:{folder}")
+    qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+    try:
+        qtbot.waitUntil(lambda: w.live.history.count() == 1, timeout=120_000)
+        shutil.copy(part, folder / "same-part-again.png")  # the same part dropped again
+        qtbot.waitUntil(lambda: "same-part-again.png was inspected before" in w.message.text(), timeout=120_000)
+        assert w.live.history.count() == 1 and "Inspect again" in w.message.text()
+    finally:
+        w.stop_source()
+        qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+
+
 def test_an_interrupted_run_is_offered_for_resuming(qtbot, window, tmp_path, data_dir):
     """A `station run` killed mid-folder (SIGKILL: no chance to record its end): the next window
     says so and Resume inspects the rest."""

@@ -157,8 +157,7 @@ class MainWindow(QMainWindow):
 
     # -- reviewer ------------------------------------------------------------------------------------
     def reviewer(self) -> str | None:
-        """Who reviews: on a station with users, a signed-in inspector or engineer; otherwise a
-        name asked once per session. None when the person cancels."""
+        """Who reviews: a signed-in inspector or engineer, else a name asked once; None if cancelled."""
         return self.authorize("inspector", "reviewing")
 
     def authorize(self, role: str, action: str, ask_name: bool = True) -> str | None:
@@ -195,6 +194,7 @@ class MainWindow(QMainWindow):
         self.worker = InspectionWorker(cfg)
         self.worker.result.connect(self._result)
         self.worker.failed.connect(self.show_error)
+        self.worker.skipped.connect(self.show_message)  # a hot folder's repeat is said, not silent
         self.worker.model_ready.connect(self._model_ready)
         self.worker.finished.connect(self._finished)
         self.worker_thread = start_worker(self, self.worker, self.worker.run)

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,7 @@ class InspectionWorker(QObject):
     result = Signal(object)  # LiveResult
     failed = Signal(str)  # one line: the source or model could not be opened, or a bug
     model_ready = Signal(object)  # ModelInfo
+    skipped = Signal(str)  # one line: a part this model judged before, not judged again
     finished = Signal(object)  # RunSummary
 
     def __init__(self, cfg: WorkerConfig) -> None:
@@ -117,6 +119,8 @@ class InspectionWorker(QObject):
             for r in run.results(gate=self._stamped):
                 if r.skipped:  # judged before: counted in the summary, not shown as a new verdict
                     self._read_at.pop((r.frame.origin, r.frame.index), None)
+                    self.skipped.emit(f"{Path(r.frame.origin).name} was inspected before by {tag}: skipped "
+                                      f"(its verdict is in Review; tick Inspect again to judge it anew)")
                     continue
                 now = time.monotonic()
                 self._first = now if self._first is None else self._first
