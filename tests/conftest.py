@@ -34,6 +34,35 @@ def no_cyclic_gc_while_qt_dispatches(request):
         gc.collect()
 
 
+MIN_WAIT_MS = 180_000  # no Qt wait gives up sooner: a CI machine can be 3x slower, and loaded
+
+
+@pytest.fixture(autouse=True, scope="session")
+def patient_qt_waits():
+    """A wait returns the moment its condition holds, so a generous limit costs nothing when the
+    code works; a tight one (5 or 10 s, written on a quiet machine) only fails a loaded machine.
+    Every qtbot.waitUntil in the suite gets at least MIN_WAIT_MS: no test depends on a wall-clock margin."""
+    try:
+        from pytestqt.qtbot import QtBot
+    except ImportError:  # the line build's tests run without Qt
+        yield
+        return
+    originals = {"waitUntil": QtBot.waitUntil}
+
+    def patient(original):
+        def wait(self, *args, timeout: int = 5000, **kwargs):
+            return original(self, *args, timeout=max(int(timeout), MIN_WAIT_MS), **kwargs)
+        return wait
+
+    for name, original in originals.items():
+        setattr(QtBot, name, patient(original))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(QtBot, name, original)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def isolated_data_dir(tmp_path_factory):
     """No test touches the real per-user data dir: commands without --data land here."""
