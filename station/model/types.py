@@ -6,8 +6,9 @@ anomaly map says where the defect is, and only that region is described:
 - the region: the cells within REGION_WITHIN logits of the map's peak, weighted by their logit;
 - its description: the region's mean patch feature, and how it differs from the part's own mean
   feature (a stain is "brighter than the stone around it"), each half a unit vector;
-- the name: the reviewed defect most like it (cosine similarity, best per type). Below the cut,
-  no reviewed defect is like it and the type stays `anomaly`: a type nobody has named yet.
+- the name: the reviewed defect most like it (cosine similarity, best per type), or, once every
+  type has a few reviews, a linear namer fitted on them. Below the cut, no reviewed defect is
+  like it and the type stays `anomaly`: a type nobody has named yet.
 
 Numpy only: both backends use it, and training builds the bank with the same function.
 """
@@ -39,14 +40,48 @@ def describe(emb: np.ndarray, maps: np.ndarray) -> np.ndarray:
     return (np.concatenate([_unit(region), _unit(region - context)], axis=1) / np.sqrt(2.0)).astype(np.float32)
 
 
+LINEAR_MIN_EACH = 3  # reviewed defects of every type before the linear namer is used
+LINEAR_L2 = 1.0  # ridge on the standardised descriptions, per example (as scikit-learn's C = 1)
+LINEAR_STEPS = 1500
+
+
+def fit_linear(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Softmax regression with an L2 ridge, by plain gradient descent for a fixed number of steps:
+    deterministic, so the model fits it when it loads (milliseconds for a few hundred reviews)
+    and both backends name alike. Returns (weights D x k, bias k, mean D, spread D)."""
+    x = np.asarray(x, np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = (x - mu) / sd
+    n = len(z)
+    w, b = np.zeros((z.shape[1], k)), np.zeros(k)
+    onehot = np.eye(k)[y]
+    # The loss's curvature is at most |z|^2 / (2n) + ridge: its inverse is a step that converges.
+    step = 1.0 / (np.linalg.norm(z, 2) ** 2 / (2 * n) + LINEAR_L2 / n)
+    for _ in range(LINEAR_STEPS):
+        logits = z @ w + b
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        g = p / p.sum(1, keepdims=True) - onehot
+        w -= step * (z.T @ g / n + LINEAR_L2 / n * w)
+        b -= step * g.mean(0)
+    return w, b, mu, sd
+
+
 @dataclass
 class TypeBank:
-    """Reviewed defects' region descriptions and their types."""
+    """Reviewed defects' region descriptions and their types. With at least LINEAR_MIN_EACH of
+    every type, a linear namer (fitted here, from the bank) names the type; the nearest reviewed
+    defect still decides whether the region is like any of them at all."""
 
     vectors: np.ndarray  # (n, 2D), unit length
     labels: np.ndarray  # (n,) index into classes
     classes: list[str]
     cut: float  # best similarity below this: a type nobody named yet
+
+    def __post_init__(self) -> None:
+        counts = np.bincount(self.labels.astype(np.int64), minlength=len(self.classes))
+        self.linear = None
+        if len(self.classes) > 1 and counts.min() >= LINEAR_MIN_EACH:
+            self.linear = fit_linear(self.vectors, self.labels.astype(np.int64), len(self.classes))
 
     def similarities(self, desc: np.ndarray) -> np.ndarray:
         """(N, K): per type, the best cosine similarity to one of its reviewed defects."""
@@ -61,7 +96,12 @@ class TypeBank:
     def rows(self, desc: np.ndarray) -> np.ndarray:
         """(N, K + 1): probability per type, then the best similarity (for the unknown cut)."""
         s = self.similarities(desc)
-        e = np.exp((s - s.max(1, keepdims=True)) / TEMPERATURE)
+        if self.linear is not None:
+            w, b, mu, sd = self.linear
+            logits = ((desc - mu) / sd) @ w + b
+        else:
+            logits = s / TEMPERATURE
+        e = np.exp(logits - logits.max(1, keepdims=True))
         return np.concatenate([e / e.sum(1, keepdims=True), s.max(1, keepdims=True)], axis=1).astype(np.float32)
 
 

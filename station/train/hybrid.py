@@ -109,7 +109,7 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
                               "metrics": cls_model.card.get("metrics", {})}
         card["classes"] = [GOOD] + defect_types + ([] if ANOMALY in defect_types else [ANOMALY])
     # 4. Reviewed defects' regions name the type of a failed part (station.model.types).
-    named = _name_types(net, card, train_items, progress)
+    named = _name_types(net, card, train_items + val_items, progress)  # the cut is set on val; the names may use it too
     model = AnomalyModel(net.eval(), card)
 
     # 5. The cut, for the combined verdict, on the reviewed validation split.
