@@ -10,6 +10,7 @@ import pytest
 from conftest import kill_run_mid_way, run_cli, run_json
 from gui_helpers import modal_dialog, rows
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
 from station.ui.main_window import MainWindow, Options
 
@@ -409,3 +410,22 @@ def _answer(qtbot, asked: list[str], yes: bool) -> None:
     box = modal_dialog(qtbot)
     asked.append(box.windowTitle())
     box.button(QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No).click()
+
+
+def test_a_banner_never_moves_the_controls_under_it(qtbot, window):
+    """#30: the red banner shifted the whole layout by about 73 px, and taps landed on the wrong control."""
+    w = window()
+    w.resize(1366, 768)
+    qtbot.waitUntil(lambda: w.live.source_bar.start_btn.isVisible())
+    start = w.live.source_bar.start_btn
+
+    def where():
+        QApplication.processEvents()
+        return start.mapTo(w, start.rect().topLeft()), w.tabs.geometry()
+
+    before = where()
+    w.show_error("camera 0 stopped sending frames: " + "a long explanation of what happened " * 8)
+    assert w.banner.isVisible() and where() == before
+    w.banner.offer("A run was interrupted: inspect the rest of it?", "Resume", lambda: None)
+    w.banner.clear()
+    assert not w.banner.isVisible() and where() == before

@@ -127,7 +127,7 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
     w._signed_in = (name, role, time.monotonic() - signin.SIGN_IN_MINUTES * 60 + 30)
     assert w.authorize("engineer", "checking") == "eve" and time.monotonic() - w._signed_in[2] < 5
     w._signed_in = (name, role, time.monotonic() - signin.SIGN_IN_MINUTES * 60 - 1)
-    w.who.show_who()  # what its timer does every 15 s
+    w.who.show_who()  # what its timer does every 2 s
     assert not w.who.isVisible() and w._signed_in is None, "an idle sign-in lapses on screen too"
     w._signed_in = (name, role, time.monotonic())
     w.who.show_who()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 MAX_LINE = 140
 # The core's messages are shared with the command line; the window drops the command's prefix.
@@ -20,7 +20,9 @@ class Banner(QFrame):
         super().__init__(parent)
         self.setObjectName("banner")
         self.summary = QLabel("")
-        self.summary.setWordWrap(True)
+        # One line, cut to the strip (the whole text is in Details and the tooltip): a wrapped
+        # second line made the strip taller and moved every control under it.
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.details_btn = QPushButton("Details…")
         self.action_btn = QPushButton("")
         self.dismiss_btn = QPushButton("Dismiss")
@@ -38,6 +40,14 @@ class Banner(QFrame):
         self.details_btn.clicked.connect(self.show_details)
         self.action_btn.clicked.connect(self._act)
         self.dismiss_btn.clicked.connect(self.clear)
+        # Its place is kept when it is hidden, at one height: a banner appearing once pushed the
+        # whole window down by 73 px, and a tap meant for a button landed on another.
+        self._paint("#5c1f1f", "#d64541")  # its font and frame as shown, before measuring
+        self.ensurePolished()
+        self.setFixedHeight(self.sizeHint().height())
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
         self.hide()
 
     def _paint(self, background: str, border: str) -> None:

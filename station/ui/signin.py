@@ -114,7 +114,7 @@ class WhoBar(QWidget):
         row.addWidget(self.label)
         row.addWidget(self.sign_out)
         window.statusBar().addPermanentWidget(self)
-        self.timer = QTimer(self, interval=15_000)  # an idle sign-in lapses on screen too
+        self.timer = QTimer(self, interval=2_000)  # a name set elsewhere, or an idle sign-in lapsing, shows soon
         self.timer.timeout.connect(self.show_who)
         self.timer.start()
         self.show_who()
