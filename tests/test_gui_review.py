@@ -162,6 +162,8 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     qtbot.mouseClick(window.models.retrain, Qt.MouseButton.LeftButton)
     dialog = window.models.retraining
     assert isinstance(dialog, RetrainDialog) and dialog.isVisible()
+    # A window of its own: as the main window's child it stayed above the verdict (#30).
+    assert dialog.parent() is None and dialog.isWindow()
     dialog.epochs.setValue(5)
     qtbot.mouseClick(dialog.start_btn, Qt.MouseButton.LeftButton)
     # Training takes minutes: nothing is modal, and the operator goes back to Live and sees it run.

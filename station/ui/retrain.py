@@ -65,7 +65,10 @@ class RetrainWorker(QObject):
 
 class RetrainDialog(QDialog):
     def __init__(self, window) -> None:
-        super().__init__(window)
+        # A window of its own, not the main window's child: a child dialog stays above its parent,
+        # and this one covered the verdict for the minutes a retrain takes. The main window
+        # closes it (ModelsView.close_view).
+        super().__init__(None)
         self.window_ = window
         self.setWindowTitle("Retrain from reviews")
         self.resize(980, 640)
@@ -73,7 +76,8 @@ class RetrainDialog(QDialog):
         self.check: PromotionCheck | None = None
         self.worker: RetrainWorker | None = None
         self.worker_thread: QThread | None = None
-        intro = QLabel("Exports every reviewed item (train/val split kept across exports), trains from the active model, "
+        intro = QLabel("Exports the reviewed parts this product's models judged (train/val split kept across exports), "
+                       "trains from the active model, "
                        "then scores the new and the active model on the same validation split.")
         intro.setWordWrap(True)
         self.epochs = QSpinBox()
