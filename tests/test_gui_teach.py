@@ -22,7 +22,8 @@ def test_new_product_line_from_a_folder_then_inspect(qtbot, tmp_path, data_dir, 
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(line / "good")))
-    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Bad Name!", True)))
+    suggested: list[str] = []
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: suggested.append(k.get("text")) or ("Bad Name!", True)))
     w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
     qtbot.addWidget(w)
     w.show()
@@ -33,6 +34,7 @@ def test_new_product_line_from_a_folder_then_inspect(qtbot, tmp_path, data_dir, 
         qtbot.mouseClick(w.models.new_line, Qt.MouseButton.LeftButton)
         assert "invalid label" in w.statusBar().currentMessage() or w.models.new_line.isEnabled()
         assert w.models.teaching is None
+        assert suggested == ["line"], "the product's folder, not `good`, is the suggested name"
 
         monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("brick-line", True)))
         qtbot.mouseClick(w.models.new_line, Qt.MouseButton.LeftButton)

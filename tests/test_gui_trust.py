@@ -293,6 +293,7 @@ def test_the_window_skips_what_was_inspected_inspect_again_shows_it(qtbot, windo
     run_folder(qtbot, w, demo_images)  # opened again, e.g. after a restart
     assert w.live.history.count() == 24, "nothing judged twice"
     assert "24 already inspected and skipped" in w.message.text()
+    assert "0 could not be read" in w.message.text() and " failed" not in w.message.text(), "not '0 failed' beside FAILs"
     assert w.live.state == "READY" and "Inspect again" in w.live.detail.text()
     bar = w.live.source_bar
     assert bar.again.isVisible()

@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
             self.live.show_state("READY", f"{state}: {summary.processed} inspected{seen}")
         # finished: what the panel shows is about the last part, and still true
         if state in ("finished", "stopped"):
-            text = f"{state}: {summary.processed} inspected, {summary.failed} failed" + (
+            text = f"{state}: {summary.processed} inspected, {summary.failed} could not be read" + (
                 f", {summary.skipped} already inspected and skipped" if summary.skipped else "")
             if summary.failed and self._last_error:
                 self.show_error(f"{text}; last: {self._last_error}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -229,9 +230,7 @@ class ModelsView(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Folder of good parts for the new product line")
         if not folder:
             return
-        from pathlib import Path
-
-        name, ok = QInputDialog.getText(self, "New product line", "Model name (a-z, 0-9, _ and -):", text=Path(folder).name.lower())
+        name, ok = QInputDialog.getText(self, "New product line", "Model name (a-z, 0-9, _ and -):", text=_suggested_name(Path(folder)))
         if ok and name:
             self.teach_folder(folder, name)
 
@@ -255,8 +254,6 @@ class ModelsView(QWidget):
     def grab_and_confirm(self, spec: str, name: str, count: int, every: int = 1) -> None:
         """Grab `count` frames of `spec` off the GUI thread, show them to the operator to untick
         any that are not good parts, then teach `name` from the rest."""
-        from pathlib import Path
-
         from station import config
         from station.labels import validate_label
         from station.ui.tasks import Tasks
@@ -333,8 +330,6 @@ class ModelsView(QWidget):
                 register(Path(result.model), name, data)
             return {"name": name, "images": result.images, "seconds": result.seconds, "template": result.template}
 
-        from pathlib import Path
-
         def done(r: dict[str, Any]) -> None:
             bar.close()
             self._busy(False)
@@ -386,3 +381,14 @@ def _card_html(m: ModelEntry) -> str:
         f"<h3>Validation metrics</h3><table cellspacing='0' cellpadding='4'>{rows}</table>"
         + test_html
     )
+
+
+def _suggested_name(folder: Path) -> str:
+    """A product's name from its folder: `line7/good` suggests `line7`, not `good` (a label)."""
+    from station.labels import GOOD
+
+    for part in (folder.name, folder.parent.name):
+        name = part.lower().replace(" ", "-")
+        if name and name != GOOD:
+            return name
+    return ""
