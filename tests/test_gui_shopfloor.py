@@ -167,16 +167,21 @@ def test_the_next_reviewer_types_a_name_and_no_camera_is_said_plainly(qtbot, dat
     w.show()
     offered: list[str] = []
 
+    titles: list[str] = []
+
     def answer() -> None:
         box = QApplication.activeModalWidget()
         assert isinstance(box, NameDialog)
         offered.append(box.edit.text())
+        titles.append(box.windowTitle())
         box.edit.setText("piet")
         box.accept()
 
     QTimer.singleShot(50, answer)
-    assert w.reviewer() == "piet"
+    assert w.authorize("engineer", "promoting a model") == "piet"
     assert offered == [""], "a name left from the last session would be accepted with one Enter"
+    assert titles == ["Who is promoting a model?"], "not 'Who is reviewing?' before a promotion"
+    assert w.reviewer() == "piet", "asked once per session"
 
     bar = w.live.source_bar
     bar.set_cameras([])  # the probe found no camera that opens

@@ -93,12 +93,13 @@ class LabelDialog(QDialog):
 class NameDialog(QDialog):
     """Asked once per session: every review carries who made it."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, action: str = "reviewing") -> None:
         super().__init__(parent)
-        self.setWindowTitle("Who is reviewing?")
+        # Said as what is being done: "Who is reviewing?" before a promotion puzzled engineers.
+        self.setWindowTitle(f"Who is {action}?")
         self.setModal(True)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Your name, recorded with every review of this session:"))
+        lay.addWidget(QLabel(f"Your name, recorded with {action} and every change of this session:"))
         # Empty on purpose: a name left from the last shift, or the PC's shared login, would be
         # accepted with one Enter and put someone else's name on every review.
         self.edit = QLineEdit()

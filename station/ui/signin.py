@@ -25,7 +25,7 @@ def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str
     store = window.store()
     with store.session() as s:
         if not roles_on(s, store.data):
-            return reviewer_name(window) if ask_name else ""
+            return reviewer_name(window, action) if ask_name else ""
     # A shared PC: an engineer who signed in to promote walks away, and the next person must not
     # inherit the role.
     held = window._signed_in
@@ -44,13 +44,13 @@ def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str
     return signed.name
 
 
-def reviewer_name(window: Any) -> str | None:
+def reviewer_name(window: Any, action: str = "reviewing") -> str | None:
     """On a station without users: the reviewer's name, asked once per session."""
     from station.ui.dialogs import NameDialog
 
     if window._reviewer:
         return str(window._reviewer)
-    dialog = NameDialog(window)
+    dialog = NameDialog(window, action)
     if dialog.exec() and dialog.name:
         window.set_reviewer(dialog.name)
         window.who.show_who()
