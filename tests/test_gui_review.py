@@ -74,6 +74,10 @@ def test_keyboard_review_confirm_relabel_new_type_undo(qtbot, review_window, ins
     assert current[items[1]["id"]] == "crack"
     assert current[items[2]["id"]] is None, "undone item is back in the queue"
     qtbot.waitUntil(lambda: view.current() is not None and view.current()["id"] == items[2]["id"], timeout=5_000)
+    # Reviewed again after the undo: the log says it was unreviewed, not "None → good".
+    qtbot.keyClick(view, Qt.Key.Key_G)
+    qtbot.waitUntil(lambda: len(reviews(inspected)) == 5, timeout=10_000)
+    assert view.log.item(0).text() == f"#{items[2]['id']}: unreviewed → good", view.log.item(0).text()
 
 
 def test_bulk_grid_labels_the_selection(qtbot, review_window, inspected):

@@ -427,6 +427,9 @@ def test_a_banner_never_moves_the_controls_under_it(qtbot, window):
     before = where()
     w.show_error("camera 0 stopped sending frames: " + "a long explanation of what happened " * 8)
     assert w.banner.isVisible() and where() == before
+    assert "long explanation" in w.banner.summary.text()
+    w.show_error("station run: error: output mes: [Errno 111] Connection refused")
+    assert w.banner.summary.text() == "output mes: Connection refused", "no errno number for an operator"
     w.banner.offer("A run was interrupted: inspect the rest of it?", "Resume", lambda: None)
     w.banner.clear()
     assert not w.banner.isVisible() and where() == before

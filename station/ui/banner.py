@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushBut
 MAX_LINE = 140
 # The core's messages are shared with the command line; the window drops the command's prefix.
 _CLI_PREFIX = re.compile(r"^station [\w-]+: (error: )?")
+# "[Errno 111] Connection refused": the number means nothing to an operator; the words stay.
+_ERRNO = re.compile(r"\[Errno -?\d+\] ")
 
 
 class Banner(QFrame):
@@ -69,7 +71,7 @@ class Banner(QFrame):
         return central
 
     def show_error(self, message: str, log_path: str = "") -> None:
-        text = _CLI_PREFIX.sub("", message.strip())
+        text = _ERRNO.sub("", _CLI_PREFIX.sub("", message.strip()))
         first = text.splitlines()[0] if text else "something went wrong"
         self.summary.setText(first if len(first) <= MAX_LINE else first[: MAX_LINE - 1] + "…")
         self.summary.setToolTip(text)

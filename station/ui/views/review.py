@@ -308,7 +308,7 @@ class ReviewView(QWidget):
                 self.keys = keys
                 self._show_keys()
             self.window_.db(repo.label_keys, got)
-        self.log.insertItem(0, f"#{item['id']}: {out.previous} → {out.label}")
+        self.log.insertItem(0, f"#{item['id']}: {out.previous or 'unreviewed'} → {out.label}")  # not 'None → good'
         self.window_.report_review(out)
         if not self.items:  # this page is done: fetch the next one
             self.refresh()
