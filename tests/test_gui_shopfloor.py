@@ -241,3 +241,23 @@ def test_the_kiosk_opens_no_file_dialog_and_its_source_changes_only_for_an_engin
     assert ("eve", "kiosk_source_unlocked") in [(e["user"], e["action"]) for e in run_json("audit", data=data_dir)]
     w.setProperty("system_quit", True)
     w.close()
+
+
+def test_a_disabled_button_looks_disabled(qtbot, themed):
+    """#30: disabled buttons looked enabled (a disabled primary button stayed blue)."""
+    from PySide6.QtWidgets import QPushButton
+
+    def colour(button: QPushButton) -> tuple[int, int, int]:
+        button.resize(160, 60)
+        image = button.grab().toImage()
+        c = image.pixelColor(12, 30)  # inside the button, clear of its text
+        return c.red(), c.green(), c.blue()
+
+    for name in ("", "primary"):
+        on, off = QPushButton("Teach"), QPushButton("Teach")
+        for b in (on, off):
+            b.setObjectName(name)
+            qtbot.addWidget(b)
+        off.setEnabled(False)
+        a, b = colour(on), colour(off)
+        assert sum(abs(x - y) for x, y in zip(a, b)) >= 30, (name, a, b)

@@ -23,7 +23,7 @@ class Banner(QFrame):
         self.setObjectName("banner")
         self.summary = QLabel("")
         # One line, cut to the strip (the whole text is in Details and the tooltip): a wrapped
-        # second line made the strip taller and moved every control under it.
+        # second line made the strip taller still.
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.details_btn = QPushButton("Details…")
         self.action_btn = QPushButton("")
@@ -42,14 +42,6 @@ class Banner(QFrame):
         self.details_btn.clicked.connect(self.show_details)
         self.action_btn.clicked.connect(self._act)
         self.dismiss_btn.clicked.connect(self.clear)
-        # Its place is kept when it is hidden, at one height: a banner appearing once pushed the
-        # whole window down by 73 px, and a tap meant for a button landed on another.
-        self._paint("#5c1f1f", "#d64541")  # its font and frame as shown, before measuring
-        self.ensurePolished()
-        self.setFixedHeight(self.sizeHint().height())
-        policy = self.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)
-        self.setSizePolicy(policy)
         self.hide()
 
     def _paint(self, background: str, border: str) -> None:

@@ -19,8 +19,8 @@ QWidget {{ font-size: 15px; }}
 QPushButton {{ min-height: {touch_inner}px; padding: 4px 16px; border-radius: 6px; background: #2d333b; border: 1px solid #444c56; }}
 QPushButton:hover {{ background: #373e47; }}
 QPushButton:pressed {{ background: #444c56; }}
-QPushButton:disabled {{ color: #6e7681; }}
 QPushButton#primary {{ background: #1f6feb; border-color: #388bfd; font-weight: bold; }}
+QPushButton:disabled, QPushButton#primary:disabled {{ color: #545d68; background: #1c2128; border: 1px dashed #30363d; }}
 QComboBox {{ min-height: {combo_inner}px; padding: 2px 8px; }}
 QLineEdit, QSpinBox, QDoubleSpinBox {{ min-height: 36px; padding: 2px 8px; }}
 QCheckBox {{ min-height: {touch}px; spacing: 10px; }}
