@@ -159,6 +159,11 @@ def _failures(session: Session, name: str) -> tuple[int, datetime]:
     return int(count or 0), last or now()
 
 
+def wrong_pins(session: Session, name: str) -> int:
+    """Wrong PINs for `name` since their last good one, or unlock (the window's user list shows it)."""
+    return _failures(session, name)[0]
+
+
 def unlock_user(session: Session, name: str, by: str | None) -> None:
     """Clear a user's run of failed PINs (an engineer's act, audited)."""
     key = name.strip().lower()

@@ -145,3 +145,45 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
     assert asked == ["SignInDialog"]
     assert [m["name"] for m in run_json("models", data=data_dir) if m["active"]] == ["other"], "cancelled: nothing rolled back"
     w.close()
+
+
+@pytest.mark.gui
+def test_an_engineer_adds_and_unlocks_users_and_reads_the_audit_in_the_window(qtbot, data_dir):
+    """#30: user management and an audit viewer in the window (a shop PC has no terminal)."""
+    from PySide6.QtCore import Qt
+
+    from station.ui.main_window import MainWindow, Options
+    from station.ui.people import PeopleDialog
+    from station.ui.settings_dialog import SettingsDialog
+
+    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env=as_user("246810"))
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    settings = SettingsDialog(str(data_dir), w, who="eve")
+    qtbot.addWidget(settings)
+    assert settings.people_button.isEnabled()
+    dlg = PeopleDialog(w, "eve", settings)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitUntil(lambda: dlg.users.rowCount() == 1 and "holds" in dlg.chain.text())
+    dlg.name.setText("Otto")
+    dlg.role.setCurrentText("engineer")
+    dlg.pin.setText("1234")  # too short for an engineer: said in the dialog, nobody added
+    qtbot.mouseClick(dlg.add_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "at least 6" in dlg.status.text())
+    assert dlg.pin.text() == "", "a PIN is never left on screen"
+    dlg.role.setCurrentText("operator")
+    dlg.pin.setText("5555")
+    qtbot.mouseClick(dlg.add_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.status.text() == "added otto as operator" and dlg.users.rowCount() == 2)
+    dlg.users.selectRow([dlg.users.item(r, 0).text() for r in range(2)].index("otto"))
+    qtbot.mouseClick(dlg.unlock_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.status.text() == "unlocked otto")
+    trail = [(e["user"], e["action"], e["detail"]) for e in run_json("audit", data=data_dir)]
+    assert ("eve", "user_added", {"user": "otto", "role": "operator"}) in trail
+    assert ("otto", "user_unlocked", {"by": "eve"}) in trail
+    qtbot.waitUntil(lambda: any(dlg.audit.item(r, 2).text() == "user_unlocked" for r in range(dlg.audit.rowCount())))
+    assert "holds" in dlg.chain.text()
+    dlg.close()
+    w.close()

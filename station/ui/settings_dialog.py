@@ -88,6 +88,11 @@ class SettingsDialog(QDialog):
         self.outputs_button.setMinimumHeight(36)
         self.outputs_button.clicked.connect(self.open_outputs)
         lay.addWidget(self.outputs_button)
+        self.people_button = QPushButton("Users and audit trail…")
+        self.people_button.setMinimumHeight(36)
+        self.people_button.clicked.connect(self.open_people)
+        self.people_button.setEnabled(hasattr(parent, "db"))  # the window's database; not for a bare dialog
+        lay.addWidget(self.people_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
@@ -130,6 +135,12 @@ class SettingsDialog(QDialog):
             self.error.setText(str(exc))
             return
         self.outputs_dialog = dialog  # tests drive the open dialog
+        dialog.exec()
+
+    def open_people(self) -> None:
+        from station.ui.people import PeopleDialog
+
+        self.people_dialog = dialog = PeopleDialog(self.parent(), self.who, self)  # tests drive the open dialog
         dialog.exec()
 
     def values(self) -> dict[str, Any]:
