@@ -25,7 +25,7 @@ from typing import Any
 
 from station import __version__, config
 from station.errors import StationError
-from station.fileutil import RUN_LOCK, FileLock, atomic_write, file_sha256, make_folder
+from station.fileutil import RUN_LOCK, FileLock, atomic_write, file_sha256, make_folder, runs_holding
 from station.settings import Backup
 from station.store.db import HEAD, Store, migrate
 
@@ -137,6 +137,8 @@ def restore(store: Store, folder: Path) -> RestoreResult:
     one. Refused while a run uses this data dir (a restore under a run cost it 388 of 500 parts)."""
     try:
         with FileLock(store.data / RUN_LOCK, blocking=False):
+            if runs_holding(store.data):  # the only sign of a run on Windows
+                raise BlockingIOError
             return _restore(store, folder)
     except BlockingIOError:
         raise StationError("a run is using this data dir (station run or the window): stop it, then restore; "

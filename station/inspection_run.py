@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.domain import Frame, Result
 from station.errors import StationError
-from station.fileutil import RUN_LOCK, FileLock
+from station.fileutil import RunLock
 from station.pipeline import DEFAULT_BATCH
 from station.run_report import LISTED, FrameError, ModelInfo, RunStatus, RunSummary, model_info
 
@@ -85,7 +85,7 @@ class InspectionRun:
         self._follower: Any = None  # station.line_registry.Follower on a line, when no --model pins one
         self._promoted: Any = None
         self._backend: str | None = None
-        self._using: FileLock | None = None  # the data dir's run lock, shared with other runs
+        self._using: RunLock | None = None  # the data dir's run lock, shared with other runs
         self._line: Any = None  # station.outputs.LineIO: the sinks and the PLC handshake, when configured
         self._t0 = 0.0
         self._closed = False
@@ -130,7 +130,7 @@ class InspectionRun:
         self._backend = backend = o.backend or settings.inference.backend
         self.store = store = open_store(o.data, o.db, o.store)
         # Held while the run lasts: `station restore` refuses to swap the database under it.
-        self._using = FileLock(store.data / RUN_LOCK, shared=True).__enter__()
+        self._using = RunLock(store.data).__enter__()
         follow = store.shared and o.model is None and self._model_factory is None
         if follow:  # the line's active model, fetched when this station does not have it yet
             from station.line_registry import sync
