@@ -77,6 +77,8 @@ def test_keyboard_review_confirm_relabel_new_type_undo(qtbot, review_window, ins
     # Reviewed again after the undo: the log says it was unreviewed, not "None → good".
     qtbot.keyClick(view, Qt.Key.Key_G)
     qtbot.waitUntil(lambda: len(reviews(inspected)) == 5, timeout=10_000)
+    # The log line comes back on the GUI thread after the commit.
+    qtbot.waitUntil(lambda: view.log.item(0).text() != f"#{items[2]['id']}: undo (dent → unreviewed)")
     assert view.log.item(0).text() == f"#{items[2]['id']}: unreviewed → good", view.log.item(0).text()
 
 
