@@ -105,8 +105,9 @@ class LineStatus(QLabel):
         for o in s.outputs:
             waiting = f", {o.queued} waiting" if o.queued else ""
             dropped = f", {o.dropped} let go (queue full)" if o.dropped else ""
-            # Short, for a status bar: "broker: 18 waiting" says both that it is down and what waits.
-            doing = "" if o.ok else f": {o.queued} waiting" if o.queued else ": connecting" if o.state == "connecting" else ": retrying"
+            # Short, for a status bar: "broker: 18 waiting" says both that it is down and what waits;
+            # the count stays while a reconnected output catches up, until the last one is delivered.
+            doing = f": {o.queued} waiting" if o.queued else "" if o.ok else ": connecting" if o.state == "connecting" else ": retrying"
             states[o.name] = (GREEN if o.ok else ORANGE, f"{o.name}{doing}",
                               f"{o.kind} at {o.where}: {o.state}{' – ' + o.detail if o.detail else ''}; "
                               f"{o.delivered} delivered{waiting}{dropped}")
