@@ -146,3 +146,22 @@ def test_a_folder_whose_onnx_is_another_models_is_not_promoted(tmp_path, data_di
     edit_card(d, weights_sha256=file_sha256(d / "model.safetensors"))  # the card agrees with each file
     refused(run_cli("promote", str(d), "--as", "mixed", check=False, data=data_dir), "disagree on probe parts")
     assert [m["name"] for m in run_json("models", data=data_dir) if m["active"]] == ["default"]
+
+
+def test_an_anomaly_model_whose_bank_has_the_wrong_width_is_not_promoted(tmp_path, data_dir):
+    """#29: promote accepted an anomaly model whose memory bank had the wrong width (its hash
+    recomputed), and every later run failed."""
+    from safetensors.numpy import load_file, save_file
+
+    from station.fileutil import file_sha256
+
+    parts = tmp_path / "parts"
+    run_cli("line-data", str(parts), "--line", "brick", "--good", "6", "--stream", "0", "--test", "0", "--size", "96")
+    model = tmp_path / "narrow"
+    run_cli("teach", str(parts / "good"), "--out", str(model), "--bank", "64", "--size", "96", data=data_dir)
+    weights = load_file(str(model / "model.safetensors"))
+    weights["bank"] = weights["bank"][:, :7].copy()  # patches of another trunk's width
+    save_file(weights, str(model / "model.safetensors"))
+    edit_card(model, weights_sha256=file_sha256(model / "model.safetensors"))
+    refused(run_cli("promote", str(model), "--as", "narrow", check=False, data=data_dir), "bank")
+    assert [m["name"] for m in run_json("models", data=data_dir) if m["active"]] == ["default"]
