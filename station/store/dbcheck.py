@@ -36,6 +36,8 @@ def check_at_open(engine: Engine, data: Path) -> None:
     if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
         return
     db = Path(engine.url.database)
+    if str(db) in _leave:  # checked once by this process (the window opens a store per Start; doctor three)
+        return
     marker = data / MARKER
     try:
         known = marker.read_text(encoding="utf-8").strip()
