@@ -10,7 +10,6 @@ The CLI equivalent, step for step:
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +63,7 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
             store_url: str | None = None) -> RetrainResult:
     from station.export import export
     from station.model import load_model
+    from station.model.directory import read_card
     from station.model.registry import active_name, resolve_model
     from station.model.rules import version_of
     from station.store import repo
@@ -83,7 +83,7 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
     report("export", 0, 1)
     base_name = active_name(data)
     base_path = resolve_model(None, data)
-    active_card = json.loads((Path(base_path) / "card.json").read_text(encoding="utf-8"))
+    active_card = read_card(Path(base_path))
     store = open_store(data, db, store_url)  # a line's reviews: their images come from the line's store
     try:
         # This product's reviews only: parts judged by the active model or its ancestors. Another
