@@ -129,13 +129,13 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
             "threshold": 0.5, "memory_bank": int(net.bank.shape[0]), "seconds": round(seconds, 1)}
 
 
-def _name_types(net: AnomalyNet, card: dict, train_items: tdata.Items, progress: ProgressFn | None) -> int:
+def _name_types(net: AnomalyNet, card: dict, items: tdata.Items, progress: ProgressFn | None) -> int:
     """Describe each reviewed defect's region and keep them as the type bank; how many."""
     from station.model import types
 
     net.set_types(None, None)
     card["anomaly"].pop("types", None)
-    defects = [(p, l) for p, l in train_items if l != GOOD and l != ANOMALY]
+    defects = [(p, l) for p, l in items if l != GOOD and l != ANOMALY]
     if len(defects) < MIN_DEFECTS:
         return 0
     helper = AnomalyModel(net.eval(), card)

@@ -99,7 +99,7 @@ class NameDialog(QDialog):
         self.setWindowTitle(f"Who is {action}?")
         self.setModal(True)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"Your name, recorded with {action} and every change of this session:"))
+        lay.addWidget(QLabel("Your name, recorded with what you do in this session:"))
         # Empty on purpose: a name left from the last shift, or the PC's shared login, would be
         # accepted with one Enter and put someone else's name on every review.
         self.edit = QLineEdit()
