@@ -197,7 +197,7 @@ def test_errors_are_shown_not_raised(qtbot, open_window, tmp_path, data_dir):
     qtbot.waitUntil(lambda: w.worker is None, timeout=30_000)
     assert "model directory not found" in w.message.text()
     assert w.live.source_bar.start_btn.isEnabled()
-    # Not only the status bar: a banner above the tabs, whichever tab is open, the rest one click away.
+    # Not only the status bar: a banner in the tab row, whichever tab is open, the rest one click away.
     banner = w.banner
     assert banner.isVisible() and "model directory not found" in banner.summary.text()
     w.tabs.setCurrentWidget(w.stats)

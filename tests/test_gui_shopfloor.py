@@ -72,7 +72,8 @@ def _kiosk_with_users(qtbot, data_dir) -> MainWindow:
 
 def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_dir):
     w = _kiosk_with_users(qtbot, data_dir)
-    assert w.tabs.currentWidget() is w.live and not w.tabs.tabBar().isVisible()
+    assert w.tabs.currentWidget() is w.live
+    assert [w.tabs.isTabVisible(i) for i in range(w.tabs.count())] == [True, False, False, False]
     qtbot.keyClick(w, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)  # the Models tab, elsewhere
     assert w.tabs.currentWidget() is w.live
     qtbot.keyClick(w, Qt.Key.Key_F11)
@@ -152,6 +153,43 @@ def test_gloved_fingers_hit_15_mm_targets_and_the_verdict_reads_from_two_metres(
     w.resize(1920, 1080)  # a bigger screen gets a bigger verdict
     qapp.processEvents()
     assert banner.cap_height_mm() > caps["WAITING"] * 1.2
+    w.close()
+
+
+def test_a_banner_moves_no_control(qtbot, qapp, data_dir, themed):
+    """#30: the red banner pushed the whole layout down by 73 px, so a tap meant for one control
+    landed on another. It floats in the tab row's empty end and every control stays put."""
+    from PySide6.QtWidgets import QAbstractButton
+
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.resize(1366, 768)
+    with qtbot.waitExposed(w):
+        w.show()
+
+    def places() -> dict[str, tuple[int, int, int, int]]:
+        qapp.processEvents()
+        out = {}
+        for i, b in enumerate(w.live.findChildren(QAbstractButton)):
+            if b.isVisible():
+                r = b.geometry()
+                top = b.mapTo(w, r.topLeft() - b.pos())
+                out[f"{i}:{b.text()}"] = (top.x(), top.y(), r.width(), r.height())
+        verdict = w.live.banner
+        out["verdict"] = (*verdict.mapTo(w, verdict.rect().topLeft()).toTuple(), verdict.width(), verdict.height())
+        return out
+
+    before = places()
+    w.show_error("station run: error: output broker lost: cannot connect: [Errno 111] Connection refused")
+    assert w.banner.isVisible()
+    assert places() == before, "the banner moved a control"
+    bar = w.tabs.tabBar()
+    strip = w.banner.geometry()
+    assert all(not strip.intersects(bar.tabRect(i)) for i in range(bar.count())), "the banner covers a tab"
+    need = themed.TOUCH_MM * themed.px_per_mm(w.screen())
+    assert w.banner.dismiss_btn.height() >= need - 0.5 and w.banner.details_btn.height() >= need - 0.5
+    qtbot.mouseClick(w.banner.dismiss_btn, Qt.MouseButton.LeftButton)
+    assert not w.banner.isVisible() and places() == before
     w.close()
 
 

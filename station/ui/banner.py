@@ -1,27 +1,64 @@
-"""A strip above the tabs, on every tab. Errors in plain sight: what went wrong in one line, the
-whole message with the log's path one click away (the status bar alone was too easy to miss at a
-line, and cut long messages off). Offers: a question with one button, such as resuming a run
-that was interrupted."""
+"""A strip in the tab bar's row, on every tab. Errors in plain sight: what went wrong in one line,
+the whole message with the log's path one click away (the status bar alone was too easy to miss at
+a line, and cut long messages off). Offers: a question with one button, such as resuming a run
+that was interrupted.
+
+It floats over the row's empty end rather than taking a place in a layout: a strip that came and
+went above the tabs pushed every control down by 73 px, so a tap meant for Start landed on
+whatever had moved under the finger. A floating strip moves nothing; reserving its space for good
+shrank the verdict below what reads from two metres at 1366x768."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QRect
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QTabWidget, QWidget
 
 MAX_LINE = 140
+MIN_WIDTH = 420  # px: narrower than this beside the tabs, the strip covers the tab row instead
 # The core's messages are shared with the command line; the window drops the command's prefix.
 _CLI_PREFIX = re.compile(r"^station [\w-]+: (error: )?")
 # "[Errno 111] Connection refused": the number means nothing to an operator; the words stay.
 _ERRNO = re.compile(r"\[Errno -?\d+\] ")
 
 
+def plain(message: str) -> str:
+    """A core message as an operator reads it: no command prefix, no errno."""
+    return _ERRNO.sub("", _CLI_PREFIX.sub("", message.strip()))
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" where the strip ends (clipped mid-word it read as a typo)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self._full = ""
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        """The whole line, as set (what shows may end in "…")."""
+        return self._full
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        from PySide6.QtCore import Qt
+
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 1)))
+
+
 class Banner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("banner")
-        self.summary = QLabel("")
+        self.summary = ElidedLabel()
         # One line, cut to the strip (the whole text is in Details and the tooltip): a wrapped
         # second line made the strip taller still.
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -29,7 +66,7 @@ class Banner(QFrame):
         self.action_btn = QPushButton("")
         self.dismiss_btn = QPushButton("Dismiss")
         lay = QHBoxLayout(self)
-        lay.setContentsMargins(10, 4, 10, 4)
+        lay.setContentsMargins(10, 0, 0, 0)  # the buttons keep the tab row's full (touch) height
         lay.addWidget(self.summary, 1)
         lay.addWidget(self.details_btn)
         lay.addWidget(self.action_btn)
@@ -53,17 +90,36 @@ class Banner(QFrame):
         self.setStyleSheet(f"QFrame#banner {{ background: {background}; border: 1px solid {border}; border-radius: 6px; }}"
                            "QLabel { color: #ffffff; font-size: 17px; font-weight: 600; }")
 
-    def above(self, content: QWidget) -> QWidget:
-        """`content` with this banner above it: the window's central widget."""
-        central = QWidget()
-        column = QVBoxLayout(central)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self)
-        column.addWidget(content, 1)
-        return central
+    def float_over(self, tabs: QTabWidget) -> None:
+        """Float in `tabs`' bar row, right of the last tab; the strip follows every resize."""
+        self._tabs = tabs
+        self.setParent(tabs)
+        tabs.installEventFilter(self)
+        tabs.tabBar().installEventFilter(self)
+        self.place()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.LayoutRequest):
+            self.place()
+        return False
+
+    def place(self) -> None:
+        tabs = getattr(self, "_tabs", None)
+        if tabs is None:
+            return
+        bar = tabs.tabBar()
+        last = max((i for i in range(bar.count()) if bar.isTabVisible(i)), default=-1)
+        left = bar.mapTo(tabs, bar.tabRect(last).topRight()).x() + 12 if last >= 0 and bar.isVisible() else 0
+        if tabs.width() - left < MIN_WIDTH:
+            left = 0  # a narrow window: over the tabs (Ctrl+1..4 still switch), never over the controls
+        height = max(bar.height() if bar.isVisible() else 0, bar.sizeHint().height())
+        self.setGeometry(QRect(left, 0, max(tabs.width() - left, 1), height))
+        for button in (self.details_btn, self.action_btn, self.dismiss_btn):
+            button.setFixedHeight(height)
+        self.raise_()
 
     def show_error(self, message: str, log_path: str = "") -> None:
-        text = _ERRNO.sub("", _CLI_PREFIX.sub("", message.strip()))
+        text = plain(message)
         first = text.splitlines()[0] if text else "something went wrong"
         self.summary.setText(first if len(first) <= MAX_LINE else first[: MAX_LINE - 1] + "…")
         self.summary.setToolTip(text)
@@ -72,7 +128,7 @@ class Banner(QFrame):
         self._paint("#5c1f1f", "#d64541")
         self.details_btn.show()
         self.action_btn.hide()
-        self.show()
+        self._show()
 
     def show_alarm(self, text: str) -> None:
         """An alarm (N FAILs in a row): red like an error, no details to open."""
@@ -82,7 +138,7 @@ class Banner(QFrame):
         self._paint("#8b1a1a", "#ff7b72")
         self.details_btn.hide()
         self.action_btn.hide()
-        self.show()
+        self._show()
 
     def offer(self, text: str, action: str, do: Callable[[], None]) -> None:
         """A question with one answer button (and Dismiss); not shown over an error or an alarm."""
@@ -95,7 +151,12 @@ class Banner(QFrame):
         self.details_btn.hide()
         self.action_btn.setText(action)
         self.action_btn.show()
+        self._show()
+
+    def _show(self) -> None:
+        self.place()
         self.show()
+        self.raise_()
 
     def _act(self) -> None:
         do = self._action

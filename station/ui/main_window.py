@@ -12,13 +12,13 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QTabWidget
 
-from station import config
+from station import config, logs
 from station.domain import ReviewRecord
 from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
 from station.labels import GOOD
 from station.ui import livereview, shopfloor, signin
 from station.ui.alarmbell import AlarmBell
-from station.ui.banner import Banner
+from station.ui.banner import Banner, plain
 from station.ui.linestatus import LineStatus, leftovers
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import ViewKeys, shortcut
@@ -80,7 +80,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.stats, "Statistics  [Ctrl+3]")
         self.tabs.addTab(self.models, "Models  [Ctrl+4]")
         self.banner = Banner()
-        self.setCentralWidget(self.banner.above(self.tabs))
+        self.setCentralWidget(self.tabs)
+        self.banner.float_over(self.tabs)
         self.tabs.currentChanged.connect(self._tab_changed)
 
         self.state_label, self.rate_label, self.latency_label, self.message = QLabel(), QLabel(), QLabel(), QLabel()
@@ -341,10 +342,8 @@ class MainWindow(QMainWindow):
         self.message.setText(text)
 
     def show_error(self, text: str) -> None:
-        from station import logs
-
         self.message.setStyleSheet("color: #ff7b72; font-weight: bold;")
-        self.message.setText(text)
+        self.message.setText(plain(text))
         self.banner.show_error(text, str(logs.log_path() or logs.file_for(self.options.data)))
 
     # -- settings, tabs, close ----------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ keeps the operator on Live and keeps the station running.
 - The first window (no saved geometry) fits the screen it opens on: at most 1280x820, never more
   than 95% of the available area, so a 1366x768 panel PC shows all of it.
 - F11 toggles full screen anywhere.
-- Kiosk (`station gui --kiosk`): full screen, the tab bar hidden and Ctrl+2..4 ignored, so the
-  operator stays on Live; quitting needs a confirmation, and on a station with users an
+- Kiosk (`station gui --kiosk`): full screen, Live's tab alone (its row holds the error banner)
+  and Ctrl+2..4 ignored, so the operator stays on Live; quitting needs a confirmation, and on a station with users an
   engineer's sign-in (a glove on the wrong key, or a curious passer-by, must not stop the line).
   The source is the one an engineer set: Start and Stop work, changing it takes an engineer's
   sign-in, and no file dialog opens.
@@ -51,7 +51,8 @@ def install(window: MainWindow) -> None:
     """F11, and the kiosk lock when the window was opened with --kiosk."""
     shortcut("F11", window, lambda: toggle_full_screen(window))
     if window.options.kiosk:
-        window.tabs.tabBar().hide()
+        for i in range(window.tabs.count()):  # Live's tab alone: its row holds the banner
+            window.tabs.setTabVisible(i, window.tabs.widget(i) is window.live)
         window.tabs.setCurrentWidget(window.live)
         window.setWindowTitle("Inspection station (kiosk)")
         bar = window.live.source_bar
