@@ -187,3 +187,46 @@ def test_an_engineer_adds_and_unlocks_users_and_reads_the_audit_in_the_window(qt
     assert "holds" in dlg.chain.text()
     dlg.close()
     w.close()
+
+
+@pytest.mark.gui
+def test_a_gloved_hand_signs_in_by_touch(qtbot, data_dir):
+    """#30: the kiosk asks for a PIN and a panel PC has no keyboard. A button per user who may
+    act, and a keypad whose keys (15 mm, like every control) type into the PIN field."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    from station.ui import theme
+    from station.ui.main_window import MainWindow, Options
+    from station.ui.signin import SignInDialog
+
+    run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env=as_user("246810"))
+    run_cli("users", "add", "otto", "--role", "operator", "--user", "eve", data=data_dir, env=as_user("246810", "5555"))
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    theme.apply(QApplication.instance())
+    seen: dict[str, object] = {}
+
+    def tap() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SignInDialog)
+        seen["names"] = sorted(dialog.names.buttons)
+        need = theme.TOUCH_MM * theme.px_per_mm(dialog.screen())
+        seen["small"] = [b.text() for b in dialog.findChildren(QPushButton) if b.isVisible() and b.height() < need - 0.5]
+        qtbot.mouseClick(dialog.names.buttons["eve"], Qt.MouseButton.LeftButton)
+        for key in "2468109":
+            qtbot.mouseClick(dialog.keypad.keys[key], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.keypad.keys["⌫"], Qt.MouseButton.LeftButton)  # the 9 was a slip
+        seen["focus"] = QApplication.focusWidget() is dialog.pin
+        qtbot.keyClick(dialog.pin, Qt.Key.Key_Return)
+
+    QTimer.singleShot(50, tap)
+    try:
+        assert w.authorize("engineer", "promoting a model") == "eve"
+    finally:
+        QApplication.instance().setStyleSheet("")
+    assert seen["names"] == ["eve"], "only those who may do it get a button (otto is an operator)"
+    assert seen["small"] == [], f"under 15 mm: {seen['small']}"
+    assert seen["focus"], "a tapped key leaves the focus in the PIN field"
+    w.close()

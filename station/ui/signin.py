@@ -11,6 +11,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from station.errors import StationError
+from station.ui.keypad import Keypad, NameButtons
+from station.ui.theme import touch_px
 
 SIGN_IN_MINUTES = 5  # how long a PIN sign-in lets its user act, idle, without asking again
 
@@ -58,6 +60,9 @@ def reviewer_name(window: Any, action: str = "reviewing") -> str | None:
 
 
 class SignInDialog(QDialog):
+    """Name and PIN, by keyboard or by touch: a button per user who may do the action, and a
+    keypad for the PIN (a panel PC at the line has no keyboard)."""
+
     def __init__(self, store, role: str, action: str, name: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in")
@@ -67,13 +72,17 @@ class SignInDialog(QDialog):
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         for w in (self.name, self.pin):
-            w.setMinimumHeight(44)  # gloves
+            w.setMinimumHeight(touch_px(self.screen()))  # gloves
         self.error = QLabel("")
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         form = QFormLayout()
+        self.names = NameButtons(_who_may(store, role), self.name, self.pin)
+        form.addRow("", self.names)
         form.addRow("Name", self.name)
         form.addRow("PIN", self.pin)
+        self.keypad = Keypad(self.pin)
+        form.addRow("", self.keypad)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
@@ -96,6 +105,14 @@ class SignInDialog(QDialog):
             self.pin.setFocus()
             return
         self.accept()
+
+
+def _who_may(store: Any, role: str) -> list[str]:
+    """Active users whose role reaches `role`: the names worth a button."""
+    from station.users import ROLES, list_users
+
+    with store.session() as s:
+        return [u.name for u in list_users(s) if u.active and ROLES.index(u.role) >= ROLES.index(role)]
 
 
 class WhoBar(QWidget):
