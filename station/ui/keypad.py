@@ -8,6 +8,7 @@ the same place, and Enter still means the dialog's OK.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget
@@ -18,12 +19,12 @@ KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", CLEAR, "0", BACKSPACE)
 MAX_NAMES = 8  # more than this and the row would not fit a 1366 px screen: the field is for typing
 
 
-def _key(text: str, press: Callable[[], None]) -> QPushButton:
+def _key(text: str, press: Callable[[], object]) -> QPushButton:
     button = QPushButton(text)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     button.setAutoDefault(False)  # a dialog's Enter stays its OK
     button.setMinimumWidth(72)
-    button.clicked.connect(press)
+    button.clicked.connect(lambda _checked=False: press())
     return button
 
 
@@ -37,7 +38,7 @@ class Keypad(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         self.keys: dict[str, QPushButton] = {}
         for i, text in enumerate(KEYS):
-            self.keys[text] = _key(text, lambda _=False, t=text: self.press(t))
+            self.keys[text] = _key(text, partial(self.press, text))
             grid.addWidget(self.keys[text], i // 3, i % 3)
 
     def press(self, key: str) -> None:
@@ -57,9 +58,15 @@ class NameButtons(QWidget):
         super().__init__(parent)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
+        self.target, self.then = target, then
         self.buttons: dict[str, QPushButton] = {}
         for name in list(names)[:MAX_NAMES]:
-            self.buttons[name] = _key(name, lambda _=False, n=name: (target.setText(n), then.clear(), then.setFocus()))
+            self.buttons[name] = _key(name, partial(self.pick, name))
             row.addWidget(self.buttons[name])
         row.addStretch(1)
         self.setVisible(bool(self.buttons))
+
+    def pick(self, name: str) -> None:
+        self.target.setText(name)
+        self.then.clear()
+        self.then.setFocus()
