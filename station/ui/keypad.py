@@ -64,7 +64,6 @@ class NameButtons(QWidget):
             self.buttons[name] = _key(name, partial(self.pick, name))
             row.addWidget(self.buttons[name])
         row.addStretch(1)
-        self.setVisible(bool(self.buttons))
 
     def pick(self, name: str) -> None:
         self.target.setText(name)

@@ -79,6 +79,7 @@ class SignInDialog(QDialog):
         form = QFormLayout()
         self.names = NameButtons(_who_may(store, role), self.name, self.pin)
         form.addRow("", self.names)
+        self.names.setVisible(bool(self.names.buttons))  # once in the dialog: a parentless show would be a window
         form.addRow("Name", self.name)
         form.addRow("PIN", self.pin)
         self.keypad = Keypad(self.pin)
