@@ -191,6 +191,15 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
     # 24 parts leave fewer than five validation images per class: promoting needs a reason.
     assert not dialog.check.ok and "fewer than" in dialog.verdict.text()
 
+    # The engineer names it (#30: it could only be promoted as its date stamp); a taken name or
+    # a bad one is said in the dialog before anyone is asked to sign in.
+    assert dialog.model_name.text() == r.name and dialog.model_name.isEnabled()
+    for bad, said in (("default", "already exists"), ("a/b", "not a model name")):
+        dialog.model_name.setText(bad)
+        qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
+        assert said in dialog.stage.text() and QApplication.activeModalWidget() is None
+    dialog.model_name.setText("Demo-after-reviews")
+
     def give_reason():
         box = modal_dialog(qtbot)
         box.setTextValue("demo line, checked by hand")
@@ -202,11 +211,12 @@ def test_retrain_in_the_app_compares_and_promotes(qtbot, review_window, inspecte
 
     # Done when the window says so: the promotion's record is written just after ACTIVE.
     qtbot.waitUntil(lambda: "is now the active model" in window.message.text(), timeout=30_000)
-    assert any(m.active and m.name == r.name for m in list_models(str(inspected)))
+    name = "demo-after-reviews"
+    assert any(m.active and m.name == name for m in list_models(str(inspected)))
 
     last = promotions(str(inspected))[-1]
-    assert (last["model"], last["by"], last["reason"], last["previous"]) == (r.name, "ines", "demo line, checked by hand", "default")
-    assert {m.name for m in list_models(str(inspected))} >= {"default", r.name}, "the old model is kept"
+    assert (last["model"], last["by"], last["reason"], last["previous"]) == (name, "ines", "demo line, checked by hand", "default")
+    assert {m.name for m in list_models(str(inspected))} >= {"default", name}, "the old model is kept"
     dialog.reject()
     assert window.models.retraining is None
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -89,6 +90,11 @@ class RetrainDialog(QDialog):
         self.cancel_btn = QPushButton("Cancel")
         self.promote_btn = QPushButton("Promote the new model")
         self.promote_btn.setEnabled(False)
+        # The name the lineage shows in Models and on every station: a date stamp until the
+        # engineer gives one that says what changed ("bracket-after-scratch-reviews").
+        self.model_name = QLineEdit()
+        self.model_name.setPlaceholderText("name for the new model")
+        self.model_name.setEnabled(False)
         self.stage = QLabel("")
         self.bar = QProgressBar()
         self.table = QTableWidget(len(METRICS), 3)
@@ -118,7 +124,12 @@ class RetrainDialog(QDialog):
         lay.addWidget(self.bar)
         lay.addLayout(grid, 1)
         lay.addWidget(self.verdict)
-        lay.addWidget(self.promote_btn, 0, Qt.AlignmentFlag.AlignRight)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(QLabel("Promote as"))
+        bottom.addWidget(self.model_name, 1)
+        bottom.addWidget(self.promote_btn)
+        lay.addLayout(bottom)
         self.start_btn.clicked.connect(self.start)
         self.cancel_btn.clicked.connect(self.cancel)
         self.promote_btn.clicked.connect(self.promote)
@@ -177,6 +188,8 @@ class RetrainDialog(QDialog):
         _fill_confusion(self.conf_new, result.new["confusion"])
         self.show_check()
         self.promote_btn.setEnabled(not result.worse)
+        self.model_name.setText(result.name)
+        self.model_name.setEnabled(not result.worse)
 
     def show_check(self) -> None:
         """The difference per metric, and whether promoting is advised, in words."""
@@ -211,6 +224,9 @@ class RetrainDialog(QDialog):
 
         if self.outcome is None or self.check is None or self.outcome.worse:
             return
+        name = self._checked_name()
+        if name is None:
+            return
         by = self.window_.authorize("engineer", "promoting a model")
         if not by:
             return
@@ -222,10 +238,10 @@ class RetrainDialog(QDialog):
                 self.stage.setText("not promoted: the active model is unchanged")
                 return
         else:
-            answer = QMessageBox.question(self, "Promote", f"Make {self.outcome.name} the active model for every next Start?")
+            answer = QMessageBox.question(self, "Promote", f"Make {name} the active model for every next Start?")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        path, name, data = self.outcome.path, self.outcome.name, self.window_.options.data
+        path, data = self.outcome.path, self.window_.options.data
         self.window_.options.model = None
 
         def done(out: tuple) -> None:
@@ -234,10 +250,34 @@ class RetrainDialog(QDialog):
             self.window_.show_message(f"{registered} is now the active model; it inspects from the next Start")
             self.window_.models.refresh()
             self.promote_btn.setEnabled(False)
+            self.model_name.setEnabled(False)
             self.stage.setText(f"promoted {registered}")
 
         self.window_.tasks.submit(lambda: promote_model(str(path), data, self.window_.store(), as_name=name, by=by, reason=reason.strip(),
                                                         station=station_name(self.window_.options.station, data)), done, self._failed)
+
+    def _checked_name(self) -> str | None:
+        """The typed name, as the registry will store it; None (said in the dialog) when it is
+        not a valid name or another model has it: asked before the sign-in, not after."""
+        from station.labels import validate_label
+        from station.model.registry import registry_dir
+
+        typed = self.model_name.text().strip()
+        try:
+            name = validate_label(typed.lower())
+        except StationError:
+            self._failed_name(f"{typed!r} is not a model name: use 1-64 characters from a-z, 0-9, '_' and '-'")
+            return None
+        if (registry_dir(self.window_.options.data) / name).exists():
+            self._failed_name(f"a model named {name!r} already exists; choose another name")
+            return None
+        return name
+
+    def _failed_name(self, message: str) -> None:
+        self.stage.setText(message)
+        self.stage.setStyleSheet("color: #ff7b72;")
+        self.model_name.setFocus()
+        self.model_name.selectAll()
 
     def reject(self) -> None:
         if self.worker is not None:  # closing mid-training cancels and waits: no orphan thread
