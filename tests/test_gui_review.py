@@ -49,14 +49,20 @@ def test_keyboard_review_confirm_relabel_new_type_undo(qtbot, review_window, ins
     qtbot.keyClick(view, Qt.Key.Key_1)  # the first defect type
     qtbot.waitUntil(lambda: len(reviews(inspected)) == 2, timeout=10_000)
 
+    said: dict[str, object] = {}
+
     def name_it():
         dialog = modal_dialog(qtbot)
-        dialog.setTextValue("dent")
-        dialog.accept()
+        dialog.new.setText("Big Dent!")  # refused in place, as on Live (#30: two ways before)
+        qtbot.keyClick(dialog.new, Qt.Key.Key_Return)
+        said["open"], said["error"] = dialog.isVisible(), dialog.error.text()
+        dialog.new.setText("dent")
+        qtbot.keyClick(dialog.new, Qt.Key.Key_Return)
 
     QTimer.singleShot(0, name_it)
     qtbot.keyClick(view, Qt.Key.Key_N)  # a defect type no model knows yet
     qtbot.waitUntil(lambda: len(reviews(inspected)) == 3, timeout=10_000)
+    assert said == {"open": True, "error": "'Big Dent!' is not a defect type name: use 1-64 characters from a-z, 0-9, _ and -"}
     qtbot.waitUntil(lambda: "dent" in view.labels, timeout=5_000)  # offered as a key from now on
 
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the last decision

@@ -62,7 +62,7 @@ def test_an_invalid_new_type_is_refused_in_place_never_stored_as_good(qtbot, win
     w.live.setFocus()
     qtbot.keyClick(w.live, Qt.Key.Key_W)
     qtbot.waitUntil(lambda: len(rows(data_dir, "SELECT * FROM reviews")) == 1, timeout=10_000)
-    assert seen["open_after_bad"] and "invalid label" in seen["error"]
+    assert seen["open_after_bad"] and "'Big Dent!' is not a defect type name" in seen["error"]
     assert [tuple(r) for r in rows(data_dir, "SELECT label, by FROM reviews")] == [("dent", "tom")]
 
 

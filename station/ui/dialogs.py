@@ -1,4 +1,5 @@
-"""Small dialogs: pick the right label (a known class or a new defect type), the reviewer's name."""
+"""Small dialogs: pick the right label (a known class or a new defect type), name a new type, the
+reviewer's name."""
 
 from __future__ import annotations
 
@@ -38,7 +39,65 @@ def fit_to_screen(dialog: QWidget, width: int, height: int) -> None:
     dialog.setMaximumHeight(room.height() - 40)
 
 
-class LabelDialog(QDialog):
+def type_name(text: str) -> str:
+    """A typed defect type as stored (lower case), or a StationError that says what a name may
+    hold: one rule and one wording for every place a new type is typed."""
+    name = text.strip().lower()
+    try:
+        return validate_label(name)
+    except StationError:
+        raise StationError(f"{text.strip()!r} is not a defect type name: use 1-64 characters from a-z, 0-9, _ and -") from None
+
+
+class _TypesAName(QDialog):
+    """A field for a new defect type: Enter takes a valid name or says why not, in place, and
+    the dialog stays open (Live and Review once refused a bad name two different ways)."""
+
+    label: str | None = None
+
+    def _name_field(self, lay: QVBoxLayout) -> None:
+        self.new = QLineEdit()
+        self.new.setPlaceholderText("e.g. dent")
+        self.new.returnPressed.connect(lambda: self._choose(self.new.text()))
+        lay.addWidget(self.new)
+        self.error = QLabel()
+        self.error.setObjectName("muted")
+        self.error.setWordWrap(True)
+        lay.addWidget(self.error)
+
+    def _choose(self, name: str) -> None:
+        try:
+            self.label = type_name(name)
+        except StationError as exc:
+            self.label = None
+            self.error.setText(str(exc))
+            self.error.setStyleSheet("color: #ff7b72; font-weight: bold;")
+            self.new.setFocus()
+            return
+        self.accept()
+
+
+class TypeNameDialog(_TypesAName):
+    """Review's N: the name of a defect type no model knows yet."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New defect type")
+        self.setModal(True)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Name (a-z, 0-9, _ and -):"))
+        self._name_field(lay)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        for b in box.buttons():
+            if isinstance(b, QPushButton):
+                b.setAutoDefault(False)  # Enter is the field's: it checks the name first
+        box.accepted.connect(lambda: self._choose(self.new.text()))
+        box.rejected.connect(self.reject)
+        lay.addWidget(box)
+        self.new.setFocus()
+
+
+class LabelDialog(_TypesAName):
     """Big buttons for the known labels (G, and each defect type's fixed digit) and a field for a
     new defect type. Enter in the field either takes a valid name or says why not: no button is
     a default, so Enter can never press one behind the operator's back (it used to press
@@ -65,29 +124,13 @@ class LabelDialog(QDialog):
             self.buttons[name] = b
         lay.addLayout(grid)
         lay.addWidget(QLabel("Or a new defect type (a-z, 0-9, _ and -):"))
-        self.new = QLineEdit()
-        self.new.setPlaceholderText("e.g. dent")
-        self.new.returnPressed.connect(lambda: self._choose(self.new.text()))
-        lay.addWidget(self.new)
-        self.error = QLabel()
-        self.error.setObjectName("muted")
-        lay.addWidget(self.error)
+        self._name_field(lay)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         box.rejected.connect(self.reject)
         for cancel in box.buttons():
             if isinstance(cancel, QPushButton):
                 cancel.setAutoDefault(False)
         lay.addWidget(box)
-
-    def _choose(self, name: str) -> None:
-        try:
-            self.label = validate_label(name.strip().lower())
-        except StationError as exc:
-            self.label = None
-            self.error.setText(str(exc))
-            self.error.setStyleSheet("color: #ff7b72; font-weight: bold;")
-            return
-        self.accept()
 
 
 class NameDialog(QDialog):

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -259,10 +258,13 @@ class ReviewView(QWidget):
             self.decide(label)
 
     def new_type(self) -> None:
-        name, ok = QInputDialog.getText(self, "New defect type", "Name (a-z, 0-9, _ and -):")
+        from station.ui.dialogs import TypeNameDialog
+
+        dialog = TypeNameDialog(self)
+        taken = dialog.exec() and dialog.label
         self._refocus()
-        if ok and name.strip():
-            self.decide(name.strip().lower())
+        if taken:
+            self.decide(taken)
 
     def _refocus(self) -> None:
         """Keys keep working after a dialog: the queue takes the keyboard back."""
