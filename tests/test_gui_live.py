@@ -228,7 +228,9 @@ def test_model_panel_saves_threshold_per_model(qtbot, open_window, data_dir):
     assert w.models.selected_name() == "default"
     card = w.models.models[0]
     text = w.models.card.toPlainText()
-    assert "Test metrics" in text and card.test_metrics["split"] in text
+    assert card.test_metrics["split"] in text and "held out" in text and "the cut was set here" in text
+    # One F1 in the list, named for its parts (#30: the list and the card showed two, unnamed).
+    assert w.models.list.item(0).text().endswith(f"F1 {card.test_metrics['f1']:.3f} on test parts")
     w.models.threshold.setValue(0.9)
     qtbot.mouseClick(w.models.save_threshold, Qt.MouseButton.LeftButton)
     from station.model.registry import list_models

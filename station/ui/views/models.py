@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 from station.errors import StationError
 from station.model.backends import installed
 from station.ui.dialogs import ask
+from station.ui.views.model_card import card_html, headline_f1
 
 if TYPE_CHECKING:
     from station.inspection_run import ModelInfo
@@ -118,8 +118,7 @@ class ModelsView(QWidget):
         self.models = models
         self.list.clear()
         for m in models:
-            f1 = m.metrics.get("f1")
-            text = f"{m.name}{'  (active)' if m.active else ''}\n{len(m.classes)} classes" + (f" · val F1 {f1:.3f}" if f1 else "")
+            text = f"{m.name}{'  (active)' if m.active else ''}\n{len(m.classes)} classes" + headline_f1(m)
             self.list.addItem(QListWidgetItem(text))
         names = [m.name for m in models]
         active = next((i for i, m in enumerate(models) if m.active), 0)
@@ -134,7 +133,7 @@ class ModelsView(QWidget):
             return
         m = self.models[row]
         self.threshold.setValue(float(m.threshold or 0.5))
-        self.card.setHtml(_card_html(m))
+        self.card.setHtml(card_html(m))
         self.activate.setEnabled(not m.active)
 
     def set_running(self, info: "ModelInfo") -> None:
@@ -351,36 +350,6 @@ class ModelsView(QWidget):
             self.teaching.close()
         if self.retraining is not None:
             self.retraining.reject()  # cancels a training in flight and waits for its thread
-
-
-def _rows(metrics: dict[str, Any]) -> str:
-    esc = html.escape
-    return "".join(f"<tr><td>{esc(k)}</td><td align='right'><b>{v:.3f}</b></td></tr>" if isinstance(v, float)
-                   else f"<tr><td>{esc(k)}</td><td align='right'><b>{esc(str(v))}</b></td></tr>" for k, v in metrics.items())
-
-
-def _card_html(m: ModelEntry) -> str:
-    esc = html.escape
-    rows = _rows(m.metrics or {})
-    test = m.test_metrics if isinstance(m.test_metrics, dict) else None
-    # An engineer comparing models wants the held-out figure, not only the validation split
-    # the threshold was tuned on.
-    test_html = "" if not test else (
-        f"<h3>Test metrics</h3><p>{esc(str(test.get('split', '')))}</p>"
-        f"<table cellspacing='0' cellpadding='4'>{_rows({k: v for k, v in test.items() if k != 'split'})}</table>")
-    parent = m.parent
-    parent_text = f"{parent.get('name')} {parent.get('version')}" if isinstance(parent, dict) else "none (trained from ImageNet)"
-    override = m.threshold != m.calibrated_threshold
-    return (
-        f"<h2>{esc(m.name)}{' (active)' if m.active else ''}</h2>"
-        f"<p><b>Kind:</b> {esc(m.kind)}<br><b>Classes:</b> {esc(', '.join(m.classes))}<br>"
-        f"<b>Threshold:</b> fail when p_defect ≥ {float(m.threshold or 0):.3f}"
-        + (f" (set here; calibrated {float(m.calibrated_threshold or 0):.3f})" if override else " (calibrated on validation)")
-        + f"<br><b>Architecture:</b> {esc(str(m.arch))}<br><b>Parent:</b> {esc(parent_text)}<br>"
-        f"<b>Created:</b> {esc(str(m.created))}<br><b>Folder:</b> {esc(m.path)}</p>"
-        f"<h3>Validation metrics</h3><table cellspacing='0' cellpadding='4'>{rows}</table>"
-        + test_html
-    )
 
 
 def _suggested_name(folder: Path) -> str:
