@@ -89,6 +89,12 @@ def test_folder_run_confirm_relabel_and_close(qtbot, open_window, demo_images, d
     assert f"· {demo_images.name} ·" in w.stats.scope.itemText(1), "a run is named by what it inspected"
     # The chart is drawn once the tab is on screen (pyqtgraph is imported then, not at start-up).
     qtbot.waitUntil(lambda: w.stats.plot is not None and len(w.stats.plot.listDataItems()) > 0, timeout=10_000)
+    # The chart fills the middle; its legend is a line under it, not a box over the curves (#30).
+    qtbot.waitUntil(lambda: w.stats.plot.width() > w.stats.width() // 2, timeout=10_000)
+    assert w.stats.plot.plotItem.legend is None
+    names = [item.name() for item in w.stats.plot.listDataItems()]
+    assert names and all(n in w.stats.legend.text() for n in names) and w.stats.legend.isVisible()
+    assert w.stats.legend.geometry().top() >= w.stats.plot.geometry().bottom()
 
 
 def _answer_new_type(qtbot, name: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,10 @@ class StatsView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setMaximumWidth(320)
         self.plot: Any = None
-        self.legend: Any = None
+        # The legend is a line under the chart: pyqtgraph's own sat over the curves' start.
+        self.legend = QLabel("")
+        self.legend.setObjectName("chartLegend")
+        self.legend.setWordWrap(True)
         # A line of stations: each station's own counts (hidden on a PC alone).
         self.stations = QTableWidget(0, 4)
         self.stations.setObjectName("stationsTable")
@@ -61,10 +65,18 @@ class StatsView(QWidget):
         self.stations.verticalHeader().setVisible(False)
         self.stations.setMaximumWidth(420)
         self.stations.hide()
+        # The chart's place is held from the start (#30: the layout had an empty middle, and the
+        # chart once took the stations table's place in the row).
+        self.chart = QVBoxLayout()
+        self.placeholder = QLabel("The defect-rate chart appears here once parts are inspected.")
+        self.placeholder.setObjectName("muted")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.chart.addWidget(self.placeholder, 1)
+        self.chart.addWidget(self.legend)
         self.body = body = QHBoxLayout()
         body.addWidget(self.table)
         body.addWidget(self.stations)
-        body.addStretch(1)
+        body.addLayout(self.chart, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addLayout(grid)
@@ -155,10 +167,13 @@ class StatsView(QWidget):
         self._stale = False
         pg = self._chart()
         self.plot.clear()
-        self.legend.clear()
+        keys = []
         for i, (name, points) in enumerate(list(self.data["series"].items())[-8:]):
             xs, ys = zip(*points)
-            self.plot.plot(list(xs), list(ys), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2), name=name)
+            color = PALETTE[i % len(PALETTE)]
+            self.plot.plot(list(xs), list(ys), pen=pg.mkPen(color, width=2), name=name)
+            keys.append(f"<span style='color:{color}; font-size:20px'>&#9644;</span>&nbsp;{html.escape(str(name))}")
+        self.legend.setText("&nbsp;&nbsp;&nbsp;".join(keys))
 
     def _chart(self) -> Any:
         import pyqtgraph as pg
@@ -170,7 +185,7 @@ class StatsView(QWidget):
             self.plot.setLabel("bottom", "parts inspected")
             self.plot.setYRange(0, 1)
             self.plot.showGrid(x=True, y=True, alpha=0.2)
-            self.legend = self.plot.addLegend()
-            self.body.takeAt(1)  # the stretch that held its place
-            self.body.addWidget(self.plot, 1)
+            self.chart.replaceWidget(self.placeholder, self.plot)
+            self.placeholder.hide()
+            self.chart.setStretchFactor(self.plot, 1)
         return pg
