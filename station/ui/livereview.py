@@ -34,12 +34,24 @@ def review(window: MainWindow, r: LiveResult, label: str | None, chosen: bool = 
     from station.store import repo
 
     inspection_id = r.inspection_id
+    # Known at once, not when the write comes back: a Space pressed while W's correction was
+    # still being written saw the old label, did not ask, and stored the verdict over it.
+    labels = window.live.reviewed_labels
+    labels[inspection_id] = label
 
     def recorded(out: ReviewRecord) -> None:
         window.live.mark_reviewed(r, out.label or "")
         window.report_review(out)
 
-    window.db(lambda s: repo.add_review(s, inspection_id, label, by), recorded, write=True)
+    def failed(message: str) -> None:
+        if labels.get(inspection_id) == label:  # not stored: the part is what it was
+            if earlier is None:
+                labels.pop(inspection_id, None)
+            else:
+                labels[inspection_id] = earlier
+        window.show_error(message)
+
+    window.db(lambda s: repo.add_review(s, inspection_id, label, by), recorded, failed, write=True)
 
 
 def _replace(window: MainWindow, earlier: str, label: str) -> bool:
