@@ -424,4 +424,8 @@ def test_a_banner_is_one_line_without_errno(qtbot, window):
     w.show_error("station run: error: output mes: [Errno 111] Connection refused")
     QApplication.processEvents()
     assert w.banner.summary.text() == "output mes: Connection refused", "no errno number for an operator"
+    assert w.message.text() == "output mes: Connection refused", "nor in the status bar"
     assert w.banner.height() == one_line
+    # An output's alarm comes another way (the bell): the same plain words.
+    w.banner.show_alarm("output broker lost: cannot connect: [Errno 111] Connection refused; verdicts are kept")
+    assert w.banner.summary.text() == "output broker lost: cannot connect: Connection refused; verdicts are kept"

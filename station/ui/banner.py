@@ -132,6 +132,7 @@ class Banner(QFrame):
 
     def show_alarm(self, text: str) -> None:
         """An alarm (N FAILs in a row): red like an error, no details to open."""
+        text = plain(text)
         self.summary.setText(text)
         self.summary.setToolTip("")
         self.full, self.kind, self._action = text, "alarm", None

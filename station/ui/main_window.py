@@ -322,7 +322,7 @@ class MainWindow(QMainWindow):
         if s.state == "lost" and self.live.state != "SOURCE LOST":
             self.live.show_state("SOURCE LOST", s.detail or "reconnecting")
         self.state_label.setText(s.state + (f" ({s.detail})" if s.detail else ""))
-        self.rate_label.setText(f"{s.fps:.1f} fps · {s.processed} inspected · {s.dropped} dropped · {s.failed} failed")
+        self.rate_label.setText(f"{s.fps:.1f} fps · {s.processed} inspected · {s.dropped} dropped · {s.failed} could not be read")
 
     def report_review(self, out: ReviewRecord) -> None:
         self.shift.poke()  # a review changes the yield
