@@ -22,6 +22,7 @@ COMMANDS = {
     "inspect": ("inspection", "cmd_inspect"),
     "queue": ("review", "cmd_queue"),
     "stats": ("review", "cmd_stats"),
+    "shadow": ("review", "cmd_shadow"),
     "label": ("review", "cmd_label"),
     "export": ("review", "cmd_export"),
     "train": ("training", "cmd_train"),
@@ -151,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pace", type=_seconds, default=0.0, metavar="S", help="take at most one frame every S seconds (a line's cycle time)")
     p.add_argument("--forward-wait", type=_seconds, default=30.0, metavar="S",
                    help="at the end, forward spooled results and undelivered verdicts for up to S seconds (spooled results go on the next start)")
+    p.add_argument("--shadow", metavar="M", help="a candidate model that judges every part too: stored apart, never sent (station shadow compares)")
     _outputs_arg(p)
     _common(p, model=True)
 
@@ -173,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--shift", action="store_true", help="this shift only (shift starts: station settings floor.shifts)")
     scope.add_argument("--run", type=ID, metavar="RUN", help="one run")
     _from_station(p)
+    _common(p)
+
+    p = sub.add_parser("shadow", help="compare a candidate tried with run --shadow against the line's verdicts on the same parts")
+    p.add_argument("--model", metavar="NAME", help="the candidate (default: the one tried last)")
     _common(p)
 
     p = sub.add_parser("label", help="record a review: confirm or relabel an inspection")

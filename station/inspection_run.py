@@ -60,6 +60,7 @@ class RunOptions:
     station: str | None = None  # this station's name (--station); None: station.settings.station_name()
     forward_wait_s: float = 30.0  # at the end, how long to go on forwarding spooled results and undelivered verdicts
     outputs: str | None = None  # the outputs file (--outputs); None: DATA/outputs.json when there is one
+    shadow: str | None = None  # a candidate model judging every part beside the active one, never sent (--shadow)
 
 
 class InspectionRun:
@@ -87,6 +88,7 @@ class InspectionRun:
         self._backend: str | None = None
         self._using: RunLock | None = None  # the data dir's run lock, shared with other runs
         self._line: Any = None  # station.outputs.LineIO: the sinks and the PLC handshake, when configured
+        self._shadow: Any = None  # station.trial.shadow.Shadow, with --shadow
         self._t0 = 0.0
         self._closed = False
 
@@ -149,6 +151,12 @@ class InspectionRun:
         station = station_settings.station_name(o.station, o.data, remember=True)
         self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard, station=station)
         self.summary.run_id = recorder.run_id
+        if o.shadow:
+            from station.trial.shadow import Shadow
+
+            candidate = load_model(o.shadow, o.data, device=o.device, backend=backend)
+            self._shadow = Shadow(store, candidate, m.version)
+            self.summary.shadow = {"name": candidate.name, "version": candidate.version, "judged": 0, "missed": 0}
         if not outputs.empty:
             from station.outputs.lineio import LineIO
 
@@ -182,6 +190,9 @@ class InspectionRun:
                 self._count(r)
                 if self._line is not None:
                     self._line.result(r)
+                if self._shadow is not None:  # after the line has the verdict: a trial never delays it
+                    self._shadow.judge(r)
+                    self.summary.shadow = {**(self.summary.shadow or {}), "judged": self._shadow.judged, "missed": self._shadow.missed}
                 yield r
             if self._promoted is None:
                 return

@@ -77,6 +77,7 @@ class RunSummary:
     spool_waiting: int = 0  # still waiting at the end: the next start forwards them
     switches: list[dict[str, Any]] = field(default_factory=list)  # line promotions followed mid-run
     line_io: dict[str, Any] = field(default_factory=dict)  # "outputs" per sink and "handshake", when configured
+    shadow: dict[str, Any] | None = None  # the candidate tried beside the model (--shadow): name, judged, missed
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -91,6 +92,8 @@ class RunSummary:
             "spooled": self.spooled, "spool_waiting": self.spool_waiting, "model_switches": list(self.switches),
             **self.line_io,
         }
+        if self.shadow is not None:
+            out["shadow"] = dict(self.shadow)
         if self.state == "lost":
             out["source_status"] = f"lost: {self.detail}"
         return out

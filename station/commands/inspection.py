@@ -19,7 +19,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run = InspectionRun(RunOptions(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device,
                                    backend=args.backend, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
                                    store=args.store, station=args.station, pace_s=args.pace, forward_wait_s=args.forward_wait,
-                                   outputs=args.outputs))
+                                   outputs=args.outputs, shadow=args.shadow))
     progress = Progress()
     with stop_on_signals(run.stop):
         try:

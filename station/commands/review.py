@@ -127,3 +127,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         classes = ", ".join(f"{k} {v}" for k, v in out.classes.items()) or "nothing reviewed yet"
         print(f"exported {out.train} train + {out.val} val to {out.out}: {classes}")
     return 0
+
+
+def cmd_shadow(args: argparse.Namespace) -> int:
+    from station.store.db import open_store
+    from station.trial.report import shadow_report
+
+    store = open_store(args.data, args.db, args.store)
+    with store.session() as s:
+        report = shadow_report(s, args.model)
+    if args.json:
+        emit_json(report.to_json())
+    else:
+        print("\n".join(report.lines()))
+    return 0

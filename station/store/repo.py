@@ -11,11 +11,11 @@ from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from station.domain import ReviewRecord
+from station.domain import Prediction, ReviewRecord
 from station.errors import StationError
 from station.labels import GOOD, is_defect, validate_label
 from station.store import conflicts
-from station.store.schema import Failure, Inspection, LabelKey, ModelRecord, Review, Run
+from station.store.schema import Failure, Inspection, LabelKey, ModelRecord, Review, Run, ShadowVerdict
 
 ORDERS: dict[str, ColumnElement[Any]] = {
     "uncertainty": Inspection.uncertainty.desc(),
@@ -258,3 +258,9 @@ def undo_review(session: Session, inspection_id: int, by: str, expected: int | N
 
 def reviews(session: Session, inspection_id: int) -> list[Review]:
     return list(session.scalars(select(Review).where(Review.inspection_id == inspection_id).order_by(Review.id)))
+
+
+def add_shadow_verdict(session: Session, inspection_id: int, model_id_: int, pred: Prediction) -> None:
+    """A candidate's verdict on an inspected part (station.trial.shadow): appended, never sent."""
+    session.add(ShadowVerdict(inspection_id=inspection_id, model_id=model_id_, predicted=pred.label,
+                              p_defect=float(pred.p_defect), verdict=pred.verdict, at=now()))

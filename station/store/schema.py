@@ -130,6 +130,20 @@ class Review(Base):
     undoes: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
 
 
+class ShadowVerdict(Base):
+    """Append-only: a candidate model's verdict on a part the active model judged (a trial
+    before promoting). Kept apart from the inspection and never sent to the line."""
+
+    __tablename__ = "shadow_verdicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
+    predicted: Mapped[str] = mapped_column(String(64))
+    p_defect: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Failure(Base):
     """A frame that could not be inspected, kept so a shift's broken files are auditable."""
 
