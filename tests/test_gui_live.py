@@ -304,3 +304,39 @@ def test_live_keys_work_whatever_has_focus(qtbot, open_window, demo_images, data
     qtbot.keyClick(QApplication.focusWidget() or w, Qt.Key.Key_W)
     qtbot.waitUntil(lambda: seen == ["The right label"], timeout=10_000)
     assert rows(data_dir, "SELECT count(*) FROM reviews")[0][0] == 0, "cancelled: nothing stored"
+
+
+def test_a_candidate_is_tried_beside_the_active_model_from_the_models_tab(qtbot, open_window, demo_images, tmp_path, data_dir):
+    """#30: shadow mode in the window. The selected model judges every part of the next run too;
+    the line's verdicts stay the active model's, and Trial results compares the two."""
+    from conftest import run_cli
+
+    run_cli("teach", str(demo_images / "good"), "--out", str(tmp_path / "cand"), "--bank", "256", data=data_dir)
+    run_cli("promote", str(tmp_path / "cand"), "--as", "cand", data=data_dir)
+    run_cli("promote", "default", data=data_dir)
+    w = open_window(data=str(data_dir))
+    w.set_reviewer("erik")
+    w.tabs.setCurrentWidget(w.models)
+    qtbot.waitUntil(lambda: len(w.models.models) == 2, timeout=10_000)
+    bar = w.models.trial
+    assert not bar.try_btn.isEnabled(), "the active model is not tried beside itself"
+    w.models.list.setCurrentRow([m.name for m in w.models.models].index("cand"))
+    assert bar.try_btn.isEnabled()
+    qtbot.mouseClick(bar.try_btn, Qt.MouseButton.LeftButton)
+    assert w.options.shadow == "cand" and bar.try_btn.isChecked() and "never sent" in w.message.text()
+
+    w.tabs.setCurrentWidget(w.live)
+    start(qtbot, w, str(demo_images))
+    qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+    n = len(list(demo_images.rglob("*.png")))
+    assert rows(data_dir, "SELECT count(*) FROM shadow_verdicts")[0][0] == n
+    models = {r[0] for r in rows(data_dir, "SELECT m.name FROM inspections i JOIN models m ON m.id = i.model_id")}
+    assert models == {"default"}, "the line's verdicts are the active model's"
+
+    w.tabs.setCurrentWidget(w.models)
+    qtbot.mouseClick(bar.results_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: getattr(bar, "box", None) is not None and bar.box.isVisible(), timeout=10_000)
+    assert "cand (" in bar.box.text() and f"beside default on {n} parts" in bar.box.text()
+    bar.box.close()
+    qtbot.mouseClick(bar.try_btn, Qt.MouseButton.LeftButton)  # off again
+    assert w.options.shadow is None

@@ -45,6 +45,7 @@ class Options:
     autostart: bool = True
     kiosk: bool = False  # shop-floor kiosk: full screen, Live only, quitting confirmed (station.ui.shopfloor)
     outputs: str | None = None  # the outputs file (--outputs); None: DATA/outputs.json when there is one
+    shadow: str | None = None  # a candidate model tried beside the active one (Models → Try beside the active)
     model_factory: Callable[[], Any] | None = None  # tests: a deliberately slow model
 
 
@@ -190,7 +191,7 @@ class MainWindow(QMainWindow):
         cfg = WorkerConfig(source=source, model=self.options.model, data=self.options.data, db=self.options.db,
                            store=self.options.store, station=self.options.station,
                            device=self.options.device, backend=self.options.backend, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
-                           model_factory=self.options.model_factory, outputs=self.options.outputs,
+                           model_factory=self.options.model_factory, outputs=self.options.outputs, shadow=self.options.shadow,
                            skip_inspected=not demo and not self.live.source_bar.again.isChecked())
         self.worker = InspectionWorker(cfg)
         self.worker.result.connect(self._result)

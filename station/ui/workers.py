@@ -63,6 +63,7 @@ class WorkerConfig:
     # and for "Inspect again" (they are shown again; no second row is stored either way).
     skip_inspected: bool = False
     outputs: str | None = None  # the outputs file; None: DATA/outputs.json when there is one
+    shadow: str | None = None  # a candidate tried beside the model (station.trial.shadow)
     # Called on the worker thread to load the model; tests pass a deliberately slow one.
     model_factory: Callable[[], Any] | None = None
 
@@ -83,7 +84,7 @@ class InspectionWorker(QObject):
         self.run_ = InspectionRun(RunOptions(source=cfg.source, model=cfg.model, data=cfg.data, db=cfg.db, device=cfg.device,
                                              backend=cfg.backend, batch_size=cfg.batch_size, skip_inspected=cfg.skip_inspected, preview=PREVIEW,
                                              pace_s=cfg.pace_s, store=cfg.store, station=cfg.station, forward_wait_s=5.0,
-                                             outputs=cfg.outputs),
+                                             outputs=cfg.outputs, shadow=cfg.shadow),
                                   model_factory=cfg.model_factory)
         self._read_at: dict[tuple[str, int], float] = {}
         self._times: list[float] = []

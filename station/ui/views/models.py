@@ -22,6 +22,7 @@ from station.errors import StationError
 from station.model.backends import installed
 from station.ui.dialogs import ask
 from station.ui.views.model_card import card_html, headline_f1
+from station.ui.views.trial import TrialBar
 
 if TYPE_CHECKING:
     from station.inspection_run import ModelInfo
@@ -86,6 +87,8 @@ class ModelsView(QWidget):
                 b.setToolTip(TRAINS_ELSEWHERE)
         lines.addWidget(self.trains_elsewhere, 1)
         lines.addStretch(1)
+        self.trial = TrialBar(window, self.selected_entry)
+        lines.addWidget(self.trial)
         lines.addWidget(self.retrain)
         lines.addWidget(self.new_line)
         lines.addWidget(self.new_line_camera)
@@ -124,6 +127,10 @@ class ModelsView(QWidget):
         active = next((i for i, m in enumerate(models) if m.active), 0)
         self.list.setCurrentRow(names.index(selected) if selected in names else active)
 
+    def selected_entry(self) -> ModelEntry | None:
+        row = self.list.currentRow()
+        return self.models[row] if 0 <= row < len(self.models) else None
+
     def selected_name(self) -> str | None:
         row = self.list.currentRow()
         return self.models[row].name if 0 <= row < len(self.models) else None
@@ -135,6 +142,7 @@ class ModelsView(QWidget):
         self.threshold.setValue(float(m.threshold or 0.5))
         self.card.setHtml(card_html(m))
         self.activate.setEnabled(not m.active)
+        self.trial.update_for(m)
 
     def set_running(self, info: "ModelInfo") -> None:
         self.running.setText(f"Inspecting with {info.name} {info.version} on {info.device} ({info.backend}), "
