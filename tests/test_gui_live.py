@@ -340,3 +340,29 @@ def test_a_candidate_is_tried_beside_the_active_model_from_the_models_tab(qtbot,
     bar.box.close()
     qtbot.mouseClick(bar.try_btn, Qt.MouseButton.LeftButton)  # off again
     assert w.options.shadow is None
+
+
+def test_the_reject_gallery_shows_the_last_fails_and_opens_one(qtbot, open_window, demo_images, data_dir):
+    """#30: an engineer asked for the last N failed parts as pictures, filterable, each opening
+    its inspection (the queue holds only unreviewed parts)."""
+    w = open_window(data=str(data_dir))
+    start(qtbot, w, str(demo_images))
+    qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+    fails = rows(data_dir, "SELECT id, predicted FROM inspections WHERE verdict = 'fail' ORDER BY id DESC")
+    assert fails
+    w.tabs.setCurrentWidget(w.stats)
+    qtbot.mouseClick(w.stats.rejects_btn, Qt.MouseButton.LeftButton)
+    gallery = w.stats.rejects
+    qtbot.waitUntil(lambda: gallery.grid.count() == len(fails), timeout=10_000)
+    assert [i["id"] for i in gallery.items] == [f[0] for f in fails], "newest first, every fail"
+    kind = fails[0][1]
+    gallery.kind.setCurrentIndex(gallery.kind.findData(kind))
+    expected = [f[0] for f in fails if f[1] == kind]
+    qtbot.waitUntil(lambda: [i["id"] for i in gallery.items] == expected, timeout=10_000)
+    rect = gallery.grid.visualItemRect(gallery.grid.item(0))
+    qtbot.mouseClick(gallery.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseClick(gallery.open_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: gallery.opened is not None and gallery.opened.image.has_image(), timeout=10_000)
+    assert f"#{expected[0]} · FAIL · {kind}" in gallery.opened.text.text()
+    gallery.opened.close()
+    gallery.close()

@@ -142,6 +142,14 @@ def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset:
     return list(session.scalars(q))
 
 
+def rejects(session: Session, limit: int = 60, predicted: str | None = None) -> list[Inspection]:
+    """The newest failed parts, reviewed or not (the window's reject gallery), newest first."""
+    q = select(Inspection).where(Inspection.verdict == "fail")
+    if predicted:
+        q = q.where(Inspection.predicted == predicted)
+    return list(session.scalars(q.order_by(Inspection.id.desc()).limit(limit)))
+
+
 def queue_size(session: Session, **filters: Any) -> int:
     """How many items the queue holds under these filters (the window shows it; a page is 200)."""
     return int(session.scalar(_queue_filters(select(func.count()).select_from(Inspection), filters)) or 0)

@@ -47,6 +47,11 @@ class StatsView(QWidget):
         self.settings_btn = QPushButton("Station settings…")
         self.settings_btn.setToolTip("Retention, disk-space levels, backups")
         self.settings_btn.clicked.connect(window.open_settings)
+        self.rejects_btn = QPushButton("Rejects…")
+        self.rejects_btn.setToolTip("The last failed parts as pictures; open one to see its heatmap and review")
+        self.rejects_btn.clicked.connect(self.open_rejects)
+        self.rejects: Any = None  # the open reject gallery
+        bar.addWidget(self.rejects_btn)
         bar.addWidget(self.settings_btn)
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["Defect type", "Count"])
@@ -90,6 +95,12 @@ class StatsView(QWidget):
         self._busy = False
         self._again = False
         self._last_live = 0.0
+
+    def open_rejects(self) -> None:
+        from station.ui.rejects import RejectsDialog
+
+        self.rejects = RejectsDialog(self.window_)
+        self.rejects.open()
 
     def add_live(self, _result) -> None:
         """A new verdict arrived: refresh when the tab is on screen, at most once a second (a
