@@ -23,6 +23,7 @@ COMMANDS = {
     "queue": ("review", "cmd_queue"),
     "stats": ("review", "cmd_stats"),
     "shadow": ("review", "cmd_shadow"),
+    "io-test": ("inspection", "cmd_io_test"),
     "label": ("review", "cmd_label"),
     "export": ("review", "cmd_export"),
     "train": ("training", "cmd_train"),
@@ -155,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shadow", metavar="M", help="a candidate model that judges every part too: stored apart, never sent (station shadow compares)")
     _outputs_arg(p)
     _common(p, model=True)
+
+    p = sub.add_parser("io-test", help="send one test verdict to every output and say which delivered it; read the PLC's handshake inputs")
+    p.add_argument("--verdict", choices=("pass", "fail"), default="pass",
+                   help="the test verdict (sequence 0, origin io-test); a FAIL may move the reject gate")
+    _outputs_arg(p)
+    _user(p)
+    _common(p)
 
     p = sub.add_parser("inspect", help="inspect one image without storing it")
     p.add_argument("image", metavar="IMAGE")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from gui_helpers import modal_dialog
 from plc_servers import Mosquitto, Subscriber, Webhook
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
@@ -119,3 +120,51 @@ def test_verdicts_a_down_output_did_not_get_are_kept_shown_and_sent_at_the_next_
     finally:
         w.close()
         hook.close()
+
+
+def test_the_io_test_panel_sends_a_test_verdict_and_watches_the_handshake(tmp_path, qtbot):
+    """#30: the PLC programmer's I/O test panel. A test PASS reaches the webhook from the form as
+    typed (not yet saved); a FAIL asks first (it may move the gate); the handshake's Trigger and
+    Ack show as the PLC sets them."""
+    from plc_servers import ModbusPlc
+
+    from station.ui.main_window import MainWindow, Options
+    from station.ui.outputs_dialog import OutputsDialog
+
+    hook, plc = Webhook(), ModbusPlc()
+    plc.start()
+    data = tmp_path / "data"
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data), station="gui-1"))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        dialog = OutputsDialog(str(data), parent=w, who="eve", station="gui-1")
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.mouseClick(dialog.add_buttons["webhook"], Qt.MouseButton.LeftButton)
+        dialog.set_cell(0, 2, hook.url)
+        dialog.protocol.setCurrentText("modbus")
+        dialog.hs_address.setText(f"127.0.0.1:{plc.port}")
+        panel = dialog.io_test
+        qtbot.mouseClick(panel.pass_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "delivered in" in panel.result.text(), timeout=20_000)
+        assert [(b["sequence"], b["verdict"], b["origin"], b["station"]) for b in hook.bodies] == [(0, "pass", "io-test", "gui-1")]
+        assert not (data / "outputs.json").exists(), "tested from the form; nothing saved"
+
+        QTimer.singleShot(0, lambda: modal_dialog(qtbot).reject())  # No, the default
+        qtbot.mouseClick(panel.fail_btn, Qt.MouseButton.LeftButton)
+        assert len(hook.bodies) == 1, "No: no FAIL sent"
+
+        panel.watch.setChecked(True)
+        qtbot.waitUntil(lambda: "Trigger low" in panel.handshake.text() and "Ack low" in panel.handshake.text(), timeout=20_000)
+        plc.set_coil("trigger", True)
+        qtbot.waitUntil(lambda: "Trigger HIGH" in panel.handshake.text(), timeout=20_000)
+        dialog.reject()
+        assert not panel.timer.isActive()
+    finally:
+        hook.close()
+        plc.close()
+        w.close()
+    from conftest import run_json
+
+    assert ("eve", "io_test") in [(e["user"], e["action"]) for e in run_json("audit", data=data)]

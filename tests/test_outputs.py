@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, run_json
 from line_servers import free_port
 from plc_servers import ModbusPlc, Mosquitto, OpcUaPlc, Subscriber, Webhook, run_handshake
 
@@ -331,3 +331,33 @@ def test_a_station_killed_while_its_sinks_are_down_delivers_everything_after_a_r
         before = [b["sequence"] for b in got if b["origin"].startswith(str(first))]
         after = [b["sequence"] for b in got if b["origin"].startswith(str(second))]
         assert len(after) == 10 and min(after) > max(before), f"{name}: the restart numbered parts again from 1"
+
+
+def test_io_test_sends_one_marked_verdict_and_reads_the_handshake(tmp_path):
+    """Commissioning (#30's I/O test panel, from the command line): a test verdict reaches every
+    sink that is up, marked as a test (sequence 0, origin io-test); a sink that is down says so in
+    one line; the PLC's Trigger and Ack are read as they are."""
+    hook, plc = Webhook(), ModbusPlc()
+    plc.start()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({
+        "sinks": [{"kind": "webhook", "name": "mes", "url": hook.url},
+                  {"kind": "modbus", "name": "gate", "port": plc.port, "coils": {"ok": 5, "ng": 6}, "registers": {"sequence": 1}},
+                  {"kind": "webhook", "name": "gone", "url": f"http://127.0.0.1:{free_port()}/v"}],
+        "handshake": {"protocol": "modbus", "port": plc.port}}))
+    data = tmp_path / "data"
+    try:
+        plc.set_coil("trigger", True)  # the PLC has a part waiting
+        out = run_json("io-test", "--outputs", str(outputs), "--verdict", "fail", data=data)
+    finally:
+        hook.close()
+        plc.close()
+    by = {s["name"]: s for s in out["sinks"]}
+    assert by["mes"]["delivered"] and by["gate"]["delivered"] and not by["gone"]["delivered"]
+    assert "refused" in by["gone"]["detail"].lower() and "\n" not in by["gone"]["detail"]
+    assert [(b["sequence"], b["verdict"], b["origin"], b["model"]) for b in hook.bodies] == [(0, "fail", "io-test", "io-test")]
+    assert [bool(v) for v in plc.co.getValues(5 + 1, 2)] == [False, True], "NG on, OK off: the gate's coils"
+    assert any(kind == "hr" and address == 1 and values == [0] for kind, address, values in plc.writes), "sequence 0"
+    assert out["handshake"]["trigger"] is True and out["handshake"]["ack"] is False
+    assert ("io_test", ["mes", "gate"], ["gone"]) in [(e["action"], e["detail"]["delivered"], e["detail"]["failed"])
+                                                     for e in run_json("audit", data=data)]

@@ -123,3 +123,30 @@ def backend_arg(args: argparse.Namespace) -> str:
     from station import settings
 
     return args.backend or settings.load(args.data).inference.backend
+
+
+def cmd_io_test(args: argparse.Namespace) -> int:
+    """Commissioning: a test verdict to each sink, the handshake's inputs as they are now."""
+    from station import settings
+    from station.commands.users import record, signed_in
+    from station.outputs.config import load_for_run
+    from station.outputs.probe import read_handshake, send_test
+
+    config = load_for_run(args.outputs, args.data)
+    if config.empty:
+        raise StationError("no outputs are configured: give --outputs FILE, or add them in the window (Settings → Line outputs)")
+    who = signed_in(args, "sending a test verdict to the line")  # it writes to the line: an engineer's act
+    station = settings.station_name(args.station, args.data)
+    results = send_test(config, station, args.verdict) if config.sinks else []
+    record(args, who, "io_test", {"verdict": args.verdict, "delivered": [r.name for r in results if r.delivered],
+                                  "failed": [r.name for r in results if not r.delivered]})
+    handshake = read_handshake(config.handshake) if config.handshake is not None else None
+    if args.json:
+        emit_json({"verdict": args.verdict, "sinks": [r.to_json() for r in results], "handshake": handshake})
+        return 0
+    for r in results:
+        print(f"{r.name} ({r.kind}, {r.where}): {r.detail} in {r.ms:.0f} ms" if r.delivered else f"{r.name} ({r.kind}, {r.where}): NOT delivered: {r.detail}")
+    if handshake is not None:
+        print(f"handshake ({handshake['where']}): " + (f"cannot read: {handshake['error']}" if "error" in handshake else
+                                                      f"Trigger {'high' if handshake['trigger'] else 'low'}, Ack {'high' if handshake['ack'] else 'low'}"))
+    return 0

@@ -47,7 +47,8 @@ ADDRESS_KEYS = ("kind", "name", "host", "port", "url")
 
 
 class OutputsDialog(QDialog):
-    def __init__(self, data: str | None, path: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, data: str | None, path: str | None = None, parent: QWidget | None = None, who: str = "",
+                 station: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Line outputs")
         self.path = Path(path) if path else outputs_config.default_path(data)
@@ -107,6 +108,10 @@ class OutputsDialog(QDialog):
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         lay.addWidget(self.error)
+        from station.ui.iotest import IoTestPanel
+
+        self.io_test = IoTestPanel(lambda: outputs_config.parse(self.raw(), self.path.name), data, who, station, self)
+        lay.addWidget(self.io_test)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
@@ -153,6 +158,10 @@ class OutputsDialog(QDialog):
         if self.codes.text().strip():
             out["defect_codes"] = _json(self.codes.text(), "defect codes")
         return out
+
+    def done(self, result: int) -> None:
+        self.io_test.close_panel()  # no handshake read outlives the dialog
+        super().done(result)
 
     def _save(self) -> None:
         try:

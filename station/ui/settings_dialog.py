@@ -130,7 +130,8 @@ class SettingsDialog(QDialog):
         from station.ui.outputs_dialog import OutputsDialog
 
         try:
-            dialog = OutputsDialog(self.data, self.outputs_path, self)
+            options = getattr(self.parent(), "options", None)  # the window's --station, when opened from it
+            dialog = OutputsDialog(self.data, self.outputs_path, self, who=self.who or "", station=getattr(options, "station", None))
         except StationError as exc:  # a hand-edited file that does not load: said, not lost
             self.error.setText(str(exc))
             return
