@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from station.errors import StationError
 from station.outputs import config as outputs_config
 from station.outputs.config import KINDS, OutputsConfig
+from station.ui.dialogs import fit_to_screen
 
 COLUMNS = ("kind", "name", "address", "more (JSON)")
 URL_KINDS = ("opcua", "webhook")
@@ -53,7 +55,11 @@ class OutputsDialog(QDialog):
         self.setWindowTitle("Line outputs")
         self.path = Path(path) if path else outputs_config.default_path(data)
         current = outputs_config.load(self.path) if self.path.exists() else OutputsConfig()
-        lay = QVBoxLayout(self)
+        # The form scrolls inside the dialog, Save and the error stay in view: on a 1366x768
+        # panel PC the whole form is taller than the screen.
+        outer = QVBoxLayout(self)
+        body = QWidget()
+        lay = QVBoxLayout(body)
         lay.addWidget(QLabel(f"Every verdict goes to each of these, and the PLC handshake paces the parts.\n{self.path}"))
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -104,19 +110,23 @@ class OutputsDialog(QDialog):
         self.codes = QLineEdit(json.dumps(current.defect_codes) if current.defect_codes else "")
         self.codes.setPlaceholderText('defect codes for the PLC, e.g. {"scratch": 1, "crack": 2} (default: the model\'s class order)')
         lay.addWidget(self.codes)
-        self.error = QLabel("")
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        lay.addWidget(self.error)
         from station.ui.iotest import IoTestPanel
 
         self.io_test = IoTestPanel(lambda: outputs_config.parse(self.raw(), self.path.name), data, who, station, self)
         lay.addWidget(self.io_test)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        outer.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-        self.resize(900, 520)
+        outer.addWidget(buttons)
+        fit_to_screen(self, 980, 900)
 
     def add_row(self, kind: str) -> int:
         address, more = EXAMPLES[kind]

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from station.errors import StationError
+from station.ui.dialogs import fit_to_screen
 from station.ui.tasks import join_worker, start_worker
 
 if TYPE_CHECKING:
@@ -72,7 +73,6 @@ class RetrainDialog(QDialog):
         super().__init__(None)
         self.window_ = window
         self.setWindowTitle("Retrain from reviews")
-        self.resize(980, 640)
         self.outcome: RetrainResult | None = None
         self.check: PromotionCheck | None = None
         self.worker: RetrainWorker | None = None
@@ -133,6 +133,7 @@ class RetrainDialog(QDialog):
         self.start_btn.clicked.connect(self.start)
         self.cancel_btn.clicked.connect(self.cancel)
         self.promote_btn.clicked.connect(self.promote)
+        fit_to_screen(self, 980, 640)  # a window of its own, sized to the screen it opens on
 
     def start(self) -> None:
         if self.worker is not None:

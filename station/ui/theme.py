@@ -22,7 +22,7 @@ QPushButton:pressed {{ background: #444c56; }}
 QPushButton#primary {{ background: #1f6feb; border-color: #388bfd; font-weight: bold; }}
 QPushButton:disabled, QPushButton#primary:disabled {{ color: #545d68; background: #1c2128; border: 1px dashed #30363d; }}
 QComboBox {{ min-height: {combo_inner}px; padding: 2px 8px; }}
-QLineEdit, QSpinBox, QDoubleSpinBox {{ min-height: 36px; padding: 2px 8px; }}
+QLineEdit, QSpinBox, QDoubleSpinBox {{ min-height: {combo_inner}px; padding: 2px 8px; }}
 QCheckBox {{ min-height: {touch}px; spacing: 10px; }}
 QCheckBox::indicator {{ width: {indicator}px; height: {indicator}px; }}
 QSlider {{ min-height: {touch}px; }}
