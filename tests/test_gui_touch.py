@@ -48,10 +48,10 @@ def test_every_dialog_has_15_mm_controls_and_fits_a_panel_pc(qtbot, qapp, data_d
     from station.ui.dialogs import LabelDialog, NameDialog, TypeNameDialog
     from station.ui.outputs_dialog import OutputsDialog
     from station.ui.people import PeopleDialog
-    from station.ui.rejects import RejectsDialog
     from station.ui.retrain import RetrainDialog
     from station.ui.settings_dialog import SettingsDialog
     from station.ui.signin import SignInDialog
+    from station.ui.views.rejects import RejectsDialog
 
     run_cli("run", str(demo_images), "--no-cam", data=data_dir)
     run_cli("users", "add", "eve", "--role", "engineer", data=data_dir, env={"STATION_PIN": "246810"})

@@ -97,7 +97,7 @@ class StatsView(QWidget):
         self._last_live = 0.0
 
     def open_rejects(self) -> None:
-        from station.ui.rejects import RejectsDialog
+        from station.ui.views.rejects import RejectsDialog
 
         self.rejects = RejectsDialog(self.window_)
         self.rejects.open()
