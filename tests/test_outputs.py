@@ -170,9 +170,13 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     status = sub.on("/status")  # retained, with "offline" as the last will too
     assert status[0] == {"station": "st-7", "state": "online"} and status[-1] == {"station": "st-7", "state": "offline"}
     assert sorted(b["sequence"] for b in hook.bodies) == expected
-    assert [v for kind, addr, v in plc.writes if kind == "hr" and addr == 1] == [[s] for s in expected]
+    # A write the PLC applied just as it went down is never acknowledged, so it is sent again (seen
+    # once in CI: 27, 27). At least once, in order: a repeat is only ever of the write before it.
+    gate = [v for kind, addr, v in plc.writes if kind == "hr" and addr == 1]
+    in_order = [v for i, v in enumerate(gate) if i == 0 or v != gate[i - 1]]
+    assert in_order == [[s] for s in expected] and len(gate) - n <= 2, gate
     assert any(kind == "hr" and addr == 2 for kind, addr, _ in plc.writes), "no Modbus heartbeat was written"
-    assert sorted(scada.sequence_writes) == expected
+    assert sorted(set(scada.sequence_writes)) == expected and len(scada.sequence_writes) - n <= 2  # same reason
     assert "Traceback" not in err
     for name in ("broker", "mes", "gate", "scada"):  # each outage was said, not each of its retries
         said = [line for line in err.splitlines() if f"output {name} (" in line and "retrying" in line]

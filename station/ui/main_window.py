@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
         join_worker(thread)
         self.live.source_bar.set_running(False)
         state = summary.state
+        self.rate_label.setText(f"last run: {summary.processed} inspected · {summary.failed} could not be read")
         if state == "error":
             self.live.show_state("NOT INSPECTED", self.message.text() or "the source or the model failed")
         elif state == "lost":
@@ -313,8 +314,7 @@ class MainWindow(QMainWindow):
         if state.level != "ok":
             self.disk_label.setText(state.message())
         if self.worker is None:
-            self.state_label.setText("stopped")
-            self.rate_label.setText("")
+            self.state_label.setText("stopped")  # the rate label keeps the last run's totals
             if not self._leftovers:
                 self.line_status.lights.hide()  # no run, no outputs: a green light would say otherwise
             return
