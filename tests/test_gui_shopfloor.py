@@ -299,3 +299,28 @@ def test_a_disabled_button_looks_disabled(qtbot, themed):
         off.setEnabled(False)
         a, b = colour(on), colour(off)
         assert sum(abs(x - y) for x, y in zip(a, b)) >= 30, (name, a, b)
+
+
+def test_a_window_saved_on_a_screen_that_is_gone_reopens_on_this_one(qtbot, data_dir):
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    with qtbot.waitExposed(w):
+        w.show()
+    avail = w.screen().availableGeometry()
+    # Mostly off this screen (where a larger or a second monitor was): only a corner shows.
+    # Saved on a larger monitor, larger than this screen and mostly right of and below it.
+    w.setGeometry(avail.right() - 100, avail.bottom() - 60, avail.width() * 2, avail.height() * 2)
+    qtbot.waitUntil(lambda: w.width() > avail.width())
+    w.close()
+    again = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(again)
+    with qtbot.waitExposed(again):
+        again.show()
+    frame = again.frameGeometry()
+    # Its title bar is on this screen, and all of it unless the layout's minimum is larger than
+    # the screen (Qt's own check moved it only until a corner touched, and kept it too wide).
+    hint = again.minimumSizeHint()
+    assert avail.contains(frame.topLeft()), (frame, avail)
+    assert frame.right() <= avail.right() or again.width() <= hint.width(), (frame, avail, hint)
+    assert frame.bottom() <= avail.bottom() or again.height() <= hint.height(), (frame, avail, hint)
+    again.close()

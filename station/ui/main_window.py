@@ -352,11 +352,7 @@ class MainWindow(QMainWindow):
         return str(self.settings.value("last_source", "") or "")
 
     def _restore(self) -> None:
-        geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(shopfloor.first_size(self))
+        shopfloor.restore_geometry(self, self.settings.value("geometry"))
         self.tabs.setCurrentIndex(int(str(self.settings.value("tab", 0) or 0)))
         shopfloor.keep_on_live(self)
         self.live.opacity.setValue(int(str(self.settings.value("opacity", 45) or 45)))

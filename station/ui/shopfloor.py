@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSize
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from station.ui.shortcuts import shortcut
@@ -26,6 +27,7 @@ MainWindow = Any
 
 FIRST_SIZE = QSize(1280, 820)
 SCREEN_SHARE = 0.95
+FRAME_ALLOWANCE = QSize(16, 40)  # a window manager's borders and title bar, before they are known
 
 
 def first_size(window: MainWindow) -> QSize:
@@ -36,6 +38,29 @@ def first_size(window: MainWindow) -> QSize:
     avail = screen.availableGeometry()
     return QSize(min(FIRST_SIZE.width(), int(avail.width() * SCREEN_SHARE)),
                  min(FIRST_SIZE.height(), int(avail.height() * SCREEN_SHARE)))
+
+
+def restore_geometry(window: MainWindow, saved: object) -> None:
+    """The last session's place and size, on a screen that is here now: a window saved on a
+    larger or a second monitor is shrunk and moved until its title bar and controls are on the
+    screen (Qt's own check keeps any window that still touches a screen, even by a corner)."""
+    if saved is None or not window.restoreGeometry(saved):
+        window.resize(first_size(window))
+        return
+    screen = QGuiApplication.screenAt(window.geometry().center()) or window.screen()
+    if screen is None:
+        return
+    avail = screen.availableGeometry()
+    frame, inner = window.frameGeometry(), window.geometry()
+    extra_w, extra_h = frame.width() - inner.width(), frame.height() - inner.height()
+    if (extra_w, extra_h) == (0, 0):  # not decorated yet (before the first show): allow a title bar
+        extra_w, extra_h = FRAME_ALLOWANCE.width(), FRAME_ALLOWANCE.height()
+    width = max(window.minimumWidth(), min(inner.width(), avail.width() - extra_w))
+    height = max(window.minimumHeight(), min(inner.height(), avail.height() - extra_h))
+    window.resize(width, height)
+    x = max(avail.left(), min(frame.left(), avail.right() + 1 - width - extra_w))
+    y = max(avail.top(), min(frame.top(), avail.bottom() + 1 - height - extra_h))
+    window.move(x, y)  # a top-level window's move() places its frame
 
 
 def toggle_full_screen(window: MainWindow) -> None:
