@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QPushButton,
     QStackedWidget,
@@ -33,12 +31,11 @@ from station.labels import GOOD
 from station.ui.dialogs import ask
 from station.ui.imageview import ImageView
 from station.ui.tasks import Tasks
+from station.ui.views.review_filters import ReviewFilters
 from station.ui.views.review_grid import BulkGrid
 
 PAGE = 200
 PREFETCH = 2
-SINCE = [("any time", None), ("last hour", timedelta(hours=1)), ("last 24 hours", timedelta(days=1)),
-         ("last 7 days", timedelta(days=7))]
 
 
 class ReviewView(QWidget):
@@ -53,28 +50,16 @@ class ReviewView(QWidget):
         self.cache: dict[int, dict[str, Any]] = {}
         # One entry per step an inspector took: a key press is one review, a bulk label many; Ctrl+Z undoes a step.
         self.undo_stack: list[list[tuple[dict[str, Any], int]]] = []
+        self.in_flight, self.undo_waiting = 0, False  # a Ctrl+Z right after a key waits for that key's write
         self.loader = Tasks(self, "station-prefetch")
         self._build()
 
     # -- layout ---------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.order = QComboBox()
-        for key, text in (("uncertainty", "Least certain first"), ("recent", "Most recent first"), ("defects", "Predicted defects first"),
-                          ("types", "Unnamed defects (teach types)")):
-            self.order.addItem(text, key)
-        self.verdict = QComboBox()
-        for verdict, text in ((None, "any verdict"), ("fail", "FAIL only"), ("pass", "PASS only")):
-            self.verdict.addItem(text, verdict)
-        self.predicted = QComboBox()
-        self.predicted.addItem("any prediction", None)
-        self.run, self.station = QComboBox(), QComboBox()  # station: a line's stations (hidden on a PC alone)
-        self.run.addItem("all runs", None)
-        self.station.hide()
-        self.since = QComboBox()
-        for text, delta in SINCE:
-            self.since.addItem(text, delta)
-        self.origin = QLineEdit()
-        self.origin.setPlaceholderText("origin contains…")
+        self.filter_bar = ReviewFilters(self.refresh)
+        f = self.filter_bar
+        self.order, self.verdict, self.predicted, self.run, self.station, self.since, self.origin = (
+            f.order, f.verdict, f.predicted, f.run, f.station, f.since, f.origin)
         self.bulk = QCheckBox("Grid  [B]")
         bar = QHBoxLayout()
         for w in (self.order, self.verdict, self.predicted, self.run, self.station, self.since, self.origin, self.bulk):
@@ -119,9 +104,6 @@ class ReviewView(QWidget):
         lay.addLayout(bar)
         lay.addLayout(body, 1)
 
-        for combo in (self.order, self.verdict, self.predicted, self.run, self.station, self.since):
-            combo.currentIndexChanged.connect(lambda _: self.refresh())
-        self.origin.returnPressed.connect(self.refresh)
         self.bulk.toggled.connect(self._set_bulk)
         self.confirm_btn.clicked.connect(self.confirm)
         self.skip_btn.clicked.connect(lambda: self.step(1))
@@ -137,10 +119,7 @@ class ReviewView(QWidget):
 
     # -- the queue --------------------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
-        delta = self.since.currentData()
-        return {"verdict": self.verdict.currentData(), "predicted": self.predicted.currentData(), "run_id": self.run.currentData(),
-                "station": self.station.currentData(), "origin_like": self.origin.text().strip() or None,
-                "since": datetime.now(UTC) - delta if delta else None}
+        return self.filter_bar.values()
 
     def refresh(self) -> None:
         from station.store import conflicts, repo, stats
@@ -291,14 +270,17 @@ class ReviewView(QWidget):
         self.show_current()
 
         def failed(message: str) -> None:
+            self.in_flight -= 1
             self.items.insert(self.index, item)
             self.show_current()
             self.window_.show_error(message)
 
+        self.in_flight += 1
         self.window_.db(lambda s: repo.add_review(s, item["id"], label, by), lambda out: self._recorded(item, out), failed, write=True)
 
     def _recorded(self, item: dict[str, Any], out: ReviewRecord, step: list[tuple[dict[str, Any], int]] | None = None) -> None:
         if step is None:
+            self.in_flight -= 1
             self.undo_stack.append([(item, out.review_id)])
         else:
             step.append((item, out.review_id))
@@ -314,6 +296,9 @@ class ReviewView(QWidget):
         self.window_.report_review(out)
         if not self.items:  # this page is done: fetch the next one
             self.refresh()
+        if self.undo_waiting and not self.in_flight:
+            self.undo_waiting = False
+            self.undo()
 
     def _show_keys(self) -> None:
         self.keys_label.setText("Enter confirm · G good · " + " · ".join(f"{d} {x}" for x, d in self.keys.items() if d is not None)
@@ -322,6 +307,9 @@ class ReviewView(QWidget):
     def undo(self) -> None:
         """Undo the last step: one review, or every item of a bulk label at once (all or none:
         when someone reviewed one of them since, nothing is undone and the message says who)."""
+        if self.in_flight:  # the step to undo is still being written: undone when it lands
+            self.undo_waiting = True
+            return
         if not self.undo_stack:
             self.window_.show_message("nothing to undo")
             return

@@ -1,0 +1,44 @@
+"""The review queue's filter bar: order, verdict, prediction, run, station, age and origin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QLineEdit
+
+SINCE = [("any time", None), ("last hour", timedelta(hours=1)), ("last 24 hours", timedelta(days=1)),
+         ("last 7 days", timedelta(days=7))]
+ORDERS = (("uncertainty", "Least certain first"), ("recent", "Most recent first"), ("defects", "Predicted defects first"),
+          ("types", "Unnamed defects (teach types)"))
+
+
+class ReviewFilters:
+    """The filter widgets, and the queue's filters read from them; any change calls `changed`."""
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        self.order, self.verdict, self.predicted = QComboBox(), QComboBox(), QComboBox()
+        for key, text in ORDERS:
+            self.order.addItem(text, key)
+        for verdict, text in ((None, "any verdict"), ("fail", "FAIL only"), ("pass", "PASS only")):
+            self.verdict.addItem(text, verdict)
+        self.predicted.addItem("any prediction", None)
+        self.run, self.station = QComboBox(), QComboBox()  # station: a line's stations (hidden on a PC alone)
+        self.run.addItem("all runs", None)
+        self.station.hide()
+        self.since = QComboBox()
+        for text, delta in SINCE:
+            self.since.addItem(text, delta)
+        self.origin = QLineEdit()
+        self.origin.setPlaceholderText("origin contains…")
+        self.combos = (self.order, self.verdict, self.predicted, self.run, self.station, self.since)
+        for combo in self.combos:
+            combo.currentIndexChanged.connect(lambda _: changed())
+        self.origin.returnPressed.connect(changed)  # Enter here filters, and labels nothing
+
+    def values(self) -> dict[str, Any]:
+        delta = self.since.currentData()
+        return {"verdict": self.verdict.currentData(), "predicted": self.predicted.currentData(), "run_id": self.run.currentData(),
+                "station": self.station.currentData(), "origin_like": self.origin.text().strip() or None,
+                "since": datetime.now(UTC) - delta if delta else None}
