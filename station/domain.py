@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from station.labels import is_defect
+
+
+def new_uid() -> str:
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Made when a part is
+    judged, before any commit, so it names the part in every message even while the database is
+    down, never repeats across restarts or stations, and sorts by time."""
+    value = (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC's variant
+    return str(uuid.UUID(int=value))
 
 
 class Prediction(NamedTuple):
@@ -71,6 +84,7 @@ class Result:
     # not stored (a full disk), or why the row could not be committed (the database was unavailable).
     image_note: str | None = None
     unrecorded: str | None = None
+    uid: str = field(default_factory=new_uid)  # the part's id everywhere (messages, rows, spool)
     # Kept on this PC's disk until the database or the image store is back (station.spool).
     spooled: bool = False
 

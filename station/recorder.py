@@ -142,7 +142,7 @@ class Recorder:
                 probabilities={k: round(v, 6) for k, v in p.probabilities.items()}, p_defect=p.p_defect,
                 uncertainty=self.model.uncertainty(p), verdict=p.verdict, heatmap_path=heat_rel,
                 box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
-                image_gone=gone, stored_bytes=written, station=self.station,
+                image_gone=gone, stored_bytes=written, station=self.station, uid=r.uid,
             )))
         if direct and remote and held:
             try:

@@ -341,6 +341,8 @@ def test_a_station_killed_in_an_outage_forwards_its_spool_on_the_next_start(line
     assert out["processed"] == 1 and out["spool_waiting"] == 0 and not spool.pending()
     total = committed + waiting + 1
     assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections") == [(total, total)]
+    # Each part kept the id it was given when judged, through the spool (#34).
+    assert _rows(db, "SELECT count(DISTINCT uid) FROM inspections WHERE uid IS NOT NULL") == [(total,)]
 
 
 def test_stations_auditing_at_once_extend_one_chain(line, tmp_path):

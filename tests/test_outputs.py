@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -322,13 +323,17 @@ def test_a_station_killed_while_its_sinks_are_down_delivers_everything_after_a_r
     summary = json.loads(out)
     assert summary["outputs"]["mes"]["undelivered"] == 0 and summary["outputs"]["broker"]["undelivered"] == 0, summary
     with sqlite3.connect(data / "station.db") as db:
-        stored = {row[0] for row in db.execute("SELECT sha256 FROM inspections")}
+        uid_of = dict(db.execute("SELECT sha256, uid FROM inspections"))
+    stored = set(uid_of)
     assert len(stored) == judged_before + 10
+    assert len(set(uid_of.values())) == len(stored) and all(uuid.UUID(u).version == 7 for u in uid_of.values())
     mqtt = sub.on("/verdict")
     for name, got in (("webhook", hook.bodies), ("mqtt", mqtt)):
         images = {b["image"] for b in got}
         # The kill may land between a part's commit and its outbox write: at most that one part.
         assert len(stored - images) <= 1 and images <= stored, (name, len(stored - images), len(images - stored))
+        # Every message names its part by the id the row has, made when it was judged.
+        assert all(b["uid"] == uid_of[b["image"]] for b in got if b["image"] in uid_of), name
         by_seq: dict[int, dict] = {}
         for b in got:
             assert by_seq.setdefault(b["sequence"], b) == b, f"{name}: sequence {b['sequence']} named two parts"

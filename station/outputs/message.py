@@ -27,6 +27,7 @@ class VerdictMessage:
     image: str | None  # the image's key in the store (its sha256)
     origin: str
     trigger: int | None = None  # the trigger this part answered
+    uid: str = ""  # the part's UUIDv7, set when it was judged; "" only in outboxes from before 0.9.4
 
     @property
     def ok(self) -> bool:
@@ -61,4 +62,5 @@ def message_for(result: Result, sequence: int, station: str, model: str, codes: 
     return VerdictMessage(
         sequence=sequence, station=station, time=result.frame.captured_at.isoformat(), verdict=verdict, label=label,
         p_defect=round(float(p.p_defect), 6) if p is not None else None, defect_code=codes.code(verdict, label),
-        model=model, id=result.inspection_id, image=result.sha256, origin=result.frame.origin, trigger=result.frame.trigger)
+        model=model, id=result.inspection_id, image=result.sha256, origin=result.frame.origin, trigger=result.frame.trigger,
+        uid=result.uid)

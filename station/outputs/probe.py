@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from station.domain import new_uid
 from station.errors import StationError
 from station.outputs.config import HandshakeConfig, OutputsConfig, SinkConfig
 from station.outputs.message import VerdictMessage
@@ -41,7 +42,8 @@ def test_message(station: str, verdict: str) -> VerdictMessage:
         raise StationError(f"a test verdict is pass or fail, not {verdict!r}")
     return VerdictMessage(sequence=0, station=station, time=datetime.now(UTC).isoformat(timespec="milliseconds"),
                           verdict=verdict, label="good" if verdict == "pass" else TEST, p_defect=None,
-                          defect_code=0 if verdict == "pass" else 1, model=TEST, id=None, image=None, origin=TEST)
+                          defect_code=0 if verdict == "pass" else 1, model=TEST, id=None, image=None, origin=TEST,
+                          uid=new_uid())
 
 
 def _send(cfg: SinkConfig, message: VerdictMessage) -> None:

@@ -86,6 +86,8 @@ class Inspection(Base):
     # duplicates stored before it keep their own id here.
     dup: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     station: Mapped[str | None] = mapped_column(String(128), index=True)  # who judged it; NULL before 0008
+    # The part's UUIDv7, made when it was judged and carried by every message; NULL before 0011.
+    uid: Mapped[str | None] = mapped_column(String(36), unique=True)
 
     __table_args__ = (
         Index("uq_inspections_image_model", "sha256", "model_id", "dup", unique=True),
