@@ -50,7 +50,31 @@ def _answer(qtbot, asked: list[str], yes: bool) -> None:
     box.button(QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No).click()
 
 
-def test_a_shift_as_operator_inspector_and_engineer(qtbot, data_dir, demo_images, themed):
+@pytest.fixture()
+def gui_thread_queries():
+    """Every SQL statement the station runs on the GUI thread during the test, with the station
+    code that ran it (the test's own reads of the database are not counted)."""
+    import threading
+    import traceback
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany) -> None:
+        if threading.current_thread() is threading.main_thread():
+            station = [f"{f.filename.rsplit('/station/', 1)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_stack()
+                       if "/station/" in f.filename and "/tests/" not in f.filename]
+            if station:
+                seen.append(" <- ".join(reversed(station[-3:])))
+
+    event.listen(Engine, "before_cursor_execute", before)
+    yield seen
+    event.remove(Engine, "before_cursor_execute", before)
+
+
+def test_a_shift_as_operator_inspector_and_engineer(qtbot, data_dir, demo_images, themed, gui_thread_queries):
     from station.config import default_model_dir
     from station.model.registry import list_models
 
@@ -61,6 +85,9 @@ def test_a_shift_as_operator_inspector_and_engineer(qtbot, data_dir, demo_images
     with qtbot.waitExposed(w):
         w.show()
     w.activateWindow()
+    # From here on the window never waits on the database: a slow or restarting line server would
+    # freeze it (a users query per review key froze it for 1.26 s behind a 1 s database).
+    gui_thread_queries.clear()
     need = themed.TOUCH_MM * themed.px_per_mm(w.screen())
     small: dict[str, dict[str, int]] = {}
 
@@ -138,4 +165,5 @@ def test_a_shift_as_operator_inspector_and_engineer(qtbot, data_dir, demo_images
 
     assert not any(small.values()), f"under 15 mm ({need:.0f} px): {small}"
     assert len(_reviews(data_dir)) == 4, "nothing was labelled that the walk did not label"
+    assert gui_thread_queries == [], "the database was queried on the GUI thread:\n" + "\n".join(sorted(set(gui_thread_queries)))
     w.close()

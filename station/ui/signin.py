@@ -5,6 +5,7 @@ without users never shows it."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -22,12 +23,11 @@ def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str
     reviewer's name (asked once per session; "" when `ask_name` is False); with users, someone
     signed in with at least `role` (a PIN, asked again for a higher role or after
     SIGN_IN_MINUTES). None when refused or cancelled; a refusal is in the audit trail."""
-    from station.users import ROLES, list_users, roles_on
+    from station.users import ROLES, list_users
 
+    if not window.who.roles_on():
+        return reviewer_name(window, action) if ask_name else ""
     store = window.store()
-    with store.session() as s:
-        if not roles_on(s, store.data):
-            return reviewer_name(window, action) if ask_name else ""
     # A shared PC: an engineer who signed in to promote walks away, and the next person must not
     # inherit the role.
     held = window._signed_in
@@ -134,8 +134,43 @@ class WhoBar(QWidget):
         window.statusBar().addPermanentWidget(self)
         self.timer = QTimer(self, interval=2_000)  # a name set elsewhere, or an idle sign-in lapsing, shows soon
         self.timer.timeout.connect(self.show_who)
+        self.timer.timeout.connect(self._ask_roles)
         self.timer.start()
         self.show_who()
+        # Whether this station checks roles, asked on the tasks thread: every review key asks it,
+        # and a query per key on the GUI thread froze the window for the database's round trip.
+        self._roles: bool | None = None
+        self._asking = False
+        self._ask_roles()
+
+    def roles_on(self) -> bool:
+        """Once on, roles stay on (station.users.has_users); off is re-asked every 2 s, and the
+        marker file a station with users keeps (a local file, not the database) counts at once."""
+        from station.users import ROLES_MARKER, roles_on
+
+        if not self._roles and (Path(self.window_.data) / ROLES_MARKER).exists():
+            self._roles = True
+        if self._roles is None:  # the first instant after start, before the tasks thread answered
+            store = self.window_.store()
+            with store.session() as s:
+                self._roles = roles_on(s, store.data)
+        return self._roles
+
+    def _ask_roles(self) -> None:
+        if self._roles or self._asking:
+            return
+        from station.users import roles_on
+
+        self._asking, data = True, Path(self.window_.data)
+
+        def answered(on: bool) -> None:
+            self._roles = bool(on) or bool(self._roles)
+            self._asking = False
+
+        def failed(_message: str) -> None:  # the database is away: the last answer stands
+            self._asking = False
+
+        self.window_.db(lambda s: roles_on(s, data), answered, failed)
 
     def show_who(self) -> None:
         w = self.window_
