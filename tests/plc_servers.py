@@ -241,9 +241,10 @@ class OpcUaPlc:
 
 
 def run_handshake(get: Callable[[str], Any], set_: Callable[[str, bool], None], parts: int, timeout_s: float = 30,
-                  between: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+                  between: Callable[[int], None] | None = None, scan_s: float = 0.0) -> list[dict[str, Any]]:
     """The PLC program: for each part wait for Ready, raise Trigger, wait for ResultReady, read the
-    result, drop Trigger and raise Ack, wait for ResultReady to drop, drop Ack. Returns one record per part."""
+    result, drop Trigger and raise Ack, wait for ResultReady to drop, drop Ack. Returns one record per part.
+    `scan_s`: a real PLC's scan time, from seeing a signal to acting on it (0: at once)."""
     out = []
 
     def wait(name: str, value: bool, what: str) -> None:
@@ -252,6 +253,7 @@ def run_handshake(get: Callable[[str], Any], set_: Callable[[str, bool], None], 
             if time.monotonic() > deadline:
                 raise AssertionError(f"part {len(out) + 1}: {what} did not come within {timeout_s} s")
             time.sleep(0.0005)
+        time.sleep(scan_s)
 
     for n in range(parts):
         if between is not None:

@@ -81,7 +81,8 @@ def test_opcua_handshake_for_200_parts(parts, tmp_path):
                 client.disconnect()
 
     try:
-        records = run_handshake(plc.get, plc.set, 200, timeout_s=60, between=read_station_server)
+        # A PLC with a 10 ms scan: it drops Ack a scan after ResultReady falls, as the sequence says.
+        records = run_handshake(plc.get, plc.set, 200, timeout_s=60, between=read_station_server, scan_s=0.01)
         out, err = station.communicate(timeout=120)
     finally:
         station.kill()
@@ -95,6 +96,7 @@ def test_opcua_handshake_for_200_parts(parts, tmp_path):
     assert [("pass" if r["ok"] else "fail") for r in records] == verdicts  # the gate got the stored verdict
     assert all((r["code"] == 0) == r["ok"] for r in records)
     assert summary["handshake"]["parts"] == 200 and summary["handshake"]["ack_timeouts"] == 0
+    assert summary["handshake"]["out_of_order"] == 0, "a PLC that follows the sequence was called out of order"
     assert seen_by_scada[0] == 150 and seen_by_scada[1] + seen_by_scada[2] == 150
     assert "Traceback" not in err
     ms = sorted(r["ms"] for r in records)
