@@ -17,6 +17,7 @@ batch in flight finishes and is committed, nothing after it is read.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -83,6 +84,7 @@ class InspectionRun:
         self._upkeep: UpkeepThread | None = None
         self.summary = RunSummary()
         self._taken = 0  # frames taken from the source (the --limit counts these)
+        self._held_frame: Frame | None = None  # the frame that came as the line promoted: judged next
         self._follower: Any = None  # station.line_registry.Follower on a line, when no --model pins one
         self._promoted: Any = None
         self._backend: str | None = None
@@ -197,14 +199,19 @@ class InspectionRun:
             if self._promoted is None:
                 return
             self._switch(self._promoted)
+            held, self._held_frame = self._held_frame, None
+            frames = itertools.chain([held] if held is not None else [], frames)
 
     def _segment(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        """Frames until the line promotes another model (looked at between parts)."""
+        """Frames until the line promotes another model. Looked at when a frame has come and
+        before it is judged, so a promotion or rollback made while this station stood idle judges
+        the first part after it (at 0.9.0 that part got the withdrawn model on every station);
+        that frame is held back and opens the next segment."""
         for frame in frames:
-            yield frame
             if self._follower is not None and (promoted := self._follower.due()) is not None:
-                self._promoted = promoted
+                self._promoted, self._held_frame = promoted, frame
                 return
+            yield frame
 
     def _switch(self, promoted: Any) -> None:
         """Follow a line promotion: fetch, load, and go on recording under a new run row."""

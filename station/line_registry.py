@@ -7,8 +7,10 @@ line's active model. Every station:
 
 - at start (with no `--model`), fetches that model into its own registry (DATA/models/NAME,
   each file checked against its hash) and makes it active there;
-- while it runs, looks at the newest row every POLL_S seconds between parts, and switches to a
-  new one without stopping (station.inspection_run; logged, and shown in the status bar).
+- while it runs, looks at the newest row when a part comes and before judging it (at most every
+  POLL_S seconds), and switches to a new one without stopping (station.inspection_run; logged,
+  and shown in the status bar). An idle station judges its next part with what was promoted
+  or rolled back meanwhile.
 
 Older models stay in the store and in `line_promotions`, so a rollback is one more row. The
 local registry stays the working copy: resolving `--model` and loading never need the server.

@@ -176,6 +176,54 @@ def test_promote_once_and_every_station_switches_between_parts(line, tmp_path):
                                                                        ("default", "baseline")], listed["line"]
 
 
+def test_a_promotion_and_a_rollback_made_while_idle_judge_the_next_part_everywhere(line, tmp_path):
+    """#34: three idle stations (hot folders with nothing new). A promotion, then a rollback, each
+    made while no part was coming, judges the very next part on every station."""
+    import shutil
+
+    from station.line_registry import POLL_S
+
+    pg, _ = line
+    db, store = _db(pg, "idle"), "s3://line/idle"
+    run_cli("teach", str(_images(tmp_path, "teach", 16, 3) / "good"), "--out", str(tmp_path / "taught"), "--bank", "256",
+            "--size", "128", "--name", "taught")
+    parts = sorted(_images(tmp_path, "parts", 9, 17).rglob("*.png"))  # nine different parts: none judged twice
+    folders = {n: tmp_path / f"hot-{n}" for n in "XYZ"}
+    for folder in folders.values():
+        folder.mkdir()
+    runners = {n: _start("run", f"watch:{folder}", "--db", db, "--store", store, "--station", n, "--limit", "3",
+                         "--batch-size", "1", data=tmp_path / n) for n, folder in folders.items()}
+
+    def one_part_each(k: int) -> None:
+        for i, folder in enumerate(folders.values()):
+            shutil.copy(parts[(3 * k + i) % len(parts)], folder / f"part-{k}-{i}.png")
+        deadline = time.monotonic() + 300
+        while _committed(db) < 3 * (k + 1):
+            gone = {n: p.communicate()[0][-3000:] for n, p in runners.items() if p.poll() is not None}
+            assert time.monotonic() < deadline and not gone, f"a station stopped judging: {gone}"
+            time.sleep(0.1)
+
+    try:
+        one_part_each(0)
+        run_cli("promote", str(tmp_path / "taught"), "--as", "taught", "--by", "eng", "--db", db, "--store", store,
+                "--station", "A", data=tmp_path / "A")
+        # Idle for longer than a running station waits between looks at the line (a lower bound:
+        # a slower machine only idles longer).
+        time.sleep(POLL_S + 0.5)
+        one_part_each(1)
+        run_cli("rollback", "--by", "eng", "--db", db, "--store", store, "--station", "A", data=tmp_path / "A")
+        time.sleep(POLL_S + 0.5)
+        one_part_each(2)
+        outs = {n: _finish(p) for n, p in runners.items()}
+    finally:
+        for p in runners.values():
+            p.kill()
+    judged = _rows(db, "SELECT i.station, m.name FROM inspections i JOIN models m ON m.id = i.model_id ORDER BY i.id")
+    for n in folders:
+        assert [name for station, name in judged if station == n] == ["default", "taught", "default"], (n, judged)
+        assert [s["to"] for s in outs[n]["model_switches"]] == ["taught", "default"], outs[n]["model_switches"]
+
+
 def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
     pg, s3 = line
     db, store = _db(pg, "outage"), "s3://line/outage"
