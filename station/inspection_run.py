@@ -312,6 +312,7 @@ class InspectionRun:
             if self.recorder is not None:
                 s.spooled = self.recorder.spooled
                 s.spool_waiting = self.recorder.close(self.options.forward_wait_s)
+                s.line_refused = self.recorder.refused if s.spool_waiting else ""
             if self.guard is not None:
                 s.disk = self.guard.check()
         finally:

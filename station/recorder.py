@@ -29,7 +29,7 @@ from station.protocols import StationStore
 from station.redact import mask
 from station.spool import Spool, SpooledBatch, from_row, to_row
 from station.store import files, repo
-from station.store.blobs import StoreUnavailable
+from station.store.blobs import StoreRefused, StoreUnavailable
 from station.store.db import first_line, unavailable
 from station.store.schema import Inspection
 
@@ -50,6 +50,7 @@ class Recorder:
         self._lock = threading.Lock()
         self.spooled = 0  # results of this run that went through the spool
         self.outage = ""  # why the spool is in use now ("" when the line is up)
+        self.refused = ""  # why the store refuses for good (blobs.StoreRefused), until a forward succeeds
         self._warned = -1e9
         self._pool: Any = None  # threads writing a batch's files to an object store
         self._start(model)
@@ -150,7 +151,7 @@ class Recorder:
                 held = {}
             except StoreUnavailable as exc:
                 direct = False
-                self._outage(str(exc))
+                self._outage(str(exc), isinstance(exc, StoreRefused))
         rows = [(n, Inspection(**v)) for n, v in values]
         unrecorded = None
         if direct:
@@ -190,11 +191,13 @@ class Recorder:
     def spool_in_use(self) -> bool:
         return bool(self.outage) or bool(self.spool.pending())
 
-    def _outage(self, reason: str) -> None:
+    def _outage(self, reason: str, refused: bool = False) -> None:
         with self._lock:
-            first = not self.outage
-            self.outage = reason
-        if first:
+            first, told = not self.outage, bool(self.refused)
+            self.outage, self.refused = reason, reason if refused else self.refused
+        if refused and not told:  # no retry will change it: an alarm, and the run's exit says so
+            log.error("%s: results are kept on this PC until someone fixes the store", reason)
+        elif first:
             log.warning("%s: results are kept on this PC and forwarded when it returns", reason)
 
     def _to_spool(self, values: list[dict[str, Any]], failures: list[tuple[str, str]], held: dict[str, bytes]) -> bool:
@@ -266,7 +269,7 @@ class Recorder:
                     with self.store.session.begin() as s:
                         self._write(s, batch.run_id, [Inspection(**to_row(v)) for v in batch.rows], batch.failures)
                 except StoreUnavailable as exc:
-                    self._outage(str(exc))
+                    self._outage(str(exc), isinstance(exc, StoreRefused))
                     return False
                 except Exception as exc:
                     if not unavailable(exc):
@@ -278,7 +281,7 @@ class Recorder:
             return False
         if len(waiting) == 1:
             with self._lock:
-                self.outage = ""
+                self.outage = self.refused = ""
             log.info("the line is back: every spooled result is forwarded")
         return True
 

@@ -75,6 +75,7 @@ class RunSummary:
     disk: DiskState | None = None
     spooled: int = 0  # results kept on this PC's disk during an outage (forwarded, or waiting)
     spool_waiting: int = 0  # still waiting at the end: the next start forwards them
+    line_refused: str = ""  # why the line's store refused results for good (the command exits 3)
     switches: list[dict[str, Any]] = field(default_factory=list)  # line promotions followed mid-run
     line_io: dict[str, Any] = field(default_factory=dict)  # "outputs" per sink and "handshake", when configured
     shadow: dict[str, Any] | None = None  # the candidate tried beside the model (--shadow): name, judged, missed
@@ -94,6 +95,8 @@ class RunSummary:
         }
         if self.shadow is not None:
             out["shadow"] = dict(self.shadow)
+        if self.line_refused:
+            out["line_refused"] = self.line_refused
         if self.state == "lost":
             out["source_status"] = f"lost: {self.detail}"
         return out

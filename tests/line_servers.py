@@ -20,6 +20,7 @@ from pathlib import Path
 
 PG_USER, PG_PASSWORD, PG_DB = "station", "line-secret-pw", "line"
 S3_KEY, S3_SECRET = "stationkey", "station-secret-key"
+READ_ONLY_KEY = "readerkey"
 
 
 def free_port() -> int:
@@ -118,7 +119,11 @@ class SeaweedS3:
         self.config = root / "s3.json"
         identity = {"name": "station", "credentials": [{"accessKey": S3_KEY, "secretKey": S3_SECRET}],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
-        self.config.write_text(json.dumps({"identities": [identity]}))
+        # A key that may read but not write: a station given the wrong key, or a bucket an
+        # administrator locked, refuses every write for good (not an outage).
+        reader = {"name": "reader", "credentials": [{"accessKey": READ_ONLY_KEY, "secretKey": S3_SECRET}],
+                  "actions": ["Read", "List"]}
+        self.config.write_text(json.dumps({"identities": [identity, reader]}))
 
     def start(self) -> "SeaweedS3":
         p = self.ports

@@ -270,6 +270,39 @@ def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
           f"{out['images_per_s']} images/s")
 
 
+def test_a_store_that_refuses_writes_for_good_is_an_alarm_and_an_exit_not_an_outage(line, tmp_path, monkeypatch):
+    """#34: a store that refuses every write (a key without write rights, a full or locked
+    bucket) is not a passing outage: the run keeps judging and keeps results on this PC, says
+    why in one line, and exits 3, not 0 "finished". The next start with a good key forwards them."""
+    from line_servers import READ_ONLY_KEY
+
+    pg, s3 = line
+    db, store = _db(pg, "refused"), "s3://line/refused"
+    images = _images(tmp_path, "parts", 6, 41)
+    n = len(list(images.rglob("*.png")))
+    data = tmp_path / "r"
+    first = _images(tmp_path, "first", 1, 40)  # the line ran fine until now: its bucket exists
+    made = json.loads(run_cli("run", str(first), "--db", db, "--store", store, "--station", "R", "--json", data=data).stdout)
+    before = _committed(db)
+    assert before == made["processed"] > 0
+    with monkeypatch.context() as m:
+        m.setenv("AWS_ACCESS_KEY_ID", READ_ONLY_KEY)
+        proc = subprocess.run([sys.executable, "-m", "station", "run", str(images), "--db", db, "--store", store, "--station", "R",
+                               "--json", "--forward-wait", "2", "--data", str(data)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out["processed"] == n and out["spooled"] == n and out["spool_waiting"] == n
+    assert "AccessDenied" in out["line_refused"]
+    said = [line for line in proc.stderr.splitlines() if "refused" in line]
+    assert said and "Traceback" not in proc.stderr
+    assert _committed(db) == before
+    # The key is fixed: the next start forwards what this PC kept, then judges its own part.
+    one = _images(tmp_path, "one", 1, 43)
+    again = json.loads(run_cli("run", str(one), "--db", db, "--store", store, "--station", "R", "--json", data=data).stdout)
+    assert again["spool_waiting"] == 0 and "line_refused" not in again
+    assert _committed(db) == before + n + again["processed"]
+
+
 def test_passwords_come_from_pgpass_and_are_never_printed(line, tmp_path):
     pg, _ = line
     db = _db(pg, "secrets")

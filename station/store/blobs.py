@@ -31,6 +31,17 @@ class StoreUnavailable(StationError):
     """The store cannot be reached now (a server down, a network cut): try again later."""
 
 
+class StoreRefused(StoreUnavailable):
+    """The store answers but refuses, and will go on refusing until someone acts: a key without
+    write rights, a full or locked bucket, a certificate this PC does not trust. Results are kept
+    on this PC as in an outage, but the run raises an alarm and its exit says so."""
+
+
+# Answers that no retry will change (S3's, MinIO's and SeaweedFS's names for them).
+_REFUSED = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled", "AccountProblem",
+            "QuotaExceeded", "XMinioStorageFull", "StorageFull", "InsufficientStorage", "507")
+
+
 class BlobMissing(ImageError):
     """The key is not in the store (purged, never stored, or kept somewhere else)."""
 
@@ -148,11 +159,15 @@ class S3Blobs:
                 return None
             if code in ("404", "NoSuchKey", "NotFound"):
                 raise BlobMissing(f"{key} is not in {self.url}") from None
+            if code in _REFUSED and what == "write":
+                raise StoreRefused(f"the image store {self.url} refused to {what} {key}: {code}") from None
             if code in ("503", "500", "SlowDown", "ServiceUnavailable", "InternalError"):
                 raise StoreUnavailable(f"the image store {self.url} is unavailable: {code}") from None
             raise StationError(f"the image store {self.url} refused to {what} {key}: {code} "
                                f"{exc.response.get('Error', {}).get('Message', '')}".rstrip()) from None
         except BotoCoreError as exc:
+            if type(exc).__name__ == "SSLError":  # an untrusted certificate stays untrusted
+                raise StoreRefused(f"the image store {self.url} is not trusted: {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}") from None
             if type(exc).__name__ in _DOWN or isinstance(exc, OSError):
                 raise StoreUnavailable(f"the image store {self.url} is unreachable ({type(exc).__name__})") from None
             raise StationError(f"the image store {self.url}: {exc}") from None
