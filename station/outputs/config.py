@@ -6,6 +6,7 @@ only reader and writer, and every mistake in it is one line naming the entry and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from station.errors import StationError
 
 FILE_NAME = "outputs.json"
-KINDS = ("mqtt", "opcua", "opcua-server", "modbus", "webhook")
+KINDS = ("mqtt", "opcua", "opcua-server", "modbus", "webhook")  # the built-in kinds, in the dialog's order
 QUEUE = 10_000  # verdicts a sink keeps while it is down; the oldest go first when it is full
 
 # The PLC programmer's default map (docs/outputs.md): PLC-written signals first.
@@ -50,6 +51,8 @@ class SinkConfig:
     # webhook
     headers: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 5.0
+    # a registered kind's own keys (SinkKind.options), as written in the file
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -86,7 +89,9 @@ class OutputsConfig:
         return not self.sinks and self.handshake is None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"sinks": [_changed(s, SinkConfig(kind=s.kind, name=s.name)) for s in self.sinks]}
+        # A kind's own keys go back to the entry's top level, where the file has them.
+        out: dict[str, Any] = {"sinks": [{**{k: v for k, v in _changed(s, SinkConfig(kind=s.kind, name=s.name)).items() if k != "options"},
+                                          **s.options} for s in self.sinks]}
         if self.handshake is not None:
             out["handshake"] = _changed(self.handshake, HandshakeConfig(protocol=self.handshake.protocol))
         if self.defect_codes:
@@ -158,14 +163,42 @@ def parse(raw: Any, where: str = "outputs") -> OutputsConfig:
     return OutputsConfig(sinks=sinks, handshake=handshake, defect_codes=dict(codes), path=where)
 
 
-def _fields(entry: Any, allowed: type, where: str, fixed: tuple[str, ...]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SinkKind:
+    """One kind of sink: its name in the file, how it is made, its default port, its own rules
+    for an entry, and any keys of its own. A new kind is one module and one line:
+
+        register_sink(SinkKind("jsonl", make=JsonLinesSink, options=("path",)))
+    """
+
+    name: str
+    # "module:callable" (imported when a run opens it) or the callable: (config, station, model) -> a Sink
+    make: str | Callable[[SinkConfig, str, str], Any]
+    port: int = 0
+    check: Callable[[dict[str, Any], str], None] | None = None  # raises OutputsError naming the key
+    options: tuple[str, ...] = ()
+
+
+_SINKS: dict[str, SinkKind] = {}
+
+
+def register_sink(kind: SinkKind) -> None:
+    """Add (or replace, by name) a sink kind."""
+    _SINKS[kind.name] = kind
+
+
+def sink_kind(name: str) -> SinkKind | None:
+    return _SINKS.get(name)
+
+
+def _fields(entry: Any, allowed: type, where: str, fixed: tuple[str, ...], extra: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise OutputsError(f"{where}: expected an object")
-    names = set(allowed.__dataclass_fields__) - {"path"}  # type: ignore[attr-defined]
+    names = set(allowed.__dataclass_fields__) - {"path", "options"}  # type: ignore[attr-defined]
     for key in entry:
-        if key not in names:
+        if key not in names and key not in extra:
             raise OutputsError(f"{where}: unknown key {key!r}")
-    kw = dict(entry)
+    kw = {k: v for k, v in entry.items() if k not in extra}
     for key in fixed:
         if not isinstance(kw.get(key), str) or not kw[key]:
             raise OutputsError(f"{where}: {key!r} is required")
@@ -190,35 +223,57 @@ def _fields(entry: Any, allowed: type, where: str, fixed: tuple[str, ...]) -> di
 
 
 def _sink(entry: Any, where: str) -> SinkConfig:
-    kw = _fields(entry, SinkConfig, where, ("kind",))
-    kind = kw["kind"]
-    if kind not in KINDS:
-        raise OutputsError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
-    kw.setdefault("name", kind)
-    kw.setdefault("port", {"mqtt": 1883, "opcua-server": 4841, "modbus": 502}.get(kind, 0))
-    if kind in ("opcua", "webhook") and not kw.get("url"):
-        raise OutputsError(f"{where}: {kind} needs 'url'")
-    if kind == "webhook" and not str(kw["url"]).startswith(("http://", "https://")):
-        raise OutputsError(f"{where}: webhook url must start with http:// or https://")
-    if kind == "opcua":
-        if not str(kw["url"]).startswith("opc.tcp://"):
-            raise OutputsError(f"{where}: opcua url must start with opc.tcp://")
-        bad = set(kw.get("nodes", {})) - set(OPCUA_SINK_KEYS)
-        if not kw.get("nodes") or bad:
-            raise OutputsError(f"{where}: opcua needs 'nodes' naming a node for some of {', '.join(OPCUA_SINK_KEYS)}")
-    if kind == "mqtt" and kw.get("qos", 1) not in (0, 1, 2):
-        raise OutputsError(f"{where}: qos must be 0, 1 or 2")
-    if kind == "mqtt":
-        try:
-            kw.get("topic", "station/{station}").format(station="x")
-        except (KeyError, IndexError, ValueError):
-            raise OutputsError(f"{where}: topic may hold {{station}} and no other {{…}}") from None
-    if kind == "modbus":
-        kw.setdefault("coils", {"ok": 5, "ng": 6})
-        kw.setdefault("registers", {k: MODBUS_REGISTERS[k] for k in ("defect_code", "sequence", "heartbeat")})
+    named = entry.get("kind") if isinstance(entry, dict) else None
+    kind = sink_kind(named) if isinstance(named, str) else None
+    kw = _fields(entry, SinkConfig, where, ("kind",), kind.options if kind else ())
+    if kind is None:
+        raise OutputsError(f"{where}: kind {kw['kind']!r} is not one of {', '.join(_SINKS)}")
+    kw.setdefault("name", kind.name)
+    kw.setdefault("port", kind.port)
+    kw["options"] = {k: v for k, v in entry.items() if k in kind.options}
+    if kind.check is not None:
+        kind.check(kw, where)
     if kw.get("queue", QUEUE) < 1:
         raise OutputsError(f"{where}: queue must be at least 1")
     return SinkConfig(**kw)
+
+
+# -- the built-in kinds' own rules ---------------------------------------------------------------
+def _needs_url(kind: str, schemes: tuple[str, ...]) -> Callable[[dict[str, Any], str], None]:
+    def check(kw: dict[str, Any], where: str) -> None:
+        if not kw.get("url"):
+            raise OutputsError(f"{where}: {kind} needs 'url'")
+        if not str(kw["url"]).startswith(schemes):
+            raise OutputsError(f"{where}: {kind} url must start with {' or '.join(schemes)}")
+    return check
+
+
+def _opcua(kw: dict[str, Any], where: str) -> None:
+    _needs_url("opcua", ("opc.tcp://",))(kw, where)
+    bad = set(kw.get("nodes", {})) - set(OPCUA_SINK_KEYS)
+    if not kw.get("nodes") or bad:
+        raise OutputsError(f"{where}: opcua needs 'nodes' naming a node for some of {', '.join(OPCUA_SINK_KEYS)}")
+
+
+def _mqtt(kw: dict[str, Any], where: str) -> None:
+    if kw.get("qos", 1) not in (0, 1, 2):
+        raise OutputsError(f"{where}: qos must be 0, 1 or 2")
+    try:
+        kw.get("topic", "station/{station}").format(station="x")
+    except (KeyError, IndexError, ValueError):
+        raise OutputsError(f"{where}: topic may hold {{station}} and no other {{…}}") from None
+
+
+def _modbus(kw: dict[str, Any], where: str) -> None:
+    kw.setdefault("coils", {"ok": 5, "ng": 6})
+    kw.setdefault("registers", {k: MODBUS_REGISTERS[k] for k in ("defect_code", "sequence", "heartbeat")})
+
+
+register_sink(SinkKind("mqtt", "station.outputs.mqtt_sink:MqttSink", port=1883, check=_mqtt))
+register_sink(SinkKind("opcua", "station.outputs.opcua_io:OpcUaSink", check=_opcua))
+register_sink(SinkKind("opcua-server", "station.outputs.opcua_server:OpcUaServerSink", port=4841))
+register_sink(SinkKind("modbus", "station.outputs.modbus_io:ModbusSink", port=502, check=_modbus))
+register_sink(SinkKind("webhook", "station.outputs.webhook_sink:WebhookSink", check=_needs_url("webhook", ("http://", "https://"))))
 
 
 def _handshake(entry: Any, where: str) -> HandshakeConfig:

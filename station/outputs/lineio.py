@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.domain import Result
-from station.outputs.config import OutputsConfig, SinkConfig
+from station.outputs.config import OutputsConfig, OutputsError, SinkConfig, sink_kind
 from station.outputs.handshake import Handshake
 from station.outputs.hub import Outputs, Sink, SinkState
 from station.outputs.message import DefectCodes, message_for
@@ -27,25 +27,18 @@ log = logging.getLogger("station.outputs")
 
 
 def make_sink(cfg: SinkConfig, station: str, model: str) -> Sink:
-    if cfg.kind == "mqtt":
-        from station.outputs.mqtt_sink import MqttSink
+    """The sink its kind's registration makes (station.outputs.config.SinkKind)."""
+    import importlib
 
-        return MqttSink(cfg, station)
-    if cfg.kind == "opcua":
-        from station.outputs.opcua_io import OpcUaSink
-
-        return OpcUaSink(cfg)
-    if cfg.kind == "opcua-server":
-        from station.outputs.opcua_server import OpcUaServerSink
-
-        return OpcUaServerSink(cfg, station, model)
-    if cfg.kind == "modbus":
-        from station.outputs.modbus_io import ModbusSink
-
-        return ModbusSink(cfg)
-    from station.outputs.webhook_sink import WebhookSink
-
-    return WebhookSink(cfg)
+    kind = sink_kind(cfg.kind)
+    if kind is None:
+        raise OutputsError(f"no sink kind {cfg.kind!r}")
+    make = kind.make
+    if isinstance(make, str):
+        module, _, name = make.partition(":")
+        make = getattr(importlib.import_module(module), name)
+    sink: Sink = make(cfg, station, model)
+    return sink
 
 
 class LineIO:

@@ -65,7 +65,7 @@ class ModbusSink:
 
     kind = "modbus"
 
-    def __init__(self, cfg: SinkConfig) -> None:
+    def __init__(self, cfg: SinkConfig, station: str = "", model: str = "") -> None:
         self.cfg, self.name = cfg, cfg.name
         self.client = _Client(cfg.host, cfg.port, cfg.unit)
         self.where = self.client.where

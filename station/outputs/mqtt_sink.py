@@ -20,7 +20,7 @@ class MqttSink:
     kind = "mqtt"
     tick_s = 0.0
 
-    def __init__(self, cfg: SinkConfig, station: str) -> None:
+    def __init__(self, cfg: SinkConfig, station: str, model: str = "") -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.where = f"{cfg.host}:{cfg.port}"

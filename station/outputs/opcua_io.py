@@ -90,7 +90,7 @@ class OpcUaSink:
     kind = "opcua"
     tick_s = 0.0
 
-    def __init__(self, cfg: SinkConfig) -> None:
+    def __init__(self, cfg: SinkConfig, station: str = "", model: str = "") -> None:
         self.cfg, self.name, self.where = cfg, cfg.name, cfg.url
         self.client = _UaClient(cfg.url, cfg.nodes)
 

@@ -20,7 +20,7 @@ class WebhookSink:
     kind = "webhook"
     tick_s = 0.0
 
-    def __init__(self, cfg: SinkConfig) -> None:
+    def __init__(self, cfg: SinkConfig, station: str = "", model: str = "") -> None:
         # `where` is shown and logged: a URL's password never is.
         self.cfg, self.name, self.where = cfg, cfg.name, mask(cfg.url)
         self._headers = {"Content-Type": "application/json", **{k: from_environment(v, f"{cfg.name}: header {k}")

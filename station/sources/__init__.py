@@ -20,24 +20,12 @@ def open_source(spec: str, should_stop: Callable[[], bool] | None = None, **opti
 
 
 def _open(spec: str, **options) -> Source:
+    from station.sources.kinds import source_kind
+
     src = parse_spec(spec)
-    if src.kind == "watch":
-        from station.sources.watch import HotFolderSource
-
-        return HotFolderSource(Path(src.target), **options)
-    if src.kind == "genicam":
-        from station.sources.genicam import GenicamSource, parse_genicam
-
-        camera = parse_genicam(src.target)
-        return GenicamSource(camera, origin=f"genicam:{camera.device}")
-    if src.kind in ("camera", "stream"):
-        from station.sources.capture import CaptureSource
-
-        target: int | str = int(src.target) if src.kind == "camera" else src.target
-        from station.redact import mask
-
-        # The origin goes into rows, sinks, banners and the log: never a camera's password.
-        return CaptureSource(target, origin=mask(str(src)), live=True, **options)
+    kind = source_kind(src.kind)
+    if kind is not None:
+        return kind.open(src.target, options)
     path = Path(src.target)
     if src.kind == "video":
         from station.sources.capture import CaptureSource

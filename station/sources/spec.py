@@ -17,8 +17,6 @@ from pathlib import Path
 from station.errors import SourceError
 from station.imageio import IMAGE_SUFFIXES
 
-STREAM_SCHEMES = ("rtsp://", "http://", "https://")
-
 
 @dataclass(frozen=True)
 class SourceSpec:
@@ -31,24 +29,22 @@ class SourceSpec:
     @property
     def live(self) -> bool:
         """Frames that exist only now (a camera, a stream, a hot folder), not a finite set."""
-        return self.kind in ("camera", "stream", "watch", "genicam")
+        from station.sources.kinds import source_kind
+
+        kind = source_kind(self.kind)
+        return kind is not None and kind.live
 
 
 def parse_spec(spec: str) -> SourceSpec:
-    """What SRC names. Only a `camera:` index is checked here; whether a path exists is the
-    opener's to say (a hot folder may be created later)."""
+    """What SRC names: a registered kind by its prefix (station.sources.kinds), else a path. A
+    kind may check its target here (a `camera:` index); whether a path exists is the opener's
+    to say (a hot folder may be created later)."""
+    from station.sources.kinds import match
+
     spec = str(spec).strip()
-    if spec.startswith("watch:"):
-        return SourceSpec("watch", spec[len("watch:"):])
-    if spec.startswith("camera:"):
-        index = spec[len("camera:"):]
-        if not index.isdigit():
-            raise SourceError(f"bad camera spec {spec!r}: use camera:N, e.g. camera:0")
-        return SourceSpec("camera", index)
-    if spec.startswith("genicam:"):
-        return SourceSpec("genicam", spec[len("genicam:"):])
-    if spec.startswith(STREAM_SCHEMES):
-        return SourceSpec("stream", spec)
+    found = match(spec)
+    if found is not None:
+        return SourceSpec(found[0].name, found[1])
     path = Path(spec)
     if path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES:
         return SourceSpec("video", spec)
