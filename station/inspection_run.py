@@ -64,6 +64,20 @@ class RunOptions:
     shadow: str | None = None  # a candidate model judging every part beside the active one, never sent (--shadow)
 
 
+# The options a station is started with, under the same names on `station run`, `station gui`
+# and the window's Options: each reaches every run through run_options, so one added here
+# reaches the command line and the window alike (--outputs once reached the window a commit late).
+STATION_OPTIONS = ("model", "data", "db", "store", "station", "device", "backend", "outputs", "shadow")
+
+
+def run_options(source: str, given: Any, **run: Any) -> RunOptions:
+    """The one way a run's options are made: the station's options from `given` (the command's
+    args, or the window's Options; a missing or None one keeps RunOptions' default), plus what
+    this run sets (`run`: batch size, pace, limit, ...)."""
+    common = {k: v for k in STATION_OPTIONS if (v := getattr(given, k, None)) is not None}
+    return RunOptions(source=source, **{**common, **run})
+
+
 class InspectionRun:
     def __init__(self, options: RunOptions, model_factory: Callable[[], "InspectionModel"] | None = None) -> None:
         """`model_factory` replaces loading `options.model` (bench passes the model it already

@@ -124,3 +124,26 @@ def test_inspecting_on_onnxruntime_never_imports_torch(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert "TORCH []" in out, out[-2000:]
+
+
+def test_a_station_option_reaches_the_command_line_and_the_window_alike():
+    """#31: run options were copied three times (args -> Options -> WorkerConfig -> RunOptions), and
+    --outputs reached the window a commit after the command line. Now one function makes them,
+    from names both sides share."""
+    from dataclasses import fields
+
+    from station.cli import build_parser
+    from station.inspection_run import STATION_OPTIONS, RunOptions, run_options
+    from station.ui.main_window import Options
+
+    assert set(STATION_OPTIONS) <= {f.name for f in fields(RunOptions)}
+    assert set(STATION_OPTIONS) <= {f.name for f in fields(Options)}
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+    for command in ("run", "gui"):
+        dests = {a.dest for a in sub[command]._actions}
+        missing = set(STATION_OPTIONS) - dests - ({"shadow"} if command == "gui" else set())  # the window tries a candidate from its Models tab
+        assert not missing, (command, missing)
+    args = build_parser().parse_args(["run", "x", "--outputs", "o.json", "--station", "p-3", "--db", "sqlite:///l.db"])
+    made = run_options(args.source, args, pace_s=args.pace)
+    window = run_options("x", Options(outputs="o.json", station="p-3", db="sqlite:///l.db"), pace_s=0.0)
+    assert made == window, (made, window)

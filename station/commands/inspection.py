@@ -14,12 +14,10 @@ log = logging.getLogger("station.run")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from station.inspection_run import InspectionRun, RunOptions
+    from station.inspection_run import InspectionRun, run_options
 
-    run = InspectionRun(RunOptions(source=args.source, model=args.model, data=args.data, db=args.db, device=args.device,
-                                   backend=args.backend, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
-                                   store=args.store, station=args.station, pace_s=args.pace, forward_wait_s=args.forward_wait,
-                                   outputs=args.outputs, shadow=args.shadow))
+    run = InspectionRun(run_options(args.source, args, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
+                                    pace_s=args.pace, forward_wait_s=args.forward_wait))
     progress = Progress()
     with stop_on_signals(run.stop):
         try:

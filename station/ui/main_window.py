@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QTabWidget
 
 from station import config, logs
 from station.domain import ReviewRecord
-from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary
+from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary, run_options
 from station.labels import GOOD
 from station.ui import livereview, shopfloor, signin
 from station.ui.alarmbell import AlarmBell
@@ -27,7 +27,7 @@ from station.ui.views.live import LiveView
 from station.ui.views.models import ModelsView
 from station.ui.views.review import ReviewView
 from station.ui.views.stats import StatsView
-from station.ui.workers import InspectionWorker, LiveResult, WorkerConfig
+from station.ui.workers import InspectionWorker, LiveResult
 
 DEMO_PACE_S = 0.5  # the demo plays two parts a second, so a new user can watch the verdicts
 
@@ -188,12 +188,9 @@ class MainWindow(QMainWindow):
         if not demo:
             self.settings.setValue("last_source", spec)
         self.live.source_bar.set_source(spec)
-        cfg = WorkerConfig(source=source, model=self.options.model, data=self.options.data, db=self.options.db,
-                           store=self.options.store, station=self.options.station,
-                           device=self.options.device, backend=self.options.backend, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
-                           model_factory=self.options.model_factory, outputs=self.options.outputs, shadow=self.options.shadow,
-                           skip_inspected=not demo and not self.live.source_bar.again.isChecked())
-        self.worker = InspectionWorker(cfg)
+        run = run_options(source, self.options, pace_s=DEMO_PACE_S if demo else 0.0, batch_size=1 if demo else DEFAULT_BATCH,
+                          skip_inspected=not demo and not self.live.source_bar.again.isChecked())
+        self.worker = InspectionWorker(run, self.options.model_factory)
         self.worker.result.connect(self._result)
         self.worker.failed.connect(self.show_error)
         self.worker.skipped.connect(self.show_message)  # a hot folder's repeat is said, not silent

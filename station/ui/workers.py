@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from station.errors import StationError
-from station.inspection_run import DEFAULT_BATCH, InspectionRun, RunOptions, RunStatus
+from station.inspection_run import InspectionRun, RunOptions, RunStatus
 
 log = logging.getLogger("station.ui.worker")
 
@@ -47,27 +47,6 @@ class LiveResult:
     not_kept: str | None = None  # judged, but the row (or the image) was not stored, and why
 
 
-@dataclass
-class WorkerConfig:
-    source: str
-    model: str | None = None
-    data: str | None = None
-    db: str | None = None
-    store: str | None = None
-    station: str | None = None
-    device: str = "auto"
-    backend: str | None = None  # None: the setting inference.backend
-    pace_s: float = 0.0  # minimum time between frames (the demo plays at a watchable speed)
-    batch_size: int = DEFAULT_BATCH
-    # Parts this model already judged are skipped, as `station run` does; False for the demo
-    # and for "Inspect again" (they are shown again; no second row is stored either way).
-    skip_inspected: bool = False
-    outputs: str | None = None  # the outputs file; None: DATA/outputs.json when there is one
-    shadow: str | None = None  # a candidate tried beside the model (station.trial.shadow)
-    # Called on the worker thread to load the model; tests pass a deliberately slow one.
-    model_factory: Callable[[], Any] | None = None
-
-
 class InspectionWorker(QObject):
     """The window's adapter over InspectionRun: the run lives on this worker's thread, its
     results leave as signals."""
@@ -78,14 +57,10 @@ class InspectionWorker(QObject):
     skipped = Signal(str)  # one line: a part this model judged before, not judged again
     finished = Signal(object)  # RunSummary
 
-    def __init__(self, cfg: WorkerConfig) -> None:
+    def __init__(self, options: RunOptions, model_factory: Callable[[], Any] | None = None) -> None:
+        """`model_factory`: called on the worker thread to load the model (tests pass a slow one)."""
         super().__init__()
-        self.cfg = cfg
-        self.run_ = InspectionRun(RunOptions(source=cfg.source, model=cfg.model, data=cfg.data, db=cfg.db, device=cfg.device,
-                                             backend=cfg.backend, batch_size=cfg.batch_size, skip_inspected=cfg.skip_inspected, preview=PREVIEW,
-                                             pace_s=cfg.pace_s, store=cfg.store, station=cfg.station, forward_wait_s=5.0,
-                                             outputs=cfg.outputs, shadow=cfg.shadow),
-                                  model_factory=cfg.model_factory)
+        self.run_ = InspectionRun(dataclasses.replace(options, preview=PREVIEW, forward_wait_s=5.0), model_factory=model_factory)
         self._read_at: dict[tuple[str, int], float] = {}
         self._times: list[float] = []
         self._first: float | None = None
