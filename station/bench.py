@@ -261,7 +261,7 @@ def _store_rate(store, model, image: np.ndarray, tmp: Path, n: int = 1000) -> fl
     import cv2
 
     from station.domain import Frame, Prediction, Result
-    from station.recorder import Recorder
+    from station.record.recorder import Recorder
 
     png = cv2.imencode(".png", image)[1].tobytes()
     cam = np.random.default_rng(0).random((7, 7), dtype=np.float32)

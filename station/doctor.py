@@ -141,7 +141,7 @@ def _store(data: str | None, store: str | None) -> Check:
     """Where images go: reachable and writable (a small probe object, written and read back),
     and what waits in this PC's spool for the database or the store to come back."""
     from station import config
-    from station.spool import Spool
+    from station.record.spool import Spool
     from station.store.blobs import open_blobs
 
     url = store or os.environ.get("STATION_STORE")

@@ -85,7 +85,7 @@ class Result:
     image_note: str | None = None
     unrecorded: str | None = None
     uid: str = field(default_factory=new_uid)  # the part's id everywhere (messages, rows, spool)
-    # Kept on this PC's disk until the database or the image store is back (station.spool).
+    # Kept on this PC's disk until the database or the image store is back (station.record.spool).
     spooled: bool = False
 
     @property

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from station.diskguard import DiskGuard
     from station.protocols import FrameSource, InspectionModel
     from station.protocols import StationStore as Store
-    from station.recorder import Recorder
+    from station.record.recorder import Recorder
     from station.upkeep import UpkeepThread
 
 
@@ -136,7 +136,7 @@ class InspectionRun:
         from station.diskguard import DiskGuard
         from station.model import load_model
         from station.outputs.config import load_for_run
-        from station.recorder import Recorder
+        from station.record.recorder import Recorder
         from station.sources import open_source
         from station.store.db import open_store
 

@@ -393,7 +393,7 @@ def _up(pg: Postgres) -> bool:
 def test_a_station_killed_in_an_outage_forwards_its_spool_on_the_next_start(line, tmp_path):
     import signal
 
-    from station.spool import Spool
+    from station.record.spool import Spool
 
     pg, _ = line
     db, store = _db(pg, "killed"), "s3://line/killed"

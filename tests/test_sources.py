@@ -163,7 +163,7 @@ def test_hot_folder_verdict_arrives_before_the_next_file(tmp_path, demo_images, 
     """A line that drops one part a minute: each verdict must be stored and handed on at once,
     not held until the next file lands (the pipeline loads ahead only what already exists)."""
     from station.pipeline import inspect_frames
-    from station.recorder import Recorder
+    from station.record.recorder import Recorder
     from station.store.db import open_store
 
     hot = tmp_path / "hot"
@@ -207,7 +207,7 @@ def test_a_trickling_file_source_is_never_held_back(demo_images, model, data_dir
 
     from station.domain import Frame
     from station.pipeline import inspect_frames
-    from station.recorder import Recorder
+    from station.record.recorder import Recorder
     from station.store.db import open_store
 
     files = sorted(demo_images.rglob("*.png"))[:3]

@@ -232,7 +232,7 @@ def _client() -> Any:
     except ImportError:
         raise StationError("this build has no S3 client (boto3); use a folder as the store") from None
     # Short timeouts and one retry: an unreachable store must be noticed in seconds, so the
-    # station spools (station.spool) instead of holding the line.
+    # station spools (station.record.spool) instead of holding the line.
     config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"},
                     s3={"addressing_style": "path"}, max_pool_connections=16)
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None

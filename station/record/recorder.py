@@ -6,7 +6,7 @@ leaves a consistent database; the next run of the same source skips what was com
 A full disk never stops a run (station.diskguard): images are left out first, passed parts'
 before failed ones, and each row says why its image is missing. When the database or the image
 store cannot be reached (a server restart, a network cut), the batch is kept on this PC's disk
-(station.spool) and a forwarder thread commits it, in order, when the service answers again:
+(station.record.spool) and a forwarder thread commits it, in order, when the service answers again:
 the line never waits for the server, and no verdict is lost or stored twice.
 """
 
@@ -18,25 +18,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError
 
 from station import config
 from station.diskguard import DiskGuard, is_no_space
 from station.domain import Result
 from station.protocols import StationStore
+from station.record import rows as db_rows
+from station.record.forward import Forwarder
+from station.record.rows import Commit
+from station.record.spool import Spool, SpooledBatch, from_row
 from station.redact import mask
-from station.spool import Spool, SpooledBatch, from_row, to_row
 from station.store import files, repo
 from station.store.blobs import StoreRefused, StoreUnavailable
 from station.store.db import first_line, unavailable
 from station.store.schema import Inspection
 
 log = logging.getLogger("station.recorder")
-
-RETRY_S = (0.5, 5.0)  # the forwarder's first and longest wait between attempts
-
 
 class Recorder:
     def __init__(self, store: StationStore, model, source: str, skip_inspected: bool = True, guard: DiskGuard | None = None,
@@ -155,9 +153,11 @@ class Recorder:
         rows = [(n, Inspection(**v)) for n, v in values]
         unrecorded = None
         if direct:
-            unrecorded = self._commit([row for _, row in rows], failures)
-            if unrecorded == SPOOL:
-                direct, unrecorded = False, None
+            outcome = self._commit([row for _, row in rows], failures)
+            if outcome is Commit.SPOOL:
+                direct = False
+            elif outcome is Commit.DATABASE_FULL:
+                unrecorded = outcome.value
         spooled = False
         if not direct:
             spooled = self._to_spool([v for _, v in values], failures, held)
@@ -214,16 +214,15 @@ class Recorder:
     def _landed(self, digests: list[str]) -> dict[str, int]:
         try:
             with self.store.session() as s:
-                return self._ids(s, digests)
+                return db_rows.ids(s, digests, self.model_id)
         except OperationalError:
             return {}  # the database cannot even be read: nothing is claimed
 
-    def _commit(self, rows: list[Inspection], failures: list[tuple[str, str]]) -> str | None:
-        """One transaction for the batch: None, SPOOL when the database cannot be reached, or
-        why it could not be committed."""
+    def _commit(self, rows: list[Inspection], failures: list[tuple[str, str]]) -> Commit:
+        """One transaction for the batch, and what became of it."""
         try:
             with self.store.session.begin() as s:
-                self._write(s, self.run_id, rows, failures)
+                db_rows.write(s, self.run_id, rows, failures)
         except Exception as exc:
             if not unavailable(exc):  # a full disk is an OperationalError too: told apart below
                 raise
@@ -235,100 +234,10 @@ class Recorder:
                 if now - self._warned > 60:  # once a minute is enough to be noticed; the summary counts them all
                     log.warning("%d results not recorded: database full (the run goes on; said at most once a minute)", len(rows))
                     self._warned = now
-                return "database full"
+                return Commit.DATABASE_FULL
             self._outage(f"database unavailable: {first_line(exc)[:120]}")
-            return SPOOL
-        return None
-
-    def _write(self, s: Session, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]]) -> None:
-        self._insert(s, rows)
-        for origin, error in failures:
-            repo.add_failure(s, run_id, origin, error)
-        s.flush()
-        repo.count_run(s, run_id, len(rows), len(failures))
-
-    def forward_one(self) -> bool | None:
-        """Forward the oldest spooled batch: True when one was forwarded, None when none waits,
-        False when the database or the store is still unreachable (or another process on this
-        data dir is forwarding)."""
-        from station.fileutil import FileLock
-
-        waiting = self.spool.pending()
-        if not waiting:
-            with self._lock:
-                self.outage = ""
-            return None
-        try:
-            with FileLock(self.spool.root / ".forward.lock", blocking=False):
-                batch = self.spool.load(waiting[0])
-                if batch is None:
-                    return True
-                try:
-                    for key, data in batch.blobs.items():
-                        self.store.blobs.put(key, data)
-                    with self.store.session.begin() as s:
-                        self._write(s, batch.run_id, [Inspection(**to_row(v)) for v in batch.rows], batch.failures)
-                except StoreUnavailable as exc:
-                    self._outage(str(exc), isinstance(exc, StoreRefused))
-                    return False
-                except Exception as exc:
-                    if not unavailable(exc):
-                        raise
-                    self._outage(f"database unavailable: {first_line(exc)[:120]}")
-                    return False
-                self.spool.remove(batch)
-        except BlockingIOError:
-            return False
-        if len(waiting) == 1:
-            with self._lock:
-                self.outage = self.refused = ""
-            log.info("the line is back: every spooled result is forwarded")
-        return True
-
-    def _insert(self, s: Session, rows: list[Inspection]) -> None:
-        """Add the rows; an image this model already judged (another station on this data dir, a
-        window re-run, the same file twice) keeps its one row, and the result gets that row's id.
-        The database's unique index decides: a race between two writers is settled by it."""
-        if not rows:
-            return
-        model_id = rows[0].model_id  # a forwarded batch may be an earlier run's, with its own model
-        known = self._known(s, [r.sha256 for r in rows], model_id)
-        new = [r for r in rows if r.sha256 not in known]
-        # The whole batch in one savepoint (three statements a row fewer than one savepoint
-        # each); only when another writer got there first, row by row.
-        if len({r.sha256 for r in new}) == len(new) and new:
-            try:
-                with s.begin_nested():
-                    s.add_all(new)
-                new = []
-            except IntegrityError:
-                pass
-        pending = {id(r) for r in new}
-        for row in rows:
-            found = known.get(row.sha256)
-            if found is None and id(row) in pending:
-                try:
-                    with s.begin_nested():
-                        s.add(row)
-                except IntegrityError:
-                    found = self._known(s, [row.sha256], model_id).get(row.sha256)
-                    if found is None:
-                        raise  # not the unique index: a bug
-            if found is not None:
-                row.id = found[0]
-                if row.image_gone is None and found[1] is not None:  # stored now: a row that had lost its image has it again
-                    s.execute(update(Inspection).where(Inspection.id == row.id, Inspection.image_gone.is_not(None))
-                              .values(image_gone=None, image_path=row.image_path, heatmap_path=row.heatmap_path))
-            known[row.sha256] = (row.id, row.image_gone)
-
-    def _ids(self, s: Session, digests: list[str]) -> dict[str, int]:
-        return {sha: found[0] for sha, found in self._known(s, digests, self.model_id).items()}
-
-    def _known(self, s: Session, digests: list[str], model_id: int) -> dict[str, tuple[int, Any]]:
-        """sha256 -> (id, image_gone) of the rows this model already has for these images."""
-        q = select(Inspection.sha256, Inspection.id, Inspection.image_gone).where(
-            Inspection.model_id == model_id, Inspection.dup == 0, Inspection.sha256.in_(set(digests)))
-        return {sha: (i, gone) for sha, i, gone in s.execute(q)}
+            return Commit.SPOOL
+        return Commit.STORED
 
     def _end(self) -> None:
         try:
@@ -351,47 +260,6 @@ class Recorder:
             log.warning("%d results wait in %s (%s); the next start on this data dir forwards them",
                         waiting, self.spool.root, self.outage or "not forwarded yet")
         return waiting
-
-
-class Forwarder(threading.Thread):
-    """Commits spooled batches, oldest first, as soon as the database and the store answer."""
-
-    def __init__(self, recorder: Recorder) -> None:
-        super().__init__(name="forwarder", daemon=True)
-        self.recorder = recorder
-        self.wake = threading.Event()
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        wait = RETRY_S[0]
-        while not self._halt.is_set():
-            try:
-                done = self.recorder.forward_one()
-            except Exception:  # a bug: logged with its traceback, and the spool is kept for the next start
-                log.exception("forwarding spooled results failed")
-                done = False
-            if done:
-                wait = RETRY_S[0]
-                continue
-            if done is None:  # nothing waits
-                self.wake.wait(2.0)
-                self.wake.clear()
-                continue
-            self._halt.wait(wait)
-            wait = min(RETRY_S[1], wait * 2)
-
-    def finish(self, wait_s: float) -> None:
-        """Keep forwarding for up to `wait_s` seconds while anything waits, then stop."""
-        deadline = time.monotonic() + wait_s
-        while self.recorder.spool.pending() and time.monotonic() < deadline and self.is_alive():
-            self.wake.set()
-            time.sleep(0.1)
-        self._halt.set()
-        self.wake.set()
-        self.join(timeout=15)
-
-
-SPOOL = "spool"  # _commit's answer when the batch belongs in the spool
 
 
 def _replace(r: Result, **changes: Any) -> Result:

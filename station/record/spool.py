@@ -4,7 +4,7 @@ unreachable, forwarded in order when it returns.
 A PostgreSQL restart or an object store down for a minute must not cost a verdict, and must not
 hold the line: the station keeps judging, each batch that cannot be committed is written here
 (rows, failures, and the files the store did not take) and fsynced, and a forwarder thread
-(station.recorder) commits the batches oldest first as soon as the service answers again.
+(station.record.forward) commits the batches oldest first as soon as the service answers again.
 
 Nothing is duplicated: a forwarded batch is committed in one transaction with the same
 idempotent insert as a live one (the unique index on image and model decides), so a batch
