@@ -18,6 +18,7 @@ batch in flight finishes and is committed, nothing after it is read.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -146,11 +147,16 @@ class InspectionRun:
         if outputs.handshake is not None:  # the PLC waits on each part: one at a time, none skipped
             o.batch_size, o.skip_inspected = 1, False
         self._backend = backend = o.backend or settings.inference.backend
-        self.store = store = open_store(o.data, o.db, o.store)
+        # A line's database that is down does not keep the station from starting: it judges with
+        # this PC's active model and keeps its results here until the database answers.
+        self.store = store = open_store(o.data, o.db, o.store, offline_ok=True)
+        if store.offline:
+            logging.getLogger("station.line").warning("%s: starting on this PC's model; results are kept on this PC until it answers",
+                                                      store.offline)
         # Held while the run lasts: `station restore` refuses to swap the database under it.
         self._using = RunLock(store.data).__enter__()
         follow = store.shared and o.model is None and self._model_factory is None
-        if follow:  # the line's active model, fetched when this station does not have it yet
+        if follow and not store.offline:  # the line's active model, fetched when this station does not have it yet
             from station.line_registry import sync
 
             sync(store, o.data)
@@ -161,7 +167,8 @@ class InspectionRun:
         if follow:
             from station.line_registry import Follower
 
-            self._follower = Follower(store, m.version)
+            recorded = (lambda: self.recorder is not None and self.recorder.run_id is not None) if store.offline else None
+            self._follower = Follower(store, m.version, ready=recorded)
         self.source = open_source(o.source, should_stop=self._should_stop)
         self.guard = DiskGuard(_volumes(store), settings.disk)
         station = station_settings.station_name(o.station, o.data, remember=True)
@@ -229,8 +236,6 @@ class InspectionRun:
 
     def _switch(self, promoted: Any) -> None:
         """Follow a line promotion: fetch, load, and go on recording under a new run row."""
-        import logging
-
         from station.line_registry import fetch
         from station.model import load_model
 

@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -212,14 +213,17 @@ def rollback_model(data: str | os.PathLike[str] | None, store: StationStore | No
 class Follower:
     """Looks for a new line promotion at most every POLL_S seconds (any thread)."""
 
-    def __init__(self, store: StationStore, version: str) -> None:
+    def __init__(self, store: StationStore, version: str, ready: Callable[[], bool] | None = None) -> None:
+        """`ready`: whether the line's database is known to hold the schema yet (a station that
+        started with it down looks only once its run is recorded there)."""
         self.store = store
         self.version = version
+        self.ready = ready
         self._next = time.monotonic() + POLL_S
 
     def due(self) -> LineModel | None:
         now = time.monotonic()
-        if now < self._next:
+        if now < self._next or (self.ready is not None and not self.ready()):
             return None
         self._next = now + POLL_S
         try:

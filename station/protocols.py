@@ -58,7 +58,7 @@ class FrameSource(Protocol):
 class ResultRecorder(Protocol):
     """Stores results (files first, then rows), and says which files a model already judged."""
 
-    run_id: int
+    run_id: int | None  # None while a run that began with the line's database down is not recorded yet
 
     def already_inspected(self, digests: list[str]) -> set[str]: ...
     def record(self, results: list[Result]) -> list[Result]: ...
@@ -75,6 +75,7 @@ class StationStore(Protocol):
     data: Path
     url: str
     blobs: BlobStore
+    offline: str  # why a line's database was unreachable when it was opened ("" when it was not)
 
     @property
     def shared(self) -> bool: ...

@@ -303,6 +303,36 @@ def test_a_store_that_refuses_writes_for_good_is_an_alarm_and_an_exit_not_an_out
     assert _committed(db) == before + n + again["processed"]
 
 
+def test_a_station_starts_with_the_line_database_down_and_records_everything_when_it_returns(line, tmp_path):
+    """#34: a station that restarts while the line's PostgreSQL is down starts anyway, on this PC's
+    model, judges and keeps its results; when the database answers, the run and every row arrive
+    (the run recorded by its first forwarded batch), and later parts go straight in."""
+    pg, _ = line
+    db, store = _db(pg, "cold"), "s3://line/cold"
+    images = _images(tmp_path, "parts", 12, 51)
+    n = len(list(images.rglob("*.png")))
+    data = tmp_path / "cold"
+    pg.stop("fast")
+    try:
+        runner = _start("run", str(images), "--db", db, "--store", store, "--station", "C", "--pace", "0.3", "--batch-size", "1",
+                        "--forward-wait", "120", data=data)
+        spool = data / "spool"
+        deadline = time.monotonic() + 300
+        while len([p for p in spool.glob("*") if not p.name.startswith(".")]) < 3:  # judging, and keeping
+            assert time.monotonic() < deadline and runner.poll() is None, runner.communicate()[1][-3000:] if runner.poll() is not None else "no part was kept"
+            time.sleep(0.1)
+    finally:
+        pg.start()
+    out, err = runner.communicate(timeout=600)
+    assert runner.returncode == 0, err[-3000:]
+    assert "unreachable" in err and "starting on this PC's model" in err and "Traceback" not in err
+    summary = json.loads(out)
+    assert summary["processed"] == n and summary["spool_waiting"] == 0 and summary["spooled"] >= 3
+    assert _rows(db, "SELECT count(*), count(DISTINCT uid), count(DISTINCT run_id) FROM inspections") == [(n, n, 1)]
+    runs = _rows(db, "SELECT station, processed, source FROM runs")
+    assert runs == [("C", n, str(images))], runs
+
+
 def test_passwords_come_from_pgpass_and_are_never_printed(line, tmp_path):
     pg, _ = line
     db = _db(pg, "secrets")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from station.protocols import StationStore
 from station.record import rows
@@ -27,6 +27,7 @@ class Owner(Protocol):
     refused: str
 
     def _outage(self, reason: str, refused: bool = False) -> None: ...
+    def adopt(self, key: str, model_id: int, run_id: int) -> None: ...
 
 log = logging.getLogger("station.recorder")
 
@@ -41,6 +42,11 @@ class Forwarder(threading.Thread):
         self.recorder = recorder
         self.wake = threading.Event()
         self._halt = threading.Event()
+        self._migrated = False
+        # Runs begun offline: their key -> (model id, run id), once recorded; and the ids made
+        # in the transaction in hand, kept only when it commits.
+        self._begun: dict[str, tuple[int, int]] = {}
+        self._pending_ids: dict[str, tuple[int, int]] = {}
 
     def forward_one(self) -> bool | None:
         """Forward the oldest spooled batch: True when one was forwarded, None when none waits,
@@ -62,8 +68,15 @@ class Forwarder(threading.Thread):
                 try:
                     for key, data in batch.blobs.items():
                         rec.store.blobs.put(key, data)
+                    if not self._migrated and rec.store.offline:
+                        from station.store.db import migrate
+
+                        migrate(rec.store.engine)  # the station started before it could check the schema
+                    self._migrated = True
+                    table = [Inspection(**to_row(v)) for v in batch.rows]
                     with rec.store.session.begin() as s:
-                        rows.write(s, batch.run_id, [Inspection(**to_row(v)) for v in batch.rows], batch.failures)
+                        run_id = batch.run_id if batch.run_id is not None else self._begin(s, batch.start, table)
+                        rows.write(s, run_id, table, batch.failures)
                 except StoreUnavailable as exc:
                     rec._outage(str(exc), isinstance(exc, StoreRefused))
                     return False
@@ -73,6 +86,10 @@ class Forwarder(threading.Thread):
                     rec._outage(f"database unavailable: {first_line(exc)[:120]}")
                     return False
                 rec.spool.remove(batch)
+                if batch.run_id is None and batch.start is not None:
+                    key = batch.start["key"]
+                    self._begun[key] = self._pending_ids.pop(key)
+                    rec.adopt(key, *self._begun[key])
         except BlockingIOError:
             return False
         if len(waiting) == 1:
@@ -80,6 +97,17 @@ class Forwarder(threading.Thread):
                 rec.outage = rec.refused = ""
             log.info("the line is back: every spooled result is forwarded")
         return True
+
+    def _begin(self, s: Any, start: dict[str, Any] | None, table: list[Inspection]) -> int:
+        """The run that began while the database was down: recorded by its first forwarded batch
+        (its model row too), and its later batches join it. Returns the run's id."""
+        if start is None:
+            raise RuntimeError("a spooled batch with neither a run nor the run's start")
+        ids = self._begun.get(start["key"]) or rows.begin_run(s, start)
+        self._pending_ids[start["key"]] = ids  # kept once this transaction commits
+        for row in table:
+            row.model_id, row.run_id = ids
+        return ids[1]
 
     def run(self) -> None:
         wait = RETRY_S[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,31 @@ class Recorder:
         self.forwarder.start()
 
     def _start(self, model) -> None:
+        """The run's row, or, with the line's database down, the run's start kept for the spool:
+        the station starts judging anyway, and the forwarder records the run when it can."""
         self.model = model
-        with self.store.session.begin() as s:
-            self.model_id = repo.model_id(s, model.name, model.version, model.card)
-            self.run_id = repo.start_run(s, mask(self.source), self.model_id, self.station, self.store.blobs.url)
+        self.pending: dict[str, Any] | None = None
+        try:
+            with self.store.session.begin() as s:
+                model_id = repo.model_id(s, model.name, model.version, model.card)
+                run_id = repo.start_run(s, mask(self.source), model_id, self.station, self.store.blobs.url)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            with self._lock:
+                self.model_id = self.run_id = None
+                self.pending = {"key": uuid.uuid4().hex, "source": mask(self.source), "station": self.station,
+                                "store": self.store.blobs.url, "model": model.name, "version": model.version, "card": model.card}
+            self._outage(f"database unavailable: {first_line(exc)[:120]}")
+            return
+        with self._lock:
+            self.model_id, self.run_id = model_id, run_id
+
+    def adopt(self, key: str, model_id: int, run_id: int) -> None:
+        """The forwarder recorded the run that began offline: later batches go straight in."""
+        with self._lock:
+            if self.pending is not None and self.pending["key"] == key:
+                self.model_id, self.run_id, self.pending = model_id, run_id, None
 
     def switch(self, model) -> None:
         """A new active model mid-run (a line promotion): the run so far ends, a new one starts."""
@@ -67,7 +89,7 @@ class Recorder:
         self._start(model)
 
     def already_inspected(self, digests: list[str]) -> set[str]:
-        if not self.skip_inspected or not digests:
+        if not self.skip_inspected or not digests or self.model_id is None:
             return set()
         try:
             with self.store.session() as s:
@@ -109,7 +131,9 @@ class Recorder:
         failures: list[tuple[str, str]] = []
         notes: dict[int, str] = {}
         held: dict[str, bytes] = {}  # files for an object store (written together) or for the spool
-        direct = not self.spool_in_use()  # while older batches wait, newer ones queue behind them
+        with self._lock:  # one pair for the whole batch: the forwarder may adopt a run meanwhile
+            run_id, model_id, start = self.run_id, self.model_id, self.pending
+        direct = run_id is not None and not self.spool_in_use()  # while older batches wait, newer ones queue behind them
         remote = self.store.blobs.local_root is None
         for n, r in enumerate(results):
             if r.skipped:
@@ -136,7 +160,7 @@ class Recorder:
             assert p is not None and r.image_shape is not None  # neither skipped nor failed
             h, w = r.image_shape[:2]
             values.append((n, dict(
-                run_id=self.run_id, model_id=self.model_id, origin=r.frame.origin[:1024], captured_at=r.frame.captured_at,
+                run_id=run_id, model_id=model_id, origin=r.frame.origin[:1024], captured_at=r.frame.captured_at,
                 sha256=sha, image_path=image_rel, width=int(w), height=int(h), predicted=p.label,
                 probabilities={k: round(v, 6) for k, v in p.probabilities.items()}, p_defect=p.p_defect,
                 uncertainty=self.model.uncertainty(p), verdict=p.verdict, heatmap_path=heat_rel,
@@ -152,15 +176,16 @@ class Recorder:
                 self._outage(str(exc), isinstance(exc, StoreRefused))
         rows = [(n, Inspection(**v)) for n, v in values]
         unrecorded = None
-        if direct:
-            outcome = self._commit([row for _, row in rows], failures)
+        if direct and run_id is not None:
+            outcome = self._commit(run_id, [row for _, row in rows], failures)
             if outcome is Commit.SPOOL:
                 direct = False
             elif outcome is Commit.DATABASE_FULL:
                 unrecorded = outcome.value
         spooled = False
         if not direct:
-            spooled = self._to_spool([v for _, v in values], failures, held)
+            spooled = self._to_spool(SpooledBatch(run_id, [from_row(v) for _, v in values], failures, held,
+                                                  start=start if run_id is None else None))
             if not spooled:
                 unrecorded = f"{self.outage or 'the line is unreachable'}, and the spool could not be written"
         # A commit that failed may still have landed (SQLite can report a full disk after the
@@ -200,29 +225,31 @@ class Recorder:
         elif first:
             log.warning("%s: results are kept on this PC and forwarded when it returns", reason)
 
-    def _to_spool(self, values: list[dict[str, Any]], failures: list[tuple[str, str]], held: dict[str, bytes]) -> bool:
+    def _to_spool(self, batch: SpooledBatch) -> bool:
         try:
-            self.spool.add(SpooledBatch(self.run_id, [from_row(v) for v in values], failures, held))
+            self.spool.add(batch)
         except OSError as exc:
-            log.error("could not spool %d results: %s", len(values), exc)
+            log.error("could not spool %d results: %s", len(batch.rows), exc)
             return False
         with self._lock:
-            self.spooled += len(values)
+            self.spooled += len(batch.rows)
         self.forwarder.wake.set()
         return True
 
     def _landed(self, digests: list[str]) -> dict[str, int]:
+        if self.model_id is None:
+            return {}
         try:
             with self.store.session() as s:
                 return db_rows.ids(s, digests, self.model_id)
         except OperationalError:
             return {}  # the database cannot even be read: nothing is claimed
 
-    def _commit(self, rows: list[Inspection], failures: list[tuple[str, str]]) -> Commit:
+    def _commit(self, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]]) -> Commit:
         """One transaction for the batch, and what became of it."""
         try:
             with self.store.session.begin() as s:
-                db_rows.write(s, self.run_id, rows, failures)
+                db_rows.write(s, run_id, rows, failures)
         except Exception as exc:
             if not unavailable(exc):  # a full disk is an OperationalError too: told apart below
                 raise
@@ -240,6 +267,8 @@ class Recorder:
         return Commit.STORED
 
     def _end(self) -> None:
+        if self.run_id is None:  # begun offline and never recorded: its batches make it when forwarded
+            return
         try:
             with self.store.session.begin() as s:
                 repo.end_run(s, self.run_id)

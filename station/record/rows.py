@@ -31,6 +31,13 @@ def write(s: Session, run_id: int, rows: list[Inspection], failures: list[tuple[
     repo.count_run(s, run_id, len(rows), len(failures))
 
 
+def begin_run(s: Session, start: dict[str, Any]) -> tuple[int, int]:
+    """The model row and the run row of a run that began while the database was down, from the
+    start its spooled batches carry (station.record.recorder)."""
+    model_id = repo.model_id(s, start["model"], start["version"], start["card"])
+    return model_id, repo.start_run(s, start["source"], model_id, start["station"], start["store"])
+
+
 def insert(s: Session, rows: list[Inspection]) -> None:
     """Add the rows; an image this model already judged (another station on this data dir, a
     window re-run, the same file twice) keeps its one row, and the result gets that row's id.

@@ -38,11 +38,14 @@ FORMAT = 1
 
 @dataclass
 class SpooledBatch:
-    run_id: int
+    run_id: int | None  # None: a run that began while the database was down; `start` makes it
     rows: list[dict[str, Any]]  # Inspection columns; datetimes as ISO text
     failures: list[tuple[str, str]]  # (origin, error)
     blobs: dict[str, bytes] = field(default_factory=dict)  # store key -> bytes not yet in the store
     folder: Path | None = None
+    # The run's start, for a run that could not be recorded when it began (station.record.rows.begin_run):
+    # its key (one run row for all its batches), source, station, store and the model's name, version, card.
+    start: dict[str, Any] | None = None
 
 
 class Spool:
@@ -65,7 +68,8 @@ class Spool:
         for i, (key, data) in enumerate(batch.blobs.items()):
             atomic_write(tmp / "blobs" / str(i), data, fsync=True)
             keys[key] = str(i)
-        doc = {"format": FORMAT, "run_id": batch.run_id, "rows": batch.rows, "failures": batch.failures, "blobs": keys}
+        doc = {"format": FORMAT, "run_id": batch.run_id, "rows": batch.rows, "failures": batch.failures, "blobs": keys,
+               "start": batch.start}
         atomic_write(tmp / "batch.json", json.dumps(doc), fsync=True)
         _fsync_dir(tmp / "blobs")
         _fsync_dir(tmp)  # the folder's entries too, before it takes its real name
@@ -99,7 +103,8 @@ class Spool:
             log.error("spooled batch %s is unreadable (%s); moved to %s", folder, exc, aside)
             os.replace(folder, aside)
             return None
-        return SpooledBatch(int(doc["run_id"]), doc["rows"], [tuple(f) for f in doc["failures"]], blobs, folder)
+        run_id = None if doc["run_id"] is None else int(doc["run_id"])
+        return SpooledBatch(run_id, doc["rows"], [tuple(f) for f in doc["failures"]], blobs, folder, doc.get("start"))
 
     def remove(self, batch: SpooledBatch) -> None:
         if batch.folder is not None:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -159,6 +160,9 @@ class Store:
     data: Path
     url: str
     blobs: BlobStore
+    # Why a line's database could not be reached when a run opened it ("" when it was): the run
+    # starts anyway and keeps its results on this PC (station.record), migrating when it answers.
+    offline: str = ""
 
     @property
     def shared(self) -> bool:
@@ -172,9 +176,10 @@ class Store:
         self.engine.dispose()  # a command's store: its connections go with it
 
 
-def open_store(data: str | None = None, db: str | None = None, store: str | None = None) -> Store:
+def open_store(data: str | None = None, db: str | None = None, store: str | None = None, offline_ok: bool = False) -> Store:
     """The database (migrated), the data directory, and the image store (`--store`, else
-    $STATION_STORE, else the data dir)."""
+    $STATION_STORE, else the data dir). `offline_ok`: a line's database server that cannot be
+    reached is not an error; the store says why in `offline` (a run starts without it)."""
     root = config.data_dir(data)
     url = database_url(data, db)
     engine = make_engine(url)
@@ -184,14 +189,22 @@ def open_store(data: str | None = None, db: str | None = None, store: str | None
     check_at_open(engine, root)
     try:
         migrate(engine)
-    except SQLAlchemyError as exc:
-        raise StationError(f"cannot open database {_redact(url)}: {first_line(exc)}") from None
-    except StationError:
-        raise
-    except Exception as exc:  # noqa: BLE001 (a driver's own error class at connect: the server's answer, one line)
-        raise StationError(f"cannot open database {_redact(url)}: {first_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 (any driver's failure at connect: sorted below, one line)
+        if offline_ok and engine.dialect.name != "sqlite" and unavailable(exc):
+            reason = f"the line's database {_redact(url)} is unreachable: {first_line(exc)[:160]}"
+            return Store(engine, sessionmaker(engine, expire_on_commit=False), root, url,
+                         open_blobs(store or os.environ.get("STATION_STORE"), root), offline=reason)
+        _open_failed(url, exc)
     blobs = open_blobs(store or os.environ.get("STATION_STORE"), root)
     return Store(engine, sessionmaker(engine, expire_on_commit=False), root, url, blobs)
+
+
+def _open_failed(url: str, exc: Exception) -> NoReturn:
+    """A database that cannot be opened: one line (a driver's own error class at connect is the
+    server's answer, said as it is)."""
+    if isinstance(exc, StationError):
+        raise exc
+    raise StationError(f"cannot open database {_redact(url)}: {first_line(exc)}") from None
 
 
 def first_line(exc: BaseException) -> str:
