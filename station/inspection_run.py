@@ -165,10 +165,13 @@ class InspectionRun:
         m = self.model
         info = self.summary.model = model_info(m)
         if follow:
-            from station.line_registry import Follower
+            from station.line_registry import Follower, line_threshold
 
             recorded = (lambda: self.recorder is not None and self.recorder.run_id is not None) if store.offline else None
             self._follower = Follower(store, m.version, ready=recorded)
+            if not store.offline and (change := line_threshold(store, m.version)) is not None:
+                self._follower.threshold_row = change[0]
+                self._apply_threshold(change[1])
         self.source = open_source(o.source, should_stop=self._should_stop)
         self.guard = DiskGuard(_volumes(store), settings.disk)
         station = station_settings.station_name(o.station, o.data, remember=True)
@@ -232,7 +235,23 @@ class InspectionRun:
             if self._follower is not None and (promoted := self._follower.due()) is not None:
                 self._promoted, self._held_frame = promoted, frame
                 return
+            if self._follower is not None and (change := self._follower.take_threshold()) is not None:
+                self._apply_threshold(change[1])
             yield frame
+
+    def _apply_threshold(self, value: float | None) -> None:
+        """A threshold the line set for the running model (None: the card's), from this part on;
+        kept in this PC's registry too, so a start with the line's database down uses it."""
+        from station.model.registry import set_threshold
+
+        assert self.model is not None
+        cut = value if value is not None else float(self.model.card["threshold"])
+        self.model.threshold = cut
+        try:
+            set_threshold(self.model.name, value, self.options.data)
+        except StationError:
+            pass  # a model directory outside this PC's registry: the run alone follows it
+        logging.getLogger("station.line").info("threshold %.4f for %s, set on the line", cut, self.model.name)
 
     def _switch(self, promoted: Any) -> None:
         """Follow a line promotion: fetch, load, and go on recording under a new run row."""
@@ -254,6 +273,19 @@ class InspectionRun:
         if self._line is not None:
             self._line.switch_model(model)
         self._follower.version = model.version
+        try:  # the new model's line-wide threshold, if one was set for it
+            from station.line_registry import line_threshold
+
+            change = line_threshold(self.store, model.version)
+        except Exception as exc:
+            from station.store.db import unavailable
+
+            if not unavailable(exc):
+                raise
+            change = None  # the database is away: the next look picks it up
+        if change is not None:
+            self._follower.threshold_row = change[0]
+            self._apply_threshold(change[1])
         self.summary.model = model_info(model)
         self.summary.run_id = self.recorder.run_id
         self.summary.switches.append({"from": previous.name if previous else None, "to": model.name, "version": model.version,

@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -37,7 +37,7 @@ from station.labels import validate_label
 from station.model.rules import version_of
 from station.protocols import StationStore
 from station.store.db import unavailable
-from station.store.schema import LinePromotion
+from station.store.schema import LinePromotion, LineThreshold
 
 log = logging.getLogger("station.line")
 
@@ -210,6 +210,30 @@ def rollback_model(data: str | os.PathLike[str] | None, store: StationStore | No
     return name
 
 
+def set_line_threshold(name: str, value: float | None, data: str | os.PathLike[str] | None, store: StationStore | None, *,
+                       by: str = "", station: str = "") -> None:
+    """The one home of a threshold change (the command line and the Models tab): this PC's
+    override, and on a line every station's that runs this model version (a threshold set in one
+    station's Models tab stayed on that PC at 0.9.0)."""
+    from station.model.registry import registry_dir, set_threshold
+
+    set_threshold(name, value, data)
+    if store is None or not store.shared:
+        return
+    card = json.loads((registry_dir(data) / name / "card.json").read_text(encoding="utf-8"))
+    with store.session.begin() as s:
+        s.add(LineThreshold(name=name, version=version_of(card), threshold=value, by=by or "", station=station or "", at=datetime.now(UTC)))
+
+
+def line_threshold(store: StationStore, version: str, after: int = 0) -> tuple[int, float | None] | None:
+    """The line's newest threshold change for a model version, newer than row `after`: (its row,
+    the threshold or None for the card's); None when there is none."""
+    with store.session() as s:
+        row = s.scalars(select(LineThreshold).where(LineThreshold.version == version, LineThreshold.id > after)
+                        .order_by(LineThreshold.id.desc()).limit(1)).first()
+        return (row.id, row.threshold) if row is not None else None
+
+
 class Follower:
     """Looks for a new line promotion at most every POLL_S seconds (any thread)."""
 
@@ -220,6 +244,8 @@ class Follower:
         self.version = version
         self.ready = ready
         self._next = time.monotonic() + POLL_S
+        self.threshold_row = 0  # the line's threshold change applied last (line_thresholds.id)
+        self.threshold: tuple[int, float | None] | None = None  # a newer one, for the run to apply
 
     def due(self) -> LineModel | None:
         now = time.monotonic()
@@ -228,8 +254,17 @@ class Follower:
         self._next = now + POLL_S
         try:
             model = active(self.store)
+            if model is None or model.version == self.version:
+                self.threshold = line_threshold(self.store, self.version, self.threshold_row)
         except Exception as exc:
             if not unavailable(exc):
                 raise
             return None
         return model if model is not None and model.version != self.version else None
+
+    def take_threshold(self) -> tuple[int, float | None] | None:
+        """A threshold change the line made for the running model since the last one taken."""
+        change, self.threshold = self.threshold, None
+        if change is not None:
+            self.threshold_row = change[0]
+        return change

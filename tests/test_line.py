@@ -224,6 +224,53 @@ def test_a_promotion_and_a_rollback_made_while_idle_judge_the_next_part_everywhe
         assert [s["to"] for s in outs[n]["model_switches"]] == ["taught", "default"], outs[n]["model_switches"]
 
 
+def test_a_threshold_set_on_one_station_applies_on_every_station_of_the_line(line, tmp_path):
+    """#34: a threshold changed on one PC (the Models tab, or `station threshold`) was that PC's
+    alone. Now a running station judges its next part by it, and a station started later too."""
+    import shutil
+
+    from station.line_registry import POLL_S
+
+    pg, _ = line
+    db, store = _db(pg, "cut"), "s3://line/cut"
+    demo = ROOT / "resources" / "demo"
+    # Two parts before the change, then three the default model scores between its card's
+    # threshold and the new one (p_defect 0.85, 0.9965, 0.9985): they fail before, pass after.
+    cracks = [demo / "crack" / "crack_2024_00012.png", demo / "crack" / "crack_2024_00020.png",
+              demo / "good" / "good_2024_00009.png", demo / "crack" / "crack_2024_00029.png", demo / "stain" / "stain_2024_00027.png"]
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    runner = _start("run", f"watch:{hot}", "--db", db, "--store", store, "--station", "B", "--limit", str(len(cracks)),
+                    "--batch-size", "1", data=tmp_path / "B")
+    half = 2
+    try:
+        for p in cracks[:half]:
+            shutil.copy(p, hot / p.name)
+        deadline = time.monotonic() + 300
+        while _committed(db) < half:
+            assert time.monotonic() < deadline and runner.poll() is None, "the station did not judge"
+            time.sleep(0.1)
+        run_cli("threshold", "default", "0.9999", "--db", db, "--store", store, "--station", "A", data=tmp_path / "A")
+        time.sleep(POLL_S + 0.5)  # longer than a running station waits between looks (a lower bound)
+        for p in cracks[half:]:
+            shutil.copy(p, hot / p.name)
+        out = _finish(runner)
+    finally:
+        runner.kill()
+    assert out["processed"] == len(cracks)
+    judged = _rows(db, "SELECT origin, p_defect, verdict FROM inspections ORDER BY id")
+    card = json.loads((ROOT / "models" / "default" / "card.json").read_text())["threshold"]
+    for origin, p, verdict in judged:
+        cut = 0.9999 if Path(origin).name in {c.name for c in cracks[half:]} else card
+        assert (verdict == "fail") == (p >= cut), (origin, p, verdict, cut)
+    assert sum(card <= p < 0.9999 and v == "pass" for o, p, v in judged[half:]) == 3, judged
+    assert _rows(db, "SELECT version, threshold, station FROM line_thresholds")[0][1:] == (0.9999, "A")
+    # A station that starts later takes the line's threshold too.
+    spot = demo / "spot" / "spot_2024_00005.png"  # p_defect 0.9997: a FAIL by the card, a PASS by the line
+    late = json.loads(run_cli("run", str(spot), "--db", db, "--store", store, "--station", "D", "--json", data=tmp_path / "D").stdout)
+    assert late["verdicts"] == {"pass": 1, "fail": 0}, late
+
+
 def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
     pg, s3 = line
     db, store = _db(pg, "outage"), "s3://line/outage"
@@ -308,7 +355,7 @@ def test_a_station_starts_with_the_line_database_down_and_records_everything_whe
     model, judges and keeps its results; when the database answers, the run and every row arrive
     (the run recorded by its first forwarded batch), and later parts go straight in."""
     pg, _ = line
-    db, store = _db(pg, "cold"), "s3://line/cold"
+    db, store = _db(pg, "downstart"), "s3://line/downstart"
     images = _images(tmp_path, "parts", 12, 51)
     n = len(list(images.rglob("*.png")))
     data = tmp_path / "cold"

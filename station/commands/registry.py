@@ -95,11 +95,16 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_threshold(args: argparse.Namespace) -> int:
     from station.commands.users import record, signed_in
-    from station.model.registry import set_threshold
+    from station.line_registry import set_line_threshold
 
     who = signed_in(args, "changing a threshold")
-    set_threshold(args.name, args.value, args.data)
-    record(args, who, "threshold", {"model": args.name, "threshold": args.value})
+    line = _line(args)
+    try:
+        set_line_threshold(args.name, args.value, args.data, line, by=who or "", station=_station(args))
+    finally:
+        if line is not None:
+            line.engine.dispose()
+    record(args, who, "threshold", {"model": args.name, "threshold": args.value, "line": line is not None and line.shared})
     if args.json:
         emit_json({"model": args.name, "threshold": args.value})
     else:

@@ -21,7 +21,7 @@ from station import config
 from station.errors import StationError
 from station.store.blobs import BlobStore, open_blobs
 
-HEAD = "0011"  # newest revision in migrations/versions; a test checks it against Alembic
+HEAD = "0012"  # newest revision in migrations/versions; a test checks it against Alembic
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

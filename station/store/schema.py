@@ -100,6 +100,20 @@ class Inspection(Base):
     )
 
 
+class LineThreshold(Base):
+    """Append-only: a threshold set for a model version on one station of a line applies on every
+    station (the newest row per version wins; NULL: back to the card's calibrated threshold)."""
+
+    __tablename__ = "line_thresholds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64), index=True)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    by: Mapped[str] = mapped_column(String(128))
+    station: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class LinePromotion(Base):
     """Append-only: each row makes a model active on every station of the line (the newest row
     wins). `files` maps each file of the model directory to its sha256, the key it is kept

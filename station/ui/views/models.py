@@ -157,7 +157,8 @@ class ModelsView(QWidget):
         self._set_threshold(value)
 
     def _set_threshold(self, value: float | None) -> None:
-        from station.model.registry import set_threshold
+        from station.line_registry import set_line_threshold
+        from station.settings import station_name
 
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
@@ -166,12 +167,18 @@ class ModelsView(QWidget):
         if by is None:
             return
 
-        def saved(_: object) -> None:
-            self.window_.audit(by or "(no users)", "threshold", {"model": name, "threshold": value})
-            self.window_.show_message(f"{name}: threshold saved; applies from the next Start")
+        def save() -> bool:  # on the tasks thread; on a line, every station running the model follows it
+            store = self.window_.store()
+            set_line_threshold(name, value, data, store, by=by or "", station=station_name(self.window_.options.station, data))
+            return store.shared
+
+        def saved(line: bool) -> None:
+            self.window_.audit(by or "(no users)", "threshold", {"model": name, "threshold": value, "line": line})
+            self.window_.show_message(f"{name}: threshold saved; " + ("every station of the line uses it from its next part"
+                                                                     if line else "applies from the next Start"))
             self.refresh()
 
-        self.window_.tasks.submit(lambda: set_threshold(name, value, data), saved, self.window_.show_error)
+        self.window_.tasks.submit(save, saved, self.window_.show_error)
 
     def _activate(self) -> None:
         from station.line_registry import promote_model
