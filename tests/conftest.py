@@ -147,3 +147,13 @@ def pytest_collection_modifyitems(config, items):
     """The bundle build is the longest single step; it goes first, so that with two workers
     (`-n 2`) the rest of the suite runs beside it instead of after it."""
     items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_package.py") else 1)
+
+
+@pytest.fixture()
+def themed(qapp):
+    """The station's own style (15 mm targets, large type), as `station gui` applies it."""
+    from station.ui import theme
+
+    theme.apply(qapp)
+    yield theme
+    qapp.setStyleSheet("")

@@ -14,16 +14,6 @@ from station.ui.main_window import MainWindow, Options
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture()
-def themed(qapp):
-    """The station's own style (15 mm targets, large type), as `station gui` applies it."""
-    from station.ui import theme
-
-    theme.apply(qapp)
-    yield theme
-    qapp.setStyleSheet("")
-
-
 def test_the_first_window_fits_the_screen_and_f11_toggles_full_screen(qtbot, data_dir, themed):
     w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
     qtbot.addWidget(w)

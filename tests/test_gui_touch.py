@@ -24,15 +24,6 @@ pytestmark = pytest.mark.gui
 CONTROLS = (QPushButton, QComboBox, QCheckBox, QLineEdit, QSpinBox, QDoubleSpinBox)
 
 
-@pytest.fixture()
-def themed(qapp):
-    from station.ui import theme
-
-    theme.apply(qapp)
-    yield theme
-    qapp.setStyleSheet("")
-
-
 def _small(dialog: QDialog, need: float) -> dict[str, int]:
     out = {}
     for kind in CONTROLS:

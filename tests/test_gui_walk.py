@@ -16,15 +16,6 @@ from station.ui.main_window import MainWindow, Options
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture()
-def themed(qapp):
-    from station.ui import theme
-
-    theme.apply(qapp)
-    yield theme
-    qapp.setStyleSheet("")
-
-
 def _small(tab: QWidget, need: float) -> dict[str, int]:
     found = [c for kind in (QPushButton, QComboBox, QCheckBox, QLineEdit, QAbstractSpinBox) for c in tab.findChildren(kind)
              if c.isVisible() and not isinstance(c.parent(), QAbstractSpinBox)]  # a spin box's own editor: the box is measured
