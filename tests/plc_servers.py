@@ -22,6 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,65 @@ def need(program: str) -> str:
     return path
 
 
+@dataclass(frozen=True)
+class Certs:
+    """PEM files made for one test: an authority, a server certificate for 127.0.0.1 and a client's."""
+
+    ca: Path
+    server: Path
+    server_key: Path
+    client: Path
+    client_key: Path
+
+
+def make_certs(root: Path, name: str = "test") -> Certs:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    root.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC)
+
+    def cert(subject: str, key: Any, issuer: Any, issuer_key: Any, ca: bool, san: bool) -> x509.Certificate:
+        b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+             .issuer_name(issuer).public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if san:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                             x509.DNSName("localhost")]), critical=False)
+        if ca:
+            b = b.add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                              key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                              encipher_only=False, decipher_only=False), critical=True)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    def write(path: Path, obj: Any) -> Path:
+        if isinstance(obj, x509.Certificate):
+            path.write_bytes(obj.public_bytes(serialization.Encoding.PEM))
+        else:
+            path.write_bytes(obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+            path.chmod(0o600)
+        return path
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} authority")])
+    ca = cert(f"{name} authority", ca_key, ca_name, ca_key, True, False)
+    keys = {n: ec.generate_private_key(ec.SECP256R1()) for n in ("server", "client")}
+    return Certs(ca=write(root / f"{name}-ca.pem", ca),
+                 server=write(root / f"{name}-server.pem", cert("127.0.0.1", keys["server"], ca_name, ca_key, False, True)),
+                 server_key=write(root / f"{name}-server.key", keys["server"]),
+                 client=write(root / f"{name}-client.pem", cert("station", keys["client"], ca_name, ca_key, False, False)),
+                 client_key=write(root / f"{name}-client.key", keys["client"]))
+
+
 class Mosquitto:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, tls: Certs | None = None) -> None:
         self.port = free_port()
         self.conf = root / "mosquitto.conf"
         # Persistence, so a subscriber's session and its undelivered messages outlive a restart.
@@ -52,6 +110,9 @@ class Mosquitto:
         user = pwd.getpwuid(os.getuid()).pw_name
         self.conf.write_text(f"user {user}\nlistener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
                              f"persistence_location {root / 'mosquitto'}/\nautosave_interval 1\n")
+        if tls is not None:  # TLS, and only clients with a certificate from the same authority
+            with self.conf.open("a") as f:
+                f.write(f"cafile {tls.ca}\ncertfile {tls.server}\nkeyfile {tls.server_key}\nrequire_certificate true\n")
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -76,7 +137,7 @@ class Mosquitto:
 class Subscriber:
     """Keeps every message on `topic` (QoS 1): the test counts them."""
 
-    def __init__(self, port: int, topic: str) -> None:
+    def __init__(self, port: int, topic: str, tls: Certs | None = None) -> None:
         import paho.mqtt.client as mqtt
 
         self.messages: list[tuple[str, dict[str, Any], bool]] = []
@@ -85,6 +146,8 @@ class Subscriber:
         self.client.on_connect = lambda c, u, f, r, p: c.subscribe(topic, qos=1)
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1)
+        if tls is not None:
+            self.client.tls_set(ca_certs=str(tls.ca), certfile=str(tls.client), keyfile=str(tls.client_key))
         self.client.connect("127.0.0.1", port, keepalive=5)
         self.client.loop_start()
 

@@ -196,6 +196,8 @@ def test_a_bad_outputs_file_is_one_line(parts, tmp_path):
         (json.dumps({"sinks": [{"kind": "mqtt", "topic": "plant/{line}"}]}), "no other {…}"),
         (json.dumps({"sinks": [{"kind": "modbus", "host": 10}]}), "host must be text"),
         (json.dumps({"handshake": {"protocol": "modbus", "coils": {"trigger": 0, "go": 9}}}), "unknown signal 'go'"),
+        (json.dumps({"sinks": [{"kind": "mqtt", "ca_file": "ca.pem", "cert_file": "me.pem"}]}), "go together"),
+        (json.dumps({"sinks": [{"kind": "mqtt", "cert_file": "me.pem", "key_file": "me.key"}]}), "needs ca_file"),
     ]:
         bad = tmp_path / "outputs.json"
         bad.write_text(content)

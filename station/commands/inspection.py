@@ -56,13 +56,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                  hs["latency_ms"]["median"], hs["latency_ms"]["p99"])
     if summary.unrecorded_count:
         log.warning("%d verdicts were given but not recorded (%s)", summary.unrecorded_count, summary.unrecorded[0].error)
-    if summary.line_refused:  # not a passing outage: someone must act, and a service manager sees the exit
-        log.error("%s; %d results wait on this PC", summary.line_refused, summary.spool_waiting)
-        return EXIT_LINE_REFUSED
-    return 0
+    refused = [f"output {name} refused this station ({out['refused']}); {out['undelivered']} verdicts wait on this PC"
+               for name, out in summary.line_io.get("outputs", {}).items() if out.get("refused")]
+    if summary.line_refused:
+        refused.insert(0, f"{summary.line_refused}; {summary.spool_waiting} results wait on this PC")
+    for line in refused:  # not a passing outage: someone must act, and a service manager sees the exit
+        log.error("%s", line)
+    return EXIT_LINE_REFUSED if refused else 0
 
 
-EXIT_LINE_REFUSED = 3  # the run went on, but the line's store refused its results for good
+EXIT_LINE_REFUSED = 3  # the run went on, but the line's store or an output refused it for good
 
 
 @contextlib.contextmanager

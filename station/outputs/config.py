@@ -229,10 +229,10 @@ def _sink(entry: Any, where: str) -> SinkConfig:
     if kind is None:
         raise OutputsError(f"{where}: kind {kw['kind']!r} is not one of {', '.join(_SINKS)}")
     kw.setdefault("name", kind.name)
-    kw.setdefault("port", kind.port)
     kw["options"] = {k: v for k, v in entry.items() if k in kind.options}
     if kind.check is not None:
         kind.check(kw, where)
+    kw.setdefault("port", kind.port)  # after the kind's rules: its default may depend on them (mqtt over TLS)
     if kw.get("queue", QUEUE) < 1:
         raise OutputsError(f"{where}: queue must be at least 1")
     return SinkConfig(**kw)
@@ -255,7 +255,20 @@ def _opcua(kw: dict[str, Any], where: str) -> None:
         raise OutputsError(f"{where}: opcua needs 'nodes' naming a node for some of {', '.join(OPCUA_SINK_KEYS)}")
 
 
+MQTT_TLS = ("ca_file", "cert_file", "key_file")  # mqtt's own keys: TLS, and a client certificate
+
+
 def _mqtt(kw: dict[str, Any], where: str) -> None:
+    tls = kw["options"]
+    for key in MQTT_TLS:
+        if key in tls and not (isinstance(tls[key], str) and tls[key]):
+            raise OutputsError(f"{where}: {key} must be the path of a PEM file")
+    if ("cert_file" in tls) != ("key_file" in tls):
+        raise OutputsError(f"{where}: cert_file and key_file go together (the station's certificate and its key)")
+    if tls and "ca_file" not in tls:
+        raise OutputsError(f"{where}: a client certificate needs ca_file, the authority that signed the broker's")
+    if tls:
+        kw.setdefault("port", 8883)
     if kw.get("qos", 1) not in (0, 1, 2):
         raise OutputsError(f"{where}: qos must be 0, 1 or 2")
     try:
@@ -269,7 +282,7 @@ def _modbus(kw: dict[str, Any], where: str) -> None:
     kw.setdefault("registers", {k: MODBUS_REGISTERS[k] for k in ("defect_code", "sequence", "heartbeat")})
 
 
-register_sink(SinkKind("mqtt", "station.outputs.mqtt_sink:MqttSink", port=1883, check=_mqtt))
+register_sink(SinkKind("mqtt", "station.outputs.mqtt_sink:MqttSink", port=1883, check=_mqtt, options=MQTT_TLS))
 register_sink(SinkKind("opcua", "station.outputs.opcua_io:OpcUaSink", check=_opcua))
 register_sink(SinkKind("opcua-server", "station.outputs.opcua_server:OpcUaServerSink", port=4841))
 register_sink(SinkKind("modbus", "station.outputs.modbus_io:ModbusSink", port=502, check=_modbus))

@@ -26,6 +26,21 @@ log = logging.getLogger("station.outputs")
 BACKOFF = (0.5, 10.0)
 
 
+class SinkRefused(ConnectionError):
+    """The peer answered and said no, and will say it again until someone acts: an untrusted
+    certificate, a rejected login, a missing key file. Still retried (the fix may come on the
+    other side), but told apart from an outage: a red light, and the run's exit says so."""
+
+
+def refusal(exc: BaseException) -> str:
+    """Why `exc` is a refusal rather than an outage; "" for an outage."""
+    import ssl
+
+    if isinstance(exc, SinkRefused | ssl.SSLCertVerificationError):
+        return first_line(exc)
+    return ""
+
+
 class Sink(Protocol):
     kind: str
     name: str
@@ -49,6 +64,7 @@ class SinkState:
     delivered: int = 0
     dropped: int = 0  # the queue was full: the oldest undelivered verdicts that were let go
     down_s: float = 0.0  # how long it has been unreachable (0 when connected)
+    refused: str = ""  # why the peer refuses this station for good (station.outputs.hub.SinkRefused)
 
     @property
     def ok(self) -> bool:
@@ -68,7 +84,7 @@ class SinkRunner:
         self._max = queue
         self._cond = threading.Condition()
         self._closed = threading.Event()
-        self._state, self._detail = "connecting", ""
+        self._state, self._detail, self._refused = "connecting", "", ""
         self._delivered = self._dropped = 0
         self._down_since: float | None = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name=f"sink {sink.name}", daemon=True)
@@ -86,7 +102,7 @@ class SinkRunner:
         s = self.sink
         down = time.monotonic() - self._down_since if self._down_since is not None else 0.0
         return SinkState(s.name, s.kind, s.where, self._state, self._detail, len(self._q), self._delivered, self._dropped,
-                         round(down, 1))
+                         round(down, 1), self._refused)
 
     def _loop(self) -> None:
         delay = BACKOFF[0]
@@ -136,16 +152,20 @@ class SinkRunner:
 
     def _up(self) -> None:
         log.info("output %s (%s) delivering to %s", self.sink.name, self.sink.kind, self.sink.where)
-        self._state, self._detail, self._down_since = "connected", "", None
+        self._state, self._detail, self._down_since, self._refused = "connected", "", None, ""
 
     def _fail(self, exc: BaseException, what: str) -> None:
         detail = f"{what}: {first_line(exc)}"
-        if self._state != "reconnecting":  # said once per outage, not once per retry
+        refused = refusal(exc)
+        if refused and not self._refused:
+            log.error("output %s (%s) at %s refuses this station: %s; %d verdicts queued. Retrying, but someone "
+                      "must fix it", self.sink.name, self.sink.kind, self.sink.where, refused, len(self._q))
+        elif self._state != "reconnecting":  # said once per outage, not once per retry
             log.warning("output %s (%s) at %s: %s; %d verdicts queued, retrying", self.sink.name, self.sink.kind,
                         self.sink.where, detail, len(self._q))
         if self._down_since is None:
             self._down_since = time.monotonic()
-        self._state, self._detail = "reconnecting", detail
+        self._state, self._detail, self._refused = "reconnecting", detail, refused
 
     def _quietly_close(self) -> None:
         try:

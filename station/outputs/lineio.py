@@ -102,7 +102,8 @@ class LineIO:
         states = self.outputs.close(wait_s) if self.outputs is not None else []
         self._closed = states + ([self.handshake.state()] if self.handshake is not None else [])
         out: dict[str, Any] = {"outputs": {s.name: {"kind": s.kind, "delivered": s.delivered, "undelivered": s.queued,
-                                                    "dropped": s.dropped, "state": s.state} for s in states}}
+                                                    "dropped": s.dropped, "state": s.state,
+                                                    **({"refused": s.refused} if s.refused else {})} for s in states}}
         if self.handshake is not None:
             out["handshake"] = self.handshake.to_json()
         return out

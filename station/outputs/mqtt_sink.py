@@ -1,16 +1,24 @@
 """MQTT: one JSON message per verdict on `<topic>/verdict` (QoS 1 by default), and the station's
 status retained on `<topic>/status`: "online" when it connects, "offline" when it stops, and the
-same "offline" as its last will when it dies or loses the network."""
+same "offline" as its last will when it dies or loses the network.
+
+With `ca_file` the connection is TLS and the broker's certificate must be signed by that authority
+and name the host; with `cert_file` and `key_file` the station shows its own certificate (brokers
+that require one: `require_certificate true` in mosquitto). A broker that does not trust the
+station, or that the station does not trust, is a refusal (station.outputs.hub.SinkRefused), not
+an outage."""
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import threading
 import time
 from typing import Any
 
 from station.outputs.config import SinkConfig
+from station.outputs.hub import SinkRefused
 from station.outputs.message import VerdictMessage
 
 ANSWER_S = 5.0  # the broker's CONNACK / PUBACK must come within this, or the connection is dropped and retried
@@ -36,6 +44,7 @@ class MqttSink:
         import paho.mqtt.client as mqtt
 
         connected = threading.Event()
+        refused: list[str] = []
         # A new client per connection: a client we gave up on must not resend on its own later,
         # which would deliver a verdict twice (this runner resends what was not acknowledged).
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"station-{self.station}-{os.getpid()}",
@@ -43,18 +52,39 @@ class MqttSink:
         def on_connect(_c: Any, _u: Any, _flags: Any, reason: Any, _props: Any) -> None:
             if not reason.is_failure:
                 connected.set()
+            elif str(reason) in ("Not authorized", "Bad user name or password"):
+                refused.append(f"the broker at {self.where} refused the login: {reason}")
 
         client.on_connect = on_connect
         client.will_set(self.status_topic, self._status("offline"), qos=1, retain=True)
         if self.cfg.username:
             client.username_pw_set(self.cfg.username, os.environ.get(self.cfg.password_env or "", None))
         client.reconnect_delay_set(3600, 3600)  # this runner reconnects, not paho
+        self._tls(client)
         self._client = client
-        client.connect(self.cfg.host, self.cfg.port, keepalive=10)
+        try:
+            client.connect(self.cfg.host, self.cfg.port, keepalive=10)
+        except ssl.SSLCertVerificationError as exc:
+            raise SinkRefused(f"the broker's certificate at {self.where} is not trusted: {exc.verify_message}") from None
         client.loop_start()
         if not connected.wait(ANSWER_S):
+            if refused:
+                raise SinkRefused(refused[0])
             raise ConnectionError(f"the broker at {self.where} did not accept the connection within {ANSWER_S:.0f} s")
         self._publish(self.status_topic, self._status("online"), retain=True)
+
+    def _tls(self, client: Any) -> None:
+        opts = self.cfg.options
+        if not opts.get("ca_file"):
+            return
+        for key in ("ca_file", "cert_file", "key_file"):
+            if opts.get(key) and not os.path.isfile(opts[key]):
+                raise SinkRefused(f"{key} {opts[key]} does not exist")
+        try:
+            client.tls_set(ca_certs=opts["ca_file"], certfile=opts.get("cert_file"), keyfile=opts.get("key_file"),
+                           cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        except (ssl.SSLError, ValueError) as exc:  # a key that is not the certificate's, a file that is not PEM
+            raise SinkRefused(f"the TLS files of output {self.name} do not load: {exc}") from None
 
     def _publish(self, topic: str, payload: str, retain: bool = False) -> None:
         info = self._client.publish(topic, payload, qos=self.cfg.qos, retain=retain)

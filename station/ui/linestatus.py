@@ -108,11 +108,12 @@ class LineStatus(QLabel):
             # Short, for a status bar: "broker: 18 waiting" says both that it is down and what waits;
             # the count stays while a reconnected output catches up, until the last one is delivered.
             doing = f": {o.queued} waiting" if o.queued else "" if o.ok else ": connecting" if o.state == "connecting" else ": retrying"
-            states[o.name] = (GREEN if o.ok else ORANGE, f"{o.name}{doing}",
+            doing = ": refused" + (f", {o.queued} waiting" if o.queued else "") if o.refused else doing
+            states[o.name] = (GREEN if o.ok else RED if o.refused else ORANGE, f"{o.name}{doing}",
                               f"{o.kind} at {o.where}: {o.state}{' – ' + o.detail if o.detail else ''}; "
                               f"{o.delivered} delivered{waiting}{dropped}")
             # Still on its first attempt (an OPC UA server takes seconds to start): not lost yet.
-            health.append(Health(o.name, o.ok or o.state == "connecting", o.detail))
+            health.append(Health(o.name, o.ok or (o.state == "connecting" and not o.refused), o.detail))
         self.lights.set_states(states)
         if health:
             self.window_.bell.health(health)

@@ -1,0 +1,90 @@
+"""Secure transports to the line, against real servers with certificates made in the test
+(tests/plc_servers.make_certs): MQTT over TLS with a client certificate (mosquitto with
+`require_certificate`), and a broker the station does not trust, which is a refusal, not an
+outage (#34)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from plc_servers import Mosquitto, Subscriber, make_certs
+
+pytestmark = pytest.mark.slow
+
+PARTS = 12
+
+
+@pytest.fixture()
+def parts(tmp_path, demo_images) -> Path:
+    import shutil
+
+    out = tmp_path / "parts"
+    out.mkdir()
+    for p in sorted(demo_images.rglob("*.png"))[:PARTS]:
+        shutil.copy(p, out / f"{p.parent.name}-{p.name}")
+    return out
+
+
+def _outputs(tmp_path: Path, broker: Mosquitto, **tls: Path) -> Path:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({"sinks": [{"kind": "mqtt", "name": "broker", "port": broker.port, "topic": "line/{station}",
+                                           **{k: str(v) for k, v in tls.items()}}]}))
+    return path
+
+
+def test_mqtt_over_tls_with_a_client_certificate_delivers_every_verdict(parts, tmp_path):
+    certs = make_certs(tmp_path / "pki")
+    broker = Mosquitto(tmp_path, tls=certs)
+    broker.start()
+    sub = Subscriber(broker.port, "line/#", tls=certs)
+    try:
+        outputs = _outputs(tmp_path, broker, ca_file=certs.ca, cert_file=certs.client, key_file=certs.client_key)
+        proc = run_cli("run", str(parts), "--outputs", str(outputs), "--station", "st-tls", "--json",
+                       data=tmp_path / "data")
+        summary = json.loads(proc.stdout)
+        deadline = time.monotonic() + 30
+        while len(sub.on("/verdict")) < PARTS and time.monotonic() < deadline:
+            time.sleep(0.1)
+        got = sub.on("/verdict")
+    finally:
+        sub.close()
+        broker.kill()
+    assert summary["outputs"]["broker"]["delivered"] == PARTS and "refused" not in summary["outputs"]["broker"]
+    assert sorted(Path(m["origin"]).name for m in got) == sorted(p.name for p in parts.iterdir())
+
+
+def test_a_broker_the_station_does_not_trust_is_a_refusal_with_its_own_exit(parts, tmp_path):
+    certs = make_certs(tmp_path / "pki")
+    stranger = make_certs(tmp_path / "other", name="other")  # the station was given another plant's authority
+    broker = Mosquitto(tmp_path, tls=certs)
+    broker.start()
+    try:
+        outputs = _outputs(tmp_path, broker, ca_file=stranger.ca, cert_file=stranger.client, key_file=stranger.client_key)
+        proc = run_cli("run", str(parts), "--outputs", str(outputs), "--json", "--forward-wait", "1",
+                       data=tmp_path / "data", check=False)
+    finally:
+        broker.kill()
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)["outputs"]["broker"]
+    assert out["delivered"] == 0 and out["undelivered"] == PARTS
+    assert "not trusted" in out["refused"], out
+    assert "refused this station" in proc.stderr and "Traceback" not in proc.stderr
+    # Nothing is lost: the verdicts wait in the outbox for the next start, after the fix.
+    fixed = _outputs(tmp_path, broker, ca_file=certs.ca, cert_file=certs.client, key_file=certs.client_key)
+    broker.start()
+    sub = Subscriber(broker.port, "line/#", tls=certs)
+    try:
+        again = run_cli("run", str(parts), "--outputs", str(fixed), "--json", data=tmp_path / "data")
+        deadline = time.monotonic() + 30
+        while len(sub.on("/verdict")) < PARTS and time.monotonic() < deadline:
+            time.sleep(0.1)
+        got = sub.on("/verdict")
+    finally:
+        sub.close()
+        broker.kill()
+    assert json.loads(again.stdout)["outputs"]["broker"]["undelivered"] == 0
+    assert len({m["uid"] for m in got}) >= PARTS
