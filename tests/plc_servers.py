@@ -242,6 +242,39 @@ class ModbusPlc:
 
 
 
+@dataclass(frozen=True)
+class UaCerts:
+    """OPC UA application certificates (RSA, with application URIs), made for one test."""
+
+    server: Path
+    server_key: Path
+    client: Path
+    client_key: Path
+
+
+def make_ua_certs(root: Path, name: str = "ua") -> UaCerts:
+    import ipaddress
+
+    from asyncua.crypto import cert_gen
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    root.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    for who, uri, usage in (("server", "urn:test-plc:server", ExtendedKeyUsageOID.SERVER_AUTH),
+                            ("client", "urn:station:client", ExtendedKeyUsageOID.CLIENT_AUTH)):
+        key = cert_gen.generate_private_key()
+        cert = cert_gen.generate_self_signed_app_certificate(
+            key, f"{name} {who}", {}, [x509.UniformResourceIdentifier(uri), x509.DNSName("localhost"),
+                                       x509.IPAddress(ipaddress.ip_address("127.0.0.1"))], [usage], days=2)
+        out[who] = root / f"{name}-{who}.pem"
+        out[who].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        out[f"{who}_key"] = root / f"{name}-{who}-key.pem"  # asyncua reads PEM by the .pem ending, else DER
+        out[f"{who}_key"].write_bytes(cert_gen.dump_private_key_as_pem(key))
+    return UaCerts(**out)
+
+
 class OpcUaPlc:
     """A PLC's OPC UA server: Boolean Trigger/Ack (the PLC writes), Ready/Busy/ResultReady/
     ResultOK and Int32 DefectCode/Sequence (the station writes), plus a SCADA block for the sink."""
@@ -251,9 +284,10 @@ class OpcUaPlc:
     SCADA = {"verdict": "String", "label": "String", "p_defect": "Double", "ok": "Boolean", "defect_code": "Int32",
              "sequence": "Int64", "model": "String", "time": "String"}
 
-    def __init__(self) -> None:
+    def __init__(self, security: UaCerts | None = None) -> None:
         self.port = free_port()
         self.url = f"opc.tcp://127.0.0.1:{self.port}/plc/"
+        self.security = security  # then its only endpoint is Basic256Sha256, sign and encrypt
         self.sequence_writes: list[int] = []
         self._server: Any = None
         self.nodes: dict[str, Any] = {}
@@ -269,6 +303,12 @@ class OpcUaPlc:
 
         server = Server()
         server.set_endpoint(self.url)
+        if self.security is not None:
+            server.set_server_name("test plc")
+            server.set_application_uri("urn:test-plc:server")  # as its certificate names it
+            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+            server.load_certificate(str(self.security.server))
+            server.load_private_key(str(self.security.server_key))
         idx = server.register_namespace("urn:test-plc")
         assert idx == 2
         obj = server.nodes.objects.add_object(idx, "PLC")

@@ -1,17 +1,20 @@
 """Secure transports to the line, against real servers with certificates made in the test
-(tests/plc_servers.make_certs): MQTT over TLS with a client certificate (mosquitto with
-`require_certificate`), and a broker the station does not trust, which is a refusal, not an
-outage (#34)."""
+(tests/plc_servers.make_certs, make_ua_certs): MQTT over TLS with a client certificate (mosquitto
+with `require_certificate`); the PLC handshake and the OPC UA sink signed and encrypted
+(Basic256Sha256) against a PLC that offers nothing else; and a peer that refuses the station,
+which is a refusal with its own exit, not an outage (#34)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from plc_servers import Mosquitto, Subscriber, make_certs
+from plc_servers import Mosquitto, OpcUaPlc, Subscriber, make_certs, make_ua_certs, run_handshake
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +91,46 @@ def test_a_broker_the_station_does_not_trust_is_a_refusal_with_its_own_exit(part
         broker.kill()
     assert json.loads(again.stdout)["outputs"]["broker"]["undelivered"] == 0
     assert len({m["uid"] for m in got}) >= PARTS
+
+
+def test_the_plc_handshake_and_the_opcua_sink_are_signed_and_encrypted(parts, tmp_path):
+    certs = make_ua_certs(tmp_path / "pki")
+    plc = OpcUaPlc(security=certs)
+    plc.start()
+    security = {"policy": "Basic256Sha256", "mode": "SignAndEncrypt", "cert_file": str(certs.client),
+                "key_file": str(certs.client_key), "server_cert": str(certs.server)}
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({
+        "handshake": {"protocol": "opcua", "url": plc.url, "nodes": plc.node_ids("plc"), "security": security},
+        "sinks": [{"kind": "opcua", "name": "scada", "url": plc.url, "nodes": plc.node_ids("scada"), "security": security}]}))
+    # --limit: under a handshake a run waits for the next Trigger before it looks for the next part.
+    station = subprocess.Popen([sys.executable, "-m", "station", "run", str(parts), "--outputs", str(outputs), "--json",
+                                "--limit", str(PARTS),
+                                "--data", str(tmp_path / "data")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        records = run_handshake(plc.get, plc.set, PARTS, timeout_s=60)
+        out, err = station.communicate(timeout=120)
+    finally:
+        station.kill()
+        plc.stop()
+    assert station.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert [r["sequence"] for r in records] == list(range(1, PARTS + 1))
+    assert summary["handshake"]["parts"] == PARTS and summary["handshake"]["out_of_order"] == 0
+    assert summary["outputs"]["scada"]["delivered"] == PARTS and sorted(plc.sequence_writes) == list(range(1, PARTS + 1))
+
+
+def test_a_plc_that_only_speaks_encrypted_refuses_a_plain_station(parts, tmp_path):
+    plc = OpcUaPlc(security=make_ua_certs(tmp_path / "pki"))
+    plc.start()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [{"kind": "opcua", "name": "scada", "url": plc.url, "nodes": plc.node_ids("scada")}]}))
+    try:
+        proc = run_cli("run", str(parts), "--outputs", str(outputs), "--json", "--forward-wait", "1",
+                       data=tmp_path / "data", check=False)
+    finally:
+        plc.stop()
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)["outputs"]["scada"]
+    assert out["delivered"] == 0 and out["undelivered"] == PARTS and "refused the connection" in out["refused"], out
+    assert plc.sequence_writes == []

@@ -69,12 +69,43 @@ class HandshakeConfig:
     coils: dict[str, int] = field(default_factory=lambda: dict(MODBUS_COILS))
     registers: dict[str, int] = field(default_factory=lambda: dict(MODBUS_REGISTERS))
     nodes: dict[str, str] = field(default_factory=dict)
+    security: dict[str, str] = field(default_factory=dict)  # opcua: see UaSecurity
     ack_timeout_s: float = 5.0  # ResultReady stays up this long waiting for Ack, then the station clears it
     poll_ms: float = 5.0  # how often Trigger and Ack are read
 
     @property
     def where(self) -> str:
         return self.url or f"{self.host}:{self.port}"
+
+
+UA_POLICIES = ("Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss")
+UA_MODES = ("SignAndEncrypt", "Sign")
+
+
+@dataclass(frozen=True)
+class UaSecurity:
+    """An OPC UA connection's security, from an entry's "security" object: the policy and mode,
+    the station's certificate and key (PEM or DER), and the server's certificate, pinned (an
+    engineer exports it from the PLC), so a stranger cannot stand in for the PLC."""
+
+    cert_file: str
+    key_file: str
+    server_cert: str
+    policy: str = "Basic256Sha256"
+    mode: str = "SignAndEncrypt"
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> UaSecurity | None:
+        if not raw:
+            return None
+        if not isinstance(raw, dict) or set(raw) - {"policy", "mode", "cert_file", "key_file", "server_cert"}:
+            raise OutputsError(f"{where}: security is an object of policy, mode, cert_file, key_file, server_cert")
+        for key in ("cert_file", "key_file", "server_cert"):
+            if not isinstance(raw.get(key), str) or not raw[key] or "," in raw[key]:
+                raise OutputsError(f"{where}: security needs {key}, the path of a certificate file (no commas)")
+        if raw.get("policy", "Basic256Sha256") not in UA_POLICIES or raw.get("mode", "SignAndEncrypt") not in UA_MODES:
+            raise OutputsError(f"{where}: security policy is one of {', '.join(UA_POLICIES)}; mode one of {', '.join(UA_MODES)}")
+        return cls(**raw)
 
 
 @dataclass(frozen=True)
@@ -250,6 +281,7 @@ def _needs_url(kind: str, schemes: tuple[str, ...]) -> Callable[[dict[str, Any],
 
 def _opcua(kw: dict[str, Any], where: str) -> None:
     _needs_url("opcua", ("opc.tcp://",))(kw, where)
+    UaSecurity.parse(kw["options"].get("security"), where)
     bad = set(kw.get("nodes", {})) - set(OPCUA_SINK_KEYS)
     if not kw.get("nodes") or bad:
         raise OutputsError(f"{where}: opcua needs 'nodes' naming a node for some of {', '.join(OPCUA_SINK_KEYS)}")
@@ -283,7 +315,7 @@ def _modbus(kw: dict[str, Any], where: str) -> None:
 
 
 register_sink(SinkKind("mqtt", "station.outputs.mqtt_sink:MqttSink", port=1883, check=_mqtt, options=MQTT_TLS))
-register_sink(SinkKind("opcua", "station.outputs.opcua_io:OpcUaSink", check=_opcua))
+register_sink(SinkKind("opcua", "station.outputs.opcua_io:OpcUaSink", check=_opcua, options=("security",)))
 register_sink(SinkKind("opcua-server", "station.outputs.opcua_server:OpcUaServerSink", port=4841))
 register_sink(SinkKind("modbus", "station.outputs.modbus_io:ModbusSink", port=502, check=_modbus))
 register_sink(SinkKind("webhook", "station.outputs.webhook_sink:WebhookSink", check=_needs_url("webhook", ("http://", "https://"))))
@@ -304,6 +336,7 @@ def _handshake(entry: Any, where: str) -> HandshakeConfig:
         missing = [s for s in OPCUA_SIGNALS if s not in kw.get("nodes", {})]
         if missing:
             raise OutputsError(f"{where}: opcua handshake needs a node for {', '.join(missing)}")
+        UaSecurity.parse(kw.get("security"), where)
     else:
         raise OutputsError(f"{where}: protocol must be modbus or opcua")
     return HandshakeConfig(**kw)

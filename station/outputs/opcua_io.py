@@ -8,7 +8,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from station.outputs.config import HandshakeConfig, SinkConfig
+from station.outputs.config import HandshakeConfig, SinkConfig, UaSecurity
+from station.outputs.hub import SinkRefused
 from station.outputs.message import VerdictMessage
 
 TIMEOUT_S = 4.0  # generous for the same reason as Modbus's (station.outputs.modbus_io)
@@ -40,9 +41,13 @@ def _coerce(value: Any, vtype: Any) -> Any:
     return ua.Variant(value).Value
 
 
+# The server said no to who we are or how we ask, and will again: not an outage (station.outputs.hub).
+REFUSALS = ("BadSecurity", "BadCertificate", "BadIdentityToken", "BadUserAccessDenied", "BadNoValidCertificates")
+
+
 class _UaClient:
-    def __init__(self, url: str, nodes: dict[str, str]) -> None:
-        self.url, self.names = url, dict(nodes)
+    def __init__(self, url: str, nodes: dict[str, str], security: UaSecurity | None = None) -> None:
+        self.url, self.names, self.security = url, dict(nodes), security
         self._c: Any = None
         self._nodes: dict[str, Any] = {}
         self._types: dict[str, Any] = {}
@@ -54,11 +59,24 @@ class _UaClient:
         self.close()
         client = Client(self.url, timeout=TIMEOUT_S)
         try:
+            if (sec := self.security) is not None:
+                import os
+
+                for path in (sec.cert_file, sec.key_file, sec.server_cert):
+                    if not os.path.isfile(path):
+                        raise SinkRefused(f"certificate file {path} does not exist")
+                client.set_security_string(f"{sec.policy},{sec.mode},{sec.cert_file},{sec.key_file},{sec.server_cert}")
             client.connect()
             nodes = {k: client.get_node(v) for k, v in self.names.items()}
             types = {k: n.read_data_type_as_variant_type() for k, n in nodes.items()}
-        except Exception:
+        except Exception as exc:
             _disconnect(client)
+            if type(exc).__name__.startswith(REFUSALS):
+                raise SinkRefused(f"the OPC UA server at {self.url} refused the connection: {type(exc).__name__}") from exc
+            if str(exc).startswith("No matching endpoints"):  # asyncua's words for a policy the server does not offer
+                policy = f"{self.security.policy} {self.security.mode}" if self.security else "no security"
+                raise SinkRefused(f"the OPC UA server at {self.url} refused the connection: it offers no endpoint "
+                                  f"with {policy} (see 'security' in the outputs file)") from exc
             raise
         self._c, self._nodes, self._types = client, nodes, types
 
@@ -92,7 +110,7 @@ class OpcUaSink:
 
     def __init__(self, cfg: SinkConfig, station: str = "", model: str = "") -> None:
         self.cfg, self.name, self.where = cfg, cfg.name, cfg.url
-        self.client = _UaClient(cfg.url, cfg.nodes)
+        self.client = _UaClient(cfg.url, cfg.nodes, UaSecurity.parse(cfg.options.get("security"), cfg.name))
 
     def connect(self) -> None:
         self.client.connect()
@@ -115,7 +133,7 @@ class OpcUaLink:
 
     def __init__(self, cfg: HandshakeConfig) -> None:
         self.cfg = cfg
-        self.client = _UaClient(cfg.url, cfg.nodes)
+        self.client = _UaClient(cfg.url, cfg.nodes, UaSecurity.parse(cfg.security, "handshake"))
         self.where = f"opcua {cfg.url}"
 
     def connect(self) -> None:
