@@ -29,9 +29,10 @@ LOST_AFTER_S = 3.0  # a blip (a broker restarting, a cable reseated) is not wort
 class Health:
     """One thing the line depends on, as the run reports it: the camera, or an output."""
 
-    name: str  # "camera", or the output's name
+    name: str  # "camera", "line" (its database and image store), or the output's name
     ok: bool
     detail: str = ""
+    refused: bool = False  # the other side answers "no" (a full bucket, an untrusted certificate): no blip
 
 
 @dataclass
@@ -49,17 +50,16 @@ class AlarmRules:
         for h in parts:
             if h.ok:
                 self._down.pop(h.name, None)
-                self._rang.discard(h.name)
+                self._rang -= {h.name, f"{h.name}:refused"}
                 continue
             since = self._down.setdefault(h.name, now)
-            if self.cfg.on_lost and h.name not in self._rang and now - since >= LOST_AFTER_S:
-                self._rang.add(h.name)
-                why = h.detail or "not answering"
-                if h.name == "camera":
-                    message = f"camera lost: {why}"
-                else:  # the operator's question is whether anything is lost: it is not
-                    message = f"output {h.name} lost: {why}; verdicts are kept and sent when it is back"
-                out.append(Alarm("lost", message, self.cfg.sound))
+            # The line's database and store are waited for longer: results are safe on this PC's
+            # disk, and a server restart takes a while; a refusal waits for nothing.
+            after = 0.0 if h.refused else self.cfg.line_down_minutes * 60 if h.name == "line" else LOST_AFTER_S
+            key = f"{h.name}:refused" if h.refused else h.name
+            if self.cfg.on_lost and key not in self._rang and now - since >= after:
+                self._rang.add(key)
+                out.append(Alarm("lost", _lost_message(h), self.cfg.sound))
         return out
 
     def verdict(self, verdict: str, label: str | None, origin: str) -> Alarm | None:
@@ -75,3 +75,16 @@ class AlarmRules:
         if self.cfg.on_fail:
             return Alarm("fail", f"FAIL: {part}", self.cfg.sound)
         return None
+
+
+def _lost_message(h: Health) -> str:
+    why = h.detail or "not answering"
+    if h.name == "camera":
+        return f"camera lost: {why}"
+    # The operator's question is whether anything is lost: it is not; and whether to call someone.
+    if h.name == "line":
+        return (f"the line refuses this station: {why}; results are kept on this PC until someone fixes it" if h.refused
+                else f"the line's database or image store is away: {why}; results are kept on this PC")
+    if h.refused:
+        return f"output {h.name} refuses this station: {why}; verdicts are kept on this PC until someone fixes it"
+    return f"output {h.name} lost: {why}; verdicts are kept and sent when it is back"

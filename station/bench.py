@@ -93,6 +93,8 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         if torch_model is not None:
             anomaly.update(_template_side_by_side(torch_model, bs, say))
         store_ips = _store_rate(store, model, decoded[0], tmp)
+        say("OPC UA server start", 0, 1)
+        ua_start = _opcua_server_start_s()
         say("queue", 0, 1)
         queue_ms = _queue_ms(tmp / "queue.db", queue_rows)
     out: dict[str, Any] = {
@@ -118,6 +120,7 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         "store_inspections_per_s": round(store_ips, 1),
         "queue_rows": queue_rows,
         "queue_ms_1m": round(queue_ms, 2),
+        "opcua_server_start_s": round(ua_start, 2) if ua_start is not None else None,
         "model": {"name": model.name, "version": model.version},
         **anomaly,
     }
@@ -277,6 +280,39 @@ def _store_rate(store, model, image: np.ndarray, tmp: Path, n: int = 1000) -> fl
         rec.record(results)
     rec.close()
     return n / (time.perf_counter() - t)
+
+
+def _opcua_server_start_s(reps: int = 3) -> float | None:
+    """Median seconds from starting the station's OPC UA server (the opcua-server output) until a
+    client reads its Station.Name; None without asyncua."""
+    import socket
+
+    try:
+        from asyncua import ua
+        from asyncua.sync import Client
+    except ImportError:
+        return None
+    from station.outputs.config import SinkConfig
+    from station.outputs.opcua_server import NAMESPACE, OpcUaServerSink
+
+    times = []
+    for _ in range(reps):
+        with socket.socket() as probe:  # a free loopback port
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        sink = OpcUaServerSink(SinkConfig(kind="opcua-server", name="bench", port=port), "bench", "bench")
+        t = time.perf_counter()
+        sink.connect()
+        try:
+            with Client(f"opc.tcp://127.0.0.1:{port}/station/", timeout=5) as client:
+                idx = client.get_namespace_index(NAMESPACE)
+                name = client.get_node(ua.NodeId(ua.String("Station.Name"), idx)).read_value()
+            times.append(time.perf_counter() - t)
+            if name != "bench":
+                raise RuntimeError(f"the OPC UA server answered {name!r}")
+        finally:
+            sink.close()
+    return statistics.median(times)
 
 
 def _queue_ms(path: Path, rows: int) -> float:

@@ -139,24 +139,65 @@ def _audit(data: str | None, db: str | None) -> Check:
 
 def _store(data: str | None, store: str | None) -> Check:
     """Where images go: reachable and writable (a small probe object, written and read back),
-    and what waits in this PC's spool for the database or the store to come back."""
-    from station import config
+    and what waits in this PC's spool for the database or the store to come back. A refusing
+    store, or results that have waited past `alarm.line_down_minutes`, fail the check."""
+    from station import config, settings
     from station.record.spool import Spool
-    from station.store.blobs import open_blobs
+    from station.store.blobs import StoreRefused, StoreUnavailable, open_blobs
 
     url = store or os.environ.get("STATION_STORE")
     root = config.data_dir(data)
+    s = settings.load(data)
+    spool = Spool(root / "spool")
+    waiting, pending = spool.count(), spool.pending()
+    oldest = time.time() - int(pending[0].name.split("-")[0]) / 1e9 if pending else None
+    facts: dict[str, Any] = {"spool_waiting": waiting, "spool_bytes": spool.size(),
+                             "spool_cap_bytes": int(s.disk.spool_gb * 1024**3),
+                             "spool_oldest_s": round(oldest, 1) if oldest is not None else None}
     blobs = open_blobs(url, root)
+    facts.update(url=blobs.url, kind="s3" if blobs.local_root is None else "folder")
     probe = f"probe/{config.station_name()}"
-    blobs.put(probe, b"station doctor")
-    ok = blobs.get(probe) == b"station doctor"
-    blobs.delete(probe)
-    waiting = Spool(root / "spool").count()
-    facts = {"url": blobs.url, "kind": "s3" if blobs.local_root is None else "folder", "spool_waiting": waiting}
-    detail = ("reachable" if ok else "wrote a probe but read back something else") + ("" if url else " (the data dir)")
+    try:
+        blobs.put(probe, b"station doctor")
+        ok = blobs.get(probe) == b"station doctor"
+        blobs.delete(probe)
+        detail = ("reachable" if ok else "wrote a probe but read back something else") + ("" if url else " (the data dir)")
+    except StoreRefused as exc:
+        ok, detail = False, f"refuses this station: {exc}"
+        facts["refused"] = str(exc)
+    except StoreUnavailable as exc:
+        ok, detail = False, f"unreachable: {exc}"
     if waiting:
-        detail += f"; {waiting} results wait in the spool (forwarded by the next run)"
+        detail += f"; {waiting} results ({facts['spool_bytes'] / 1e6:.1f} MB) wait in the spool on this PC"
+        if oldest is not None and oldest > s.alarm.line_down_minutes * 60:
+            ok = False
+            detail += f", the oldest for {oldest / 60:.0f} min: the line has not taken them"
+        else:
+            detail += " (forwarded by the next run)"
     return Check(ok, detail, facts)
+
+
+def _outputs(data: str | None, station: str | None) -> Check:
+    """Each configured output: whether it takes a connection now (an outage, or a refusal someone
+    must fix), and what waits for it in this PC's outbox and since when. Nothing is sent."""
+    from station import settings
+    from station.outputs.config import load_for_run
+    from station.outputs.health import check_outputs
+    from station.settings import station_name
+
+    config = load_for_run(None, data)
+    if not config.sinks:
+        return Check(True, "none configured", {"sinks": []})
+    late = settings.load(data).alarm.line_down_minutes * 60
+    found = check_outputs(config, data, station_name(station, data))
+    bad = [h for h in found if h.reachable is False or (h.waiting and h.oldest_s is not None and h.oldest_s > late)]
+    words = []
+    for h in found:
+        word = f"{h.name}: {h.detail}"
+        if h.waiting:
+            word += f", {h.waiting} verdicts waiting" + (f" for {h.oldest_s / 60:.0f} min" if h.oldest_s else "")
+        words.append(word)
+    return Check(not bad, "; ".join(words), {"sinks": [h.to_json() for h in found]})
 
 
 def _tree_bytes(folder: "os.PathLike[str] | str", since: float) -> tuple[int, int]:
@@ -263,7 +304,7 @@ def diagnose(data: str | None = None, db: str | None = None, camera_limit: int =
     checks: dict[str, Check] = {}
     for name, fn in (("versions", _versions), ("devices", _devices), ("cameras", lambda: _cameras(camera_limit)),
                      ("database", lambda: _database(data, db)), ("audit", lambda: _audit(data, db)),
-                     ("store", lambda: _store(data, store)),
+                     ("store", lambda: _store(data, store)), ("outputs", lambda: _outputs(data, station)),
                      ("disk", lambda: _disk(data, db)),
                      ("models", lambda: _models(data)), ("log", _log)):
         try:

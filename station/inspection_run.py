@@ -335,6 +335,7 @@ class InspectionRun:
         return RunStatus(state="paused" if self.paused and state == "connected" else state, detail=st.detail if st else "",
                          frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
                          failed=self.summary.failed, skipped=self.summary.skipped, line=rec.outage if rec else "",
+                         line_refused=rec.refused if rec else "",
                          spooled=rec.spooled if rec else 0, model=self.model.name if self.model else "",
                          outputs=tuple(self._line.states()) if self._line is not None else (),
                          live=bool(self.source is not None and self.source.live))
@@ -364,6 +365,7 @@ class InspectionRun:
                 s.spooled = self.recorder.spooled
                 s.spool_waiting = self.recorder.close(self.options.forward_wait_s)
                 s.line_refused = self.recorder.refused if s.spool_waiting else ""
+                s.spool_bytes = self.recorder.spool.size() if s.spool_waiting else 0
             if self.guard is not None:
                 s.disk = self.guard.check()
         finally:

@@ -44,6 +44,7 @@ class RunStatus:
     skipped: int = 0
     fps: float = 0.0
     line: str = ""  # "" while results reach the database and the store; else why they are spooled
+    line_refused: str = ""  # ... and why the store refuses for good, when it does (an alarm at once)
     spooled: int = 0  # results of this run that went through the spool
     model: str = ""  # the model judging now (it changes when the line promotes another)
     live: bool = False  # a camera or a stream (its state is the camera's light)
@@ -75,6 +76,7 @@ class RunSummary:
     disk: DiskState | None = None
     spooled: int = 0  # results kept on this PC's disk during an outage (forwarded, or waiting)
     spool_waiting: int = 0  # still waiting at the end: the next start forwards them
+    spool_bytes: int = 0  # ... and what they take on this disk (capped by settings disk.spool_gb)
     line_refused: str = ""  # why the line's store refused results for good (the command exits 3)
     switches: list[dict[str, Any]] = field(default_factory=list)  # line promotions followed mid-run
     line_io: dict[str, Any] = field(default_factory=dict)  # "outputs" per sink and "handshake", when configured
@@ -90,7 +92,8 @@ class RunSummary:
             "not_stored": [{"origin": e.origin, "reason": e.error} for e in self.not_stored], "not_stored_count": self.not_stored_count,
             "unrecorded": [{"origin": e.origin, "reason": e.error} for e in self.unrecorded], "unrecorded_count": self.unrecorded_count,
             "disk": self.disk.to_json() if self.disk else None,
-            "spooled": self.spooled, "spool_waiting": self.spool_waiting, "model_switches": list(self.switches),
+            "spooled": self.spooled, "spool_waiting": self.spool_waiting,
+            "spool_bytes": self.spool_bytes, "model_switches": list(self.switches),
             **self.line_io,
         }
         if self.shadow is not None:

@@ -46,6 +46,9 @@ class Disk:
     critical_gb: float = 1.0
     critical_percent: float = 2.0
     reserve_gb: float = 0.25
+    # Results kept on this PC while the line's database or store is away (or refuses): rows are
+    # always kept; images only while the spool stays under this and the levels above allow.
+    spool_gb: float = 20.0
 
 
 @dataclass
@@ -69,6 +72,9 @@ class Alarm:
     fails_in_a_row: int = 3  # ... for this many FAILs in a row, once per streak (0: never)
     sound: bool = True  # off: the banner alone
     on_lost: bool = True  # ... when the camera or an output (a broker, the PLC) has been unreachable for 3 s
+    # ... when the line's database or image store has been away this long (results wait on this PC;
+    # `station doctor` fails from then on too). A store that refuses writes rings at once.
+    line_down_minutes: float = 5.0
 
 
 @dataclass
@@ -109,6 +115,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "retention.pass_days": (0, 36500), "retention.keep_one_in": (0, 1_000_000),
     "disk.warn_gb": (0, 1e6), "disk.warn_percent": (0, 100), "disk.critical_gb": (0, 1e6),
     "disk.critical_percent": (0, 100), "disk.reserve_gb": (0, 1e6),
+    "disk.spool_gb": (0, 1e6), "alarm.line_down_minutes": (0.1, 10080),
     "backup.keep": (1, 1000), "alarm.fails_in_a_row": (0, 1000), "upkeep.interval_minutes": (0.01, 10080), "upkeep.purge_batch": (1, 1_000_000),
 }
 

@@ -377,19 +377,20 @@ def run_handshake(get: Callable[[str], Any], set_: Callable[[str, bool], None], 
 
 
 class Webhook:
-    """Records every POSTed JSON body; answers 503 while `refusing`."""
+    """Records every POSTed JSON body; answers `status` (503: down for now) while `refusing`."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []  # each POST's Authorization header
         self.refusing = False
+        self.status = 503
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if hook.refusing:
-                    self.send_response(503)
+                    self.send_response(hook.status)
                 else:
                     hook.bodies.append(json.loads(body))
                     hook.authorizations.append(self.headers.get("Authorization"))

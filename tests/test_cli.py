@@ -101,7 +101,7 @@ def test_bench_runs_and_reports_contract_keys():
     out = run_json("bench", "--images", "8", "--queue-rows", "3000")
     for key in ("forward_images_per_s", "pipeline_images_per_s", "pipeline_vs_forward", "cam_ms",
                 "reference_cam_ms", "cam_speedup_vs_reference", "queue_ms_1m", "store_inspections_per_s",
-                "onnxruntime_vs_torch_forward"):
+                "onnxruntime_vs_torch_forward", "opcua_server_start_s"):
         assert out[key] is not None and out[key] > 0, key
     # Both backends measured in the one run; the pipeline figures are on the default one.
     assert out["backend"] == "onnxruntime" and set(out["backends"]) == {"torch", "onnxruntime"}
@@ -163,7 +163,7 @@ def test_registry_first_start_is_safe_from_many_threads(tmp_path):
 def test_doctor_reports_every_check_and_names_the_one_that_fails(tmp_path, demo_images, data_dir):
     run_json("run", str(demo_images), data=data_dir)  # stored images: the disk check has a rate to project
     report = run_json("doctor", "--cameras", "2", data=data_dir)
-    for name in ("versions", "devices", "cameras", "database", "store", "disk", "models", "log"):
+    for name in ("versions", "devices", "cameras", "database", "store", "outputs", "disk", "models", "log"):
         assert report[name]["ok"] is True, (name, report[name])
     assert report["ok"] is True
     assert report["versions"]["packages"]["torch"].startswith("2.14.1")

@@ -122,6 +122,48 @@ def test_verdicts_a_down_output_did_not_get_are_kept_shown_and_sent_at_the_next_
         hook.close()
 
 
+def test_an_output_that_refuses_the_station_is_red_and_rings_at_once(demo_images, tmp_path, qtbot):
+    """#34: a receiver that answers 403 (a token missing) is no passing outage: its light is red
+    and says refused, the bell rings at once rather than after the blip allowance, and nothing is
+    lost: the verdicts go at the next Start once the receiver takes them."""
+    import json
+
+    from station.ui.main_window import MainWindow, Options
+
+    hook = Webhook()
+    hook.refusing, hook.status = True, 403
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "outputs.json").write_text(json.dumps({"sinks": [{"kind": "webhook", "name": "mes", "url": hook.url}]}))
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data), station="gui-3"))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.live.source_bar.set_source(f"watch:{hot}")
+        qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.worker is not None and w.worker.snapshot().state == "connected", timeout=60000)
+        for p in sorted(demo_images.rglob("*.png"))[:2]:
+            shutil.copy(p, hot / p.name)
+        lights = w.line_status.lights.lights
+        qtbot.waitUntil(lambda: "mes" in lights and "refused" in lights["mes"].text(), timeout=60000)
+        assert "#b00020" in lights["mes"].styleSheet(), "a refusal is red, not the orange of a retry"
+        qtbot.waitUntil(lambda: w.bell.last is not None, timeout=15000)
+        assert "refuses this station" in w.banner.full and "HTTP 403" in w.banner.full
+        qtbot.mouseClick(w.live.source_bar.stop_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.worker is None, timeout=60000)
+        assert hook.bodies == []
+        hook.refusing = False
+        w.live.source_bar.set_source(str(hot))
+        qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)  # nothing new: what waits goes first
+        qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+        assert sorted(b["sequence"] for b in hook.bodies) == [1, 2]
+    finally:
+        w.close()
+        hook.close()
+
+
 def test_the_io_test_panel_sends_a_test_verdict_and_watches_the_handshake(tmp_path, qtbot):
     """#30: the PLC programmer's I/O test panel. A test PASS reaches the webhook from the form as
     typed (not yet saved); a FAIL asks first (it may move the gate); the handshake's Trigger and

@@ -320,7 +320,9 @@ def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
 def test_a_store_that_refuses_writes_for_good_is_an_alarm_and_an_exit_not_an_outage(line, tmp_path, monkeypatch):
     """#34: a store that refuses every write (a key without write rights, a full or locked
     bucket) is not a passing outage: the run keeps judging and keeps results on this PC, says
-    why in one line, and exits 3, not 0 "finished". The next start with a good key forwards them."""
+    why in one line, and exits 3, not 0 "finished"; the spool on this PC stays under its cap
+    (rows kept, images past the cap left out and said so); `station doctor` fails the store.
+    The next start with a good key forwards them."""
     from line_servers import READ_ONLY_KEY
 
     pg, s3 = line
@@ -332,10 +334,13 @@ def test_a_store_that_refuses_writes_for_good_is_an_alarm_and_an_exit_not_an_out
     made = json.loads(run_cli("run", str(first), "--db", db, "--store", store, "--station", "R", "--json", data=data).stdout)
     before = _committed(db)
     assert before == made["processed"] > 0
+    cap = 60_000  # bytes: room for a few parts' images, not for all of them
+    run_cli("settings", "disk.spool_gb", str(cap / 1024**3), data=data)
     with monkeypatch.context() as m:
         m.setenv("AWS_ACCESS_KEY_ID", READ_ONLY_KEY)
         proc = subprocess.run([sys.executable, "-m", "station", "run", str(images), "--db", db, "--store", store, "--station", "R",
                                "--json", "--forward-wait", "2", "--data", str(data)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        doctor = json.loads(run_cli("doctor", "--json", "--cameras", "0", "--db", db, "--store", store, data=data).stdout)
     assert proc.returncode == 3, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     assert out["processed"] == n and out["spooled"] == n and out["spool_waiting"] == n
@@ -343,11 +348,23 @@ def test_a_store_that_refuses_writes_for_good_is_an_alarm_and_an_exit_not_an_out
     said = [line for line in proc.stderr.splitlines() if "refused" in line]
     assert said and "Traceback" not in proc.stderr
     assert _committed(db) == before
-    # The key is fixed: the next start forwards what this PC kept, then judges its own part.
+    # Bounded: every row is kept, the images that did not fit are left out, each saying why.
+    left_out = out["not_stored_count"]
+    assert 0 < left_out < n, out
+    assert all("spool" in e["reason"] for e in out["not_stored"])
+    assert 0 < out["spool_bytes"] <= cap + 3000 * n  # the images under the cap, and the rows' JSON
+    store_check = doctor["store"]
+    assert not store_check["ok"] and "refuses" in store_check["detail"] and "AccessDenied" in store_check["refused"]
+    assert store_check["spool_waiting"] == n and store_check["spool_bytes"] == out["spool_bytes"]
+    # The key is fixed: the next start forwards what this PC kept, then judges its own part
+    # (with the usual cap: parts judged while the spool drains queue behind it).
+    run_cli("settings", "disk.spool_gb", "20", data=data)
     one = _images(tmp_path, "one", 1, 43)
     again = json.loads(run_cli("run", str(one), "--db", db, "--store", store, "--station", "R", "--json", data=data).stdout)
     assert again["spool_waiting"] == 0 and "line_refused" not in again
     assert _committed(db) == before + n + again["processed"]
+    gone = _rows(db, "SELECT count(*) FROM inspections WHERE image_gone LIKE 'not kept: the spool%'")[0][0]
+    assert gone == left_out
 
 
 def test_a_station_starts_with_the_line_database_down_and_records_everything_when_it_returns(line, tmp_path):

@@ -7,6 +7,7 @@ which is a refusal with its own exit, not an outage (#34)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -23,8 +24,6 @@ PARTS = 12
 
 @pytest.fixture()
 def parts(tmp_path, demo_images) -> Path:
-    import shutil
-
     out = tmp_path / "parts"
     out.mkdir()
     for p in sorted(demo_images.rglob("*.png"))[:PARTS]:
@@ -69,6 +68,9 @@ def test_a_broker_the_station_does_not_trust_is_a_refusal_with_its_own_exit(part
         outputs = _outputs(tmp_path, broker, ca_file=stranger.ca, cert_file=stranger.client, key_file=stranger.client_key)
         proc = run_cli("run", str(parts), "--outputs", str(outputs), "--json", "--forward-wait", "1",
                        data=tmp_path / "data", check=False)
+        # `station doctor` says it too, from the station's own outputs file, without sending anything.
+        shutil.copy(outputs, tmp_path / "data" / "outputs.json")
+        doctor = json.loads(run_cli("doctor", "--json", "--cameras", "0", data=tmp_path / "data").stdout)["outputs"]
     finally:
         broker.kill()
     assert proc.returncode == 3, proc.stderr[-2000:]
@@ -76,6 +78,9 @@ def test_a_broker_the_station_does_not_trust_is_a_refusal_with_its_own_exit(part
     assert out["delivered"] == 0 and out["undelivered"] == PARTS
     assert "not trusted" in out["refused"], out
     assert "refused this station" in proc.stderr and "Traceback" not in proc.stderr
+    [told] = doctor["sinks"]
+    assert not doctor["ok"] and told["reachable"] is False and "not trusted" in told["refused"], doctor
+    assert told["waiting"] == PARTS and "refuses this station" in doctor["detail"]
     # Nothing is lost: the verdicts wait in the outbox for the next start, after the fix.
     fixed = _outputs(tmp_path, broker, ca_file=certs.ca, cert_file=certs.client, key_file=certs.client_key)
     broker.start()
@@ -91,6 +96,11 @@ def test_a_broker_the_station_does_not_trust_is_a_refusal_with_its_own_exit(part
         broker.kill()
     assert json.loads(again.stdout)["outputs"]["broker"]["undelivered"] == 0
     assert len({m["uid"] for m in got}) >= PARTS
+    # With the broker stopped, the doctor tells an outage from a refusal.
+    shutil.copy(fixed, tmp_path / "data" / "outputs.json")
+    down = json.loads(run_cli("doctor", "--json", "--cameras", "0", data=tmp_path / "data").stdout)["outputs"]
+    assert not down["ok"] and down["sinks"][0]["refused"] == "" and down["sinks"][0]["waiting"] == 0
+    assert "unreachable" in down["detail"], down
 
 
 def test_the_plc_handshake_and_the_opcua_sink_are_signed_and_encrypted(parts, tmp_path):

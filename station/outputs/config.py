@@ -208,6 +208,9 @@ class SinkKind:
     port: int = 0
     check: Callable[[dict[str, Any], str], None] | None = None  # raises OutputsError naming the key
     options: tuple[str, ...] = ()
+    # The station is the server (others connect to it): `station doctor` does not try to connect,
+    # as a running station holds the port.
+    serves: bool = False
 
 
 _SINKS: dict[str, SinkKind] = {}
@@ -316,7 +319,7 @@ def _modbus(kw: dict[str, Any], where: str) -> None:
 
 register_sink(SinkKind("mqtt", "station.outputs.mqtt_sink:MqttSink", port=1883, check=_mqtt, options=MQTT_TLS))
 register_sink(SinkKind("opcua", "station.outputs.opcua_io:OpcUaSink", check=_opcua, options=("security",)))
-register_sink(SinkKind("opcua-server", "station.outputs.opcua_server:OpcUaServerSink", port=4841))
+register_sink(SinkKind("opcua-server", "station.outputs.opcua_server:OpcUaServerSink", port=4841, serves=True))
 register_sink(SinkKind("modbus", "station.outputs.modbus_io:ModbusSink", port=502, check=_modbus))
 register_sink(SinkKind("webhook", "station.outputs.webhook_sink:WebhookSink", check=_needs_url("webhook", ("http://", "https://"))))
 

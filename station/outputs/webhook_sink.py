@@ -15,6 +15,8 @@ from station.outputs.config import SinkConfig
 from station.outputs.message import VerdictMessage
 from station.redact import from_environment, mask
 
+REFUSED = {401: "not authorised", 403: "forbidden"}
+
 
 class WebhookSink:
     kind = "webhook"
@@ -29,7 +31,15 @@ class WebhookSink:
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def connect(self) -> None:
-        pass  # HTTP has no session: the first POST finds out
+        """HTTP has no session: a TCP connection to the receiver says it is there (nothing is
+        sent); a POST alone can say whether it takes verdicts."""
+        import socket
+        import urllib.parse
+
+        url = urllib.parse.urlsplit(self.cfg.url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        with socket.create_connection((url.hostname or "", port), timeout=self.cfg.timeout_s):
+            pass
 
     def send(self, message: VerdictMessage) -> None:
         body = json.dumps(message.to_json()).encode()
@@ -38,6 +48,10 @@ class WebhookSink:
             with self._opener.open(request, timeout=self.cfg.timeout_s) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
+            if exc.code in REFUSED:  # a token or a right missing: no retry changes it, someone must act
+                from station.outputs.hub import SinkRefused
+
+                raise SinkRefused(f"{self.where} answered HTTP {exc.code} ({REFUSED[exc.code]})") from None
             raise ConnectionError(f"{self.where} answered HTTP {exc.code}") from None
         if not 200 <= status < 300:
             raise ConnectionError(f"{self.where} answered HTTP {status}")

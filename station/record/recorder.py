@@ -43,6 +43,7 @@ class Recorder:
         self.store = store
         self.skip_inspected = skip_inspected
         self.guard = guard if store.blobs.local_root is not None else None  # an object store has no disk here
+        self.spool_guard = guard  # the spool is on this PC's disk whatever the store is
         self.source = source
         self.station = station or config.station_name()
         self.spool = Spool(store.data / "spool")
@@ -131,6 +132,7 @@ class Recorder:
         failures: list[tuple[str, str]] = []
         notes: dict[int, str] = {}
         held: dict[str, bytes] = {}  # files for an object store (written together) or for the spool
+        held_by: dict[int, tuple[bool, list[str]]] = {}  # result -> (passed, its keys in `held`)
         with self._lock:  # one pair for the whole batch: the forwarder may adopt a run meanwhile
             run_id, model_id, start = self.run_id, self.model_id, self.pending
         direct = run_id is not None and not self.spool_in_use()  # while older batches wait, newer ones queue behind them
@@ -154,6 +156,8 @@ class Recorder:
                 if r.cam is not None:
                     heat_rel, heat = files.heatmap_png(r.cam)
                     held[heat_rel] = heat
+                passed = r.prediction is not None and r.prediction.verdict == "pass"
+                held_by[n] = (passed, [image_rel] + ([heat_rel] if heat_rel else []))
             if gone:
                 notes[n] = gone
             p = r.prediction
@@ -184,6 +188,10 @@ class Recorder:
                 unrecorded = outcome.value
         spooled = False
         if not direct:
+            for n, gone in self._trim_for_spool(held, held_by).items():
+                notes[n] = gone
+                values_n = next(v for k, v in values if k == n)
+                values_n.update(image_gone=gone, heatmap_path=None, stored_bytes=0)
             spooled = self._to_spool(SpooledBatch(run_id, [from_row(v) for _, v in values], failures, held,
                                                   start=start if run_id is None else None))
             if not spooled:
@@ -224,6 +232,33 @@ class Recorder:
             log.error("%s: results are kept on this PC until someone fixes the store", reason)
         elif first:
             log.warning("%s: results are kept on this PC and forwarded when it returns", reason)
+
+    def _trim_for_spool(self, held: dict[str, bytes], held_by: dict[int, tuple[bool, list[str]]]) -> dict[int, str]:
+        """Leave images out of a batch bound for the spool, as the disk guard would on this disk,
+        and once the spool holds `disk.spool_gb`: a store refusing for a week must not fill the
+        PC. Rows are always kept. Failed parts' images are the last to go. Returns why, per result."""
+        guard = self.spool_guard
+        if guard is None or not held_by:
+            return {}
+        state, cap = guard.check(), guard.disk.spool_gb * 1024**3
+        used = self.spool.size()
+        out: dict[int, str] = {}
+        for n, (passed, keys) in sorted(held_by.items(), key=lambda kv: kv[1][0]):  # failed parts' first
+            size = sum(len(held.get(k, b"")) for k in keys)
+            why = (f"not kept: disk {state.level}" if not state.stores_images or (passed and not state.stores_passed)
+                   else f"not kept: the spool on this PC holds its {guard.disk.spool_gb:g} GB" if used + size > cap else "")
+            if why:
+                for k in keys:
+                    held.pop(k, None)
+                out[n] = why
+            else:
+                used += size
+        if out:
+            now = time.monotonic()
+            if now - self._warned > 60:
+                log.warning("%d images not kept in the spool (%s); their rows are", len(out), next(iter(out.values())))
+                self._warned = now
+        return out
 
     def _to_spool(self, batch: SpooledBatch) -> bool:
         try:

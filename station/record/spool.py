@@ -56,6 +56,20 @@ class Spool:
         self.root = root
         self._lock = threading.Lock()
         self._n = 0
+        self._bytes: int | None = None  # measured once, then kept by add() and remove()
+
+    def size(self) -> int:
+        """Bytes the waiting batches take on this disk (the cap in `disk.spool_gb` is about these).
+        Walked once; later changes made by this process are counted as they happen."""
+        with self._lock:
+            if self._bytes is None:
+                self._bytes = sum(_tree_bytes(p) for p in self.pending())
+            return self._bytes
+
+    def _count_bytes(self, n: int) -> None:
+        with self._lock:
+            if self._bytes is not None:
+                self._bytes = max(0, self._bytes + n)
 
     def add(self, batch: SpooledBatch) -> None:
         """Durably keep `batch` (fsynced before returning: a power cut after a verdict keeps it)."""
@@ -75,6 +89,7 @@ class Spool:
         _fsync_dir(tmp)  # the folder's entries too, before it takes its real name
         os.replace(tmp, self.root / name)
         _fsync_dir(self.root)
+        self._count_bytes(_tree_bytes(self.root / name))
 
     def pending(self) -> list[Path]:
         """Batches waiting, oldest first."""
@@ -108,7 +123,9 @@ class Spool:
 
     def remove(self, batch: SpooledBatch) -> None:
         if batch.folder is not None:
+            size = _tree_bytes(batch.folder)
             shutil.rmtree(batch.folder, ignore_errors=True)
+            self._count_bytes(-size)
 
 
 def to_row(values: dict[str, Any]) -> dict[str, Any]:
@@ -122,6 +139,17 @@ def from_row(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     out["captured_at"] = out["captured_at"].isoformat()
     return out
+
+
+def _tree_bytes(folder: Path) -> int:
+    total = 0
+    for dirpath, _dirs, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
 
 
 def _fsync_dir(path: Path) -> None:

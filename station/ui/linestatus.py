@@ -1,7 +1,8 @@
 """The status bar's line lights: are results reaching the line's database and image store, which
 model judges now (a line promotion switches it between parts), and one light per output (MQTT,
 OPC UA, Modbus, webhook, the PLC handshake) and for the camera. A camera or an output down for
-more than a blip rings the alarm bell (station.alarms)."""
+more than a blip rings the alarm bell (station.alarms), as does the line's store refusing writes or
+its database and store away for longer than `alarm.line_down_minutes`."""
 
 from __future__ import annotations
 
@@ -70,7 +71,14 @@ class LineStatus(QLabel):
             self._switched = f" (switched from {self._model})"
         self._model = s.model or self._model
         model = f"model {self._model}{self._switched}" if self._model else ""
-        if s.line:
+        if s.line_refused:
+            # Not a passing outage: no retry will change it, someone must fix the store or its key.
+            self.setText(f"✖ the line refuses: {s.line_refused} · kept on this PC · {model}")
+            self.setStyleSheet(f"color: white; background: {RED}; padding: 0 6px;")
+            self.setToolTip("The image store answers but refuses this station's writes (a full or locked bucket, "
+                            "a key without write rights, a certificate this PC does not trust). Verdicts are "
+                            "given and kept on this PC's disk; they are forwarded once someone fixes it.")
+        elif s.line:
             # Judging goes on; what is not yet on the server is safe on this PC's disk.
             self.setText(f"⚠ kept on this PC: {s.line} · {model}")
             self.setStyleSheet(f"color: white; background: {ORANGE}; padding: 0 6px;")
@@ -102,6 +110,8 @@ class LineStatus(QLabel):
             states["source"] = (RED if s.state == "lost" else ORANGE if down else GREEN,
                                 f"source {s.state}", s.detail)
             health.append(Health("camera", not down, s.detail))
+        # The line's database and store: an alarm when away for alarm.line_down_minutes, or refusing.
+        health.append(Health("line", not (s.line or s.line_refused), s.line_refused or s.line, refused=bool(s.line_refused)))
         for o in s.outputs:
             waiting = f", {o.queued} waiting" if o.queued else ""
             dropped = f", {o.dropped} let go (queue full)" if o.dropped else ""
@@ -113,7 +123,7 @@ class LineStatus(QLabel):
                               f"{o.kind} at {o.where}: {o.state}{' – ' + o.detail if o.detail else ''}; "
                               f"{o.delivered} delivered{waiting}{dropped}")
             # Still on its first attempt (an OPC UA server takes seconds to start): not lost yet.
-            health.append(Health(o.name, o.ok or (o.state == "connecting" and not o.refused), o.detail))
+            health.append(Health(o.name, o.ok or (o.state == "connecting" and not o.refused), o.detail, refused=bool(o.refused)))
         self.lights.set_states(states)
         if health:
             self.window_.bell.health(health)
