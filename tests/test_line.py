@@ -119,6 +119,11 @@ def test_three_stations_into_one_line_and_a_reviewer_elsewhere_reads_every_image
         for it in items:  # every image, whichever station took it, from the line's store
             key = it["image"].removeprefix(store + "/")
             assert cv2.imdecode(np.frombuffer(s.blobs.get(key), np.uint8), cv2.IMREAD_UNCHANGED) is not None, it
+    # The URL the queue gives is one `station inspect` opens (#34 item 7); a wrong key is one line.
+    judged = json.loads(run_cli("inspect", items[0]["image"], "--json", data=desk).stdout)
+    assert judged["verdict"] in ("pass", "fail") and judged["label"]
+    missing = run_cli("inspect", store + "/no/such.png", data=desk, check=False)
+    assert missing.returncode != 0 and "image not found in the store" in missing.stderr and "Traceback" not in missing.stderr
     only_b = json.loads(run_cli("queue", *common, "--from-station", "B", "--limit", "500", "--json", data=desk).stdout)
     assert len(only_b) == 30 and {i["station"] for i in only_b} == {"B"}
     picked = [next(i for i in items if i["station"] == s) for s in "ABC"] + [[i for i in items if i["station"] == "C"][1]]

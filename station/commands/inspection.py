@@ -105,9 +105,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from station.model import load_model
     from station.model.overlay import draw_box, hot_box, overlay, upsample
 
-    if not Path(args.image).is_file():
+    if args.image.startswith("s3://"):  # an image as `station queue --json` names it on a line
+        from station.store.blobs import read_url
+
+        image = decode(read_url(args.image))
+    elif not Path(args.image).is_file():
         raise StationError(f"image not found: {args.image}")
-    image = decode(read_bytes(args.image))
+    else:
+        image = decode(read_bytes(args.image))
     model = load_model(args.model, args.data, device=args.device, backend=backend_arg(args))
     probs, cams = model.forward_with_cam(model.batch([image]))
     pred = model.decide(probs[0])

@@ -251,3 +251,15 @@ def open_blobs(url: str | None, data_root: Path) -> BlobStore:
     if "://" in url and not url.startswith("file://"):
         raise StationError(f"unknown store {url!r}: use a folder or s3://bucket/prefix")
     return LocalBlobs(Path(urlparse(url).path if url.startswith("file://") else url).expanduser())
+
+
+def read_url(url: str) -> bytes:
+    """The bytes of one object named by its full URL, s3://bucket/key, as `locate` gives it (the
+    endpoint and keys from the environment, as for `--store`)."""
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    if not bucket or not key:
+        raise StationError(f"{url!r} names no object: use s3://bucket/key")
+    try:
+        return S3Blobs(f"s3://{bucket}").get(key)
+    except BlobMissing:
+        raise StationError(f"image not found in the store: {url}") from None
