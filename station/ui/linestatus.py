@@ -122,7 +122,7 @@ class LineStatus(QLabel):
             states[o.name] = (GREEN if o.ok else RED if o.refused else ORANGE, f"{o.name}{doing}",
                               f"{o.kind} at {o.where}: {o.state}{' – ' + o.detail if o.detail else ''}; "
                               f"{o.delivered} delivered{waiting}{dropped}")
-            # Still on its first attempt (an OPC UA server takes seconds to start): not lost yet.
+            # Still on its first attempt (the OPC UA server takes a second or two to start): not lost yet.
             health.append(Health(o.name, o.ok or (o.state == "connecting" and not o.refused), o.detail, refused=bool(o.refused)))
         self.lights.set_states(states)
         if health:
