@@ -290,13 +290,16 @@ def test_a_station_killed_while_its_sinks_are_down_delivers_everything_after_a_r
     second.mkdir()
     for i, p in enumerate(sorted(parts.glob("*.png"))[:70]):
         shutil.copy(p, (first if i < 60 else second) / p.name)
-    broker = Mosquitto(tmp_path)  # not started: the broker is down
+    broker = Mosquitto(tmp_path)  # not started: every kind of sink is down
     hook = Webhook()
     hook.refusing = True
+    plc, scada = ModbusPlc(), OpcUaPlc()
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"sinks": [
         {"kind": "mqtt", "name": "broker", "port": broker.port, "topic": "line/{station}"},
-        {"kind": "webhook", "name": "mes", "url": hook.url}]}))
+        {"kind": "webhook", "name": "mes", "url": hook.url},
+        {"kind": "modbus", "name": "gate", "port": plc.port},
+        {"kind": "opcua", "name": "scada", "url": scada.url, "nodes": scada.node_ids("scada")}]}))
     data = tmp_path / "data"
     common = ("--data", str(data), "--outputs", str(outputs), "--station", "st-9")
     station = _station("run", str(first), *common, "--pace", "0.05", "--batch-size", "1")
@@ -312,6 +315,8 @@ def test_a_station_killed_while_its_sinks_are_down_delivers_everything_after_a_r
         broker.start()
         sub = Subscriber(broker.port, "line/#")
         hook.refusing = False
+        plc.start()
+        scada.start()
         again = _station("run", str(second), *common, "--json", "--forward-wait", "60")
         out, err = again.communicate(timeout=300)
         # A webhook's 2xx is its receipt; the subscriber gets what the broker acknowledged a moment later.
@@ -323,9 +328,11 @@ def test_a_station_killed_while_its_sinks_are_down_delivers_everything_after_a_r
         station.kill()
         hook.close()
         broker.kill()
+        plc.close()
+        scada.stop()
     assert again.returncode == 0, err[-3000:]
     summary = json.loads(out)
-    assert summary["outputs"]["mes"]["undelivered"] == 0 and summary["outputs"]["broker"]["undelivered"] == 0, summary
+    assert all(summary["outputs"][name]["undelivered"] == 0 for name in ("mes", "broker", "gate", "scada")), summary
     with sqlite3.connect(data / "station.db") as db:
         uid_of = dict(db.execute("SELECT sha256, uid FROM inspections"))
     stored = set(uid_of)
@@ -344,6 +351,11 @@ def test_a_station_killed_while_its_sinks_are_down_delivers_everything_after_a_r
         before = [b["sequence"] for b in got if b["origin"].startswith(str(first))]
         after = [b["sequence"] for b in got if b["origin"].startswith(str(second))]
         assert len(after) == 10 and min(after) > max(before), f"{name}: the restart numbered parts again from 1"
+    # The PLC's registers and nodes carry sequences only: they got every one the webhook got.
+    sequences = {b["sequence"] for b in hook.bodies}
+    gate = {v[0] for kind, addr, v in plc.writes if kind == "hr" and addr == 1}
+    assert gate == sequences and set(scada.sequence_writes) == sequences, (sorted(sequences - gate),
+                                                                          sorted(sequences - set(scada.sequence_writes)))
 
 
 def test_io_test_sends_one_marked_verdict_and_reads_the_handshake(tmp_path):
