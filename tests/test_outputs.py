@@ -358,6 +358,50 @@ def test_a_station_killed_while_its_sinks_are_down_delivers_everything_after_a_r
                                                                           sorted(sequences - set(scada.sequence_writes)))
 
 
+def test_after_three_restarts_no_two_verdicts_share_an_id_or_a_sequence(parts, tmp_path):
+    """#34 done-when: four runs of one station (three restarts, one of them after a kill -9 mid-run):
+    every verdict the receiver got names one part by its uid and by station + sequence."""
+    import shutil
+    import signal
+
+    hook = Webhook()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [{"kind": "webhook", "name": "mes", "url": hook.url}]}))
+    data = tmp_path / "data"
+    common = ("--data", str(data), "--outputs", str(outputs), "--station", "st-r")
+    images = sorted(parts.glob("*.png"))
+    try:
+        for n in range(4):
+            folder = tmp_path / f"run{n}"
+            folder.mkdir()
+            for p in images[n * 12:(n + 1) * 12]:
+                shutil.copy(p, folder / p.name)
+            if n == 1:  # killed mid-run, after some parts are judged and sent
+                station = _station("run", str(folder), *common, "--pace", "0.1", "--batch-size", "1")
+                deadline = time.monotonic() + 120
+                while len(hook.bodies) < 12 + 3:
+                    assert time.monotonic() < deadline and station.poll() is None, "the station did not start sending"
+                    time.sleep(0.05)
+                station.send_signal(signal.SIGKILL)
+                station.wait()
+            else:
+                run_cli("run", str(folder), *common, "--json", "--forward-wait", "30")
+    finally:
+        hook.close()
+    got = hook.bodies
+    assert len(got) >= 12 * 3 + 3, len(got)
+    by_uid: dict[str, str] = {}
+    by_seq: dict[tuple[str, int], str] = {}
+    for b in got:  # a resend after the kill is the same message; anything else would name two parts
+        assert by_uid.setdefault(b["uid"], b["image"]) == b["image"], f"uid {b['uid']} named two parts"
+        assert by_seq.setdefault((b["station"], b["sequence"]), b["image"]) == b["image"], f"sequence {b['sequence']} named two parts"
+    runs = [{b["sequence"] for b in got if f"run{n}" in b["origin"]} for n in range(4)]
+    assert all(max(runs[n]) < min(runs[n + 1]) for n in range(3)), "a restart numbered parts again"
+    with sqlite3.connect(data / "station.db") as db:
+        uids = [u for (u,) in db.execute("SELECT uid FROM inspections")]
+    assert len(uids) == len(set(uids)) and set(by_uid) <= set(uids)
+
+
 def test_io_test_sends_one_marked_verdict_and_reads_the_handshake(tmp_path):
     """Commissioning (#30's I/O test panel, from the command line): a test verdict reaches every
     sink that is up, marked as a test (sequence 0, origin io-test); a sink that is down says so in
