@@ -366,6 +366,8 @@ class InspectionRun:
                 s.spool_waiting = self.recorder.close(self.options.forward_wait_s)
                 s.line_refused = self.recorder.refused if s.spool_waiting else ""
                 s.spool_bytes = self.recorder.spool.size() if s.spool_waiting else 0
+                since = self.recorder.outage_since
+                s.line_down_s = round(time.monotonic() - since, 1) if since is not None and s.spool_waiting else 0.0
             if self.guard is not None:
                 s.disk = self.guard.check()
         finally:

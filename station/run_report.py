@@ -77,6 +77,7 @@ class RunSummary:
     spooled: int = 0  # results kept on this PC's disk during an outage (forwarded, or waiting)
     spool_waiting: int = 0  # still waiting at the end: the next start forwards them
     spool_bytes: int = 0  # ... and what they take on this disk (capped by settings disk.spool_gb)
+    line_down_s: float = 0.0  # how long the line's database or store had been away at the end (0: up)
     line_refused: str = ""  # why the line's store refused results for good (the command exits 3)
     switches: list[dict[str, Any]] = field(default_factory=list)  # line promotions followed mid-run
     line_io: dict[str, Any] = field(default_factory=dict)  # "outputs" per sink and "handshake", when configured
@@ -93,7 +94,7 @@ class RunSummary:
             "unrecorded": [{"origin": e.origin, "reason": e.error} for e in self.unrecorded], "unrecorded_count": self.unrecorded_count,
             "disk": self.disk.to_json() if self.disk else None,
             "spooled": self.spooled, "spool_waiting": self.spool_waiting,
-            "spool_bytes": self.spool_bytes, "model_switches": list(self.switches),
+            "spool_bytes": self.spool_bytes, "line_down_s": self.line_down_s, "model_switches": list(self.switches),
             **self.line_io,
         }
         if self.shadow is not None:

@@ -402,6 +402,38 @@ def test_after_three_restarts_no_two_verdicts_share_an_id_or_a_sequence(parts, t
     assert len(uids) == len(set(uids)) and set(by_uid) <= set(uids)
 
 
+def test_a_line_still_away_past_the_setting_at_the_end_is_exit_4(parts, tmp_path):
+    """#34: an outage is not an error while it is short (exit 0, the next start forwards), but one
+    still there at the end after `alarm.line_down_minutes` is said, and the exit says so. Here an
+    image store nobody answers at and a webhook answering 503, for a run paced to outlast 6 s."""
+    import shutil
+
+    hook = Webhook()
+    hook.refusing = True  # 503: down for now, not a refusal
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [{"kind": "webhook", "name": "mes", "url": hook.url}]}))
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for p in sorted(parts.glob("*.png"))[:12]:
+        shutil.copy(p, folder / p.name)
+    data = tmp_path / "data"
+    run_cli("settings", "alarm.line_down_minutes", "0.1", data=data)
+    dead = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    # 12 parts, at most one every 0.7 s, each stored as it is judged: the store is found away at
+    # the first part and still away 7.7 s later, past the 6 s setting however fast the machine.
+    try:
+        proc = run_cli("run", str(folder), "--outputs", str(outputs), "--store", "s3://line/away", "--pace", "0.7", "--batch-size", "1",
+                       "--json", "--forward-wait", "1", data=data, check=False, env=dead)
+    finally:
+        hook.close()
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    assert out["processed"] == 12 and out["spool_waiting"] == 12 and out["line_down_s"] > 6
+    assert out["outputs"]["mes"]["undelivered"] == 12 and out["outputs"]["mes"]["down_s"] > 6
+    assert "store has been away for" in proc.stderr and "output mes has been unreachable for" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_io_test_sends_one_marked_verdict_and_reads_the_handshake(tmp_path):
     """Commissioning (#30's I/O test panel, from the command line): a test verdict reaches every
     sink that is up, marked as a test (sequence 0, origin io-test); a sink that is down says so in

@@ -6,9 +6,13 @@ import argparse
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sized
+from typing import TYPE_CHECKING
 
 from station.commands.output import Progress, emit_json
 from station.errors import StationError
+
+if TYPE_CHECKING:
+    from station.run_report import RunSummary
 
 log = logging.getLogger("station.run")
 
@@ -62,10 +66,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         refused.insert(0, f"{summary.line_refused}; {summary.spool_waiting} results wait on this PC")
     for line in refused:  # not a passing outage: someone must act, and a service manager sees the exit
         log.error("%s", line)
-    return EXIT_LINE_REFUSED if refused else 0
+    if refused:
+        return EXIT_LINE_REFUSED
+    down = _down_too_long(summary, args.data)
+    for line in down:
+        log.error("%s", line)
+    return EXIT_LINE_DOWN if down else 0
 
 
 EXIT_LINE_REFUSED = 3  # the run went on, but the line's store or an output refused it for good
+EXIT_LINE_DOWN = 4  # ... or one of them was still away at the end, for longer than alarm.line_down_minutes
+
+
+def _down_too_long(summary: RunSummary, data: str | None) -> list[str]:
+    """What was still away at the run's end, past the setting, with results waiting for it: a
+    blip ends in 0 (the next start forwards them), an outage someone should look at does not."""
+    from station import settings
+
+    late = settings.load(data).alarm.line_down_minutes * 60
+    out = []
+    if summary.spool_waiting and summary.line_down_s > late:
+        out.append(f"the line's database or store has been away for {summary.line_down_s / 60:.0f} min; "
+                   f"{summary.spool_waiting} results wait on this PC")
+    for name, o in summary.line_io.get("outputs", {}).items():
+        if o["undelivered"] and o.get("down_s", 0) > late:
+            out.append(f"output {name} has been unreachable for {o['down_s'] / 60:.0f} min; {o['undelivered']} verdicts wait on this PC")
+    return out
 
 
 @contextlib.contextmanager

@@ -102,7 +102,7 @@ class LineIO:
         states = self.outputs.close(wait_s) if self.outputs is not None else []
         self._closed = states + ([self.handshake.state()] if self.handshake is not None else [])
         out: dict[str, Any] = {"outputs": {s.name: {"kind": s.kind, "delivered": s.delivered, "undelivered": s.queued,
-                                                    "dropped": s.dropped, "state": s.state,
+                                                    "dropped": s.dropped, "state": s.state, "down_s": round(s.down_s, 1),
                                                     **({"refused": s.refused} if s.refused else {})} for s in states}}
         if self.handshake is not None:
             out["handshake"] = self.handshake.to_json()

@@ -25,6 +25,7 @@ class Owner(Protocol):
     _lock: threading.Lock
     outage: str
     refused: str
+    outage_since: float | None
 
     def _outage(self, reason: str, refused: bool = False) -> None: ...
     def adopt(self, key: str, model_id: int, run_id: int) -> None: ...
@@ -95,6 +96,7 @@ class Forwarder(threading.Thread):
         if len(waiting) == 1:
             with rec._lock:
                 rec.outage = rec.refused = ""
+                rec.outage_since = None
             log.info("the line is back: every spooled result is forwarded")
         return True
 

@@ -51,6 +51,7 @@ class Recorder:
         self.spooled = 0  # results of this run that went through the spool
         self.outage = ""  # why the spool is in use now ("" when the line is up)
         self.refused = ""  # why the store refuses for good (blobs.StoreRefused), until a forward succeeds
+        self.outage_since: float | None = None  # time.monotonic() when the outage began
         self._warned = -1e9
         self._pool: Any = None  # threads writing a batch's files to an object store
         self._start(model)
@@ -228,6 +229,8 @@ class Recorder:
         with self._lock:
             first, told = not self.outage, bool(self.refused)
             self.outage, self.refused = reason, reason if refused else self.refused
+            if first:
+                self.outage_since = time.monotonic()
         if refused and not told:  # no retry will change it: an alarm, and the run's exit says so
             log.error("%s: results are kept on this PC until someone fixes the store", reason)
         elif first:
