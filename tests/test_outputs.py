@@ -1,6 +1,6 @@
 """Telling the line, against real peers on loopback (tests/plc_servers.py): every verdict to MQTT
 (mosquitto), a webhook, Modbus TCP and OPC UA, each peer killed for a while mid-run; the PLC
-handshake over OPC UA for 200 parts; a bad outputs file in one line."""
+handshake over OPC UA for 400 parts; a bad outputs file in one line."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory, demo_images) -> Path:
-    """200 distinct part images (the demo set with each copy's corner pixel numbered; a station
+    """400 distinct part images (the demo set with each copy's corner pixel numbered; a station
     stores one row per image content and model): one per PLC trigger."""
     import cv2
 
     out = tmp_path_factory.mktemp("parts")
     images = [cv2.imread(str(p)) for p in sorted(demo_images.rglob("*.png"))]
-    for i in range(200):
+    for i in range(400):
         image = images[i % len(images)].copy()
         image[0, 0] = (i % 256, i // 256, 7)
         cv2.imwrite(str(out / f"part-{i:03d}.png"), image)
@@ -55,7 +55,7 @@ def _rows(data: Path) -> int:
         return 0
 
 
-def test_opcua_handshake_for_200_parts(parts, tmp_path):
+def test_opcua_handshake_for_400_parts_with_no_false_alarm(parts, tmp_path):
     plc = OpcUaPlc()
     plc.start()
     scada_port = free_port()
@@ -65,7 +65,7 @@ def test_opcua_handshake_for_200_parts(parts, tmp_path):
         "sinks": [{"kind": "opcua-server", "name": "scada", "host": "127.0.0.1", "port": scada_port}],
     }))
     data = tmp_path / "data"
-    station = _station("run", str(parts), "--data", str(data), "--outputs", str(outputs), "--limit", "200", "--json")
+    station = _station("run", str(parts), "--data", str(data), "--outputs", str(outputs), "--limit", "400", "--json")
     seen_by_scada: list[int] = []
 
     def read_station_server(n: int) -> None:
@@ -82,25 +82,25 @@ def test_opcua_handshake_for_200_parts(parts, tmp_path):
 
     try:
         # A PLC with a 10 ms scan: it drops Ack a scan after ResultReady falls, as the sequence says.
-        records = run_handshake(plc.get, plc.set, 200, timeout_s=60, between=read_station_server, scan_s=0.01)
+        records = run_handshake(plc.get, plc.set, 400, timeout_s=60, between=read_station_server, scan_s=0.01)
         out, err = station.communicate(timeout=120)
     finally:
         station.kill()
         plc.stop()
     assert station.returncode == 0, err[-3000:]
     summary = json.loads(out)
-    assert summary["processed"] == 200
-    assert [r["sequence"] for r in records] == list(range(1, 201))  # every part answered once, in order
+    assert summary["processed"] == 400
+    assert [r["sequence"] for r in records] == list(range(1, 401))  # every part answered once, in order
     assert not any(r["busy"] for r in records)  # Busy is down when ResultReady is up
     verdicts = _verdicts(data)
     assert [("pass" if r["ok"] else "fail") for r in records] == verdicts  # the gate got the stored verdict
     assert all((r["code"] == 0) == r["ok"] for r in records)
-    assert summary["handshake"]["parts"] == 200 and summary["handshake"]["ack_timeouts"] == 0
+    assert summary["handshake"]["parts"] == 400 and summary["handshake"]["ack_timeouts"] == 0
     assert summary["handshake"]["out_of_order"] == 0, "a PLC that follows the sequence was called out of order"
     assert seen_by_scada[0] == 150 and seen_by_scada[1] + seen_by_scada[2] == 150
     assert "Traceback" not in err
     ms = sorted(r["ms"] for r in records)
-    print(f"\nOPC UA handshake, trigger to result over 200 parts: median {statistics.median(ms):.1f} ms, "
+    print(f"\nOPC UA handshake, trigger to result over 400 parts: median {statistics.median(ms):.1f} ms, "
           f"p99 {statistics.quantiles(ms, n=100, method='inclusive')[98]:.1f} ms, max {ms[-1]:.1f} ms "
           f"(the station's own count, Trigger seen to ResultReady written: {summary['handshake']['latency_ms']})")
 
