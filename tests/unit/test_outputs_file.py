@@ -1,0 +1,41 @@
+"""The outputs file (station.outputs.config): each kind's defaults and rules, and every mistake
+named in one line with where it is."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.outputs.config import OutputsError, parse, sink_kind
+
+
+def test_defaults_per_kind():
+    cfg = parse({"sinks": [{"kind": "mqtt"}, {"kind": "mqtt", "name": "tls", "ca_file": "ca.pem"},
+                           {"kind": "modbus", "name": "gate"}, {"kind": "webhook", "name": "mes", "url": "http://h/v"},
+                           {"kind": "opcua-server", "name": "srv"}]})
+    mqtt, tls, gate, mes, srv = cfg.sinks
+    assert (mqtt.name, mqtt.port, mqtt.topic) == ("mqtt", 1883, "station/{station}")
+    assert tls.port == 8883 and tls.options == {"ca_file": "ca.pem"}, "TLS moves the default port"
+    assert gate.port == 502 and gate.coils == {"ok": 5, "ng": 6} and "sequence" in gate.registers
+    assert mes.where == "http://h/v" and srv.port == 4841
+    assert sink_kind("opcua-server").serves and not sink_kind("mqtt").serves
+
+
+@pytest.mark.parametrize("raw, said", [
+    ([], "expected a JSON object"),
+    ({"sink": []}, "unknown key 'sink'"),
+    ({"sinks": [{"kind": "kafka"}]}, "kind 'kafka' is not one of"),
+    ({"sinks": [{"kind": "mqtt"}, {"kind": "mqtt"}]}, "the name 'mqtt' is used twice"),
+    ({"sinks": [{"kind": "mqtt", "qos": 3}]}, "qos must be 0, 1 or 2"),
+    ({"sinks": [{"kind": "mqtt", "topic": "a/{line}"}]}, "topic may hold {station}"),
+    ({"sinks": [{"kind": "mqtt", "cert_file": "c.pem"}]}, "cert_file and key_file go together"),
+    ({"sinks": [{"kind": "mqtt", "cert_file": "c.pem", "key_file": "k.pem"}]}, "needs ca_file"),
+    ({"sinks": [{"kind": "webhook", "url": "ftp://x"}]}, "url must start with http:// or https://"),
+    ({"sinks": [{"kind": "opcua", "url": "opc.tcp://h:4840/"}]}, "opcua needs 'nodes'"),
+    ({"sinks": [{"kind": "mqtt", "queue": 0}]}, "queue must be at least 1"),
+    ({"sinks": [{"kind": "mqtt"}], "defect_codes": {"scratch": 70000}}, "defect_codes maps a label to a code"),
+])
+def test_each_mistake_is_one_line_naming_where(raw, said):
+    with pytest.raises(OutputsError) as caught:
+        parse(raw, "outputs.json")
+    text = str(caught.value)
+    assert said in text and text.startswith("outputs.json") and "\n" not in text
