@@ -14,9 +14,11 @@ two parts (48 station+sequence pairs did at 0.9.0).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from station.fileutil import atomic_write
 from station.outputs.message import VerdictMessage
 
 SEQUENCE_BLOCK = 100
+log = logging.getLogger("station.outputs")
 _FIELDS = {f.name for f in fields(VerdictMessage)}
 
 
@@ -81,8 +84,12 @@ class Sequence:
         if self.path is not None and self.path.exists():
             try:
                 self._next = int(self.path.read_text(encoding="utf-8").strip())
-            except ValueError:
-                self._next = 1
+            except (OSError, ValueError, UnicodeDecodeError) as exc:
+                # Starting again at 1 would name parts that were already sent. The clock's seconds
+                # are past any count this station reached (a part a second for 56 years): a jump, never a repeat.
+                self._next = int(time.time())
+                log.error("the verdict sequence file %s is damaged (%s); numbering goes on from %d", self.path,
+                          type(exc).__name__, self._next)
         self._reserved = self._next - 1
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -41,3 +41,13 @@ def test_sequences_never_repeat_across_restarts_even_mid_block(tmp_path):
 def test_a_station_without_a_folder_counts_in_memory(tmp_path):
     seq = Sequence(None)
     assert [seq.next() for _ in range(3)] == [1, 2, 3]
+
+
+def test_a_damaged_sequence_file_jumps_ahead_never_back(tmp_path, caplog):
+    seq = Sequence(tmp_path)
+    sent = [seq.next() for _ in range(5)]
+    (tmp_path / "sequence").write_bytes(b"\x00\xff garbage")  # a power cut mid-write on a bad disk
+    again = Sequence(tmp_path)
+    n = again.next()
+    assert n > max(sent) and "sequence file" in caplog.text and "damaged" in caplog.text
+    assert Sequence(tmp_path).next() > n, "and the jump is persisted like any block"
