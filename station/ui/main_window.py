@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from station.labels import GOOD
 from station.ui import livereview, shopfloor, signin
 from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner, plain
+from station.ui.context import Options
 from station.ui.linestatus import LineStatus, leftovers
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import ViewKeys, shortcut
@@ -30,23 +31,6 @@ from station.ui.views.stats import StatsView
 from station.ui.workers import InspectionWorker, LiveResult
 
 DEMO_PACE_S = 0.5  # the demo plays two parts a second, so a new user can watch the verdicts
-
-
-@dataclass
-class Options:
-    source: str | None = None
-    model: str | None = None
-    data: str | None = None
-    db: str | None = None
-    store: str | None = None  # the image store (--store)
-    station: str | None = None  # this station's name (--station)
-    device: str = "auto"
-    backend: str | None = None
-    autostart: bool = True
-    kiosk: bool = False  # shop-floor kiosk: full screen, Live only, quitting confirmed (station.ui.shopfloor)
-    outputs: str | None = None  # the outputs file (--outputs); None: DATA/outputs.json when there is one
-    shadow: str | None = None  # a candidate model tried beside the active one (Models → Try beside the active)
-    model_factory: Callable[[], Any] | None = None  # tests: a deliberately slow model
 
 
 class MainWindow(QMainWindow):
@@ -143,7 +127,7 @@ class MainWindow(QMainWindow):
             return self._store
 
     def db(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None,
-           on_error: Callable[[str], None] | None = None, write: bool = False):
+           on_error: Callable[[str], None] | None = None, write: bool = False) -> Future | None:
         """Run fn(session) on the tasks thread (in a transaction when `write`)."""
         def job():
             from station.store.db import unreachable
@@ -171,6 +155,15 @@ class MainWindow(QMainWindow):
         from station.users import audit
 
         self.db(lambda s: audit(s, user, action, detail), write=True)
+
+    def camera_in_use(self) -> bool:
+        return self.worker is not None
+
+    def live_source(self) -> str:
+        return self.live.source_bar.spec()
+
+    def as_parent(self) -> QMainWindow:
+        return self
 
     def set_reviewer(self, name: str) -> None:
         self._reviewer = name.strip()[:128]  # for this session only: never offered to the next person

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station.ui.context import StationContext
 from station.ui.dialogs import fit_to_screen
 
 AUDIT_ROWS = 500
@@ -51,7 +52,7 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
 
 
 class PeopleDialog(QDialog):
-    def __init__(self, window: Any, who: str, parent: QWidget | None = None) -> None:
+    def __init__(self, window: StationContext, who: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.window_, self.who = window, who
         self.setWindowTitle("Users and audit trail")

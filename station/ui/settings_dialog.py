@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from station import settings
 from station.errors import StationError
 from station.model.backends import BACKENDS
+from station.ui.context import StationContext
 from station.ui.dialogs import fit_to_screen
 
 TITLES = {"retention": "Retention: which stored images may go (rows are always kept)",
@@ -48,8 +49,9 @@ HINTS = {
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, data: str | None, parent: QWidget | None = None, who: str = "") -> None:
-        super().__init__(parent)
+    def __init__(self, data: str | None, window: StationContext | None = None, who: str = "") -> None:
+        super().__init__(window.as_parent() if window is not None else None)
+        self.window_ = window  # None: opened on its own (a test); nothing to audit with, no people to manage
         self.setWindowTitle("Station settings")
         self.data, self.who = data, who
         self.fields: dict[str, QWidget] = {}
@@ -83,7 +85,7 @@ class SettingsDialog(QDialog):
         self.sections.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lay.addWidget(self.sections, 1)
         # The window's --outputs file, else DATA/outputs.json: the file the next Start reads.
-        self.outputs_path = getattr(getattr(parent, "options", None), "outputs", None)
+        self.outputs_path = window.options.outputs if window is not None else None
         self.outputs_button = QPushButton("Line outputs: MQTT, OPC UA, Modbus, webhook, PLC handshake…")
         self.outputs_button.setMinimumHeight(36)
         self.outputs_button.clicked.connect(self.open_outputs)
@@ -91,7 +93,7 @@ class SettingsDialog(QDialog):
         self.people_button = QPushButton("Users and audit trail…")
         self.people_button.setMinimumHeight(36)
         self.people_button.clicked.connect(self.open_people)
-        self.people_button.setEnabled(hasattr(parent, "db"))  # the window's database; not for a bare dialog
+        self.people_button.setEnabled(window is not None)  # the window's database; not for a bare dialog
         lay.addWidget(self.people_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._save)
@@ -130,8 +132,8 @@ class SettingsDialog(QDialog):
         from station.ui.outputs_dialog import OutputsDialog
 
         try:
-            options = getattr(self.parent(), "options", None)  # the window's --station, when opened from it
-            dialog = OutputsDialog(self.data, self.outputs_path, self, who=self.who or "", station=getattr(options, "station", None))
+            station = self.window_.options.station if self.window_ is not None else None  # the window's --station
+            dialog = OutputsDialog(self.data, self.outputs_path, self, who=self.who or "", station=station)
         except StationError as exc:  # a hand-edited file that does not load: said, not lost
             self.error.setText(str(exc))
             return
@@ -141,7 +143,9 @@ class SettingsDialog(QDialog):
     def open_people(self) -> None:
         from station.ui.people import PeopleDialog
 
-        self.people_dialog = dialog = PeopleDialog(self.parent(), self.who, self)  # tests drive the open dialog
+        if self.window_ is None:
+            return
+        self.people_dialog = dialog = PeopleDialog(self.window_, self.who, self)  # tests drive the open dialog
         dialog.exec()
 
     def values(self) -> dict[str, Any]:
@@ -166,7 +170,6 @@ class SettingsDialog(QDialog):
             return
         after = settings.load(self.data).flat()
         changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-        audit = getattr(self.parent(), "audit", None)  # the window: who changed what, as the CLI records it
-        if changes and audit is not None:
-            audit(self.who or "(no users)", "setting_changed", {"changes": changes})
+        if changes and self.window_ is not None:  # who changed what, as the CLI records it
+            self.window_.audit(self.who or "(no users)", "setting_changed", {"changes": changes})
         self.accept()

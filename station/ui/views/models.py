@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from station.errors import StationError
 from station.model.backends import installed
+from station.ui.context import StationContext
 from station.ui.dialogs import ask
 from station.ui.views.model_card import card_html, headline_f1
 from station.ui.views.trial import TrialBar
@@ -37,7 +38,7 @@ TRAINS_ELSEWHERE = ("Retraining runs on the engineering PC (the full build): exp
 
 
 class ModelsView(QWidget):
-    def __init__(self, window) -> None:
+    def __init__(self, window: StationContext) -> None:
         super().__init__()
         self.window_ = window
         self.list = QListWidget()
@@ -251,10 +252,10 @@ class ModelsView(QWidget):
     def _new_line_from_camera(self) -> None:
         from PySide6.QtWidgets import QInputDialog
 
-        if self.window_.worker is not None:
+        if self.window_.camera_in_use():
             self.window_.show_error("stop the live inspection first: the camera is in use")
             return
-        spec = self.window_.live.source_bar.spec()
+        spec = self.window_.live_source()
         if not spec.strip() or spec.strip().endswith(":"):  # "grab from :" once read the working directory
             self.window_.show_error("choose the camera on the Live tab first, then New line from camera")
             return

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidgetItem, QPushButton, QVBoxLayout
 
+from station.ui.context import StationContext
 from station.ui.dialogs import fit_to_screen
 from station.ui.imageview import ImageView
 from station.ui.tasks import Tasks
@@ -19,8 +20,8 @@ LAST = 60  # parts shown: a shift's rejects at a glance, cheap to read and thumb
 
 
 class RejectsDialog(QDialog):
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
+    def __init__(self, window: StationContext) -> None:
+        super().__init__(window.as_parent())
         self.window_ = window
         self.setWindowTitle(f"The last {LAST} rejects")
         self.loader = Tasks(self, name="station-rejects")

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from station.domain import ReviewRecord
 from station.labels import GOOD
+from station.ui.context import StationContext
 from station.ui.dialogs import ask
 from station.ui.imageview import ImageView
 from station.ui.tasks import Tasks
@@ -39,7 +40,7 @@ PREFETCH = 2
 
 
 class ReviewView(QWidget):
-    def __init__(self, window) -> None:
+    def __init__(self, window: StationContext) -> None:
         super().__init__()
         self.window_ = window
         self.items: list[dict[str, Any]] = []

@@ -12,12 +12,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from station.ui import theme
+from station.ui.context import StationContext
 
 PALETTE = ["#58a6ff", "#f778ba", "#3fb950", "#d29922", "#a371f7", "#ff7b72", "#79c0ff", "#56d364"]
 
 
 class StatsView(QWidget):
-    def __init__(self, window) -> None:
+    def __init__(self, window: StationContext) -> None:
         super().__init__()
         self.window_ = window
         self.total, self.passed, self.failed, self.reviewed, self.yield_ = (QLabel("–") for _ in range(5))

@@ -8,9 +8,11 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QWidget
 
+from station.ui.context import StationContext
+
 
 class TrialBar(QWidget):
-    def __init__(self, window: Any, selected: Any) -> None:
+    def __init__(self, window: StationContext, selected: Any) -> None:
         super().__init__()
         self.window_, self.selected = window, selected  # selected(): the ModelEntry in the list, or None
         self.try_btn = QPushButton("Try beside the active")
