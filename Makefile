@@ -24,7 +24,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# Everything CI runs, on two workers (about 12.5 minutes on 2 cores with the venv made). Whole files go to one worker,
+# Everything CI runs, on two workers (about 18 minutes on 2 cores with the venv made). Whole files go to one worker,
 # in collection order: the bundle build, the longest single step, first (tests/conftest.py).
 test: check $(PEERS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
