@@ -200,21 +200,6 @@ def _outputs(data: str | None, station: str | None) -> Check:
     return Check(not bad, "; ".join(words), {"sinks": [h.to_json() for h in found]})
 
 
-def _tree_bytes(folder: "os.PathLike[str] | str", since: float) -> tuple[int, int]:
-    """(all bytes, bytes modified since `since`) of the files under a folder."""
-    total = recent = 0
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                st = os.stat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            total += st.st_size
-            if st.st_mtime >= since:
-                recent += st.st_size
-    return total, recent
-
-
 def _disk(data: str | None, db: str | None) -> Check:
     """Free space where the station writes, what each kind of file takes, and how long the free
     space lasts at the last week's rate (from the rows' own byte counts when they have them)."""
@@ -222,6 +207,7 @@ def _disk(data: str | None, db: str | None) -> Check:
 
     from station import config, settings
     from station.diskguard import level_for
+    from station.fileutil import tree_bytes
 
     root = config.data_dir(data)
     usage = shutil.disk_usage(root)
@@ -229,7 +215,7 @@ def _disk(data: str | None, db: str | None) -> Check:
     used: dict[str, int] = {}
     recent_files = 0
     for folder in ("images", "heatmaps", "models", "backups", "logs"):
-        used[folder], recent = _tree_bytes(root / folder, week_ago)
+        used[folder], recent = tree_bytes(root / folder, week_ago)
         if folder in ("images", "heatmaps"):
             recent_files += recent
     db_files = [p for p in (root / "station.db", root / "station.db-wal", root / "station.db-shm") if p.is_file()] if not db else []

@@ -141,3 +141,19 @@ def runs_holding(data: Path) -> int:
             continue
         path.unlink(missing_ok=True)
     return held
+
+
+def tree_bytes(folder: "os.PathLike[str] | str", since: float = 0.0) -> tuple[int, int]:
+    """(all bytes, bytes modified since `since`) of the files under a folder; a file that goes
+    away meanwhile counts as none."""
+    total = recent = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                st = os.stat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            total += st.st_size
+            if st.st_mtime >= since:
+                recent += st.st_size
+    return total, recent

@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from station.fileutil import atomic_write
+from station.fileutil import atomic_write, tree_bytes
 
 log = logging.getLogger("station.spool")
 
@@ -63,7 +63,7 @@ class Spool:
         Walked once; later changes made by this process are counted as they happen."""
         with self._lock:
             if self._bytes is None:
-                self._bytes = sum(_tree_bytes(p) for p in self.pending())
+                self._bytes = sum(tree_bytes(p)[0] for p in self.pending())
             return self._bytes
 
     def _count_bytes(self, n: int) -> None:
@@ -89,7 +89,7 @@ class Spool:
         _fsync_dir(tmp)  # the folder's entries too, before it takes its real name
         os.replace(tmp, self.root / name)
         _fsync_dir(self.root)
-        self._count_bytes(_tree_bytes(self.root / name))
+        self._count_bytes(tree_bytes(self.root / name)[0])
 
     def pending(self) -> list[Path]:
         """Batches waiting, oldest first."""
@@ -123,7 +123,7 @@ class Spool:
 
     def remove(self, batch: SpooledBatch) -> None:
         if batch.folder is not None:
-            size = _tree_bytes(batch.folder)
+            size = tree_bytes(batch.folder)[0]
             shutil.rmtree(batch.folder, ignore_errors=True)
             self._count_bytes(-size)
 
@@ -139,17 +139,6 @@ def from_row(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     out["captured_at"] = out["captured_at"].isoformat()
     return out
-
-
-def _tree_bytes(folder: Path) -> int:
-    total = 0
-    for dirpath, _dirs, names in os.walk(folder):
-        for name in names:
-            try:
-                total += os.stat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-    return total
 
 
 def _fsync_dir(path: Path) -> None:
