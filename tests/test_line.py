@@ -139,22 +139,33 @@ def test_three_stations_into_one_line_and_a_reviewer_elsewhere_reads_every_image
 
 
 def test_promote_once_and_every_station_switches_between_parts(line, tmp_path):
+    import shutil
+
     pg, _ = line
     db, store = _db(pg, "promote"), "s3://line/promote"
     parts = tmp_path / "brick"
     run_cli("line-data", str(parts), "--line", "brick", "--good", "12", "--stream", "60", "--test", "0", "--size", "128")
     run_cli("teach", str(parts / "good"), "--out", str(tmp_path / "brick-model"), "--bank", "256", "--size", "128", "--name", "brick")
-    stream = parts / "line"
-    runners = [_start("run", str(stream), "--db", db, "--store", store, "--station", n, "--pace", "0.25", "--batch-size", "1",
-                      data=tmp_path / n) for n in ("B", "C")]
-    # The line is judging with the default model: verdicts are stored (a fixed sleep here met a
-    # loaded machine where no station had judged anything yet).
+    files = sorted(p for p in (parts / "line").rglob("*") if p.is_file())
+    assert len(files) == 60
+    # A hot folder that gets the second part of the stream only after the promotion: the stations
+    # are still running when it lands however slow the machine (a folder of 60 at a fixed pace once
+    # ran out before the promote command had started).
+    stream = tmp_path / "hot"
+    stream.mkdir()
+    for f in files[:20]:
+        shutil.copy(f, stream / f.name)
+    runners = [_start("run", f"watch:{stream}", "--db", db, "--store", store, "--station", n, "--pace", "0.25",
+                      "--batch-size", "1", "--limit", "60", data=tmp_path / n) for n in ("B", "C")]
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and _committed(db) < 6:
+    while time.monotonic() < deadline and _committed(db) < 6:  # the line judges with the default model
         time.sleep(0.2)
     promoted = json.loads(run_cli("promote", str(tmp_path / "brick-model"), "--as", "brick", "--by", "eng", "--db", db,
                                   "--store", store, "--station", "A", "--json", data=tmp_path / "A").stdout)
     assert promoted["active"] == "brick" and promoted["line"]["name"] == "brick"
+    for f in files[20:]:
+        shutil.copy(f, stream / f".{f.name}.part")
+        os.replace(stream / f".{f.name}.part", stream / f.name)  # whole files only, as a camera PC writes them
     outs = [_finish(p) for p in runners]
     for out in outs:  # the two stations see the same files: what one judged, the other skips
         assert out["processed"] + out["skipped"] == 60 and out["failed"] == 0

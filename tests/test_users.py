@@ -218,7 +218,9 @@ def test_a_gloved_hand_signs_in_by_touch(qtbot, data_dir):
         for key in "2468109":
             qtbot.mouseClick(dialog.keypad.keys[key], Qt.MouseButton.LeftButton)
         qtbot.mouseClick(dialog.keypad.keys["⌫"], Qt.MouseButton.LeftButton)  # the 9 was a slip
-        seen["focus"] = QApplication.focusWidget() is dialog.pin
+        # The dialog's own focus widget: whether the offscreen platform has made the dialog the
+        # active window yet depends on the machine's speed; which widget holds its focus does not.
+        seen["focus"] = dialog.focusWidget() is dialog.pin
         qtbot.keyClick(dialog.pin, Qt.Key.Key_Return)
 
     QTimer.singleShot(50, tap)
