@@ -175,8 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conflicts", action="store_true",
                    help="instead: the reviewed items whose identical image carries another label elsewhere")
     p.add_argument("--limit", type=COUNT, default=50, metavar="N")
+    p.add_argument("--group", action="store_true",
+                   help="put alike defects side by side: each item gets a group (1 = the largest) by the region its heatmap "
+                        "found, under the active model or --model (best with --order types)")
     _from_station(p)
-    _common(p)
+    _common(p, model=True)
 
     p = sub.add_parser("stats", help="parts inspected, passed, failed, reviewed and the yield after reviews")
     scope = p.add_mutually_exclusive_group()

@@ -68,6 +68,21 @@ def test_teach_inspect_review_retrain_through_the_cli(taught, brick, data_dir, t
     assert unnamed and len(unnamed) == len(failed), (len(unnamed), len(failed))
     assert all(q["verdict"] == "fail" and q["predicted"] == "anomaly" for q in unnamed)
     assert [q["p_defect"] for q in unnamed] == sorted((q["p_defect"] for q in unnamed), reverse=True)
+    # Grouped by likeness (the B grid's groups): the same items, group by group, and an image that
+    # cannot be read now stays in the queue, ungrouped, last.
+    broken = Path(unnamed[0]["image"])
+    kept = broken.read_bytes()
+    broken.write_bytes(kept[:100])
+    try:
+        grouped = run_json("queue", "--order", "types", "--group", "--limit", "100", "--model", str(model), data=data_dir)
+    finally:
+        broken.write_bytes(kept)
+    assert sorted(q["id"] for q in grouped) == sorted(q["id"] for q in unnamed)
+    assert grouped[-1]["id"] == unnamed[0]["id"] and grouped[-1]["group"] is None
+    groups = [q["group"] for q in grouped[:-1]]
+    assert groups == sorted(groups) and groups[0] == 1 and all(q["group_size"] == groups.count(q["group"]) for q in grouped[:-1])
+    plain = run_cli("queue", "--order", "types", "--group", "--model", "default", data=data_dir, check=False)
+    assert plain.returncode != 0 and "grouping needs a taught model" in plain.stderr and "Traceback" not in plain.stderr
     for q in queue[:30]:
         truth = q["origin"].replace("\\", "/").split("/")[-2]
         label_in_process(data_dir, q["id"], truth, "qa")

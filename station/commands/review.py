@@ -1,4 +1,5 @@
-"""`station queue`, `station label`, `station export`. None of these imports torch."""
+"""`station queue`, `station label`, `station export`. None of these imports torch (`queue --group`
+loads the model, which is what it needs one for)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
         }
         for r in rows
     ]
+    if args.group:
+        items = _grouped(args, store, rows, items)
     if args.json:
         emit_json(items)
     else:
@@ -48,7 +51,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
             gone = f"  [no image: {it['image_gone']}]" if it["image_gone"] else ""
             flag = f"  [conflict: {' vs '.join(it['conflict'])}]" if it["conflict"] else ""
             now = f"labelled {it['label']}" if it["label"] else f"{it['predicted']:<12} p_defect={it['p_defect']:.3f}"
-            print(safe(f"{it['id']:>8}  {it['verdict']:<4}  {now}  {it['origin']}{gone}{flag}"))
+            group = f"G{it['group']:<3} " if it.get("group") else ("     " if args.group else "")
+            print(safe(f"{it['id']:>8}  {group}{it['verdict']:<4}  {now}  {it['origin']}{gone}{flag}"))
         if not items:
             print("no conflicting labels" if args.conflicts else "the review queue is empty", file=sys.stderr)
     return 0
@@ -141,3 +145,17 @@ def cmd_shadow(args: argparse.Namespace) -> int:
     else:
         print("\n".join(report.lines()))
     return 0
+
+
+def _grouped(args: argparse.Namespace, store: Any, rows: list[Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items with alike defect regions side by side: `group` 1 is the largest; an item whose
+    image cannot be read has none and comes last (the queue still shows it)."""
+    from station.commands.inspection import backend_arg
+    from station.model import load_model
+    from station.model.grouping import group_stored
+
+    model = load_model(args.model, args.data, device=args.device, backend=backend_arg(args))
+    placed = group_stored(model, store.blobs, [None if r.image_gone else r.image_path for r in rows])
+    for it, p in zip(items, placed, strict=True):
+        it["group"], it["group_size"] = (p.group, p.size) if p else (None, None)
+    return sorted(items, key=lambda it: it["group"] or len(items) + 1)  # stable: queue order within a group

@@ -16,7 +16,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -32,8 +31,9 @@ from station.ui.context import StationContext
 from station.ui.dialogs import ask
 from station.ui.imageview import ImageView
 from station.ui.tasks import Tasks
-from station.ui.views.review_filters import ReviewFilters
+from station.ui.views.review_filters import QUEUE_ORDER, ReviewFilters, refill
 from station.ui.views.review_grid import BulkGrid
+from station.ui.views.review_groups import PageGrouper
 
 PAGE = 200
 PREFETCH = 2
@@ -53,6 +53,7 @@ class ReviewView(QWidget):
         self.undo_stack: list[list[tuple[dict[str, Any], int]]] = []
         self.in_flight, self.undo_waiting = 0, False  # a Ctrl+Z right after a key waits for that key's write
         self.loader = Tasks(self, "station-prefetch")
+        self.grouper = PageGrouper(self, window)
         self._build()
 
     # -- layout ---------------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class ReviewView(QWidget):
                 "N": self.new_type, "S": lambda: self.step(1), "Right": lambda: self.step(1), "Left": lambda: self.step(-1),
                 "Ctrl+Z": self.undo, "U": self.undo, "H": lambda: self.image.set_heat_visible(not self.image.show_heat),
                 "+": lambda: self.image.zoom_by(1.25), "=": lambda: self.image.zoom_by(1.25), "-": lambda: self.image.zoom_by(0.8),
-                "0": self.image.reset_zoom, "B": self.bulk.toggle}
+                "0": self.image.reset_zoom, "B": self.bulk.toggle, "A": self.grid.select_group}
         for n in range(1, 10):
             keys[str(n)] = partial(self.decide_defect, n)
         self.key_slots = keys  # the window sends them here whatever has focus (ui.shortcuts.ViewKeys)
@@ -126,6 +127,7 @@ class ReviewView(QWidget):
         from station.store import conflicts, repo, stats
 
         order, filters = self.order.currentData(), self.filters()
+        order = QUEUE_ORDER.get(order, order)
 
         def read(s):
             rows = repo.queue(s, order, PAGE, **filters)
@@ -142,24 +144,19 @@ class ReviewView(QWidget):
         self.labels = data["labels"]
         self.keys = data["keys"]
         self.index = 0
-        self._refill(self.predicted, "any prediction", [(x, x) for x in self.labels])
-        self._refill(self.run, "all runs", [(f"run {r['id']} · {Path(r['source']).name or r['source']}", r["id"]) for r in data["runs"]])
-        self._refill(self.station, "all stations", [(n, n) for n in data["stations"]])
+        refill(self.predicted, "any prediction", [(x, x) for x in self.labels])
+        refill(self.run, "all runs", [(f"run {r['id']} · {Path(r['source']).name or r['source']}", r["id"]) for r in data["runs"]])
+        refill(self.station, "all stations", [(n, n) for n in data["stations"]])
         self.station.setVisible(len(data["stations"]) > 1)
         self._show_keys()
+        self.grouper.forget()
+        if self.order.currentData() == "groups" and self.items:  # grouped by likeness; then one key names a group
+            self.bulk.setChecked(True)
+            self.window_.show_message(f"grouping {len(self.items)} unnamed defects by likeness…")
+            self.grouper.start(list(self.items), self._grouped)
         if self.bulk.isChecked():
             self._fill_grid()
         self.show_current()
-
-    def _refill(self, combo: QComboBox, any_text: str, entries: list[tuple[str, Any]]) -> None:
-        current = combo.currentData()
-        combo.blockSignals(True)
-        combo.clear()
-        combo.addItem(any_text, None)
-        for text, value in entries:
-            combo.addItem(text, value)
-        combo.setCurrentIndex(max(0, combo.findData(current)))
-        combo.blockSignals(False)
 
     def current(self) -> dict[str, Any] | None:
         return self.items[self.index] if 0 <= self.index < len(self.items) else None
@@ -303,7 +300,7 @@ class ReviewView(QWidget):
 
     def _show_keys(self) -> None:
         self.keys_label.setText("Enter confirm · G good · " + " · ".join(f"{d} {x}" for x, d in self.keys.items() if d is not None)
-                          + " · N new type · S skip · Ctrl+Z undo · H heatmap · +/− zoom · B grid")
+                          + " · N new type · S skip · Ctrl+Z undo · H heatmap · +/− zoom · B grid · A group")
 
     def undo(self) -> None:
         """Undo the last step: one review, or every item of a bulk label at once (all or none:
@@ -378,9 +375,22 @@ class ReviewView(QWidget):
             self.items = [it for it in self.items if it["id"] not in chosen]
             self.index = min(self.index, max(0, len(self.items) - 1))
             self._fill_grid()
+            self.grid.select_group()  # grouped: the next group is selected, ready for its key
             self.window_.show_message(f"{len(outs)} items labelled {label or 'as predicted'}")
 
         self.window_.db(write, done, write=True)
 
+    # -- groups -------------------------------------------------------------------------------------------
+    def _grouped(self, items: list[dict[str, Any]]) -> None:
+        self.items.sort(key=lambda it: it.get("group") or len(items) + 1)  # what was decided meanwhile stays out
+        self.index = 0
+        self._fill_grid()
+        self.grid.select_group()
+        self.grid.setFocus()
+        found = len({it["group"] for it in items if it.get("group")})
+        self.window_.show_message(f"{len(items)} unnamed defects in {found} groups: a digit names the selected group "
+                                  "(Ctrl+click leaves a part out), A selects the group under the cursor")
+
     def close_view(self) -> None:
         self.loader.close()
+        self.grouper.close()

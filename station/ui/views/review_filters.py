@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QComboBox, QLineEdit
 SINCE = [("any time", None), ("last hour", timedelta(hours=1)), ("last 24 hours", timedelta(days=1)),
          ("last 7 days", timedelta(days=7))]
 ORDERS = (("uncertainty", "Least certain first"), ("recent", "Most recent first"), ("defects", "Predicted defects first"),
-          ("types", "Unnamed defects (teach types)"))
+          ("types", "Unnamed defects (teach types)"), ("groups", "Unnamed defects, alike together (grid)"))
+QUEUE_ORDER = {"groups": "types"}  # the groups order is the types queue, grouped after it is read
 
 
 class ReviewFilters:
@@ -42,3 +43,15 @@ class ReviewFilters:
         return {"verdict": self.verdict.currentData(), "predicted": self.predicted.currentData(), "run_id": self.run.currentData(),
                 "station": self.station.currentData(), "origin_like": self.origin.text().strip() or None,
                 "since": datetime.now(UTC) - delta if delta else None}
+
+
+def refill(combo: QComboBox, any_text: str, entries: list[tuple[str, Any]]) -> None:
+    """New entries under "any", keeping what was chosen when it is still there."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItem(any_text, None)
+    for text, value in entries:
+        combo.addItem(text, value)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
+    combo.blockSignals(False)

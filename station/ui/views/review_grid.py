@@ -1,6 +1,9 @@
 """The Review tab's grid: the queue page as thumbnails, many selected and labelled at once.
 Thumbnails load on the prefetch thread; grid items come and go with every refill, so a late
-thumbnail finds its item by id and never keeps a stale one."""
+thumbnail finds its item by id and never keeps a stale one.
+
+Grouped (the queue's "alike defects" order), each item says its group and groups alternate
+their shade, so where one group ends is seen at a glance; one group is selected at a time."""
 
 from __future__ import annotations
 
@@ -8,11 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
 from station.ui.qimage import to_pixmap
 from station.ui.tasks import Tasks
+
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class BulkGrid(QListWidget):
@@ -40,8 +45,12 @@ class BulkGrid(QListWidget):
         self.clear()
         self._items = {}
         for item in items:
-            w = QListWidgetItem(f"#{item['id']} {item['predicted']}")
+            group = item.get("group")
+            w = QListWidgetItem(f"G{group} · #{item['id']}" if group else f"#{item['id']} {item['predicted']}")
             w.setData(Qt.ItemDataRole.UserRole, item["id"])
+            w.setData(GROUP_ROLE, group)
+            if group and group % 2 == 0:
+                w.setBackground(QBrush(QColor("#1f3a5f")))
             self.addItem(w)
             self._items[item["id"]] = w
             w.setIcon(self._thumbs.get(item["id"], self._blank))
@@ -51,6 +60,25 @@ class BulkGrid(QListWidget):
 
     def selected_ids(self) -> list[int]:
         return [w.data(Qt.ItemDataRole.UserRole) for w in self.selectedItems()]
+
+    def select_group(self, group: int | None = None) -> int | None:
+        """Select one whole group: `group`, else the current item's, else the first one left.
+        Returns the group selected (None: the grid has no groups)."""
+        items = [self.item(i) for i in range(self.count())]
+        grouped = [w for w in items if w.data(GROUP_ROLE)]
+        if not grouped:
+            return None
+        if group is None:
+            current = self.currentItem()
+            group = current.data(GROUP_ROLE) if current is not None and current.data(GROUP_ROLE) else grouped[0].data(GROUP_ROLE)
+        self.clearSelection()
+        members = [w for w in grouped if w.data(GROUP_ROLE) == group]
+        for w in members:
+            w.setSelected(True)
+        if members:
+            self.setCurrentItem(members[0], self.selectionModel().SelectionFlag.NoUpdate)
+            self.scrollToItem(members[0])
+        return group
 
     def _load_thumb(self, blobs: Callable[[], Any], item: dict[str, Any]) -> None:
         from station.ui.loading import thumbnail
