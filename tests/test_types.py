@@ -44,3 +44,20 @@ def test_the_region_is_where_the_map_peaks():
     region, differs = desc[:4] * np.sqrt(2), desc[4:] * np.sqrt(2)
     assert region.argmax() == 1 and differs.argmax() == 1
     assert np.isclose(np.linalg.norm(desc), 1.0, atol=1e-5)
+
+
+def test_shape_numbers_are_alike_by_their_standardised_values():
+    """Shape numbers have units of their own (a size in hundreds of pixels beside a sign of ±1):
+    a standardised bank tells types apart by every number, not by the largest one alone."""
+    rng = np.random.default_rng(3)
+    size = rng.normal(500.0, 50.0, size=30)  # the same spread of sizes for both types
+    sign = np.repeat([1.0, -1.0], 15) + 0.1 * rng.normal(size=30)  # bright scratches, dark cracks
+    x = np.stack([size, sign], axis=1).astype(np.float32)
+    names = ["scratch"] * 15 + ["crack"] * 15
+    raw = types.fit(x, names)
+    shaped = types.fit(x, names, standardised=True)
+    test = np.array([[520.0, 1.0], [480.0, -1.0]], np.float32)
+    assert shaped.classes == ["crack", "scratch"]
+    assert list(shaped.similarities(test).argmax(1)) == [1, 0], "named by the sign, whatever the size"
+    cos = raw.similarities(types._unit(test))
+    assert abs(cos[0, 0] - cos[0, 1]) < 0.01, "unstandardised, the size swamps the sign"

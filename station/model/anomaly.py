@@ -153,8 +153,11 @@ def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -
     net = AnomalyNet(backbone.trunk, bank, adapter, head, canvas=template_canvas(card))
     named = card.get("anomaly", {}).get("types")
     if isinstance(named, dict) and named.get("count"):  # shapes for loading; the values come with the weights
+        from station.model.defect_shape import FEATURES
+
         n = int(named["count"])
-        net.set_types(np.zeros((n, 2 * int(bank.shape[1])), np.float32), np.zeros(n, np.float32))
+        width = FEATURES if named.get("description") == "shape" else 2 * int(bank.shape[1])
+        net.set_types(np.zeros((n, width), np.float32), np.zeros(n, np.float32))
     if bank.shape[1] > 1:  # 1: a placeholder while teaching
         with torch.inference_mode():
             width = net.features(torch.zeros(1, 3, 64, 64))[0].shape[1]

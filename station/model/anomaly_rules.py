@@ -31,6 +31,7 @@ from station.domain import Prediction
 from station.labels import GOOD
 from station.model import knn
 from station.model.cam import gradcam
+from station.model.defect_shape import FEATURES, describe_shapes
 from station.model.rules import ClassifierRules, softmax
 from station.model.template import Judge, TemplateStats, gray_images
 from station.model.types import TypeBank, describe
@@ -82,9 +83,13 @@ class AnomalyRules(ClassifierRules):
         # Reviewed defects' regions (station.model.types): they name a failed part's type.
         named = a.get("types")
         self.types: TypeBank | None = None
+        # How the reviewed defects were described: by their shape against the template (a
+        # fixtured line, 0.9.5), or by trunk features of the region (every other line, and older cards).
+        self.type_description = str(named.get("description", "region")) if isinstance(named, dict) else self.region_kind
         if isinstance(named, dict) and named.get("classes"):
             vectors, labels = self.type_state()
-            self.types = TypeBank(vectors, labels.astype(np.int64), list(named["classes"]), float(named["cut"]))
+            self.types = TypeBank(vectors, labels.astype(np.int64), list(named["classes"]), float(named["cut"]),
+                                  standardised=self.type_description == "shape")
 
     def scorer(self) -> PatchScorer:
         raise NotImplementedError
@@ -149,7 +154,7 @@ class AnomalyRules(ClassifierRules):
         p_anom = _sigmoid(maps.reshape(len(maps), -1).max(1))
         rows = [p_anom[:, None]]
         if self.types is not None:
-            rows.insert(0, self.types.rows(describe(out.emb, maps)))
+            rows.insert(0, self.types.rows(self._descriptions(x, out.emb, maps, failing=p_anom >= min(0.5, self.threshold))))
         # 0.5 at the cut, near 0 on a typical good patch: a good part's map stays dark.
         heat = _sigmoid(maps).astype(np.float32)
         if self.has_classifier and out.logits is not None and out.features is not None:
@@ -166,13 +171,33 @@ class AnomalyRules(ClassifierRules):
                     heat[i] = cv2.resize(cams[j], (w, h), interpolation=cv2.INTER_LINEAR)
         return np.concatenate(rows, axis=1), heat
 
+    @property
+    def region_kind(self) -> str:
+        """How `regions` describes a defect: "shape" against the template, else "region"."""
+        return "shape" if self.judge is not None else "region"
+
     def regions(self, x: Any) -> np.ndarray:
-        """(N, 2D) descriptions of the region each part's anomaly map points at (station.model.types)."""
+        """(N, D) descriptions of each part's defect, as new reviewed defects are described for
+        naming: its shape against the template where the model has one, else the region its
+        anomaly map points at (station.model.defect_shape, station.model.types)."""
         x = np.asarray(x, dtype=np.float32)
+        if self.judge is not None:
+            return describe_shapes(self.judge, gray_images(x, self.mean, self.std))
         out = self.run_graph(x)
         assert out.emb is not None
         scorer = self.scorer()
         return describe(out.emb, scorer.logit_maps(out.emb, self.evidence_np(out.emb, x, scorer)))
+
+    def _descriptions(self, x: np.ndarray, emb: np.ndarray, maps: np.ndarray, failing: np.ndarray) -> np.ndarray:
+        """The type bank's kind of description. Shapes are measured for failing parts only (a
+        second registration each); a passing part's type is `good` whatever it would say."""
+        if self.type_description != "shape" or self.judge is None:
+            return describe(emb, maps)
+        out = np.zeros((len(x), self.types.vectors.shape[1] if self.types is not None else FEATURES), np.float32)
+        idx = np.flatnonzero(failing)
+        if len(idx):
+            out[idx] = describe_shapes(self.judge, gray_images(x[idx], self.mean, self.std))
+        return out
 
     def probabilities(self, x: Any) -> np.ndarray:
         return self.forward_with_cam(x)[0]

@@ -87,7 +87,11 @@ def describe_images(model: Any, images: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def group_images(model: Any, images: Sequence[np.ndarray], min_similarity: float | None = None) -> Groups:
-    return cluster(describe_images(model, images), min_similarity)
+    vectors = describe_images(model, images)
+    if getattr(model, "region_kind", "region") == "shape" and len(vectors) > 1:
+        # Shape numbers have units of their own: alike is the cosine of the standardised numbers.
+        vectors = (vectors - vectors.mean(0)) / (vectors.std(0) + 1e-6)
+    return cluster(vectors, min_similarity)
 
 
 @dataclass(frozen=True)

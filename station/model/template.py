@@ -49,6 +49,23 @@ class TemplateStats:
     count: np.ndarray
 
 
+@dataclass
+class Compared:
+    """A registered part (light corrected) and the template in its frame, pixel by pixel."""
+
+    part: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    valid: np.ndarray  # where enough good parts were seen to judge
+
+    def signed(self) -> np.ndarray:
+        """(part - mean) / spread, smoothed: positive where the part is brighter than good ones."""
+        import cv2
+
+        w = self.part.shape[1]
+        return cv2.GaussianBlur((self.part - self.mean) / (self.sd + SD_FLOOR), (0, 0), SMOOTH * w / 256.0)
+
+
 def gray_images(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
     """Normalized input batch (N, 3, H, W) -> grey images in 0..1, as the model saw them."""
     rgb = x * std[None, :, None, None] + mean[None, :, None, None]
@@ -219,9 +236,9 @@ class Judge:
             self._registrar = Registrar(self.stats.mean)
         return self._registrar
 
-    def residual(self, gray: np.ndarray, cells: tuple[int, int]) -> np.ndarray | None:
-        """(h, w) residual per feature cell (0 where the template cannot judge), or None when the
-        part does not register to the taught product."""
+    def compare(self, gray: np.ndarray) -> Compared | None:
+        """The part beside the template warped into its frame, light corrected; None when the part
+        does not register to the taught product."""
         import cv2
 
         matrix = self.registrar.register(gray)
@@ -233,11 +250,20 @@ class Judge:
         sd = cv2.warpAffine(self.stats.sd, back, (w, h), flags=cv2.INTER_LINEAR)
         count = cv2.warpAffine(self.stats.count, back, (w, h), flags=cv2.INTER_NEAREST)
         valid = cv2.erode((count >= MIN_COUNT).astype(np.uint8), np.ones((2 * EDGE + 1, 2 * EDGE + 1), np.uint8)) > 0
-        if valid.mean() < 0.05:
+        part = _light(gray, mean, valid) if valid.mean() >= 0.05 else gray
+        return Compared(part, mean, sd, valid)
+
+    def residual(self, gray: np.ndarray, cells: tuple[int, int]) -> np.ndarray | None:
+        """(h, w) residual per feature cell (0 where the template cannot judge), or None when the
+        part does not register to the taught product."""
+        import cv2
+
+        c = self.compare(gray)
+        if c is None:
+            return None
+        if c.valid.mean() < 0.05:
             return np.zeros(cells, np.float32)
-        part = _light(gray, mean, valid)
-        r = cv2.GaussianBlur((part - mean) / (sd + SD_FLOOR), (0, 0), SMOOTH * w / 256.0)
-        r = np.abs(r) * valid
+        r = np.abs(c.signed()) * c.valid
         return cv2.resize(r, (cells[1], cells[0]), interpolation=cv2.INTER_AREA)
 
     def scores(self, grays: list[np.ndarray], cells: tuple[int, int]) -> np.ndarray:

@@ -72,20 +72,33 @@ class TypeBank:
     every type, a linear namer (fitted here, from the bank) names the type; the nearest reviewed
     defect still decides whether the region is like any of them at all."""
 
-    vectors: np.ndarray  # (n, 2D), unit length
+    vectors: np.ndarray  # (n, 2D) unit length (region descriptions), or (n, F) shape numbers as measured
     labels: np.ndarray  # (n,) index into classes
     classes: list[str]
     cut: float  # best similarity below this: a type nobody named yet
+    # Shape numbers (station.model.defect_shape) have units of their own: likeness is the cosine
+    # after standardising each by the bank's own mean and spread.
+    standardised: bool = False
 
     def __post_init__(self) -> None:
         counts = np.bincount(self.labels.astype(np.int64), minlength=len(self.classes))
         self.linear = None
         if len(self.classes) > 1 and counts.min() >= LINEAR_MIN_EACH:
             self.linear = fit_linear(self.vectors, self.labels.astype(np.int64), len(self.classes))
+        v = np.asarray(self.vectors, np.float64)
+        self._mu: np.ndarray = v.mean(0) if self.standardised else np.zeros(v.shape[1])
+        self._sd: np.ndarray = v.std(0) + 1e-6 if self.standardised else np.ones(v.shape[1])
+        self._bank = self.view(self.vectors)
+
+    def view(self, desc: np.ndarray) -> np.ndarray:
+        """Descriptions as the unit vectors whose dot product is their likeness."""
+        if not self.standardised:
+            return np.asarray(desc, np.float32)
+        return _unit((np.asarray(desc, np.float64) - self._mu) / self._sd).astype(np.float32)
 
     def similarities(self, desc: np.ndarray) -> np.ndarray:
         """(N, K): per type, the best cosine similarity to one of its reviewed defects."""
-        sims = desc @ self.vectors.T
+        sims = self.view(desc) @ self._bank.T
         out = np.full((len(desc), len(self.classes)), -1.0, dtype=np.float32)
         for k in range(len(self.classes)):
             members = self.labels == k
@@ -105,14 +118,15 @@ class TypeBank:
         return np.concatenate([e / e.sum(1, keepdims=True), s.max(1, keepdims=True)], axis=1).astype(np.float32)
 
 
-def fit(desc: np.ndarray, names: list[str]) -> TypeBank:
+def fit(desc: np.ndarray, names: list[str], standardised: bool = False) -> TypeBank:
     """A bank of reviewed defects. The cut: each example's best similarity to another example of
     its own type (left out in turn); the least of those, less a margin, still counts as known."""
     classes = sorted(set(names))
     labels = np.array([classes.index(n) for n in names], dtype=np.int64)
-    vectors = _unit(np.asarray(desc, dtype=np.float32))
-    sims = vectors @ vectors.T
+    raw = np.asarray(desc, dtype=np.float32)
+    bank = TypeBank(raw if standardised else _unit(raw), labels, classes, -1.0, standardised)
+    sims = bank.view(bank.vectors) @ bank.view(bank.vectors).T
     np.fill_diagonal(sims, -np.inf)
     own = [float(sims[i, labels == labels[i]].max()) for i in range(len(labels)) if (labels == labels[i]).sum() > 1]
-    cut = (min(own) - CUT_MARGIN) if own else -1.0
-    return TypeBank(vectors, labels, classes, cut)
+    bank.cut = (min(own) - CUT_MARGIN) if own else -1.0
+    return bank

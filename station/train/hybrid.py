@@ -145,9 +145,10 @@ def _name_types(net: AnomalyNet, card: dict, items: tdata.Items, progress: Progr
         desc.append(helper.regions(np.stack([helper.prepare(im) for im in images])))
         if progress:
             progress("defect regions", min(start + 16, len(defects)), len(defects))
-    bank = types.fit(np.concatenate(desc), [l for _, l in defects])
+    bank = types.fit(np.concatenate(desc), [l for _, l in defects], standardised=helper.region_kind == "shape")
     net.set_types(bank.vectors, bank.labels)
-    card["anomaly"]["types"] = {"classes": bank.classes, "cut": round(float(bank.cut), 6), "count": len(defects)}
+    card["anomaly"]["types"] = {"classes": bank.classes, "cut": round(float(bank.cut), 6), "count": len(defects),
+                                "description": helper.region_kind}
     named = [c for c in card.get("classes", []) if c not in (GOOD, ANOMALY)]
     card["classes"] = [GOOD] + sorted(set(named) | set(bank.classes)) + [ANOMALY]
     return len(defects)
