@@ -155,11 +155,20 @@ def _anomaly_side_by_side(model, x, bs: int, say, sizes: tuple[int, ...] = (512,
         m = AnomalyModel(AnomalyNet(trunk, bank).eval(), card)
         anomaly[size] = lambda m=m: [m.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)]
         anomaly[size]()  # warm-up
+    # The colour memory (colour parts only) on the default bank: its cost beside the same path without.
+    from station.model.colour import BANK
+
+    coloured = AnomalyNet(trunk, patches[torch.randint(len(patches), (DEFAULT_BANK,), generator=g)]).eval()
+    coloured.set_colour(np.random.default_rng(0).normal(0.0, 0.1, (BANK, 2)).astype(np.float32))
+    col_card = {**card, "anomaly": {**card["anomaly"], "colour": {"used": True, "raw_threshold": 0.05, "scale": 0.01, "bank": BANK}}}
+    with_colour = AnomalyModel(coloured, col_card)
+    anomaly[-1] = lambda m=with_colour: [m.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)]
+    anomaly[-1]()
     fwd: list[float] = []
-    per: dict[int, list[float]] = {s: [] for s in sizes}
+    per: dict[int, list[float]] = {s: [] for s in [*sizes, -1]}
     for rep in range(3):  # interleaved, as above
         fwd += _timeit(forward, 1)
-        for size in sizes:
+        for size in per:
             per[size] += _timeit(anomaly[size], 1)
         say("anomaly vs forward", rep + 1, 3)
     f = statistics.median(fwd)
@@ -168,7 +177,8 @@ def _anomaly_side_by_side(model, x, bs: int, say, sizes: tuple[int, ...] = (512,
     at_default = statistics.median(per[DEFAULT_BANK]) if DEFAULT_BANK in per else statistics.median(per[sizes[-1]])
     return {"anomaly_bank": DEFAULT_BANK, "anomaly_images_per_s": round(len(x) / at_default, 2),
             "anomaly_vs_forward": round(f / at_default, 3), "anomaly_cost_vs_forward": round(at_default / f, 3),
-            "anomaly_bank_curve": curve}
+            "anomaly_bank_curve": curve, "colour_ms_per_image": round(statistics.median(per[-1]) * 1000 / len(x), 2),
+            "colour_cost_vs_anomaly": round(statistics.median(per[-1]) / at_default, 3)}
 
 
 def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, Any]:

@@ -101,7 +101,8 @@ def test_bench_runs_and_reports_contract_keys():
     out = run_json("bench", "--images", "8", "--queue-rows", "3000")
     for key in ("forward_images_per_s", "pipeline_images_per_s", "pipeline_vs_forward", "cam_ms",
                 "reference_cam_ms", "cam_speedup_vs_reference", "queue_ms_1m", "store_inspections_per_s",
-                "onnxruntime_vs_torch_forward", "opcua_server_start_s"):
+                "onnxruntime_vs_torch_forward", "opcua_server_start_s", "anomaly_cost_vs_forward", "colour_ms_per_image",
+                "colour_cost_vs_anomaly"):
         assert out[key] is not None and out[key] > 0, key
     # Both backends measured in the one run; the pipeline figures are on the default one.
     assert out["backend"] == "onnxruntime" and set(out["backends"]) == {"torch", "onnxruntime"}

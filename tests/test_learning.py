@@ -47,6 +47,7 @@ def test_teach_reports_the_model_and_cold_start_inspects_at_once(taught, brick, 
     assert result["kind"] == "anomaly" and result["images"] == 20 and 0 < result["memory_bank"] <= 1024
     card = json.loads((model / "card.json").read_text())
     assert card["kind"] == "anomaly" and card["classes"] == ["good", "anomaly"] and 0 < card["threshold"] < 1
+    assert not card["anomaly"]["colour"]["used"], "grey parts keep no colour memory: judged exactly as before"
     # No defect image was ever shown to it; it still tells most defects from good parts.
     ev = run_json("evaluate", str(brick / "test"), "--model", str(model), data=data_dir)
     assert ev["auroc"] > 0.85, ev

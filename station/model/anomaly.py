@@ -75,6 +75,12 @@ class AnomalyNet(nn.Module):
             self.register_buffer("type_bank", torch.from_numpy(np.asarray(vectors, dtype=np.float32)))
             self.register_buffer("type_of", torch.from_numpy(np.asarray(labels, dtype=np.float32)))
 
+    def set_colour(self, bank: np.ndarray | None) -> None:
+        """The good parts' chroma (station.model.colour), or none (grey parts)."""
+        self._buffers.pop("colour_bank", None)
+        if bank is not None:
+            self.register_buffer("colour_bank", torch.from_numpy(np.asarray(bank, dtype=np.float32)))
+
     def set_bank(self, bank: torch.Tensor) -> None:
         if bank.shape[1] != self.patch_w.shape[0]:  # new patch width: the taught scorer again
             width = bank.shape[1]
@@ -84,7 +90,7 @@ class AnomalyNet(nn.Module):
 
     def nonfinite(self) -> str | None:
         """The first buffer holding NaN or infinity (a damaged file would pass or fail every part)."""
-        for name in ("bank", "template_mean", "template_sd", "template_count", "patch_w", "patch_ab", "type_bank"):
+        for name in ("bank", "template_mean", "template_sd", "template_count", "patch_w", "patch_ab", "type_bank", "colour_bank"):
             if name in self._buffers and not bool(torch.isfinite(getattr(self, name)).all()):
                 return name
         return None
@@ -129,6 +135,9 @@ class AnomalyModel(AnomalyRules, StationModel):
         net = self.network
         return net.type_bank.detach().float().cpu().numpy(), net.type_of.detach().float().cpu().numpy()
 
+    def colour_state(self) -> np.ndarray:
+        return self.network.colour_bank.detach().float().cpu().numpy()
+
     def head_weight(self) -> np.ndarray:
         assert self.network.head is not None  # asked only for a hybrid's classifier
         return self.network.head.fc.weight.detach().float().cpu().numpy()
@@ -158,6 +167,9 @@ def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -
         n = int(named["count"])
         width = FEATURES if named.get("description") == "shape" else 2 * int(bank.shape[1])
         net.set_types(np.zeros((n, width), np.float32), np.zeros(n, np.float32))
+    col = card.get("anomaly", {}).get("colour")
+    if isinstance(col, dict) and col.get("used"):
+        net.set_colour(np.zeros((int(col["bank"]), 2), np.float32))
     if bank.shape[1] > 1:  # 1: a placeholder while teaching
         with torch.inference_mode():
             width = net.features(torch.zeros(1, 3, 64, 64))[0].shape[1]

@@ -29,7 +29,7 @@ import numpy as np
 
 from station.domain import Prediction
 from station.labels import GOOD
-from station.model import knn
+from station.model import colour, knn
 from station.model.cam import gradcam
 from station.model.defect_shape import FEATURES, describe_shapes
 from station.model.rules import ClassifierRules, softmax
@@ -80,6 +80,10 @@ class AnomalyRules(ClassifierRules):
         self.judge = Judge(self.template_stats()) if isinstance(tmpl, dict) and tmpl.get("used") else None
         self.template_threshold = float(tmpl["raw_threshold"]) if self.judge else 0.0
         self.template_scale = float(tmpl["scale"]) if self.judge else 1.0
+        col = a.get("colour")
+        self.colour_bank = self.colour_state() if isinstance(col, dict) and col.get("used") else None
+        self.colour_threshold = float(col["raw_threshold"]) if self.colour_bank is not None else 0.0
+        self.colour_scale = float(col["scale"]) if self.colour_bank is not None else 1.0
         # Reviewed defects' regions (station.model.types): they name a failed part's type.
         named = a.get("types")
         self.types: TypeBank | None = None
@@ -101,14 +105,18 @@ class AnomalyRules(ClassifierRules):
     def template_stats(self) -> TemplateStats:
         raise NotImplementedError
 
+    def colour_state(self) -> np.ndarray:
+        """(k, 2) the good parts' chroma (station.model.colour), for a model that keeps one."""
+        raise NotImplementedError
+
     @property
     def has_classifier(self) -> bool:
         return len(self.classifier_classes) > 1
 
     def evidence_np(self, emb: np.ndarray, x: np.ndarray, scorer: PatchScorer) -> np.ndarray:
         """z maps (N, h, w): per patch, how far past the taught cut it is in held-out good
-        standard deviations, by the patch memory or (when the model has one) the registered
-        template, whichever says more."""
+        standard deviations, by the patch memory, the registered template or the colour memory
+        (when the model has them), whichever says more."""
         dist = knn.anomaly_maps(emb, scorer.bank, scorer.bank_sq)
         z = (dist - self.raw_threshold) / max(self.scale, 1e-6)
         if self.judge is not None:
@@ -118,6 +126,10 @@ class AnomalyRules(ClassifierRules):
                 # A part that does not register is not the taught product at all (or turned).
                 zt = UNMATCHED_Z if r is None else (r - self.template_threshold) / max(self.template_scale, 1e-6)
                 z[i] = np.maximum(z[i], zt)
+        if self.colour_bank is not None:
+            cells = (int(z.shape[1]), int(z.shape[2]))
+            d = colour.distances(colour.chroma_cells(np.asarray(x, dtype=np.float32), self.mean, self.std, cells), self.colour_bank)
+            z = np.maximum(z, (d - self.colour_threshold) / max(self.colour_scale, 1e-6))
         return z.astype(np.float32)
 
     def good_logits(self) -> np.ndarray:
@@ -128,16 +140,22 @@ class AnomalyRules(ClassifierRules):
         if self.judge is not None and len(tmpl.get("good_scores", [])) == len(z):
             zt = (np.asarray(tmpl["good_scores"], dtype=np.float64) - self.template_threshold) / max(self.template_scale, 1e-6)
             z = np.maximum(z, zt)
+        col = a.get("colour") or {}
+        if self.colour_bank is not None and len(col.get("good_scores", [])) == len(z):
+            z = np.maximum(z, (np.asarray(col["good_scores"], dtype=np.float64) - self.colour_threshold) / max(self.colour_scale, 1e-6))
         return z
 
     def shift_cut(self, shift: float) -> None:
-        """Move the untaught scorer's cut by `shift` logits (both the distance's and the template's)."""
+        """Move the untaught scorer's cut by `shift` logits (the distance's, the template's and the colour's)."""
         a = self.card["anomaly"]
         new_raw = float(a["raw_threshold"] + a["scale"] * shift)
         a["raw_threshold"] = self.raw_threshold = max(new_raw, float(a["floor"]) + 0.5 * float(a["scale"]))
         if self.judge is not None:
             tmpl = a["template"]
             tmpl["raw_threshold"] = self.template_threshold = max(float(tmpl["raw_threshold"] + tmpl["scale"] * shift), 0.5 * float(tmpl["scale"]))
+        if self.colour_bank is not None:
+            col = a["colour"]
+            col["raw_threshold"] = self.colour_threshold = max(float(col["raw_threshold"] + col["scale"] * shift), 0.5 * float(col["scale"]))
 
     def _rescaled_classifier(self, p_def: float) -> float:
         t = min(max(self.classifier_threshold, 1e-3), 1 - 1e-3)

@@ -54,6 +54,7 @@ LINES = {
     "grass": LineSpec("grass.png", "stochastic", True),
     "gravel-web": LineSpec("gravel.png", "stochastic", False, turns=ANY_WAY),
     "brick-web": LineSpec("brick.png", "directional", False, turns=END_FOR_END),
+    "ihc": LineSpec("ihc.png", "stochastic", True, colour=True),
     "ihc-web": LineSpec("ihc.png", "stochastic", False, colour=True, turns=ANY_WAY),
 }
 DEFECTS = GREY_DEFECTS

@@ -28,7 +28,7 @@ import torch
 from station import __version__
 from station.errors import StationError
 from station.labels import GOOD
-from station.model import patchcore, template
+from station.model import colour, patchcore, template
 from station.model.anomaly import ANOMALY, AnomalyModel, AnomalyNet, build_net
 from station.progress import ProgressFn
 from station.train import data as tdata
@@ -69,9 +69,10 @@ def good_images(folder: Path) -> list[Path]:
 
 
 def _embed(net: AnomalyNet, prep, paths: list[Path], progress: ProgressFn | None, stage: str, batch: int = 16,
-           grays: list[np.ndarray] | None = None, norm: tuple[np.ndarray, np.ndarray] | None = None) -> torch.Tensor:
-    """Patch embeddings of these images; with `grays` and `norm`, their grey images as the model
-    sees them are collected too (for the template)."""
+           grays: list[np.ndarray] | None = None, norm: tuple[np.ndarray, np.ndarray] | None = None,
+           chroma: list[np.ndarray] | None = None) -> torch.Tensor:
+    """Patch embeddings of these images; with `norm`, their grey images as the model sees them
+    (for the template) and their chroma per cell (for the colour memory) are collected too."""
     out = []
     for start in range(0, len(paths), batch):
         chunk = paths[start : start + batch]
@@ -80,6 +81,8 @@ def _embed(net: AnomalyNet, prep, paths: list[Path], progress: ProgressFn | None
             grays.extend(template.gray_images(x.numpy(), *norm))
         with torch.inference_mode():
             out.append(net.features(x)[0])
+        if chroma is not None and norm is not None:
+            chroma.append(colour.chroma_cells(x.numpy(), *norm, (int(out[-1].shape[2]), int(out[-1].shape[3]))))
         if progress:
             progress(stage, min(start + batch, len(paths)), len(paths))
     return torch.cat(out)
@@ -183,15 +186,21 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
     card = base_card(name or out.name, size)
     helper = _helper(card, torch.zeros(1, 1))
     grays: list[np.ndarray] = []
-    emb = _embed(helper.network, helper.prepare, paths, progress, "good parts", grays=grays, norm=(helper.mean, helper.std))
+    chroma: list[np.ndarray] = []
+    emb = _embed(helper.network, helper.prepare, paths, progress, "good parts", grays=grays, norm=(helper.mean, helper.std),
+                 chroma=chroma)
     tmpl = _template(helper.network, grays, (int(emb.shape[2]), int(emb.shape[3])), seed, template_mode, progress)
     del grays
+    # The same folds as the patch memory's held-out scores (_held_out_scores), so the cuts pair up.
+    col, colour_bank = colour.teach(np.concatenate(chroma), np.array_split(np.random.default_rng(seed).permutation(len(paths)), FOLDS),
+                                    SIGMAS)
+    helper.network.set_colour(colour_bank)
     scores, floor = _held_out_scores(emb, bank, seed)
     mem = _bank(emb, bank, seed, progress)
     raw_t = float(scores.mean() + SIGMAS * scores.std())
     card["anomaly"].update({"raw_threshold": raw_t, "scale": float(max(scores.std(), 1e-3)), "floor": min(floor, raw_t * 0.99),
                             "good_scores": [round(float(s), 4) for s in scores], "bank": int(mem.shape[0]), "bank_cap": bank,
-                            "rule": f"held-out good mean + {SIGMAS:g} sd ({FOLDS} folds)", "template": tmpl})
+                            "rule": f"held-out good mean + {SIGMAS:g} sd ({FOLDS} folds)", "template": tmpl, "colour": col})
     seconds = time.perf_counter() - t0
     card.update({"training_data": {"path": str(good_dir), "n_good": len(paths), "sha256": tdata.fingerprint([(p, GOOD) for p in paths])},
                  "training": {"seconds": round(seconds, 1), "seed": seed}, "metrics": {},

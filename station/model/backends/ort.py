@@ -103,6 +103,9 @@ class OnnxAnomalyModel(AnomalyRules, OnnxModel):
     def type_state(self) -> tuple[np.ndarray, np.ndarray]:
         return self.state["type_bank"], self.state["type_of"]
 
+    def colour_state(self) -> np.ndarray:
+        return self.state["colour_bank"]
+
 
 TYPE_KEYS = ("type_bank", "type_of")  # reviewed defects' regions, when reviews named types
 ANOMALY_KEYS = ("bank", "patch_w", "patch_mu", "patch_sd", "patch_ab", "template_mean", "template_sd", "template_count")
@@ -120,6 +123,8 @@ def load(directory: Path, card: dict[str, Any], device: str | None = "auto",
     needed: tuple[str, ...] = ANOMALY_KEYS if kind != "classifier" else ()
     if kind != "classifier" and (card.get("anomaly", {}).get("types") or {}).get("count"):
         needed += TYPE_KEYS
+    if kind != "classifier" and (card.get("anomaly", {}).get("colour") or {}).get("used"):
+        needed += ("colour_bank",)
     if kind == "classifier" or card.get("classifier", {}).get("classes"):
         needed += ("head.fc.weight",)
     try:  # the trunk's weights are in the graph: only what the rules read is converted

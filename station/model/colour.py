@@ -1,0 +1,84 @@
+"""A colour memory beside the patch memory: what catches a defect only colour shows.
+
+The trunk's patch features are ImageNet's and mostly about shape and shading; a stain whose hue
+turns while its grey level stays (a discoloration) moved them less than the material's own
+variety (ihc-web: recall 0.05 at 5% false alarms). The colour memory keeps the good parts'
+chroma per 8-pixel cell, the two numbers a grey level hides (red and blue, each less the grey),
+averaged with their neighbours like the patch features. A cell's evidence is its distance to
+the nearest good cell's chroma, in held-out good standard deviations past the cut, in the same
+units as the patch memory's; each cell's evidence is the larger of the two.
+
+Only for parts with colour: on grey parts the chroma is zero everywhere and no memory is kept,
+so a grey line is judged exactly as before. Numpy and OpenCV only: both backends use it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GREY_SPREAD = 0.01  # the good parts' chroma spread below this: grey parts, no colour memory
+BANK = 1024  # good chroma kept (farthest-point): a 2-number space is covered by far fewer than patches
+MIN_CUT = 0.03  # chroma units (0..1 grey levels): below this no eye tells colours apart on a line
+
+
+def chroma_cells(x: np.ndarray, mean: np.ndarray, std: np.ndarray, cells: tuple[int, int]) -> np.ndarray:
+    """Normalised input batch (N, 3, H, W) -> (N, h, w, 2) chroma per feature cell, averaged with
+    its neighbours (3 x 3 cells, as the patch features are)."""
+    import cv2
+
+    rgb = x * std[None, :, None, None] + mean[None, :, None, None]
+    grey = 0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]
+    out = np.empty((len(x), cells[0], cells[1], 2), np.float32)
+    for i in range(len(x)):
+        pixels = np.stack([rgb[i, 0] - grey[i], rgb[i, 2] - grey[i]], axis=-1).astype(np.float32)
+        per_cell = cv2.resize(pixels, (cells[1], cells[0]), interpolation=cv2.INTER_AREA)
+        out[i] = cv2.blur(per_cell, (3, 3), borderType=cv2.BORDER_REFLECT)
+    return out
+
+
+def distances(chroma: np.ndarray, bank: np.ndarray) -> np.ndarray:
+    """(N, h, w, 2) chroma and (k, 2) good chroma -> (N, h, w) distance to the nearest good one."""
+    flat = chroma.reshape(-1, 2).astype(np.float64)
+    b = np.asarray(bank, np.float64)
+    best = np.full(len(flat), np.inf)
+    for start in range(0, len(b), 256):  # bounded memory: cells x 256 at a time
+        part = b[start : start + 256]
+        d = ((flat[:, None, :] - part[None, :, :]) ** 2).sum(-1).min(1)
+        best = np.minimum(best, d)
+    return np.sqrt(best).reshape(chroma.shape[:-1]).astype(np.float32)
+
+
+def bank_of(chroma: np.ndarray, size: int = BANK, seed: int = 0) -> np.ndarray:
+    """Farthest-point selection of good chroma: every colour the good parts showed stays within
+    reach of one kept point, however rare it was."""
+    pts = chroma.reshape(-1, 2).astype(np.float64)
+    if len(pts) <= size:
+        return pts.astype(np.float32)
+    rng = np.random.default_rng(seed)
+    chosen = [int(rng.integers(len(pts)))]
+    d = ((pts - pts[chosen[0]]) ** 2).sum(1)
+    for _ in range(size - 1):
+        i = int(np.argmax(d))
+        chosen.append(i)
+        d = np.minimum(d, ((pts - pts[i]) ** 2).sum(1))
+    return pts[chosen].astype(np.float32)
+
+
+def teach(chroma: np.ndarray, folds: list[np.ndarray], sigmas: float) -> tuple[dict, np.ndarray | None]:
+    """The card's `anomaly.colour` section and the colour bank (None for grey parts). The cut
+    follows the patch memory's rule on the same folds: held-out good mean + `sigmas` sd of the
+    image's worst cell, and never under MIN_CUT."""
+    spread = float(chroma.std())
+    if spread < GREY_SPREAD:
+        return {"used": False, "reason": f"grey parts (chroma spread {spread:.4f})"}, None
+    n = len(chroma)
+    scores = np.zeros(n)
+    for held in folds:
+        rest = np.setdiff1d(np.arange(n), held)
+        scores[held] = distances(chroma[held], bank_of(chroma[rest])).reshape(len(held), -1).max(1)
+    cut = max(float(scores.mean() + sigmas * scores.std()), MIN_CUT)
+    section = {"used": True, "raw_threshold": cut, "scale": float(max(scores.std(), MIN_CUT / sigmas)),
+               "good_scores": [round(float(v), 5) for v in scores], "bank": 0, "spread": round(spread, 4)}
+    bank = bank_of(chroma)
+    section["bank"] = int(len(bank))
+    return section, bank
