@@ -82,6 +82,7 @@ class AnomalyRules(ClassifierRules):
         self.template_scale = float(tmpl["scale"]) if self.judge else 1.0
         col = a.get("colour")
         self.colour_bank = self.colour_state() if isinstance(col, dict) and col.get("used") else None
+        self.colour_field = colour.Field(self.colour_bank) if self.colour_bank is not None else None
         self.colour_threshold = float(col["raw_threshold"]) if self.colour_bank is not None else 0.0
         self.colour_scale = float(col["scale"]) if self.colour_bank is not None else 1.0
         # Reviewed defects' regions (station.model.types): they name a failed part's type.
@@ -126,9 +127,9 @@ class AnomalyRules(ClassifierRules):
                 # A part that does not register is not the taught product at all (or turned).
                 zt = UNMATCHED_Z if r is None else (r - self.template_threshold) / max(self.template_scale, 1e-6)
                 z[i] = np.maximum(z[i], zt)
-        if self.colour_bank is not None:
+        if self.colour_field is not None:
             cells = (int(z.shape[1]), int(z.shape[2]))
-            d = colour.distances(colour.chroma_cells(np.asarray(x, dtype=np.float32), self.mean, self.std, cells), self.colour_bank)
+            d = self.colour_field.distances(colour.chroma_cells(np.asarray(x, dtype=np.float32), self.mean, self.std, cells))
             z = np.maximum(z, (d - self.colour_threshold) / max(self.colour_scale, 1e-6))
         return z.astype(np.float32)
 
