@@ -156,7 +156,7 @@ class AnomalyRules(ClassifierRules):
             tmpl["raw_threshold"] = self.template_threshold = max(float(tmpl["raw_threshold"] + tmpl["scale"] * shift), 0.5 * float(tmpl["scale"]))
         if self.colour_bank is not None:
             col = a["colour"]
-            col["raw_threshold"] = self.colour_threshold = max(float(col["raw_threshold"] + col["scale"] * shift), 0.5 * float(col["scale"]))
+            col["raw_threshold"] = self.colour_threshold = max(float(col["raw_threshold"] + col["scale"] * shift), colour.MIN_CUT)
 
     def _rescaled_classifier(self, p_def: float) -> float:
         t = min(max(self.classifier_threshold, 1e-3), 1 - 1e-3)

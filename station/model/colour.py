@@ -97,7 +97,10 @@ def teach(chroma: np.ndarray, folds: list[np.ndarray], sigmas: float) -> tuple[d
         rest = np.setdiff1d(np.arange(n), held)
         scores[held] = distances(chroma[held], bank_of(chroma[rest])).reshape(len(held), -1).max(1)
     cut = max(float(scores.mean() + sigmas * scores.std()), MIN_CUT)
-    section = {"used": True, "raw_threshold": cut, "scale": float(max(scores.std(), MIN_CUT / sigmas)),
+    # The scale puts the good parts' mean `sigmas` below the cut, as on the patch memory, also
+    # when the cut is MIN_CUT: a recalibration that moves every cut by one z then moves this one
+    # alike (with the bare spread it moved the colour cut several times as far, under good parts).
+    section = {"used": True, "raw_threshold": cut, "scale": float(max((cut - scores.mean()) / sigmas, 1e-3)),
                "good_scores": [round(float(v), 5) for v in scores], "bank": 0, "spread": round(spread, 4)}
     bank = bank_of(chroma)
     section["bank"] = int(len(bank))

@@ -61,8 +61,9 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
     train_items, val_items = tdata.split_tree(data, 0.2, 0)
     card = {k: v for k, v in base.card.items() if k not in ("weights_sha256",)}
     card["anomaly"] = dict(card["anomaly"])
-    if isinstance(card["anomaly"].get("template"), dict):  # recalibration moves its cut too: the base's card stays as it was
-        card["anomaly"]["template"] = dict(card["anomaly"]["template"])
+    for part in ("template", "colour"):  # recalibration moves their cuts too: the base's card stays as it was
+        if isinstance(card["anomaly"].get(part), dict):
+            card["anomaly"][part] = dict(card["anomaly"][part])
     size = int(card["anomaly"].get("bank_cap", DEFAULT_BANK))
     net = base.network
 
@@ -70,7 +71,9 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
     goods = [p for p, l in train_items if l == GOOD]
     if goods:
         grays: list[np.ndarray] = []  # for the template: the same decoded images, not read twice
-        emb = _embed(net, base.prepare, goods, progress, "reviewed good parts", grays=grays, norm=(base.mean, base.std))
+        chroma: list[np.ndarray] = []  # and for the colour memory
+        emb = _embed(net, base.prepare, goods, progress, "reviewed good parts", grays=grays, norm=(base.mean, base.std),
+                     chroma=chroma)
         from station.model import patchcore
 
         merged = torch.cat([net.bank.float(), patchcore.flatten(emb)])
@@ -81,6 +84,11 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
             stats, absorbed = template.absorb(net.template_stats(), grays)
             net.set_template(stats)
             card["anomaly"]["template"] = {**card["anomaly"]["template"], "reviewed_good_absorbed": absorbed}
+        if base.colour_bank is not None:  # a colour a reviewed good part showed is a good colour
+            from station.model import colour
+
+            net.set_colour(colour.bank_of(np.concatenate([base.colour_bank, np.concatenate(chroma).reshape(-1, 2)])))
+            card["anomaly"]["colour"]["bank"] = int(net.colour_bank.shape[0])
     if should_stop and should_stop():
         raise StationError("training cancelled")
 
@@ -101,6 +109,8 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
         new.set_bank(net.bank)
         for name in ("patch_w", "patch_mu", "patch_sd", "patch_ab", "template_mean", "template_sd", "template_count"):
             getattr(new, name).copy_(getattr(net, name))
+        if "colour_bank" in net._buffers:  # the colour memory goes with the rest (a hybrid once lost it)
+            new.set_colour(net.colour_bank.numpy())
         net = new
         defect_types = [c for c in cls_model.classes if c != GOOD]
         card["kind"] = "hybrid"

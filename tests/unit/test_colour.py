@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from station.model import colour
 
@@ -51,6 +52,10 @@ def test_a_hue_the_good_parts_never_showed_is_caught_and_good_parts_pass():
     chroma = colour.chroma_cells(_batch(good), MEAN, STD, CELLS)
     section, bank = colour.teach(chroma, np.array_split(rng.permutation(20), 5), 3.0)
     assert section["used"] and bank is not None and bank.shape == (section["bank"], 2)
+    # In the patch memory's units: the held-out good parts' mean three scales under the cut, so a
+    # recalibration that moves every cut by one z moves this one alike.
+    held = np.array(section["good_scores"])
+    assert (section["raw_threshold"] - held.mean()) / section["scale"] == pytest.approx(3.0, rel=1e-3)
     fresh = [_part(rng) for _ in range(10)]
     stained = [_discolour(p) for p in fresh]
     for before, after in zip(fresh, stained, strict=True):  # a colour-only defect: the grey image hardly changed
