@@ -1,6 +1,7 @@
 """Renders the README's screenshots from the real window: the bundled demo through the default
 model into a throwaway data dir, then the live, review, statistics and models tabs, the
-kiosk at 1366x768, and the line's outputs (their dialog, and their lights while the demo runs).
+kiosk at 1366x768, the line's outputs (their dialog, and their lights while the demo runs), and
+the review grid's groups of alike defects on a real-photo line (scikit-image's brick).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
 """
@@ -104,6 +105,35 @@ def outputs(out: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
 
 
+def groups(out: Path) -> None:
+    """The Review tab's *Unnamed defects, alike together*: a brick line taught from good parts,
+    its stream judged, the unnamed defects grouped, the first group selected."""
+    import subprocess
+
+    work = Path(tempfile.mkdtemp(prefix="station-groups-"))
+
+    def station(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "station", *args, "--data", str(work / "data")], check=True, capture_output=True)
+
+    station("line-data", str(work / "brick"), "--line", "brick", "--good", "30", "--stream", "120", "--test", "0", "--seed", "4")
+    station("teach", str(work / "brick" / "good"), "--out", str(work / "taught"), "--name", "brick")
+    station("promote", str(work / "taught"), "--as", "brick")
+    station("run", str(work / "brick" / "line"))
+    w = MainWindow(Options(data=str(work / "data"), autostart=False, device="cpu"))
+    w.set_reviewer("screenshots")
+    w.resize(1400, 860)
+    w.show()
+    w.tabs.setCurrentWidget(w.review)
+    wait(lambda: w.review.total > 0)
+    w.review.order.setCurrentIndex(w.review.order.findData("groups"))
+    wait(lambda: bool(w.review.items) and all("group" in it for it in w.review.items))
+    wait(lambda: not w.review.grid._pending)
+    settle()
+    w.grab().save(str(out / "review-groups.png"))
+    w.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
@@ -143,6 +173,7 @@ def main() -> int:
         k.close()
         shutil.rmtree(kiosk_data, ignore_errors=True)
         outputs(out)
+        groups(out)
     app.quit()
     print(f"screenshots written to {out}/")
     return 0

@@ -78,20 +78,23 @@ def run_line(name: str, root: Path, seed: int) -> dict:
         subprocess.run([sys.executable, "-m", "station", "line-data", str(line), "--line", name, "--seed", str(seed)],
                        check=True, capture_output=True)
     base, model = root / f"{name}-data", root / f"{name}-taught"
+    taught = {}
     if not model.is_dir():
-        station("teach", str(line / "good"), "--out", str(model), data=base)
+        taught = station("teach", str(line / "good"), "--out", str(model), data=base)
         station("run", str(line / "line"), "--model", str(model), data=base)
         first = station("queue", "--limit", str(FIRST), data=base)
         label(base, [(it["id"], truth(it)) for it in first])
-    rows = {"taught": _score(line, model, base)}
+    rows = {"taught": {**_score(line, model, base), "seconds": taught.get("seconds")}}
     for way in ("one_at_a_time", "groups"):
         data = root / f"{name}-{way}"
         shutil.rmtree(data, ignore_errors=True)
         shutil.copytree(base, data)
         defects = one_at_a_time(data) if way == "one_at_a_time" else by_groups(data, model)
         station("export", str(root / f"{name}-{way}-export"), data=data)
-        station("train", str(root / f"{name}-{way}-export"), "--base", str(model), "--out", str(root / f"{name}-{way}-model"), data=data)
-        rows[way] = {**_score(line, root / f"{name}-{way}-model", data), "defects_named_after_first_60": defects}
+        trained = station("train", str(root / f"{name}-{way}-export"), "--base", str(model), "--out", str(root / f"{name}-{way}-model"),
+                          data=data)
+        rows[way] = {**_score(line, root / f"{name}-{way}-model", data), "defects_named_after_first_60": defects,
+                     "seconds": trained.get("seconds"), "comparison": (trained.get("comparison") or {}).get("verdict")}
     return rows
 
 
@@ -110,11 +113,12 @@ def main() -> int:
     root.mkdir(parents=True, exist_ok=True)
     table = {name: run_line(name, root, args.seed) for name in args.lines.split(",")}
     (root / "table.json").write_text(json.dumps(table, indent=2))
-    print("| line | reviews | defects named | F1 | AUROC | type accuracy |")
-    print("|---|---|---|---|---|---|")
+    print("| line | reviews | defects named | F1 | AUROC | type accuracy | seconds | vs its base |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, rows in table.items():
         for way, r in rows.items():
-            print(f"| {name} | {way} | {r.get('defects_named_after_first_60', '')} | {r['f1']} | {r['auroc']} | {r['type_accuracy']} |")
+            print(f"| {name} | {way} | {r.get('defects_named_after_first_60', '')} | {r['f1']} | {r['auroc']} | {r['type_accuracy']} "
+                  f"| {r.get('seconds')} | {r.get('comparison', '')} |")
     return 0
 
 
