@@ -113,12 +113,13 @@ def groups(out: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="station-groups-"))
 
     def station(*args: str) -> None:
-        subprocess.run([sys.executable, "-m", "station", *args, "--data", str(work / "data")], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "station", *args], check=True, capture_output=True)
 
     station("line-data", str(work / "brick"), "--line", "brick", "--good", "30", "--stream", "120", "--test", "0", "--seed", "4")
-    station("teach", str(work / "brick" / "good"), "--out", str(work / "taught"), "--name", "brick")
-    station("promote", str(work / "taught"), "--as", "brick")
-    station("run", str(work / "brick" / "line"))
+    data = ("--data", str(work / "data"))
+    station("teach", str(work / "brick" / "good"), "--out", str(work / "taught"), "--name", "brick", *data)
+    station("promote", str(work / "taught"), "--as", "brick", *data)
+    station("run", str(work / "brick" / "line"), *data)
     w = MainWindow(Options(data=str(work / "data"), autostart=False, device="cpu"))
     w.set_reviewer("screenshots")
     w.resize(1400, 860)

@@ -51,6 +51,7 @@ def test_one_key_names_a_group_of_alike_defects(qtbot, judged):
     qtbot.waitUntil(lambda: bool(view.items) and all("group" in it for it in view.items), timeout=60_000)
     assert view.bulk.isChecked(), "groups are shown in the grid"
     assert {it["id"] for it in view.items} == set(truth), "the unnamed defects, and only those"
+    assert view.total == len(truth) and view.position.text() == f"1 / {len(truth)}", "the counter counts this queue"
     groups = [it["group"] for it in view.items]
     assert groups == sorted(groups) and groups[0] == 1, "group by group, the largest first"
     sizes = Counter(groups)

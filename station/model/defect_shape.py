@@ -6,7 +6,8 @@ as the part's difference from it, signed: a scratch is a thin bright line, a cra
 one, a spot a small dark blob, a stain a broad soft one, wear a broad patch smoother than the
 good parts. Trunk features of the region (station.model.types.describe) see "texture of this
 kind here" and mixed these up (brick 0.73, gravel 0.41 of defects named right); these few
-numbers of the difference itself name them far better (docs/learning.md, "Naming by shape").
+numbers of the difference itself name them far better (docs/learning.md, "Naming by shape, and
+groups of alike defects").
 
 Numpy and OpenCV only: both backends judge with the same template.
 """

@@ -1,11 +1,12 @@
-"""Failed parts grouped by the likeness of the region their anomaly map found, so an inspector
+"""Failed parts grouped by the likeness of their defects, so an inspector
 names a whole group with one key (the review grid's groups, `station queue --group`).
 
 Naming types one part at a time, 100 reviews met 20–35 defects, a handful per type, and the
 plainest types first. Alike regions side by side let one key name a dozen, and a group nobody
 has named is a type the station has not been told about yet.
 
-The description is the type namer's (station.model.types.describe), so a group is what the
+The description is the type namer's (the model's `regions`: the defect's shape against the
+template on a fixtured line, else the trunk's features of the region), so a group is what the
 namer would also call alike. Numpy only: both backends give the descriptions.
 """
 
@@ -22,7 +23,7 @@ import numpy as np
 # nearest other region are, for the least alike quarter of them. Relative, because the likeness
 # of regions differs by material: on brick's reviewed defects the rule gives 0.69, on gravel's
 # 0.60, and a fixed cut that groups brick well left gravel's defects nearly all alone
-# (docs/learning.md, "Groups").
+# (docs/learning.md, "Naming by shape, and groups of alike defects").
 NEAREST_QUANTILE = 0.25
 NEAREST_FRACTION = 0.9
 FLOOR = 0.5  # never below: two defects of different types are 0.39-0.45 alike on average
@@ -55,7 +56,7 @@ def cluster(vectors: np.ndarray, min_similarity: float | None = None) -> Groups:
         min_similarity = max(FLOOR, NEAREST_FRACTION * float(np.quantile(sim.max(1), NEAREST_QUANTILE)) if n > 1 else 1.0)
     sizes = np.ones(n)
     members: list[list[int]] = [[i] for i in range(n)]
-    while n > 1:
+    while True:  # until no two groups are alike enough (one group left: every entry is -inf)
         i, j = (int(a) for a in np.unravel_index(int(np.argmax(sim)), sim.shape))
         if sim[i, j] < min_similarity:
             break

@@ -135,9 +135,7 @@ def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset:
     """Unreviewed inspections in review order. Filters: run_id, predicted, verdict, origin_like, since, until, station."""
     if order not in ORDERS:
         raise StationError(f"unknown order {order!r}; choose {', '.join(ORDERS)}")
-    q = _queue_filters(select(Inspection), filters)
-    if order == "types":
-        q = q.where(Inspection.verdict == "fail", Inspection.predicted == UNNAMED)
+    q = _queue_filters(select(Inspection), filters, order)
     q = q.order_by(ORDERS[order], Inspection.id).limit(limit).offset(offset)
     return list(session.scalars(q))
 
@@ -150,13 +148,16 @@ def rejects(session: Session, limit: int = 60, predicted: str | None = None) -> 
     return list(session.scalars(q.order_by(Inspection.id.desc()).limit(limit)))
 
 
-def queue_size(session: Session, **filters: Any) -> int:
-    """How many items the queue holds under these filters (the window shows it; a page is 200)."""
-    return int(session.scalar(_queue_filters(select(func.count()).select_from(Inspection), filters)) or 0)
+def queue_size(session: Session, order: str = "uncertainty", **filters: Any) -> int:
+    """How many items the queue holds in this order under these filters (the window shows it; a
+    page is 200). The `types` order holds only the failed parts nobody named."""
+    return int(session.scalar(_queue_filters(select(func.count()).select_from(Inspection), filters, order)) or 0)
 
 
-def _queue_filters(q: Any, filters: dict[str, Any]) -> Any:
+def _queue_filters(q: Any, filters: dict[str, Any], order: str) -> Any:
     q = q.where(Inspection.label.is_(None))
+    if order == "types":
+        q = q.where(Inspection.verdict == "fail", Inspection.predicted == UNNAMED)
     if filters.get("run_id") is not None:
         q = q.where(Inspection.run_id == filters["run_id"])
     if filters.get("predicted"):

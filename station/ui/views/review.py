@@ -134,7 +134,7 @@ class ReviewView(QWidget):
             same = conflicts.labels_of(s, [r.sha256 for r in rows])
             items = [{**repo.as_dict(r), "same_image_labels": same.get(r.sha256, {})} for r in rows]
             return {"items": items, "labels": repo.known_labels(s), "keys": repo.label_keys(s), "runs": stats.runs(s, 50),
-                    "total": repo.queue_size(s, **filters), "stations": stats.stations(s)}
+                    "total": repo.queue_size(s, order, **filters), "stations": stats.stations(s)}
 
         self.window_.db(read, self._loaded)
 
@@ -384,6 +384,7 @@ class ReviewView(QWidget):
     def _grouped(self, items: list[dict[str, Any]]) -> None:
         self.items.sort(key=lambda it: it.get("group") or len(items) + 1)  # what was decided meanwhile stays out
         self.index = 0
+        self.show_current()
         self._fill_grid()
         self.grid.select_group()
         self.grid.setFocus()
