@@ -110,7 +110,7 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
         for name in ("patch_w", "patch_mu", "patch_sd", "patch_ab", "template_mean", "template_sd", "template_count"):
             getattr(new, name).copy_(getattr(net, name))
         if "colour_bank" in net._buffers:  # the colour memory goes with the rest (a hybrid once lost it)
-            new.set_colour(net.colour_bank.numpy())
+            new.set_colour(net.colour_bank.detach().float().cpu().numpy())
         net = new
         defect_types = [c for c in cls_model.classes if c != GOOD]
         card["kind"] = "hybrid"
