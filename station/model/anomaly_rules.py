@@ -31,9 +31,9 @@ from station.domain import Prediction
 from station.labels import GOOD
 from station.model import colour, knn
 from station.model.cam import gradcam
-from station.model.defect_shape import FEATURES, describe_shapes
+from station.model.defect_shape import FEATURES, describe_shapes, shape_of
 from station.model.rules import ClassifierRules, softmax
-from station.model.template import Judge, TemplateStats, gray_images
+from station.model.template import Compared, Judge, TemplateStats, gray_images
 from station.model.types import TypeBank, describe
 
 ANOMALY = "anomaly"
@@ -114,16 +114,21 @@ class AnomalyRules(ClassifierRules):
     def has_classifier(self) -> bool:
         return len(self.classifier_classes) > 1
 
-    def evidence_np(self, emb: np.ndarray, x: np.ndarray, scorer: PatchScorer) -> np.ndarray:
+    def evidence_np(self, emb: np.ndarray, x: np.ndarray, scorer: PatchScorer,
+                    compared: list[Compared | None] | None = None) -> np.ndarray:
         """z maps (N, h, w): per patch, how far past the taught cut it is in held-out good
         standard deviations, by the patch memory, the registered template or the colour memory
-        (when the model has them), whichever says more."""
+        (when the model has them), whichever says more. `compared` collects each part's
+        registration to the template, for the shape of its defect (registered once per part)."""
         dist = knn.anomaly_maps(emb, scorer.bank, scorer.bank_sq)
         z = (dist - self.raw_threshold) / max(self.scale, 1e-6)
         if self.judge is not None:
             cells = (int(z.shape[1]), int(z.shape[2]))
             for i, gray in enumerate(gray_images(np.asarray(x, dtype=np.float32), self.mean, self.std)):
-                r = self.judge.residual(gray, cells)
+                c = self.judge.compare(gray)
+                if compared is not None:
+                    compared.append(c)
+                r = None if c is None else c.residual(cells)
                 # A part that does not register is not the taught product at all (or turned).
                 zt = UNMATCHED_Z if r is None else (r - self.template_threshold) / max(self.template_scale, 1e-6)
                 z[i] = np.maximum(z[i], zt)
@@ -169,11 +174,12 @@ class AnomalyRules(ClassifierRules):
         out = self.run_graph(x)
         assert out.emb is not None  # an anomaly graph returns the patch embedding
         scorer = self.scorer()
-        maps = scorer.logit_maps(out.emb, self.evidence_np(out.emb, x, scorer))
+        compared: list[Compared | None] = []
+        maps = scorer.logit_maps(out.emb, self.evidence_np(out.emb, x, scorer, compared))
         p_anom = _sigmoid(maps.reshape(len(maps), -1).max(1))
         rows = [p_anom[:, None]]
         if self.types is not None:
-            rows.insert(0, self.types.rows(self._descriptions(x, out.emb, maps, failing=p_anom >= min(0.5, self.threshold))))
+            rows.insert(0, self.types.rows(self._descriptions(out.emb, maps, compared, failing=p_anom >= min(0.5, self.threshold))))
         # 0.5 at the cut, near 0 on a typical good patch: a good part's map stays dark.
         heat = _sigmoid(maps).astype(np.float32)
         if self.has_classifier and out.logits is not None and out.features is not None:
@@ -207,15 +213,14 @@ class AnomalyRules(ClassifierRules):
         scorer = self.scorer()
         return describe(out.emb, scorer.logit_maps(out.emb, self.evidence_np(out.emb, x, scorer)))
 
-    def _descriptions(self, x: np.ndarray, emb: np.ndarray, maps: np.ndarray, failing: np.ndarray) -> np.ndarray:
-        """The type bank's kind of description. Shapes are measured for failing parts only (a
-        second registration each); a passing part's type is `good` whatever it would say."""
+    def _descriptions(self, emb: np.ndarray, maps: np.ndarray, compared: list[Compared | None], failing: np.ndarray) -> np.ndarray:
+        """The type bank's kind of description. Shapes come from the judging's own registration
+        and are measured for failing parts only; a passing part's type is `good` whatever it says."""
         if self.type_description != "shape" or self.judge is None:
             return describe(emb, maps)
-        out = np.zeros((len(x), self.types.vectors.shape[1] if self.types is not None else FEATURES), np.float32)
-        idx = np.flatnonzero(failing)
-        if len(idx):
-            out[idx] = describe_shapes(self.judge, gray_images(x[idx], self.mean, self.std))
+        out = np.zeros((len(emb), FEATURES), np.float32)
+        for i in np.flatnonzero(failing):
+            out[i] = shape_of(compared[i])
         return out
 
     def probabilities(self, x: Any) -> np.ndarray:

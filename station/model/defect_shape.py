@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from station.model.template import Judge
+from station.model.template import Compared, Judge
 
 BLOB_OF_PEAK = 0.4  # pixels at least this share of the peak |residual|, connected to it: the defect
 FEATURES = 11
@@ -25,9 +25,13 @@ FEATURES = 11
 def shape_features(judge: Judge, gray: np.ndarray) -> np.ndarray:
     """(FEATURES,) numbers describing the defect at the residual's peak (zeros for a part that
     does not register: there is no difference to describe)."""
+    return shape_of(judge.compare(gray))
+
+
+def shape_of(c: Compared | None) -> np.ndarray:
+    """shape_features of a part already compared with the template (the judging did it)."""
     import cv2
 
-    c = judge.compare(gray)
     if c is None or c.valid.mean() < 0.05:
         return np.zeros(FEATURES, np.float32)
     r = c.signed() * c.valid

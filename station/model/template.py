@@ -65,6 +65,15 @@ class Compared:
         w = self.part.shape[1]
         return cv2.GaussianBlur((self.part - self.mean) / (self.sd + SD_FLOOR), (0, 0), SMOOTH * w / 256.0)
 
+    def residual(self, cells: tuple[int, int]) -> np.ndarray:
+        """(h, w) |signed| per feature cell; 0 where the template cannot judge."""
+        import cv2
+
+        if self.valid.mean() < 0.05:
+            return np.zeros(cells, np.float32)
+        r = np.abs(self.signed()) * self.valid
+        return cv2.resize(r, (cells[1], cells[0]), interpolation=cv2.INTER_AREA)
+
 
 def gray_images(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
     """Normalized input batch (N, 3, H, W) -> grey images in 0..1, as the model saw them."""
@@ -256,15 +265,8 @@ class Judge:
     def residual(self, gray: np.ndarray, cells: tuple[int, int]) -> np.ndarray | None:
         """(h, w) residual per feature cell (0 where the template cannot judge), or None when the
         part does not register to the taught product."""
-        import cv2
-
         c = self.compare(gray)
-        if c is None:
-            return None
-        if c.valid.mean() < 0.05:
-            return np.zeros(cells, np.float32)
-        r = np.abs(c.signed()) * c.valid
-        return cv2.resize(r, (cells[1], cells[0]), interpolation=cv2.INTER_AREA)
+        return None if c is None else c.residual(cells)
 
     def scores(self, grays: list[np.ndarray], cells: tuple[int, int]) -> np.ndarray:
         """Image scores (the residual map's maximum); inf for a part that does not register."""

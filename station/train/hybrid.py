@@ -71,9 +71,9 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
     goods = [p for p, l in train_items if l == GOOD]
     if goods:
         grays: list[np.ndarray] = []  # for the template: the same decoded images, not read twice
-        chroma: list[np.ndarray] = []  # and for the colour memory
+        chroma: list[np.ndarray] = []  # and for the colour memory, when the model keeps one
         emb = _embed(net, base.prepare, goods, progress, "reviewed good parts", grays=grays, norm=(base.mean, base.std),
-                     chroma=chroma)
+                     chroma=chroma if base.colour_bank is not None else None)
         from station.model import patchcore
 
         merged = torch.cat([net.bank.float(), patchcore.flatten(emb)])
