@@ -383,3 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"station {command}: error: the database refused: {str(exc.orig).splitlines()[0]} (this station's "  # type: ignore[attr-defined]
               f"database account lacks a grant; see the line's set-up in docs/line.md)", file=sys.stderr)
         return 2
+    finally:
+        # The databases this command checked are recorded as it leaves them (not only at exit):
+        # a script may call main() again. Looked up, not imported: --version loads no SQLAlchemy.
+        checked = sys.modules.get("station.store.dbcheck")
+        if checked is not None:
+            checked.leave_all()

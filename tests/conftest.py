@@ -69,26 +69,71 @@ def isolated_data_dir(tmp_path_factory):
     os.environ["STATION_DATA"] = str(tmp_path_factory.mktemp("station-data"))
 
 
-def run_cli(*args: str, data: Path | None = None, check: bool = True, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`station ARGS` in a fresh interpreter, exactly as a script on the line would call it."""
-    cmd = [sys.executable, "-m", "station", *args]
-    if data is not None:
-        cmd += ["--data", str(data)]
-    full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=ROOT)
+# Variables that take effect only when an interpreter starts: a command given one runs in a child.
+_AT_START = ("PYTHONPATH", "PYTHONHOME", "QT_", "OMP_", "MKL_", "CUDA_", "LD_")
+
+
+def run_cli(*args: str, data: Path | None = None, check: bool = True, timeout: float = 600, env: dict | None = None,
+            fresh: bool = False) -> subprocess.CompletedProcess:
+    """`station ARGS` as a script on the line would call it, through `station.cli.main`.
+
+    It runs in this process (an interpreter that imports torch costs 2-5 s, and the suite makes
+    hundreds of calls), as a child would see it: its own stdout, stderr, empty stdin, environment
+    and logging, and an uncaught exception reported the way the interpreter reports it, exit 1.
+    `fresh=True`, the window, and start-up variables run it in a new interpreter instead."""
+    cmd = [*args] + (["--data", str(data)] if data is not None else [])
+    if fresh or (cmd and cmd[0] == "gui") or any(k.startswith(_AT_START) for k in (env or {})):
+        full_env = {**os.environ, **(env or {})}
+        proc = subprocess.run([sys.executable, "-m", "station", *cmd], capture_output=True, text=True, timeout=timeout,
+                              env=full_env, cwd=ROOT)
+    else:
+        proc = _in_process(cmd, env or {})
     if check and proc.returncode != 0:
         raise AssertionError(f"station {' '.join(args)} exited {proc.returncode}\nstderr:\n{proc.stderr}")
     return proc
 
 
-def label_in_process(data: Path, item: int, label: str, by: str) -> None:
-    """`station label ITEM LABEL --by BY`, through the same command-line entry point but in this
-    process: a test that reviews 30 items would otherwise spend a minute starting interpreters."""
+def _in_process(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    import io
+    import logging
+    import threading
+
     from station.cli import main
 
-    code = main(["label", str(item), label, "--by", by, "--data", str(data)])
-    if code != 0:
-        raise AssertionError(f"station label {item} {label} exited {code}")
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, cwd = dict(os.environ), os.getcwd()
+    saved_streams = (sys.stdout, sys.stderr, sys.stdin, sys.excepthook, threading.excepthook)
+    logger = logging.getLogger("station")
+    saved_log = (list(logger.handlers), logger.level, logger.propagate)
+    os.environ.update(env)
+    os.chdir(ROOT)
+    sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO()
+    try:
+        try:
+            code = main(cmd)
+        except SystemExit as exc:  # argparse's usage errors, --help, --version
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # noqa: BLE001 (a bug: reported as the interpreter would report it, exit 1)
+            sys.excepthook(*sys.exc_info())
+            code = 1
+    finally:
+        sys.stdout, sys.stderr, sys.stdin, sys.excepthook, threading.excepthook = saved_streams
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+            h.close()
+        for h in saved_log[0]:
+            logger.addHandler(h)
+        logger.setLevel(saved_log[1])
+        logger.propagate = saved_log[2]
+    return subprocess.CompletedProcess(["station", *cmd], code, out.getvalue(), err.getvalue())
+
+
+def label_in_process(data: Path, item: int, label: str, by: str) -> None:
+    """`station label ITEM LABEL --by BY`."""
+    run_cli("label", str(item), label, "--by", by, data=data)
 
 
 def kill_run_mid_way(source: Path, data: Path, at_least: int, batch_size: int) -> int:

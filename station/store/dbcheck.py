@@ -64,6 +64,13 @@ def _record_all() -> None:
         record_left(engine, Path(db), marker)
 
 
+def leave_all() -> None:
+    """A command's end: record every database it checked as it leaves it, and forget them, so the
+    next command in this process (a script calling `station.cli.main` twice) checks afresh."""
+    _record_all()
+    _leave.clear()
+
+
 def record_left(engine: Engine, db: Path, marker: Path) -> None:
     """The file as this process leaves it: the next command need not check it again."""
     try:
