@@ -24,7 +24,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# Everything CI runs, on two workers (about 18 minutes on 2 cores with the venv made). Whole files go to one worker,
+# Everything CI runs (tests/unit, tests/integration, tests/gui) on two workers. Whole files go to one worker,
 # in collection order: the bundle build, the longest single step, first (tests/conftest.py).
 test: check $(PEERS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
@@ -34,9 +34,10 @@ $(PEERS): scripts/install_test_peers.sh
 	bash scripts/install_test_peers.sh .peers
 	touch $(PEERS)
 
-# The everyday tier: no training, no bundle, no long GUI sessions; under 2 minutes.
+# The unit tier: in-process, no servers, no child processes, no window; under a minute. One worker:
+# two would each load the models and the generated sets again, and take longer.
 test-fast: check
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow and not gui"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/unit
 
 bench: $(STAMP)
 	$(BIN)/station bench

@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Fixtures that tests of more than one tier (unit, integration, gui) use.
+pytest_plugins = ["shared.genicam", "shared.learning", "shared.line", "shared.redteam_export_safety",
+                  "shared.redteam_roles_and_restore"]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -191,7 +195,7 @@ def data_dir(tmp_path) -> Path:
 def pytest_collection_modifyitems(config, items):
     """The bundle build is the longest single step; it goes first, so that with two workers
     (`-n 2`) the rest of the suite runs beside it instead of after it."""
-    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_package.py") else 1)
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/integration/test_package.py") else 1)
 
 
 @pytest.fixture()

@@ -18,16 +18,22 @@ def rows(data: Path, sql: str, **params) -> list:
         engine.dispose()
 
 
-def slow_model_factory(data: Path, delay_s: float):
-    """The real default model, made slow: each batch sleeps `delay_s` per image before its forward pass."""
+def slow_model_factory(data: Path, delay_s: float, calls: list | None = None):
+    """The real default model, made slow: each batch sleeps `delay_s` per image before its forward
+    pass. `calls` collects (thread id, start, end) of each slow forward pass."""
     def make():
+        import threading
+
         from station.model import load_model
 
         model = load_model(None, str(data))
         real = model.forward_with_cam
 
         def slow(x):
+            start = time.perf_counter()
             time.sleep(delay_s * x.shape[0])
+            if calls is not None:
+                calls.append((threading.get_ident(), start, time.perf_counter()))
             return real(x)
 
         model.forward_with_cam = slow

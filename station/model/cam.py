@@ -6,7 +6,7 @@ The CAM layer is the backbone's output A (N, C, h, w); after it the head is
     d logit_c / d A_k(i, j) = W[c, k] / hw + W[c, C + k] * [A_k(i, j) is the channel's maximum]
 and Grad-CAM's channel weight, the mean of that over the map, is (W[c, k] + W[c, C + k]) / hw
 (a tied maximum shares the max term evenly, as torch's amax gradient does). This equals
-autograd Grad-CAM on the same layer (tests/test_model.py checks both that and pytorch-grad-cam)
+autograd Grad-CAM on the same layer (tests/unit/test_model.py and tests/integration/test_model.py check it against both)
 and needs only the map and the head's weights: the ONNX runtime path can use it as it is.
 """
 

@@ -3,7 +3,7 @@ what it needs and the type checker holds the window to it, instead of every view
 whole window as `Any` and reaching into it.
 
 The store is reached only through `db` (the tasks thread): a view never queries the database on
-the GUI thread (tests/test_gui_walk.py hooks SQLAlchemy's events to keep it so)."""
+the GUI thread (tests/gui/test_gui_walk.py hooks SQLAlchemy's events to keep it so)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,72 @@
+"""No model file can make the station pass every part: a bad card, a bad threshold override,
+weights that do not match their card. Each is one line naming the file and the field, and a
+model that cannot load is never made active."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli, run_json
+from shared.redteam_bad_models import copy_default, edit_card, refused
+
+
+@pytest.fixture()
+def image(demo_images):
+    return str(next((demo_images / "crack").glob("*.png")))
+
+
+@pytest.mark.parametrize("threshold", [7, -1, 0, 1, float("nan"), float("inf"), None, "0.5", True])
+def test_a_card_threshold_outside_zero_one_is_refused(tmp_path, image, data_dir, threshold):
+    d = copy_default(tmp_path)
+    edit_card(d, threshold=threshold)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "card.json", "threshold")
+
+
+@pytest.mark.parametrize("norm", [{"mean": [0.5, 0.5, 0.5], "std": [0, 1, 1]}, {"mean": [0.5], "std": [1]},
+                                  {"mean": "x", "std": [1, 1, 1]}, {"mean": [0.5, 0.5, float("nan")], "std": [1, 1, 1]}])
+def test_a_bad_normalization_is_refused(tmp_path, image, data_dir, norm):
+    d = copy_default(tmp_path)
+    edit_card(d, normalization=norm)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "normalization")
+
+
+@pytest.mark.parametrize("size", [0, -5, "224", 1e9, 10.5])
+def test_a_bad_input_size_is_refused(tmp_path, image, data_dir, size):
+    d = copy_default(tmp_path)
+    edit_card(d, input_size=size)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "input_size")
+
+
+def test_a_good_only_model_is_refused(tmp_path, image, data_dir):
+    d = copy_default(tmp_path)
+    edit_card(d, classes=["good"])
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "defect type")
+
+
+def test_a_threshold_override_of_seven_is_refused_not_used(image, data_dir):
+    run_json("models", data=data_dir)  # registers the default
+    (data_dir / "models" / "thresholds.json").write_text(json.dumps({"default": 7}))
+    refused(run_cli("inspect", image, check=False, data=data_dir), "thresholds.json", "between 0 and 1")
+    (data_dir / "models" / "thresholds.json").write_text("[1, 2")
+    refused(run_cli("inspect", image, check=False, data=data_dir), "thresholds.json")
+
+
+def test_weights_that_do_not_match_their_card_are_refused(tmp_path, image, data_dir):
+    d = copy_default(tmp_path)
+    edit_card(d, weights_sha256="0" * 64)  # a card left behind by a kill between the two writes
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "weights_sha256")
+
+
+@pytest.mark.parametrize("classes", ["good,crack", [1, 2], ["good", "good", "crack"], None])
+def test_wrong_typed_classes_are_refused(tmp_path, image, data_dir, classes):
+    d = copy_default(tmp_path)
+    edit_card(d, classes=classes)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "card.json", "classes")
+
+
+@pytest.mark.parametrize("text", ["[]", "null", "{not json", ""])
+def test_a_card_that_is_not_an_object_is_refused(tmp_path, image, data_dir, text):
+    d = copy_default(tmp_path)
+    (d / "card.json").write_text(text)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "card.json")
