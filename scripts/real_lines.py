@@ -51,7 +51,7 @@ def plain_knn(line: Path) -> dict:
     """The baseline: raw stride-16 trunk patches of the good parts, nearest-neighbour distance."""
     import torch
 
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
     from station.model.directory import load_model_dir
     from station.model.patchcore import nearest_distance
     from station.train import data as tdata

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PySide6.QtCore import QCoreApplication
 
-from station import config
+from station.core import config
 from station.ui.app import make_app
 from station.ui.main_window import MainWindow, Options
 

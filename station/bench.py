@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from station.progress import ProgressFn
+from station.core.progress import ProgressFn
 
 
 def _timeit(fn: Callable[[], Any], reps: int) -> list[float]:
@@ -33,10 +33,10 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
           progress: ProgressFn | None = None, backend: str | None = None) -> dict[str, Any]:
     """`backend` is the one the pipeline figures are on (default: auto, as `station run`); the
     bare forward pass is measured on every installed backend, interleaved."""
-    from station.cpu import tune_cpu
-    from station.imageio import decode, read_bytes
-    from station.inspection_run import InspectionRun, RunOptions
+    from station.core.cpu import tune_cpu
+    from station.core.imageio import decode, read_bytes
     from station.model import backends, load_model
+    from station.run.inspection_run import InspectionRun, RunOptions
     from station.sources.folder import FolderSource
     from station.store.db import open_store
     from station.train import synth
@@ -187,7 +187,7 @@ def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, An
     sees: generated textures never register). Needs the photographs (scikit-image)."""
     import torch
 
-    from station.errors import StationError
+    from station.core.errors import StationError
     from station.model import patchcore, template
     from station.model.anomaly import AnomalyModel, AnomalyNet
     from station.train import photolines
@@ -273,7 +273,7 @@ def _store_rate(store, model, image: np.ndarray, tmp: Path, n: int = 1000) -> fl
 
     import cv2
 
-    from station.domain import Frame, Prediction, Result
+    from station.core.domain import Frame, Prediction, Result
     from station.record.recorder import Recorder
 
     png = cv2.imencode(".png", image)[1].tobytes()

@@ -11,9 +11,9 @@ import sys
 from typing import NoReturn
 
 from station import __version__
-from station.errors import StationError
+from station.core.errors import StationError
+from station.core.redact import mask
 from station.model.backends import BACKENDS, installed
-from station.redact import mask
 
 # command -> (module under station.commands, function)
 COMMANDS = {
@@ -354,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command
     module, func = COMMANDS[command]
-    from station import logs
-
+    from station.core import logs
     logs.setup(getattr(args, "data", None), command, verbose=getattr(args, "verbose", False))
     logging.getLogger("station.cli").info("station %s (%s)", " ".join(argv), __version__)
     try:
@@ -367,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = getattr(importlib.import_module(f"station.commands.{module}"), func)
         return int(handler(args) or 0)
     except StationError as exc:
-        from station.terminal import safe
+        from station.core.terminal import safe
 
         print(safe(f"station {command}: error: {exc}"), file=sys.stderr)
         return 2

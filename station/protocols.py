@@ -1,6 +1,6 @@
 """The seams between packages, as Protocols: what the inspection loop needs of a model, a frame
 source, a recorder and a store. mypy checks every implementation against them where they meet
-(station.pipeline, station.inspection_run), so a second model backend (ONNX Runtime, say) or a
+(station.run.pipeline, station.run.inspection_run), so a second model backend (ONNX Runtime, say) or a
 new source (a GigE camera) knows exactly what to provide."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
-    from station.domain import Frame, Prediction, Result
+    from station.core.domain import Frame, Prediction, Result
     from station.sources.base import SourceStatus
     from station.store.blobs import BlobStore
 

@@ -179,7 +179,7 @@ def demo_images(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def model():
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
     from station.model.directory import load_model_dir
 
     return load_model_dir(default_model_dir())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from station.commands.output import Progress, emit_json
-from station.errors import StationError
+from station.core.errors import StationError
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 
 def cmd_gui(args: argparse.Namespace) -> int:

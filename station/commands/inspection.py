@@ -9,16 +9,16 @@ from collections.abc import Callable, Iterator, Sized
 from typing import TYPE_CHECKING
 
 from station.commands.output import Progress, emit_json
-from station.errors import StationError
+from station.core.errors import StationError
 
 if TYPE_CHECKING:
-    from station.run_report import RunSummary
+    from station.run.run_report import RunSummary
 
 log = logging.getLogger("station.run")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from station.inspection_run import InspectionRun, run_options
+    from station.run.inspection_run import InspectionRun, run_options
 
     run = InspectionRun(run_options(args.source, args, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
                                     pace_s=args.pace, forward_wait_s=args.forward_wait))
@@ -81,8 +81,7 @@ EXIT_LINE_DOWN = 4  # ... or one of them was still away at the end, for longer t
 def _down_too_long(summary: RunSummary, data: str | None) -> list[str]:
     """What was still away at the run's end, past the setting, with results waiting for it: a
     blip ends in 0 (the next start forwards them), an outage someone should look at does not."""
-    from station import settings
-
+    from station.line import settings
     late = settings.load(data).alarm.line_down_minutes * 60
     out = []
     if summary.spool_waiting and summary.line_down_s > late:
@@ -127,7 +126,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     import cv2
 
-    from station.imageio import decode, read_bytes
+    from station.core.imageio import decode, read_bytes
     from station.model import load_model
     from station.model.overlay import draw_box, hot_box, overlay, upsample
 
@@ -158,15 +157,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def backend_arg(args: argparse.Namespace) -> str:
     """--backend, else the setting inference.backend."""
-    from station import settings
-
+    from station.line import settings
     return args.backend or settings.load(args.data).inference.backend
 
 
 def cmd_io_test(args: argparse.Namespace) -> int:
     """Commissioning: a test verdict to each sink, the handshake's inputs as they are now."""
-    from station import settings
     from station.commands.users import record, signed_in
+    from station.line import settings
     from station.outputs.config import load_for_run
     from station.outputs.probe import read_handshake, send_test
 

@@ -20,7 +20,7 @@ def _line(args: argparse.Namespace):
 
 
 def _station(args: argparse.Namespace) -> str:
-    from station.settings import station_name
+    from station.line.settings import station_name
 
     return station_name(args.station, args.data)
 
@@ -31,8 +31,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     line = _line(args)
     history = []
     if line is not None:
-        from station.line_registry import history as line_history
-        from station.line_registry import sync
+        from station.line.line_registry import history as line_history
+        from station.line.line_registry import sync
 
         with line:
             sync(line, args.data)  # the line's active model is the one listed active here
@@ -56,7 +56,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_promote(args: argparse.Namespace) -> int:
     from station.commands.users import record, signed_in
-    from station.line_registry import promote_model
+    from station.line.line_registry import promote_model
 
     who = signed_in(args, "promote")
     line = _line(args)
@@ -76,7 +76,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from station.commands.users import record, signed_in
-    from station.line_registry import rollback_model
+    from station.line.line_registry import rollback_model
 
     who = signed_in(args, "rollback")
     line = _line(args)
@@ -95,7 +95,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_threshold(args: argparse.Namespace) -> int:
     from station.commands.users import record, signed_in
-    from station.line_registry import set_line_threshold
+    from station.line.line_registry import set_line_threshold
 
     who = signed_in(args, "changing a threshold")
     line = _line(args)

@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from station.commands.output import emit_json
-from station.errors import StationError
-from station.terminal import safe
+from station.core.errors import StationError
+from station.core.terminal import safe
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
@@ -59,7 +59,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from station import settings, shifts
+    from station.core import shifts
+    from station.line import settings
     from station.store import stats
     from station.store.db import open_store
 
@@ -114,7 +115,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from station.export import export
+    from station.learn.export import export
     from station.store.db import open_store
 
     store = open_store(args.data, args.db, args.store)

@@ -8,7 +8,7 @@ from station.commands.output import emit_json
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from station.doctor import diagnose, render
+    from station.upkeep.doctor import diagnose, render
 
     report = diagnose(args.data, args.db, camera_limit=args.cameras, store=args.store, station=args.station)
     if args.json:

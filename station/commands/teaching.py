@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from station.commands.output import Progress, emit_json
-from station.errors import StationError
-from station.terminal import safe
+from station.core.errors import StationError
+from station.core.terminal import safe
 
 
 def cmd_teach(args: argparse.Namespace) -> int:

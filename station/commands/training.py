@@ -7,7 +7,7 @@ import sys
 
 from station.commands.inspection import backend_arg
 from station.commands.output import Progress, emit_json
-from station.errors import StationError
+from station.core.errors import StationError
 
 
 def cmd_train(args: argparse.Namespace) -> int:

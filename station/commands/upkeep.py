@@ -8,8 +8,8 @@ from station.commands.output import emit_json
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    from station import settings
     from station.commands.users import record, signed_in
+    from station.line import settings
 
     if args.key is not None and args.value is not None:
         who = signed_in(args, "changing a setting")  # as the window asks an engineer for the same change
@@ -29,10 +29,10 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from station import settings
     from station.commands.users import record, signed_in
-    from station.retention import purge
+    from station.line import settings
     from station.store.db import open_store
+    from station.upkeep.retention import purge
 
     who = None if args.dry_run else signed_in(args, "purging images")
 
@@ -61,8 +61,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from station.backup import backup
     from station.store.db import open_store
+    from station.upkeep.backup import backup
 
     with open_store(args.data, args.db, args.store) as store:
         result = backup(store, Path(args.out))
@@ -76,10 +76,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from station.backup import restore
     from station.commands.users import record, signed_in
     from station.store.audit_chain import HEAD_FILE
     from station.store.db import open_store
+    from station.upkeep.backup import restore
 
     # Checked against the users of the database being replaced, before anything is touched.
     who = signed_in(args, "restoring a backup")

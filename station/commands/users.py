@@ -9,7 +9,7 @@ import os
 import sys
 
 from station.commands.output import emit_json
-from station.errors import StationError
+from station.core.errors import StationError
 
 
 def _pin(variable: str, prompt: str, twice: bool = False) -> str:
@@ -29,8 +29,8 @@ def _pin(variable: str, prompt: str, twice: bool = False) -> str:
 def signed_in(args: argparse.Namespace, action: str, role: str = "engineer") -> str | None:
     """The signed-in user allowed to do `action`, or None on a station without users. The PIN
     is asked for only when the station has users."""
+    from station.line.users import check_role, roles_on
     from station.store.db import open_store
-    from station.users import check_role, roles_on
 
     store = open_store(args.data, getattr(args, "db", None), getattr(args, "store", None))
     try:
@@ -44,8 +44,8 @@ def signed_in(args: argparse.Namespace, action: str, role: str = "engineer") -> 
 
 def record(args: argparse.Namespace, user: str | None, action: str, detail: dict) -> None:
     """An audit event for a change made from the command line."""
+    from station.line.users import audit
     from station.store.db import open_store
-    from station.users import audit
 
     store = open_store(args.data, getattr(args, "db", None), getattr(args, "store", None))
     try:
@@ -56,8 +56,8 @@ def record(args: argparse.Namespace, user: str | None, action: str, detail: dict
 
 
 def cmd_users(args: argparse.Namespace) -> int:
+    from station.line.users import add_user, list_users, roles_on, unlock_user
     from station.store.db import open_store
-    from station.users import add_user, list_users, roles_on, unlock_user
 
     store = open_store(args.data, args.db, args.store)
     try:
@@ -96,9 +96,9 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from station.core.terminal import safe
+    from station.line.users import audit_trail
     from station.store.db import open_store
-    from station.terminal import safe
-    from station.users import audit_trail
 
     store = open_store(args.data, args.db, args.store)
     try:

@@ -174,7 +174,7 @@ def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -
         with torch.inference_mode():
             width = net.features(torch.zeros(1, 3, 64, 64))[0].shape[1]
         if bank.shape[1] != width:
-            from station.errors import ModelError
+            from station.core.errors import ModelError
 
             raise ModelError(f"memory bank patches have {bank.shape[1]} numbers, this trunk gives {width}: tensor 'bank' does not fit")
     return net

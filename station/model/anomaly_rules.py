@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from station.domain import Prediction
-from station.labels import GOOD
+from station.core.domain import Prediction
+from station.core.labels import GOOD
 from station.model import colour, knn
 from station.model.cam import gradcam
 from station.model.defect_shape import FEATURES, describe_shapes, shape_of
@@ -276,7 +276,7 @@ def template_canvas(card: dict[str, Any]) -> tuple[int, int]:
 def check_card(card: dict[str, Any], where: Path) -> None:
     """The anomaly section must describe a usable score: a model with a NaN or negative scale
     would pass or fail every part. One ModelError naming the file and the field."""
-    from station.errors import ModelError
+    from station.core.errors import ModelError
 
     a = card.get("anomaly")
     if not isinstance(a, dict):

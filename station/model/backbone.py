@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from station.errors import ModelError
+from station.core.errors import ModelError
 
 ARCHS = ("efficientnet_lite0", "small_cnn", "resnet50", "mobilenet_v3_large")
 FROM_FILE_ONLY = ("resnet50", "mobilenet_v3_large")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 
 def resolve_device(value: str | None) -> str:

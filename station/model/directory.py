@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.errors import ModelError, StationError
-from station.fileutil import atomic_write, file_sha256
-from station.labels import GOOD, validate_label
+from station.core.errors import ModelError, StationError
+from station.core.fileutil import atomic_write, file_sha256
+from station.core.labels import GOOD, validate_label
 
 if TYPE_CHECKING:
     import torch

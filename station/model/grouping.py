@@ -80,7 +80,7 @@ def cluster(vectors: np.ndarray, min_similarity: float | None = None) -> Groups:
 def describe_images(model: Any, images: Sequence[np.ndarray]) -> np.ndarray:
     """Region descriptions of decoded images under `model` (an anomaly model of either backend)."""
     if not hasattr(model, "regions"):
-        from station.errors import StationError
+        from station.core.errors import StationError
 
         raise StationError(f"model {model.name!r} finds no regions to group: grouping needs a taught model (station teach)")
     out = [model.regions(np.stack([model.prepare(im) for im in images[i : i + BATCH]])) for i in range(0, len(images), BATCH)]
@@ -105,8 +105,8 @@ def group_stored(model: Any, blobs: Any, image_keys: Sequence[str | None]) -> li
     """Per stored image (a key in `blobs`, station.store.blobs), its group; None where the image
     is gone (purged, never stored) or cannot be read now: that item stays in the queue ungrouped.
     A store that is down is not "cannot be read": its error goes to the caller."""
-    from station.errors import ImageError
-    from station.imageio import decode
+    from station.core.errors import ImageError
+    from station.core.imageio import decode
 
     images, where = [], []
     for i, key in enumerate(image_keys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from station.imageio import to_bgr8
+from station.core.imageio import to_bgr8
 
 BOX_GRID = 96
 

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from station.progress import ProgressFn
+from station.core.progress import ProgressFn
 
 FEATURE_TAPS = (4, 5)  # trunk children: blocks[2] (stride 8, 40 ch) and blocks[3] (stride 16, 80 ch)
 

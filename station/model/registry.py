@@ -17,10 +17,10 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from station import config
-from station.errors import ModelError, StationError
-from station.fileutil import atomic_write
-from station.labels import validate_label
+from station.core import config
+from station.core.errors import ModelError, StationError
+from station.core.fileutil import atomic_write
+from station.core.labels import validate_label
 
 log = logging.getLogger("station.registry")
 

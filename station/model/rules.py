@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from station.domain import Prediction
-from station.errors import StationError
-from station.imageio import check_shape, to_unit_float
-from station.labels import GOOD
+from station.core.domain import Prediction
+from station.core.errors import StationError
+from station.core.imageio import check_shape, to_unit_float
+from station.core.labels import GOOD
 from station.model.cam import gradcam
 
 

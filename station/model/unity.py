@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.errors import ModelError
+from station.core.errors import ModelError
 
 TOLERANCE = 0.02  # |p_defect| between engines; the measured spread of a sound export is < 1e-4
 PROBES = 6

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 FILE_NAME = "outputs.json"
 KINDS = ("mqtt", "opcua", "opcua-server", "modbus", "webhook")  # the built-in kinds, in the dialog's order
@@ -137,7 +137,7 @@ def _changed(obj: Any, default: Any) -> dict[str, Any]:
 
 
 def default_path(data: str | Path | None) -> Path:
-    from station.config import data_dir
+    from station.core.config import data_dir
 
     return data_dir(data) / FILE_NAME
 
@@ -162,7 +162,7 @@ def load_for_run(explicit: str | None, data: str | Path | None) -> OutputsConfig
 
 
 def save(config: OutputsConfig, path: str | Path) -> Path:
-    from station.fileutil import atomic_write
+    from station.core.fileutil import atomic_write
 
     parse(config.to_json(), str(path))  # what is written must load again
     path = Path(path)

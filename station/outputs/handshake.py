@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
-from station.domain import Frame
+from station.core.domain import Frame
 from station.outputs.config import HandshakeConfig
 from station.outputs.hub import BACKOFF, SinkState
 from station.outputs.message import VerdictMessage

@@ -66,7 +66,7 @@ def _connect(cfg: SinkConfig, station: str) -> None:
 
 def check_outputs(config: OutputsConfig, data: str | Path | None, station: str) -> list[OutputHealth]:
     """Each sink of `config`, in the file's order; connections are tried all at once."""
-    from station import config as station_config
+    from station.core import config as station_config
     from station.outputs.hub import refusal
     from station.store.db import first_line
 

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.domain import Result
+from station.core.domain import Result
 from station.outputs.config import OutputsConfig, OutputsError, SinkConfig, sink_kind
 from station.outputs.handshake import Handshake
 from station.outputs.hub import Outputs, Sink, SinkState

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from station.domain import Result
+from station.core.domain import Result
 
 CODE_PASS = 0
 CODE_UNKNOWN_DEFECT = 254  # a defect label the code table does not know

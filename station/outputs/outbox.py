@@ -22,7 +22,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-from station.fileutil import atomic_write
+from station.core.fileutil import atomic_write
 from station.outputs.message import VerdictMessage
 
 SEQUENCE_BLOCK = 100

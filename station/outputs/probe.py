@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from station.domain import new_uid
-from station.errors import StationError
+from station.core.domain import new_uid
+from station.core.errors import StationError
 from station.outputs.config import HandshakeConfig, OutputsConfig, SinkConfig
 from station.outputs.message import VerdictMessage
 

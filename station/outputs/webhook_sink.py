@@ -11,9 +11,9 @@ import json
 import urllib.error
 import urllib.request
 
+from station.core.redact import from_environment, mask
 from station.outputs.config import SinkConfig
 from station.outputs.message import VerdictMessage
-from station.redact import from_environment, mask
 
 REFUSED = {401: "not authorised", 403: "forbidden"}
 

@@ -53,7 +53,7 @@ class Forwarder(threading.Thread):
         """Forward the oldest spooled batch: True when one was forwarded, None when none waits,
         False when the database or the store is still unreachable (or another process on this
         data dir is forwarding)."""
-        from station.fileutil import FileLock
+        from station.core.fileutil import FileLock
 
         rec = self.recorder
         waiting = rec.spool.pending()

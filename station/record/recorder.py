@@ -3,7 +3,7 @@
 A row is only committed after its image and heatmap are in place, so a kill at any moment
 leaves a consistent database; the next run of the same source skips what was committed.
 
-A full disk never stops a run (station.diskguard): images are left out first, passed parts'
+A full disk never stops a run (station.line.diskguard): images are left out first, passed parts'
 before failed ones, and each row says why its image is missing. When the database or the image
 store cannot be reached (a server restart, a network cut), the batch is kept on this PC's disk
 (station.record.spool) and a forwarder thread commits it, in order, when the service answers again:
@@ -21,15 +21,15 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from station import config
-from station.diskguard import DiskGuard, is_no_space
-from station.domain import Result
+from station.core import config
+from station.core.domain import Result
+from station.core.redact import mask
+from station.line.diskguard import DiskGuard, is_no_space
 from station.protocols import StationStore
 from station.record import rows as db_rows
 from station.record.forward import Forwarder
 from station.record.rows import Commit
 from station.record.spool import Spool, SpooledBatch, from_row
-from station.redact import mask
 from station.store import files, repo
 from station.store.blobs import StoreRefused, StoreUnavailable
 from station.store.db import first_line, unavailable

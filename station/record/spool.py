@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from station.fileutil import atomic_write, tree_bytes
+from station.core.fileutil import atomic_write, tree_bytes
 
 log = logging.getLogger("station.spool")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from station.errors import SourceError
+from station.core.errors import SourceError
 from station.sources.base import Source
 from station.sources.spec import parse_spec
 

@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from station.errors import SourceError
+from station.core.errors import SourceError
 
 P = ctypes.c_void_p
 ACQUISITION_CONTINUOUS = 1

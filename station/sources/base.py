@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from station.domain import Frame
-from station.errors import SourceError
+from station.core.domain import Frame
+from station.core.errors import SourceError
 
 
 @dataclass

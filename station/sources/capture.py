@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from station.domain import Frame
-from station.errors import SourceError
+from station.core.domain import Frame
+from station.core.errors import SourceError
 from station.sources.base import Source, reopen
 
 OPEN_TIMEOUT_MS = 5000

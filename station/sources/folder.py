@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from station.domain import Frame
-from station.imageio import IMAGE_SUFFIXES
+from station.core.domain import Frame
+from station.core.imageio import IMAGE_SUFFIXES
 from station.sources.base import Source
 
 

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from station.domain import Frame
-from station.errors import SourceError
+from station.core.domain import Frame
+from station.core.errors import SourceError
 from station.sources import aravis_lib as arv
 from station.sources.base import Source, reopen
 

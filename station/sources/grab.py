@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.errors import ImageError, SourceError, StationError
-from station.progress import ProgressFn
+from station.core.errors import ImageError, SourceError, StationError
+from station.core.progress import ProgressFn
 
 
 @dataclass
@@ -31,8 +31,8 @@ def grab_frames(spec: str, out: str | Path, count: int, every: int = 1, should_s
     """Save `count` frames of source `spec` as OUT/frame-0001.png …; fewer when the source ends."""
     import cv2
 
-    from station.fileutil import atomic_write
-    from station.imageio import decode, read_bytes, to_bgr8
+    from station.core.fileutil import atomic_write
+    from station.core.imageio import decode, read_bytes, to_bgr8
     from station.sources import open_source
 
     if count < 1:

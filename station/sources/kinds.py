@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.errors import SourceError
+from station.core.errors import SourceError
 
 if TYPE_CHECKING:
     from station.sources.base import Source
@@ -72,7 +72,7 @@ def _genicam(target: str, options: dict[str, Any]) -> Source:
 
 def _capture(camera: bool) -> Opener:
     def open_(target: str, options: dict[str, Any]) -> Source:
-        from station.redact import mask
+        from station.core.redact import mask
         from station.sources.capture import CaptureSource
 
         # The origin goes into rows, sinks, banners and the log: never a camera's password.

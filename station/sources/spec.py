@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from station.errors import SourceError
-from station.imageio import IMAGE_SUFFIXES
+from station.core.errors import SourceError
+from station.core.imageio import IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from station.domain import Frame
-from station.errors import SourceError
-from station.imageio import IMAGE_SUFFIXES
+from station.core.domain import Frame
+from station.core.errors import SourceError
+from station.core.imageio import IMAGE_SUFFIXES
 from station.sources.base import Source
 
 TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", "~")

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from station.fileutil import atomic_write
+from station.core.fileutil import atomic_write
 from station.store.repo import now
 from station.store.schema import AuditEvent
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from station.errors import ImageError, StationError
-from station.fileutil import atomic_write
+from station.core.errors import ImageError, StationError
+from station.core.fileutil import atomic_write
 
 log = logging.getLogger("station.blobs")
 

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from station import config
-from station.errors import StationError
+from station.core import config
+from station.core.errors import StationError
 from station.store.blobs import BlobStore, open_blobs
 
 HEAD = "0012"  # newest revision in migrations/versions; a test checks it against Alembic
@@ -148,7 +148,7 @@ def _migration_lock(engine: Engine) -> contextlib.AbstractContextManager[object]
     db = engine.url.database if engine.dialect.name == "sqlite" else None
     if not db or db == ":memory:":
         return contextlib.nullcontext()
-    from station.fileutil import FileLock
+    from station.core.fileutil import FileLock
 
     return FileLock(db + ".migrate.lock")
 

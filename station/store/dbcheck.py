@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 MARKER = "db-checked"
 _leave: dict[str, tuple[Engine, Path]] = {}  # databases this process checked: recorded as left at exit

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from station.errors import ImageError
+from station.core.errors import ImageError
 from station.store.blobs import BlobStore
 
 

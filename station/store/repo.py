@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from station.domain import Prediction, ReviewRecord
-from station.errors import StationError
-from station.labels import GOOD, is_defect, validate_label
+from station.core.domain import Prediction, ReviewRecord
+from station.core.errors import StationError
+from station.core.labels import GOOD, is_defect, validate_label
 from station.store import conflicts
 from station.store.schema import Failure, Inspection, LabelKey, ModelRecord, Review, Run, ShadowVerdict
 

@@ -182,7 +182,7 @@ class LabelKey(Base):
 
 
 class User(Base):
-    """A local user (station.users): the role decides what they may change; the PIN is a scrypt hash."""
+    """A local user (station.line.users): the role decides what they may change; the PIN is a scrypt hash."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from station.labels import GOOD
+from station.core.labels import GOOD
 from station.store.schema import Inspection, ModelRecord, Run
 
 

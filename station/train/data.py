@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from station.errors import StationError
-from station.imageio import IMAGE_SUFFIXES, decode, read_bytes
-from station.labels import GOOD, validate_label
+from station.core.errors import StationError
+from station.core.imageio import IMAGE_SUFFIXES, decode, read_bytes
+from station.core.labels import GOOD, validate_label
 
 Items = list[tuple[Path, str]]
 

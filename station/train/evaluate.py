@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from station.labels import is_defect
+from station.core.labels import is_defect
+from station.core.progress import ProgressFn
 from station.model.rules import ClassifierRules
-from station.progress import ProgressFn
 from station.train import data as tdata
 from station.train import metrics
 

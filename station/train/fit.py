@@ -19,13 +19,13 @@ import torch
 from torch import nn
 
 from station import __version__
-from station.errors import StationError
-from station.labels import GOOD, is_defect
+from station.core.errors import StationError
+from station.core.labels import GOOD, is_defect
+from station.core.progress import ProgressFn
 from station.model.backbone import DEFAULT_INPUT, IMAGENET_MEAN, IMAGENET_STD, AdaptedBackbone, load_pretrained
 from station.model.classifier import StationModel
 from station.model.directory import load_model_dir, save_model_dir
 from station.model.network import StationNet
-from station.progress import ProgressFn
 from station.train import data as tdata
 from station.train import metrics
 from station.train.augment import augment
@@ -186,7 +186,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
           progress: ProgressFn | None = None, should_stop: Stop = None) -> dict:
     """Train a classifier from an ImageFolder tree (from a classifier `base` when given) and
     write it to `out`. Returns the JSON summary. station.train.trainer picks this or hybrid."""
-    from station.cpu import tune_cpu
+    from station.core.cpu import tune_cpu
 
     cfg = cfg or TrainConfig()
     t0 = time.perf_counter()

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from station.labels import GOOD
+from station.core.labels import GOOD
 from station.train import data as tdata
 
 SHARE = 0.25  # of the reviews, per class

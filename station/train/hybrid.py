@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from station import __version__
-from station.errors import StationError
-from station.labels import GOOD
+from station.core.errors import StationError
+from station.core.labels import GOOD
+from station.core.progress import ProgressFn
 from station.model.anomaly import ANOMALY, AnomalyModel, AnomalyNet, build_net
 from station.model.classifier import StationModel
-from station.progress import ProgressFn
 from station.train import data as tdata
 from station.train import metrics, patchhead
 from station.train.teach import DEFAULT_BANK, _embed
@@ -33,7 +33,7 @@ MIN_VAL_EACH = 5  # reviewed good parts and defects in validation before the hea
 def _classifier(data: Path, tmp: Path, cfg, progress: ProgressFn | None, should_stop) -> StationModel | None:
     """Train the defect classifier on the reviews, from the shipped model (it already knows
     scratches, cracks, spots and stains on generated textures). None when there is too little."""
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
     from station.train.config import TrainConfig
     from station.train.fit import train
 
@@ -52,7 +52,7 @@ def _classifier(data: Path, tmp: Path, cfg, progress: ProgressFn | None, should_
 def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progress: ProgressFn | None = None,
           should_stop: Callable[[], bool] | None = None) -> dict:
     """Reviews in DATA (export tree) + the anomaly/hybrid `base` -> a hybrid model in `out`."""
-    from station.cpu import tune_cpu
+    from station.core.cpu import tune_cpu
     from station.model.directory import save_model_dir
 
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from station.labels import GOOD
+from station.core.labels import GOOD
 
 
 def auroc(y_true: Sequence[int], scores: Sequence[float]) -> float | None:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from station.labels import is_defect
+from station.core.labels import is_defect
+from station.core.progress import ProgressFn
 from station.model.anomaly import AnomalyModel
-from station.progress import ProgressFn
 from station.train import data as tdata
 
 PULL = 0.1  # L2 towards the taught scorer; 0.01-1 within 0.01 F1 of each other on brick

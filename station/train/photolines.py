@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from station.errors import StationError
-from station.labels import GOOD, is_defect
-from station.progress import ProgressFn
+from station.core.errors import StationError
+from station.core.labels import GOOD, is_defect
+from station.core.progress import ProgressFn
 from station.train.defects import COLOUR_DEFECTS, GREY_DEFECTS, draw_defect
 
 __all__ = ["DEFECTS", "LINES", "capture", "draw_defect", "generate_line", "load_photo", "make_part"]

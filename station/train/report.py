@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from station.labels import is_defect
+from station.core.labels import is_defect
 from station.model.overlay import draw_box, hot_box, overlay
 from station.train.metrics import roc_curve
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from station.fileutil import make_folder
-from station.labels import GOOD, is_defect
-from station.progress import ProgressFn
+from station.core.fileutil import make_folder
+from station.core.labels import GOOD, is_defect
+from station.core.progress import ProgressFn
 
 DEFECTS = ("crack", "scratch", "spot", "stain")
 CLASSES = (GOOD,) + DEFECTS

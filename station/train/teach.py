@@ -26,11 +26,11 @@ import numpy as np
 import torch
 
 from station import __version__
-from station.errors import StationError
-from station.labels import GOOD
+from station.core.errors import StationError
+from station.core.labels import GOOD
+from station.core.progress import ProgressFn
 from station.model import colour, patchcore, template
 from station.model.anomaly import ANOMALY, AnomalyModel, AnomalyNet, build_net
-from station.progress import ProgressFn
 from station.train import data as tdata
 
 FOLDS = 5
@@ -57,7 +57,7 @@ class TeachResult:
 
 def good_images(folder: Path) -> list[Path]:
     """Every image under FOLDER (or under FOLDER/good when it is a class tree)."""
-    from station.imageio import IMAGE_SUFFIXES
+    from station.core.imageio import IMAGE_SUFFIXES
 
     if not folder.is_dir():
         raise StationError(f"folder not found: {folder}")
@@ -169,7 +169,7 @@ def base_card(name: str, size: int = INPUT_SIZE) -> dict:
 def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed: int = 0, name: str | None = None,
           progress: ProgressFn | None = None, size: int = INPUT_SIZE, template_mode: str = "auto") -> TeachResult:
     """Build an anomaly model from good images only and write it to `out`."""
-    from station.cpu import tune_cpu
+    from station.core.cpu import tune_cpu
     from station.model.directory import check_target, save_model_dir
 
     t0 = time.perf_counter()

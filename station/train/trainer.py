@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from station.progress import ProgressFn
+from station.core.progress import ProgressFn
 from station.train.config import TrainConfig
 
 

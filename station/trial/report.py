@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from station.errors import StationError
-from station.labels import GOOD
+from station.core.errors import StationError
+from station.core.labels import GOOD
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

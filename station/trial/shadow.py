@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from station.domain import Prediction, Result
-from station.errors import StationError
+from station.core.domain import Prediction, Result
+from station.core.errors import StationError
 
 if TYPE_CHECKING:
     from station.protocols import InspectionModel, StationStore
@@ -40,8 +40,8 @@ class Shadow:
     def judge(self, r: Result) -> Prediction | None:
         """The candidate's verdict on a part the run stored, written beside it; None when the part
         was not stored here (a spooled row has no id yet) or the candidate cannot read it."""
-        from station.errors import ImageError
-        from station.imageio import check_shape, decode
+        from station.core.errors import ImageError
+        from station.core.imageio import check_shape, decode
         from station.store import repo
         from station.store.db import unreachable
 

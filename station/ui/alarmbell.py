@@ -1,4 +1,4 @@
-"""The window's side of the alarms: each judged part goes through station.alarms' rules, and an
+"""The window's side of the alarms: each judged part goes through station.line.alarms' rules, and an
 alarm shows in the banner above the tabs and sounds the system bell (a line PC's speaker or
 buzzer; `alarm.sound` false keeps it silent). The rules are read from the settings at each Start,
 so a change in the Settings dialog applies from the next run."""
@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
-from station.alarms import Alarm, AlarmRules, Health
-from station.errors import StationError
+from station.core.errors import StationError
+from station.line.alarms import Alarm, AlarmRules, Health
 from station.ui.workers import LiveResult
 
 log = logging.getLogger("station.ui.alarms")
@@ -26,8 +26,7 @@ class AlarmBell:
 
     def reset(self) -> None:
         """A new run: the streak starts over, with the settings as they are now."""
-        from station import settings
-
+        from station.line import settings
         try:
             self.rules = AlarmRules(settings.load(self.window_.options.data).alarm)
         except StationError as exc:  # a broken settings file is said elsewhere; the defaults still guard

@@ -24,8 +24,7 @@ def make_app(argv: list[str] | None = None):
         app.setOrganizationName("station")
         from PySide6.QtGui import QIcon
 
-        from station import config
-
+        from station.core import config
         app.setWindowIcon(QIcon(str(config.resources_dir() / "icon.png")))
     theme.apply(app)
     return app
@@ -34,7 +33,7 @@ def make_app(argv: list[str] | None = None):
 def run_app(args: argparse.Namespace) -> int:
     import os
 
-    from station.errors import StationError
+    from station.core.errors import StationError
 
     if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from PySide6.QtWidgets import QWidget
 
-from station.domain import ReviewRecord
+from station.core.domain import ReviewRecord
 from station.ui.tasks import Tasks
 
 

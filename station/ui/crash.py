@@ -1,6 +1,6 @@
 """What the window does with a bug and with Qt's own messages, and how it leaves on a signal.
 
-- A Python exception nobody caught in a slot is logged with its traceback (station.logs) and the
+- A Python exception nobody caught in a slot is logged with its traceback (station.core.logs) and the
   operator gets a dialog that says the station is still running and where the log is. The
   dialog is opened, not exec'd: a second bug while it is up must not stack modal loops.
 - Qt's messages go to the same log (warnings to the file only: the offscreen and xcb plugins
@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from station import logs
+from station.core import logs
 
 log = logging.getLogger("station.ui")
 qt_log = logging.getLogger("station.qt")

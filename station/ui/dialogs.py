@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.errors import StationError
-from station.labels import GOOD, validate_label
+from station.core.errors import StationError
+from station.core.labels import GOOD, validate_label
 
 
 def ask(parent: QWidget, title: str, text: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from station.errors import StationError
+from station.core.errors import StationError
 from station.outputs.config import OutputsConfig
 from station.ui.dialogs import ask
 from station.ui.tasks import Tasks
@@ -66,10 +66,10 @@ class IoTestPanel(QGroupBox):
         data, who, station = self.data, self.who, self.station
 
         def job() -> list[Any]:
-            from station import settings
+            from station.line import settings
+            from station.line.users import audit
             from station.outputs.probe import send_test
             from station.store.db import open_store
-            from station.users import audit
 
             results = send_test(config, settings.station_name(station, data), verdict)
             store = open_store(data)

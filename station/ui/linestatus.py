@@ -1,7 +1,7 @@
 """The status bar's line lights: are results reaching the line's database and image store, which
 model judges now (a line promotion switches it between parts), and one light per output (MQTT,
 OPC UA, Modbus, webhook, the PLC handshake) and for the camera. A camera or an output down for
-more than a blip rings the alarm bell (station.alarms), as does the line's store refusing writes or
+more than a blip rings the alarm bell (station.line.alarms), as does the line's store refusing writes or
 its database and store away for longer than `alarm.line_down_minutes`."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from station.alarms import Health
-from station.inspection_run import RunStatus
+from station.line.alarms import Health
+from station.run.inspection_run import RunStatus
 
 GREEN, ORANGE, RED = "#2e7d32", "#b06000", "#b00020"
 LIVE_DOWN = ("reconnecting", "lost")

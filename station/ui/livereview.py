@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from station.domain import ReviewRecord
+from station.core.domain import ReviewRecord
 from station.ui.dialogs import LabelDialog, ask
 from station.ui.workers import LiveResult
 

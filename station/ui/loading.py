@@ -16,8 +16,8 @@ def load_for_display(blobs: "BlobStore", item: dict[str, Any], max_side: int = M
     """{"preview": BGR uint8, "heat": BGR uint8 or None, "box": in preview pixels, "error": str or None}."""
     import cv2
 
-    from station.errors import StationError
-    from station.imageio import decode, to_bgr8
+    from station.core.errors import StationError
+    from station.core.imageio import decode, to_bgr8
     from station.model.overlay import colorize, upsample
     from station.store.files import read_heatmap
 

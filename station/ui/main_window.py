@@ -12,10 +12,10 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QTabWidget
 
-from station import config, logs
-from station.domain import ReviewRecord
-from station.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary, run_options
-from station.labels import GOOD
+from station.core import config, logs
+from station.core.domain import ReviewRecord
+from station.core.labels import GOOD
+from station.run.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary, run_options
 from station.ui import livereview, shopfloor, signin
 from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner, plain
@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
 
     def audit(self, user: str, action: str, detail: dict[str, Any]) -> None:
         """Record a change made in the window (promote, rollback, threshold) with who made it."""
-        from station.users import audit
+        from station.line.users import audit
 
         self.db(lambda s: audit(s, user, action, detail), write=True)
 
@@ -287,9 +287,9 @@ class MainWindow(QMainWindow):
             self.show_message("settings saved; a running inspection uses them from its next start")
 
     def _disk_guard(self):
-        from station import settings
-        from station.diskguard import DiskGuard
-        from station.errors import StationError
+        from station.core.errors import StationError
+        from station.line import settings
+        from station.line.diskguard import DiskGuard
 
         try:
             disk = settings.load(self.data).disk

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.errors import StationError
+from station.core.errors import StationError
 from station.outputs import config as outputs_config
 from station.outputs.config import KINDS, OutputsConfig
 from station.ui.dialogs import fit_to_screen

@@ -2,7 +2,7 @@
 did with `station users` and `station audit` on a terminal, where a shop PC has none.
 
 - Users: who may sign in, their role, and how many wrong PINs since their last good one; add a
-  user (name, role, PIN), unlock one. Every change goes through station.users and is audited
+  user (name, role, PIN), unlock one. Every change goes through station.line.users and is audited
   with the signed-in engineer's name.
 - Audit trail: the newest rows, and whether the hash chain holds (the first broken link named).
 Database work runs on the window's task thread: a line's server that is slow never freezes it.
@@ -96,8 +96,8 @@ class PeopleDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
+        from station.line.users import audit_trail, list_users, wrong_pins
         from station.store.audit_chain import verify
-        from station.users import audit_trail, list_users, wrong_pins
 
         data = self.window_.store().data
 
@@ -124,14 +124,14 @@ class PeopleDialog(QDialog):
         self.window_.db(fn, done, self.status.setText, write=True)
 
     def add(self) -> None:
-        from station.users import add_user
+        from station.line.users import add_user
 
         name, role, pin = self.name.text(), self.role.currentText(), self.pin.text()
         self.pin.clear()  # never left on screen
         self._change(lambda s: add_user(s, name, role, pin, self.who or None), f"added {name.strip().lower()} as {role}")
 
     def unlock(self) -> None:
-        from station.users import unlock_user
+        from station.line.users import unlock_user
 
         cell = self.users.item(self.users.currentRow(), 0)
         if cell is None:

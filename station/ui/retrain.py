@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from station.errors import StationError
+from station.core.errors import StationError
 from station.ui.dialogs import fit_to_screen
 from station.ui.tasks import join_worker, start_worker
 
 if TYPE_CHECKING:
-    from station.promotion import PromotionCheck
-    from station.retrain import RetrainResult
+    from station.learn.promotion import PromotionCheck
+    from station.learn.retrain import RetrainResult
 
 log = logging.getLogger("station.ui.retrain")
 METRICS = ("n", "accuracy", "precision", "recall", "f1", "auroc")
@@ -50,7 +50,7 @@ class RetrainWorker(QObject):
         self._stop.set()
 
     def run(self) -> None:
-        from station.retrain import retrain
+        from station.learn.retrain import retrain
 
         data, db, epochs, include, store = self.args
         try:
@@ -194,7 +194,7 @@ class RetrainDialog(QDialog):
 
     def show_check(self) -> None:
         """The difference per metric, and whether promoting is advised, in words."""
-        from station.promotion import check
+        from station.learn.promotion import check
 
         assert self.outcome is not None  # shown once a retrain is done
         self.check = result = check(self.outcome.new, self.outcome.active)
@@ -220,8 +220,8 @@ class RetrainDialog(QDialog):
         """Refused when worse, unless the engineer gives a reason; confirmed either way."""
         from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-        from station.line_registry import promote_model
-        from station.settings import station_name
+        from station.line.line_registry import promote_model
+        from station.line.settings import station_name
 
         if self.outcome is None or self.check is None or self.outcome.worse:
             return
@@ -260,7 +260,7 @@ class RetrainDialog(QDialog):
     def _checked_name(self) -> str | None:
         """The typed name, as the registry will store it; None (said in the dialog) when it is
         not a valid name or another model has it: asked before the sign-in, not after."""
-        from station.labels import validate_label
+        from station.core.labels import validate_label
         from station.model.registry import registry_dir
 
         typed = self.model_name.text().strip()

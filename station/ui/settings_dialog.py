@@ -1,5 +1,5 @@
 """Station settings (retention, disk levels, backups, upkeep): one form built from the typed
-settings in `station.settings`, so the window and `station settings` can never disagree on a key,
+settings in `station.line.settings`, so the window and `station settings` can never disagree on a key,
 a type or a range. Saved only when every value is valid."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station import settings
-from station.errors import StationError
+from station.core.errors import StationError
+from station.line import settings
 from station.model.backends import BACKENDS
 from station.ui.context import StationContext
 from station.ui.dialogs import fit_to_screen

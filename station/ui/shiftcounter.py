@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 MIN_INTERVAL_S = 2.0
 
@@ -53,7 +53,8 @@ class ShiftCounter(QObject):
             self._again = True  # the read in flight may predate what changed
             return
         self._again = False
-        from station import settings, shifts
+        from station.core import shifts
+        from station.line import settings
         from station.store import stats
 
         try:

@@ -1,4 +1,4 @@
-"""Sign-in for a station with users (station.users): a name and a PIN, checked against the role
+"""Sign-in for a station with users (station.line.users): a name and a PIN, checked against the role
 an action needs. A refusal stays in the dialog as one line (and in the audit trail); a station
 without users never shows it."""
 
@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from station.errors import StationError
+from station.core.errors import StationError
 from station.ui.keypad import Keypad, NameButtons
 from station.ui.theme import touch_px
 
@@ -23,7 +23,7 @@ def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str
     reviewer's name (asked once per session; "" when `ask_name` is False); with users, someone
     signed in with at least `role` (a PIN, asked again for a higher role or after
     SIGN_IN_MINUTES). None when refused or cancelled; a refusal is in the audit trail."""
-    from station.users import ROLES, list_users
+    from station.line.users import ROLES, list_users
 
     if not window.who.roles_on():
         return reviewer_name(window, action) if ask_name else ""
@@ -96,7 +96,7 @@ class SignInDialog(QDialog):
         (self.pin if name else self.name).setFocus()
 
     def _check(self) -> None:
-        from station.users import check_role
+        from station.line.users import check_role
 
         try:
             self.user = check_role(self.store, self.name.text().strip(), self.pin.text(), self.role, self.action)
@@ -110,7 +110,7 @@ class SignInDialog(QDialog):
 
 def _who_may(store: Any, role: str) -> list[str]:
     """Active users whose role reaches `role`: the names worth a button."""
-    from station.users import ROLES, list_users
+    from station.line.users import ROLES, list_users
 
     with store.session() as s:
         return [u.name for u in list_users(s) if u.active and ROLES.index(u.role) >= ROLES.index(role)]
@@ -144,9 +144,9 @@ class WhoBar(QWidget):
         self._ask_roles()
 
     def roles_on(self) -> bool:
-        """Once on, roles stay on (station.users.has_users); off is re-asked every 2 s, and the
+        """Once on, roles stay on (station.line.users.has_users); off is re-asked every 2 s, and the
         marker file a station with users keeps (a local file, not the database) counts at once."""
-        from station.users import ROLES_MARKER, roles_on
+        from station.line.users import ROLES_MARKER, roles_on
 
         if not self._roles and (Path(self.window_.data) / ROLES_MARKER).exists():
             self._roles = True
@@ -159,7 +159,7 @@ class WhoBar(QWidget):
     def _ask_roles(self) -> None:
         if self._roles or self._asking:
             return
-        from station.users import roles_on
+        from station.line.users import roles_on
 
         self._asking, data = True, Path(self.window_.data)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 log = logging.getLogger("station.ui.tasks")
 

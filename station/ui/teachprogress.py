@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 STAGES = {"good parts": "reading the good parts", "template": "registering a template", "coreset": "choosing the memory bank"}
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from station.errors import StationError
-from station.inspection_run import InspectionRun, RunOptions, RunStatus
+from station.core.errors import StationError
+from station.run.inspection_run import InspectionRun, RunOptions, RunStatus
 
 log = logging.getLogger("station.ui.worker")
 

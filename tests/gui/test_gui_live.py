@@ -11,7 +11,7 @@ from gui_helpers import modal_dialog, rows, slow_model_factory
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from station.inspection_run import DEFAULT_BATCH
+from station.run.inspection_run import DEFAULT_BATCH
 from station.ui.main_window import MainWindow, Options
 
 pytestmark = pytest.mark.gui
@@ -273,8 +273,7 @@ def test_model_panel_saves_threshold_per_model(qtbot, open_window, data_dir):
 
 
 def test_first_start_streams_the_bundled_demo(qtbot, data_dir):
-    from station import config
-
+    from station.core import config
     w = MainWindow(Options(data=str(data_dir), device="cpu"))  # no source, autostart: what `station` does
     qtbot.addWidget(w)
     w.show()

@@ -159,8 +159,8 @@ def test_review_keys_work_right_after_clicking_the_tab(qtbot, window, demo_image
 
 def _retrain_done(qtbot, w, tmp_path, new, name, new_scores, active, comparison=None):
     """The Retrain window as a finished retrain of `new` leaves it (scores given, no training)."""
-    from station.export import ExportResult
-    from station.retrain import RetrainResult
+    from station.learn.export import ExportResult
+    from station.learn.retrain import RetrainResult
     from station.ui.retrain import RetrainDialog
 
     dialog = RetrainDialog(w)
@@ -173,7 +173,7 @@ def _retrain_done(qtbot, w, tmp_path, new, name, new_scores, active, comparison=
 
 
 def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qtbot, window, data_dir, tmp_path):
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
     from station.model.registry import list_models, promotions
 
     new = tmp_path / "worse"
@@ -227,7 +227,7 @@ def test_a_worse_model_is_refused_promoted_only_with_a_reason_and_rolled_back(qt
 def test_a_retrain_worse_on_held_out_reviews_is_not_offered_for_promotion(qtbot, window, data_dir, tmp_path):
     """The validation split flatters a retrain (its cut was set there); the held-out reviews do
     not. Worse there: the Promote button stays off and the window says why."""
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
     from station.model.registry import list_models
 
     new = tmp_path / "flattered"

@@ -66,7 +66,7 @@ def gui_thread_queries():
 
 
 def test_a_shift_as_operator_inspector_and_engineer(qtbot, data_dir, demo_images, themed, gui_thread_queries):
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
     from station.model.registry import list_models
 
     run_cli("promote", str(default_model_dir()), "--as", "line-v2", data=data_dir)  # so there is something to roll back

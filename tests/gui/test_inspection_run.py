@@ -69,7 +69,7 @@ def test_sigterm_closes_the_window_and_commits(tmp_path, demo_images, data_dir):
 @pytest.mark.gui
 @pytest.mark.qt_no_exception_capture
 def test_a_bug_in_a_slot_is_logged_and_shown(qtbot, data_dir):
-    from station import logs
+    from station.core import logs
     from station.ui import crash
 
     w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))

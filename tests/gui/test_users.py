@@ -15,7 +15,7 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
 
     from PySide6.QtCore import Qt, QTimer
 
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
     from station.ui.main_window import MainWindow, Options
     from station.ui.signin import SignInDialog
 

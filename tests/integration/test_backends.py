@@ -12,13 +12,13 @@ import pytest
 from backend_checks import compare_backends
 from conftest import ROOT, run_cli, run_json
 
-from station.config import default_model_dir
+from station.core.config import default_model_dir
 
 pytestmark = pytest.mark.slow
 
 
 def _decoded(folder) -> list[np.ndarray]:
-    from station.imageio import decode, read_bytes
+    from station.core.imageio import decode, read_bytes
 
     return [decode(read_bytes(p)) for p in sorted(folder.rglob("*.png"))]
 
@@ -59,7 +59,7 @@ def test_an_export_that_does_not_match_its_card_is_refused_then_promote_repairs_
     (model / "model.onnx").unlink()
     run_cli("promote", str(model), "--as", "repaired", data=data_dir)
     card = json.loads((data_dir / "models" / "repaired" / "card.json").read_text())
-    from station.fileutil import file_sha256
+    from station.core.fileutil import file_sha256
 
     assert card["onnx_sha256"] == file_sha256(data_dir / "models" / "repaired" / "model.onnx")
     out = run_json("inspect", image, "--backend", "onnxruntime", data=data_dir)
@@ -89,7 +89,7 @@ def test_a_saved_model_is_exported_with_its_hash(tmp_path):
     src = load_model_dir(default_model_dir())
     out = save_model_dir(src.network, dict(src.card), tmp_path / "saved")
     card = json.loads((out / "card.json").read_text())
-    from station.fileutil import file_sha256
+    from station.core.fileutil import file_sha256
 
     assert card["onnx_sha256"] == file_sha256(out / "model.onnx")
     assert card["weights_sha256"] == file_sha256(out / "model.safetensors")

@@ -58,8 +58,8 @@ def test_label_export_retrain_beats_the_original_on_held_out_items(tmp_path, dat
 
 
 def test_cli_reproduces_the_app_retrain(demo_images, data_dir, tmp_path):
-    """The app's Retrain (station.retrain) and the documented CLI steps give the same model metrics."""
-    from station.retrain import export_dir, retrain
+    """The app's Retrain (station.learn.retrain) and the documented CLI steps give the same model metrics."""
+    from station.learn.retrain import export_dir, retrain
 
     run_cli("run", str(demo_images), data=data_dir)
     for item in run_json("queue", "--limit", "100", data=data_dir):

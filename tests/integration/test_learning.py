@@ -88,7 +88,7 @@ def test_teach_inspect_review_retrain_through_the_cli(brick_taught, brick, data_
     assert after["f1"] >= before["f1"] - 0.05, (before, after)
     # The window's Retrain does the same when the active model is a good-parts model, and
     # compares old and new on one validation split.
-    from station.retrain import retrain
+    from station.learn.retrain import retrain
 
     # Another product on the same station, judged by the default model and reviewed with a type
     # only it has: a retrain of brick must not learn it (#30: Retrain exported every review).
@@ -246,7 +246,7 @@ def test_a_corrupt_memory_bank_is_one_line(brick_taught, brick, tmp_path, data_d
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "bank" in proc.stderr
     # #29: promote accepted such a model (its hash recomputed), and every later run failed.
-    from station.fileutil import file_sha256
+    from station.core.fileutil import file_sha256
 
     card = json.loads((wrong / "card.json").read_text())
     card["weights_sha256"] = file_sha256(wrong / "model.safetensors")

@@ -156,7 +156,7 @@ def test_a_promotion_and_a_rollback_made_while_idle_judge_the_next_part_everywhe
     made while no part was coming, judges the very next part on every station."""
     import shutil
 
-    from station.line_registry import POLL_S
+    from station.line.line_registry import POLL_S
 
     pg, _ = line
     db, store = _db(pg, "idle"), "s3://line/idle"
@@ -204,7 +204,7 @@ def test_a_threshold_set_on_one_station_applies_on_every_station_of_the_line(lin
     alone. Now a running station judges its next part by it, and a station started later too."""
     import shutil
 
-    from station.line_registry import POLL_S
+    from station.line.line_registry import POLL_S
 
     pg, _ = line
     db, store = _db(pg, "cut"), "s3://line/cut"
@@ -470,7 +470,7 @@ def test_stations_on_a_least_privilege_role_cannot_rewrite_history(line, tmp_pat
     assert ran["processed"] == 6
     first = json.loads(run_cli("queue", "--db", db, "--json", data=data, env=env).stdout)[0]
     run_cli("label", str(first["id"]), "good", "--by", "eve", "--db", db, data=data, env=env)
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
 
     promoted = json.loads(run_cli("promote", str(default_model_dir()), "--as", "again", "--user", "eve", "--db", db,
                                   "--store", store, "--json", data=data, env=env).stdout)

@@ -74,7 +74,6 @@ def test_bundle_runs_offline_with_an_empty_home(bundle, tmp_path, demo_images):
     version = _offline(bundle, home, "--version")
     assert version.returncode == 0, version.stderr
     from station import __version__
-
     assert version.stdout.strip() == f"station {__version__}"
 
     data = tmp_path / "data"

@@ -71,7 +71,7 @@ def test_the_template_map_peaks_on_a_faint_defect(gravel_taught):
 def test_a_template_model_runs_the_same_on_both_backends(gravel_taught, gravel):
     from backend_checks import compare_backends
 
-    from station.imageio import decode, read_bytes
+    from station.core.imageio import decode, read_bytes
 
     model = gravel_taught[0]
     images = [decode(read_bytes(p)) for p in sorted((gravel / "test").rglob("*.png"))]

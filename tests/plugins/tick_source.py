@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from station.domain import Frame
+from station.core.domain import Frame
 from station.sources.base import Source
 from station.sources.kinds import SourceKind, register_source
 

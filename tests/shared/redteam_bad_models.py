@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from station.config import default_model_dir
+from station.core.config import default_model_dir
 
 
 def copy_default(tmp_path, name="m"):

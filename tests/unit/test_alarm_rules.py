@@ -1,11 +1,11 @@
-"""When the station raises its voice about what the line depends on (station.alarms): a blip is
+"""When the station raises its voice about what the line depends on (station.line.alarms): a blip is
 not worth a siren, the line's database and store are given `alarm.line_down_minutes`, and a
 refusal (a full bucket, an untrusted certificate, a 403) rings at once, once, until it is fixed."""
 
 from __future__ import annotations
 
-from station.alarms import LOST_AFTER_S, AlarmRules, Health
-from station.settings import Alarm
+from station.line.alarms import LOST_AFTER_S, AlarmRules, Health
+from station.line.settings import Alarm
 
 
 def _rules(**kw) -> AlarmRules:

@@ -63,7 +63,7 @@ def test_a_station_option_reaches_the_command_line_and_the_window_alike():
     from dataclasses import fields
 
     from station.cli import build_parser
-    from station.inspection_run import STATION_OPTIONS, RunOptions, run_options
+    from station.run.inspection_run import STATION_OPTIONS, RunOptions, run_options
     from station.ui.main_window import Options
 
     assert set(STATION_OPTIONS) <= {f.name for f in fields(RunOptions)}

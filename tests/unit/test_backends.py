@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-from station.config import default_model_dir
+from station.core.config import default_model_dir
 
 
 def test_the_shipped_model_carries_a_matching_export():
     card = json.loads((default_model_dir() / "card.json").read_text())
-    from station.fileutil import file_sha256
+    from station.core.fileutil import file_sha256
 
     assert card["onnx_sha256"] == file_sha256(default_model_dir() / "model.onnx")

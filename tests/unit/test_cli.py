@@ -78,7 +78,7 @@ def test_inspect_json_and_heatmap(tmp_path, demo_images):
 
 
 def test_models_and_promote(tmp_path, data_dir):
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
 
     models = run_json("models", data=data_dir)
     assert [m["name"] for m in models] == ["default"] and models[0]["active"]
@@ -97,7 +97,7 @@ def test_models_and_promote(tmp_path, data_dir):
 
 def test_upgrade_refreshes_the_shipped_default_model(data_dir):
     """A data dir registered by an older release holds an older `default`; the new one replaces it."""
-    from station.config import default_model_dir
+    from station.core.config import default_model_dir
 
     run_json("models", data=data_dir)
     stale = data_dir / "models" / "default" / "card.json"

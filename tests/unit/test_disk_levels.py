@@ -1,9 +1,9 @@
-"""The disk guard's levels (station.diskguard): "below N GB or P percent, whichever comes first"."""
+"""The disk guard's levels (station.line.diskguard): "below N GB or P percent, whichever comes first"."""
 
 from __future__ import annotations
 
-from station.diskguard import GB, DiskState, is_no_space, level_for
-from station.settings import Disk
+from station.line.diskguard import GB, DiskState, is_no_space, level_for
+from station.line.settings import Disk
 
 
 def test_levels_follow_the_larger_floor_of_gb_and_percent():

@@ -8,8 +8,8 @@ import json
 import pytest
 from gui_helpers import rows
 
-from station.errors import StationError
-from station.inspection_run import InspectionRun, RunOptions
+from station.core.errors import StationError
+from station.run.inspection_run import InspectionRun, RunOptions
 
 
 def test_a_registered_source_and_sink_run_like_the_built_in_ones(tmp_path):

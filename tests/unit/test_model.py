@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from station.config import default_model_dir
-from station.errors import ModelError
+from station.core.config import default_model_dir
+from station.core.errors import ModelError
 from station.model.directory import load_model_dir
 
 

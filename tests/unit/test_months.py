@@ -98,7 +98,7 @@ def test_retention_frees_exactly_the_files_the_policy_says_and_keeps_every_row(d
 
 
 def test_the_thinned_sample_is_chosen_by_content_and_kept(demo_images, data_dir):
-    from station.retention import sampled
+    from station.upkeep.retention import sampled
 
     run_cli("run", str(demo_images), data=data_dir)
     threshold = _threshold(data_dir)
@@ -137,10 +137,10 @@ def test_a_damaged_backup_is_refused_and_nothing_changes(data_dir, tmp_path, dem
 def test_upkeep_backs_up_daily_keeps_n_and_purges_in_batches(demo_images, data_dir):
     from datetime import UTC, datetime, timedelta
 
-    from station import settings
-    from station.backup import scheduled_backup
+    from station.line import settings
     from station.store.db import open_store
-    from station.upkeep import Upkeep
+    from station.upkeep.backup import scheduled_backup
+    from station.upkeep.periodic import Upkeep
 
     run_cli("run", str(demo_images), data=data_dir)
     _backdate(data_dir, [r.id for r in rows(data_dir, "SELECT id FROM inspections")], 90)

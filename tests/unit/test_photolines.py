@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from station.errors import StationError
+from station.core.errors import StationError
 from station.train import photolines
 from station.train.defects import draw_defect, grey
 

@@ -1,11 +1,11 @@
-"""Settings (station.settings): typed, in range, and a bad value changes nothing."""
+"""Settings (station.line.settings): typed, in range, and a bad value changes nothing."""
 
 from __future__ import annotations
 
 import pytest
 
-from station import settings
-from station.errors import StationError
+from station.core.errors import StationError
+from station.line import settings
 
 
 def test_a_value_is_checked_saved_and_read_back(tmp_path):

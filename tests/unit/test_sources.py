@@ -13,7 +13,7 @@ from datetime import UTC
 import numpy as np
 import pytest
 
-from station.errors import SourceError
+from station.core.errors import SourceError
 from station.sources import open_source
 from station.sources.capture import CaptureSource
 
@@ -133,8 +133,8 @@ def test_live_slow_consumer_drops_not_backlogs(tmp_path):
 def test_hot_folder_verdict_arrives_before_the_next_file(tmp_path, demo_images, model, data_dir):
     """A line that drops one part a minute: each verdict must be stored and handed on at once,
     not held until the next file lands (the pipeline loads ahead only what already exists)."""
-    from station.pipeline import inspect_frames
     from station.record.recorder import Recorder
+    from station.run.pipeline import inspect_frames
     from station.store.db import open_store
 
     hot = tmp_path / "hot"
@@ -176,9 +176,9 @@ def test_a_trickling_file_source_is_never_held_back(demo_images, model, data_dir
     one file is stored and handed on before the source produces the next."""
     from datetime import datetime
 
-    from station.domain import Frame
-    from station.pipeline import inspect_frames
+    from station.core.domain import Frame
     from station.record.recorder import Recorder
+    from station.run.pipeline import inspect_frames
     from station.store.db import open_store
 
     files = sorted(demo_images.rglob("*.png"))[:3]

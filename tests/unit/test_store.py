@@ -10,7 +10,7 @@ from datetime import UTC
 import pytest
 from sqlalchemy import text
 
-from station.errors import StationError
+from station.core.errors import StationError
 from station.store import files, repo
 from station.store.db import HEAD, make_engine, migrate, open_store
 

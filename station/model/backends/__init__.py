@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from station.errors import ModelError, StationError
+from station.core.errors import ModelError, StationError
 
 log = logging.getLogger("station.backends")
 
@@ -33,7 +33,7 @@ def installed(name: str) -> bool:
 
 def onnx_problem(directory: Path, card: dict[str, Any]) -> str | None:
     """Why this directory's ONNX export cannot be used, or None when it matches its card."""
-    from station.fileutil import file_sha256
+    from station.core.fileutil import file_sha256
 
     path = directory / ONNX
     if not path.is_file():

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from station.errors import ModelError
+from station.core.errors import ModelError
 from station.model.anomaly_rules import AnomalyRules, PatchScorer, template_canvas
 from station.model.backends import ONNX
 from station.model.rules import ClassifierRules, GraphOutputs

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.domain import UNCERTAIN_BAND, is_uncertain
-from station.errors import SourceError
-from station.labels import GOOD
+from station.core.domain import UNCERTAIN_BAND, is_uncertain
+from station.core.errors import SourceError
+from station.core.labels import GOOD
 from station.sources.spec import format_spec, parse_spec
 from station.ui import theme
 from station.ui.imageview import ImageView

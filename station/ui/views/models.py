@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.errors import StationError
+from station.core.errors import StationError
 from station.model.backends import installed
 from station.ui.context import StationContext
 from station.ui.dialogs import ask
@@ -26,8 +26,8 @@ from station.ui.views.model_card import card_html, headline_f1
 from station.ui.views.trial import TrialBar
 
 if TYPE_CHECKING:
-    from station.inspection_run import ModelInfo
     from station.model.registry import ModelEntry
+    from station.run.inspection_run import ModelInfo
     from station.ui.goodframes import GoodFramesDialog
     from station.ui.retrain import RetrainDialog
     from station.ui.tasks import Tasks
@@ -158,8 +158,8 @@ class ModelsView(QWidget):
         self._set_threshold(value)
 
     def _set_threshold(self, value: float | None) -> None:
-        from station.line_registry import set_line_threshold
-        from station.settings import station_name
+        from station.line.line_registry import set_line_threshold
+        from station.line.settings import station_name
 
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
@@ -182,8 +182,8 @@ class ModelsView(QWidget):
         self.window_.tasks.submit(save, saved, self.window_.show_error)
 
     def _activate(self) -> None:
-        from station.line_registry import promote_model
-        from station.settings import station_name
+        from station.line.line_registry import promote_model
+        from station.line.settings import station_name
 
         name, data = self.selected_name(), self.window_.options.data
         if name is None:
@@ -222,8 +222,8 @@ class ModelsView(QWidget):
         self.refresh()
 
     def _rollback(self) -> None:
-        from station.line_registry import rollback_model
-        from station.settings import station_name
+        from station.line.line_registry import rollback_model
+        from station.line.settings import station_name
 
         by, data = self.window_.authorize("engineer", "rolling back"), self.window_.options.data
         if not by or not ask(self, "Roll back?", "Make the model that was active before the last promotion active "
@@ -269,8 +269,8 @@ class ModelsView(QWidget):
     def grab_and_confirm(self, spec: str, name: str, count: int, every: int = 1) -> None:
         """Grab `count` frames of `spec` off the GUI thread, show them to the operator to untick
         any that are not good parts, then teach `name` from the rest."""
-        from station import config
-        from station.labels import validate_label
+        from station.core import config
+        from station.core.labels import validate_label
         from station.ui.tasks import Tasks
 
         try:
@@ -316,7 +316,7 @@ class ModelsView(QWidget):
     def teach_folder(self, folder: str, name: str) -> None:
         """Teach from `folder` off the GUI thread, then register the model as `name` (not active:
         the engineer looks at it, then presses Use for inspection)."""
-        from station.labels import validate_label
+        from station.core.labels import validate_label
         from station.ui.tasks import Tasks
 
         try:
@@ -336,7 +336,7 @@ class ModelsView(QWidget):
         def job() -> dict[str, Any]:
             import tempfile
 
-            from station import config
+            from station.core import config
             from station.model.registry import register
             from station.train.teach import teach
 
@@ -370,7 +370,7 @@ class ModelsView(QWidget):
 
 def _suggested_name(folder: Path) -> str:
     """A product's name from its folder: `line7/good` suggests `line7`, not `good` (a label)."""
-    from station.labels import GOOD
+    from station.core.labels import GOOD
 
     for part in (folder.name, folder.parent.name):
         name = part.lower().replace(" ", "-")

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.domain import ReviewRecord
-from station.labels import GOOD
+from station.core.domain import ReviewRecord
+from station.core.labels import GOOD
 from station.ui.context import StationContext
 from station.ui.dialogs import ask
 from station.ui.imageview import ImageView

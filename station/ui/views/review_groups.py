@@ -48,7 +48,7 @@ class PageGrouper:
 
     def _loaded_model(self) -> Any:
         """The active model (or the window's --model), loaded once per model on this thread."""
-        from station import settings
+        from station.line import settings
         from station.model import load_model
         from station.model.registry import resolve_model
 

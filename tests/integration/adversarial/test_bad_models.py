@@ -54,7 +54,7 @@ def test_a_folder_whose_onnx_is_another_models_is_not_promoted(tmp_path, data_di
     onnxruntime against 0.983 on torch, and promote accepted it."""
     from safetensors.numpy import load_file, save_file
 
-    from station.fileutil import file_sha256
+    from station.core.fileutil import file_sha256
 
     d = copy_default(tmp_path, "mixed")
     weights = load_file(str(d / "model.safetensors"))
@@ -71,7 +71,7 @@ def test_an_anomaly_model_whose_bank_has_the_wrong_width_is_not_promoted(tmp_pat
     recomputed), and every later run failed."""
     from safetensors.numpy import load_file, save_file
 
-    from station.fileutil import file_sha256
+    from station.core.fileutil import file_sha256
 
     parts = tmp_path / "parts"
     run_cli("line-data", str(parts), "--line", "brick", "--good", "6", "--stream", "0", "--test", "0", "--size", "96")

@@ -51,7 +51,7 @@ def test_simultaneous_first_starts_all_succeed(tmp_path):
 def test_inspecting_again_never_stores_a_second_row(demo_images, data_dir):
     """The window re-inspects a folder it opens again (skip_inspected=False): the verdicts are
     shown again, the rows stay one per image and model, and the results carry those rows' ids."""
-    from station.inspection_run import InspectionRun, RunOptions
+    from station.run.inspection_run import InspectionRun, RunOptions
 
     def once() -> list[int | None]:
         run = InspectionRun(RunOptions(source=str(demo_images), data=str(data_dir), device="cpu", skip_inspected=False, upkeep=False))

@@ -92,7 +92,7 @@ def test_restore_waits_for_no_run_and_a_run_loses_nothing(station, tmp_path, dem
         one_line(run_cli("restore", str(tmp_path / "bk"), "--user", "eve", check=False, data=station, env=pin(ENGINEER)),
                  "a run is using this data dir")
         # The run's own lock file, which is what restore finds on Windows (no shared locks there).
-        from station.fileutil import runs_holding
+        from station.core.fileutil import runs_holding
 
         assert runs_holding(station) == 1 and len(list((station / "runs").glob("*.lock"))) == 1
         drop(2)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.errors import ImageError
+from station.core.errors import ImageError
 
 MAX_PIXELS = 80_000_000  # 80 MP: well above any line camera, far below memory trouble
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from station import config
-from station.errors import StationError
-from station.export import ExportResult
-from station.progress import ProgressFn
+from station.core import config
+from station.core.errors import StationError
+from station.core.progress import ProgressFn
+from station.learn.export import ExportResult
 
 
 class Cancelled(StationError):
@@ -61,7 +61,7 @@ def export_dir(data: str | None = None) -> Path:
 def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, include_unreviewed: bool = False,
             progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None,
             store_url: str | None = None) -> RetrainResult:
-    from station.export import export
+    from station.learn.export import export
     from station.model import load_model
     from station.model.directory import read_card
     from station.model.registry import active_name, resolve_model

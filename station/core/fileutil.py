@@ -20,7 +20,7 @@ from pathlib import Path
 def make_folder(path: str | os.PathLike[str], what: str = "folder") -> Path:
     """Create `path` and its parents; a path under a file, or a folder this user may not make, is
     one line (StationError) rather than a crash."""
-    from station.errors import StationError
+    from station.core.errors import StationError
 
     path = Path(path)
     try:

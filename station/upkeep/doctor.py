@@ -118,9 +118,9 @@ def _database(data: str | None, db: str | None) -> Check:
 
 def _audit(data: str | None, db: str | None) -> Check:
     """The audit trail's hash chain (station.store.audit_chain), and users whose role differs from it."""
+    from station.line.users import audited_role, list_users
     from station.store.audit_chain import verify
     from station.store.db import open_store
-    from station.users import audited_role, list_users
 
     store = open_store(data, db)
     try:
@@ -141,7 +141,8 @@ def _store(data: str | None, store: str | None) -> Check:
     """Where images go: reachable and writable (a small probe object, written and read back),
     and what waits in this PC's spool for the database or the store to come back. A refusing
     store, or results that have waited past `alarm.line_down_minutes`, fail the check."""
-    from station import config, settings
+    from station.core import config
+    from station.line import settings
     from station.record.spool import Spool
     from station.store.blobs import StoreRefused, StoreUnavailable, open_blobs
 
@@ -180,10 +181,10 @@ def _store(data: str | None, store: str | None) -> Check:
 def _outputs(data: str | None, station: str | None) -> Check:
     """Each configured output: whether it takes a connection now (an outage, or a refusal someone
     must fix), and what waits for it in this PC's outbox and since when. Nothing is sent."""
-    from station import settings
+    from station.line import settings
+    from station.line.settings import station_name
     from station.outputs.config import load_for_run
     from station.outputs.health import check_outputs
-    from station.settings import station_name
 
     config = load_for_run(None, data)
     if not config.sinks:
@@ -205,9 +206,10 @@ def _disk(data: str | None, db: str | None) -> Check:
     space lasts at the last week's rate (from the rows' own byte counts when they have them)."""
     from pathlib import Path
 
-    from station import config, settings
-    from station.diskguard import level_for
-    from station.fileutil import tree_bytes
+    from station.core import config
+    from station.core.fileutil import tree_bytes
+    from station.line import settings
+    from station.line.diskguard import level_for
 
     root = config.data_dir(data)
     usage = shutil.disk_usage(root)
@@ -276,16 +278,15 @@ def _models(data: str | None) -> Check:
 
 
 def _log() -> Check:
-    from station import logs
-
+    from station.core import logs
     path = logs.log_path()
     return Check(path is not None, "" if path else "no log file (the data dir is not writable?)", {"path": str(path) if path else None})
 
 
 def diagnose(data: str | None = None, db: str | None = None, camera_limit: int = 4, store: str | None = None,
              station: str | None = None) -> DoctorReport:
-    from station.errors import StationError
-    from station.settings import station_name
+    from station.core.errors import StationError
+    from station.line.settings import station_name
 
     checks: dict[str, Check] = {}
     for name, fn in (("versions", _versions), ("devices", _devices), ("cameras", lambda: _cameras(camera_limit)),
@@ -300,7 +301,7 @@ def diagnose(data: str | None = None, db: str | None = None, camera_limit: int =
         except Exception as exc:  # a check that breaks is itself the finding (logged with its traceback)
             import logging
 
-            logging.getLogger("station.doctor").error("doctor check %s failed", name, exc_info=True)
+            logging.getLogger("station.upkeep.doctor").error("doctor check %s failed", name, exc_info=True)
             checks[name] = Check(False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     now = datetime.now(UTC).replace(microsecond=0)
     return DoctorReport(station=station_name(station, data), generated=now.isoformat(), checks=checks)

@@ -27,14 +27,14 @@ from typing import Any
 
 from sqlalchemy import exists, select, update
 
-from station.domain import is_uncertain
-from station.settings import Retention
+from station.core.domain import is_uncertain
+from station.line.settings import Retention
 from station.store.blobs import BlobStore
 from station.store.db import Store
 from station.store.repo import now as utc_now
 from station.store.schema import Inspection, ModelRecord, Review
 
-log = logging.getLogger("station.retention")
+log = logging.getLogger("station.upkeep.retention")
 
 
 @dataclass

@@ -23,13 +23,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from station import __version__, config
-from station.errors import StationError
-from station.fileutil import RUN_LOCK, FileLock, atomic_write, file_sha256, make_folder, runs_holding
-from station.settings import Backup
+from station import __version__
+from station.core import config
+from station.core.errors import StationError
+from station.core.fileutil import RUN_LOCK, FileLock, atomic_write, file_sha256, make_folder, runs_holding
+from station.line.settings import Backup
 from station.store.db import HEAD, Store, migrate
 
-log = logging.getLogger("station.backup")
+log = logging.getLogger("station.upkeep.backup")
 
 MANIFEST = "backup.json"
 AUTO_PREFIX = "auto-"
@@ -189,7 +190,7 @@ def _users(conn: sqlite3.Connection) -> int:
 
 
 def _live_has_users(store: Store) -> bool:
-    from station.users import roles_on
+    from station.line.users import roles_on
 
     with store.session() as s:
         return roles_on(s, store.data)

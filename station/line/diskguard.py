@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from station.settings import Disk
+from station.line.settings import Disk
 
 log = logging.getLogger("station.disk")
 

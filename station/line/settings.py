@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from station import config, shifts
-from station.errors import StationError
-from station.fileutil import atomic_write
+from station.core import config, shifts
+from station.core.errors import StationError
+from station.core.fileutil import atomic_write
 from station.model.backends import BACKENDS
 
 FILE = "settings.json"
@@ -66,7 +66,7 @@ class Upkeep:
 
 @dataclass
 class Alarm:
-    """What sounds at the station (station.alarms): every FAIL, N FAILs in a row, a lost camera or output."""
+    """What sounds at the station (station.line.alarms): every FAIL, N FAILs in a row, a lost camera or output."""
 
     on_fail: bool = False  # a sound and a banner for every failed part
     fails_in_a_row: int = 3  # ... for this many FAILs in a row, once per streak (0: never)

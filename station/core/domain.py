@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from station.labels import is_defect
+from station.core.labels import is_defect
 
 
 def new_uid() -> str:

@@ -1,6 +1,6 @@
 """The one inspection loop: frames -> decode -> batched classify + CAM -> store -> results.
 
-A generator, driven by `station.inspection_run.InspectionRun` (which `station run`, the window's
+A generator, driven by `station.run.inspection_run.InspectionRun` (which `station run`, the window's
 worker and `station bench` share). It never raises for a bad frame (that becomes an error Result)
 and checks `should_stop` between batches.
 """
@@ -13,9 +13,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from station.domain import Frame, Result
-from station.errors import ImageError
-from station.imageio import check_shape, decode, read_bytes
+from station.core.domain import Frame, Result
+from station.core.errors import ImageError
+from station.core.imageio import check_shape, decode, read_bytes
 from station.protocols import InspectionModel, ResultRecorder
 
 DEFAULT_BATCH = 8  # files per forward pass, for every run; a live frame always goes alone (_batches)
@@ -285,7 +285,7 @@ def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: b
 def _preview(image: np.ndarray, size: int) -> np.ndarray:
     import cv2
 
-    from station.imageio import to_bgr8
+    from station.core.imageio import to_bgr8
 
     img = to_bgr8(image)
     scale = size / max(img.shape[:2])

@@ -25,20 +25,20 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from station.domain import Frame, Result
-from station.errors import StationError
-from station.fileutil import RunLock
-from station.pipeline import DEFAULT_BATCH
-from station.run_report import LISTED, FrameError, ModelInfo, RunStatus, RunSummary, model_info
+from station.core.domain import Frame, Result
+from station.core.errors import StationError
+from station.core.fileutil import RunLock
+from station.run.pipeline import DEFAULT_BATCH
+from station.run.run_report import LISTED, FrameError, ModelInfo, RunStatus, RunSummary, model_info
 
 __all__ = ["DEFAULT_BATCH", "InspectionRun", "ModelInfo", "RunOptions", "RunStatus", "RunSummary"]
 
 if TYPE_CHECKING:
-    from station.diskguard import DiskGuard
+    from station.line.diskguard import DiskGuard
     from station.protocols import FrameSource, InspectionModel
     from station.protocols import StationStore as Store
     from station.record.recorder import Recorder
-    from station.upkeep import UpkeepThread
+    from station.upkeep.periodic import UpkeepThread
 
 
 @dataclass
@@ -57,9 +57,9 @@ class RunOptions:
     preview: int = 0  # longest side of Result.preview; 0: none
     limit: int | None = None  # frames to take from the source, skipped and failed ones included
     pace_s: float = 0.0  # least time between frames (the demo plays at a watchable speed)
-    upkeep: bool = True  # retention, WAL checkpoints and the daily backup while it runs (station.upkeep)
+    upkeep: bool = True  # retention, WAL checkpoints and the daily backup while it runs (station.upkeep.periodic)
     store: str | None = None  # the image store (--store); None: $STATION_STORE, else the data dir
-    station: str | None = None  # this station's name (--station); None: station.settings.station_name()
+    station: str | None = None  # this station's name (--station); None: station.line.settings.station_name()
     forward_wait_s: float = 30.0  # at the end, how long to go on forwarding spooled results and undelivered verdicts
     outputs: str | None = None  # the outputs file (--outputs); None: DATA/outputs.json when there is one
     shadow: str | None = None  # a candidate model judging every part beside the active one, never sent (--shadow)
@@ -100,7 +100,7 @@ class InspectionRun:
         self.summary = RunSummary()
         self._taken = 0  # frames taken from the source (the --limit counts these)
         self._held_frame: Frame | None = None  # the frame that came as the line promoted: judged next
-        self._follower: Any = None  # station.line_registry.Follower on a line, when no --model pins one
+        self._follower: Any = None  # station.line.line_registry.Follower on a line, when no --model pins one
         self._promoted: Any = None
         self._backend: str | None = None
         self._using: RunLock | None = None  # the data dir's run lock, shared with other runs
@@ -132,9 +132,9 @@ class InspectionRun:
     def open(self) -> ModelInfo:
         """Load the model, open the store and the source, start the run row. Raises
         StationError with one line when any of them cannot be had."""
-        from station import settings as station_settings
-        from station.cpu import tune_cpu
-        from station.diskguard import DiskGuard
+        from station.core.cpu import tune_cpu
+        from station.line import settings as station_settings
+        from station.line.diskguard import DiskGuard
         from station.model import load_model
         from station.outputs.config import load_for_run
         from station.record.recorder import Recorder
@@ -157,7 +157,7 @@ class InspectionRun:
         self._using = RunLock(store.data).__enter__()
         follow = store.shared and o.model is None and self._model_factory is None
         if follow and not store.offline:  # the line's active model, fetched when this station does not have it yet
-            from station.line_registry import sync
+            from station.line.line_registry import sync
 
             sync(store, o.data)
         self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=o.device, backend=backend)
@@ -165,7 +165,7 @@ class InspectionRun:
         m = self.model
         info = self.summary.model = model_info(m)
         if follow:
-            from station.line_registry import Follower, line_threshold
+            from station.line.line_registry import Follower, line_threshold
 
             recorded = (lambda: self.recorder is not None and self.recorder.run_id is not None) if store.offline else None
             self._follower = Follower(store, m.version, ready=recorded)
@@ -190,7 +190,7 @@ class InspectionRun:
             self.source = self._line.gate(self.source)
             self.source.should_stop = self._should_stop
         if o.upkeep:
-            from station.upkeep import Upkeep, UpkeepThread
+            from station.upkeep.periodic import Upkeep, UpkeepThread
 
             self._upkeep = UpkeepThread(Upkeep(store, settings)).start()
         return info
@@ -198,7 +198,7 @@ class InspectionRun:
     def results(self, gate: Callable[[Iterable[Frame]], Iterable[Frame]] | None = None) -> Iterator[Result]:
         """Every frame's Result, counted; `gate` may wrap the frames (the window stamps when each
         was read, to measure latency)."""
-        from station.pipeline import inspect_frames
+        from station.run.pipeline import inspect_frames
 
         if self.source is None or self.model is None:
             raise RuntimeError("InspectionRun.results() before open()")
@@ -255,7 +255,7 @@ class InspectionRun:
 
     def _switch(self, promoted: Any) -> None:
         """Follow a line promotion: fetch, load, and go on recording under a new run row."""
-        from station.line_registry import fetch
+        from station.line.line_registry import fetch
         from station.model import load_model
 
         assert self.store is not None and self.recorder is not None and self._follower is not None
@@ -274,7 +274,7 @@ class InspectionRun:
             self._line.switch_model(model)
         self._follower.version = model.version
         try:  # the new model's line-wide threshold, if one was set for it
-            from station.line_registry import line_threshold
+            from station.line.line_registry import line_threshold
 
             change = line_threshold(self.store, model.version)
         except Exception as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 GOOD = "good"
 _LABEL = re.compile(r"[a-z0-9_-]{1,64}")

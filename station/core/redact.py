@@ -8,7 +8,7 @@ import logging
 import os
 import re
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 # scheme://user:password@ -> scheme://user:***@ ; scheme://token@ -> scheme://***@
 _WITH_PASSWORD = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s/]+@")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 DEFAULT = "06:00,14:00,22:00"
 

@@ -19,14 +19,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from station.backup import scheduled_backup
-from station.errors import StationError
-from station.fileutil import FileLock
-from station.retention import PurgeResult, purge
-from station.settings import Settings
+from station.core.errors import StationError
+from station.core.fileutil import FileLock
+from station.line.settings import Settings
 from station.store.db import Store
+from station.upkeep.backup import scheduled_backup
+from station.upkeep.retention import PurgeResult, purge
 
-log = logging.getLogger("station.upkeep")
+log = logging.getLogger("station.upkeep.periodic")
 
 REST_AFTER_FULL_PASS_S = 3600.0
 

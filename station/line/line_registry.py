@@ -8,7 +8,7 @@ line's active model. Every station:
 - at start (with no `--model`), fetches that model into its own registry (DATA/models/NAME,
   each file checked against its hash) and makes it active there;
 - while it runs, looks at the newest row when a part comes and before judging it (at most every
-  POLL_S seconds), and switches to a new one without stopping (station.inspection_run; logged,
+  POLL_S seconds), and switches to a new one without stopping (station.run.inspection_run; logged,
   and shown in the status bar). An idle station judges its next part with what was promoted
   or rolled back meanwhile.
 
@@ -32,8 +32,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from station.errors import ModelError, StationError
-from station.labels import validate_label
+from station.core.errors import ModelError, StationError
+from station.core.labels import validate_label
 from station.model.rules import version_of
 from station.protocols import StationStore
 from station.store.db import unavailable
@@ -146,7 +146,7 @@ def _version(path: Path) -> str | None:
 
 def sync(store: StationStore, data: str | os.PathLike[str] | None) -> LineModel | None:
     """Make the line's active model this station's active model (fetched when needed)."""
-    from station.fileutil import atomic_write
+    from station.core.fileutil import atomic_write
     from station.model.registry import ACTIVE, ensure_default
 
     if not store.shared:

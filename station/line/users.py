@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from station.errors import StationError
-from station.labels import validate_label
+from station.core.errors import StationError
+from station.core.labels import validate_label
 from station.protocols import StationStore
 from station.store.audit_chain import append
 from station.store.repo import iso_utc, now

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.settings import Alarm as AlarmSettings
+from station.line.settings import Alarm as AlarmSettings
 
 
 @dataclass(frozen=True)

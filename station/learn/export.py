@@ -35,9 +35,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from station.errors import StationError
-from station.fileutil import atomic_write, make_folder
-from station.labels import validate_label
+from station.core.errors import StationError
+from station.core.fileutil import atomic_write, make_folder
+from station.core.labels import validate_label
 from station.store import conflicts
 from station.store.db import Store
 from station.store.repo import iso_utc
@@ -154,7 +154,7 @@ def _refuse_links(out: Path) -> None:
 def _locked(out: Path) -> Iterator[None]:
     """An exclusive lock on OUT/.station-export.lock for the export's duration; a second export
     into the same OUT is refused at once."""
-    from station.fileutil import FileLock
+    from station.core.fileutil import FileLock
 
     try:
         lock = FileLock(out / LOCK, blocking=False).__enter__()
@@ -216,7 +216,7 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
 
 def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int, station: str | None,
             versions: Collection[str] | None) -> ExportResult:
-    from station.fileutil import file_sha256
+    from station.core.fileutil import file_sha256
     from station.store.blobs import BlobMissing, StoreUnavailable
 
     errors: list[LeftOut] = []

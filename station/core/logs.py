@@ -18,8 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
-from station.redact import MaskingFormatter, mask
-from station.terminal import safe
+from station.core.redact import MaskingFormatter, mask
+from station.core.terminal import safe
 
 LOG_NAME = "station.log"
 MAX_BYTES = 2_000_000
@@ -87,8 +87,7 @@ def log_path() -> Path | None:
 
 def file_for(data: str | os.PathLike[str] | None) -> Path:
     """Where a station on this data dir logs (DATA/logs/station.log)."""
-    from station import config
-
+    from station.core import config
     return config.data_dir(data) / "logs" / LOG_NAME
 
 

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from station.errors import StationError
+from station.core.errors import StationError
 
 APP_NAME = "station"
 
@@ -20,7 +20,7 @@ def bundle_root() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         return Path(frozen)
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]  # station/core/config.py
 
 
 def resources_dir() -> Path:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from station.diskguard import DiskState
+    from station.line.diskguard import DiskState
     from station.outputs.hub import SinkState
     from station.protocols import InspectionModel
 
