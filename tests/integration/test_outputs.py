@@ -172,7 +172,11 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     assert [m["verdict"] for m in sorted(mqtt, key=lambda m: m["sequence"])] == _verdicts(data)
     status = sub.on("/status")  # retained, with "offline" as the last will too
     assert status[0] == {"station": "st-7", "state": "online"} and status[-1] == {"station": "st-7", "state": "offline"}
-    assert sorted(b["sequence"] for b in hook.bodies) == expected
+    # The webhook too is at least once: a POST it took whose answer the station never read in
+    # time (a loaded machine; seen once in a fresh-clone run: 70, 70) is sent again, unchanged.
+    posted = {b["sequence"]: b for b in hook.bodies}
+    assert sorted(posted) == expected and all(b == posted[b["sequence"]] for b in hook.bodies)
+    assert len(hook.bodies) - n <= 2, f"{len(hook.bodies) - n} repeats"
     # A write the PLC applied just as it went down is never acknowledged, so it is sent again (seen
     # once in CI: 27, 27). At least once, in order: a repeat is only ever of the write before it.
     gate = [v for kind, addr, v in plc.writes if kind == "hr" and addr == 1]
