@@ -14,8 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures that tests of more than one tier (unit, integration, gui) use.
-pytest_plugins = ["shared.genicam", "shared.learning", "shared.line", "shared.redteam_export_safety",
-                  "shared.redteam_roles_and_restore"]
+pytest_plugins = ["common.genicam", "common.learning", "common.line", "common.redteam_export_safety",
+                  "common.redteam_roles_and_restore"]
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -84,7 +85,8 @@ def run_cli(*args: str, data: Path | None = None, check: bool = True, timeout: f
     It runs in this process (an interpreter that imports torch costs 2-5 s, and the suite makes
     hundreds of calls), as a child would see it: its own stdout, stderr, empty stdin, environment
     and logging, and an uncaught exception reported the way the interpreter reports it, exit 1.
-    `fresh=True`, the window, and start-up variables run it in a new interpreter instead."""
+    `fresh=True`, the window, and start-up variables run it in a new interpreter instead; only
+    there does `timeout` apply (in this process, pytest-timeout's limit does)."""
     cmd = [*args] + (["--data", str(data)] if data is not None else [])
     if fresh or (cmd and cmd[0] == "gui") or any(k.startswith(_AT_START) for k in (env or {})):
         full_env = {**os.environ, **(env or {})}

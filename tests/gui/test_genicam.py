@@ -8,7 +8,7 @@ All camera tests are in this file: the fake camera holds the GVCP port (3956) on
 from __future__ import annotations
 
 import pytest
-from shared.genicam import CAMERA
+from common.genicam import CAMERA
 
 pytestmark = pytest.mark.slow
 

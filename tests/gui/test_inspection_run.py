@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from common.inspection_run import count_rows, hot_folder_with_parts, wait_rows
 from conftest import ROOT, run_json
 from gui_helpers import rows
 from PySide6.QtCore import Qt, QTimer
-from shared.inspection_run import _count, _hot_folder_with_parts, _wait_rows
 
 from station.ui.main_window import MainWindow, Options
 
@@ -52,16 +52,16 @@ def test_the_cli_and_the_window_store_the_same_rows(qtbot, tmp_path, demo_images
 def test_sigterm_closes_the_window_and_commits(tmp_path, demo_images, data_dir):
     """The same signal to `station gui`: the window closes the normal way, exit 0, the run row
     is ended with every verdict the window showed stored."""
-    hot = _hot_folder_with_parts(tmp_path, demo_images, 4)
+    hot = hot_folder_with_parts(tmp_path, demo_images, 4)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.Popen([sys.executable, "-m", "station", "gui", "--source", f"watch:{hot}", "--device", "cpu",
                              "--data", str(data_dir)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_rows(data_dir / "station.db", 4, proc, timeout=180)
+    wait_rows(data_dir / "station.db", 4, proc, timeout=180)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     ended = rows(data_dir, "SELECT ended_at, processed FROM runs")
-    assert len(ended) == 1 and ended[0][0] is not None and ended[0][1] == _count(data_dir / "station.db") == 4
+    assert len(ended) == 1 and ended[0][0] is not None and ended[0][1] == count_rows(data_dir / "station.db") == 4
     log = (data_dir / "logs" / "station.log").read_text()
     assert "SIGTERM: closing the window" in log and "window closed (exit 0)" in log
 

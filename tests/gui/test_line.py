@@ -5,9 +5,9 @@ ten cold starts at once, and outages of both servers mid-run."""
 from __future__ import annotations
 
 import pytest
+from common.line import line_db, line_images, line_rows
 from conftest import run_cli
 from line_servers import Postgres
-from shared.line import _db, _images, _rows
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +24,9 @@ def test_window_on_a_line_reviews_other_stations_and_shows_an_outage(line, tmp_p
     from station.ui.main_window import MainWindow, Options
 
     pg, _ = line
-    db, store = _db(pg, "desk"), "s3://line/desk"
+    db, store = line_db(pg, "desk"), "s3://line/desk"
     for name, seed in (("A", 21), ("B", 22)):
-        run_cli("run", str(_images(tmp_path, f"p{name}", 8, seed)), "--db", db, "--store", store, "--station", name,
+        run_cli("run", str(line_images(tmp_path, f"p{name}", 8, seed)), "--db", db, "--store", store, "--station", name,
                 data=tmp_path / name)
     w = MainWindow(Options(autostart=False, device="cpu", data=str(tmp_path / "D"), db=db, store=store, station="D"))
     qtbot.addWidget(w)
@@ -49,7 +49,7 @@ def test_window_on_a_line_reviews_other_stations_and_shows_an_outage(line, tmp_p
         qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.worker is not None and w.worker.snapshot().state == "connected", timeout=60000)
         pg.stop("fast")
-        parts = sorted(_images(tmp_path, "pD", 6, 23).rglob("*.png"))
+        parts = sorted(line_images(tmp_path, "pD", 6, 23).rglob("*.png"))
         for p in parts:
             shutil.copy(p, hot / p.name)
         qtbot.waitUntil(lambda: "kept on this PC" in w.line_status.text(), timeout=60000)
@@ -57,7 +57,7 @@ def test_window_on_a_line_reviews_other_stations_and_shows_an_outage(line, tmp_p
         # The sixth part can be judged, and the spool empty, while its row is still on its way
         # to the database: what the test waits for is the row.
         qtbot.waitUntil(lambda: w.worker.snapshot().processed == 6 and "kept on this PC" not in w.line_status.text()
-                        and _rows(db, "SELECT count(*) FROM inspections WHERE station = 'D'") == [(6,)], timeout=60000)
+                        and line_rows(db, "SELECT count(*) FROM inspections WHERE station = 'D'") == [(6,)], timeout=60000)
         w.tabs.setCurrentWidget(w.stats)  # each station's own counts
         w.stats.refresh()
         table = w.stats.stations

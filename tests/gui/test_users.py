@@ -5,8 +5,8 @@ line, and every change and refusal is in the audit trail with the user's name.""
 from __future__ import annotations
 
 import pytest
+from common.users import as_user
 from conftest import run_cli, run_json
-from shared.users import as_user
 
 
 @pytest.mark.gui

@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from common.genicam import CAMERA
 from conftest import ROOT, run_cli
 from plc_servers import ModbusPlc, run_handshake
-from shared.genicam import CAMERA
 
 pytestmark = pytest.mark.slow
 

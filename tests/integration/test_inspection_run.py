@@ -8,24 +8,24 @@ import signal
 import subprocess
 import sys
 
+from common.inspection_run import count_rows, hot_folder_with_parts, wait_rows
 from conftest import ROOT, run_cli
 from gui_helpers import rows
-from shared.inspection_run import _count, _hot_folder_with_parts, _wait_rows
 
 
 def test_sigterm_stops_a_run_cleanly_with_every_result_committed(tmp_path, demo_images, data_dir):
     """A service stop sends SIGTERM to a `station run` waiting on a hot folder: exit 0, the JSON
     summary printed, every verdict it counts is in the database, the run row is ended."""
-    hot = _hot_folder_with_parts(tmp_path, demo_images, 6)
+    hot = hot_folder_with_parts(tmp_path, demo_images, 6)
     proc = subprocess.Popen([sys.executable, "-m", "station", "run", f"watch:{hot}", "--json", "--data", str(data_dir)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_rows(data_dir / "station.db", 6, proc)
+    wait_rows(data_dir / "station.db", 6, proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     summary = json.loads(out)
     assert summary["state"] == "stopped" and summary["processed"] == 6
-    assert _count(data_dir / "station.db") == summary["processed"]
+    assert count_rows(data_dir / "station.db") == summary["processed"]
     ended = rows(data_dir, "SELECT ended_at, processed FROM runs")
     assert len(ended) == 1 and ended[0][0] is not None and ended[0][1] == 6
     assert "SIGTERM" in err and "Traceback" not in err

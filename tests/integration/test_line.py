@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from common.line import line_db, line_images, line_rows
 from conftest import ROOT, run_cli
 from line_servers import PG_PASSWORD
-from shared.line import _db, _images, _rows
 
 pytestmark = pytest.mark.slow
 
@@ -37,31 +37,31 @@ def _committed(db: str) -> int:
     from sqlalchemy.exc import ProgrammingError
 
     try:
-        return _rows(db, "SELECT count(*) FROM inspections")[0][0]
+        return line_rows(db, "SELECT count(*) FROM inspections")[0][0]
     except ProgrammingError:
         return 0  # no tables yet
 
 
 def test_ten_stations_start_at_once_on_an_empty_database(line, tmp_path):
     pg, _ = line
-    db = _db(pg, "cold")
-    images = _images(tmp_path, "parts", 6, 11)
+    db = line_db(pg, "cold")
+    images = line_images(tmp_path, "parts", 6, 11)
     procs = [_start("run", str(images), "--db", db, "--store", "s3://cold/line", "--station", f"S{i}", data=tmp_path / f"d{i}")
              for i in range(10)]
     outs = [_finish(p) for p in procs]
     assert all(o["processed"] == 6 and o["unrecorded_count"] == 0 for o in outs)
     # One row per image and model, however many stations raced to insert it; one model row; ten runs.
-    assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections") == [(6, 6)]
-    assert _rows(db, "SELECT count(*) FROM models") == [(1,)]
-    assert _rows(db, "SELECT count(DISTINCT station) FROM runs") == [(10,)]
+    assert line_rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections") == [(6, 6)]
+    assert line_rows(db, "SELECT count(*) FROM models") == [(1,)]
+    assert line_rows(db, "SELECT count(DISTINCT station) FROM runs") == [(10,)]
 
 
 def test_three_stations_into_one_line_and_a_reviewer_elsewhere_reads_every_image(line, tmp_path):
     import cv2
 
     pg, _ = line
-    db, store = _db(pg, "three"), "s3://line/three"
-    folders = [_images(tmp_path, f"cell{n}", 30, 100 + n) for n in range(3)]
+    db, store = line_db(pg, "three"), "s3://line/three"
+    folders = [line_images(tmp_path, f"cell{n}", 30, 100 + n) for n in range(3)]
     procs = [_start("run", str(f), "--db", db, "--store", store, "--station", name, data=tmp_path / name)
              for f, name in zip(folders, "ABC", strict=True)]
     outs = [_finish(p) for p in procs]
@@ -101,7 +101,7 @@ def test_promote_once_and_every_station_switches_between_parts(line, tmp_path):
     import shutil
 
     pg, _ = line
-    db, store = _db(pg, "promote"), "s3://line/promote"
+    db, store = line_db(pg, "promote"), "s3://line/promote"
     parts = tmp_path / "brick"
     run_cli("line-data", str(parts), "--line", "brick", "--good", "12", "--stream", "60", "--test", "0", "--size", "128")
     run_cli("teach", str(parts / "good"), "--out", str(tmp_path / "brick-model"), "--bank", "256", "--size", "128", "--name", "brick")
@@ -135,7 +135,7 @@ def test_promote_once_and_every_station_switches_between_parts(line, tmp_path):
         assert out["model"]["name"] == "brick"
     assert any(out["model_switches"][0]["after"] > 0 for out in outs), "the line judged parts with the default first"
     # Rows before the switch carry the default model, after it the promoted one; both are kept.
-    per_model = dict(_rows(db, "SELECT m.name, count(*) FROM inspections i JOIN models m ON m.id = i.model_id GROUP BY m.name"))
+    per_model = dict(line_rows(db, "SELECT m.name, count(*) FROM inspections i JOIN models m ON m.id = i.model_id GROUP BY m.name"))
     assert set(per_model) == {"default", "brick"} and sum(per_model.values()) >= 60
     listed = json.loads(run_cli("models", "--db", db, "--store", store, "--json", data=tmp_path / "B").stdout)
     assert next(m for m in listed["models"] if m["active"])["name"] == "brick"
@@ -159,10 +159,10 @@ def test_a_promotion_and_a_rollback_made_while_idle_judge_the_next_part_everywhe
     from station.line.line_registry import POLL_S
 
     pg, _ = line
-    db, store = _db(pg, "idle"), "s3://line/idle"
-    run_cli("teach", str(_images(tmp_path, "teach", 16, 3) / "good"), "--out", str(tmp_path / "taught"), "--bank", "256",
+    db, store = line_db(pg, "idle"), "s3://line/idle"
+    run_cli("teach", str(line_images(tmp_path, "teach", 16, 3) / "good"), "--out", str(tmp_path / "taught"), "--bank", "256",
             "--size", "128", "--name", "taught")
-    parts = sorted(_images(tmp_path, "parts", 9, 17).rglob("*.png"))  # nine different parts: none judged twice
+    parts = sorted(line_images(tmp_path, "parts", 9, 17).rglob("*.png"))  # nine different parts: none judged twice
     folders = {n: tmp_path / f"hot-{n}" for n in "XYZ"}
     for folder in folders.values():
         folder.mkdir()
@@ -193,7 +193,7 @@ def test_a_promotion_and_a_rollback_made_while_idle_judge_the_next_part_everywhe
     finally:
         for p in runners.values():
             p.kill()
-    judged = _rows(db, "SELECT i.station, m.name FROM inspections i JOIN models m ON m.id = i.model_id ORDER BY i.id")
+    judged = line_rows(db, "SELECT i.station, m.name FROM inspections i JOIN models m ON m.id = i.model_id ORDER BY i.id")
     for n in folders:
         assert [name for station, name in judged if station == n] == ["default", "taught", "default"], (n, judged)
         assert [s["to"] for s in outs[n]["model_switches"]] == ["taught", "default"], outs[n]["model_switches"]
@@ -207,7 +207,7 @@ def test_a_threshold_set_on_one_station_applies_on_every_station_of_the_line(lin
     from station.line.line_registry import POLL_S
 
     pg, _ = line
-    db, store = _db(pg, "cut"), "s3://line/cut"
+    db, store = line_db(pg, "cut"), "s3://line/cut"
     demo = ROOT / "resources" / "demo"
     # Two parts before the change, then three the default model scores between its card's
     # threshold and the new one (p_defect 0.85, 0.9965, 0.9985): they fail before, pass after.
@@ -233,13 +233,13 @@ def test_a_threshold_set_on_one_station_applies_on_every_station_of_the_line(lin
     finally:
         runner.kill()
     assert out["processed"] == len(cracks)
-    judged = _rows(db, "SELECT origin, p_defect, verdict FROM inspections ORDER BY id")
+    judged = line_rows(db, "SELECT origin, p_defect, verdict FROM inspections ORDER BY id")
     card = json.loads((ROOT / "models" / "default" / "card.json").read_text())["threshold"]
     for origin, p, verdict in judged:
         cut = 0.9999 if Path(origin).name in {c.name for c in cracks[half:]} else card
         assert (verdict == "fail") == (p >= cut), (origin, p, verdict, cut)
     assert sum(card <= p < 0.9999 and v == "pass" for o, p, v in judged[half:]) == 3, judged
-    assert _rows(db, "SELECT version, threshold, station FROM line_thresholds")[0][1:] == (0.9999, "A")
+    assert line_rows(db, "SELECT version, threshold, station FROM line_thresholds")[0][1:] == (0.9999, "A")
     # A station that starts later takes the line's threshold too.
     spot = demo / "spot" / "spot_2024_00005.png"  # p_defect 0.9997: a FAIL by the card, a PASS by the line
     late = json.loads(run_cli("run", str(spot), "--db", db, "--store", store, "--station", "D", "--json", data=tmp_path / "D").stdout)
@@ -248,8 +248,8 @@ def test_a_threshold_set_on_one_station_applies_on_every_station_of_the_line(lin
 
 def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
     pg, s3 = line
-    db, store = _db(pg, "outage"), "s3://line/outage"
-    images = _images(tmp_path, "parts", 240, 7)
+    db, store = line_db(pg, "outage"), "s3://line/outage"
+    images = line_images(tmp_path, "parts", 240, 7)
     t0 = time.monotonic()
     runner = _start("run", str(images), "--db", db, "--store", store, "--station", "O", "--pace", "0.1", "--batch-size", "4",
                     data=tmp_path / "o")
@@ -280,9 +280,9 @@ def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
     assert out["processed"] == 240 and out["unrecorded_count"] == 0 and out["spool_waiting"] == 0
     assert out["spooled"] > 0, "both outages fell inside the run, so some results went through the spool"
     # Every verdict stored exactly once, every image in the store.
-    assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections WHERE station = 'O'") == [(240, 240)]
-    assert _rows(db, "SELECT sum(processed) FROM runs WHERE station = 'O'") == [(240,)]
-    keys = [k for (k,) in _rows(db, "SELECT image_path FROM inspections WHERE station = 'O'")]
+    assert line_rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections WHERE station = 'O'") == [(240, 240)]
+    assert line_rows(db, "SELECT sum(processed) FROM runs WHERE station = 'O'") == [(240,)]
+    keys = [k for (k,) in line_rows(db, "SELECT image_path FROM inspections WHERE station = 'O'")]
     from station.store.db import open_store
 
     with open_store(str(tmp_path / "check"), db, store) as s:
@@ -301,11 +301,11 @@ def test_a_store_that_refuses_writes_for_good_is_an_alarm_and_an_exit_not_an_out
     from line_servers import READ_ONLY_KEY
 
     pg, s3 = line
-    db, store = _db(pg, "refused"), "s3://line/refused"
-    images = _images(tmp_path, "parts", 6, 41)
+    db, store = line_db(pg, "refused"), "s3://line/refused"
+    images = line_images(tmp_path, "parts", 6, 41)
     n = len(list(images.rglob("*.png")))
     data = tmp_path / "r"
-    first = _images(tmp_path, "first", 1, 40)  # the line ran fine until now: its bucket exists
+    first = line_images(tmp_path, "first", 1, 40)  # the line ran fine until now: its bucket exists
     made = json.loads(run_cli("run", str(first), "--db", db, "--store", store, "--station", "R", "--json", data=data).stdout)
     before = _committed(db)
     assert before == made["processed"] > 0
@@ -334,11 +334,11 @@ def test_a_store_that_refuses_writes_for_good_is_an_alarm_and_an_exit_not_an_out
     # The key is fixed: the next start forwards what this PC kept, then judges its own part
     # (with the usual cap: parts judged while the spool drains queue behind it).
     run_cli("settings", "disk.spool_gb", "20", data=data)
-    one = _images(tmp_path, "one", 1, 43)
+    one = line_images(tmp_path, "one", 1, 43)
     again = json.loads(run_cli("run", str(one), "--db", db, "--store", store, "--station", "R", "--json", data=data).stdout)
     assert again["spool_waiting"] == 0 and "line_refused" not in again
     assert _committed(db) == before + n + again["processed"]
-    gone = _rows(db, "SELECT count(*) FROM inspections WHERE image_gone LIKE 'not kept: the spool%'")[0][0]
+    gone = line_rows(db, "SELECT count(*) FROM inspections WHERE image_gone LIKE 'not kept: the spool%'")[0][0]
     assert gone == left_out
 
 
@@ -347,8 +347,8 @@ def test_a_station_starts_with_the_line_database_down_and_records_everything_whe
     model, judges and keeps its results; when the database answers, the run and every row arrive
     (the run recorded by its first forwarded batch), and later parts go straight in."""
     pg, _ = line
-    db, store = _db(pg, "downstart"), "s3://line/downstart"
-    images = _images(tmp_path, "parts", 12, 51)
+    db, store = line_db(pg, "downstart"), "s3://line/downstart"
+    images = line_images(tmp_path, "parts", 12, 51)
     n = len(list(images.rglob("*.png")))
     data = tmp_path / "cold"
     pg.stop("fast")
@@ -367,14 +367,14 @@ def test_a_station_starts_with_the_line_database_down_and_records_everything_whe
     assert "unreachable" in err and "starting on this PC's model" in err and "Traceback" not in err
     summary = json.loads(out)
     assert summary["processed"] == n and summary["spool_waiting"] == 0 and summary["spooled"] >= 3
-    assert _rows(db, "SELECT count(*), count(DISTINCT uid), count(DISTINCT run_id) FROM inspections") == [(n, n, 1)]
-    runs = _rows(db, "SELECT station, processed, source FROM runs")
+    assert line_rows(db, "SELECT count(*), count(DISTINCT uid), count(DISTINCT run_id) FROM inspections") == [(n, n, 1)]
+    runs = line_rows(db, "SELECT station, processed, source FROM runs")
     assert runs == [("C", n, str(images))], runs
 
 
 def test_passwords_come_from_pgpass_and_are_never_printed(line, tmp_path):
     pg, _ = line
-    db = _db(pg, "secrets")
+    db = line_db(pg, "secrets")
     pgpass = tmp_path / "pgpass"
     pgpass.write_text(f"127.0.0.1:{pg.port}:*:station:{PG_PASSWORD}\n")
     pgpass.chmod(0o600)
@@ -397,8 +397,8 @@ def test_a_station_killed_in_an_outage_forwards_its_spool_on_the_next_start(line
     from station.record.spool import Spool
 
     pg, _ = line
-    db, store = _db(pg, "killed"), "s3://line/killed"
-    images = _images(tmp_path, "parts", 60, 31)
+    db, store = line_db(pg, "killed"), "s3://line/killed"
+    images = line_images(tmp_path, "parts", 60, 31)
     data = tmp_path / "k"
     runner = _start("run", str(images), "--db", db, "--store", store, "--station", "K", "--pace", "0.1", "--batch-size", "2",
                     data=data)
@@ -415,23 +415,23 @@ def test_a_station_killed_in_an_outage_forwards_its_spool_on_the_next_start(line
     runner.wait()
     pg.start()
     waiting = spool.count()
-    committed = _rows(db, "SELECT count(*) FROM inspections")[0][0]
+    committed = line_rows(db, "SELECT count(*) FROM inspections")[0][0]
     assert waiting >= 6 and committed > 0
     # The next start on this data dir forwards what the killed one kept, before and beside its own parts.
-    one = _images(tmp_path, "new", 1, 99)  # one new part
+    one = line_images(tmp_path, "new", 1, 99)  # one new part
     out = json.loads(run_cli("run", str(one), "--db", db, "--store", store, "--station", "K", "--json", data=data).stdout)
     assert out["processed"] == 1 and out["spool_waiting"] == 0 and not spool.pending()
     total = committed + waiting + 1
-    assert _rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections") == [(total, total)]
+    assert line_rows(db, "SELECT count(*), count(DISTINCT sha256) FROM inspections") == [(total, total)]
     # Each part kept the id it was given when judged, through the spool (#34).
-    assert _rows(db, "SELECT count(DISTINCT uid) FROM inspections WHERE uid IS NOT NULL") == [(total,)]
+    assert line_rows(db, "SELECT count(DISTINCT uid) FROM inspections WHERE uid IS NOT NULL") == [(total,)]
 
 
 def test_stations_auditing_at_once_extend_one_chain(line, tmp_path):
     """The audit trail's hash chain on a line's PostgreSQL: eight stations refused at once (each
     refusal is an audit row) leave one chain whose every link holds."""
     pg, _ = line
-    db = _db(pg, "audited")
+    db = line_db(pg, "audited")
     env = {**os.environ, "STATION_PIN": "246810"}
     subprocess.run([sys.executable, "-m", "station", "users", "add", "eve", "--role", "engineer", "--db", db,
                     "--data", str(tmp_path / "d0")], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -441,7 +441,7 @@ def test_stations_auditing_at_once_extend_one_chain(line, tmp_path):
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 2 and ("wrong PIN" in err or "wait" in err), err
-    assert _rows(db, "SELECT count(*) FROM audit WHERE action = 'sign_in_refused'") == [(8,)]
+    assert line_rows(db, "SELECT count(*) FROM audit WHERE action = 'sign_in_refused'") == [(8,)]
     verified = subprocess.run([sys.executable, "-m", "station", "audit", "--verify", "--json", "--db", db, "--data",
                                str(tmp_path / "d0")], cwd=ROOT, capture_output=True, text=True)
     assert verified.returncode == 0 and json.loads(verified.stdout)["rows"] == 9, verified.stderr
@@ -453,7 +453,7 @@ def test_stations_on_a_least_privilege_role_cannot_rewrite_history(line, tmp_pat
     import psycopg
 
     pg, _ = line
-    owner_db, store = _db(pg, "leastpriv"), "s3://line/leastpriv"
+    owner_db, store = line_db(pg, "leastpriv"), "s3://line/leastpriv"
     run_cli("stats", "--db", owner_db, data=tmp_path / "owner")  # the owner creates the tables
     sql = (ROOT / "docs" / "line-role.sql").read_text()
     assert sql.split("CREATE ROLE", 1)[1] in (ROOT / "docs" / "line.md").read_text(), "docs/line.md quotes the file"
@@ -465,7 +465,7 @@ def test_stations_on_a_least_privilege_role_cannot_rewrite_history(line, tmp_pat
     env = {"PGPASSWORD": "line-pw-2", "STATION_PIN": "246810"}
     data = tmp_path / "press-1"
     run_cli("users", "add", "eve", "--role", "engineer", "--db", db, data=data, env=env)
-    parts = _images(tmp_path, "parts", 6, 3)
+    parts = line_images(tmp_path, "parts", 6, 3)
     ran = json.loads(run_cli("run", str(parts), "--db", db, "--store", store, "--json", data=data, env=env).stdout)
     assert ran["processed"] == 6
     first = json.loads(run_cli("queue", "--db", db, "--json", data=data, env=env).stdout)[0]
@@ -483,7 +483,7 @@ def test_stations_on_a_least_privilege_role_cannot_rewrite_history(line, tmp_pat
                           "UPDATE line_promotions SET name = 'default'", "DELETE FROM line_promotions"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
-    assert _rows(owner_db, "SELECT count(*) FROM reviews")[0][0] == 1
+    assert line_rows(owner_db, "SELECT count(*) FROM reviews")[0][0] == 1
     # A role without a grant it needs is a set-up problem: one line, exit 2, no traceback.
     with psycopg.connect(**owner, autocommit=True) as conn:
         conn.execute("REVOKE INSERT ON audit FROM station_line")

@@ -29,7 +29,6 @@ def gravel_taught(gravel, tmp_path_factory):
     return models / "gravel-1", models / "gravel-bare", proc.stdout, bare
 
 
-
 def test_teach_keeps_a_template_when_the_good_parts_register(gravel_taught, gravel, data_dir):
     model, bare, said, bare_json = gravel_taught
     assert "registered template: yes" in said

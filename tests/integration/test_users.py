@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
+from common.users import as_user
 from conftest import run_cli, run_json
 from gui_helpers import rows
-from shared.users import as_user
 
 
 def refused(proc, *words) -> None:

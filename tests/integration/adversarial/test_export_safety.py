@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from common.redteam_export_safety import one_line_error, victim_dir
 from conftest import run_cli, run_json
-from shared.redteam_export_safety import one_line_error, victim_dir
 
 pytestmark = pytest.mark.slow  # many command-line round trips
 

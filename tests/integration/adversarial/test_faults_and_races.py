@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from common.one_line import one_line
 from conftest import ROOT, run_cli, run_json
 from gui_helpers import rows
-from shared.one_line import one_line
 
 
 def _popen(data: Path, *args: str) -> subprocess.Popen:

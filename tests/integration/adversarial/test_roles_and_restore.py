@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 
+from common.one_line import one_line
+from common.redteam_roles_and_restore import ENGINEER, OPERATOR, actions, pin, sql
 from conftest import run_cli, run_json
-from shared.one_line import one_line
-from shared.redteam_roles_and_restore import ENGINEER, OPERATOR, actions, pin, sql
 
 
 def test_an_engineer_pin_is_six_digits_or_more(station):

@@ -12,8 +12,8 @@ import threading
 import cv2
 import numpy as np
 import pytest
+from common.redteam_secrets import SECRET
 from conftest import run_cli
-from shared.redteam_secrets import SECRET
 
 
 @pytest.fixture()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from common.redteam_bad_models import copy_default, edit_card, refused
 from conftest import run_cli, run_json
-from shared.redteam_bad_models import copy_default, edit_card, refused
 
 
 @pytest.fixture()

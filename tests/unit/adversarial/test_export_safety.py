@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 import os
 
+from common.redteam_export_safety import one_line_error, victim_dir
 from conftest import run_cli, run_json
-from shared.redteam_export_safety import one_line_error, victim_dir
 
 
 def test_a_linked_class_folder_is_refused(reviewed, tmp_path):

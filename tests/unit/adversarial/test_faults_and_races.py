@@ -9,8 +9,8 @@ import shutil
 import time
 from pathlib import Path
 
+from common.one_line import one_line
 from conftest import run_cli, run_json
-from shared.one_line import one_line
 
 
 def test_train_refuses_an_unusable_out_before_training(data_dir, demo_images, tmp_path):

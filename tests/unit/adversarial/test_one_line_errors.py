@@ -7,8 +7,8 @@ import os
 import stat
 
 import pytest
+from common.one_line import one_line
 from conftest import run_cli
-from shared.one_line import one_line
 
 
 def test_data_naming_a_file_or_an_impossible_folder(tmp_path):

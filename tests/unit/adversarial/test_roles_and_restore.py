@@ -9,9 +9,9 @@ import json
 import os
 
 import pytest
+from common.one_line import one_line
+from common.redteam_roles_and_restore import ENGINEER, OPERATOR, actions, pin, sql
 from conftest import run_cli, run_json
-from shared.one_line import one_line
-from shared.redteam_roles_and_restore import ENGINEER, OPERATOR, actions, pin, sql
 
 
 def test_inactive_or_deleted_users_never_switch_the_roles_off(station):

@@ -3,8 +3,8 @@ row and no printed output; a database password is in neither the log nor stderr.
 
 from __future__ import annotations
 
+from common.redteam_secrets import SECRET
 from conftest import run_cli
-from shared.redteam_secrets import SECRET
 
 
 def test_a_database_password_is_not_in_the_log(data_dir):

@@ -28,18 +28,18 @@ def line(tmp_path_factory):
         pg.stop("immediate")
 
 
-def _db(pg: Postgres, name: str) -> str:
+def line_db(pg: Postgres, name: str) -> str:
     pg.create_db(name)
     return pg.url(name)
 
 
-def _images(tmp_path: Path, name: str, count: int, seed: int) -> Path:
+def line_images(tmp_path: Path, name: str, count: int, seed: int) -> Path:
     out = tmp_path / name
     run_cli("demo-data", str(out), "--count", str(count), "--seed", str(seed), "--size", "128")
     return out
 
 
-def _rows(db: str, sql: str) -> list[tuple]:
+def line_rows(db: str, sql: str) -> list[tuple]:
     from sqlalchemy import text
 
     from station.store.db import database_url, make_engine

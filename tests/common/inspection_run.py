@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 
-def _hot_folder_with_parts(tmp_path: Path, demo_images: Path, n: int) -> Path:
+def hot_folder_with_parts(tmp_path: Path, demo_images: Path, n: int) -> Path:
     hot = tmp_path / "hot"
     hot.mkdir()
     for f in sorted(demo_images.rglob("*.png"))[:n]:
@@ -17,16 +17,16 @@ def _hot_folder_with_parts(tmp_path: Path, demo_images: Path, n: int) -> Path:
     return hot
 
 
-def _count(db: Path) -> int:
+def count_rows(db: Path) -> int:
     try:
         return sqlite3.connect(db, timeout=5).execute("SELECT count(*) FROM inspections").fetchone()[0]
     except sqlite3.Error:
         return 0
 
 
-def _wait_rows(db: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+def wait_rows(db: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _count(db) < n:
+    while time.monotonic() < deadline and count_rows(db) < n:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.2)
-    assert _count(db) >= n
+    assert count_rows(db) >= n
