@@ -109,6 +109,36 @@ class UaSecurity:
 
 
 @dataclass(frozen=True)
+class UaServerSecurity:
+    """The station's own OPC UA server, secured: its only endpoint is the policy and mode, it
+    shows its certificate and key, and it lets in only the clients whose certificates are
+    pinned in `client_certs` (an engineer copies SCADA's certificate here), so a laptop on the
+    OT network cannot read the line's verdicts."""
+
+    cert_file: str
+    key_file: str
+    client_certs: tuple[str, ...]
+    policy: str = "Basic256Sha256"
+    mode: str = "SignAndEncrypt"
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> UaServerSecurity | None:
+        if not raw:
+            return None
+        if not isinstance(raw, dict) or set(raw) - {"policy", "mode", "cert_file", "key_file", "client_certs"}:
+            raise OutputsError(f"{where}: security is an object of policy, mode, cert_file, key_file, client_certs")
+        for key in ("cert_file", "key_file"):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise OutputsError(f"{where}: security needs {key}, the path of the station's certificate file")
+        clients = raw.get("client_certs")
+        if not (isinstance(clients, list) and clients and all(isinstance(c, str) and c for c in clients)):
+            raise OutputsError(f"{where}: security needs client_certs, a list of the certificate files of the clients let in")
+        if raw.get("policy", "Basic256Sha256") not in UA_POLICIES or raw.get("mode", "SignAndEncrypt") not in UA_MODES:
+            raise OutputsError(f"{where}: security policy is one of {', '.join(UA_POLICIES)}; mode one of {', '.join(UA_MODES)}")
+        return cls(**{**raw, "client_certs": tuple(clients)})
+
+
+@dataclass(frozen=True)
 class OutputsConfig:
     sinks: list[SinkConfig] = field(default_factory=list)
     handshake: HandshakeConfig | None = None
@@ -290,6 +320,10 @@ def _opcua(kw: dict[str, Any], where: str) -> None:
         raise OutputsError(f"{where}: opcua needs 'nodes' naming a node for some of {', '.join(OPCUA_SINK_KEYS)}")
 
 
+def _opcua_server(kw: dict[str, Any], where: str) -> None:
+    UaServerSecurity.parse(kw["options"].get("security"), where)
+
+
 MQTT_TLS = ("ca_file", "cert_file", "key_file")  # mqtt's own keys: TLS, and a client certificate
 
 
@@ -319,7 +353,8 @@ def _modbus(kw: dict[str, Any], where: str) -> None:
 
 register_sink(SinkKind("mqtt", "station.outputs.mqtt_sink:MqttSink", port=1883, check=_mqtt, options=MQTT_TLS))
 register_sink(SinkKind("opcua", "station.outputs.opcua_io:OpcUaSink", check=_opcua, options=("security",)))
-register_sink(SinkKind("opcua-server", "station.outputs.opcua_server:OpcUaServerSink", port=4841, serves=True))
+register_sink(SinkKind("opcua-server", "station.outputs.opcua_server:OpcUaServerSink", port=4841, serves=True,
+                       check=_opcua_server, options=("security",)))
 register_sink(SinkKind("modbus", "station.outputs.modbus_io:ModbusSink", port=502, check=_modbus))
 register_sink(SinkKind("webhook", "station.outputs.webhook_sink:WebhookSink", check=_needs_url("webhook", ("http://", "https://"))))
 

@@ -1,13 +1,15 @@
 """The station's own OPC UA server, for SCADA to read: `Station` with its status, the last
 verdict and the counters, as string node ids in the namespace urn:inspection-station
-(e.g. ns=2;s=Station.LastVerdict). Read-only for clients; no security policy (an OT network's
-firewall decides who reaches it; docs/outputs.md)."""
+(e.g. ns=2;s=Station.LastVerdict). Read-only for clients. With no "security" the firewall of the
+OT network decides who reaches it; with one, its only endpoint signs and encrypts and only the
+pinned clients' certificates are let in (docs/outputs.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from station.outputs.config import SinkConfig
+from station.outputs.config import SinkConfig, UaServerSecurity
+from station.outputs.hub import SinkRefused
 from station.outputs.message import VerdictMessage
 from station.outputs.opcua_io import quiet_asyncua
 
@@ -32,6 +34,7 @@ class OpcUaServerSink:
         self._server: Any = None
         self._nodes: dict[str, Any] = {}
         self._counts = {"pass": 0, "fail": 0}
+        self.security = UaServerSecurity.parse(cfg.options.get("security"), cfg.name)
 
     def connect(self) -> None:
         if self._server is not None:
@@ -44,6 +47,8 @@ class OpcUaServerSink:
         try:
             server.set_endpoint(self.where)
             server.set_server_name(f"Inspection station {self.station}")
+            if self.security is not None:
+                _secure(server, self.security)
             idx = server.register_namespace(NAMESPACE)
             obj = server.nodes.objects.add_object(ua.NodeId(ua.String("Station"), idx), ua.QualifiedName("Station", idx))
             nodes = {}
@@ -85,3 +90,47 @@ class OpcUaServerSink:
             except Exception:  # noqa: BLE001 (stopping anyway)
                 pass
             server.stop()
+
+
+def _read_cert(path: str, what: str) -> Any:
+    from cryptography import x509
+
+    try:
+        data = open(path, "rb").read()
+    except OSError as exc:
+        raise SinkRefused(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        return x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+    except ValueError:
+        raise SinkRefused(f"{what} {path} is not a certificate (PEM or DER)") from None
+
+
+def _secure(server: Any, sec: UaServerSecurity) -> None:
+    """One endpoint, `sec.policy` and `sec.mode`; the station's certificate and key; a client is
+    let in only with one of the pinned certificates (the same bytes, not merely the same name)."""
+    from asyncua import ua
+    from asyncua.common.utils import ServiceError
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    own = _read_cert(sec.cert_file, "the station's certificate")
+    pinned = {_read_cert(c, "client certificate").public_bytes(Encoding.DER) for c in sec.client_certs}
+    try:  # a client checks that the server's application URI is the one its certificate names
+        uris = own.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.UniformResourceIdentifier)
+    except x509.ExtensionNotFound:
+        uris = []
+    if uris:
+        server.set_application_uri(uris[0])
+    server.set_security_policy([getattr(ua.SecurityPolicyType, f"{sec.policy}_{sec.mode}")])
+    server.load_certificate(sec.cert_file)
+    try:
+        server.load_private_key(sec.key_file)
+    except (OSError, ValueError) as exc:
+        raise SinkRefused(f"the station's key {sec.key_file} cannot be used: {exc}") from None
+
+    async def only_pinned(cert: Any, _app: Any) -> None:
+        if cert.public_bytes(Encoding.DER) not in pinned:
+            raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
+
+    server.aio_obj.set_certificate_validator(only_pinned)

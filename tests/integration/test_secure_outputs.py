@@ -145,3 +145,75 @@ def test_a_plc_that_only_speaks_encrypted_refuses_a_plain_station(parts, tmp_pat
     out = json.loads(proc.stdout)["outputs"]["scada"]
     assert out["delivered"] == 0 and out["undelivered"] == PARTS and "refused the connection" in out["refused"], out
     assert plc.sequence_writes == []
+
+
+def _read_station(url: str, node: str, security: str | None) -> object:
+    from asyncua.sync import Client
+
+    client = Client(url, timeout=5)
+    if security:
+        client.set_security_string(security)
+    try:
+        client.connect()
+        return client.get_node(f"ns=2;s=Station.{node}").read_value()
+    finally:
+        try:
+            client.disconnect()  # after a refused connect too: it stops the client's loop thread
+        except Exception:  # noqa: BLE001 (a refused client has nothing to say goodbye to)
+            pass
+
+
+def test_the_stations_own_opcua_server_lets_in_only_pinned_clients(parts, tmp_path):
+    """The opcua-server sink with "security": SCADA with its pinned certificate reads the
+    station's nodes, signed and encrypted; a client without security, and one whose certificate
+    is not pinned, are refused."""
+    from line_servers import free_port
+
+    station_certs = make_ua_certs(tmp_path / "pki")  # `server` is the station's, `client` SCADA's
+    stranger = make_ua_certs(tmp_path / "other", name="other")
+    port = free_port()
+    url = f"opc.tcp://127.0.0.1:{port}/station/"
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"sinks": [{
+        "kind": "opcua-server", "name": "scada-read", "host": "127.0.0.1", "port": port,
+        "security": {"cert_file": str(station_certs.server), "key_file": str(station_certs.server_key),
+                     "client_certs": [str(station_certs.client)]}}]}))
+    scada = f"Basic256Sha256,SignAndEncrypt,{station_certs.client},{station_certs.client_key},{station_certs.server}"
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    images = sorted(parts.glob("*.png"))
+    station = subprocess.Popen([sys.executable, "-m", "station", "run", f"watch:{hot}", "--outputs", str(outputs), "--json",
+                                "--station", "press-4", "--limit", "2", "--data", str(tmp_path / "data")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    refusals = []
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the station's server answers
+            try:
+                name = _read_station(url, "Name", scada)
+                break
+            except Exception:  # noqa: BLE001 (not listening yet)
+                assert time.monotonic() < deadline and station.poll() is None, "the station's OPC UA server did not start"
+                time.sleep(0.2)
+        shutil.copy(images[0], hot / images[0].name)
+        while _read_station(url, "Sequence", scada) != 1:
+            assert time.monotonic() < deadline and station.poll() is None, "the first part was not published"
+            time.sleep(0.1)
+        verdict = _read_station(url, "LastVerdict", scada)
+        for security in (None, f"Basic256Sha256,SignAndEncrypt,{stranger.client},{stranger.client_key},{station_certs.server}"):
+            try:
+                _read_station(url, "LastVerdict", security)
+            except Exception as exc:  # noqa: BLE001 (any refusal will do; what matters is that nothing was read)
+                refusals.append(f"{type(exc).__name__}: {exc}")
+            else:
+                refusals.append("read")
+        shutil.copy(images[1], hot / images[1].name)
+        out, err = station.communicate(timeout=120)
+    finally:
+        station.kill()
+    assert station.returncode == 0, err[-3000:]
+    assert name == "press-4" and verdict in ("pass", "fail")
+    plain, unpinned = refusals
+    assert "No matching endpoints" in plain and "SecurityPolicy#None" in plain, plain  # no endpoint without security
+    assert unpinned.startswith("BadCertificateUntrusted"), unpinned
+    assert json.loads(out)["processed"] == 2

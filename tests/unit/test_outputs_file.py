@@ -20,6 +20,17 @@ def test_defaults_per_kind():
     assert sink_kind("opcua-server").serves and not sink_kind("mqtt").serves
 
 
+def test_a_secured_station_server_keeps_its_security_in_the_file(tmp_path):
+    from station.outputs.config import UaServerSecurity, load, save
+
+    security = {"cert_file": "station.pem", "key_file": "station-key.pem", "client_certs": ["scada.pem"]}
+    cfg = parse({"sinks": [{"kind": "opcua-server", "name": "srv", "security": security}]})
+    again = load(save(cfg, tmp_path / "outputs.json"))
+    assert again.sinks[0].options["security"] == security
+    sec = UaServerSecurity.parse(again.sinks[0].options["security"], "srv")
+    assert sec is not None and sec.client_certs == ("scada.pem",) and (sec.policy, sec.mode) == ("Basic256Sha256", "SignAndEncrypt")
+
+
 @pytest.mark.parametrize("raw, said", [
     ([], "expected a JSON object"),
     ({"sink": []}, "unknown key 'sink'"),
@@ -32,6 +43,11 @@ def test_defaults_per_kind():
     ({"sinks": [{"kind": "webhook", "url": "ftp://x"}]}, "url must start with http:// or https://"),
     ({"sinks": [{"kind": "opcua", "url": "opc.tcp://h:4840/"}]}, "opcua needs 'nodes'"),
     ({"sinks": [{"kind": "mqtt", "queue": 0}]}, "queue must be at least 1"),
+    ({"sinks": [{"kind": "opcua-server", "security": {"cert_file": "s.pem", "key_file": "k.pem"}}]},
+     "security needs client_certs"),
+    ({"sinks": [{"kind": "opcua-server", "security": {"cert_file": "s.pem", "key_file": "k.pem", "client_certs": ["c.pem"],
+                                                     "mode": "None"}}]}, "mode one of SignAndEncrypt, Sign"),
+    ({"sinks": [{"kind": "opcua-server", "security": {"key_file": "k.pem", "client_certs": ["c.pem"]}}]}, "security needs cert_file"),
     ({"sinks": [{"kind": "mqtt"}], "defect_codes": {"scratch": 70000}}, "defect_codes maps a label to a code"),
 ])
 def test_each_mistake_is_one_line_naming_where(raw, said):
