@@ -6,19 +6,19 @@ so a change in the Settings dialog applies from the next run."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
 from station.core.errors import StationError
 from station.line.alarms import Alarm, AlarmRules, Health
+from station.ui.context import WindowHost
 from station.ui.workers import LiveResult
 
 log = logging.getLogger("station.ui.alarms")
 
 
 class AlarmBell:
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: WindowHost) -> None:
         self.window_ = window
         self.rules: AlarmRules | None = None
         self.rang = 0  # alarms sounded or shown this session

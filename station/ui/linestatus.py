@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from station.line.alarms import Health
 from station.run.inspection_run import RunStatus
+from station.ui.context import WindowHost
 
 GREEN, ORANGE, RED = "#2e7d32", "#b06000", "#b00020"
 LIVE_DOWN = ("reconnecting", "lost")
@@ -55,7 +56,7 @@ def leftovers(line_io: dict[str, Any]) -> dict[str, tuple[int, int]]:
 
 
 class LineStatus(QLabel):
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: WindowHost) -> None:
         super().__init__()
         self.window_ = window
         self.setObjectName("lineStatus")

@@ -4,17 +4,13 @@ review that would replace one already given to the part on screen is asked about
 
 from __future__ import annotations
 
-from typing import Any
-
 from station.core.domain import ReviewRecord
+from station.ui.context import WindowHost
 from station.ui.dialogs import LabelDialog, ask
 from station.ui.workers import LiveResult
 
-# The window is station.ui.main_window.MainWindow (which imports this module).
-MainWindow = Any
 
-
-def review(window: MainWindow, r: LiveResult, label: str | None, chosen: bool = False) -> None:
+def review(window: WindowHost, r: LiveResult, label: str | None, chosen: bool = False) -> None:
     """Store `label` for the part on screen. `chosen`: the operator picked it in the label
     dialog (an explicit act); otherwise (Space) a label that replaces one given before asks first."""
     if r.inspection_id is None and r.not_kept:
@@ -54,17 +50,17 @@ def review(window: MainWindow, r: LiveResult, label: str | None, chosen: bool = 
     window.db(lambda s: repo.add_review(s, inspection_id, label, by), recorded, failed, write=True)
 
 
-def _replace(window: MainWindow, earlier: str, label: str) -> bool:
-    answer = ask(window, "Replace the review?", f"This part is already marked {earlier}.\nReplace that with {label}?")
+def _replace(window: WindowHost, earlier: str, label: str) -> bool:
+    answer = ask(window.as_parent(), "Replace the review?", f"This part is already marked {earlier}.\nReplace that with {label}?")
     window.live.setFocus()
     return answer
 
 
-def relabel(window: MainWindow, r: LiveResult) -> None:
+def relabel(window: WindowHost, r: LiveResult) -> None:
     keys = dict(window.label_keys)
     for c in window.classes:  # a class the database has not numbered yet still gets a button
         keys.setdefault(c, None)
-    dialog = LabelDialog(keys, r.label, window)
+    dialog = LabelDialog(keys, r.label, window.as_parent())
     accepted = dialog.exec()
     window.activateWindow()
     window.live.setFocus()

@@ -19,7 +19,7 @@ from station.run.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary, run
 from station.ui import livereview, shopfloor, signin
 from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner, plain
-from station.ui.context import Options
+from station.ui.context import Options, Presence
 from station.ui.linestatus import LineStatus, leftovers
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import ViewKeys, shortcut
@@ -43,8 +43,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self._store = None
         self._store_lock = threading.Lock()
-        self._reviewer: str | None = None
-        self._signed_in: tuple[str, str, float] | None = None  # (name, role, when) on a station with users
+        self.presence = Presence()  # who reviews, who is signed in (station.ui.signin)
         self.classes: list[str] = [GOOD]
         self.label_keys: dict[str, int | None] = {}  # defect type -> its fixed review digit
         self.model_info: ModelInfo | None = None
@@ -166,7 +165,7 @@ class MainWindow(QMainWindow):
         return self
 
     def set_reviewer(self, name: str) -> None:
-        self._reviewer = name.strip()[:128]  # for this session only: never offered to the next person
+        self.presence.reviewer = name.strip()[:128]  # for this session only: never offered to the next person
 
     # -- inspection worker ---------------------------------------------------------------------------------
     def start_source(self, spec: str = "") -> None:

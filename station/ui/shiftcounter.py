@@ -8,18 +8,18 @@ rolls the line over when a new shift starts. Shift starts are the setting `floor
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
 from station.core.errors import StationError
+from station.ui.context import WindowHost
 
 MIN_INTERVAL_S = 2.0
 
 
 class ShiftCounter(QObject):
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
+    def __init__(self, window: WindowHost) -> None:
+        super().__init__(window.as_parent())
         self.window_ = window
         self.label = window.live.shift_line
         self.text = ""

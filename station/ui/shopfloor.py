@@ -13,24 +13,19 @@ keeps the operator on Live and keeps the station running.
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QByteArray, QSize
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
+from station.ui.context import WindowHost
 from station.ui.shortcuts import shortcut
-
-# The window is station.ui.main_window.MainWindow; typed Any here because main_window imports
-# this module (a cycle the import contract refuses).
-MainWindow = Any
 
 FIRST_SIZE = QSize(1280, 820)
 SCREEN_SHARE = 0.95
 FRAME_ALLOWANCE = QSize(16, 40)  # a window manager's borders and title bar, before they are known
 
 
-def first_size(window: MainWindow) -> QSize:
+def first_size(window: QWidget) -> QSize:
     """The first window's size: FIRST_SIZE, shrunk to fit the screen's available area."""
     screen = window.screen()
     if screen is None:
@@ -40,11 +35,11 @@ def first_size(window: MainWindow) -> QSize:
                  min(FIRST_SIZE.height(), int(avail.height() * SCREEN_SHARE)))
 
 
-def restore_geometry(window: MainWindow, saved: object) -> None:
+def restore_geometry(window: QWidget, saved: object) -> None:
     """The last session's place and size, on a screen that is here now: a window saved on a
     larger or a second monitor is shrunk and moved until its title bar and controls are on the
     screen (Qt's own check keeps any window that still touches a screen, even by a corner)."""
-    if saved is None or not window.restoreGeometry(saved):
+    if not isinstance(saved, QByteArray | bytes) or not window.restoreGeometry(saved):  # none saved, or not a geometry
         window.resize(first_size(window))
         return
     screen = QGuiApplication.screenAt(window.geometry().center()) or window.screen()
@@ -63,7 +58,7 @@ def restore_geometry(window: MainWindow, saved: object) -> None:
     window.move(x, y)  # a top-level window's move() places its frame
 
 
-def toggle_full_screen(window: MainWindow) -> None:
+def toggle_full_screen(window: WindowHost) -> None:
     if window.options.kiosk:
         return  # the kiosk stays full screen
     if window.isFullScreen():
@@ -72,9 +67,9 @@ def toggle_full_screen(window: MainWindow) -> None:
         window.showFullScreen()
 
 
-def install(window: MainWindow) -> None:
+def install(window: WindowHost) -> None:
     """F11, and the kiosk lock when the window was opened with --kiosk."""
-    shortcut("F11", window, lambda: toggle_full_screen(window))
+    shortcut("F11", window.as_parent(), lambda: toggle_full_screen(window))
     if window.options.kiosk:
         for i in range(window.tabs.count()):  # Live's tab alone: its row holds the banner
             window.tabs.setTabVisible(i, window.tabs.widget(i) is window.live)
@@ -86,7 +81,7 @@ def install(window: MainWindow) -> None:
         bar.start.connect(lambda _spec: bar.lock(True))  # each start locks it again
 
 
-def unlock_source(window: MainWindow) -> bool:
+def unlock_source(window: WindowHost) -> bool:
     """The kiosk's "Change source…": an engineer's sign-in opens the source fields (no Browse)
     until the next Start. On a station without users, the reviewer's name is asked and kept."""
     who = window.authorize("engineer", "changing the kiosk's source")
@@ -97,7 +92,7 @@ def unlock_source(window: MainWindow) -> bool:
     return True
 
 
-def keep_on_live(window: MainWindow) -> bool:
+def keep_on_live(window: WindowHost) -> bool:
     """In the kiosk, any tab change goes back to Live; True when it did."""
     if window.options.kiosk and window.tabs.currentWidget() is not window.live:
         window.tabs.setCurrentWidget(window.live)
@@ -105,12 +100,12 @@ def keep_on_live(window: MainWindow) -> bool:
     return False
 
 
-def may_quit(window: MainWindow) -> bool:
+def may_quit(window: WindowHost) -> bool:
     """Outside the kiosk, always. In the kiosk: a confirmation, then (on a station with users) an
     engineer's sign-in."""
     if not window.options.kiosk or window.property("system_quit"):
         return True
-    answer = QMessageBox.question(window, "Quit the station?",
+    answer = QMessageBox.question(window.as_parent(), "Quit the station?",
                                   "The line stops being inspected until the station is started again. Quit?",
                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                   QMessageBox.StandardButton.No)

@@ -12,13 +12,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from station.core.errors import StationError
+from station.ui.context import SignedIn, WindowHost
 from station.ui.keypad import Keypad, NameButtons
 from station.ui.theme import touch_px
 
 SIGN_IN_MINUTES = 5  # how long a PIN sign-in lets its user act, idle, without asking again
 
 
-def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str | None:
+def authorize(window: WindowHost, role: str, action: str, ask_name: bool = True) -> str | None:
     """Who may do `action` in `window` (the MainWindow): with no users on this station, the
     reviewer's name (asked once per session; "" when `ask_name` is False); with users, someone
     signed in with at least `role` (a PIN, asked again for a higher role or after
@@ -30,33 +31,33 @@ def authorize(window: Any, role: str, action: str, ask_name: bool = True) -> str
     store = window.store()
     # A shared PC: an engineer who signed in to promote walks away, and the next person must not
     # inherit the role.
-    held = window._signed_in
-    if held is not None and time.monotonic() - held[2] < SIGN_IN_MINUTES * 60 and ROLES.index(held[1]) >= ROLES.index(role):
+    held = window.presence.signed_in
+    if held is not None and time.monotonic() - held.since < SIGN_IN_MINUTES * 60 and ROLES.index(held.role) >= ROLES.index(role):
         # Minutes of inactivity, not of work: a review session is not cut off mid-queue.
-        window._signed_in = (held[0], held[1], time.monotonic())
-        return str(held[0])
-    dialog = SignInDialog(store, role, action, name=held[0] if held else "", parent=window)
+        window.presence.signed_in = held._replace(since=time.monotonic())
+        return held.name
+    dialog = SignInDialog(store, role, action, name=held.name if held else "", parent=window.as_parent())
     if not dialog.exec() or not dialog.user:
         return None
     with store.session() as s:
         signed = next(u for u in list_users(s) if u.name == dialog.user)
-    window._signed_in = (signed.name, signed.role, time.monotonic())
+    window.presence.signed_in = SignedIn(signed.name, signed.role, time.monotonic())
     window.set_reviewer(signed.name)
     window.who.show_who()
     return signed.name
 
 
-def reviewer_name(window: Any, action: str = "reviewing") -> str | None:
+def reviewer_name(window: WindowHost, action: str = "reviewing") -> str | None:
     """On a station without users: the reviewer's name, asked once per session."""
     from station.ui.dialogs import NameDialog
 
-    if window._reviewer:
-        return str(window._reviewer)
-    dialog = NameDialog(window, action)
+    if window.presence.reviewer:
+        return window.presence.reviewer
+    dialog = NameDialog(window.as_parent(), action)
     if dialog.exec() and dialog.name:
         window.set_reviewer(dialog.name)
         window.who.show_who()
-    return window._reviewer
+    return window.presence.reviewer
 
 
 class SignInDialog(QDialog):
@@ -120,8 +121,8 @@ class WhoBar(QWidget):
     """Who is signed in (or reviewing, on a station without users), and Sign out: always in the
     status bar, so the next person at a shared PC sees whose name their reviews would carry."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
+    def __init__(self, window: WindowHost) -> None:
+        super().__init__(window.as_parent())
         self.window_ = window
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -173,22 +174,22 @@ class WhoBar(QWidget):
         self.window_.db(lambda s: roles_on(s, data), answered, failed)
 
     def show_who(self) -> None:
-        w = self.window_
-        held = w._signed_in
-        if held is not None and time.monotonic() - held[2] >= SIGN_IN_MINUTES * 60:
-            w._signed_in = held = None
-            w._reviewer = None
+        presence = self.window_.presence
+        held = presence.signed_in
+        if held is not None and time.monotonic() - held.since >= SIGN_IN_MINUTES * 60:
+            presence.signed_in = held = None
+            presence.reviewer = None
         if held is not None:
-            text = f"signed in: {held[0]} ({held[1]})"
-        elif w._reviewer:
-            text = f"reviewing: {w._reviewer}"
+            text = f"signed in: {held.name} ({held.role})"
+        elif presence.reviewer:
+            text = f"reviewing: {presence.reviewer}"
         else:
             text = ""
         self.label.setText(text)
         self.setVisible(bool(text))
 
     def out(self) -> None:
-        self.window_._signed_in = None
-        self.window_._reviewer = None
+        self.window_.presence.signed_in = None
+        self.window_.presence.reviewer = None
         self.show_who()
         self.window_.show_message("signed out: the next review or change asks who you are")

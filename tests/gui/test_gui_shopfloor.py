@@ -259,7 +259,7 @@ def test_the_kiosk_opens_no_file_dialog_and_its_source_changes_only_for_an_engin
     qtbot.mouseClick(bar.change_btn, Qt.MouseButton.LeftButton)
     assert refused == ["otto is an operator; changing the kiosk's source needs an engineer"]
     assert not bar.target.isEnabled()
-    w._signed_in = None
+    w.presence.signed_in = None  # nobody held signed in: the next change asks again
     QTimer.singleShot(50, lambda: sign_in("eve", "246810"))
     qtbot.mouseClick(bar.change_btn, Qt.MouseButton.LeftButton)
     assert bar.target.isEnabled() and bar.kind.isEnabled() and not bar.browse.isVisible()

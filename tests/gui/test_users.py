@@ -63,16 +63,17 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
 
     from station.ui import signin
 
-    name, role, _ = w._signed_in
-    w._signed_in = (name, role, time.monotonic() - signin.SIGN_IN_MINUTES * 60 + 30)
-    assert w.authorize("engineer", "checking") == "eve" and time.monotonic() - w._signed_in[2] < 5
-    w._signed_in = (name, role, time.monotonic() - signin.SIGN_IN_MINUTES * 60 - 1)
+    presence = w.presence
+    held = presence.signed_in
+    presence.signed_in = held._replace(since=time.monotonic() - signin.SIGN_IN_MINUTES * 60 + 30)
+    assert w.authorize("engineer", "checking") == "eve" and time.monotonic() - presence.signed_in.since < 5
+    presence.signed_in = held._replace(since=time.monotonic() - signin.SIGN_IN_MINUTES * 60 - 1)
     w.who.show_who()  # what its timer does every 2 s
-    assert not w.who.isVisible() and w._signed_in is None, "an idle sign-in lapses on screen too"
-    w._signed_in = (name, role, time.monotonic())
+    assert not w.who.isVisible() and presence.signed_in is None, "an idle sign-in lapses on screen too"
+    presence.signed_in = held._replace(since=time.monotonic())
     w.who.show_who()
     qtbot.mouseClick(w.who.sign_out, Qt.MouseButton.LeftButton)
-    assert w._signed_in is None and w._reviewer is None and not w.who.isVisible()
+    assert presence.signed_in is None and presence.reviewer is None and not w.who.isVisible()
     asked: list[str] = []
 
     def cancel():

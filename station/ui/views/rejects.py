@@ -100,7 +100,7 @@ class RejectsDialog(QDialog):
 class InspectionDialog(QDialog):
     """One stored inspection: what the station saw and said, and what an inspector said since."""
 
-    def __init__(self, window: Any, item: dict[str, Any], parent: Any) -> None:
+    def __init__(self, window: StationContext, item: dict[str, Any], parent: RejectsDialog) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Inspection #{item['id']}")
         self.image = ImageView()
