@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from station.core.domain import Frame, Prediction, Result
+    from station.model.card import ModelCard
     from station.sources.base import SourceStatus
     from station.store.blobs import BlobStore
 
@@ -25,7 +26,8 @@ class InspectionModel(Protocol):
 
     classes: list[str]
     threshold: float
-    card: dict[str, Any]
+    spec: ModelCard  # the card, parsed and checked once when the model was loaded
+    card: dict[str, Any]  # the same card as written (what the store keeps beside each model version)
     device: Any
     backend: str  # "onnxruntime" or "torch"
 

@@ -12,12 +12,13 @@ import torch
 from torch import nn
 
 from station.model import patchcore
-from station.model.anomaly_rules import ANOMALY, AnomalyRules, PatchScorer, check_card, template_canvas
+from station.model.anomaly_rules import ANOMALY, AnomalyRules, PatchScorer, template_canvas
+from station.model.card import ModelCard, as_card
 from station.model.classifier import StationModel
 from station.model.network import Head
 from station.model.template import TemplateStats
 
-__all__ = ["ANOMALY", "AnomalyModel", "AnomalyNet", "build_net", "check_card"]
+__all__ = ["ANOMALY", "AnomalyModel", "AnomalyNet", "build_net"]
 
 
 class AnomalyNet(nn.Module):
@@ -116,7 +117,7 @@ class AnomalyModel(AnomalyRules, StationModel):
 
     network: AnomalyNet
 
-    def __init__(self, network: AnomalyNet, card: dict[str, Any], path: Path | None = None, device: str = "cpu"):
+    def __init__(self, network: AnomalyNet, card: ModelCard | dict[str, Any], path: Path | None = None, device: str = "cpu"):
         super().__init__(network, card, path, device)
         self.cam_layer = "trunk"
 
@@ -151,25 +152,24 @@ class AnomalyModel(AnomalyRules, StationModel):
         return torch.from_numpy(self.evidence_np(out.emb, xn, self.scorer())), torch.from_numpy(out.emb)
 
 
-def build_net(card: dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -> AnomalyNet:
+def build_net(card: ModelCard | dict[str, Any], bank: torch.Tensor, n_classifier: int = 0) -> AnomalyNet:
     from station.model.backbone import build_backbone
 
+    spec = as_card(card)
     backbone: Any
-    backbone, channels = build_backbone(card.get("arch", "efficientnet_lite0"))
+    backbone, channels = build_backbone(spec.arch)
     adapter = head = None
     if n_classifier > 1:
         adapter, head = backbone.adapter, Head(channels, n_classifier)
-    net = AnomalyNet(backbone.trunk, bank, adapter, head, canvas=template_canvas(card))
-    named = card.get("anomaly", {}).get("types")
-    if isinstance(named, dict) and named.get("count"):  # shapes for loading; the values come with the weights
+    net = AnomalyNet(backbone.trunk, bank, adapter, head, canvas=template_canvas(spec))
+    a = spec.anomaly
+    if a is not None and a.types is not None:  # shapes for loading; the values come with the weights
         from station.model.defect_shape import FEATURES
 
-        n = int(named["count"])
-        width = FEATURES if named.get("description") == "shape" else 2 * int(bank.shape[1])
-        net.set_types(np.zeros((n, width), np.float32), np.zeros(n, np.float32))
-    col = card.get("anomaly", {}).get("colour")
-    if isinstance(col, dict) and col.get("used"):
-        net.set_colour(np.zeros((int(col["bank"]), 2), np.float32))
+        width = FEATURES if a.types.description == "shape" else 2 * int(bank.shape[1])
+        net.set_types(np.zeros((a.types.count, width), np.float32), np.zeros(a.types.count, np.float32))
+    if a is not None and a.colour is not None:
+        net.set_colour(np.zeros((a.colour.bank, 2), np.float32))
     if bank.shape[1] > 1:  # 1: a placeholder while teaching
         with torch.inference_mode():
             width = net.features(torch.zeros(1, 3, 64, 64))[0].shape[1]

@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 
 from station.core.domain import Prediction
+from station.core.errors import ModelError
 from station.core.labels import GOOD
 from station.model import colour, knn
 from station.model.cam import gradcam
+from station.model.card import ModelCard, as_card
 from station.model.defect_shape import FEATURES, describe_shapes, shape_of
 from station.model.rules import ClassifierRules, softmax
 from station.model.template import Compared, Judge, TemplateStats, gray_images
@@ -65,35 +67,36 @@ class AnomalyRules(ClassifierRules):
     """An anomaly or hybrid card as rules; subclasses supply `run_graph`, `head_weight`,
     `scorer` and `template_stats`."""
 
-    def _init_rules(self, card: dict[str, Any], path: Path | None) -> None:
+    def _init_rules(self, card: ModelCard | dict[str, Any], path: Path | None) -> None:
         super()._init_rules(card, path)
-        self.kind = str(card.get("kind", ANOMALY))
-        a = card["anomaly"]
-        self.raw_threshold = float(a["raw_threshold"])
-        self.scale = float(a["scale"])
-        head = card.get("classifier", {})
-        self.classifier_classes: list[str] = list(head.get("classes", []))
-        self.classifier_threshold = float(head.get("threshold", 0.5))  # its cut when it votes on the verdict
-        self.classifier_votes = bool(head.get("votes", True))
-        self.type_threshold = float(head.get("type_threshold", self.classifier_threshold))  # its cut for naming a type
-        tmpl = a.get("template")
-        self.judge = Judge(self.template_stats()) if isinstance(tmpl, dict) and tmpl.get("used") else None
-        self.template_threshold = float(tmpl["raw_threshold"]) if self.judge else 0.0
-        self.template_scale = float(tmpl["scale"]) if self.judge else 1.0
-        col = a.get("colour")
-        self.colour_bank = self.colour_state() if isinstance(col, dict) and col.get("used") else None
+        spec = self.spec
+        self.kind = spec.kind
+        a = spec.anomaly
+        if a is None:
+            raise ModelError(f"{path or 'card'}: an {spec.kind} model needs its field 'anomaly'")
+        self.raw_threshold = a.raw_threshold
+        self.scale = a.scale
+        head = spec.head
+        self.classifier_classes: list[str] = list(head.classes)
+        self.classifier_threshold = head.threshold  # its cut when it votes on the verdict
+        self.classifier_votes = head.votes
+        self.type_threshold = head.type_threshold  # its cut for naming a type
+        self.judge = Judge(self.template_stats()) if a.template is not None else None
+        self.template_threshold = a.template.raw_threshold if a.template is not None else 0.0
+        self.template_scale = a.template.scale if a.template is not None else 1.0
+        self.colour_bank = self.colour_state() if a.colour is not None else None
         self.colour_field = colour.Field(self.colour_bank) if self.colour_bank is not None else None
-        self.colour_threshold = float(col["raw_threshold"]) if self.colour_bank is not None else 0.0
-        self.colour_scale = float(col["scale"]) if self.colour_bank is not None else 1.0
+        self.colour_threshold = a.colour.raw_threshold if a.colour is not None else 0.0
+        self.colour_scale = a.colour.scale if a.colour is not None else 1.0
         # Reviewed defects' regions (station.model.types): they name a failed part's type.
-        named = a.get("types")
+        named = a.types
         self.types: TypeBank | None = None
         # How the reviewed defects were described: by their shape against the template (a
         # fixtured line, 0.9.5), or by trunk features of the region (every other line, and older cards).
-        self.type_description = str(named.get("description", "region")) if isinstance(named, dict) else self.region_kind
-        if isinstance(named, dict) and named.get("classes"):
+        self.type_description = named.description if named is not None else self.region_kind
+        if named is not None:
             vectors, labels = self.type_state()
-            self.types = TypeBank(vectors, labels.astype(np.int64), list(named["classes"]), float(named["cut"]),
+            self.types = TypeBank(vectors, labels.astype(np.int64), list(named.classes), named.cut,
                                   standardised=self.type_description == "shape")
 
     def scorer(self) -> PatchScorer:
@@ -261,50 +264,6 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(z, dtype=np.float64), -50, 50)))
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
-
-
-def template_canvas(card: dict[str, Any]) -> tuple[int, int]:
-    tmpl = card.get("anomaly", {}).get("template")
-    if isinstance(tmpl, dict) and tmpl.get("used"):
-        h, w = tmpl["canvas"]
-        return int(h), int(w)
-    return (1, 1)
-
-
-def check_card(card: dict[str, Any], where: Path) -> None:
-    """The anomaly section must describe a usable score: a model with a NaN or negative scale
-    would pass or fail every part. One ModelError naming the file and the field."""
-    from station.core.errors import ModelError
-
-    a = card.get("anomaly")
-    if not isinstance(a, dict):
-        raise ModelError(f"{where}: field 'anomaly' must be an object with raw_threshold, scale and floor")
-    for key in ("raw_threshold", "scale", "floor"):
-        if not _finite(a.get(key)):
-            raise ModelError(f"{where}: field 'anomaly.{key}' must be a finite number, not {a.get(key)!r}")
-    if a["scale"] <= 0 or a["raw_threshold"] <= a["floor"]:
-        raise ModelError(f"{where}: field 'anomaly' needs scale > 0 and raw_threshold > floor")
-    tmpl = a.get("template")
-    if tmpl is not None:
-        if not isinstance(tmpl, dict) or not isinstance(tmpl.get("used"), bool):
-            raise ModelError(f"{where}: field 'anomaly.template' must be an object with 'used' true or false")
-        if tmpl["used"]:
-            canvas = tmpl.get("canvas")
-            if not (isinstance(canvas, list) and len(canvas) == 2 and all(isinstance(v, int) and 16 <= v <= 8192 for v in canvas)):
-                raise ModelError(f"{where}: field 'anomaly.template.canvas' must be [height, width] in pixels, not {canvas!r}")
-            for key in ("raw_threshold", "scale"):
-                if not _finite(tmpl.get(key)) or tmpl[key] <= 0:
-                    raise ModelError(f"{where}: field 'anomaly.template.{key}' must be a positive number, not {tmpl.get(key)!r}")
-    named = a.get("types")
-    if named is not None:
-        ok = isinstance(named, dict) and isinstance(named.get("classes"), list) and len(named["classes"]) >= 1
-        if not ok or not isinstance(named.get("count"), int) or named["count"] < 1 or not _finite(named.get("cut")):
-            raise ModelError(f"{where}: field 'anomaly.types' must hold 'classes' (a list), 'count' (at least 1) and 'cut' (a number)")
-    if card.get("kind") == "hybrid":
-        cls = card.get("classifier", {}).get("classes") if isinstance(card.get("classifier"), dict) else None
-        if not isinstance(cls, list) or len(cls) < 2 or cls[0] != GOOD:
-            raise ModelError(f"{where}: field 'classifier.classes' must list '{GOOD}' first and at least one defect type")
-        if not _finite(card["classifier"].get("threshold")) or not 0 < card["classifier"]["threshold"] < 1:
-            raise ModelError(f"{where}: field 'classifier.threshold' must be a number between 0 and 1")
+def template_canvas(card: ModelCard | dict[str, Any]) -> tuple[int, int]:
+    a = as_card(card).anomaly
+    return a.template.canvas if a is not None and a.template is not None else (1, 1)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from station.model.card import ModelCard
 from station.model.graph import AnomalyGraph, ClassifierGraph, graph_for
 from station.model.network import CAM_LAYER
 from station.model.rules import ClassifierRules, GraphOutputs
@@ -21,7 +22,7 @@ class StationModel(ClassifierRules):
     backend = "torch"
     network: Any  # StationNet here, AnomalyNet in AnomalyModel (torch types submodules loosely anyway)
 
-    def __init__(self, network: torch.nn.Module, card: dict[str, Any], path: Path | None = None, device: str = "cpu"):
+    def __init__(self, network: torch.nn.Module, card: ModelCard | dict[str, Any], path: Path | None = None, device: str = "cpu"):
         self.network = network.eval()
         self._init_rules(card, path)
         self.cam_layer = CAM_LAYER

@@ -5,14 +5,13 @@ loads as."""
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.core.errors import ModelError, StationError
 from station.core.fileutil import atomic_write, file_sha256
-from station.core.labels import GOOD, validate_label
+from station.model.card import ModelCard
 
 if TYPE_CHECKING:
     import torch
@@ -22,46 +21,24 @@ if TYPE_CHECKING:
 
 WEIGHTS = "model.safetensors"
 CARD = "card.json"
-REQUIRED = ("arch", "classes", "input_size", "normalization", "threshold")
 
 
-def read_card(directory: Path) -> dict[str, Any]:
+def load_card(directory: Path) -> ModelCard:
+    """The directory's card, read, checked and typed (station.model.card): one ModelError
+    naming the file for anything wrong in it."""
     card_path = directory / CARD
     if not card_path.is_file():
         raise ModelError(f"{card_path}: missing (a model directory holds {WEIGHTS} and {CARD})")
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        raw = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{card_path}: not valid JSON ({exc})") from None
-    if not isinstance(card, dict):
-        raise ModelError(f"{card_path}: expected a JSON object")
-    missing = [k for k in REQUIRED if k not in card]
-    if missing:
-        raise ModelError(f"{card_path}: missing {', '.join(missing)}")
-    classes = card["classes"]
-    if not isinstance(classes, list) or GOOD not in classes or len(set(classes)) != len(classes):
-        raise ModelError(f"{card_path}: classes must be a list of distinct names including '{GOOD}'")
-    for c in classes:
-        try:
-            validate_label(c)
-        except StationError as exc:
-            raise ModelError(f"{card_path}: {exc}") from None
-    if len(classes) < 2:
-        raise ModelError(f"{card_path}: field 'classes' needs at least one defect type besides '{GOOD}' (a good-only model passes every part)")
-    t = card["threshold"]
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0.0 < t < 1.0:
-        raise ModelError(f"{card_path}: field 'threshold' must be a number between 0 and 1 (exclusive), not {t!r}")
-    size = card["input_size"]
-    if isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= 2048:
-        raise ModelError(f"{card_path}: field 'input_size' must be a whole number of pixels from 32 to 2048, not {size!r}")
-    norm = card["normalization"]
-    try:
-        mean, std = [float(v) for v in norm["mean"]], [float(v) for v in norm["std"]]
-    except (TypeError, KeyError, ValueError):
-        raise ModelError(f"{card_path}: field 'normalization' must hold 'mean' and 'std', three numbers each") from None
-    if len(mean) != 3 or len(std) != 3 or not all(math.isfinite(v) for v in mean + std) or min(std) <= 0:
-        raise ModelError(f"{card_path}: field 'normalization' needs three finite means and three positive stds")
-    return card
+    return ModelCard.parse(raw, card_path)
+
+
+def read_card(directory: Path) -> dict[str, Any]:
+    """The card as written (checked as load_card checks it), for training to build on."""
+    return load_card(directory).raw
 
 
 def load_model_dir(directory: str | os.PathLike[str], device: str = "cpu") -> StationModel:
@@ -80,40 +57,37 @@ def load_for_inference(directory: str | os.PathLike[str], device: str = "auto", 
     if backends.choose(backend, directory, card, device) == "onnxruntime":
         from station.model.backends import ort
 
-        _check_weights(directory, card)
-        return ort.load(directory, card, device, torch_loader=load_model_dir)
+        return ort.load(directory, _check_weights(directory, card), device, torch_loader=load_model_dir)
     from station.model.device import resolve_device
 
     return _load_torch(directory, card, resolve_device(device))
 
 
-def _checked(directory: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+def _checked(directory: str | os.PathLike[str]) -> tuple[Path, ModelCard]:
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError(f"model directory not found: {directory}")
-    card = read_card(directory)
+    card = load_card(directory)
     weights = directory / WEIGHTS
     if not weights.is_file():
         raise ModelError(f"{weights}: missing")
-    if card.get("kind", "classifier") not in ("classifier", "anomaly", "hybrid"):
-        raise ModelError(f"{directory / CARD}: kind must be one of classifier, anomaly, hybrid, not {card.get('kind')!r}")
-    if card.get("kind", "classifier") != "classifier":
-        from station.model.anomaly_rules import check_card
-
-        check_card(card, directory / CARD)
     return directory, card
 
 
-def _check_weights(directory: Path, card: dict[str, Any]) -> None:
+def _check_weights(directory: Path, card: ModelCard) -> ModelCard:
+    """The card, with the digest of the weights beside it (checked against the card's own)."""
+    import dataclasses
+
     digest = file_sha256(directory / WEIGHTS)
-    if card.get("weights_sha256") not in (None, digest):
+    if card.weights_sha256 not in (None, digest):
         # New weights under an old card (a write cut short): its threshold and classes describe
         # another network, and inspections would be recorded under the wrong version.
         raise ModelError(f"{directory / WEIGHTS}: does not match {CARD} (field 'weights_sha256'); the model was not saved whole, save or copy it again")
-    card["weights_sha256"] = digest
+    card.raw["weights_sha256"] = digest
+    return dataclasses.replace(card, weights_sha256=digest)
 
 
-def _load_torch(directory: Path, card: dict[str, Any], device: str) -> StationModel:
+def _load_torch(directory: Path, card: ModelCard, device: str) -> StationModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -125,36 +99,34 @@ def _load_torch(directory: Path, card: dict[str, Any], device: str) -> StationMo
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{weights}: corrupt or truncated ({str(exc).splitlines()[0][:120]})") from None
-    kind = card.get("kind", "classifier")
+    kind = card.kind
     net: Any
     try:
         if kind == "classifier":
-            net = StationNet(card["arch"], len(card["classes"]), float(card.get("dropout", 0.2)))
-        elif kind in ("anomaly", "hybrid"):
+            net = StationNet(card.arch, len(card.classes), card.dropout)
+        else:
             from station.model.anomaly import build_net
 
             bank = state.get("bank")
             if bank is None or bank.ndim != 2 or bank.shape[0] < 1:
                 raise ModelError(f"{weights}: no memory bank (tensor 'bank'), or not a matrix")
-            net = build_net(card, bank, len(card.get("classifier", {}).get("classes", [])))
-        else:
-            raise ModelError(f"{directory / CARD}: kind must be one of classifier, anomaly, hybrid, not {kind!r}")
+            net = build_net(card, bank, len(card.head.classes))
     except ModelError as exc:
         raise ModelError(str(exc) if str(directory) in str(exc) else f"{directory / CARD}: {exc}") from None
     expected = net.state_dict()
     for key, tensor in expected.items():
         if key not in state:
-            raise ModelError(f"{weights}: tensor {key} missing; does not match arch {card['arch']}")
+            raise ModelError(f"{weights}: tensor {key} missing; does not match arch {card.arch}")
         if tuple(state[key].shape) != tuple(tensor.shape):
             raise ModelError(
                 f"{weights}: tensor {key} has shape {tuple(state[key].shape)}, "
-                f"expected {tuple(tensor.shape)} for {card['arch']} with {len(card['classes'])} classes"
+                f"expected {tuple(tensor.shape)} for {card.arch} with {len(card.classes)} classes"
             )
     extra = sorted(set(state) - set(expected))
     if extra:
-        raise ModelError(f"{weights}: unexpected tensor {extra[0]}; does not match arch {card['arch']}")
+        raise ModelError(f"{weights}: unexpected tensor {extra[0]}; does not match arch {card.arch}")
     net.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    _check_weights(directory, card)
+    card = _check_weights(directory, card)
     if kind != "classifier":
         from station.model.anomaly import AnomalyModel
 

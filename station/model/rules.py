@@ -21,6 +21,7 @@ from station.core.errors import StationError
 from station.core.imageio import check_shape, to_unit_float
 from station.core.labels import GOOD
 from station.model.cam import gradcam
+from station.model.card import ModelCard
 
 
 @dataclass
@@ -49,15 +50,19 @@ class ClassifierRules:
     device: Any  # where the network runs: a torch.device, or the onnxruntime provider's name
     cam_layer = "backbone"  # the module of the torch network whose output the heatmap reads
 
-    def _init_rules(self, card: dict[str, Any], path: Path | None) -> None:
-        self.card = card
+    def _init_rules(self, card: ModelCard | dict[str, Any], path: Path | None) -> None:
+        """`card`: parsed once where a model directory is loaded; a card being written by
+        training (an object) is parsed here."""
+        spec = card if isinstance(card, ModelCard) else ModelCard.parse(card, path / "card.json" if path else "card")
+        self.spec = spec
+        self.card = spec.raw  # as written: training updates and saves it
         self.path = path
-        self.classes: list[str] = list(card["classes"])
+        self.classes: list[str] = list(spec.classes)
         self.good_index = self.classes.index(GOOD)
-        self.input_size = int(card["input_size"])
-        self.mean = np.asarray(card["normalization"]["mean"], dtype=np.float32)
-        self.std = np.asarray(card["normalization"]["std"], dtype=np.float32)
-        self.threshold = float(card["threshold"])
+        self.input_size = spec.input_size
+        self.mean = np.asarray(spec.mean, dtype=np.float32)
+        self.std = np.asarray(spec.std, dtype=np.float32)
+        self.threshold = spec.threshold
 
     # -- the engine's part -------------------------------------------------------------------
     def run_graph(self, x: np.ndarray) -> GraphOutputs:
@@ -70,7 +75,7 @@ class ClassifierRules:
     # -- shared ------------------------------------------------------------------------------
     @property
     def name(self) -> str:
-        return str(self.card.get("name") or (self.path.name if self.path else "unnamed"))
+        return str(self.spec.name or (self.path.name if self.path else "unnamed"))
 
     @property
     def version(self) -> str:

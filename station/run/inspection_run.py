@@ -245,7 +245,7 @@ class InspectionRun:
         from station.model.registry import set_threshold
 
         assert self.model is not None
-        cut = value if value is not None else float(self.model.card["threshold"])
+        cut = value if value is not None else self.model.spec.threshold
         self.model.threshold = cut
         try:
             set_threshold(self.model.name, value, self.options.data)

@@ -58,7 +58,7 @@ def load_base(spec: str) -> StationModel:
 
 def _build(cfg: TrainConfig, classes: list[str], parent: StationModel | None) -> tuple[StationNet, dict]:
     if parent is not None:
-        net = StationNet(parent.card["arch"], len(classes))
+        net = StationNet(parent.spec.arch, len(classes))
         net.backbone.load_state_dict(parent.network.backbone.state_dict())
         with torch.no_grad():  # keep what the parent knew; new defect types start from scratch
             for i, c in enumerate(classes):
@@ -197,8 +197,8 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
     if not val_items:
         raise StationError("need at least two images of some class to hold one out for validation")
     parent = load_base(base) if isinstance(base, str) else base
-    if parent is not None and parent.card.get("kind", "classifier") != "classifier":
-        raise StationError(f"{parent.name} is a {parent.card.get('kind')} model; train it with station.train.trainer")
+    if parent is not None and parent.spec.kind != "classifier":
+        raise StationError(f"{parent.name} is a {parent.spec.kind} model; train it with station.train.trainer")
     classes = tdata.class_list([l for _, l in train_items + val_items], parent.classes if parent else None)
     net, card = _build(cfg, classes, parent)
     device = _device()

@@ -46,7 +46,7 @@ def _train(data: str | Path, out: str | Path, cfg: TrainConfig | None, base: str
     from station.train import fit
 
     parent = fit.load_base(base) if base else None
-    if parent is not None and parent.card.get("kind", "classifier") != "classifier":
+    if parent is not None and parent.spec.kind != "classifier":
         from station.model.anomaly import AnomalyModel
         from station.train.hybrid import learn
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from station.core.errors import StationError
 from station.line.alarms import Alarm, AlarmRules, Health
-from station.ui.context import WindowHost
+from station.ui.host import WindowHost
 from station.ui.workers import LiveResult
 
 log = logging.getLogger("station.ui.alarms")

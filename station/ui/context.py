@@ -11,18 +11,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from PySide6.QtWidgets import QStatusBar, QTabWidget, QWidget
+from PySide6.QtWidgets import QWidget
 
 from station.core.domain import ReviewRecord
 from station.ui.tasks import Tasks
-
-if TYPE_CHECKING:  # the helpers below import this module; their types are only named here
-    from station.ui.alarmbell import AlarmBell
-    from station.ui.banner import Banner
-    from station.ui.signin import WhoBar
-    from station.ui.views.live import LiveView
 
 
 @dataclass
@@ -100,33 +94,3 @@ class StationContext(Protocol):
     def as_parent(self) -> QWidget:
         """The window, as a dialog's parent (it stays on top of it, centred, closed with it)."""
 
-
-class WindowHost(StationContext, Protocol):
-    """The window as its own helpers see it (sign-in, the Live tab's reviews, the kiosk, the
-    status bar's lights, the shift line, the alarm bell): the parts of it each one touches,
-    named, so a helper cannot reach further without the type checker seeing it."""
-
-    presence: Presence
-    live: LiveView
-    tabs: QTabWidget
-    banner: Banner
-    who: WhoBar
-    bell: AlarmBell
-    classes: list[str]
-    label_keys: dict[str, int | None]
-
-    def set_reviewer(self, name: str) -> None: ...
-
-    def statusBar(self) -> QStatusBar: ...
-
-    def activateWindow(self) -> None: ...
-
-    def isFullScreen(self) -> bool: ...
-
-    def showFullScreen(self) -> None: ...
-
-    def showNormal(self) -> None: ...
-
-    def setWindowTitle(self, title: str) -> None: ...
-
-    def property(self, name: str) -> Any: ...

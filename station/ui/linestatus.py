@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from station.line.alarms import Health
 from station.run.inspection_run import RunStatus
-from station.ui.context import WindowHost
+from station.ui.host import WindowHost
 
 GREEN, ORANGE, RED = "#2e7d32", "#b06000", "#b00020"
 LIVE_DOWN = ("reconnecting", "lost")

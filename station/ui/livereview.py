@@ -5,8 +5,8 @@ review that would replace one already given to the part on screen is asked about
 from __future__ import annotations
 
 from station.core.domain import ReviewRecord
-from station.ui.context import WindowHost
 from station.ui.dialogs import LabelDialog, ask
+from station.ui.host import WindowHost
 from station.ui.workers import LiveResult
 
 

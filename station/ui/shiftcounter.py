@@ -12,7 +12,7 @@ import time
 from PySide6.QtCore import QObject, QTimer
 
 from station.core.errors import StationError
-from station.ui.context import WindowHost
+from station.ui.host import WindowHost
 
 MIN_INTERVAL_S = 2.0
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QByteArray, QSize
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from station.ui.context import WindowHost
+from station.ui.host import WindowHost
 from station.ui.shortcuts import shortcut
 
 FIRST_SIZE = QSize(1280, 820)

@@ -12,7 +12,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from station.core.errors import StationError
-from station.ui.context import SignedIn, WindowHost
+from station.ui.context import SignedIn
+from station.ui.host import WindowHost
 from station.ui.keypad import Keypad, NameButtons
 from station.ui.theme import touch_px
 

@@ -273,7 +273,7 @@ def _models(data: str | None) -> Check:
 
     name = active_name(data)
     model = load_model(None, data)
-    return Check(True, f"active model {model.name} loads", {"active": name, "kind": model.card.get("kind", "classifier"),
+    return Check(True, f"active model {model.name} loads", {"active": name, "kind": model.spec.kind,
                                                             "version": model.version, "classes": list(model.classes)})
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from station.core.errors import ModelError
 from station.model.anomaly_rules import AnomalyRules, PatchScorer, template_canvas
 from station.model.backends import ONNX
+from station.model.card import ModelCard
 from station.model.rules import ClassifierRules, GraphOutputs
 from station.model.template import TemplateStats
 
@@ -48,7 +49,7 @@ class OnnxModel(ClassifierRules):
     # Set by station.model.directory (which this package must not import): loads the directory on torch.
     torch_loader: Callable[[Path], Any] | None = None
 
-    def __init__(self, directory: Path, card: dict[str, Any], state: dict[str, np.ndarray], device: str | None = "auto"):
+    def __init__(self, directory: Path, card: ModelCard, state: dict[str, np.ndarray], device: str | None = "auto"):
         import onnxruntime as ort
 
         self.state = state
@@ -86,7 +87,7 @@ class OnnxModel(ClassifierRules):
 class OnnxAnomalyModel(AnomalyRules, OnnxModel):
     """An anomaly or hybrid model on ONNX Runtime."""
 
-    def __init__(self, directory: Path, card: dict[str, Any], state: dict[str, np.ndarray], device: str | None = "auto"):
+    def __init__(self, directory: Path, card: ModelCard, state: dict[str, np.ndarray], device: str | None = "auto"):
         s = state
         bank = s["bank"]
         self._scorer = PatchScorer(bank, (bank * bank).sum(1), s["patch_w"], s["patch_mu"], s["patch_sd"], s["patch_ab"])
@@ -111,7 +112,7 @@ TYPE_KEYS = ("type_bank", "type_of")  # reviewed defects' regions, when reviews 
 ANOMALY_KEYS = ("bank", "patch_w", "patch_mu", "patch_sd", "patch_ab", "template_mean", "template_sd", "template_count")
 
 
-def load(directory: Path, card: dict[str, Any], device: str | None = "auto",
+def load(directory: Path, card: ModelCard, device: str | None = "auto",
          torch_loader: Callable[[Path], Any] | None = None) -> OnnxModel:
     """A checked model directory (card read, export matching) on ONNX Runtime; `torch_loader`
     gives `network` (the public API's torch module) on first use."""
@@ -119,13 +120,13 @@ def load(directory: Path, card: dict[str, Any], device: str | None = "auto",
     from safetensors.numpy import load_file
 
     weights = directory / "model.safetensors"
-    kind = card.get("kind", "classifier")
+    kind, a = card.kind, card.anomaly
     needed: tuple[str, ...] = ANOMALY_KEYS if kind != "classifier" else ()
-    if kind != "classifier" and (card.get("anomaly", {}).get("types") or {}).get("count"):
+    if a is not None and a.types is not None:
         needed += TYPE_KEYS
-    if kind != "classifier" and (card.get("anomaly", {}).get("colour") or {}).get("used"):
+    if a is not None and a.colour is not None:
         needed += ("colour_bank",)
-    if kind == "classifier" or card.get("classifier", {}).get("classes"):
+    if kind == "classifier" or card.head.classes:
         needed += ("head.fc.weight",)
     try:  # the trunk's weights are in the graph: only what the rules read is converted
         state = {k: v.astype(np.float32) for k, v in load_file(str(weights)).items() if k in needed}
@@ -137,8 +138,8 @@ def load(directory: Path, card: dict[str, Any], device: str | None = "auto",
         if not np.isfinite(state[key]).all():
             raise ModelError(f"{weights}: tensor {key} holds NaN or infinite values; the model is damaged, teach or copy it again")
     if kind == "classifier":
-        if state["head.fc.weight"].shape[0] != len(card["classes"]):
-            raise ModelError(f"{weights}: tensor head.fc.weight has {state['head.fc.weight'].shape[0]} rows, the card {len(card['classes'])} classes")
+        if state["head.fc.weight"].shape[0] != len(card.classes):
+            raise ModelError(f"{weights}: tensor head.fc.weight has {state['head.fc.weight'].shape[0]} rows, the card {len(card.classes)} classes")
         model: OnnxModel = OnnxModel(directory, card, state, device)
         model.torch_loader = torch_loader
         return model

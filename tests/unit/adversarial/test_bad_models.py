@@ -70,3 +70,22 @@ def test_a_card_that_is_not_an_object_is_refused(tmp_path, image, data_dir, text
     d = copy_default(tmp_path)
     (d / "card.json").write_text(text)
     refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "card.json")
+
+
+GOOD_SCORE = {"raw_threshold": 30.0, "scale": 1.0, "floor": 20.0}
+
+
+@pytest.mark.parametrize("anomaly, field", [
+    (None, "anomaly"),
+    ({**GOOD_SCORE, "scale": float("nan")}, "anomaly.scale"),
+    ({**GOOD_SCORE, "template": {"used": True, "canvas": [4, 4], "raw_threshold": 1, "scale": 1}}, "anomaly.template.canvas"),
+    ({**GOOD_SCORE, "colour": {"used": True, "raw_threshold": 0.05, "scale": 0.01}}, "anomaly.colour.bank"),
+    ({**GOOD_SCORE, "colour": {"used": True, "raw_threshold": None, "scale": 0.01, "bank": 64}}, "anomaly.colour.raw_threshold"),
+    ({**GOOD_SCORE, "types": {"classes": ["crack"], "count": 0, "cut": 1.0}}, "anomaly.types"),
+])
+def test_a_bad_anomaly_section_is_refused_before_the_weights_are_read(tmp_path, image, data_dir, anomaly, field):
+    """Every rule about a card is checked where the card is read, once: a colour memory with no
+    size, or a NaN scale, is one line naming the field, not a failure deep in the first verdict."""
+    d = copy_default(tmp_path)
+    edit_card(d, kind="anomaly", anomaly=anomaly)
+    refused(run_cli("inspect", image, "--model", str(d), check=False, data=data_dir), "card.json", field)
