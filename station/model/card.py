@@ -4,7 +4,7 @@ one ModelError naming the file and the field.
 
 Training writes cards as JSON objects (it is their author: metrics, comparisons and the
 teaching's own notes ride along), so `ModelCard.raw` keeps the object as written. Everything
-that *reads* a card to judge parts (the rules, the backends, the registry's listing) reads
+that *reads* a card to judge parts (the rules, both backends, the loader, the run) reads
 the typed fields instead of string keys.
 """
 
