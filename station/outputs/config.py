@@ -82,6 +82,12 @@ UA_POLICIES = ("Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss")
 UA_MODES = ("SignAndEncrypt", "Sign")
 
 
+def _check_policy(raw: dict[str, Any], where: str) -> None:
+    """An OPC UA security object's policy and mode, on the client's side and the server's alike."""
+    if raw.get("policy", "Basic256Sha256") not in UA_POLICIES or raw.get("mode", "SignAndEncrypt") not in UA_MODES:
+        raise OutputsError(f"{where}: security policy is one of {', '.join(UA_POLICIES)}; mode one of {', '.join(UA_MODES)}")
+
+
 @dataclass(frozen=True)
 class UaSecurity:
     """An OPC UA connection's security, from an entry's "security" object: the policy and mode,
@@ -103,8 +109,7 @@ class UaSecurity:
         for key in ("cert_file", "key_file", "server_cert"):
             if not isinstance(raw.get(key), str) or not raw[key] or "," in raw[key]:
                 raise OutputsError(f"{where}: security needs {key}, the path of a certificate file (no commas)")
-        if raw.get("policy", "Basic256Sha256") not in UA_POLICIES or raw.get("mode", "SignAndEncrypt") not in UA_MODES:
-            raise OutputsError(f"{where}: security policy is one of {', '.join(UA_POLICIES)}; mode one of {', '.join(UA_MODES)}")
+        _check_policy(raw, where)
         return cls(**raw)
 
 
@@ -133,8 +138,7 @@ class UaServerSecurity:
         clients = raw.get("client_certs")
         if not (isinstance(clients, list) and clients and all(isinstance(c, str) and c for c in clients)):
             raise OutputsError(f"{where}: security needs client_certs, a list of the certificate files of the clients let in")
-        if raw.get("policy", "Basic256Sha256") not in UA_POLICIES or raw.get("mode", "SignAndEncrypt") not in UA_MODES:
-            raise OutputsError(f"{where}: security policy is one of {', '.join(UA_POLICIES)}; mode one of {', '.join(UA_MODES)}")
+        _check_policy(raw, where)
         return cls(**{**raw, "client_certs": tuple(clients)})
 
 
