@@ -6,6 +6,7 @@ pinned clients' certificates are let in (docs/outputs.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from station.outputs.config import SinkConfig, UaServerSecurity
@@ -96,7 +97,7 @@ def _read_cert(path: str, what: str) -> Any:
     from cryptography import x509
 
     try:
-        data = open(path, "rb").read()
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise SinkRefused(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
     try:

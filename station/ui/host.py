@@ -37,14 +37,14 @@ class WindowHost(StationContext, Protocol):
     live: LiveView
     tabs: QTabWidget
     banner: Banner
+    classes: list[str]
+    label_keys: dict[str, int | None]
 
     @property
     def who(self) -> SignInBar: ...  # read-only here: the window's own WhoBar serves
 
     @property
     def bell(self) -> Bell: ...
-    classes: list[str]
-    label_keys: dict[str, int | None]
 
     def set_reviewer(self, name: str) -> None: ...
 
