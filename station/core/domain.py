@@ -51,6 +51,7 @@ class Frame:
     image: Any = None  # numpy array for captured frames; None for files (decoded by the pipeline)
     live: bool = False
     trigger: int | None = None  # the trigger this frame answers (a triggered camera, a PLC handshake)
+    read_at: float | None = None  # time.monotonic() when the run took it from its source (after any pause)
 
 
 UNCERTAIN_BAND = 0.05  # a model card's `uncertain_band` overrides it

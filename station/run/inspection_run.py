@@ -17,6 +17,7 @@ batch in flight finishes and is committed, nothing after it is read.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import threading
@@ -195,17 +196,15 @@ class InspectionRun:
             self._upkeep = UpkeepThread(Upkeep(store, settings)).start()
         return info
 
-    def results(self, gate: Callable[[Iterable[Frame]], Iterable[Frame]] | None = None) -> Iterator[Result]:
-        """Every frame's Result, counted; `gate` may wrap the frames (the window stamps when each
-        was read, to measure latency)."""
+    def results(self) -> Iterator[Result]:
+        """Every frame's Result, counted. Each frame carries when the run took it from its source
+        (`Frame.read_at`): the latency the window shows starts there."""
         from station.run.pipeline import inspect_frames
 
         if self.source is None or self.model is None:
             raise RuntimeError("InspectionRun.results() before open()")
         o = self.options
         frames: Iterator[Frame] = iter(self._held(self.source))
-        if gate is not None:
-            frames = iter(gate(frames))
         self._t0 = time.perf_counter()
         # No stop predicate for the pipeline: on a stop the source and _held end the stream, and
         # the pipeline finishes (and the recorder commits) the batch it holds. A line promotion
@@ -312,7 +311,8 @@ class InspectionRun:
                     s.unrecorded.append(FrameError(r.frame.origin, r.unrecorded))
 
     def _held(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        """Frames from the source, held while paused and paced when asked."""
+        """Frames from the source, held while paused and paced when asked, each stamped with when
+        it was taken (a pause is not part of a verdict's latency)."""
         last = 0.0
         for frame in frames:
             while self._paused.is_set() and not self._stop.is_set():
@@ -325,7 +325,7 @@ class InspectionRun:
                     return
                 last = time.monotonic()
             self._taken += 1
-            yield frame
+            yield dataclasses.replace(frame, read_at=time.monotonic())
 
     def status(self) -> RunStatus:
         """The source's state and the counters, for a status bar; plain reads, any thread."""

@@ -61,7 +61,6 @@ class InspectionWorker(QObject):
         """`model_factory`: called on the worker thread to load the model (tests pass a slow one)."""
         super().__init__()
         self.run_ = InspectionRun(dataclasses.replace(options, preview=PREVIEW, forward_wait_s=5.0), model_factory=model_factory)
-        self._read_at: dict[tuple[str, int], float] = {}
         self._times: list[float] = []
         self._first: float | None = None
 
@@ -92,16 +91,15 @@ class InspectionWorker(QObject):
             info = run.open()
             self.model_ready.emit(info)
             tag = f"{info.name} {info.version}"
-            for r in run.results(gate=self._stamped):
+            for r in run.results():
                 if r.skipped:  # judged before: counted in the summary, not shown as a new verdict
-                    self._read_at.pop((r.frame.origin, r.frame.index), None)
                     self.skipped.emit(f"{Path(r.frame.origin).name} was inspected before by {tag}: skipped "
                                       f"(its verdict is in Review; tick Inspect again to judge it anew)")
                     continue
                 now = time.monotonic()
                 self._first = now if self._first is None else self._first
                 self._times = self._times[-300:] + [now]
-                self.result.emit(_live(r, self._read_at.pop((r.frame.origin, r.frame.index), time.monotonic()), tag))
+                self.result.emit(_live(r, r.frame.read_at if r.frame.read_at is not None else now, tag))
         except StationError as exc:
             run.fail(str(exc))
             self.failed.emit(str(exc))
@@ -118,12 +116,6 @@ class InspectionWorker(QObject):
             if summary.state == "lost":
                 self.failed.emit(f"source lost: {summary.detail}")
             self.finished.emit(summary)
-
-    def _stamped(self, frames):
-        """Stamp each frame when it left the source: the latency the Live tab shows starts here."""
-        for frame in frames:
-            self._read_at[(frame.origin, frame.index)] = time.monotonic()
-            yield frame
 
 
 def _live(r, read_at: float, model: str) -> LiveResult:
