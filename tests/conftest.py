@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures that tests of more than one tier (unit, integration, gui) use.
-pytest_plugins = ["common.genicam", "common.gui_queries", "common.learning", "common.line", "common.redteam_export_safety",
+pytest_plugins = ["common.genicam", "common.learning", "common.line", "common.redteam_export_safety",
                   "common.redteam_roles_and_restore"]
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

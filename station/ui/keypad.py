@@ -60,20 +60,10 @@ class NameButtons(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.target, self.then = target, then
         self.buttons: dict[str, QPushButton] = {}
-        self.row = row
-        self.set_names(names)
-
-    def set_names(self, names: Sequence[str]) -> None:
-        """A button per name (at most MAX_NAMES), replacing any there were."""
-        for button in self.buttons.values():
-            button.deleteLater()
-        self.buttons = {}
-        while self.row.count():
-            self.row.takeAt(0)
         for name in list(names)[:MAX_NAMES]:
             self.buttons[name] = _key(name, partial(self.pick, name))
-            self.row.addWidget(self.buttons[name])
-        self.row.addStretch(1)
+            row.addWidget(self.buttons[name])
+        row.addStretch(1)
 
     def pick(self, name: str) -> None:
         self.target.setText(name)

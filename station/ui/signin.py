@@ -5,7 +5,6 @@ without users never shows it."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from station.core.errors import StationError
-from station.ui.context import SignedIn, StationContext
+from station.ui.context import SignedIn
 from station.ui.host import WindowHost
 from station.ui.keypad import Keypad, NameButtons
 from station.ui.theme import touch_px
@@ -26,10 +25,11 @@ def authorize(window: WindowHost, role: str, action: str, ask_name: bool = True)
     reviewer's name (asked once per session; "" when `ask_name` is False); with users, someone
     signed in with at least `role` (a PIN, asked again for a higher role or after
     SIGN_IN_MINUTES). None when refused or cancelled; a refusal is in the audit trail."""
-    from station.line.users import ROLES
+    from station.line.users import ROLES, list_users
 
     if not window.who.roles_on():
         return reviewer_name(window, action) if ask_name else ""
+    store = window.store()
     # A shared PC: an engineer who signed in to promote walks away, and the next person must not
     # inherit the role.
     held = window.presence.signed_in
@@ -37,13 +37,15 @@ def authorize(window: WindowHost, role: str, action: str, ask_name: bool = True)
         # Minutes of inactivity, not of work: a review session is not cut off mid-queue.
         window.presence.signed_in = held._replace(since=time.monotonic())
         return held.name
-    dialog = SignInDialog(window, role, action, name=held.name if held else "", parent=window.as_parent())
-    if not dialog.exec() or dialog.signed is None:
+    dialog = SignInDialog(store, role, action, name=held.name if held else "", parent=window.as_parent())
+    if not dialog.exec() or not dialog.user:
         return None
-    window.presence.signed_in = SignedIn(dialog.signed.name, dialog.signed.role, time.monotonic())
-    window.set_reviewer(dialog.signed.name)
+    with store.session() as s:
+        signed = next(u for u in list_users(s) if u.name == dialog.user)
+    window.presence.signed_in = SignedIn(signed.name, signed.role, time.monotonic())
+    window.set_reviewer(signed.name)
     window.who.show_who()
-    return dialog.signed.name
+    return signed.name
 
 
 def reviewer_name(window: WindowHost, action: str = "reviewing") -> str | None:
@@ -59,42 +61,15 @@ def reviewer_name(window: WindowHost, action: str = "reviewing") -> str | None:
     return window.presence.reviewer
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What the store said to a name and PIN: who signed in with which role, or why not."""
-
-    name: str = ""
-    role: str = ""
-    refusal: str = ""
-
-
-def _sign_in(session: Any, name: str, pin: str, role: str, action: str, data: Path) -> Answer:
-    """On the tasks thread, in a transaction that is committed either way: a refusal (and a
-    wrong PIN's count towards the lockout) is in the audit trail before the dialog says no."""
-    from station.line.users import list_users, require
-
-    try:
-        who = require(session, name, pin, role, action, data)
-    except StationError as exc:
-        return Answer(refusal=str(exc))
-    user = next((u for u in list_users(session) if u.name == who), None)
-    if user is None:  # users were all removed meanwhile: nobody to sign in as
-        return Answer(refusal="this station has no users now; close this and try again")
-    return Answer(user.name, user.role)
-
-
 class SignInDialog(QDialog):
     """Name and PIN, by keyboard or by touch: a button per user who may do the action, and a
-    keypad for the PIN (a panel PC at the line has no keyboard). The names and the PIN are
-    looked up on the tasks thread: a PIN's hash and a slow line database never freeze the
-    window, and OK waits for the answer ("checking…")."""
+    keypad for the PIN (a panel PC at the line has no keyboard)."""
 
-    def __init__(self, window: StationContext, role: str, action: str, name: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, store, role: str, action: str, name: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in")
-        self.window_, self.role, self.action = window, role, action
-        self.signed: Answer | None = None
-        self.checking = False
+        self.store, self.role, self.action = store, role, action
+        self.user: str | None = None
         self.name = QLineEdit(name)
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
@@ -104,9 +79,9 @@ class SignInDialog(QDialog):
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         form = QFormLayout()
-        self.names = NameButtons([], self.name, self.pin)
+        self.names = NameButtons(_who_may(store, role), self.name, self.pin)
         form.addRow("", self.names)
-        self.names.setVisible(False)  # until the names come: a parentless show would be a window
+        self.names.setVisible(bool(self.names.buttons))  # once in the dialog: a parentless show would be a window
         form.addRow("Name", self.name)
         form.addRow("PIN", self.pin)
         self.keypad = Keypad(self.pin)
@@ -114,7 +89,6 @@ class SignInDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
-        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"{action[:1].upper()}{action[1:]} needs an {role}." if role[0] in "aeiou"
                              else f"{action[:1].upper()}{action[1:]} needs a {role}."))
@@ -122,46 +96,26 @@ class SignInDialog(QDialog):
         lay.addWidget(self.error)
         lay.addWidget(buttons)
         (self.pin if name else self.name).setFocus()
-        window.db(lambda s: _who_may(s, role), self._names_came, lambda _message: None)  # no buttons: typing still works
-
-    def _names_came(self, names: list[str]) -> None:
-        self.names.set_names(names)
-        self.names.setVisible(bool(self.names.buttons))
 
     def _check(self) -> None:
-        if self.checking:  # a second Enter while the first is being checked
-            return
-        name, pin, role, action = self.name.text().strip(), self.pin.text(), self.role, self.action
-        window = self.window_
-        self.checking = True
-        self.ok.setEnabled(False)
-        self.error.setText("checking…")
-        window.db(lambda s: _sign_in(s, name, pin, role, action, Path(window.store().data)), self._answered,
-                  self._unanswered, write=True)
+        from station.line.users import check_role
 
-    def _answered(self, answer: Answer) -> None:
-        self.checking = False
-        self.ok.setEnabled(True)
-        if answer.refusal:
-            self.error.setText(answer.refusal)
+        try:
+            self.user = check_role(self.store, self.name.text().strip(), self.pin.text(), self.role, self.action)
+        except StationError as exc:
+            self.error.setText(str(exc))
             self.pin.clear()
             self.pin.setFocus()
             return
-        self.error.setText("")
-        self.signed = answer
         self.accept()
 
-    def _unanswered(self, message: str) -> None:  # the database is away: nobody is signed in
-        self.checking = False
-        self.ok.setEnabled(True)
-        self.error.setText(message)
 
-
-def _who_may(session: Any, role: str) -> list[str]:
+def _who_may(store: Any, role: str) -> list[str]:
     """Active users whose role reaches `role`: the names worth a button."""
     from station.line.users import ROLES, list_users
 
-    return [u.name for u in list_users(session) if u.active and ROLES.index(u.role) >= ROLES.index(role)]
+    with store.session() as s:
+        return [u.name for u in list_users(s) if u.active and ROLES.index(u.role) >= ROLES.index(role)]
 
 
 class WhoBar(QWidget):

@@ -82,7 +82,6 @@ def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_di
         dialog.name.setText("otto")
         dialog.pin.setText("5555")
         dialog._check()
-        qtbot.waitUntil(lambda: not dialog.checking, timeout=10_000)
         refused.append(dialog.error.text())
         dialog.reject()
 
@@ -252,7 +251,6 @@ def test_the_kiosk_opens_no_file_dialog_and_its_source_changes_only_for_an_engin
         dialog.name.setText(name)
         dialog.pin.setText(pin)
         dialog._check()
-        qtbot.waitUntil(lambda: not dialog.checking, timeout=10_000)
         if dialog.isVisible():
             refused.append(dialog.error.text())
             dialog.reject()

@@ -41,6 +41,30 @@ def _answer(qtbot, asked: list[str], yes: bool) -> None:
     box.button(QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No).click()
 
 
+@pytest.fixture()
+def gui_thread_queries():
+    """Every SQL statement the station runs on the GUI thread during the test, with the station
+    code that ran it (the test's own reads of the database are not counted)."""
+    import threading
+    import traceback
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany) -> None:
+        if threading.current_thread() is threading.main_thread():
+            station = [f"{f.filename.rsplit('/station/', 1)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_stack()
+                       if "/station/" in f.filename and "/tests/" not in f.filename]
+            if station:
+                seen.append(" <- ".join(reversed(station[-3:])))
+
+    event.listen(Engine, "before_cursor_execute", before)
+    yield seen
+    event.remove(Engine, "before_cursor_execute", before)
+
+
 def test_a_shift_as_operator_inspector_and_engineer(qtbot, data_dir, demo_images, themed, gui_thread_queries):
     from station.core.config import default_model_dir
     from station.model.registry import list_models
