@@ -95,11 +95,6 @@ class ModelCard:
     # The object as written: training updates and saves it; nothing judges parts from it.
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def version(self) -> str:
-        """What inspections record as the model version: the weights' digest, shortened."""
-        return str(self.weights_sha256 or "unsaved")[:12]
-
     @classmethod
     def parse(cls, raw: Any, where: str | Path) -> ModelCard:
         """Check a card object and make it typed; one ModelError naming `where` and the field."""

@@ -223,7 +223,7 @@ def ensure_export(directory: Path) -> bool:
     bundle) one line says where to do it."""
     from station.model import backends
 
-    if backends.onnx_problem(directory, read_card(directory)) is None:
+    if backends.onnx_problem(directory, load_card(directory)) is None:
         return False
     if not backends.installed("torch"):
         raise ModelError(f"{directory.name} has no ONNX export this station can run, and exporting needs torch: "

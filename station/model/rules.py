@@ -21,7 +21,7 @@ from station.core.errors import StationError
 from station.core.imageio import check_shape, to_unit_float
 from station.core.labels import GOOD
 from station.model.cam import gradcam
-from station.model.card import ModelCard
+from station.model.card import ModelCard, as_card
 
 
 @dataclass
@@ -53,7 +53,7 @@ class ClassifierRules:
     def _init_rules(self, card: ModelCard | dict[str, Any], path: Path | None) -> None:
         """`card`: parsed once where a model directory is loaded; a card being written by
         training (an object) is parsed here."""
-        spec = card if isinstance(card, ModelCard) else ModelCard.parse(card, path / "card.json" if path else "card")
+        spec = as_card(card, path / "card.json" if path else "card")
         self.spec = spec
         self.card = spec.raw  # as written: training updates and saves it
         self.path = path

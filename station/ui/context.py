@@ -93,4 +93,3 @@ class StationContext(Protocol):
 
     def as_parent(self) -> QWidget:
         """The window, as a dialog's parent (it stays on top of it, centred, closed with it)."""
-

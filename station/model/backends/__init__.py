@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from station.core.errors import ModelError, StationError
 from station.model.card import ModelCard
@@ -32,14 +31,14 @@ def installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def onnx_problem(directory: Path, card: ModelCard | dict[str, Any]) -> str | None:
+def onnx_problem(directory: Path, card: ModelCard) -> str | None:
     """Why this directory's ONNX export cannot be used, or None when it matches its card."""
     from station.core.fileutil import file_sha256
 
     path = directory / ONNX
     if not path.is_file():
         return f"{path}: missing (the model was saved before exports existed)"
-    expected = card.onnx_sha256 if isinstance(card, ModelCard) else card.get("onnx_sha256")
+    expected = card.onnx_sha256
     if not expected:
         return f"{directory / 'card.json'}: no field 'onnx_sha256' for {ONNX}"
     if file_sha256(path) != expected:
@@ -72,7 +71,7 @@ def _ort_has_gpu() -> bool:
     return bool({"CUDAExecutionProvider", "DmlExecutionProvider"} & set(ort.get_available_providers()))
 
 
-def choose(requested: str | None, directory: Path, card: ModelCard | dict[str, Any], device: str | None = "auto") -> str:
+def choose(requested: str | None, directory: Path, card: ModelCard, device: str | None = "auto") -> str:
     """The backend that will run this model: onnxruntime when asked or (auto) when installed and
     the export matches; torch otherwise. One line when the choice cannot be had.
 
