@@ -88,6 +88,10 @@ class Inspection(Base):
     station: Mapped[str | None] = mapped_column(String(128), index=True)  # who judged it; NULL before 0008
     # The part's UUIDv7, made when it was judged and carried by every message; NULL before 0011.
     uid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    # The product (station.line.recipes) it was judged as, and that recipe's version; NULL before
+    # 0013 and on runs without a recipe. Queue, export, stats and training filter on it.
+    recipe: Mapped[str | None] = mapped_column(String(64), index=True)
+    recipe_version: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("uq_inspections_image_model", "sha256", "model_id", "dup", unique=True),
@@ -128,6 +132,36 @@ class LinePromotion(Base):
     by: Mapped[str] = mapped_column(String(128))
     station: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecipeVersion(Base):
+    """Append-only: every change to a recipe (a product: its model, threshold, masks, golden
+    parts ...) is a new version; the newest row per name is the recipe."""
+
+    __tablename__ = "recipes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    by: Mapped[str] = mapped_column(String(128))
+    station: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("uq_recipes_name_version", "name", "version", unique=True),)
+
+
+class RecipeChange(Base):
+    """Append-only: a changeover. From `at`, `station` runs recipe `name` (the newest row per
+    station is its active product); `how` says who asked: cli, operator, plc or mqtt."""
+
+    __tablename__ = "recipe_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    by: Mapped[str] = mapped_column(String(128))
+    how: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
