@@ -5,7 +5,7 @@ new source (a GigE camera) knows exactly what to provide."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,6 +30,7 @@ class InspectionModel(Protocol):
     card: dict[str, Any]  # the same card as written (what the store keeps beside each model version)
     device: Any
     backend: str  # "onnxruntime" or "torch"
+    masks: tuple[tuple[float, float, float, float], ...]  # areas that never raise an alarm (a recipe's)
 
     @property
     def name(self) -> str: ...
@@ -40,6 +41,8 @@ class InspectionModel(Protocol):
     def probabilities(self, x: np.ndarray) -> np.ndarray: ...
     def decide(self, probs: np.ndarray) -> Prediction: ...
     def uncertainty(self, pred: Prediction) -> float: ...
+    def set_masks(self, masks: Sequence[tuple[float, float, float, float]]) -> None: ...
+    def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]: ...
 
 
 class FrameSource(Protocol):

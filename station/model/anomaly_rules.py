@@ -21,6 +21,7 @@ and the verdict are here, shared by both backends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,23 @@ class AnomalyRules(ClassifierRules):
         """(k, 2) the good parts' chroma (station.model.colour), for a model that keeps one."""
         raise NotImplementedError
 
+    def set_masks(self, masks: Sequence[tuple[float, float, float, float]]) -> None:
+        """Areas (x, y, w, h as fractions of the image) that never raise an alarm: their patches
+        are left out of the part's score, its heatmap and its type."""
+        self.masks = tuple(tuple(float(v) for v in m) for m in masks)  # type: ignore[misc]
+
+    def _ignored(self, h: int, w: int) -> np.ndarray | None:
+        """(h, w) True for every map cell a mask touches: a defect's patches near a mask's edge
+        still see part of it, so a cell is ignored as soon as any of it is masked."""
+        if not self.masks:
+            return None
+        out = np.zeros((h, w), bool)
+        for x, y, mw, mh in self.masks:
+            c0, c1 = int(np.floor(x * w)), int(np.ceil((x + mw) * w))
+            r0, r1 = int(np.floor(y * h)), int(np.ceil((y + mh) * h))
+            out[r0:r1, c0:c1] = True
+        return out
+
     @property
     def has_classifier(self) -> bool:
         return len(self.classifier_classes) > 1
@@ -179,6 +197,9 @@ class AnomalyRules(ClassifierRules):
         scorer = self.scorer()
         compared: list[Compared | None] = []
         maps = scorer.logit_maps(out.emb, self.evidence_np(out.emb, x, scorer, compared))
+        ignored = self._ignored(int(maps.shape[1]), int(maps.shape[2]))
+        if ignored is not None:
+            maps[:, ignored] = MASKED_LOGIT
         p_anom = _sigmoid(maps.reshape(len(maps), -1).max(1))
         rows = [p_anom[:, None]]
         if self.types is not None:
@@ -195,8 +216,15 @@ class AnomalyRules(ClassifierRules):
                 t = np.array([1 + int(np.argmax(probs[i, 1:])) for i in idx])
                 cams = gradcam(out.features[idx], self.head_weight(), t)
                 h, w = heat.shape[1:]
+                cell_mask = self._ignored(h, w)
                 for j, i in enumerate(idx):  # bilinear, half-pixel centres (as torch's align_corners=False)
                     heat[i] = cv2.resize(cams[j], (w, h), interpolation=cv2.INTER_LINEAR)
+                    if cell_mask is not None and cell_mask.flat[int(np.argmax(heat[i]))]:
+                        # The head looked hardest inside a mask: its vote is about an area
+                        # that never raises an alarm, so it is not counted.
+                        probs[i] = 0.0
+                        probs[i, 0] = 1.0
+                        heat[i] = 0.0
         return np.concatenate(rows, axis=1), heat
 
     @property
@@ -258,6 +286,9 @@ class AnomalyRules(ClassifierRules):
         cut, 0 at certainty): the doubt here is the anomaly score's distance to its threshold,
         not a tie between classes."""
         return float(max(0.0, 1.0 - abs(pred.p_defect - self.threshold) / max(self.threshold, 1 - self.threshold)))
+
+
+MASKED_LOGIT = -30.0  # a masked patch: as sure a good patch as a float32 sigmoid can say
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

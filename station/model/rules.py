@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from station.core.domain import Prediction
-from station.core.errors import StationError
+from station.core.errors import ModelError, StationError
 from station.core.imageio import check_shape, to_unit_float
 from station.core.labels import GOOD
 from station.model.cam import gradcam
@@ -63,6 +63,15 @@ class ClassifierRules:
         self.mean = np.asarray(spec.mean, dtype=np.float32)
         self.std = np.asarray(spec.std, dtype=np.float32)
         self.threshold = spec.threshold
+        self.masks: tuple[tuple[float, float, float, float], ...] = ()
+
+    def set_masks(self, masks: Sequence[tuple[float, float, float, float]]) -> None:
+        """Areas (x, y, w, h as fractions of the image) that never raise an alarm. A classifier
+        judges the whole image at once, so it cannot leave an area out: it refuses."""
+        if masks:
+            raise ModelError(f"{self.name} is a classifier: it judges the whole image and cannot ignore an area; "
+                             "masks need a model taught from good parts (station teach)")
+        self.masks = ()
 
     # -- the engine's part -------------------------------------------------------------------
     def run_graph(self, x: np.ndarray) -> GraphOutputs:
