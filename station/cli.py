@@ -11,6 +11,7 @@ import sys
 from typing import NoReturn
 
 from station import __version__
+from station.cli_args import COUNT, ID, SEED, _common, _from_station, _int, _outputs_arg, _recipe, _seconds, _threshold, _user
 from station.core.errors import StationError
 from station.core.redact import mask
 from station.model.backends import BACKENDS, installed
@@ -44,84 +45,11 @@ COMMANDS = {
     "users": ("users", "cmd_users"),
     "audit": ("users", "cmd_audit"),
     "threshold": ("registry", "cmd_threshold"),
+    "recipes": ("recipes", "cmd_recipes"),
+    "golden": ("recipes", "cmd_golden"),
 }
 # Commands that train: the line build (onnxruntime, no torch) leaves them to the engineering PC.
 TRAINING = ("train", "teach")
-
-
-def _int(lo: int, hi: int):
-    """An argparse type: a whole number in [lo, hi]; anything else is argparse's one-line error
-    (a 20-digit id used to reach SQLite and come back as a traceback)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{value} is outside {lo}..{hi}")
-        return value
-    return parse
-
-
-ID = _int(1, 2**63 - 1)
-COUNT = _int(0, 10_000_000)
-SEED = _int(0, 2**32 - 1)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0.0 <= value <= 86400.0:  # NaN fails this too
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 86400 seconds")
-    return value
-
-
-def _station(text: str) -> str:
-    name = text.strip()
-    if not name or len(name) > 128 or not name.isprintable():
-        raise argparse.ArgumentTypeError("--station needs a name: 1 to 128 printable characters")
-    return name
-
-
-def _threshold(text: str) -> float | None:
-    if text == "calibrated":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number (or: calibrated)") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is outside (0, 1): it would pass or fail every part")
-    return value
-
-
-def _user(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", metavar="NAME", help="who does this, on a station with users (PIN from $STATION_PIN or a prompt)")
-
-
-def _from_station(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from-station", metavar="NAME", help="only parts judged by this station of the line")
-
-
-def _common(p: argparse.ArgumentParser, db: bool = True, model: bool = False, json_out: bool = True) -> None:
-    p.add_argument("--data", metavar="DIR", help="data directory (default: $STATION_DATA, else the per-user data dir)")
-    if db:
-        p.add_argument("--db", metavar="URL", default=None,
-                       help="database URL, e.g. postgresql://host/station; the password from $PGPASSWORD or ~/.pgpass, not here "
-                            "(default: $STATION_DB, else SQLite in the data dir)")
-        p.add_argument("--store", metavar="URL", default=None,
-                       help="image store: a folder or s3://bucket/prefix, keys from $AWS_* or ~/.aws (default: $STATION_STORE, else the data dir)")
-        p.add_argument("--station", metavar="NAME", default=None, type=_station,
-                       help="this station's name on the line (default: $STATION_NAME, else the saved setting station.name, else the host name)")
-    if model:
-        p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
-        p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-        p.add_argument("--backend", choices=BACKENDS, default=None,
-                       help="inference engine (default: the setting inference.backend, auto: onnxruntime where installed)")
-    if json_out:
-        p.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,11 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exit-after", type=float, metavar="S", help="close the window after S seconds (smoke tests of a build)")
     p.add_argument("--kiosk", action="store_true",
                    help="shop-floor kiosk: full screen, the Live tab only, quitting confirmed (and an engineer's PIN on a station with users)")
+    _recipe(p, "the product to judge (default: the station's active recipe)")
     _outputs_arg(p)
     _common(p, model=True, json_out=False)
 
     p = sub.add_parser("run", help="inspect a source headless and store every result")
-    p.add_argument("source", metavar="SRC", help="folder, watch:PATH, video file, camera:N, genicam:ID, rtsp:// or http(s):// URL")
+    p.add_argument("source", metavar="SRC", nargs="?",
+                   help="folder, watch:PATH, video file, camera:N, genicam:ID, rtsp:// or http(s):// URL (default: the recipe's source)")
+    _recipe(p, "the product to judge: its model, threshold, masks, outputs and golden check (default: the station's active recipe)")
+    p.add_argument("--user", metavar="NAME", help="who starts it (recorded with the changeover and the golden check)")
     p.add_argument("--limit", type=COUNT, metavar="N", help="stop after N frames")
     p.add_argument("--batch-size", type=_int(1, 1024), default=8, metavar="B")
     p.add_argument("--no-cam", action="store_true", help="skip heatmaps (faster; verdicts only)")
@@ -292,6 +224,21 @@ def build_parser() -> argparse.ArgumentParser:
     _user(p)
     _common(p)
 
+    p = sub.add_parser("recipes", help="products: list / add NAME --model M / show NAME / set NAME KEY VALUE / "
+                                        "golden NAME pass|fail IMAGE... / use NAME / export NAME OUT / import DIR")
+    p.add_argument("action", choices=("list", "add", "show", "set", "golden", "use", "export", "import"))
+    p.add_argument("words", nargs="*", metavar="ARG", help="set keys: model, threshold, source, outputs, masks (x,y,w,h;...), golden_policy")
+    p.add_argument("--model", metavar="M", help="add: the registered model that judges the product")
+    _user(p)
+    _common(p)
+
+    p = sub.add_parser("golden", help="judge a recipe's golden parts: may production start?")
+    p.add_argument("recipe_name", metavar="RECIPE")
+    _user(p)
+    _common(p, model=False)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--backend", choices=BACKENDS, default=None, help="inference engine (default: auto)")
+
     p = sub.add_parser("users", help="local users and roles: station users add NAME --role ROLE / list / unlock NAME")
     p.add_argument("action", choices=("add", "list", "unlock"))
     p.add_argument("name", nargs="?", metavar="NAME")
@@ -338,11 +285,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the backend of the pipeline figures (default: auto); the bare forward pass is measured on every installed one")
     _common(p, db=False)
     return parser
-
-
-def _outputs_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--outputs", metavar="FILE",
-                   help="the sinks (MQTT, OPC UA, Modbus TCP, webhook) and the PLC handshake (default: DATA/outputs.json when it exists)")
 
 
 def main(argv: list[str] | None = None) -> int:
