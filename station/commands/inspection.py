@@ -21,7 +21,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from station.run.inspection_run import InspectionRun, run_options
 
     run = InspectionRun(run_options(args.source, args, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
-                                    pace_s=args.pace, forward_wait_s=args.forward_wait))
+                                    pace_s=args.pace, forward_wait_s=args.forward_wait, user=args.user))
     progress = Progress()
     with stop_on_signals(run.stop):
         try:

@@ -13,19 +13,21 @@ from station.core.terminal import safe
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
+    from station.commands.recipes import scope
     from station.store import conflicts, repo
     from station.store.db import open_store
 
     if args.limit < 1:
         raise StationError("--limit must be at least 1")
     store = open_store(args.data, args.db, args.store)
+    recipe = scope(args, store)
     with store.session() as s:
         if args.conflicts:
             found = conflicts.every(s)
             ids = [i for c in found for ids in c.labels.values() for i in ids][: args.limit]
             rows = [repo.get_inspection(s, i) for i in ids]
         else:
-            rows = repo.queue(s, args.order, args.limit, station=args.from_station)
+            rows = repo.queue(s, args.order, args.limit, station=args.from_station, recipe=recipe)
         same = conflicts.labels_of(s, [r.sha256 for r in rows])
     clashes = conflicts.conflicting(same)
     items: list[dict[str, Any]] = [
@@ -59,6 +61,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from station.commands.recipes import scope
     from station.core import shifts
     from station.line import settings
     from station.store import stats
@@ -66,24 +69,28 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     shift = shifts.current(settings.load(args.data).floor.shifts) if args.shift else None
     store = open_store(args.data, args.db, args.store)
+    recipe = scope(args, store)
     with store.session() as s:
         since, until = (shift.start, shift.end) if shift else (None, None)
-        counts = stats.counts(s, run_id=args.run, since=since, until=until, station=args.from_station)
+        counts = stats.counts(s, run_id=args.run, since=since, until=until, station=args.from_station, recipe=recipe)
         per_station = stats.by_station(s, run_id=args.run, since=since, until=until) if not args.from_station else {}
     out = counts.to_json()
     out["by_station"] = {name: c.to_json() for name, c in per_station.items()}
     if args.from_station:
         out["station"] = args.from_station
+    out["recipe"] = recipe  # null: every product
     if shift is not None:
         out.update({"shift": shift.label, "since": shift.start.isoformat(timespec="seconds"), "until": shift.end.isoformat(timespec="seconds")})
     if args.json:
         emit_json(out)
     else:
-        scope = f"shift {shift.label}" if shift else (f"run {args.run}" if args.run else "all runs")
+        where = f"shift {shift.label}" if shift else (f"run {args.run}" if args.run else "all runs")
         yield_ = "–" if counts.yield_ is None else f"{counts.yield_:.1%}"
         if args.from_station:
-            scope += f", station {args.from_station}"
-        print(f"{scope}: {counts.inspected} inspected, {counts.passed} passed, {counts.failed} failed, "
+            where += f", station {args.from_station}"
+        if recipe:
+            where += f", recipe {recipe}"
+        print(f"{where}: {counts.inspected} inspected, {counts.passed} passed, {counts.failed} failed, "
               f"{counts.reviewed} reviewed ({counts.overturned} overturned), yield after reviews {yield_}")
         if len(per_station) > 1:
             for name, c in per_station.items():
@@ -115,12 +122,13 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from station.commands.recipes import scope
     from station.learn.export import export
     from station.store.db import open_store
 
     store = open_store(args.data, args.db, args.store)
     out = export(store, args.out, include_unreviewed=args.include_unreviewed, val_fraction=args.val_fraction, seed=args.seed,
-                 station=args.from_station)
+                 station=args.from_station, recipe=scope(args, store))
     for err in out.errors:
         print(safe(f"station export: left out inspection {err.id}: {err.error}"), file=sys.stderr)
     if out.conflicts:

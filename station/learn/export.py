@@ -52,7 +52,7 @@ FIELDS = ["path", "split", "label", "predicted", "p_defect", "model_version", "r
 
 
 def _rows(store: Store, include_unreviewed: bool, station: str | None = None,
-          versions: Collection[str] | None = None) -> list[dict[str, Any]]:
+          versions: Collection[str] | None = None, recipe: str | None = None) -> list[dict[str, Any]]:
     newest = (select(Review.inspection_id, func.max(Review.id).label("rid")).group_by(Review.inspection_id).subquery())
     q = (
         select(Inspection, ModelRecord.version, Review.by, Review.at)
@@ -66,6 +66,8 @@ def _rows(store: Store, include_unreviewed: bool, station: str | None = None,
         q = q.where(Inspection.station == station)
     if versions is not None:
         q = q.where(ModelRecord.version.in_(list(versions)))
+    if recipe:
+        q = q.where(Inspection.recipe == recipe)
     out = []
     with store.session() as s:
         for ins, version, by, at in s.execute(q.order_by(Inspection.id)):
@@ -195,9 +197,10 @@ class ExportResult:
 
 
 def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool = False, val_fraction: float = 0.2,
-           seed: int = 0, station: str | None = None, versions: Collection[str] | None = None) -> ExportResult:
+           seed: int = 0, station: str | None = None, versions: Collection[str] | None = None,
+           recipe: str | None = None) -> ExportResult:
     """Reviewed items (of one station, with `station`; of parts judged by these model versions,
-    with `versions`) as an ImageFolder tree; images are read from the store the station
+    with `versions`; of one product, with `recipe`) as an ImageFolder tree; images are read from the store the station
     inspected into (the data dir, or the line's object store)."""
     if not 0.0 <= val_fraction < 1.0:
         raise StationError(f"--val-fraction must be at least 0 and below 1, not {val_fraction}")
@@ -211,17 +214,17 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
     with _locked(out):
         (out / MARKER).touch()
         _refuse_links(out)
-        return _export(store, out, include_unreviewed, val_fraction, seed, station, versions)
+        return _export(store, out, include_unreviewed, val_fraction, seed, station, versions, recipe)
 
 
 def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int, station: str | None,
-            versions: Collection[str] | None) -> ExportResult:
+            versions: Collection[str] | None, recipe: str | None = None) -> ExportResult:
     from station.core.fileutil import file_sha256
     from station.store.blobs import BlobMissing, StoreUnavailable
 
     errors: list[LeftOut] = []
     rows = []
-    for r in _one_per_image(_rows(store, include_unreviewed, station, versions)):
+    for r in _one_per_image(_rows(store, include_unreviewed, station, versions, recipe)):
         try:
             validate_label(r["label"])
         except StationError as exc:

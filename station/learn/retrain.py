@@ -60,8 +60,12 @@ def export_dir(data: str | None = None) -> Path:
 
 def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, include_unreviewed: bool = False,
             progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None,
-            store_url: str | None = None) -> RetrainResult:
+            store_url: str | None = None, recipe: str | None = None) -> RetrainResult:
+    """`recipe`: the product retrained (default: this station's active recipe, if it has one):
+    its model is the base, and only its reviews are exported."""
     from station.learn.export import export
+    from station.line import recipes
+    from station.line.settings import station_name
     from station.model import load_model
     from station.model.directory import read_card
     from station.model.registry import active_name, resolve_model
@@ -81,16 +85,19 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
             progress(stage, done, total)
 
     report("export", 0, 1)
-    base_name = active_name(data)
-    base_path = resolve_model(None, data)
-    active_card = read_card(Path(base_path))
     store = open_store(data, db, store_url)  # a line's reviews: their images come from the line's store
     try:
-        # This product's reviews only: parts judged by the active model or its ancestors. Another
-        # product's reviews would teach this model that product's defect types.
+        with store.session() as s:
+            product = recipes.resolve(s, recipe, station_name(None, data))
+        base_name = product.model if product is not None else active_name(data)
+        base_path = resolve_model(base_name, data)
+        active_card = read_card(Path(base_path))
+        # This product's reviews only: parts judged by the base model or its ancestors (and, with
+        # recipes, as this recipe). Another product's reviews would teach it that product's defect types.
         with store.session() as s:
             versions = repo.lineage(s, version_of(active_card), active_card)
-        exported = export(store, export_dir(data), include_unreviewed=include_unreviewed, versions=versions)
+        exported = export(store, export_dir(data), include_unreviewed=include_unreviewed, versions=versions,
+                          recipe=product.name if product is not None else None)
     finally:
         store.engine.dispose()
     n = exported.train + exported.val
@@ -108,7 +115,7 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
         report("evaluate", 0, 2)
         new = evaluate(load_model(str(out)), val)
         report("evaluate", 1, 2)
-        active = evaluate(load_model(None, data), val)
+        active = evaluate(load_model(base_name, data), val)
         report("evaluate", 2, 2)
     except Cancelled:
         shutil.rmtree(out, ignore_errors=True)

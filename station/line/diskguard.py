@@ -31,6 +31,15 @@ GB = 1024**3
 NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
+def store_volumes(store: Any) -> list[Path]:
+    """The folders whose disks a run's guard watches: the data dir, and an SQLite database's own."""
+    folders = [store.data.resolve()]
+    db = store.engine.url.database if store.engine.dialect.name == "sqlite" else None
+    if db and db != ":memory:":
+        folders.append(Path(db).resolve().parent)
+    return folders
+
+
 def is_no_space(exc: BaseException) -> bool:
     """A write that failed for lack of space (or quota), directly or as SQLite's 'disk is full'."""
     if isinstance(exc, OSError) and exc.errno in NO_SPACE:

@@ -39,8 +39,9 @@ log = logging.getLogger("station.recorder")
 
 class Recorder:
     def __init__(self, store: StationStore, model, source: str, skip_inspected: bool = True, guard: DiskGuard | None = None,
-                 station: str | None = None) -> None:
+                 station: str | None = None, recipe: tuple[str, int] | None = None) -> None:
         self.store = store
+        self.recipe = recipe  # (name, version) every row is stamped with; None: no recipe
         self.skip_inspected = skip_inspected
         self.guard = guard if store.blobs.local_root is not None else None  # an object store has no disk here
         self.spool_guard = guard  # the spool is on this PC's disk whatever the store is
@@ -171,6 +172,7 @@ class Recorder:
                 uncertainty=self.model.uncertainty(p), verdict=p.verdict, heatmap_path=heat_rel,
                 box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
                 image_gone=gone, stored_bytes=written, station=self.station, uid=r.uid,
+                recipe=self.recipe[0] if self.recipe else None, recipe_version=self.recipe[1] if self.recipe else None,
             )))
         if direct and remote and held:
             try:

@@ -64,12 +64,14 @@ class RunOptions:
     forward_wait_s: float = 30.0  # at the end, how long to go on forwarding spooled results and undelivered verdicts
     outputs: str | None = None  # the outputs file (--outputs); None: DATA/outputs.json when there is one
     shadow: str | None = None  # a candidate model judging every part beside the active one, never sent (--shadow)
+    recipe: str | None = None  # the product (--recipe); None: the station's active one, unless a --model is given
+    user: str | None = None  # who started it, for the changeover and the golden check's record
 
 
 # The options a station is started with, under the same names on `station run`, `station gui`
 # and the window's Options: each reaches every run through run_options, so one added here
 # reaches the command line and the window alike (--outputs once reached the window a commit late).
-STATION_OPTIONS = ("model", "data", "db", "store", "station", "device", "backend", "outputs", "shadow")
+STATION_OPTIONS = ("model", "data", "db", "store", "station", "device", "backend", "outputs", "shadow", "recipe")
 
 
 def run_options(source: str, given: Any, **run: Any) -> RunOptions:
@@ -107,6 +109,7 @@ class InspectionRun:
         self._using: RunLock | None = None  # the data dir's run lock, shared with other runs
         self._line: Any = None  # station.outputs.LineIO: the sinks and the PLC handshake, when configured
         self._shadow: Any = None  # station.trial.shadow.Shadow, with --shadow
+        self.product: Any = None  # station.run.product.Product: the recipe in force and its golden check
         self._t0 = 0.0
         self._closed = False
 
@@ -135,18 +138,16 @@ class InspectionRun:
         StationError with one line when any of them cannot be had."""
         from station.core.cpu import tune_cpu
         from station.line import settings as station_settings
-        from station.line.diskguard import DiskGuard
+        from station.line.diskguard import DiskGuard, store_volumes
         from station.model import load_model
         from station.outputs.config import load_for_run
         from station.record.recorder import Recorder
+        from station.run import product
         from station.sources import open_source
         from station.store.db import open_store
 
         o = self.options
         settings = station_settings.load(o.data)  # a broken settings file is one line, before anything opens
-        outputs = load_for_run(o.outputs, o.data)  # ... and so is a broken outputs file
-        if outputs.handshake is not None:  # the PLC waits on each part: one at a time, none skipped
-            o.batch_size, o.skip_inspected = 1, False
         self._backend = backend = o.backend or settings.inference.backend
         # A line's database that is down does not keep the station from starting: it judges with
         # this PC's active model and keeps its results here until the database answers.
@@ -154,6 +155,11 @@ class InspectionRun:
         if store.offline:
             logging.getLogger("station.line").warning("%s: starting on this PC's model; results are kept on this PC until it answers",
                                                       store.offline)
+        station = station_settings.station_name(o.station, o.data, remember=True)
+        recipe = None if store.offline or self._model_factory else product.choose(store, o, station)
+        outputs = load_for_run(o.outputs, o.data)  # a broken outputs file is one line, before the model loads
+        if outputs.handshake is not None:  # the PLC waits on each part: one at a time, none skipped
+            o.batch_size, o.skip_inspected = 1, False
         # Held while the run lasts: `station restore` refuses to swap the database under it.
         self._using = RunLock(store.data).__enter__()
         follow = store.shared and o.model is None and self._model_factory is None
@@ -164,6 +170,9 @@ class InspectionRun:
         self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=o.device, backend=backend)
         tune_cpu()
         m = self.model
+        if recipe is not None:
+            self.product = product.prepare(recipe, m, store, station, o.user or "")
+            self.summary.recipe = {"name": recipe.name, "version": recipe.version, "golden": self.product.golden_json}
         info = self.summary.model = model_info(m)
         if follow:
             from station.line.line_registry import Follower, line_threshold
@@ -174,9 +183,9 @@ class InspectionRun:
                 self._follower.threshold_row = change[0]
                 self._apply_threshold(change[1])
         self.source = open_source(o.source, should_stop=self._should_stop)
-        self.guard = DiskGuard(_volumes(store), settings.disk)
-        station = station_settings.station_name(o.station, o.data, remember=True)
-        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard, station=station)
+        self.guard = DiskGuard(store_volumes(store), settings.disk)
+        self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard, station=station,
+                                            recipe=(recipe.name, recipe.version) if recipe else None)
         self.summary.run_id = recorder.run_id
         if o.shadow:
             from station.trial.shadow import Shadow
@@ -388,13 +397,3 @@ class InspectionRun:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _volumes(store: "Store") -> list:
-    """The folders whose disks the guard watches: the data dir, and an SQLite database's own."""
-    from pathlib import Path
-
-    folders = [store.data.resolve()]
-    db = store.engine.url.database if store.engine.dialect.name == "sqlite" else None
-    if db and db != ":memory:":
-        folders.append(Path(db).resolve().parent)
-    return folders

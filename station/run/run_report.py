@@ -82,6 +82,7 @@ class RunSummary:
     switches: list[dict[str, Any]] = field(default_factory=list)  # line promotions followed mid-run
     line_io: dict[str, Any] = field(default_factory=dict)  # "outputs" per sink and "handshake", when configured
     shadow: dict[str, Any] | None = None  # the candidate tried beside the model (--shadow): name, judged, missed
+    recipe: dict[str, Any] | None = None  # the product judged (station.run.product): name, version, golden check
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -97,6 +98,8 @@ class RunSummary:
             "spool_bytes": self.spool_bytes, "line_down_s": self.line_down_s, "model_switches": list(self.switches),
             **self.line_io,
         }
+        if self.recipe is not None:
+            out["recipe"] = self.recipe
         if self.shadow is not None:
             out["shadow"] = dict(self.shadow)
         if self.line_refused:

@@ -132,7 +132,7 @@ def add_failure(session: Session, run_id: int, origin: str, error: str) -> None:
 
 
 def queue(session: Session, order: str = "uncertainty", limit: int = 50, offset: int = 0, **filters: Any) -> list[Inspection]:
-    """Unreviewed inspections in review order. Filters: run_id, predicted, verdict, origin_like, since, until, station."""
+    """Unreviewed inspections in review order. Filters: run_id, predicted, verdict, origin_like, since, until, station, recipe."""
     if order not in ORDERS:
         raise StationError(f"unknown order {order!r}; choose {', '.join(ORDERS)}")
     q = _queue_filters(select(Inspection), filters, order)
@@ -172,6 +172,8 @@ def _queue_filters(q: Any, filters: dict[str, Any], order: str) -> Any:
         q = q.where(Inspection.captured_at < filters["until"])
     if filters.get("station"):
         q = q.where(Inspection.station == filters["station"])
+    if filters.get("recipe"):
+        q = q.where(Inspection.recipe == filters["recipe"])
     return q
 
 

@@ -39,7 +39,7 @@ def _good_after_review():
 
 
 def counts(session: Session, run_id: int | None = None, model_id: int | None = None, since: datetime | None = None,
-           until: datetime | None = None, station: str | None = None) -> Counts:
+           until: datetime | None = None, station: str | None = None, recipe: str | None = None) -> Counts:
     """Verdicts and reviews, optionally for one run, one model, or parts inspected in [since, until).
     A part counts when it was inspected: live frames carry that moment, a folder's files their own
     older times, so the later of the frame's time and its run's start is the one compared."""
@@ -53,6 +53,8 @@ def counts(session: Session, run_id: int | None = None, model_id: int | None = N
         q = q.where(Inspection.model_id == model_id)
     if station is not None:
         q = q.where(Inspection.station == station)
+    if recipe is not None:
+        q = q.where(Inspection.recipe == recipe)
     if since is not None or until is not None:
         at = case((Inspection.captured_at > Run.started_at, Inspection.captured_at), else_=Run.started_at)
         q = q.join(Run, Run.id == Inspection.run_id)

@@ -54,7 +54,7 @@ def run_app(args: argparse.Namespace) -> int:
     kiosk = bool(getattr(args, "kiosk", False))
     window = MainWindow(Options(source=args.source, model=args.model, data=args.data, db=args.db, store=args.store,
                                 station=args.station, device=args.device, backend=args.backend, kiosk=kiosk,
-                                outputs=getattr(args, "outputs", None)))
+                                outputs=getattr(args, "outputs", None), recipe=getattr(args, "recipe", None)))
     crash.install(window)
     crash.close_on_signals(app, window)
     window.showFullScreen() if kiosk else window.show()

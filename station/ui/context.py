@@ -35,6 +35,7 @@ class Options:
     kiosk: bool = False  # shop-floor kiosk: full screen, Live only, quitting confirmed (station.ui.shopfloor)
     outputs: str | None = None  # the outputs file (--outputs); None: DATA/outputs.json when there is one
     shadow: str | None = None  # a candidate model tried beside the active one (Models → Try beside the active)
+    recipe: str | None = None  # the product (--recipe); None: the station's active recipe, if it has one
     model_factory: Callable[[], Any] | None = None  # tests: a deliberately slow model
 
 

@@ -1,0 +1,95 @@
+"""The product a run judges: its recipe (station.line.recipes), chosen, applied and checked.
+
+`--recipe NAME` (or, without it and without `--model`, the station's active recipe) decides the
+model, the threshold, the masks, the outputs file and where to read when no source is given. A
+run started with another recipe than the station's active one is a changeover, recorded as
+one. Before the first part, the recipe's golden parts are judged (station.line.golden): a
+wrong one refuses the start, or starts with an alarm when the recipe says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from station.core.errors import StationError
+from station.line import golden, recipes
+from station.line.recipes import Recipe
+
+if TYPE_CHECKING:
+    from station.protocols import InspectionModel, StationStore
+
+log = logging.getLogger("station.recipe")
+
+
+class RunOptions(Protocol):
+    """What a recipe fills in of station.run.inspection_run.RunOptions."""
+
+    recipe: str | None
+    model: str | None
+    outputs: str | None
+    source: str
+    user: str | None
+
+
+@dataclass(frozen=True)
+class Product:
+    recipe: Recipe
+    golden: golden.GoldenReport | None  # None: the recipe has no golden parts
+
+    @property
+    def golden_json(self) -> dict[str, Any] | None:
+        return self.golden.to_json() if self.golden is not None else None
+
+
+def choose(store: "StationStore", options: RunOptions, station: str) -> Recipe | None:
+    """The run's recipe, with `options` filled from it (model, outputs, source where not given).
+    None: no recipe asked for and none active, or a `--model` given alone."""
+    recipe = _choose(store, options, station)
+    if not options.source:
+        raise StationError("no source: station run SRC (or a recipe that names one: station recipes set NAME source SRC)")
+    return recipe
+
+
+def _choose(store: "StationStore", options: RunOptions, station: str) -> Recipe | None:
+    if options.recipe == recipes.ALL:
+        raise StationError("a run judges one product: --recipe NAME, not all")
+    if options.recipe is None and options.model is not None:
+        return None  # an explicit model, as before recipes
+    with store.session() as s:
+        recipe = recipes.resolve(s, options.recipe, station)
+        if recipe is None:
+            return None
+        current = recipes.active(s, station)
+        if current is None or current.name != recipe.name:
+            with store.session.begin() as w:
+                recipe = recipes.change_to(w, recipe.name, station, by=options.user or "", how="cli")
+            log.info("changeover to %s (version %d) on %s", recipe.name, recipe.version, station)
+    if options.model is None:
+        options.model = recipe.model
+    elif options.model != recipe.model:
+        raise StationError(f"recipe {recipe.name} judges with model {recipe.model}; drop --model, or change the recipe: "
+                           f"station recipes set {recipe.name} model {options.model}")
+    if options.outputs is None and recipe.outputs:
+        options.outputs = recipe.outputs
+    if not options.source and recipe.source:
+        options.source = recipe.source
+    return recipe
+
+
+def prepare(recipe: Recipe, model: "InspectionModel", store: "StationStore", station: str, by: str) -> Product:
+    """The recipe on the loaded model, then its golden check (recorded in the audit trail)."""
+    golden.apply(recipe, model)
+    if not recipe.golden:
+        return Product(recipe, None)
+    report = golden.check(recipe, model, store.blobs)
+    with store.session.begin() as s:
+        golden.record(s, report, by or "(run)", station)
+    if not report.passed:
+        if recipe.golden_policy == "refuse":
+            raise StationError(f"{report.summary()}; production does not start (station golden {recipe.name} shows every part)")
+        log.error("%s; starting anyway, as recipe %s says (golden_policy alarm)", report.summary(), recipe.name)
+    else:
+        log.info("%s", report.summary())
+    return Product(recipe, report)
