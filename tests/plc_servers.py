@@ -30,7 +30,7 @@ from typing import Any
 from line_servers import _wait_port, free_port
 
 COILS = {"trigger": 0, "ack": 1, "ready": 2, "busy": 3, "result_ready": 4, "ok": 5, "ng": 6}
-REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2}
+REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2, "product": 3, "product_ack": 4}
 
 
 def need(program: str) -> str:
@@ -240,6 +240,13 @@ class ModbusPlc:
         finally:
             self.logging = True
 
+    def set_register(self, name: str, value: int) -> None:
+        self.logging = False
+        try:
+            self.hr.setValues(REGISTERS[name] + 1, [int(value)])
+        finally:
+            self.logging = True
+
 
 
 @dataclass(frozen=True)
@@ -280,7 +287,7 @@ class OpcUaPlc:
     ResultOK and Int32 DefectCode/Sequence (the station writes), plus a SCADA block for the sink."""
 
     SIGNALS = {"trigger": "Boolean", "ack": "Boolean", "ready": "Boolean", "busy": "Boolean", "result_ready": "Boolean",
-               "ok": "Boolean", "defect_code": "Int16", "sequence": "UInt32"}
+               "ok": "Boolean", "defect_code": "Int16", "sequence": "UInt32", "product": "UInt16", "product_ack": "UInt16"}
     SCADA = {"verdict": "String", "label": "String", "p_defect": "Double", "ok": "Boolean", "defect_code": "Int32",
              "sequence": "Int64", "model": "String", "time": "String"}
 
@@ -342,6 +349,11 @@ class OpcUaPlc:
 
         self.nodes[f"plc.{name}"].write_value(ua.Variant(value, ua.VariantType.Boolean))
 
+    def set_number(self, name: str, value: int) -> None:
+        from asyncua import ua
+
+        self.nodes[f"plc.{name}"].write_value(ua.Variant(value, getattr(ua.VariantType, self.SIGNALS[name])))
+
 
 def run_handshake(get: Callable[[str], Any], set_: Callable[[str, bool], None], parts: int, timeout_s: float = 30,
                   between: Callable[[int], None] | None = None, scan_s: float = 0.0) -> list[dict[str, Any]]:
@@ -367,7 +379,7 @@ def run_handshake(get: Callable[[str], Any], set_: Callable[[str, bool], None], 
         wait("result_ready", True, "ResultReady")
         latency = (time.perf_counter() - t0) * 1000
         record = {"ok": bool(get("ok")), "code": int(get("defect_code")), "sequence": int(get("sequence")), "ms": latency,
-                  "busy": bool(get("busy"))}
+                  "busy": bool(get("busy")), "product_ack": int(get("product_ack"))}
         set_("trigger", False)
         set_("ack", True)
         wait("result_ready", False, "ResultReady to drop")

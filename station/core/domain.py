@@ -52,6 +52,10 @@ class Frame:
     live: bool = False
     trigger: int | None = None  # the trigger this frame answers (a triggered camera, a PLC handshake)
     read_at: float | None = None  # time.monotonic() when the run took it from its source (after any pause)
+    # The recipe the line says this part is (a PLC's product code, read at its trigger); None: the run's own.
+    product: str | None = None
+    # Why this part must not be judged (its product cannot be judged here): it fails as not inspected.
+    refused: str | None = None
 
 
 UNCERTAIN_BAND = 0.05  # a model card's `uncertain_band` overrides it

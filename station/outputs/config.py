@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from station.core.errors import StationError
+from station.outputs.ua_security import OutputsError, UaSecurity, UaServerSecurity
 
 FILE_NAME = "outputs.json"
 KINDS = ("mqtt", "opcua", "opcua-server", "modbus", "webhook")  # the built-in kinds, in the dialog's order
@@ -19,13 +20,9 @@ QUEUE = 10_000  # verdicts a sink keeps while it is down; the oldest go first wh
 
 # The PLC programmer's default map (docs/outputs.md): PLC-written signals first.
 MODBUS_COILS = {"trigger": 0, "ack": 1, "ready": 2, "busy": 3, "result_ready": 4, "ok": 5, "ng": 6}
-MODBUS_REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2}
+MODBUS_REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2, "product": 3, "product_ack": 4}
 OPCUA_SIGNALS = ("trigger", "ack", "ready", "busy", "result_ready", "ok", "defect_code", "sequence")
 OPCUA_SINK_KEYS = ("verdict", "label", "p_defect", "ok", "defect_code", "sequence", "model", "time")
-
-
-class OutputsError(StationError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -72,74 +69,14 @@ class HandshakeConfig:
     security: dict[str, str] = field(default_factory=dict)  # opcua: see UaSecurity
     ack_timeout_s: float = 5.0  # ResultReady stays up this long waiting for Ack, then the station clears it
     poll_ms: float = 5.0  # how often Trigger and Ack are read
+    # The PLC's product code -> the recipe it means ("101": "brick"). When set, the code is read at
+    # every Trigger, the part is judged as that recipe, and the code is written back (product_ack)
+    # with its result.
+    products: dict[str, str] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
         return self.url or f"{self.host}:{self.port}"
-
-
-UA_POLICIES = ("Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss")
-UA_MODES = ("SignAndEncrypt", "Sign")
-
-
-def _check_policy(raw: dict[str, Any], where: str) -> None:
-    """An OPC UA security object's policy and mode, on the client's side and the server's alike."""
-    if raw.get("policy", "Basic256Sha256") not in UA_POLICIES or raw.get("mode", "SignAndEncrypt") not in UA_MODES:
-        raise OutputsError(f"{where}: security policy is one of {', '.join(UA_POLICIES)}; mode one of {', '.join(UA_MODES)}")
-
-
-@dataclass(frozen=True)
-class UaSecurity:
-    """An OPC UA connection's security, from an entry's "security" object: the policy and mode,
-    the station's certificate and key (PEM or DER), and the server's certificate, pinned (an
-    engineer exports it from the PLC), so a stranger cannot stand in for the PLC."""
-
-    cert_file: str
-    key_file: str
-    server_cert: str
-    policy: str = "Basic256Sha256"
-    mode: str = "SignAndEncrypt"
-
-    @classmethod
-    def parse(cls, raw: Any, where: str) -> UaSecurity | None:
-        if not raw:
-            return None
-        if not isinstance(raw, dict) or set(raw) - {"policy", "mode", "cert_file", "key_file", "server_cert"}:
-            raise OutputsError(f"{where}: security is an object of policy, mode, cert_file, key_file, server_cert")
-        for key in ("cert_file", "key_file", "server_cert"):
-            if not isinstance(raw.get(key), str) or not raw[key] or "," in raw[key]:
-                raise OutputsError(f"{where}: security needs {key}, the path of a certificate file (no commas)")
-        _check_policy(raw, where)
-        return cls(**raw)
-
-
-@dataclass(frozen=True)
-class UaServerSecurity:
-    """The station's own OPC UA server, secured: its only endpoint is the policy and mode, it
-    shows its certificate and key, and it lets in only the clients whose certificates are
-    pinned in `client_certs` (an engineer copies SCADA's certificate here), so a laptop on the
-    OT network cannot read the line's verdicts."""
-
-    cert_file: str
-    key_file: str
-    client_certs: tuple[str, ...]
-    policy: str = "Basic256Sha256"
-    mode: str = "SignAndEncrypt"
-
-    @classmethod
-    def parse(cls, raw: Any, where: str) -> UaServerSecurity | None:
-        if not raw:
-            return None
-        if not isinstance(raw, dict) or set(raw) - {"policy", "mode", "cert_file", "key_file", "client_certs"}:
-            raise OutputsError(f"{where}: security is an object of policy, mode, cert_file, key_file, client_certs")
-        for key in ("cert_file", "key_file"):
-            if not isinstance(raw.get(key), str) or not raw[key]:
-                raise OutputsError(f"{where}: security needs {key}, the path of the station's certificate file")
-        clients = raw.get("client_certs")
-        if not (isinstance(clients, list) and clients and all(isinstance(c, str) and c for c in clients)):
-            raise OutputsError(f"{where}: security needs client_certs, a list of the certificate files of the clients let in")
-        _check_policy(raw, where)
-        return cls(**{**raw, "client_certs": tuple(clients)})
 
 
 @dataclass(frozen=True)
@@ -332,7 +269,9 @@ MQTT_TLS = ("ca_file", "cert_file", "key_file")  # mqtt's own keys: TLS, and a c
 
 
 def _mqtt(kw: dict[str, Any], where: str) -> None:
-    tls = kw["options"]
+    if not isinstance(kw["options"].get("commands", False), bool):
+        raise OutputsError(f"{where}: commands is true or false (take a recipe changeover from <topic>/recipe/set)")
+    tls = {k: v for k, v in kw["options"].items() if k in MQTT_TLS}
     for key in MQTT_TLS:
         if key in tls and not (isinstance(tls[key], str) and tls[key]):
             raise OutputsError(f"{where}: {key} must be the path of a PEM file")
@@ -355,7 +294,7 @@ def _modbus(kw: dict[str, Any], where: str) -> None:
     kw.setdefault("registers", {k: MODBUS_REGISTERS[k] for k in ("defect_code", "sequence", "heartbeat")})
 
 
-register_sink(SinkKind("mqtt", "station.outputs.mqtt_sink:MqttSink", port=1883, check=_mqtt, options=MQTT_TLS))
+register_sink(SinkKind("mqtt", "station.outputs.mqtt_sink:MqttSink", port=1883, check=_mqtt, options=MQTT_TLS + ("commands",)))
 register_sink(SinkKind("opcua", "station.outputs.opcua_io:OpcUaSink", check=_opcua, options=("security",)))
 register_sink(SinkKind("opcua-server", "station.outputs.opcua_server:OpcUaServerSink", port=4841, serves=True,
                        check=_opcua_server, options=("security",)))
@@ -363,8 +302,28 @@ register_sink(SinkKind("modbus", "station.outputs.modbus_io:ModbusSink", port=50
 register_sink(SinkKind("webhook", "station.outputs.webhook_sink:WebhookSink", check=_needs_url("webhook", ("http://", "https://"))))
 
 
+def _products(value: Any, where: str) -> dict[str, str]:
+    """Product codes (whole numbers 1-65535, as the PLC writes them) -> recipe names."""
+    from station.core.labels import validate_label
+
+    if not isinstance(value, dict):
+        raise OutputsError(f"{where}: products maps a product code to a recipe name")
+    out = {}
+    for code, name in value.items():
+        if not str(code).isdigit() or not 0 < int(code) <= 65535 or not isinstance(name, str):
+            raise OutputsError(f"{where}: products maps a product code (1 to 65535) to a recipe name, not {code!r}: {name!r}")
+        try:
+            out[str(int(code))] = validate_label(name)
+        except StationError as exc:
+            raise OutputsError(f"{where}: products: {exc}") from None
+    return out
+
+
 def _handshake(entry: Any, where: str) -> HandshakeConfig:
     kw = _fields(entry, HandshakeConfig, where, ("protocol",))
+    kw["products"] = _products(kw.get("products", {}), where)
+    if kw["protocol"] == "opcua" and kw["products"] and not {"product", "product_ack"} <= set(kw.get("nodes", {})):
+        raise OutputsError(f"{where}: a handshake with products needs the nodes product and product_ack")
     if kw["protocol"] == "modbus":
         coils = {**MODBUS_COILS, **kw.get("coils", {})}
         registers = {**MODBUS_REGISTERS, **kw.get("registers", {})}

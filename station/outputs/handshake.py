@@ -48,6 +48,7 @@ class PlcLink(Protocol):
 
     def connect(self) -> None: ...
     def read_inputs(self) -> tuple[bool, bool]: ...  # Trigger, Ack
+    def read_product(self) -> int: ...  # the product code the PLC set for this part
     def write(self, signals: dict[str, bool | int]) -> None: ...
     def close(self) -> None: ...
 
@@ -171,15 +172,20 @@ class TriggeredSource(Source):
                 t0 = time.perf_counter()
                 seq = hs.parts + 1
                 hs.write({"ready": False, "busy": True}, stop)
+                code = hs.io(hs.link.read_product, stop) if hs.cfg.products else 0  # read with the Trigger: this part's product
                 self.inner.arm()
                 frame = next(frames, None)
                 if frame is None:
                     log.warning("the source ended while the PLC waited for part %d", seq)
                     return
-                yield replace(frame, trigger=seq, live=True)
+                product = (hs.cfg.products.get(str(code), f"?{code}") if code else "?0") if hs.cfg.products else None
+                yield replace(frame, trigger=seq, live=True, product=product)
                 message = self._verdict(seq, stop)
+                # product_ack: the code of the recipe that judged this part; 0 when none judged it
+                # as the PLC asked (an unknown code, a recipe that could not be loaded).
+                ack_code = code if product is not None and message.recipe == product else 0
                 hs.write({"ok": message.ok, "ng": not message.ok, "defect_code": message.defect_code, "sequence": seq,
-                          "result_ready": True, "busy": False}, stop)
+                          **({"product_ack": ack_code} if hs.cfg.products else {}), "result_ready": True, "busy": False}, stop)
                 hs.parts = seq
                 hs.latencies_ms.append((time.perf_counter() - t0) * 1000)
                 armed, acked = self._await_ack(seq, ack)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +49,10 @@ class LineIO:
         keeps them in memory (a crash then loses what a down sink had queued)."""
         self.config, self.station = config, station
         self.model_name = model_name
+        self.recipe: str | None = None  # the product every message names (station.line.recipes)
         self.codes = DefectCodes(config.defect_codes, classes)
-        self.outputs = Outputs([(make_sink(c, station, model_name), c.queue) for c in config.sinks], outbox) if config.sinks else None
+        self._sinks = [make_sink(c, station, model_name) for c in config.sinks]
+        self.outputs = Outputs([(sink, c.queue) for sink, c in zip(self._sinks, config.sinks)], outbox) if config.sinks else None
         self.handshake: Handshake | None = None
         if config.handshake is not None:
             h = config.handshake
@@ -70,11 +73,20 @@ class LineIO:
     def open(cls, config: OutputsConfig, station: str, model: Any, outbox: Path | None = None) -> "LineIO":
         return cls(config, station, model.name, list(model.classes), outbox)
 
+    def on_recipe(self, ask: Callable[[str, str, str], None]) -> None:
+        """Changeovers asked for through the outputs (an MQTT sink with commands) go to `ask`."""
+        for sink in self._sinks:
+            if hasattr(sink, "on_recipe"):
+                sink.on_recipe = ask
+
     def gate(self, source: "Source") -> "Source":
         return self.handshake.gate(source) if self.handshake is not None else source
 
-    def switch_model(self, model: Any) -> None:
+    def switch_model(self, model: Any, recipe: str | None = None) -> None:
+        """A new model from the next part on (and, at a changeover, a new product)."""
         self.model_name = model.name
+        if recipe is not None:
+            self.recipe = recipe
         self.codes = DefectCodes(self.config.defect_codes, list(model.classes))
 
     def result(self, r: Result) -> None:
@@ -82,7 +94,7 @@ class LineIO:
             return
         own = self._sequence.next()
         seq = r.frame.trigger if self.handshake is not None and r.frame.trigger is not None else own
-        message = message_for(r, seq, self.station, self.model_name, self.codes)
+        message = message_for(r, seq, self.station, self.model_name, self.codes, self.recipe)
         if self.outputs is not None:
             self.outputs.publish(message)
         if self.handshake is not None:

@@ -28,6 +28,7 @@ class VerdictMessage:
     origin: str
     trigger: int | None = None  # the trigger this part answered
     uid: str = ""  # the part's UUIDv7, set when it was judged; "" only in outboxes from before 0.9.4
+    recipe: str | None = None  # the product it was judged as (station.line.recipes); None: no recipe
 
     @property
     def ok(self) -> bool:
@@ -55,7 +56,8 @@ class DefectCodes:
         return self.table.get(label or "", CODE_UNKNOWN_DEFECT)
 
 
-def message_for(result: Result, sequence: int, station: str, model: str, codes: DefectCodes) -> VerdictMessage:
+def message_for(result: Result, sequence: int, station: str, model: str, codes: DefectCodes,
+                recipe: str | None = None) -> VerdictMessage:
     p = result.prediction
     verdict = p.verdict if p is not None else "error"
     label = p.label if p is not None else None
@@ -63,4 +65,4 @@ def message_for(result: Result, sequence: int, station: str, model: str, codes: 
         sequence=sequence, station=station, time=result.frame.captured_at.isoformat(), verdict=verdict, label=label,
         p_defect=round(float(p.p_defect), 6) if p is not None else None, defect_code=codes.code(verdict, label),
         model=model, id=result.inspection_id, image=result.sha256, origin=result.frame.origin, trigger=result.frame.trigger,
-        uid=result.uid)
+        uid=result.uid, recipe=recipe)

@@ -53,6 +53,9 @@ class _Client:
         bits = self._ok(self._c.read_coils(lo, count=hi - lo + 1, device_id=self.unit), f"reading coils {lo}-{hi}").bits
         return [bool(bits[a - lo]) for a in addresses]
 
+    def read_register(self, address: int) -> int:
+        return int(self._ok(self._c.read_holding_registers(address, count=1, device_id=self.unit), f"reading register {address}").registers[0])
+
     def close(self) -> None:
         client, self._c = self._c, None
         if client is not None:
@@ -105,6 +108,9 @@ class ModbusLink:
     def read_inputs(self) -> tuple[bool, bool]:
         trigger, ack = self.client.read_coils([self.cfg.coils["trigger"], self.cfg.coils["ack"]])
         return trigger, ack
+
+    def read_product(self) -> int:
+        return self.client.read_register(self.cfg.registers["product"])
 
     def write(self, signals: dict[str, bool | int]) -> None:
         coils = {self.cfg.coils[k]: bool(v) for k, v in signals.items() if k in self.cfg.coils}

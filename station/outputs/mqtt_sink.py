@@ -2,6 +2,11 @@
 status retained on `<topic>/status`: "online" when it connects, "offline" when it stops, and the
 same "offline" as its last will when it dies or loses the network.
 
+With `"commands": true` the station also takes a product changeover from `<topic>/recipe/set`
+(the recipe's name, or {"recipe": NAME, "by": WHO}): it answers at once on `<topic>/recipe/requested`,
+switches before the next part, and says the product in force, retained, on `<topic>/recipe` with
+the first verdict judged as it (every verdict names its recipe too).
+
 With `ca_file` the connection is TLS and the broker's certificate must be signed by that authority
 and name the host; with `cert_file` and `key_file` the station shows its own certificate (brokers
 that require one: `require_certificate true` in mosquitto). A broker that does not trust the
@@ -15,6 +20,7 @@ import os
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from station.outputs.config import SinkConfig
@@ -35,7 +41,11 @@ class MqttSink:
         self.station = station
         base = cfg.topic.format(station=station).rstrip("/")
         self.verdict_topic, self.status_topic = f"{base}/verdict", f"{base}/status"
+        self.recipe_topic = f"{base}/recipe"
         self._client: Any = None
+        # Set by station.outputs.lineio when the run takes changeovers: (recipe, how, by) -> None.
+        self.on_recipe: Callable[[str, str, str], None] | None = None
+        self._recipe_said: str | None = None
 
     def _status(self, state: str) -> str:
         return json.dumps({"station": self.station, "state": state})
@@ -56,6 +66,8 @@ class MqttSink:
                 refused.append(f"the broker at {self.where} refused the login: {reason}")
 
         client.on_connect = on_connect
+        if self.cfg.options.get("commands"):
+            client.on_message = self._command
         client.will_set(self.status_topic, self._status("offline"), qos=1, retain=True)
         if self.cfg.username:
             client.username_pw_set(self.cfg.username, os.environ.get(self.cfg.password_env or "", None))
@@ -72,6 +84,24 @@ class MqttSink:
                 raise SinkRefused(refused[0])
             raise ConnectionError(f"the broker at {self.where} did not accept the connection within {ANSWER_S:.0f} s")
         self._publish(self.status_topic, self._status("online"), retain=True)
+        if self.cfg.options.get("commands"):
+            client.subscribe(f"{self.recipe_topic}/set", qos=1)
+            self._recipe_said = None  # said again on this connection with the next verdict
+
+    def _command(self, _c: Any, _u: Any, msg: Any) -> None:
+        """A changeover asked for over MQTT (paho's thread): passed to the run, and answered."""
+        from station.core.labels import validate_label
+
+        try:
+            text = msg.payload.decode("utf-8").strip()
+            body = json.loads(text) if text.startswith("{") else {"recipe": text}
+            name, by = validate_label(str(body.get("recipe", ""))), str(body.get("by", ""))[:128]
+        except Exception as exc:  # noqa: BLE001 (anything on the topic: one line back, never a crash)
+            self._client.publish(f"{self.recipe_topic}/requested", json.dumps({"station": self.station, "error": str(exc)[:200]}), qos=1)
+            return
+        if self.on_recipe is not None:
+            self.on_recipe(name, "mqtt", by)
+        self._client.publish(f"{self.recipe_topic}/requested", json.dumps({"station": self.station, "recipe": name, "by": by}), qos=1)
 
     def _tls(self, client: Any) -> None:
         opts = self.cfg.options
@@ -97,6 +127,10 @@ class MqttSink:
             info.wait_for_publish(timeout=0.05)
 
     def send(self, message: VerdictMessage) -> None:
+        if message.recipe and message.recipe != self._recipe_said and self.cfg.options.get("commands"):
+            self._publish(self.recipe_topic, json.dumps({"station": self.station, "recipe": message.recipe,
+                                                        "since_sequence": message.sequence}), retain=True)
+            self._recipe_said = message.recipe
         self._publish(self.verdict_topic, json.dumps(message.to_json()))
 
     def tick(self) -> None:

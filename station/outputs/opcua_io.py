@@ -8,9 +8,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from station.outputs.config import HandshakeConfig, SinkConfig, UaSecurity
+from station.outputs.config import HandshakeConfig, SinkConfig
 from station.outputs.hub import SinkRefused
 from station.outputs.message import VerdictMessage
+from station.outputs.ua_security import UaSecurity
 
 TIMEOUT_S = 4.0  # generous for the same reason as Modbus's (station.outputs.modbus_io)
 UNSIGNED_BITS = {"Byte": 8, "UInt16": 16, "UInt32": 32, "UInt64": 64}
@@ -142,6 +143,9 @@ class OpcUaLink:
     def read_inputs(self) -> tuple[bool, bool]:
         trigger, ack = self.client.read(["trigger", "ack"])
         return bool(trigger), bool(ack)
+
+    def read_product(self) -> int:
+        return int(self.client.read(["product"])[0] or 0)
 
     def write(self, signals: dict[str, bool | int]) -> None:
         flags = {k: v for k, v in signals.items() if k in ("ready", "busy", "result_ready")}

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from station.outputs.config import SinkConfig, UaServerSecurity
+from station.outputs.config import SinkConfig
 from station.outputs.hub import SinkRefused
 from station.outputs.message import VerdictMessage
 from station.outputs.opcua_io import quiet_asyncua
+from station.outputs.ua_security import UaServerSecurity
 
 NAMESPACE = "urn:inspection-station"
 # node -> (OPC UA type, initial value)

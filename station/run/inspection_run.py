@@ -110,12 +110,19 @@ class InspectionRun:
         self._line: Any = None  # station.outputs.LineIO: the sinks and the PLC handshake, when configured
         self._shadow: Any = None  # station.trial.shadow.Shadow, with --shadow
         self.product: Any = None  # station.run.product.Product: the recipe in force and its golden check
+        self.products: Any = None  # station.run.product.Products: that recipe, and the changeovers asked for
+        self.station = ""  # this station's name, once open
         self._t0 = 0.0
         self._closed = False
 
     # -- any thread --------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
+
+    def request_recipe(self, name: str, how: str = "operator", by: str = "") -> None:
+        """A changeover to recipe `name` from the next part on (the window, an MQTT command)."""
+        if self.products is not None:
+            self.products.request(name, how, by)
 
     def pause(self, paused: bool) -> None:
         (self._paused.set if paused else self._paused.clear)()
@@ -155,7 +162,7 @@ class InspectionRun:
         if store.offline:
             logging.getLogger("station.line").warning("%s: starting on this PC's model; results are kept on this PC until it answers",
                                                       store.offline)
-        station = station_settings.station_name(o.station, o.data, remember=True)
+        self.station = station = station_settings.station_name(o.station, o.data, remember=True)
         recipe = None if store.offline or self._model_factory else product.choose(store, o, station)
         outputs = load_for_run(o.outputs, o.data)  # a broken outputs file is one line, before the model loads
         if outputs.handshake is not None:  # the PLC waits on each part: one at a time, none skipped
@@ -170,8 +177,10 @@ class InspectionRun:
         self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=o.device, backend=backend)
         tune_cpu()
         m = self.model
+        self.products = product.Products(recipe)
         if recipe is not None:
             self.product = product.prepare(recipe, m, store, station, o.user or "")
+            self.products.keep(m)
             self.summary.recipe = {"name": recipe.name, "version": recipe.version, "golden": self.product.golden_json}
         info = self.summary.model = model_info(m)
         if follow:
@@ -197,6 +206,8 @@ class InspectionRun:
             from station.outputs.lineio import LineIO
 
             self._line = LineIO.open(outputs, station, m, store.data / "outbox")
+            self._line.recipe = recipe.name if recipe is not None else None
+            self._line.on_recipe(self.request_recipe)
             self.source = self._line.gate(self.source)
             self.source.should_stop = self._should_stop
         if o.upkeep:
@@ -208,7 +219,9 @@ class InspectionRun:
     def results(self) -> Iterator[Result]:
         """Every frame's Result, counted. Each frame carries when the run took it from its source
         (`Frame.read_at`): the latency the window shows starts there."""
+        from station.run import switching
         from station.run.pipeline import inspect_frames
+        from station.run.product import Wanted
 
         if self.source is None or self.model is None:
             raise RuntimeError("InspectionRun.results() before open()")
@@ -230,8 +243,8 @@ class InspectionRun:
                 yield r
             if self._promoted is None:
                 return
-            self._switch(self._promoted)
             held, self._held_frame = self._held_frame, None
+            held = switching.change(self, self._promoted, held) if isinstance(self._promoted, Wanted) else switching.follow(self, self._promoted, held)
             frames = itertools.chain([held] if held is not None else [], frames)
 
     def _segment(self, frames: Iterator[Frame]) -> Iterator[Frame]:
@@ -240,6 +253,10 @@ class InspectionRun:
         the first part after it (at 0.9.0 that part got the withdrawn model on every station);
         that frame is held back and opens the next segment."""
         for frame in frames:
+            # (A part whose changeover was refused comes back marked: it is failed, not looked at again.)
+            if frame.refused is None and self.products is not None and (wanted := self.products.due(frame)) is not None:
+                self._promoted, self._held_frame = wanted, frame  # a changeover: a new recipe from this part on
+                return
             if self._follower is not None and (promoted := self._follower.due()) is not None:
                 self._promoted, self._held_frame = promoted, frame
                 return
@@ -260,45 +277,6 @@ class InspectionRun:
         except StationError:
             pass  # a model directory outside this PC's registry: the run alone follows it
         logging.getLogger("station.line").info("threshold %.4f for %s, set on the line", cut, self.model.name)
-
-    def _switch(self, promoted: Any) -> None:
-        """Follow a line promotion: fetch, load, and go on recording under a new run row."""
-        from station.line.line_registry import fetch
-        from station.model import load_model
-
-        assert self.store is not None and self.recorder is not None and self._follower is not None
-        log = logging.getLogger("station.line")
-        try:
-            path = fetch(self.store, promoted, self.options.data)
-            model = load_model(str(path), self.options.data, device=self.options.device, backend=self._backend)
-        except StationError as exc:  # this station keeps the model it has; said, and looked at again later
-            log.error("the line promoted %s (%s), but it cannot be used here: %s", promoted.name, promoted.version, exc)
-            self._follower.version = promoted.version
-            return
-        previous = self.model
-        self.recorder.switch(model)
-        self.model = model
-        if self._line is not None:
-            self._line.switch_model(model)
-        self._follower.version = model.version
-        try:  # the new model's line-wide threshold, if one was set for it
-            from station.line.line_registry import line_threshold
-
-            change = line_threshold(self.store, model.version)
-        except Exception as exc:
-            from station.store.db import unavailable
-
-            if not unavailable(exc):
-                raise
-            change = None  # the database is away: the next look picks it up
-        if change is not None:
-            self._follower.threshold_row = change[0]
-            self._apply_threshold(change[1])
-        self.summary.model = model_info(model)
-        self.summary.run_id = self.recorder.run_id
-        self.summary.switches.append({"from": previous.name if previous else None, "to": model.name, "version": model.version,
-                                      "after": self.summary.processed})
-        log.info("switched to the line's model %s (%s) after %d parts", model.name, model.version, self.summary.processed)
 
     def _count(self, r: Result) -> None:
         s = self.summary

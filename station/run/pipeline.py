@@ -141,6 +141,9 @@ def _read(frame: Frame) -> _Item:
     from station.store.files import sha256
 
     item = _Item(frame)
+    if frame.refused is not None:  # never read or judged: NOT INSPECTED, with the reason
+        item.error = frame.refused
+        return item
     if frame.path is not None:
         t = time.perf_counter()
         try:

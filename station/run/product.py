@@ -10,9 +10,12 @@ wrong one refuses the start, or starts with an alarm when the recipe says so.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from station.core.domain import Frame
 from station.core.errors import StationError
 from station.line import golden, recipes
 from station.line.recipes import Recipe
@@ -93,3 +96,67 @@ def prepare(recipe: Recipe, model: "InspectionModel", store: "StationStore", sta
     else:
         log.info("%s", report.summary())
     return Product(recipe, report)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A changeover asked for: the recipe, who asked (cli, operator, plc, mqtt) and by whom."""
+
+    name: str
+    how: str
+    by: str = ""
+
+
+class Products:
+    """The run's product and the changeovers asked for while it runs. `request` may be called
+    from any thread (the window, an MQTT command); a PLC's product code rides on each frame.
+    The run looks between two parts, so no part is judged half by one recipe and half by another."""
+
+    def __init__(self, current: Recipe | None) -> None:
+        self.current = current
+        self._asked: Wanted | None = None
+        self._lock = threading.Lock()
+        self.refused: dict[str, str] = {}  # product -> why it cannot be judged here (said once per product)
+        self._loaded: dict[tuple[str, int], InspectionModel] = {}  # (recipe, version) -> its model, applied
+
+    def keep(self, model: "InspectionModel") -> None:
+        """The model the run opened with, kept for a changeover back to its recipe."""
+        if self.current is not None:
+            self._loaded[(self.current.name, self.current.version)] = model
+
+    def request(self, name: str, how: str = "operator", by: str = "") -> None:
+        with self._lock:
+            self._asked = Wanted(name, how, by)
+
+    def due(self, frame: Frame) -> Wanted | None:
+        """The changeover this frame needs before it is judged, if any."""
+        if frame.product is not None:
+            return None if self.current is not None and frame.product == self.current.name else Wanted(frame.product, "plc")
+        with self._lock:
+            asked, self._asked = self._asked, None
+        if asked is None or (self.current is not None and asked.name == self.current.name):
+            return None
+        return asked
+
+    def load(self, wanted: Wanted, store: "StationStore", station: str,
+             load: Callable[[str], "InspectionModel"]) -> tuple[Recipe, "InspectionModel", Product]:
+        """The new recipe's model, ready (recipe applied, golden check passed or allowed);
+        recorded as a changeover. Raises StationError with one line when it cannot be had."""
+        if wanted.name.startswith(UNKNOWN):
+            raise StationError(f"product code {wanted.name[len(UNKNOWN):]} is not mapped to a recipe (the outputs file's handshake.products)")
+        with store.session() as s:
+            recipe = recipes.get(s, wanted.name)
+        # A line that goes back and forth between products keeps each one's model loaded: the
+        # changeover is then the golden check and a row, not seconds of loading.
+        key = (recipe.name, recipe.version)
+        model = self._loaded.get(key) or load(recipe.model)
+        ready = prepare(recipe, model, store, station, wanted.by)
+        self._loaded[key] = model
+        with store.session.begin() as s:
+            recipe = recipes.change_to(s, recipe.name, station, wanted.by, wanted.how)
+        self.current = recipe
+        self.refused.pop(recipe.name, None)
+        return recipe, model, ready
+
+
+UNKNOWN = "?"  # a frame's product for a PLC code no recipe is mapped to: "?17"

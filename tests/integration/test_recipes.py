@@ -7,6 +7,7 @@ import csv
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -155,3 +156,175 @@ def test_a_recipe_exported_from_one_station_imports_on_another_and_refuses_a_cha
     got = run_json("recipes", "import", str(tmp_path / "moved"), data=there)
     assert got["name"] == "brick" and got["model"] == "m_brick" and got["masks"] == [[0.1, 0.1, 0.2, 0.2]]
     assert run_json("golden", "brick", data=there)["passed"], "the golden parts came along"
+
+
+@pytest.mark.parametrize("protocol", ["modbus", "opcua"])
+def test_the_plc_switches_products_twenty_times_mid_run_and_every_part_is_judged_as_its_trigger_said(brick, tmp_path, protocol):
+    """Two taught products on one station under a real PLC (Modbus TCP, or OPC UA): the PLC sets
+    the product code before each Trigger, and changes it every second part, 20 times in one run."""
+    import statistics
+    import subprocess
+    import sys
+
+    import cv2
+    from conftest import ROOT
+    from plc_servers import ModbusPlc, OpcUaPlc, run_handshake
+
+    data = tmp_path / "data"
+    run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=data)
+    run_cli("recipes", "add", "gravel", "--model", str(brick["other"]), data=data)
+    codes = {"brick": 101, "gravel": 202}
+    goods = {name: sorted((brick["root"] / name / "good" / "good").glob("*.png")) for name in codes}
+    n = 42  # 21 blocks of 2 parts: 20 changeovers
+    product = ["brick" if (i // 2) % 2 == 0 else "gravel" for i in range(n)]
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, name in enumerate(product):  # distinct images: the store keeps one row per image content and model
+        image = cv2.imread(str(goods[name][i % len(goods[name])]), cv2.IMREAD_UNCHANGED)
+        image[0, 0] = i
+        cv2.imwrite(str(parts / f"part-{i:03d}.png"), image)
+
+    if protocol == "modbus":
+        plc: Any = ModbusPlc()
+        plc.start()
+        handshake = {"protocol": "modbus", "port": plc.port}
+        get, set_, set_product = plc.get, plc.set_coil, lambda code: plc.set_register("product", code)
+    else:
+        plc = OpcUaPlc()
+        plc.start()
+        handshake = {"protocol": "opcua", "url": plc.url, "nodes": plc.node_ids("plc")}
+        get, set_, set_product = plc.get, plc.set, lambda code: plc.set_number("product", code)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"handshake": {**handshake, "ack_timeout_s": 5,
+                                                 "products": {str(c): name for name, c in codes.items()}}}))
+    station = subprocess.Popen([sys.executable, "-m", "station", "run", str(parts), "--recipe", "brick", "--data", str(data),
+                                "--outputs", str(outputs), "--limit", str(n), "--json"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        records = run_handshake(get, set_, n, timeout_s=60, between=lambda i: set_product(codes[product[i]]), scan_s=0.005)
+        out, err = station.communicate(timeout=120)
+    finally:
+        station.kill()
+        (plc.close if protocol == "modbus" else plc.stop)()
+    assert station.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert summary["processed"] == n and summary["failed"] == 0
+    switches = [s for s in summary["model_switches"] if "recipe" in s]
+    assert len(switches) == 20 and [s["recipe"] for s in switches] == ["gravel", "brick"] * 10
+
+    with sqlite3.connect(data / "station.db") as db:
+        judged = db.execute("SELECT i.origin, i.recipe, m.name FROM inspections i JOIN models m ON m.id = i.model_id "
+                            "ORDER BY i.id").fetchall()
+    assert [Path(o).name for o, _, _ in judged] == [f"part-{i:03d}.png" for i in range(n)]
+    models = {"brick": "m_brick", "gravel": "m_gravel"}
+    wrong = [(o, r, m) for (o, r, m), want in zip(judged, product) if r != want or m != models[want]]
+    assert wrong == [], "every part is judged by the recipe in force when its trigger came"
+    assert [r["product_ack"] for r in records] == [codes[p] for p in product], "each result names the product it was judged as"
+    assert [r["sequence"] for r in records] == list(range(1, n + 1))
+    changeover = [r["ms"] for i, r in enumerate(records) if i and product[i] != product[i - 1]]
+    steady = [r["ms"] for i, r in enumerate(records) if i and product[i] == product[i - 1]]
+    print(f"\n{protocol}: trigger to result at a changeover: median {statistics.median(changeover):.0f} ms, max {max(changeover):.0f} ms; "
+          f"without one: median {statistics.median(steady):.0f} ms")
+
+
+def test_an_unknown_product_code_is_not_inspected_and_never_judged_by_the_old_recipe(brick, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from plc_servers import ModbusPlc, run_handshake
+
+    data = tmp_path / "data"
+    run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=data)
+    plc = ModbusPlc()
+    plc.start()
+    (tmp_path / "outputs.json").write_text(json.dumps({"handshake": {"protocol": "modbus", "port": plc.port, "ack_timeout_s": 5,
+                                                                     "products": {"101": "brick", "303": "tiles"}}}))
+    station = subprocess.Popen([sys.executable, "-m", "station", "run", str(brick["line"] / "test" / "good"), "--recipe", "brick",
+                                "--data", str(data), "--outputs", str(tmp_path / "outputs.json"), "--limit", "4", "--json"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    codes = [101, 77, 303, 101]  # known; not mapped; mapped to a recipe that does not exist; known again
+    try:
+        records = run_handshake(plc.get, plc.set_coil, 4, timeout_s=60, between=lambda i: plc.set_register("product", codes[i]))
+        out, err = station.communicate(timeout=120)
+    finally:
+        station.kill()
+        plc.close()
+    assert station.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert (summary["processed"], summary["failed"]) == (2, 2)
+    assert [r["ok"] for r in records][1:3] == [False, False], "a part nobody can judge is NG, never PASS"
+    assert [r["product_ack"] for r in records] == [101, 0, 0, 101]
+    reasons = [e["error"] for e in summary["errors"]]
+    assert "not inspected: product 77" in reasons[0] and "not mapped" in reasons[0]
+    assert "not inspected: product tiles" in reasons[1] and "no recipe 'tiles'" in reasons[1]
+    with sqlite3.connect(data / "station.db") as db:
+        assert db.execute("SELECT count(*), count(DISTINCT recipe) FROM inspections").fetchone() == (2, 1)
+        assert db.execute("SELECT count(*) FROM failures WHERE error LIKE 'not inspected%'").fetchone()[0] == 2
+    assert err.count("changeover to tiles") == 1 and "Traceback" not in err
+
+
+def test_an_mqtt_command_changes_the_product_from_the_next_part(brick, tmp_path):
+    """A line controller publishes the new product on <topic>/recipe/set; the station answers at
+    once, and every part that lands after the answer is judged as the new recipe."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    import paho.mqtt.client as mqtt
+    from conftest import ROOT
+    from plc_servers import Mosquitto, Subscriber
+
+    data, drop = tmp_path / "data", tmp_path / "drop"
+    drop.mkdir()
+    run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=data)
+    run_cli("recipes", "add", "gravel", "--model", str(brick["other"]), data=data)
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    sub = Subscriber(broker.port, "line7/#")
+    (tmp_path / "outputs.json").write_text(json.dumps({"sinks": [
+        {"kind": "mqtt", "name": "mes", "port": broker.port, "topic": "line7", "commands": True}]}))
+    station = subprocess.Popen([sys.executable, "-m", "station", "run", f"watch:{drop}", "--recipe", "brick", "--data", str(data),
+                                "--outputs", str(tmp_path / "outputs.json"), "--limit", "6", "--json"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def until(what: str, done: Any) -> None:
+        deadline = time.monotonic() + 60
+        while not done():
+            assert station.poll() is None, station.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, what
+            time.sleep(0.05)
+
+    goods = {name: sorted((brick["root"] / name / "good" / "good").glob("*.png")) for name in ("brick", "gravel")}
+    try:
+        until("the station's MQTT status", lambda: any(m.get("state") == "online" for m in sub.on("/status")))
+        for i in range(3):
+            shutil.copy(goods["brick"][i], drop / f"a-{i}.png")
+        until("three verdicts", lambda: len(sub.on("/verdict")) == 3)
+        asker = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="line-controller")
+        asker.connect("127.0.0.1", broker.port)
+        asker.loop_start()
+        asker.publish("line7/recipe/set", json.dumps({"recipe": "gravel", "by": "mes"}), qos=1).wait_for_publish(10)
+        until("the station's answer", lambda: sub.on("/recipe/requested"))
+        asker.publish("line7/recipe/set", json.dumps({"recipe": "no such name!"}), qos=1).wait_for_publish(10)
+        until("the refusal of a bad name", lambda: len(sub.on("/recipe/requested")) == 2)
+        asker.loop_stop()
+        asker.disconnect()
+        for i in range(3):
+            shutil.copy(goods["gravel"][i], drop / f"b-{i}.png")
+        out, err = station.communicate(timeout=120)
+    finally:
+        station.kill()
+        sub.close()
+        broker.stop()
+    assert station.returncode == 0, err[-3000:]
+    answers = sub.on("/recipe/requested")
+    assert answers[0] == {"station": answers[0]["station"], "recipe": "gravel", "by": "mes"} and "error" in answers[1]
+    assert [m["recipe"] for m in sub.on("/verdict")] == ["brick"] * 3 + ["gravel"] * 3
+    assert [m["recipe"] for m in sub.on("/recipe")] == ["brick", "gravel"]
+    with sqlite3.connect(data / "station.db") as db:
+        rows = db.execute("SELECT origin, recipe FROM inspections ORDER BY id").fetchall()
+        how = db.execute("SELECT how, by FROM recipe_changes ORDER BY id").fetchall()
+    assert [r for _, r in rows] == ["brick"] * 3 + ["gravel"] * 3
+    assert how[-1] == ("mqtt", "mes")

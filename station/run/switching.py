@@ -1,0 +1,113 @@
+"""Between two parts, a run may take another model: the line promoted one, or the product changed.
+
+Both happen on the thread that feeds the pipeline, after the pipeline has finished and recorded
+every part before (a segment of the run ends; the next begins with the part that was held
+back). So every part is judged by one model and one recipe, the ones in force when it came.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from station.core.domain import Frame
+from station.core.errors import StationError
+from station.run.run_report import RunSummary, model_info
+
+if TYPE_CHECKING:
+    from station.protocols import InspectionModel, StationStore
+    from station.record.recorder import Recorder
+    from station.run.product import Product, Products, Wanted
+
+
+class InspectionRun(Protocol):
+    """What a switch touches of station.run.inspection_run.InspectionRun (named here, not
+    imported: the run imports this module)."""
+
+    model: "InspectionModel | None"
+    recorder: "Recorder | None"
+    store: "StationStore | None"
+    summary: RunSummary
+    options: Any  # RunOptions: data, device
+    products: "Products | None"
+    product: "Product | None"
+    station: str
+    _line: Any  # station.outputs.lineio.LineIO, when the run has outputs
+    _follower: Any  # station.line.line_registry.Follower, on a line
+    _backend: str | None
+
+    def _apply_threshold(self, value: float | None) -> None: ...
+
+
+def install(run: "InspectionRun", model: "InspectionModel", recipe: Any = None) -> None:
+    """`model` judges from the next part on: recorded under a new run row, told to the outputs."""
+    assert run.recorder is not None
+    previous = run.model
+    run.recorder.switch(model)
+    run.model = model
+    if recipe is not None:
+        run.recorder.recipe = (recipe.name, recipe.version)
+    if run._line is not None:
+        run._line.switch_model(model, recipe.name if recipe is not None else None)
+    s = run.summary
+    s.model = model_info(model)
+    s.run_id = run.recorder.run_id
+    s.switches.append({"from": previous.name if previous else None, "to": model.name, "version": model.version,
+                       "after": s.processed, **({"recipe": recipe.name} if recipe is not None else {})})
+
+
+def follow(run: "InspectionRun", promoted: Any, held: Frame | None) -> Frame | None:
+    """Follow a line promotion: fetch, load, and go on recording under a new run row."""
+    from station.line.line_registry import fetch, line_threshold
+    from station.model import load_model
+    from station.store.db import unavailable
+
+    assert run.store is not None and run._follower is not None
+    log = logging.getLogger("station.line")
+    try:
+        path = fetch(run.store, promoted, run.options.data)
+        model = load_model(str(path), run.options.data, device=run.options.device, backend=run._backend)
+    except StationError as exc:  # this station keeps the model it has; said, and looked at again later
+        log.error("the line promoted %s (%s), but it cannot be used here: %s", promoted.name, promoted.version, exc)
+        run._follower.version = promoted.version
+        return held
+    install(run, model)
+    run._follower.version = model.version
+    try:  # the new model's line-wide threshold, if one was set for it
+        change = line_threshold(run.store, model.version)
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        change = None  # the database is away: the next look picks it up
+    if change is not None:
+        run._follower.threshold_row = change[0]
+        run._apply_threshold(change[1])
+    log.info("switched to the line's model %s (%s) after %d parts", model.name, model.version, run.summary.processed)
+    return held
+
+
+def change(run: "InspectionRun", wanted: "Wanted", held: Frame | None) -> Frame | None:
+    """A changeover to another recipe. When it cannot be made (no such recipe, its model does
+    not load, its golden check refuses), the part the PLC announced as that product is not
+    judged at all: it fails as not inspected, with the reason. It is never judged by the old recipe."""
+    from station.model import load_model
+
+    assert run.store is not None and run.products is not None
+    log = logging.getLogger("station.recipe")
+    o = run.options
+    try:
+        recipe, model, ready = run.products.load(
+            wanted, run.store, run.station, lambda name: load_model(name, o.data, device=o.device, backend=run._backend))
+    except StationError as exc:
+        if run.products.refused.get(wanted.name) != str(exc):  # said once per product and reason, not once per part
+            log.error("changeover to %s (%s) refused: %s", wanted.name, wanted.how, exc)
+            run.products.refused[wanted.name] = str(exc)
+        if wanted.how == "plc" and held is not None:
+            return replace(held, refused=f"not inspected: product {wanted.name.lstrip('?')} cannot be judged here: {exc}")
+        return held
+    install(run, model, recipe)
+    run.product = ready
+    run.summary.recipe = {"name": recipe.name, "version": recipe.version, "golden": ready.golden_json}
+    log.info("changeover to %s (version %d, %s) after %d parts", recipe.name, recipe.version, wanted.how, run.summary.processed)
+    return held
