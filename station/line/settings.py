@@ -80,6 +80,7 @@ class Alarm:
 @dataclass
 class Floor:
     shifts: str = shifts.DEFAULT  # shift start times, station local time: the Live tab counts per shift
+    changeover_role: str = "operator"  # who may pick the product in the window: operator, inspector or engineer
 
 
 @dataclass
@@ -203,6 +204,8 @@ def _assign(settings: Settings, key: str, value: Any, where: str) -> None:
             shifts.parse(value)
         except StationError as exc:
             raise StationError(f"{where}{key}: {exc}") from None
+    if key == "floor.changeover_role" and value not in ("operator", "inspector", "engineer"):
+        raise StationError(f"{where}{key} must be operator, inspector or engineer, got {value!r}")
     if key == "inference.backend" and value not in BACKENDS:
         raise StationError(f"{where}{key} must be {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}, got {value!r}")
     lo, hi = LIMITS.get(key, (None, None))

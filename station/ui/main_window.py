@@ -21,6 +21,7 @@ from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner, plain
 from station.ui.context import Options, Presence
 from station.ui.linestatus import LineStatus, leftovers
+from station.ui.products import ProductPicker
 from station.ui.shiftcounter import ShiftCounter
 from station.ui.shortcuts import ViewKeys, shortcut
 from station.ui.tasks import Tasks, join_worker, start_worker
@@ -101,6 +102,8 @@ class MainWindow(QMainWindow):
                                        "H": self.live.heat_box.toggle})
         self.view_keys.add(self.review, self.review.key_slots)
         shopfloor.install(self)
+        self.products = ProductPicker(self)
+        self.products.refresh()
         self.shift = ShiftCounter(self)
         self.bell = AlarmBell(self)
         self._poll = QTimer(self)
@@ -207,6 +210,17 @@ class MainWindow(QMainWindow):
                               f"(started {run.started_at:%Y-%m-%d %H:%M} UTC). Inspect the rest?",
                               "Resume", lambda: self.start_source(run.source))
         self.db(stats.interrupted_run, offer)
+
+    def change_product(self, name: str, by: str) -> None:
+        """A changeover picked in the window: between two parts of the run, else for the next Start."""
+        if self.worker is not None:
+            self.worker.request_recipe(name, by)
+            return
+        from station.line import recipes
+        from station.line.settings import station_name
+
+        station = station_name(self.options.station, self.options.data)
+        self.db(lambda s: recipes.change_to(s, name, station, by, "operator"), write=True)
 
     def toggle_pause(self) -> None:
         if self.worker is not None:

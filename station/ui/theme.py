@@ -34,6 +34,7 @@ QLabel#bannerDetail {{ font-size: 26px; font-weight: 600; }}
 QLabel#big {{ font-size: 34px; font-weight: 700; }}
 QLabel#muted {{ color: #8b949e; }}
 QLabel#shift {{ font-size: 18px; font-weight: 600; }}
+QLabel#product {{ font-size: 40px; font-weight: 800; letter-spacing: 2px; }}
 QPushButton#diskWarning {{ color: black; background: #d29922; font-weight: 700; padding: 2px 8px; border-radius: 4px; }}
 QStatusBar QLabel {{ font-size: 14px; padding: 0 8px; }}
 """

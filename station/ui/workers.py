@@ -45,6 +45,7 @@ class LiveResult:
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
     not_kept: str | None = None  # judged, but the row (or the image) was not stored, and why
+    recipe: str | None = None  # the product it was judged as (station.line.recipes)
 
 
 class InspectionWorker(QObject):
@@ -70,6 +71,10 @@ class InspectionWorker(QObject):
 
     def pause(self, paused: bool) -> None:
         self.run_.pause(paused)
+
+    def request_recipe(self, name: str, by: str) -> None:
+        """The operator picked another product: it judges from the next part on."""
+        self.run_.request_recipe(name, "operator", by)
 
     @property
     def paused(self) -> bool:
@@ -99,7 +104,11 @@ class InspectionWorker(QObject):
                 now = time.monotonic()
                 self._first = now if self._first is None else self._first
                 self._times = self._times[-300:] + [now]
-                self.result.emit(_live(r, r.frame.read_at if r.frame.read_at is not None else now, tag))
+                # The product in force now is this part's: a changeover happens between two segments
+                # of results, on this thread.
+                product = run.products.current.name if run.products is not None and run.products.current is not None else None
+                self.result.emit(dataclasses.replace(_live(r, r.frame.read_at if r.frame.read_at is not None else now, tag),
+                                                     recipe=product))
         except StationError as exc:
             run.fail(str(exc))
             self.failed.emit(str(exc))

@@ -77,7 +77,11 @@ class SourceBar(QWidget):
         self.change_btn.setVisible(False)
         self.again = QCheckBox("Inspect again")
         self.again.setToolTip("Also judge and show parts this model already judged (their rows are not duplicated)")
-        for w in (self.kind, self.target, self.cameras, self.browse, self.change_btn, self.again, self.start_btn,
+        # The product (station.line.recipes): hidden until the station has recipes (station.ui.products).
+        self.product = QComboBox()
+        self.product.setToolTip("The product on the line: its model, threshold and masks judge from the next part on")
+        self.product.setVisible(False)
+        for w in (self.kind, self.target, self.cameras, self.browse, self.change_btn, self.again, self.product, self.start_btn,
                   self.pause_btn, self.stop_btn):
             lay.addWidget(w)
         lay.setStretch(1, 1)
@@ -166,6 +170,7 @@ class LiveView(QWidget):
     confirm = Signal(object)  # LiveResult
     wrong = Signal(object)  # LiveResult
     latency = Signal(float)  # ms from frame read to verdict painted
+    product_shown = Signal(str)  # the product of the part shown changed (a changeover took effect)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -173,6 +178,10 @@ class LiveView(QWidget):
         self.image = ImageView()
         self.image.placeholder = "Press Start (F5) to inspect"
         self.banner = VerdictLabel("READY")
+        self.product = QLabel("")  # the product judged, in large letters beside the verdict
+        self.product.setObjectName("product")
+        self.product.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.product.setVisible(False)
         self.detail = QLabel("")
         self.detail.setObjectName("bannerDetail")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -207,6 +216,7 @@ class LiveView(QWidget):
         buttons.addWidget(self.confirm_btn)
         buttons.addWidget(self.wrong_btn)
         side = QVBoxLayout()
+        side.addWidget(self.product)
         side.addWidget(self.banner, 1)
         side.addWidget(self.detail)
         side.addWidget(self.probs)
@@ -242,6 +252,13 @@ class LiveView(QWidget):
         self.image.painted.connect(self._painted)
         self._set_banner(None)
 
+    def set_product(self, name: str | None) -> None:
+        """The product the shown part was judged as; hidden on a station without recipes."""
+        self.product.setVisible(bool(name))
+        if name and self.product.text() != name.upper():
+            self.product_shown.emit(name)
+        self.product.setText((name or "").upper())
+
     def set_model(self, threshold: float, band: float | None) -> None:
         self.threshold = float(threshold)
         self.band = UNCERTAIN_BAND if band is None else float(band)
@@ -264,6 +281,7 @@ class LiveView(QWidget):
         """A new verdict from the worker. A frame that could not be judged clears the panel and
         says why: the previous part's PASS must not stand for this one."""
         self._add_history(r)
+        self.set_product(r.recipe)
         if r.error is not None:
             self.show_state("NOT INSPECTED", f"{Path(r.origin).name}: {r.error}")
             return
