@@ -153,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --base: L2 pull toward the parent's weights, so a few reviews correct it without forgetting (default 1; 0 = off)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
-    _common(p, db=False)
+    _recipe(p, "the product trained: fine-tune from its model (unless --base), and it judges with the new one unless that is worse")
+    _user(p)
+    _common(p)
 
     p = sub.add_parser("evaluate", help="score a model on DATA/<class>/*")
     p.add_argument("dataset", metavar="DATA")
@@ -178,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", choices=("auto", "on", "off"), default="auto",
                    help="registered golden template for a fixtured product (auto: used when the good parts register to one another)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
-    _common(p, db=False)
+    _recipe(p, "make (or point) this recipe at the new model: the product it judges, ready for run --recipe")
+    _user(p)
+    _common(p)
 
     p = sub.add_parser("grab", help="save N frames of a source (e.g. camera:0) as PNGs, to look over and teach from")
     p.add_argument("source", metavar="SRC", help="any source: DIR, watch:DIR, VIDEO, camera:N, rtsp://...")

@@ -37,7 +37,49 @@ def scope(args: argparse.Namespace, store: Any) -> str | None:
     return recipe.name if recipe is not None else None
 
 
-def _editor(args: argparse.Namespace) -> str:
+def before_pointing(args: argparse.Namespace) -> str:
+    """`--recipe NAME` on teach/train, checked first: a bad recipe name or a refused PIN is one
+    line before minutes of training, not after. Who changes the recipe ("" without --recipe)."""
+    if not args.recipe:
+        return ""
+    from station.core.labels import validate_label
+    from station.line.recipes import ALL
+
+    if args.recipe == ALL:
+        raise StationError(f"--recipe {ALL} judges no product: name the one this model is for")
+    validate_label(args.recipe)
+    return editor(args)
+
+
+def recipe_model(args: argparse.Namespace) -> str | None:
+    """`train --recipe NAME` without --base: the recipe's model, fine-tuned (None: no such recipe yet)."""
+    from station.line import recipes
+
+    store = _store(args)
+    try:
+        with store.session() as s:
+            found = [r for r in recipes.list_recipes(s) if r.name == args.recipe]
+    finally:
+        store.engine.dispose()
+    return found[0].model if found else None
+
+
+def point_recipe(args: argparse.Namespace, model_dir: str, by: str) -> dict[str, Any]:
+    """`teach`/`train --recipe NAME`: the new model registered, and recipe NAME made (or its
+    model set, as its next version) to judge with it. `by`: before_pointing(args)."""
+    from station.line import recipe_files, recipes
+
+    model = recipe_files.model_for(str(Path(model_dir).resolve()), args.data)
+    store = _store(args)
+    try:
+        with store.session.begin() as s:
+            return recipes.point(s, args.recipe, model, by, _station(args)).to_json()
+    finally:
+        store.engine.dispose()
+
+
+def editor(args: argparse.Namespace) -> str:
+    """Who changes a recipe: the signed-in engineer (PIN checked), else --user."""
     from station.commands.users import signed_in
 
     return signed_in(args, "changing recipes") or args.user or ""
@@ -106,7 +148,7 @@ def _act(args: argparse.Namespace, store: Any, station: str) -> dict[str, Any]:
         with store.session() as s:
             r = recipes.get(s, args.name)
         return recipe_files.export(r, store.blobs, args.data, Path(args.value))
-    by = _editor(args)
+    by = editor(args)
     with store.session.begin() as s:
         if args.action == "add":
             _need(args, "name")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from station.commands.output import Progress, emit_json
+from station.commands.recipes import before_pointing, point_recipe
 from station.core.errors import StationError
 from station.core.terminal import safe
 
@@ -13,14 +14,17 @@ from station.core.terminal import safe
 def cmd_teach(args: argparse.Namespace) -> int:
     from station.train.teach import teach
 
+    by = before_pointing(args)
     result = teach(args.good, args.out, bank=args.bank, seed=args.seed, name=args.name, progress=Progress(), size=args.size,
                    template_mode=args.template)
+    recipe = point_recipe(args, result.model, by) if args.recipe else None
     if args.json:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), **({"recipe": recipe} if recipe else {})})
     else:
         tmpl = "registered template: yes" if result.template else f"registered template: no ({result.template_note})"
         print(f"taught {result.model} from {result.images} good images: memory bank {result.memory_bank} patches, "
-              f"{tmpl}; {result.seconds} s; inspect with --model {result.model}")
+              f"{tmpl}; {result.seconds} s; " + (f"recipe {recipe['name']} (version {recipe['version']}) judges with it: "
+                                                  f"station run SRC --recipe {recipe['name']}" if recipe else f"inspect with --model {result.model}"))
     return 0
 
 

@@ -7,6 +7,7 @@ import sys
 
 from station.commands.inspection import backend_arg
 from station.commands.output import Progress, emit_json
+from station.commands.recipes import before_pointing, point_recipe, recipe_model
 from station.core.errors import StationError
 
 
@@ -27,14 +28,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg.epochs = args.epochs
     elif args.arch == "small_cnn":
         cfg.epochs = 25
+    by = before_pointing(args)
+    base_name = args.base or (recipe_model(args) if args.recipe else None)
     base = None
-    if args.base:
+    if base_name:
         from station.model.registry import resolve_model
 
-        base = str(resolve_model(args.base, args.data))
+        base = str(resolve_model(base_name, args.data))
     result = train(args.dataset, args.out, cfg, base=base, progress=Progress())
+    # A recipe judges with the new model only when it is not worse than the one it came from on
+    # reviews neither learned from (the same rule as promotion); otherwise it keeps its model.
+    worse = (result.get("comparison") or {}).get("verdict") == "worse"
+    recipe = point_recipe(args, args.out, by) if args.recipe and not worse else None
     if args.json:
-        emit_json(result)
+        emit_json({**result, **({"recipe": recipe} if recipe else {})})
     else:
         m = result["metrics"]
         print(f"trained {result['model']}: {len(result['classes'])} classes, val f1 {m['f1']:.4f}, threshold {result['threshold']:.3f}, {result['seconds']} s")
@@ -42,6 +49,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             cmp = result["comparison"]
             note = " (not offered for promotion; `station promote --force` overrides)" if cmp["verdict"] == "worse" else ""
             print(f"compared with its base: {cmp['reason']}{note}")
+        if recipe:
+            print(f"recipe {recipe['name']} (version {recipe['version']}) judges with it from its next load")
+        elif args.recipe:
+            print(f"recipe {args.recipe} keeps its model: the new one is worse")
     return 0
 
 

@@ -41,6 +41,7 @@ class RetrainResult:
     new: dict[str, Any]
     active: dict[str, Any]
     comparison: dict[str, Any] | None = None  # on held-out reviews (station.train.holdout)
+    recipe: str | None = None  # the product retrained: promoting points it at the new model
 
     @property
     def worse(self) -> bool:
@@ -50,7 +51,7 @@ class RetrainResult:
     def to_json(self) -> dict[str, Any]:
         return {"export": self.export.to_json(), "name": self.name, "path": self.path, "base": self.base,
                 "classes": list(self.classes), "seconds": self.seconds, "new": self.new, "active": self.active,
-                "comparison": self.comparison, "worse": self.worse}
+                "comparison": self.comparison, "worse": self.worse, "recipe": self.recipe}
 
 
 def export_dir(data: str | None = None) -> Path:
@@ -121,4 +122,5 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
         shutil.rmtree(out, ignore_errors=True)
         raise
     return RetrainResult(export=exported, name=name, path=str(out), base=base_name, classes=list(trained["classes"]),
-                         seconds=float(trained["seconds"]), new=new, active=active, comparison=trained.get("comparison"))
+                         seconds=float(trained["seconds"]), new=new, active=active, comparison=trained.get("comparison"),
+                         recipe=product.name if product is not None else None)

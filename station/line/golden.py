@@ -104,7 +104,7 @@ def apply(recipe: Recipe, model: InspectionModel) -> None:
     """The recipe's threshold and masks on a loaded model (its own threshold when none is set)."""
     if recipe.threshold is not None:
         model.threshold = recipe.threshold
-    model.set_masks([m.to_json() for m in recipe.masks])  # type: ignore[misc]
+    model.set_masks([m.to_json() for m in recipe.ignored()])  # type: ignore[misc]
 
 
 def check(recipe: Recipe, model: InspectionModel, blobs: BlobStore) -> GoldenReport:

@@ -82,6 +82,7 @@ class Recipe:
     source: str | None = None  # where `station run --recipe` reads when no source is given
     outputs: str | None = None  # the outputs file for this product (sinks, handshake)
     masks: tuple[Mask, ...] = ()
+    roi: Mask | None = None  # the area judged; outside it nothing raises an alarm (None: the whole image)
     golden: tuple[GoldenPart, ...] = ()
     golden_policy: str = "refuse"
     by: str = ""
@@ -90,7 +91,8 @@ class Recipe:
     def settings(self) -> dict[str, Any]:
         """What the database row keeps (name, version, by and at are columns of their own)."""
         return {"model": self.model, "threshold": self.threshold, "source": self.source, "outputs": self.outputs,
-                "masks": [m.to_json() for m in self.masks], "golden": [asdict(g) for g in self.golden],
+                "masks": [m.to_json() for m in self.masks], "roi": self.roi.to_json() if self.roi else None,
+                "golden": [asdict(g) for g in self.golden],
                 "golden_policy": self.golden_policy}
 
     def to_json(self) -> dict[str, Any]:
@@ -100,6 +102,15 @@ class Recipe:
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+    def ignored(self) -> tuple[Mask, ...]:
+        """Every area that never raises an alarm: the masks, and what lies outside the ROI."""
+        if self.roi is None:
+            return self.masks
+        r = self.roi
+        outside = [(0.0, 0.0, r.x, 1.0), (r.x + r.w, 0.0, 1.0 - r.x - r.w, 1.0),  # left, right
+                   (r.x, 0.0, r.w, r.y), (r.x, r.y + r.h, r.w, 1.0 - r.y - r.h)]  # above, below
+        return self.masks + tuple(Mask(*m) for m in outside if m[2] > 1e-9 and m[3] > 1e-9)
 
 
 def parse(name: str, settings: Any, version: int = 0, by: str = "", at: datetime | None = None) -> Recipe:
@@ -115,6 +126,7 @@ def parse(name: str, settings: Any, version: int = 0, by: str = "", at: datetime
         raise StationError(f"recipe {name!r} names no model")
     try:
         masks = tuple(Mask(*m) for m in settings.get("masks") or [])
+        roi = Mask(*settings["roi"]) if settings.get("roi") else None
         golden = tuple(GoldenPart(**g) for g in settings.get("golden") or [])
     except TypeError:
         raise StationError(f"recipe {name!r}: masks are [x, y, w, h]; golden parts are {{sha256, name, expected}}") from None
@@ -122,7 +134,7 @@ def parse(name: str, settings: Any, version: int = 0, by: str = "", at: datetime
     if policy not in POLICIES:
         raise StationError(f"recipe {name!r}: golden_policy is {' or '.join(POLICIES)}, not {policy!r}")
     return Recipe(name=name, model=model, version=version, threshold=_threshold(settings.get("threshold")),
-                  source=_text(settings.get("source")), outputs=_text(settings.get("outputs")), masks=masks,
+                  source=_text(settings.get("source")), outputs=_text(settings.get("outputs")), masks=masks, roi=roi,
                   golden=golden, golden_policy=policy, by=by, at=at)
 
 
@@ -189,7 +201,15 @@ def add(s: Session, name: str, model: str, by: str, station: str) -> Recipe:
     return save(s, Recipe(name=name, model=model), by, station, action="recipe_added")
 
 
-SETTABLE = ("model", "threshold", "source", "outputs", "masks", "golden_policy")
+def point(s: Session, name: str, model: str, by: str, station: str) -> Recipe:
+    """Recipe `name` judges with `model` from its next load: its next version (made when new).
+    Taught, trained and promoted models reach a product this way."""
+    if not s.scalar(select(func.count()).select_from(RecipeVersion).where(RecipeVersion.name == name)):
+        return add(s, name, model, by, station)
+    return save(s, replace(get(s, name), model=model), by, station)
+
+
+SETTABLE = ("model", "threshold", "source", "outputs", "masks", "roi", "golden_policy")
 
 
 def with_setting(recipe: Recipe, key: str, value: str) -> Recipe:
@@ -209,6 +229,11 @@ def with_setting(recipe: Recipe, key: str, value: str) -> Recipe:
             raise StationError(f"threshold: {value!r} is not a number") from None
     if key == "masks":
         return replace(recipe, masks=() if clear else parse_masks(value))
+    if key == "roi":
+        rois = () if clear else parse_masks(value)
+        if len(rois) > 1:
+            raise StationError("roi is one rectangle, x,y,w,h (for several areas to leave out, use masks)")
+        return replace(recipe, roi=rois[0] if rois else None)
     if key == "golden_policy":
         if value not in POLICIES:
             raise StationError(f"golden_policy is {' or '.join(POLICIES)}, not {value!r}")

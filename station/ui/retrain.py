@@ -178,8 +178,8 @@ class RetrainDialog(QDialog):
         self.window_.show_message(f"Retraining done: {result.name} is ready to compare and promote in the Retrain window")
         ex = result.export
         self.stage.setStyleSheet("")
-        self.stage.setText(f"{result.name}: {ex.train} train + {ex.val} val images, classes {', '.join(result.classes)}, "
-                           f"trained in {result.seconds:.0f} s from {result.base}")
+        self.stage.setText(f"{result.name}: {ex.train} train + {ex.val} val images" + (f" of {result.recipe}" if result.recipe else "")
+                           + f", classes {', '.join(result.classes)}, trained in {result.seconds:.0f} s from {result.base}")
         for col, scores in enumerate((result.active, result.new)):
             for row, metric in enumerate(METRICS):
                 v = scores.get(metric)
@@ -239,23 +239,34 @@ class RetrainDialog(QDialog):
                 self.stage.setText("not promoted: the active model is unchanged")
                 return
         else:
-            answer = QMessageBox.question(self, "Promote", f"Make {name} the active model for every next Start?")
+            what = f"the model recipe {self.outcome.recipe} judges with" if self.outcome.recipe else "the active model"
+            answer = QMessageBox.question(self, "Promote", f"Make {name} {what} from the next Start?")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        path, data = self.outcome.path, self.window_.options.data
+        path, data, product = self.outcome.path, self.window_.options.data, self.outcome.recipe
         self.window_.options.model = None
+        station = station_name(self.window_.options.station, data)
+
+        def work() -> tuple:
+            out = promote_model(str(path), data, self.window_.store(), as_name=name, by=by, reason=reason.strip(), station=station)
+            if product:  # the product retrained judges with it; the line loads a recipe's model, not the active one
+                from station.line import recipes
+
+                with self.window_.store().session.begin() as s:
+                    recipes.point(s, product, out[0], by, station)
+            return out
 
         def done(out: tuple) -> None:
             registered = out[0]
-            self.window_.audit(by, "promote", {"model": registered, "reason": reason.strip()})
-            self.window_.show_message(f"{registered} is now the active model; it inspects from the next Start")
+            self.window_.audit(by, "promote", {"model": registered, "reason": reason.strip(), "recipe": product})
+            what = f"the model recipe {product} judges with" if product else "the active model"
+            self.window_.show_message(f"{registered} is now {what}; it inspects from the next Start")
             self.window_.models.refresh()
             self.promote_btn.setEnabled(False)
             self.model_name.setEnabled(False)
             self.stage.setText(f"promoted {registered}")
 
-        self.window_.tasks.submit(lambda: promote_model(str(path), data, self.window_.store(), as_name=name, by=by, reason=reason.strip(),
-                                                        station=station_name(self.window_.options.station, data)), done, self._failed)
+        self.window_.tasks.submit(work, done, self._failed)
 
     def _checked_name(self) -> str | None:
         """The typed name, as the registry will store it; None (said in the dialog) when it is
