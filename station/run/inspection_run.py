@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from station.core.domain import Frame, Result
@@ -83,15 +84,18 @@ def run_options(source: str, given: Any, **run: Any) -> RunOptions:
 
 
 class InspectionRun:
-    def __init__(self, options: RunOptions, model_factory: Callable[[], "InspectionModel"] | None = None) -> None:
+    def __init__(self, options: RunOptions, model_factory: Callable[[], "InspectionModel"] | None = None,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
         """`model_factory` replaces loading `options.model` (bench passes the model it already
-        holds; tests pass a deliberately slow one)."""
+        holds; tests pass a deliberately slow one). `clock`: the time of day the shift starts
+        are read against (a test's night passes in a moment)."""
         if options.limit is not None and options.limit < 1:
             raise StationError("--limit must be at least 1")
         if options.batch_size < 1:
             raise StationError("--batch-size must be at least 1")
         self.options = options
         self._model_factory = model_factory
+        self._clock = clock
         self._stop = threading.Event()
         self._paused = threading.Event()
         self.model: InspectionModel | None = None
@@ -177,7 +181,7 @@ class InspectionRun:
         self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=o.device, backend=backend)
         tune_cpu()
         m = self.model
-        self.products = product.Products(recipe)
+        self.products = product.Products(recipe, settings.floor.shifts, self._clock)
         if recipe is not None:
             self.product = product.prepare(recipe, m, store, station, o.user or "")
             self.products.keep(m)
@@ -257,6 +261,8 @@ class InspectionRun:
             if frame.refused is None and self.products is not None and (wanted := self.products.due(frame)) is not None:
                 self._promoted, self._held_frame = wanted, frame  # a changeover: a new recipe from this part on
                 return
+            if frame.refused is None and self.products is not None and self.products.blocked:
+                frame = dataclasses.replace(frame, refused=self.products.blocked)  # failed, never judged unchecked
             if self._follower is not None and (promoted := self._follower.due()) is not None:
                 self._promoted, self._held_frame = promoted, frame
                 return

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from station.core.domain import Frame
@@ -110,14 +111,23 @@ class Wanted:
 class Products:
     """The run's product and the changeovers asked for while it runs. `request` may be called
     from any thread (the window, an MQTT command); a PLC's product code rides on each frame.
-    The run looks between two parts, so no part is judged half by one recipe and half by another."""
+    The run looks between two parts, so no part is judged half by one recipe and half by another.
 
-    def __init__(self, current: Recipe | None) -> None:
+    A recipe with golden parts is checked again at each shift start (setting floor.shifts): a
+    lens knocked during the night, a light that aged, are found before the morning's parts. When
+    that check refuses, `blocked` says why and every part fails as not inspected, until a check
+    passes (the operator asks for the product again) or another product is asked for."""
+
+    def __init__(self, current: Recipe | None, shift_starts: str = "06:00,14:00,22:00",
+                 clock: Callable[[], datetime] = datetime.now) -> None:
         self.current = current
         self._asked: Wanted | None = None
         self._lock = threading.Lock()
         self.refused: dict[str, str] = {}  # product -> why it cannot be judged here (said once per product)
         self._loaded: dict[tuple[str, int], InspectionModel] = {}  # (recipe, version) -> its model, applied
+        self.blocked: str | None = None  # the shift-start golden check refused: no part is judged
+        self._starts, self._clock = shift_starts, clock
+        self._shift_end = self._end_of_shift()
 
     def keep(self, model: "InspectionModel") -> None:
         """The model the run opened with, kept for a changeover back to its recipe."""
@@ -129,14 +139,34 @@ class Products:
             self._asked = Wanted(name, how, by)
 
     def due(self, frame: Frame) -> Wanted | None:
-        """The changeover this frame needs before it is judged, if any."""
-        if frame.product is not None:
-            return None if self.current is not None and frame.product == self.current.name else Wanted(frame.product, "plc")
+        """The changeover (or golden check) this frame needs before it is judged, if any."""
+        if frame.product is not None and (self.current is None or frame.product != self.current.name):
+            return Wanted(frame.product, "plc")
         with self._lock:
             asked, self._asked = self._asked, None
-        if asked is None or (self.current is not None and asked.name == self.current.name):
+        if asked is not None:
+            same = self.current is not None and asked.name == self.current.name
+            if same and self.blocked:
+                return asked  # the cause put right: check again
+            if not same and frame.product is None:  # with a PLC, its product code decides
+                return asked
+        return self._shift_started()
+
+    def _shift_started(self) -> Wanted | None:
+        if self._shift_end is None or self.blocked or self.current is None:
             return None
-        return asked
+        if self._clock().astimezone() < self._shift_end:
+            return None
+        self._shift_end = self._end_of_shift()
+        return Wanted(self.current.name, "shift")
+
+    def _end_of_shift(self) -> datetime | None:
+        """When the next golden check is due: the end of this shift (None: nothing to check)."""
+        if self.current is None or not self.current.golden:
+            return None
+        from station.core import shifts
+
+        return shifts.current(self._starts, self._clock()).end
 
     def load(self, wanted: Wanted, store: "StationStore", station: str,
              load: Callable[[str], "InspectionModel"]) -> tuple[Recipe, "InspectionModel", Product]:
@@ -152,10 +182,13 @@ class Products:
         model = self._loaded.get(key) or load(recipe.model)
         ready = prepare(recipe, model, store, station, wanted.by)
         self._loaded[key] = model
-        with store.session.begin() as s:
-            recipe = recipes.change_to(s, recipe.name, station, wanted.by, wanted.how)
+        if self.current is None or (self.current.name, self.current.version) != key:  # a check again is no changeover
+            with store.session.begin() as s:
+                recipe = recipes.change_to(s, recipe.name, station, wanted.by, wanted.how)
         self.current = recipe
+        self.blocked = None
         self.refused.pop(recipe.name, None)
+        self._shift_end = self._end_of_shift()
         return recipe, model, ready
 
 

@@ -103,11 +103,17 @@ def change(run: "InspectionRun", wanted: "Wanted", held: Frame | None) -> Frame 
         if run.products.refused.get(wanted.name) != str(exc):  # said once per product and reason, not once per part
             log.error("changeover to %s (%s) refused: %s", wanted.name, wanted.how, exc)
             run.products.refused[wanted.name] = str(exc)
+        current = run.products.current
+        if wanted.how == "shift" or (run.products.blocked and current is not None and wanted.name == current.name):
+            run.products.blocked = f"not inspected: golden check at shift start: {exc}; start again once it is put right"
         if wanted.how == "plc" and held is not None:
             return replace(held, refused=f"not inspected: product {wanted.name.lstrip('?')} cannot be judged here: {exc}")
         return held
     install(run, model, recipe)
     run.product = ready
     run.summary.recipe = {"name": recipe.name, "version": recipe.version, "golden": ready.golden_json}
-    log.info("changeover to %s (version %d, %s) after %d parts", recipe.name, recipe.version, wanted.how, run.summary.processed)
+    if wanted.how == "shift":
+        log.info("golden check at shift start passed for %s (version %d)", recipe.name, recipe.version)
+    else:
+        log.info("changeover to %s (version %d, %s) after %d parts", recipe.name, recipe.version, wanted.how, run.summary.processed)
     return held
