@@ -4,6 +4,7 @@ operator mid-run (a changeover between two parts), with a real worker and a real
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import run_cli
@@ -44,6 +45,16 @@ def test_the_operator_picks_the_product_and_the_next_parts_are_judged_as_it(qtbo
             shutil.copy(p, drop / f"b-{p.name}")
         qtbot.waitUntil(lambda: w.live.history.count() == 4, timeout=60_000)
         assert w.live.product.text() == "BETA" and box.currentText() == "beta"
+        w.stop_source()
+        qtbot.waitUntil(lambda: w.worker is None, timeout=60_000)
+
+        # The Review tab keeps to the product on the line; "all products" shows every one.
+        w.tabs.setCurrentWidget(w.review)
+        products = w.review.filter_bar.recipe
+        qtbot.waitUntil(lambda: products.isVisible() and products.currentText() == "beta", timeout=10_000)
+        assert sorted(Path(i["origin"]).name[:2] for i in w.review.items) == ["b-", "b-"]
+        products.setCurrentIndex(products.findText("all products"))
+        qtbot.waitUntil(lambda: len(w.review.items) == 4, timeout=10_000)
     finally:
         w.close()
     judged = [r for (r,) in rows(data_dir, "SELECT recipe FROM inspections ORDER BY id")]

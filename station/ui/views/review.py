@@ -27,11 +27,12 @@ from PySide6.QtWidgets import (
 
 from station.core.domain import ReviewRecord
 from station.core.labels import GOOD
+from station.line.settings import station_name
 from station.ui.context import StationContext
 from station.ui.dialogs import ask
 from station.ui.imageview import ImageView
 from station.ui.tasks import Tasks
-from station.ui.views.review_filters import QUEUE_ORDER, ReviewFilters, refill
+from station.ui.views.review_filters import QUEUE_ORDER, ReviewFilters, fill_recipes, recipe_scope, refill
 from station.ui.views.review_grid import BulkGrid
 from station.ui.views.review_groups import PageGrouper
 
@@ -64,9 +65,9 @@ class ReviewView(QWidget):
             f.order, f.verdict, f.predicted, f.run, f.station, f.since, f.origin)
         self.bulk = QCheckBox("Grid  [B]")
         bar = QHBoxLayout()
-        for w in (self.order, self.verdict, self.predicted, self.run, self.station, self.since, self.origin, self.bulk):
+        for w in (self.order, f.recipe, self.verdict, self.predicted, self.run, self.station, self.since, self.origin, self.bulk):
             bar.addWidget(w)
-        bar.setStretch(6, 1)
+        bar.setStretch(7, 1)
 
         self.image = ImageView()
         self.image.placeholder = "The review queue is empty"
@@ -120,21 +121,20 @@ class ReviewView(QWidget):
         self.key_slots = keys  # the window sends them here whatever has focus (ui.shortcuts.ViewKeys)
 
     # -- the queue --------------------------------------------------------------------------------------------
-    def filters(self) -> dict[str, Any]:
-        return self.filter_bar.values()
-
     def refresh(self) -> None:
         from station.store import conflicts, repo, stats
 
-        order, filters = self.order.currentData(), self.filters()
+        order, filters = self.order.currentData(), self.filter_bar.values()
         order = QUEUE_ORDER.get(order, order)
 
         def read(s):
+            scope = recipe_scope(s, filters["recipe"], station_name(self.window_.options.station, self.window_.options.data))
+            filters["recipe"] = scope[0]
             rows = repo.queue(s, order, PAGE, **filters)
             same = conflicts.labels_of(s, [r.sha256 for r in rows])
             items = [{**repo.as_dict(r), "same_image_labels": same.get(r.sha256, {})} for r in rows]
             return {"items": items, "labels": repo.known_labels(s), "keys": repo.label_keys(s), "runs": stats.runs(s, 50),
-                    "total": repo.queue_size(s, order, **filters), "stations": stats.stations(s)}
+                    "total": repo.queue_size(s, order, **filters), "stations": stats.stations(s), "recipes": scope}
 
         self.window_.db(read, self._loaded)
 
@@ -148,6 +148,7 @@ class ReviewView(QWidget):
         refill(self.run, "all runs", [(f"run {r['id']} · {Path(r['source']).name or r['source']}", r["id"]) for r in data["runs"]])
         refill(self.station, "all stations", [(n, n) for n in data["stations"]])
         self.station.setVisible(len(data["stations"]) > 1)
+        fill_recipes(self.filter_bar, data["recipes"][1], data["recipes"][0])
         self._show_keys()
         self.grouper.forget()
         if self.order.currentData() == "groups" and self.items:  # grouped by likeness; then one key names a group

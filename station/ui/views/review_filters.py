@@ -1,4 +1,4 @@
-"""The review queue's filter bar: order, verdict, prediction, run, station, age and origin."""
+"""The review queue's filter bar: order, product, verdict, prediction, run, station, age and origin."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ class ReviewFilters:
             self.verdict.addItem(text, verdict)
         self.predicted.addItem("any prediction", None)
         self.run, self.station = QComboBox(), QComboBox()  # station: a line's stations (hidden on a PC alone)
+        # The product (station.line.recipes): the station's active one until the inspector picks
+        # another or "all products"; hidden on a station without recipes.
+        self.recipe = QComboBox()
+        self.recipe.hide()
+        self._recipes_seen = False
         self.run.addItem("all runs", None)
         self.station.hide()
         self.since = QComboBox()
@@ -33,7 +38,7 @@ class ReviewFilters:
             self.since.addItem(text, delta)
         self.origin = QLineEdit()
         self.origin.setPlaceholderText("origin contains…")
-        self.combos = (self.order, self.verdict, self.predicted, self.run, self.station, self.since)
+        self.combos = (self.order, self.recipe, self.verdict, self.predicted, self.run, self.station, self.since)
         for combo in self.combos:
             combo.currentIndexChanged.connect(lambda _: changed())
         self.origin.returnPressed.connect(changed)  # Enter here filters, and labels nothing
@@ -42,7 +47,31 @@ class ReviewFilters:
         delta = self.since.currentData()
         return {"verdict": self.verdict.currentData(), "predicted": self.predicted.currentData(), "run_id": self.run.currentData(),
                 "station": self.station.currentData(), "origin_like": self.origin.text().strip() or None,
+                "recipe": self.recipe.currentData() if self._recipes_seen else ACTIVE,
                 "since": datetime.now(UTC) - delta if delta else None}
+
+
+ACTIVE = object()  # before the recipes are read: the station's active one (resolved on the tasks thread)
+
+
+def recipe_scope(s: Any, wanted: Any, station: str) -> tuple[str | None, list[str], str | None]:
+    """On the tasks thread: the recipe the queue keeps to (`wanted`, or the active one for
+    ACTIVE), every recipe's name, and the active one."""
+    from station.line import recipes
+
+    active = recipes.active(s, station)
+    names = [r.name for r in recipes.list_recipes(s)]
+    scope = (active.name if active is not None else None) if wanted is ACTIVE else wanted
+    return scope, names, active.name if active is not None else None
+
+
+def fill_recipes(bar: "ReviewFilters", names: list[str], scope: str | None) -> None:
+    refill(bar.recipe, "all products", [(n, n) for n in names])
+    bar.recipe.blockSignals(True)
+    bar.recipe.setCurrentIndex(max(0, bar.recipe.findData(scope)))
+    bar.recipe.blockSignals(False)
+    bar.recipe.setVisible(bool(names))
+    bar._recipes_seen = True
 
 
 def refill(combo: QComboBox, any_text: str, entries: list[tuple[str, Any]]) -> None:
