@@ -73,6 +73,13 @@ def test_a_mask_hides_a_drawn_defect_and_the_same_defect_outside_it_fails(brick,
     assert after["bottom-right.png"][0] == "fail", "the same defect outside the mask still fails"
     assert after["plain.png"][0] == "pass" and after["plain.png"][2] == 2  # stamped with the recipe's version
 
+    data3 = tmp_path / "data3"  # a region of interest: only the bottom right is judged
+    run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=data3)
+    run_cli("recipes", "set", "brick", "roi", "0.5,0.5,0.5,0.5", data=data3)
+    run_json("run", str(tmp_path / "parts"), "--recipe", "brick", data=data3)
+    roi = _verdicts(data3)
+    assert (roi["top-left.png"][0], roi["bottom-right.png"][0], roi["plain.png"][0]) == ("pass", "fail", "pass")
+
     bad = run_cli("recipes", "set", "brick", "masks", "0.8,0.1,0.3,0.3", data=data2, check=False)
     assert bad.returncode == 2 and "not inside the image" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     classifier = run_cli("recipes", "add", "demo", "--model", "default", data=data2)
@@ -328,3 +335,114 @@ def test_an_mqtt_command_changes_the_product_from_the_next_part(brick, tmp_path)
         how = db.execute("SELECT how, by FROM recipe_changes ORDER BY id").fetchall()
     assert [r for _, r in rows] == ["brick"] * 3 + ["gravel"] * 3
     assert how[-1] == ("mqtt", "mes")
+
+
+def test_teach_makes_a_recipe_and_teaching_again_is_its_next_version(brick, tmp_path):
+    data = tmp_path / "data"
+    good = brick["line"] / "good" / "good"
+    first = run_json("teach", str(good), "--out", str(tmp_path / "m1"), "--recipe", "tile", data=data)
+    assert first["recipe"]["name"] == "tile" and first["recipe"]["version"] == 1 and first["recipe"]["model"] == "m1"
+    again = run_json("teach", str(good), "--out", str(tmp_path / "m2"), "--recipe", "tile", "--seed", "1", data=data)
+    assert again["recipe"]["version"] == 2 and again["recipe"]["model"] == "m2"
+    listed = run_json("recipes", "list", data=data)
+    assert [(r["name"], r["model"], r["version"]) for r in listed] == [("tile", "m2", 2)]
+    bad = run_cli("teach", str(good), "--out", str(tmp_path / "m3"), "--recipe", "Bad Name", data=data, check=False)
+    assert bad.returncode == 2 and not (tmp_path / "m3").exists(), "a bad recipe name is refused before teaching"
+
+
+def test_retrain_and_train_of_one_recipe_learn_only_its_reviews(tmp_path, demo_images):
+    """Two products judged by the same model: Retrain of one exports and learns only its own
+    reviews, and `train --recipe` points that product (and no other) at the new model."""
+    from station.learn.retrain import export_dir, retrain
+
+    data = tmp_path / "data"
+    halves = {"left": tmp_path / "left", "right": tmp_path / "right"}
+    for i, f in enumerate(sorted(demo_images.rglob("*.png"))):
+        dest = halves["left" if i % 2 else "right"] / f.parent.name
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / f.name).write_bytes(f.read_bytes())
+    for name, folder in halves.items():
+        run_cli("recipes", "add", name, "--model", "default", data=data)
+        run_json("run", str(folder), "--recipe", name, data=data)
+    for item in run_json("queue", "--recipe", "all", "--limit", "100", data=data):
+        run_cli("label", str(item["id"]), Path(item["origin"]).parent.name, "--by", "ines", data=data)
+
+    result = retrain(str(data), epochs=2)  # the station's product: the last one run
+    assert result.recipe == "right"
+    with open(export_dir(str(data)) / "manifest.csv", newline="") as f:
+        origins = [row["origin"] for row in csv.DictReader(f)]
+    right = len(list(halves["right"].rglob("*.png")))
+    assert len(origins) == result.export.train + result.export.val == right
+    assert all(str(halves["right"]) in o for o in origins), "no part of the other product"
+
+    trained = run_json("train", str(export_dir(str(data))), "--recipe", "right", "--out", str(tmp_path / "m-right"),
+                       "--epochs", "2", data=data)
+    listed = {r["name"]: r for r in run_json("recipes", "list", data=data)}
+    assert listed["left"]["model"] == "default" and listed["left"]["version"] == 1, "the other product is untouched"
+    if (trained.get("comparison") or {}).get("verdict") == "worse":
+        assert "recipe" not in trained and listed["right"]["model"] == "default"
+    else:
+        assert trained["recipe"]["name"] == "right" and (listed["right"]["model"], listed["right"]["version"]) == ("m-right", 2)
+
+    mixed = retrain(str(data), epochs=2, recipe="all")  # mixing products only when asked
+    assert mixed.recipe is None and mixed.export.train + mixed.export.val == len(list(demo_images.rglob("*.png")))
+    refused = run_cli("train", str(export_dir(str(data))), "--recipe", "all", "--out", str(tmp_path / "m-all"), data=data, check=False)
+    assert refused.returncode == 2 and "name the one" in refused.stderr and not (tmp_path / "m-all").exists()
+
+
+def test_golden_check_at_each_shift_start_and_a_refusal_fails_every_part_until_started_again(brick, tmp_path):
+    """The run's clock is the test's: the night passes between two parts. The check at the next
+    shift passes; after the recipe's model is swapped, the one after refuses, and from then on
+    no part is judged (each fails as not inspected, so the reject gate takes it)."""
+    import shutil
+    import threading
+    from datetime import datetime, timedelta
+
+    from station.run.inspection_run import InspectionRun, RunOptions
+
+    data, hot = tmp_path / "data", tmp_path / "hot"
+    hot.mkdir()
+    test = brick["line"] / "test"
+    run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=data)
+    run_cli("recipes", "golden", "brick", "pass", *map(str, sorted((test / "good").glob("*.png"))[:3]), data=data)
+    run_cli("recipes", "golden", "brick", "fail", *map(str, sorted((test / "scratch").glob("*.png"))[:1]), data=data)
+    run_cli("settings", "floor.shifts", "06:00,18:00", data=data)
+    now = [datetime(2026, 12, 7, 7, 0).astimezone()]
+    results: list = []
+    run = InspectionRun(RunOptions(source=f"watch:{hot}", data=str(data), recipe="brick", upkeep=False, skip_inspected=False),
+                        clock=lambda: now[0])
+
+    def go() -> None:
+        with run:
+            run.open()
+            results.extend(run.results())
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    parts = sorted((brick["line"] / "good" / "good").glob("*.png"))[:9]
+    try:
+        for shift, batch in enumerate((parts[:3], parts[3:6], parts[6:9])):
+            if shift == 2:
+                run_cli("recipes", "set", "brick", "model", str(brick["other"]), data=data)  # swapped in the night
+            now[0] += timedelta(hours=12 if shift else 0)
+            for p in batch:
+                shutil.copy(p, hot / f"{shift}-{p.name}")
+            _wait(lambda n=3 * (shift + 1): len(results) == n or not thread.is_alive())
+    finally:
+        run.stop()
+        thread.join(timeout=120)
+    verdicts = [(Path(r.frame.origin).name[0], r.error) for r in results]
+    assert [s for s, e in verdicts if e is None] == ["0"] * 3 + ["1"] * 3, "the first two shifts judge every part"
+    refused = [e for s, e in verdicts if s == "2"]
+    assert len(refused) == 3 and all("golden check at shift start" in e and "golden check of brick failed" in e for e in refused)
+    with sqlite3.connect(data / "station.db") as db:
+        checks = [json.loads(d)["passed"] for (d,) in db.execute("SELECT detail FROM audit WHERE action = 'golden_check' ORDER BY id")]
+    assert checks == [True, True, False], "at the start, at the next shift, and the refusal: each recorded"
+
+
+def _wait(done, timeout: float = 120.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.1)
