@@ -146,6 +146,9 @@ class TriggeredSource(Source):
         super().__init__()
         self.hs, self.inner = hs, inner
         self.status = inner.status  # the camera's state is the run's state
+        # Called with each part's product before its frame is taken: the run sets the camera as
+        # that product's recipe says (exposure, gain), so the frame is taken the way it is judged.
+        self.tune: Callable[[str], None] | None = None
 
     def __iter__(self) -> Iterator[Frame]:
         hs, stop = self.hs, self.should_stop
@@ -173,12 +176,14 @@ class TriggeredSource(Source):
                 seq = hs.parts + 1
                 hs.write({"ready": False, "busy": True}, stop)
                 code = hs.io(hs.link.read_product, stop) if hs.cfg.products else 0  # read with the Trigger: this part's product
+                product = (hs.cfg.products.get(str(code), f"?{code}") if code else "?0") if hs.cfg.products else None
+                if product is not None and self.tune is not None:
+                    self.tune(product)
                 self.inner.arm()
                 frame = next(frames, None)
                 if frame is None:
                     log.warning("the source ended while the PLC waited for part %d", seq)
                     return
-                product = (hs.cfg.products.get(str(code), f"?{code}") if code else "?0") if hs.cfg.products else None
                 yield replace(frame, trigger=seq, live=True, product=product)
                 message = self._verdict(seq, stop)
                 # product_ack: the code of the recipe that judged this part; 0 when none judged it

@@ -100,6 +100,7 @@ class InspectionRun:
         self._paused = threading.Event()
         self.model: InspectionModel | None = None
         self.source: FrameSource | None = None
+        self.camera: Any = None  # the source as opened, before a PLC's gate (station.run.switching.tune)
         self.store: Store | None = None
         self.recorder: Recorder | None = None
         self.guard: DiskGuard | None = None
@@ -153,7 +154,7 @@ class InspectionRun:
         from station.model import load_model
         from station.outputs.config import load_for_run
         from station.record.recorder import Recorder
-        from station.run import product
+        from station.run import product, switching
         from station.sources import open_source
         from station.store.db import open_store
 
@@ -195,7 +196,9 @@ class InspectionRun:
             if not store.offline and (change := line_threshold(store, m.version)) is not None:
                 self._follower.threshold_row = change[0]
                 self._apply_threshold(change[1])
-        self.source = open_source(o.source, should_stop=self._should_stop)
+        self.source = self.camera = open_source(o.source, should_stop=self._should_stop)
+        if recipe is not None:
+            switching.tune(self, recipe.source)  # the product's exposure and gain when it names this camera
         self.guard = DiskGuard(store_volumes(store), settings.disk)
         self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard, station=station,
                                             recipe=(recipe.name, recipe.version) if recipe else None)
@@ -214,6 +217,8 @@ class InspectionRun:
             self._line.on_recipe(self.request_recipe)
             self.source = self._line.gate(self.source)
             self.source.should_stop = self._should_stop
+            if hasattr(self.source, "tune"):  # under a PLC: set before each part's frame is taken
+                self.source.tune = lambda name: switching.tune_for(self, name)
         if o.upkeep:
             from station.upkeep.periodic import Upkeep, UpkeepThread
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,6 +41,7 @@ class RunOptions(Protocol):
 class Product:
     recipe: Recipe
     golden: golden.GoldenReport | None  # None: the recipe has no golden parts
+    retuned: bool = False  # the camera's settings changed with it (a frame taken before is not its)
 
     @property
     def golden_json(self) -> dict[str, Any] | None:
@@ -126,6 +127,7 @@ class Products:
         self.refused: dict[str, str] = {}  # product -> why it cannot be judged here (said once per product)
         self._loaded: dict[tuple[str, int], InspectionModel] = {}  # (recipe, version) -> its model, applied
         self.blocked: str | None = None  # the shift-start golden check refused: no part is judged
+        self.sources: dict[str, str | None] = {current.name: current.source} if current is not None else {}
         self._starts, self._clock = shift_starts, clock
         self._shift_end = self._end_of_shift()
 
@@ -152,6 +154,14 @@ class Products:
                 return asked
         return self._shift_started()
 
+    def source_of(self, name: str, store: "StationStore") -> str | None:
+        """Recipe `name`'s source (its camera settings), read once; None for an unknown product."""
+        if name not in self.sources:
+            with store.session() as s:
+                found = [r for r in recipes.list_recipes(s) if r.name == name]
+            self.sources[name] = found[0].source if found else None
+        return self.sources[name]
+
     def _shift_started(self) -> Wanted | None:
         if self._shift_end is None or self.blocked or self.current is None:
             return None
@@ -168,10 +178,11 @@ class Products:
 
         return shifts.current(self._starts, self._clock()).end
 
-    def load(self, wanted: Wanted, store: "StationStore", station: str,
-             load: Callable[[str], "InspectionModel"]) -> tuple[Recipe, "InspectionModel", Product]:
-        """The new recipe's model, ready (recipe applied, golden check passed or allowed);
-        recorded as a changeover. Raises StationError with one line when it cannot be had."""
+    def load(self, wanted: Wanted, store: "StationStore", station: str, load: Callable[[str], "InspectionModel"],
+             tune: Callable[[Recipe], bool] = lambda recipe: False) -> tuple[Recipe, "InspectionModel", Product]:
+        """The new recipe's model, ready (recipe applied, golden check passed or allowed), and the
+        camera set as it says (`tune`); recorded as a changeover. Raises StationError with one
+        line when it cannot be had."""
         if wanted.name.startswith(UNKNOWN):
             raise StationError(f"product code {wanted.name[len(UNKNOWN):]} is not mapped to a recipe (the outputs file's handshake.products)")
         with store.session() as s:
@@ -182,6 +193,9 @@ class Products:
         model = self._loaded.get(key) or load(recipe.model)
         ready = prepare(recipe, model, store, station, wanted.by)
         self._loaded[key] = model
+        self.sources[recipe.name] = recipe.source
+        if tune(recipe):
+            ready = replace(ready, retuned=True)
         if self.current is None or (self.current.name, self.current.version) != key:  # a check again is no changeover
             with store.session.begin() as s:
                 recipe = recipes.change_to(s, recipe.name, station, wanted.by, wanted.how)

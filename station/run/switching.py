@@ -28,6 +28,7 @@ class InspectionRun(Protocol):
     model: "InspectionModel | None"
     recorder: "Recorder | None"
     store: "StationStore | None"
+    camera: Any  # the source the run opened, before a PLC's gate: its settings change with a recipe
     summary: RunSummary
     options: Any  # RunOptions: data, device
     products: "Products | None"
@@ -87,6 +88,32 @@ def follow(run: "InspectionRun", promoted: Any, held: Frame | None) -> Frame | N
     return held
 
 
+def tune(run: "InspectionRun", source: str | None) -> bool:
+    """A recipe's camera settings (exposure, gain) on the run's camera, when the recipe's source
+    names the same camera; True when any changed. Another source is not switched to mid-run:
+    the run reads what it was started on."""
+    from station.sources.spec import parse_spec
+
+    if not source or run.camera is None:
+        return False
+    mine, theirs = parse_spec(run.options.source), parse_spec(source)
+    if (mine.kind, mine.target.partition("?")[0]) != (theirs.kind, theirs.target.partition("?")[0]):
+        return False
+    return bool(run.camera.retune(theirs.target))
+
+
+def tune_for(run: "InspectionRun", product: str) -> None:
+    """Before a PLC's part is taken: the camera as its product's recipe says. A setting the
+    camera refuses is said here once; the changeover then refuses the part."""
+    assert run.store is not None and run.products is not None
+    try:
+        tune(run, run.products.source_of(product, run.store))
+    except StationError as exc:
+        if run.products.refused.get(product) != str(exc):
+            logging.getLogger("station.recipe").error("camera settings of %s refused: %s", product, exc)
+            run.products.refused[product] = str(exc)
+
+
 def change(run: "InspectionRun", wanted: "Wanted", held: Frame | None) -> Frame | None:
     """A changeover to another recipe. When it cannot be made (no such recipe, its model does
     not load, its golden check refuses), the part the PLC announced as that product is not
@@ -98,7 +125,8 @@ def change(run: "InspectionRun", wanted: "Wanted", held: Frame | None) -> Frame 
     o = run.options
     try:
         recipe, model, ready = run.products.load(
-            wanted, run.store, run.station, lambda name: load_model(name, o.data, device=o.device, backend=run._backend))
+            wanted, run.store, run.station, lambda name: load_model(name, o.data, device=o.device, backend=run._backend),
+            tune=lambda r: tune(run, r.source))
     except StationError as exc:
         if run.products.refused.get(wanted.name) != str(exc):  # said once per product and reason, not once per part
             log.error("changeover to %s (%s) refused: %s", wanted.name, wanted.how, exc)
@@ -111,6 +139,12 @@ def change(run: "InspectionRun", wanted: "Wanted", held: Frame | None) -> Frame 
         return held
     install(run, model, recipe)
     run.product = ready
+    if ready.retuned and held is not None and held.live:
+        if held.product is None:  # a free-running or self-triggered camera: the next frame is taken as set
+            run.camera.arm()
+            held = None
+        else:  # a PLC's part, taken before its recipe's settings were known: failed, not judged as taken
+            held = replace(held, refused=f"not inspected: taken before the camera was set for {recipe.name}")
     run.summary.recipe = {"name": recipe.name, "version": recipe.version, "golden": ready.golden_json}
     if wanted.how == "shift":
         log.info("golden check at shift start passed for %s (version %d)", recipe.name, recipe.version)

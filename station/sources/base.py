@@ -34,6 +34,11 @@ class Source:
     def arm(self) -> None:
         """A trigger came (a PLC's): a live source forgets a frame it took before it."""
 
+    def retune(self, target: str) -> bool:
+        """Another recipe's settings for the same device (`target`: SRC without its kind), set
+        between two parts; True when anything changed. A source that cannot raises SourceError."""
+        raise SourceError(f"{self.name}: its settings cannot change while it runs; start again with {target}")
+
     @property
     def dropped(self) -> int:
         return self.status.dropped

@@ -95,6 +95,11 @@ class GenicamSource(Source):
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
         self._connect()
+        # What the camera had before any recipe set it: a recipe that names no exposure (or gain)
+        # gets it back at a changeover, not the product before's.
+        with self._io:
+            self._defaults = (float(arv.call("arv_camera_get_exposure_time", self._cam)),  # type: ignore[arg-type]
+                              float(arv.call("arv_camera_get_gain", self._cam)))  # type: ignore[arg-type]
 
     # -- the device -----------------------------------------------------------------------
     def _connect(self) -> None:
@@ -182,6 +187,28 @@ class GenicamSource(Source):
             return False
         self.reconnects += 1
         return True
+
+    def retune(self, target: str) -> bool:
+        """A recipe's exposure and gain on the open camera, between two parts. Another camera,
+        trigger mode or pixel format needs a new start: the stream is set up for them."""
+        o = parse_genicam(target)
+        if (o.device, o.trigger, o.line, o.pixel_format) != (self.opts.device, self.opts.trigger, self.opts.line, self.opts.pixel_format):
+            raise SourceError(f"genicam:{target}: another camera, trigger mode or pixel format than the run's {self.origin}; "
+                              "start again with it")
+        exposure, gain = self._wanted(o)
+        if (exposure, gain) == self._wanted(self.opts):
+            return False
+        try:
+            with self._io:
+                arv.call("arv_camera_set_exposure_time", self._cam, exposure)
+                arv.call("arv_camera_set_gain", self._cam, gain)
+        except (arv.CameraError, ctypes.ArgumentError) as exc:
+            raise SourceError(f"cannot set {self.camera_name or self.origin} to exposure {exposure:g} us, gain {gain:g}: {exc}") from None
+        self.opts = o  # a reconnect sets the camera up as this recipe says
+        return True
+
+    def _wanted(self, o: GenicamOptions) -> tuple[float, float]:
+        return (o.exposure_us if o.exposure_us is not None else self._defaults[0], o.gain if o.gain is not None else self._defaults[1])
 
     def settings(self) -> dict[str, Any]:
         """What the camera says it is set to (doctor and the tests read it back)."""

@@ -146,3 +146,45 @@ def test_modbus_handshake_takes_one_camera_frame_per_trigger_for_200_parts(camer
     print(f"\nModbus handshake with a GigE camera, trigger to result over 199 parts: median {statistics.median(ms):.1f} ms, "
           f"p99 {statistics.quantiles(ms, n=100, method='inclusive')[98]:.1f} ms, max {ms[-1]:.1f} ms; "
           f"outage part {records[100]['ms']:.0f} ms (the station's own count: {hs['latency_ms']})")
+
+
+def test_a_changeover_sets_the_camera_as_its_recipe_says_before_the_part_is_taken(camera, tmp_path):
+    """Two products on one camera, each with its own exposure and gain in its recipe's source;
+    the PLC's product code changes every third part. Aravis's fake camera draws brighter the
+    longer it exposes: every part of the bright product is brighter than every part of the dim one."""
+    import sqlite3
+
+    import cv2
+    import numpy as np
+
+    data = tmp_path / "data"
+    for name, exposure, gain in (("dim", 2000, 0), ("bright", 40000, 4)):
+        run_cli("recipes", "add", name, "--model", "default", data=data)
+        run_cli("recipes", "set", name, "source", f"{CAMERA}?trigger=software&exposure={exposure}&gain={gain}", data=data)
+    codes = {"dim": 1, "bright": 2}
+    n = 12
+    product = ["dim" if (i // 3) % 2 == 0 else "bright" for i in range(n)]
+    plc = ModbusPlc()
+    plc.start()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"handshake": {"protocol": "modbus", "port": plc.port, "ack_timeout_s": 5,
+                                                 "products": {str(c): name for name, c in codes.items()}}}))
+    station = subprocess.Popen([sys.executable, "-m", "station", "run", "--recipe", "dim", "--data", str(data),  # SRC: the recipe's
+                                "--outputs", str(outputs), "--limit", str(n), "--json"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        records = run_handshake(plc.get, plc.set_coil, n, timeout_s=60, between=lambda i: plc.set_register("product", codes[product[i]]))
+        out, err = station.communicate(timeout=120)
+    finally:
+        station.kill()
+        plc.close()
+    assert station.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert summary["processed"] == n and summary["failed"] == 0, summary["errors"]
+    assert [r["product_ack"] for r in records] == [codes[p] for p in product]
+    with sqlite3.connect(data / "station.db") as db:
+        judged = db.execute("SELECT recipe, image_path FROM inspections ORDER BY id").fetchall()
+    assert [r for r, _ in judged] == product
+    brightness = {name: [float(np.mean(cv2.imread(str(data / path), cv2.IMREAD_UNCHANGED))) for r, path in judged if r == name]
+                  for name in codes}
+    assert min(brightness["bright"]) > max(brightness["dim"]), brightness
