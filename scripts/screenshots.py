@@ -1,7 +1,8 @@
 """Renders the README's screenshots from the real window: the bundled demo through the default
 model into a throwaway data dir, then the live, review, statistics and models tabs, the
 kiosk at 1366x768, the line's outputs (their dialog, and their lights while the demo runs), and
-the review grid's groups of alike defects on a real-photo line (scikit-image's brick).
+the review grid's groups of alike defects on a real-photo line (scikit-image's brick), and a
+product's areas drawn over its part.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
 """
@@ -135,6 +136,39 @@ def groups(out: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def areas(out: Path) -> None:
+    """A product's areas (Live tab → Areas…): a brick recipe, its region judged and a mask, drawn
+    over its newest stored part, as an engineer sees them before Save."""
+    import subprocess
+
+    from station.ui.areas import AreasDialog
+
+    work = Path(tempfile.mkdtemp(prefix="station-areas-"))
+
+    def station(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "station", *args], check=True, capture_output=True)
+
+    station("line-data", str(work / "brick"), "--line", "brick", "--good", "30", "--stream", "6", "--test", "0", "--seed", "4")
+    data = ("--data", str(work / "data"))
+    station("teach", str(work / "brick" / "good"), "--out", str(work / "taught"), "--recipe", "brick", *data)
+    station("recipes", "set", "brick", "roi", "0.05,0.05,0.9,0.9", *data)
+    station("recipes", "set", "brick", "masks", "0.6,0.08,0.3,0.2", *data)
+    station("run", str(work / "brick" / "line"), "--recipe", "brick", *data)
+    w = MainWindow(Options(data=str(work / "data"), autostart=False, device="cpu"))
+    w.set_reviewer("screenshots")
+    w.resize(1400, 860)
+    w.show()
+    wait(lambda: w.live.source_bar.areas.isVisible())
+    w.live.source_bar.areas.click()
+    wait(lambda: w.findChild(AreasDialog) is not None and w.findChild(AreasDialog).canvas.has_image())
+    dialog = w.findChild(AreasDialog)
+    settle()
+    dialog.grab().save(str(out / "areas.png"))
+    dialog.reject()
+    w.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
@@ -175,6 +209,7 @@ def main() -> int:
         shutil.rmtree(kiosk_data, ignore_errors=True)
         outputs(out)
         groups(out)
+        areas(out)
     app.quit()
     print(f"screenshots written to {out}/")
     return 0

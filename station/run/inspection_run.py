@@ -124,10 +124,11 @@ class InspectionRun:
     def stop(self) -> None:
         self._stop.set()
 
-    def request_recipe(self, name: str, how: str = "operator", by: str = "") -> None:
-        """A changeover to recipe `name` from the next part on (the window, an MQTT command)."""
+    def request_recipe(self, name: str, how: str = "operator", by: str = "", again: bool = False) -> None:
+        """A changeover to recipe `name` from the next part on (the window, an MQTT command);
+        `again`: the same product's newest version (its areas or threshold changed)."""
         if self.products is not None:
-            self.products.request(name, how, by)
+            self.products.request(name, how, by, again)
 
     def pause(self, paused: bool) -> None:
         (self._paused.set if paused else self._paused.clear)()

@@ -107,6 +107,7 @@ class Wanted:
     name: str
     how: str
     by: str = ""
+    again: bool = False  # the same product, its recipe changed (areas drawn in the window): load its newest version
 
 
 class Products:
@@ -136,9 +137,9 @@ class Products:
         if self.current is not None:
             self._loaded[(self.current.name, self.current.version)] = model
 
-    def request(self, name: str, how: str = "operator", by: str = "") -> None:
+    def request(self, name: str, how: str = "operator", by: str = "", again: bool = False) -> None:
         with self._lock:
-            self._asked = Wanted(name, how, by)
+            self._asked = Wanted(name, how, by, again)
 
     def due(self, frame: Frame) -> Wanted | None:
         """The changeover (or golden check) this frame needs before it is judged, if any."""
@@ -148,8 +149,8 @@ class Products:
             asked, self._asked = self._asked, None
         if asked is not None:
             same = self.current is not None and asked.name == self.current.name
-            if same and self.blocked:
-                return asked  # the cause put right: check again
+            if same and (self.blocked or asked.again):
+                return asked  # the cause put right, or the recipe changed: load and check again
             if not same and frame.product is None:  # with a PLC, its product code decides
                 return asked
         return self._shift_started()

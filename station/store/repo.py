@@ -148,6 +148,15 @@ def rejects(session: Session, limit: int = 60, predicted: str | None = None) -> 
     return list(session.scalars(q.order_by(Inspection.id.desc()).limit(limit)))
 
 
+def newest(session: Session, recipe: str | None = None) -> Inspection | None:
+    """The newest inspection with its image still kept (of one product), reviewed or not: a frame
+    to draw a product's areas over when nothing runs."""
+    q = select(Inspection).where(Inspection.image_gone.is_(None))
+    if recipe:
+        q = q.where(Inspection.recipe == recipe)
+    return session.scalars(q.order_by(Inspection.id.desc()).limit(1)).first()
+
+
 def queue_size(session: Session, order: str = "uncertainty", **filters: Any) -> int:
     """How many items the queue holds in this order under these filters (the window shows it; a
     page is 200). The `types` order holds only the failed parts nobody named."""

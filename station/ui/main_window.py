@@ -211,16 +211,17 @@ class MainWindow(QMainWindow):
                               "Resume", lambda: self.start_source(run.source))
         self.db(stats.interrupted_run, offer)
 
-    def change_product(self, name: str, by: str) -> None:
-        """A changeover picked in the window: between two parts of the run, else for the next Start."""
+    def change_product(self, name: str, by: str, again: bool = False) -> None:
+        """A changeover picked in the window: between two parts of the run, else for the next Start.
+        `again`: the product's recipe changed (its areas): a run loads its newest version."""
         if self.worker is not None:
-            self.worker.request_recipe(name, by)
-            return
-        from station.line import recipes
-        from station.line.settings import station_name
+            self.worker.request_recipe(name, by, again)
+        elif not again:  # idle: recorded; the next Start reads a changed recipe's newest version anyway
+            from station.line.recipes import change_to
+            from station.line.settings import station_name
 
-        station = station_name(self.options.station, self.options.data)
-        self.db(lambda s: recipes.change_to(s, name, station, by, "operator"), write=True)
+            station = station_name(self.options.station, self.options.data)
+            self.db(lambda s: change_to(s, name, station, by, "operator"), write=True)
 
     def toggle_pause(self) -> None:
         if self.worker is not None:

@@ -20,6 +20,8 @@ class ProductPicker:
         self._names: list[str] = []
         self._active: str | None = None
         self.box.activated.connect(self._picked)
+        self.areas = host.live.source_bar.areas
+        self.areas.clicked.connect(self.edit_areas)
         host.live.product_shown.connect(self._in_force)
 
     def _in_force(self, name: str) -> None:
@@ -53,6 +55,15 @@ class ProductPicker:
             self.box.setCurrentIndex(-1)
         self.box.blockSignals(False)
         self.box.setVisible(bool(self._names))
+        self.areas.setVisible(self.box.currentIndex() >= 0)
+
+    def edit_areas(self) -> None:
+        """The areas of the product in the box, drawn over the Live tab's last part."""
+        from station.ui.areas import open_areas
+
+        name = self.box.currentText()
+        if name:
+            open_areas(self.host, name, self.host.live.last_preview)
 
     def _picked(self, index: int) -> None:
         from station.line import settings

@@ -72,9 +72,9 @@ class InspectionWorker(QObject):
     def pause(self, paused: bool) -> None:
         self.run_.pause(paused)
 
-    def request_recipe(self, name: str, by: str) -> None:
-        """The operator picked another product: it judges from the next part on."""
-        self.run_.request_recipe(name, "operator", by)
+    def request_recipe(self, name: str, by: str, again: bool = False) -> None:
+        """The operator picked another product (or its areas changed): it judges from the next part on."""
+        self.run_.request_recipe(name, "operator", by, again)
 
     @property
     def paused(self) -> bool:

@@ -9,8 +9,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from common.spots import spot_parts
 from conftest import run_cli, run_json
 
 
@@ -30,30 +30,9 @@ def _verdicts(data: Path) -> dict[str, tuple[str, str | None, int | None]]:
         return {Path(o).name: (v, r, rv) for o, v, r, rv in db.execute("SELECT origin, verdict, recipe, recipe_version FROM inspections")}
 
 
-def _spot_parts(line: Path, out: Path) -> tuple[Path, Path, Path]:
-    """One good part, as it is, with a plain spot at the top left, and with the same spot at the bottom right."""
-    import cv2
-
-    from station.train.defects import draw_defect
-
-    good = sorted((line / "test" / "good").glob("*.png"))[0]
-    img = cv2.imread(str(good), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
-    out.mkdir(parents=True)
-    size = img.shape[0]
-    made = []
-    for name, centre in (("top-left", 0.25), ("bottom-right", 0.75)):
-        part = draw_defect(img.copy(), "spot", 1.0, np.random.default_rng(0), center=(centre * size, centre * size))
-        path = out / f"{name}.png"
-        cv2.imwrite(str(path), np.clip(part * 255 + 0.5, 0, 255).astype(np.uint8))
-        made.append(path)
-    plain = out / "plain.png"
-    plain.write_bytes(good.read_bytes())
-    return plain, made[0], made[1]
-
-
 def test_a_mask_hides_a_drawn_defect_and_the_same_defect_outside_it_fails(brick, tmp_path):
     data = tmp_path / "data"
-    plain, inside, outside = _spot_parts(brick["line"], tmp_path / "parts")
+    plain, inside, outside = spot_parts(brick["line"], tmp_path / "parts")
     run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=data)
     before = run_json("run", str(tmp_path / "parts"), "--recipe", "brick", data=data)
     assert before["recipe"]["name"] == "brick" and before["recipe"]["golden"] is None

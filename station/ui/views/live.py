@@ -4,6 +4,7 @@ and a strip of the last verdicts."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon
@@ -81,7 +82,10 @@ class SourceBar(QWidget):
         self.product = QComboBox()
         self.product.setToolTip("The product on the line: its model, threshold and masks judge from the next part on")
         self.product.setVisible(False)
-        for w in (self.kind, self.target, self.cameras, self.browse, self.change_btn, self.again, self.product, self.start_btn,
+        self.areas = QPushButton("Areas…")
+        self.areas.setToolTip("Draw the product's region judged and the masks that never raise an alarm (an engineer's sign-in)")
+        self.areas.setVisible(False)
+        for w in (self.kind, self.target, self.cameras, self.browse, self.change_btn, self.again, self.product, self.areas, self.start_btn,
                   self.pause_btn, self.stop_btn):
             lay.addWidget(w)
         lay.setStretch(1, 1)
@@ -177,6 +181,7 @@ class LiveView(QWidget):
         self.source_bar = SourceBar()
         self.image = ImageView()
         self.image.placeholder = "Press Start (F5) to inspect"
+        self.last_preview: Any = None  # the newest part shown, to draw a product's areas over
         self.banner = VerdictLabel("READY")
         self.product = QLabel("")  # the product judged, in large letters beside the verdict
         self.product.setObjectName("product")
@@ -292,6 +297,7 @@ class LiveView(QWidget):
         self.current = r
         # The good class's CAM marks "what looks normal": noise to an operator looking for defects.
         self.image.set_image(r.preview, r.heat if r.verdict == "fail" else None, r.box, keep_zoom=False)
+        self.last_preview = r.preview
         self._set_banner(r)
         top = sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:3]
         self.probs.setText(" · ".join(f"{k} <b>{v:.0%}</b>" for k, v in top))
