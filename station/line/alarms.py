@@ -39,6 +39,7 @@ class Health:
 class AlarmRules:
     cfg: AlarmSettings
     streak: int = 0
+    product: str | None = None  # the recipe of the last part fed
     _down: dict[str, float] = field(default_factory=dict)  # name -> since when (monotonic)
     _rang: set[str] = field(default_factory=set)  # lost, and said so: said again only after it came back
 
@@ -62,18 +63,23 @@ class AlarmRules:
                 out.append(Alarm("lost", _lost_message(h), self.cfg.sound))
         return out
 
-    def verdict(self, verdict: str, label: str | None, origin: str) -> Alarm | None:
-        """Feed each judged part in order; returns the alarm it raises, if any."""
+    def verdict(self, verdict: str, label: str | None, origin: str, product: str | None = None,
+                rules: AlarmSettings | None = None) -> Alarm | None:
+        """Feed each judged part in order; returns the alarm it raises, if any. `rules`: the
+        product's (a recipe may ring for every FAIL, or after fewer in a row, than the station)."""
+        cfg = rules or self.cfg
+        if product != self.product:  # a streak is one product's: a changeover starts it over
+            self.product, self.streak = product, 0
         if verdict != "fail":
             self.streak = 0
             return None
         self.streak += 1
         part = f"{label or 'defect'} on {Path(origin).name}"
-        n = self.cfg.fails_in_a_row
+        n = cfg.fails_in_a_row
         if n and self.streak == n:  # once per streak: the line is told, not deafened
-            return Alarm("streak", f"{n} FAILs in a row: check the line (last: {part})", self.cfg.sound)
-        if self.cfg.on_fail:
-            return Alarm("fail", f"FAIL: {part}", self.cfg.sound)
+            return Alarm("streak", f"{n} FAILs in a row: check the line (last: {part})", cfg.sound)
+        if cfg.on_fail:
+            return Alarm("fail", f"FAIL: {part}", cfg.sound)
         return None
 
 

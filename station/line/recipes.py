@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from station.core.errors import StationError
 from station.core.labels import validate_label
+from station.line.settings import Alarm as AlarmSettings
+from station.line.settings import Retention as RetentionSettings
 from station.line.users import audit
 from station.store.repo import now
 from station.store.schema import RecipeChange, RecipeVersion
@@ -85,6 +87,12 @@ class Recipe:
     roi: Mask | None = None  # the area judged; outside it nothing raises an alarm (None: the whole image)
     golden: tuple[GoldenPart, ...] = ()
     golden_policy: str = "refuse"
+    # Where a product differs from the station (None: the station's setting, or the model's own):
+    band: float | None = None  # p_defect this close to the threshold reads UNCERTAIN – CHECK, and its image is kept
+    alarm_on_fail: bool | None = None  # a sound and a banner for every FAIL (settings alarm.on_fail)
+    fails_in_a_row: int | None = None  # ... for this many FAILs in a row (alarm.fails_in_a_row; 0: never)
+    pass_days: int | None = None  # passed parts' images kept whole this long (retention.pass_days)
+    keep_one_in: int | None = None  # ... then thinned to this sample (retention.keep_one_in)
     by: str = ""
     at: datetime | None = None
 
@@ -93,7 +101,17 @@ class Recipe:
         return {"model": self.model, "threshold": self.threshold, "source": self.source, "outputs": self.outputs,
                 "masks": [m.to_json() for m in self.masks], "roi": self.roi.to_json() if self.roi else None,
                 "golden": [asdict(g) for g in self.golden],
-                "golden_policy": self.golden_policy}
+                "golden_policy": self.golden_policy, **{k: getattr(self, k) for k in OVERRIDES}}
+
+    def alarm(self, station: AlarmSettings) -> AlarmSettings:
+        """The alarm rules for this product's parts: the station's, with what the recipe sets."""
+        return replace(station, on_fail=_given(self.alarm_on_fail, station.on_fail),
+                       fails_in_a_row=_given(self.fails_in_a_row, station.fails_in_a_row))
+
+    def retention(self, station: RetentionSettings) -> RetentionSettings:
+        """Which of this product's passed images may go: the station's policy, with what the recipe sets."""
+        return replace(station, pass_days=_given(self.pass_days, station.pass_days),
+                       keep_one_in=_given(self.keep_one_in, station.keep_one_in))
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, **self.settings(), "by": self.by,
@@ -111,6 +129,13 @@ class Recipe:
         outside = [(0.0, 0.0, r.x, 1.0), (r.x + r.w, 0.0, 1.0 - r.x - r.w, 1.0),  # left, right
                    (r.x, 0.0, r.w, r.y), (r.x, r.y + r.h, r.w, 1.0 - r.y - r.h)]  # above, below
         return self.masks + tuple(Mask(*m) for m in outside if m[2] > 1e-9 and m[3] > 1e-9)
+
+
+OVERRIDES = ("band", "alarm_on_fail", "fails_in_a_row", "pass_days", "keep_one_in")
+
+
+def _given(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def parse(name: str, settings: Any, version: int = 0, by: str = "", at: datetime | None = None) -> Recipe:
@@ -135,7 +160,29 @@ def parse(name: str, settings: Any, version: int = 0, by: str = "", at: datetime
         raise StationError(f"recipe {name!r}: golden_policy is {' or '.join(POLICIES)}, not {policy!r}")
     return Recipe(name=name, model=model, version=version, threshold=_threshold(settings.get("threshold")),
                   source=_text(settings.get("source")), outputs=_text(settings.get("outputs")), masks=masks, roi=roi,
-                  golden=golden, golden_policy=policy, by=by, at=at)
+                  golden=golden, golden_policy=policy, by=by, at=at, **_overrides(name, settings))
+
+
+def _overrides(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings a product may hold apart from the station's, checked; absent or null: the station's."""
+    out: dict[str, Any] = {}
+    for key in OVERRIDES:
+        value = settings.get(key)
+        if value is None:
+            continue
+        if key == "band":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < float(value) < 0.5
+            value = float(value) if ok else value
+            why = "a number above 0 and below 0.5"
+        elif key == "alarm_on_fail":
+            ok, why = isinstance(value, bool), "true or false"
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100_000
+            why = "a whole number from 0"
+        if not ok:
+            raise StationError(f"recipe {name!r}: {key} is {why}, not {value!r}")
+        out[key] = value
+    return out
 
 
 def _threshold(value: Any) -> float | None:
@@ -209,7 +256,7 @@ def point(s: Session, name: str, model: str, by: str, station: str) -> Recipe:
     return save(s, replace(get(s, name), model=model), by, station)
 
 
-SETTABLE = ("model", "threshold", "source", "outputs", "masks", "roi", "golden_policy")
+SETTABLE = ("model", "threshold", "source", "outputs", "masks", "roi", "golden_policy", *OVERRIDES)
 
 
 def with_setting(recipe: Recipe, key: str, value: str) -> Recipe:
@@ -234,12 +281,25 @@ def with_setting(recipe: Recipe, key: str, value: str) -> Recipe:
         if len(rois) > 1:
             raise StationError("roi is one rectangle, x,y,w,h (for several areas to leave out, use masks)")
         return replace(recipe, roi=rois[0] if rois else None)
+    if key in OVERRIDES:
+        return replace(recipe, **({key: None} if clear else _overrides(recipe.name, {key: _typed(key, value)})))
     if key == "golden_policy":
         if value not in POLICIES:
             raise StationError(f"golden_policy is {' or '.join(POLICIES)}, not {value!r}")
         return replace(recipe, golden_policy=value)
     text = None if clear else value
     return replace(recipe, source=text) if key == "source" else replace(recipe, outputs=text)
+
+
+def _typed(key: str, value: str) -> Any:
+    """`recipes set` text as the setting's type (checked by _overrides)."""
+    text = value.strip().lower()
+    if key == "alarm_on_fail":
+        return {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}.get(text, value)
+    try:
+        return float(text) if key == "band" else int(text)
+    except ValueError:
+        return value
 
 
 def parse_masks(text: str) -> tuple[Mask, ...]:

@@ -36,7 +36,8 @@ class AlarmBell:
     def result(self, r: LiveResult) -> None:
         if self.rules is None or r.error is not None or r.verdict is None:
             return
-        alarm = self.rules.verdict(r.verdict, r.label, r.origin)
+        rules = r.product.alarm(self.rules.cfg) if r.product is not None else None
+        alarm = self.rules.verdict(r.verdict, r.label, r.origin, r.recipe, rules)
         if alarm is not None:
             self.ring(alarm)
 

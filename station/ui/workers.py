@@ -14,13 +14,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from station.core.domain import UNCERTAIN_BAND
 from station.core.errors import StationError
 from station.run.inspection_run import InspectionRun, RunOptions, RunStatus
+
+if TYPE_CHECKING:
+    from station.line.recipes import Recipe
 
 log = logging.getLogger("station.ui.worker")
 
@@ -46,6 +50,9 @@ class LiveResult:
     model: str = ""
     not_kept: str | None = None  # judged, but the row (or the image) was not stored, and why
     recipe: str | None = None  # the product it was judged as (station.line.recipes)
+    product: "Recipe | None" = None  # ... its recipe: its alarm rules
+    threshold: float | None = None  # the cut and the uncertain band it was judged at (a changeover changes them)
+    band: float | None = None
 
 
 class InspectionWorker(QObject):
@@ -106,9 +113,10 @@ class InspectionWorker(QObject):
                 self._times = self._times[-300:] + [now]
                 # The product in force now is this part's: a changeover happens between two segments
                 # of results, on this thread.
-                product = run.products.current.name if run.products is not None and run.products.current is not None else None
-                self.result.emit(dataclasses.replace(_live(r, r.frame.read_at if r.frame.read_at is not None else now, tag),
-                                                     recipe=product))
+                product = run.products.current if run.products is not None else None
+                live = _live(r, r.frame.read_at if r.frame.read_at is not None else now, tag)
+                self.result.emit(dataclasses.replace(live, recipe=product.name if product else None, product=product,
+                                                     **_cut(run.model, product)))
         except StationError as exc:
             run.fail(str(exc))
             self.failed.emit(str(exc))
@@ -125,6 +133,15 @@ class InspectionWorker(QObject):
             if summary.state == "lost":
                 self.failed.emit(f"source lost: {summary.detail}")
             self.finished.emit(summary)
+
+
+def _cut(model: Any, product: "Recipe | None") -> dict[str, Any]:
+    """The threshold and band a part was judged at: the recipe's band, else the model card's."""
+    if model is None:
+        return {}
+    band = product.band if product is not None and product.band is not None else (model.card or {}).get("uncertain_band")
+    return {"threshold": float(model.threshold), "band": UNCERTAIN_BAND if band is None else float(band),
+            "model": f"{model.name} {model.version}"}
 
 
 def _live(r, read_at: float, model: str) -> LiveResult:

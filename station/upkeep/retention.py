@@ -74,30 +74,39 @@ def sampled(sha256: str, keep_one_in: int) -> bool:
 
 
 class _Rules:
-    """The keep decision for one row, with each model's threshold looked up once."""
+    """The keep decision for one row, with each model's threshold and each product's policy
+    (a recipe's pass_days, keep_one_in and band, where it differs from the station) looked up once."""
 
     def __init__(self, store: Store, policy: Retention, at: datetime) -> None:
-        self.policy = policy
-        self.cutoff = (at - timedelta(days=policy.pass_days)).replace(tzinfo=None)  # SQLite stores naive UTC
+        from station.line import recipes
+
+        self.policy, self.at = policy, at
         with store.session() as s:
             self.models = {mid: (thr, (card or {}).get("uncertain_band"))
                            for mid, thr, card in s.execute(select(ModelRecord.id, ModelRecord.threshold, ModelRecord.card))}
+            self.products = {r.name: (r.retention(policy), r.band) for r in recipes.list_recipes(s)}
+        # The rows looked at: old enough for the shortest keeping time of any product.
+        self.cutoff = self._cutoff(min([policy.pass_days, *(p.pass_days for p, _ in self.products.values())]))
+
+    def _cutoff(self, days: int) -> datetime:
+        return (self.at - timedelta(days=days)).replace(tzinfo=None)  # SQLite stores naive UTC
 
     def keeps(self, row: Any, reviewed: bool) -> bool:
         if row.verdict != "pass" or row.label is not None or reviewed or row.exported_at is not None:
             return True
+        policy, product_band = self.products.get(row.recipe, (self.policy, None))
         captured = row.captured_at.replace(tzinfo=None) if row.captured_at.tzinfo else row.captured_at
-        if captured >= self.cutoff:
+        if captured >= self._cutoff(policy.pass_days):
             return True
         threshold, band = self.models.get(row.model_id, (0.5, None))
-        if is_uncertain(row.p_defect, threshold, band):
+        if is_uncertain(row.p_defect, threshold, band if product_band is None else product_band):
             return True
-        return sampled(row.sha256, self.policy.keep_one_in)
+        return sampled(row.sha256, policy.keep_one_in)
 
 
 COLUMNS = (Inspection.id, Inspection.model_id, Inspection.sha256, Inspection.image_path, Inspection.heatmap_path,
            Inspection.verdict, Inspection.label, Inspection.exported_at, Inspection.captured_at, Inspection.p_defect,
-           Inspection.image_gone)
+           Inspection.image_gone, Inspection.recipe)
 
 
 def purge(store: Store, policy: Retention, dry_run: bool = False, max_rows: int | None = None, after_id: int = 0,

@@ -22,6 +22,7 @@ def test_the_operator_picks_the_product_and_the_next_parts_are_judged_as_it(qtbo
     run_cli("recipes", "add", "alpha", "--model", "default", data=data_dir)
     run_cli("recipes", "add", "beta", "--model", "default", data=data_dir)
     run_cli("recipes", "set", "beta", "threshold", "0.9", data=data_dir)
+    run_cli("recipes", "set", "beta", "band", "0.2", data=data_dir)
     run_cli("recipes", "use", "alpha", data=data_dir)
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -48,6 +49,11 @@ def test_the_operator_picks_the_product_and_the_next_parts_are_judged_as_it(qtbo
             shutil.copy(p, drop / f"b-{p.name}")
         qtbot.waitUntil(lambda: w.live.history.count() == 4, timeout=60_000)
         assert w.live.product.text() == "BETA" and box.currentText() == "beta"
+        # The part is shown against its own product's cut, not the one the run started with.
+        cut = w.live.current
+        assert (cut.recipe, cut.threshold, cut.band) == ("beta", 0.9, 0.2)
+        near = abs(cut.p_defect - 0.9) < 0.2
+        assert w.live.state == ("UNCERTAIN – CHECK" if near else "PASS" if cut.verdict == "pass" else "FAIL")
         w.stop_source()
         qtbot.waitUntil(lambda: w.worker is None, timeout=60_000)
 

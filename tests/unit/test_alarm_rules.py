@@ -49,3 +49,19 @@ def test_no_alarm_when_the_plant_switched_them_off():
     rules = _rules(on_lost=False)
     assert rules.health([Health("line", False, "x", refused=True)], now=0.0) == []
     assert rules.health([Health("camera", False, "gone")], now=1e6) == []
+
+
+def test_a_product_rings_by_its_own_rules_and_a_changeover_starts_the_streak_over():
+    from station.line.recipes import Recipe, with_setting
+
+    rules = _rules(fails_in_a_row=3, on_fail=False)
+    touchy = with_setting(Recipe("glass", "m"), "fails_in_a_row", "2")
+    loud = with_setting(Recipe("brick", "m"), "alarm_on_fail", "yes")
+    assert rules.verdict("fail", "chip", "a.png", "glass", touchy.alarm(rules.cfg)) is None
+    [streak] = [rules.verdict("fail", "chip", "b.png", "glass", touchy.alarm(rules.cfg))]
+    assert streak is not None and streak.kind == "streak" and streak.message.startswith("2 FAILs in a row")
+    # The next product's first FAIL is its own first, not the third of glass's streak.
+    first = rules.verdict("fail", "crack", "c.png", "brick", loud.alarm(rules.cfg))
+    assert first is not None and first.kind == "fail" and rules.streak == 1
+    assert rules.verdict("fail", "crack", "d.png", "plain") is None  # the station's rules: 1 in a row, no on_fail
+    assert rules.cfg.fails_in_a_row == 3 and rules.cfg.on_fail is False, "a product's rules never change the station's"

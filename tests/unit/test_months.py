@@ -191,3 +191,37 @@ def test_settings_round_trip_and_a_broken_file_is_one_line(data_dir, demo_images
     proc = run_cli("run", str(demo_images), data=data_dir, check=False)
     assert proc.returncode == 2 and "settings.json" in proc.stderr and "pass_days" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_product_keeps_its_images_by_its_own_retention_and_band(demo_images, data_dir):
+    """Recipe settings pass_days and band, where a product differs from the station: a product
+    kept 3 days loses its old clear passes; one with a wide band keeps the ones near its cut; a
+    product without them, and parts judged before recipes, keep the station's 30 days."""
+    for name in ("short", "wide", "plain"):
+        run_cli("recipes", "add", name, "--model", "default", data=data_dir)
+    run_cli("recipes", "set", "short", "pass_days", "3", data=data_dir)
+    run_cli("recipes", "set", "wide", "pass_days", "3", data=data_dir)
+    run_cli("recipes", "set", "wide", "band", "0.45", data=data_dir)
+    refused = run_cli("recipes", "set", "wide", "band", "0.6", data=data_dir, check=False)
+    assert refused.returncode == 2 and "band is a number above 0 and below 0.5" in refused.stderr
+    run_cli("run", str(demo_images), "--recipe", "short", data=data_dir)
+    run_cli("settings", "retention.keep_one_in", "0", data=data_dir)
+    threshold = _threshold(data_dir)
+    everything = rows(data_dir, "SELECT id, verdict, p_defect FROM inspections ORDER BY id")
+    groups = {"short": everything[0::4], "wide": everything[1::4], "plain": everything[2::4], None: everything[3::4]}
+    conn = sqlite3.connect(data_dir / "station.db")
+    with conn:  # one run's parts, as if four products had been judged
+        for name, part in groups.items():
+            conn.executemany("UPDATE inspections SET recipe = ? WHERE id = ?", [(name, r.id) for r in part])
+    conn.close()
+    _backdate(data_dir, [r.id for r in everything], 10)
+
+    def clear(part, band):
+        return [r.id for r in part if r.verdict == "pass" and abs(r.p_defect - threshold) >= band]
+
+    expected = set(clear(groups["short"], 0.05)) | set(clear(groups["wide"], 0.45))
+    assert clear(groups["short"], 0.05) and len(clear(groups["wide"], 0.45)) < len(clear(groups["wide"], 0.05)), \
+        "the demo set needs clear passes, and some the wide band keeps"
+    done = run_json("purge", data=data_dir)
+    gone = {r.id for r in rows(data_dir, "SELECT id FROM inspections WHERE image_gone LIKE 'purged by retention%'")}
+    assert gone == expected and done["rows"] == len(expected)

@@ -305,10 +305,13 @@ class LiveView(QWidget):
         self.origin.setText(f"{Path(r.origin).name}  ·  {where}  ·  {r.model}" + (f"  ·  {r.not_kept}" if r.not_kept else ""))
 
     def _set_banner(self, r: LiveResult | None) -> None:
-        score = "" if r is None else f"score {r.p_defect:.2f}, fails at {self.threshold:.2f}"
+        # The part's own cut: after a changeover it is the new product's, not the first model's.
+        threshold = r.threshold if r is not None and r.threshold is not None else self.threshold
+        band = r.band if r is not None and r.band is not None else self.band
+        score = "" if r is None else f"score {r.p_defect:.2f}, fails at {threshold:.2f}"
         if r is None:
             color, text, detail = theme.IDLE, "READY", ""
-        elif is_uncertain(r.p_defect, self.threshold, self.band):
+        elif is_uncertain(r.p_defect, threshold, band):
             # Too close to the cut to trust either way: a person looks (the verdict stored and
             # signalled is still the model's).
             color, text, detail = theme.UNCERTAIN, "UNCERTAIN – CHECK", f"{GOOD if r.verdict == 'pass' else r.label} · {score}"
