@@ -8,6 +8,7 @@ The thread is private to this module and ends with close().
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from station.core.errors import SourceError
 from station.sources.base import Source, reopen
 
 OPEN_TIMEOUT_MS = 5000
+log = logging.getLogger("station.sources")
 
 
 def default_opener(target: int | str) -> Any:
@@ -43,9 +45,12 @@ class CaptureSource(Source):
         opener: Callable[[int | str], Any] = default_opener,
         max_retries: int | None = None,
         backoff: tuple[float, float] = (0.25, 8.0),
+        settings: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
         self.target = target
+        self.settings = dict(settings or {})  # a USB camera's (station.sources.usb_settings), set at every open
+        self._io = threading.Lock()  # a setting changed between two parts never meets a read half-way
         self.origin = origin
         self.live = live
         self.opener = opener
@@ -65,7 +70,35 @@ class CaptureSource(Source):
                 cap.release()
             raise SourceError(f"cannot open {self.origin}: no device or stream answered")
         self.status.state = "connected"
+        self._set(cap, self.settings)
         return cap
+
+    def _set(self, cap: Any, values: dict[str, float]) -> None:
+        from station.sources.usb_settings import apply
+
+        refused = apply(cap, values) if values else []
+        if refused:  # said once per open: the run goes on, and its golden check proves the picture
+            self.status.detail = f"{self.origin} did not take {', '.join(refused)}"
+            log.warning("%s", self.status.detail)
+
+    def retune(self, target: str) -> bool:
+        """A recipe's settings for the same USB camera, set on the open device between two parts;
+        what the camera does not take is said, as at open."""
+        from station.sources.usb_settings import parse_usb
+
+        if not isinstance(self.target, int):
+            return super().retune(target)
+        wanted = parse_usb(target)
+        if wanted.index != self.target:
+            raise SourceError(f"camera:{target}: another camera than the run's {self.origin}; start again with it")
+        if wanted.values == self.settings:
+            return False
+        with self._io:
+            self._set(self._cap, wanted.values)
+        with self._cond:
+            self._latest = None  # taken as it was set before
+        self.settings = dict(wanted.values)  # a reconnect sets the camera up as this recipe says
+        return True
 
     # -- file mode: every frame, in order -------------------------------------------------
     def _iter_file(self) -> Iterator[Frame]:
@@ -85,7 +118,8 @@ class CaptureSource(Source):
         while not self._closed.is_set():
             ok, image = (False, None)
             try:
-                ok, image = self._cap.read()
+                with self._io:
+                    ok, image = self._cap.read()
             except Exception as exc:  # noqa: BLE001 (a driver error is a lost device, never a dead thread)
                 self.status.detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             if ok and image is not None:

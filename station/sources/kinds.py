@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.core.errors import SourceError
-
 if TYPE_CHECKING:
     from station.sources.base import Source
 
@@ -75,15 +73,20 @@ def _capture(camera: bool) -> Opener:
         from station.core.redact import mask
         from station.sources.capture import CaptureSource
 
+        if camera:
+            from station.sources.usb_settings import parse_usb
+
+            usb = parse_usb(target)
+            return CaptureSource(usb.index, origin=f"camera:{usb.index}", live=True, settings=usb.values, **options)
         # The origin goes into rows, sinks, banners and the log: never a camera's password.
-        origin = f"camera:{target}" if camera else mask(target)
-        return CaptureSource(int(target) if camera else target, origin=origin, live=True, **options)
+        return CaptureSource(target, origin=mask(target), live=True, **options)
     return open_
 
 
 def _camera_index(target: str) -> None:
-    if not target.isdigit():
-        raise SourceError(f"bad camera spec 'camera:{target}': use camera:N, e.g. camera:0")
+    from station.sources.usb_settings import parse_usb
+
+    parse_usb(target)
 
 
 register_source(SourceKind("watch", ("watch:",), _watch))

@@ -215,3 +215,92 @@ def test_the_source_grammar_parses_and_formats_every_form(tmp_path):
         assert src.live == (kind in ("watch", "camera", "stream"))
     with pytest.raises(SourceError, match="bad camera spec"):
         parse_spec("camera:front")
+
+
+class UvcCapture:
+    """A USB camera as the driver shows it to OpenCV, over a real VideoCapture of the test video
+    (no camera exists here): it takes the modes it has (160x120, 96x64) and snaps any other size
+    to 96x64, takes an exposure (frames darken), and has no gain control."""
+
+    MODES = {(160, 120), (96, 64)}
+
+    def __init__(self, path):
+        import cv2
+
+        self.cap = cv2.VideoCapture(str(path))
+        self.asked, self.size, self.exposure = [96, 64], (96, 64), 0.0
+        self.unplugged = False
+
+    def isOpened(self):
+        return self.cap.isOpened()
+
+    def set(self, prop, value):
+        import cv2
+
+        if prop in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT):
+            self.asked[prop == cv2.CAP_PROP_FRAME_HEIGHT] = int(value)
+            self.size = tuple(self.asked) if tuple(self.asked) in self.MODES else (96, 64)
+        elif prop == cv2.CAP_PROP_EXPOSURE:
+            self.exposure = value
+        elif prop != cv2.CAP_PROP_AUTO_EXPOSURE:
+            return False
+        return True
+
+    def get(self, prop):
+        import cv2
+
+        return {cv2.CAP_PROP_FRAME_WIDTH: self.size[0], cv2.CAP_PROP_FRAME_HEIGHT: self.size[1],
+                cv2.CAP_PROP_EXPOSURE: self.exposure}.get(prop, 0.0)
+
+    def read(self):
+        import cv2
+
+        if self.unplugged:
+            return False, None
+        ok, image = self.cap.read()
+        if not ok:  # a camera never runs out: the video loops
+            self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self.cap.read()
+        return ok, cv2.resize(image, self.size) if ok else None
+
+    def release(self):
+        self.cap.release()
+
+
+def test_a_usb_camera_is_set_as_its_spec_says_and_what_it_does_not_take_is_said(tmp_path, caplog):
+    from station.sources.usb_settings import parse_usb
+
+    video = _video(tmp_path / "cam.avi", n=20)
+    usb = parse_usb("0?width=160&height=120&exposure=-6&gain=4")
+    assert (usb.index, usb.values) == (0, {"width": 160.0, "height": 120.0, "exposure": -6.0, "gain": 4.0})
+    devices = []
+
+    def opener(target):
+        devices.append(UvcCapture(video))
+        return devices[-1]
+
+    src = CaptureSource(0, origin="camera:0", live=True, opener=opener, settings=usb.values, backoff=(0.01, 0.05))
+    frames = iter(src)
+    assert next(frames).image.shape == (120, 160, 3)
+    assert src.status.detail == "camera:0 did not take gain=4 (reads 0)"
+    assert "did not take gain=4" in caplog.text and devices[0].exposure == -6.0
+
+    # Another product's settings between two parts, on the open camera: a size it lacks is said.
+    assert src.retune("0?width=1000&height=1000") is True
+    assert next(frames).image.shape == (64, 96, 3)
+    assert "did not take width=1000 (reads 96), height=1000 (reads 64)" in src.status.detail
+    assert src.retune("0?width=1000&height=1000") is False, "the same settings again change nothing"
+    assert src.retune("0?width=160&height=120") is True and next(frames).image.shape == (120, 160, 3)
+    with pytest.raises(SourceError, match="another camera"):
+        src.retune("1?width=160&height=120")
+    # Unplugged and back: a camera comes back at its defaults, and is set again as the product says.
+    devices[0].unplugged = True
+    while len(devices) < 2:
+        next(frames)
+    shapes = [next(frames).image.shape for _ in range(2)]
+    assert devices[1].size == (160, 120) and shapes[-1] == (120, 160, 3)
+    src.close()
+
+    for bad, why in (("0?zoom=2", "unknown option 'zoom'"), ("0?width=wide", "is not a number"), ("0?fps=0", "out of range")):
+        with pytest.raises(SourceError, match=why):
+            open_source(f"camera:{bad}")
