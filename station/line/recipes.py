@@ -93,6 +93,7 @@ class Recipe:
     fails_in_a_row: int | None = None  # ... for this many FAILs in a row (alarm.fails_in_a_row; 0: never)
     pass_days: int | None = None  # passed parts' images kept whole this long (retention.pass_days)
     keep_one_in: int | None = None  # ... then thinned to this sample (retention.keep_one_in)
+    shifts: str | None = None  # when its golden parts are judged again (floor.shifts: "06:00,18:00")
     by: str = ""
     at: datetime | None = None
 
@@ -131,7 +132,7 @@ class Recipe:
         return self.masks + tuple(Mask(*m) for m in outside if m[2] > 1e-9 and m[3] > 1e-9)
 
 
-OVERRIDES = ("band", "alarm_on_fail", "fails_in_a_row", "pass_days", "keep_one_in")
+OVERRIDES = ("band", "alarm_on_fail", "fails_in_a_row", "pass_days", "keep_one_in", "shifts")
 
 
 def _given(value: Any, default: Any) -> Any:
@@ -176,6 +177,8 @@ def _overrides(name: str, settings: dict[str, Any]) -> dict[str, Any]:
             why = "a number above 0 and below 0.5"
         elif key == "alarm_on_fail":
             ok, why = isinstance(value, bool), "true or false"
+        elif key == "shifts":
+            ok, why = isinstance(value, str) and _shift_starts(value), "shift start times, HH:MM joined by commas"
         else:
             ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100_000
             why = "a whole number from 0"
@@ -291,9 +294,21 @@ def with_setting(recipe: Recipe, key: str, value: str) -> Recipe:
     return replace(recipe, source=text) if key == "source" else replace(recipe, outputs=text)
 
 
+def _shift_starts(text: str) -> bool:
+    from station.core import shifts
+
+    try:
+        shifts.parse(text)
+    except (StationError, ValueError):
+        return False
+    return True
+
+
 def _typed(key: str, value: str) -> Any:
     """`recipes set` text as the setting's type (checked by _overrides)."""
     text = value.strip().lower()
+    if key == "shifts":
+        return value.strip()
     if key == "alarm_on_fail":
         return {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}.get(text, value)
     try:

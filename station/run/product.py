@@ -177,7 +177,7 @@ class Products:
             return None
         from station.core import shifts
 
-        return shifts.current(self._starts, self._clock()).end
+        return shifts.current(self.current.shifts or self._starts, self._clock()).end
 
     def load(self, wanted: Wanted, store: "StationStore", station: str, load: Callable[[str], "InspectionModel"],
              tune: Callable[[Recipe], bool] = lambda recipe: False) -> tuple[Recipe, "InspectionModel", Product]:
