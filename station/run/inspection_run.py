@@ -165,11 +165,11 @@ class InspectionRun:
         # A line's database that is down does not keep the station from starting: it judges with
         # this PC's active model and keeps its results here until the database answers.
         self.store = store = open_store(o.data, o.db, o.store, offline_ok=True)
-        if store.offline:
-            logging.getLogger("station.line").warning("%s: starting on this PC's model; results are kept on this PC until it answers",
-                                                      store.offline)
         self.station = station = station_settings.station_name(o.station, o.data, remember=True)
-        recipe = None if store.offline or self._model_factory else product.choose(store, o, station)
+        recipe = None if self._model_factory else product.last_known(store, o) if store.offline else product.choose(store, o, station)
+        if store.offline:  # the product it last ran, from this PC's copy of its recipe, else this PC's model
+            what = f"as {recipe.name} (version {recipe.version}), from this PC's copy of the recipe" if recipe else "on this PC's model"
+            logging.getLogger("station.line").warning("%s: starting %s; results are kept on this PC until it answers", store.offline, what)
         outputs = load_for_run(o.outputs, o.data)  # a broken outputs file is one line, before the model loads
         if outputs.handshake is not None:  # the PLC waits on each part: one at a time, none skipped
             o.batch_size, o.skip_inspected = 1, False

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from station.core.domain import Frame
 from station.core.errors import StationError
 from station.line import golden, recipes
@@ -71,6 +73,30 @@ def _choose(store: "StationStore", options: RunOptions, station: str) -> Recipe 
             with store.session.begin() as w:
                 recipe = recipes.change_to(w, recipe.name, station, by=options.user or "", how="cli")
             log.info("changeover to %s (version %d) on %s", recipe.name, recipe.version, station)
+    return _fill(options, recipe)
+
+
+def last_known(store: "StationStore", options: RunOptions) -> Recipe | None:
+    """With the line's database away: the product this PC last ran (or `--recipe NAME`), from
+    its own copy (station.line.recipe_cache); None when it has none and none was asked for."""
+    from station.line import recipe_cache
+
+    if options.recipe == recipes.ALL:
+        raise StationError("a run judges one product: --recipe NAME, not all")
+    if options.recipe is None and options.model is not None:
+        return None
+    recipe = recipe_cache.last_known(store.data, options.recipe)
+    if recipe is None:
+        if options.recipe is not None:
+            raise StationError(f"{store.offline}; this PC has no copy of recipe {options.recipe} (it never ran it)")
+        return None
+    _fill(options, recipe)
+    if not options.source:
+        raise StationError(f"no source: station run SRC (recipe {recipe.name} names none)")
+    return recipe
+
+
+def _fill(options: RunOptions, recipe: Recipe) -> Recipe:
     if options.model is None:
         options.model = recipe.model
     elif options.model != recipe.model:
@@ -84,13 +110,23 @@ def _choose(store: "StationStore", options: RunOptions, station: str) -> Recipe 
 
 
 def prepare(recipe: Recipe, model: "InspectionModel", store: "StationStore", station: str, by: str) -> Product:
-    """The recipe on the loaded model, then its golden check (recorded in the audit trail)."""
+    """The recipe on the loaded model, then its golden check (recorded in the audit trail), and
+    this PC's copy of the recipe kept (what it starts as when the line's database is away)."""
+    from station.line import recipe_cache
+
     golden.apply(recipe, model)
     if not recipe.golden:
+        if not store.offline:
+            recipe_cache.remember(store.data, recipe, store.blobs)
         return Product(recipe, None)
-    report = golden.check(recipe, model, store.blobs)
-    with store.session.begin() as s:
-        golden.record(s, report, by or "(run)", station)
+    report = golden.check(recipe, model, recipe_cache.golden_images(store.data) if store.offline else store.blobs)
+    try:
+        with store.session.begin() as s:
+            golden.record(s, report, by or "(run)", station)
+    except SQLAlchemyError as exc:  # the line's database away: the check still holds, the log has it
+        log.warning("golden check of %s not recorded in the audit trail (%s): %s", recipe.name, _first(exc), report.summary())
+    if report.passed and not store.offline:
+        recipe_cache.remember(store.data, recipe, store.blobs)
     if not report.passed:
         if recipe.golden_policy == "refuse":
             raise StationError(f"{report.summary()}; production does not start (station golden {recipe.name} shows every part)")
@@ -186,8 +222,7 @@ class Products:
         line when it cannot be had."""
         if wanted.name.startswith(UNKNOWN):
             raise StationError(f"product code {wanted.name[len(UNKNOWN):]} is not mapped to a recipe (the outputs file's handshake.products)")
-        with store.session() as s:
-            recipe = recipes.get(s, wanted.name)
+        recipe = _read(store, wanted.name)
         # A line that goes back and forth between products keeps each one's model loaded: the
         # changeover is then the golden check and a row, not seconds of loading.
         key = (recipe.name, recipe.version)
@@ -198,13 +233,35 @@ class Products:
         if tune(recipe):
             ready = replace(ready, retuned=True)
         if self.current is None or (self.current.name, self.current.version) != key:  # a check again is no changeover
-            with store.session.begin() as s:
-                recipe = recipes.change_to(s, recipe.name, station, wanted.by, wanted.how)
+            try:
+                with store.session.begin() as s:
+                    recipe = recipes.change_to(s, recipe.name, station, wanted.by, wanted.how)
+            except SQLAlchemyError as exc:  # made, not recorded: each part's row still says its recipe
+                log.warning("changeover to %s not recorded (%s)", recipe.name, _first(exc))
         self.current = recipe
         self.blocked = None
         self.refused.pop(recipe.name, None)
         self._shift_end = self._end_of_shift()
         return recipe, model, ready
+
+
+def _read(store: "StationStore", name: str) -> Recipe:
+    """Recipe `name` from the database, or, while it is away, this PC's copy of it."""
+    from station.line import recipe_cache
+
+    try:
+        with store.session() as s:
+            return recipes.get(s, name)
+    except SQLAlchemyError as exc:
+        kept = recipe_cache.last_known(store.data, name)
+        if kept is None:
+            raise StationError(f"the line's database is away ({_first(exc)}) and this PC has no copy of recipe {name}") from None
+        log.warning("recipe %s read from this PC's copy (version %d): the line's database is away", name, kept.version)
+        return kept
+
+
+def _first(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
 
 
 UNKNOWN = "?"  # a frame's product for a PLC code no recipe is mapped to: "?17"

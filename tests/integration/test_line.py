@@ -372,6 +372,51 @@ def test_a_station_starts_with_the_line_database_down_and_records_everything_whe
     assert runs == [("C", n, str(images))], runs
 
 
+def test_a_station_whose_line_database_is_down_starts_as_the_product_it_last_ran(line, tmp_path):
+    """#34: with the line's PostgreSQL down, a station starts as the product it last ran, from its
+    own copy of the recipe (threshold, golden parts), not as whatever model is active on the PC;
+    says so; and every part's row arrives with that recipe when the database is back."""
+    pg, _ = line
+    db, store = line_db(pg, "lastrecipe"), "s3://line/lastrecipe"
+    data = tmp_path / "st"
+    at = ("--db", db, "--store", store, "--station", "L")
+    first = line_images(tmp_path, "first", 4, 61)
+    run_cli("recipes", "add", "widget", "--model", "default", *at, data=data)
+    run_cli("recipes", "set", "widget", "threshold", "0.9", *at, data=data)
+    run_cli("run", str(first), "--recipe", "widget", *at, data=data)
+    judged = dict(line_rows(db, "SELECT origin, verdict FROM inspections"))
+    passed = sorted(o for o, v in judged.items() if v == "pass")[:2]
+    assert passed, judged
+    run_cli("recipes", "golden", "widget", "pass", *passed, *at, data=data)
+    version = json.loads(run_cli("recipes", "show", "widget", "--json", *at, data=data).stdout)["version"]
+    one = line_images(tmp_path, "one", 1, 63)
+    run_cli("run", str(one), *at, data=data)  # the station's product, checked: this PC keeps its copy
+    assert len(list((data / "recipes" / "golden").iterdir())) == len(passed)
+
+    parts = line_images(tmp_path, "parts", 6, 64)
+    n = len(list(parts.rglob("*.png")))
+    pg.stop("fast")
+    try:
+        never = run_cli("run", str(parts), "--recipe", "gadget", *at, data=data, check=False)
+        assert never.returncode == 2 and "no copy of recipe gadget" in never.stderr and len(never.stderr.strip().splitlines()) == 1
+        runner = _start("run", str(parts), *at, "--pace", "0.3", "--batch-size", "1", "--forward-wait", "120", data=data)
+        spool = data / "spool"
+        deadline = time.monotonic() + 300
+        while len([p for p in spool.glob("*") if not p.name.startswith(".")]) < 2:
+            assert time.monotonic() < deadline and runner.poll() is None, runner.communicate()[1][-3000:] if runner.poll() is not None else "no part was kept"
+            time.sleep(0.1)
+    finally:
+        pg.start()
+    out, err = runner.communicate(timeout=600)
+    assert runner.returncode == 0 and "Traceback" not in err, err[-3000:]
+    assert "unreachable: " in err and f"starting as widget (version {version}), from this PC's copy of the recipe" in err
+    summary = json.loads(out)
+    assert summary["recipe"]["name"] == "widget" and summary["recipe"]["golden"]["passed"], summary["recipe"]
+    assert summary["processed"] == n and summary["spool_waiting"] == 0
+    arrived = line_rows(db, f"SELECT recipe, recipe_version, count(*) FROM inspections WHERE origin LIKE '{parts}%' GROUP BY 1, 2")
+    assert arrived == [("widget", version, n)]
+
+
 def test_passwords_come_from_pgpass_and_are_never_printed(line, tmp_path):
     pg, _ = line
     db = line_db(pg, "secrets")
