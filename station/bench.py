@@ -93,6 +93,11 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         if torch_model is not None:
             anomaly.update(_template_side_by_side(torch_model, bs, say))
         store_ips = _store_rate(store, model, decoded[0], tmp)
+        say("changeover", 0, 1)
+        from station.run.changeover_timing import changeover_ms
+
+        second = load_model(model_spec, data, device="cpu", backend=model.backend)  # the second product's model
+        changeover = changeover_ms(open_store(str(tmp / "recipes")), {"bench-a": model, "bench-b": second}, paths, decoded)
         say("OPC UA server start", 0, 1)
         ua_start = _opcua_server_start_s()
         say("queue", 0, 1)
@@ -121,6 +126,7 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         "queue_rows": queue_rows,
         "queue_ms_1m": round(queue_ms, 2),
         "opcua_server_start_s": round(ua_start, 2) if ua_start is not None else None,
+        **changeover,
         "model": {"name": model.name, "version": model.version},
         **anomaly,
     }
