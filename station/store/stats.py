@@ -72,9 +72,10 @@ def stations(session: Session) -> list[str]:
 
 
 def by_station(session: Session, run_id: int | None = None, since: datetime | None = None,
-               until: datetime | None = None) -> dict[str, Counts]:
+               until: datetime | None = None, recipe: str | None = None) -> dict[str, Counts]:
     """counts() for each station of the line (a few stations: one query each keeps it simple)."""
-    return {name: counts(session, run_id=run_id, since=since, until=until, station=name) for name in stations(session)}
+    return {name: counts(session, run_id=run_id, since=since, until=until, station=name, recipe=recipe)
+            for name in stations(session)}
 
 
 def _sum(condition):
@@ -86,15 +87,17 @@ def _stored(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None)
 
 
-def summary(session: Session, run_id: int | None = None, model_id: int | None = None) -> dict[str, Any]:
-    """Pass/fail counts, yield after reviews and the predicted defect types, optionally for one run or model."""
+def summary(session: Session, run_id: int | None = None, model_id: int | None = None, recipe: str | None = None) -> dict[str, Any]:
+    """Pass/fail counts, yield after reviews and the predicted defect types, optionally for one run, model or product."""
     q = select(Inspection.predicted, func.count()).where(Inspection.verdict == "fail").group_by(Inspection.predicted)
     if run_id is not None:
         q = q.where(Inspection.run_id == run_id)
     if model_id is not None:
         q = q.where(Inspection.model_id == model_id)
+    if recipe is not None:
+        q = q.where(Inspection.recipe == recipe)
     defects = {predicted: n for predicted, n in session.execute(q)}
-    c = counts(session, run_id=run_id, model_id=model_id)
+    c = counts(session, run_id=run_id, model_id=model_id, recipe=recipe)
     return {"total": c.inspected, "pass": c.passed, "fail": c.failed, "reviewed": c.reviewed, "overturned": c.overturned,
             "yield": c.yield_, "defects": dict(sorted(defects.items(), key=lambda kv: -kv[1]))}
 
@@ -124,7 +127,8 @@ def runs(session: Session, limit: int = 200) -> list[dict[str, Any]]:
              "model": f"{r.name} {r.version}"} for r in session.execute(q)]
 
 
-def defect_rate_series(session: Session, group: str = "run", window: int = 50, last: int = 5000) -> dict[str, list[tuple[int, float]]]:
+def defect_rate_series(session: Session, group: str = "run", window: int = 50, last: int = 5000,
+                       recipe: str | None = None) -> dict[str, list[tuple[int, float]]]:
     """Rolling defect rate over the last `last` inspections, one series per run or per model.
 
     The x axis is the part count within the series: a p-chart over parts, which stays readable
@@ -133,11 +137,10 @@ def defect_rate_series(session: Session, group: str = "run", window: int = 50, l
     if group not in ("run", "model"):
         raise ValueError("group is 'run' or 'model'")
     key = Inspection.run_id if group == "run" else Inspection.model_id
-    rows = session.execute(
-        select(key, Inspection.verdict, ModelRecord.name, ModelRecord.version)
-        .join(ModelRecord, ModelRecord.id == Inspection.model_id)
-        .order_by(Inspection.id.desc()).limit(last)
-    ).all()
+    q = select(key, Inspection.verdict, ModelRecord.name, ModelRecord.version).join(ModelRecord, ModelRecord.id == Inspection.model_id)
+    if recipe is not None:
+        q = q.where(Inspection.recipe == recipe)
+    rows = session.execute(q.order_by(Inspection.id.desc()).limit(last)).all()
     series: dict[str, list[tuple[int, float]]] = {}
     windows: dict[str, deque[int]] = {}
     for k, verdict, name, version in reversed(rows):

@@ -64,6 +64,16 @@ def test_the_operator_picks_the_product_and_the_next_parts_are_judged_as_it(qtbo
         assert sorted(Path(i["origin"]).name[:2] for i in w.review.items) == ["b-", "b-"]
         products.setCurrentIndex(products.findText("all products"))
         qtbot.waitUntil(lambda: len(w.review.items) == 4, timeout=10_000)
+
+        # So do the statistics: the product on the line first, every product when asked.
+        w.tabs.setCurrentWidget(w.stats)
+        w.stats.refresh()
+        product = w.stats.product
+        qtbot.waitUntil(lambda: product.isVisible() and product.currentText() == "beta" and w.stats.total.text() == "2", timeout=10_000)
+        product.setCurrentIndex(product.findText("all products"))
+        qtbot.waitUntil(lambda: w.stats.total.text() == "4", timeout=10_000)
+        product.setCurrentIndex(product.findText("alpha"))
+        qtbot.waitUntil(lambda: w.stats.total.text() == "2" and product.currentText() == "alpha", timeout=10_000)
     finally:
         w.close()
     judged = [r for (r,) in rows(data_dir, "SELECT recipe FROM inspections ORDER BY id")]

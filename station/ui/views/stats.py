@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPush
 
 from station.ui import theme
 from station.ui.context import StationContext
+from station.ui.views.review_filters import ACTIVE, recipe_scope, refill
 
 PALETTE = ["#58a6ff", "#f778ba", "#3fb950", "#d29922", "#a371f7", "#ff7b72", "#79c0ff", "#56d364"]
 
@@ -36,12 +37,18 @@ class StatsView(QWidget):
             grid.addWidget(label, 1, col)
         self.scope = QComboBox()
         self.scope.addItem("All runs", None)
+        # The product (station.line.recipes): the station's active one until another is picked,
+        # hidden on a station without recipes.
+        self.product = QComboBox()
+        self.product.hide()
+        self._products_seen = False
         self.group = QComboBox()
         self.group.addItem("Defect rate per run", "run")
         self.group.addItem("Defect rate per model", "model")
         self.refresh_btn = QPushButton("Refresh  [F9]")
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Counts for"))
+        bar.addWidget(self.product)
         bar.addWidget(self.scope, 1)
         bar.addWidget(self.group, 1)
         bar.addWidget(self.refresh_btn)
@@ -91,6 +98,7 @@ class StatsView(QWidget):
         self.refresh_btn.setShortcut("F9")
         self.scope.currentIndexChanged.connect(lambda _: self.refresh())
         self.group.currentIndexChanged.connect(lambda _: self.refresh())
+        self.product.currentIndexChanged.connect(lambda _: self.refresh())
         self.data: dict[str, Any] = {}
         self._stale = False  # data not yet drawn
         self._busy = False
@@ -116,13 +124,18 @@ class StatsView(QWidget):
             self._again = True  # asked while a read was in flight: that read may predate a review
             return
         self._again = False
+        from station.line.settings import station_name
         from station.store import stats
 
         run_id, group = self.scope.currentData(), self.group.currentData()
+        wanted = self.product.currentData() if self._products_seen else ACTIVE
+        station = station_name(self.window_.options.station, self.window_.options.data)
 
         def read(s):
-            return {"summary": stats.summary(s, run_id=run_id), "runs": stats.runs(s, 50),
-                    "series": stats.defect_rate_series(s, group=group), "stations": stats.by_station(s, run_id=run_id)}
+            recipe, names, _ = recipe_scope(s, wanted, station)
+            return {"summary": stats.summary(s, run_id=run_id, recipe=recipe), "runs": stats.runs(s, 50),
+                    "series": stats.defect_rate_series(s, group=group, recipe=recipe),
+                    "stations": stats.by_station(s, run_id=run_id, recipe=recipe), "recipes": (recipe, names)}
 
         self._busy = True
         self.window_.db(read, self._show, self._failed)
@@ -136,6 +149,13 @@ class StatsView(QWidget):
         if self._again:
             self.refresh()
         self.data = data
+        recipe, names = data["recipes"]
+        refill(self.product, "all products", [(n, n) for n in names])
+        self.product.blockSignals(True)
+        self.product.setCurrentIndex(max(0, self.product.findData(recipe)))
+        self.product.blockSignals(False)
+        self.product.setVisible(bool(names))
+        self._products_seen = True
         s = data["summary"]
         self.total.setText(str(s["total"]))
         self.passed.setText(str(s["pass"]))
