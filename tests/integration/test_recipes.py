@@ -195,6 +195,7 @@ def test_the_plc_switches_products_twenty_times_mid_run_and_every_part_is_judged
     assert station.returncode == 0, err[-3000:]
     summary = json.loads(out)
     assert summary["processed"] == n and summary["failed"] == 0
+    assert summary["handshake"]["out_of_order"] == 0 and summary["handshake"]["ack_timeouts"] == 0
     switches = [s for s in summary["model_switches"] if "recipe" in s]
     assert len(switches) == 20 and [s["recipe"] for s in switches] == ["gravel", "brick"] * 10
 
