@@ -47,6 +47,7 @@ COMMANDS = {
     "threshold": ("registry", "cmd_threshold"),
     "recipes": ("recipes", "cmd_recipes"),
     "golden": ("recipes", "cmd_golden"),
+    "part": ("parts", "cmd_part"),
 }
 # Commands that train: the line build (onnxruntime, no torch) leaves them to the engineering PC.
 TRAINING = ("train", "teach")
@@ -231,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recipes", help="products: list / add NAME --model M / show NAME / set NAME KEY VALUE / "
                                         "golden NAME pass|fail IMAGE... / use NAME / export NAME OUT / import DIR")
     p.add_argument("action", choices=("list", "add", "show", "set", "golden", "use", "export", "import"))
-    p.add_argument("words", nargs="*", metavar="ARG", help="set keys: model, threshold, source, outputs, masks (x,y,w,h;...), golden_policy")
+    p.add_argument("words", nargs="*", metavar="ARG",
+                   help="set keys: model, threshold, source, outputs, masks (x,y,w,h;...), roi, golden_policy, band, alarm_on_fail, "
+                        "fails_in_a_row, pass_days, keep_one_in, shifts")
     p.add_argument("--model", metavar="M", help="add: the registered model that judges the product")
     _user(p)
     _common(p)
@@ -242,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, model=False)
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--backend", choices=BACKENDS, default=None, help="inference engine (default: auto)")
+
+    p = sub.add_parser("part", help="everything about one part, by the serial the PLC gave it: its inspections, models, recipes, reviews")
+    p.add_argument("serial", metavar="SERIAL")
+    _common(p)
 
     p = sub.add_parser("users", help="local users and roles: station users add NAME --role ROLE / list / unlock NAME")
     p.add_argument("action", choices=("add", "list", "unlock"))

@@ -30,7 +30,7 @@ from typing import Any
 from line_servers import _wait_port, free_port
 
 COILS = {"trigger": 0, "ack": 1, "ready": 2, "busy": 3, "result_ready": 4, "ok": 5, "ng": 6}
-REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2, "product": 3, "product_ack": 4}
+REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2, "product": 3, "product_ack": 4, "serial_hi": 5, "serial_lo": 6}
 
 
 def need(program: str) -> str:

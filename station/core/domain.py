@@ -56,6 +56,7 @@ class Frame:
     product: str | None = None
     # Why this part must not be judged (its product cannot be judged here): it fails as not inspected.
     refused: str | None = None
+    serial: str | None = None  # the part's serial, read from the PLC with its trigger; None: none was read
 
 
 UNCERTAIN_BAND = 0.05  # a model card's `uncertain_band` overrides it

@@ -20,7 +20,7 @@ QUEUE = 10_000  # verdicts a sink keeps while it is down; the oldest go first wh
 
 # The PLC programmer's default map (docs/outputs.md): PLC-written signals first.
 MODBUS_COILS = {"trigger": 0, "ack": 1, "ready": 2, "busy": 3, "result_ready": 4, "ok": 5, "ng": 6}
-MODBUS_REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2, "product": 3, "product_ack": 4}
+MODBUS_REGISTERS = {"defect_code": 0, "sequence": 1, "heartbeat": 2, "product": 3, "product_ack": 4, "serial_hi": 5, "serial_lo": 6}
 OPCUA_SIGNALS = ("trigger", "ack", "ready", "busy", "result_ready", "ok", "defect_code", "sequence")
 OPCUA_SINK_KEYS = ("verdict", "label", "p_defect", "ok", "defect_code", "sequence", "model", "time")
 
@@ -73,6 +73,9 @@ class HandshakeConfig:
     # every Trigger, the part is judged as that recipe, and the code is written back (product_ack)
     # with its result.
     products: dict[str, str] = field(default_factory=dict)
+    # Read the part's serial with every Trigger (Modbus: registers serial_hi and serial_lo, a 32-bit
+    # number; OPC UA: the node "serial", text or a number); every record and message carries it.
+    serial: bool = False
 
     @property
     def where(self) -> str:
@@ -324,6 +327,10 @@ def _handshake(entry: Any, where: str) -> HandshakeConfig:
     kw["products"] = _products(kw.get("products", {}), where)
     if kw["protocol"] == "opcua" and kw["products"] and not {"product", "product_ack"} <= set(kw.get("nodes", {})):
         raise OutputsError(f"{where}: a handshake with products needs the nodes product and product_ack")
+    if not isinstance(kw.get("serial", False), bool):
+        raise OutputsError(f"{where}: serial is true or false")
+    if kw["protocol"] == "opcua" and kw.get("serial") and "serial" not in kw.get("nodes", {}):
+        raise OutputsError(f"{where}: a handshake that reads the serial needs the node serial")
     if kw["protocol"] == "modbus":
         coils = {**MODBUS_COILS, **kw.get("coils", {})}
         registers = {**MODBUS_REGISTERS, **kw.get("registers", {})}

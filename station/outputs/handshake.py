@@ -49,6 +49,7 @@ class PlcLink(Protocol):
     def connect(self) -> None: ...
     def read_inputs(self) -> tuple[bool, bool]: ...  # Trigger, Ack
     def read_product(self) -> int: ...  # the product code the PLC set for this part
+    def read_serial(self) -> str | None: ...  # the part's serial the PLC set for it (None: none)
     def write(self, signals: dict[str, bool | int]) -> None: ...
     def close(self) -> None: ...
 
@@ -177,6 +178,7 @@ class TriggeredSource(Source):
                 hs.write({"ready": False, "busy": True}, stop)
                 code = hs.io(hs.link.read_product, stop) if hs.cfg.products else 0  # read with the Trigger: this part's product
                 product = (hs.cfg.products.get(str(code), f"?{code}") if code else "?0") if hs.cfg.products else None
+                serial = hs.io(hs.link.read_serial, stop) if hs.cfg.serial else None  # this part's identity
                 if product is not None and self.tune is not None:
                     self.tune(product)
                 self.inner.arm()
@@ -184,7 +186,7 @@ class TriggeredSource(Source):
                 if frame is None:
                     log.warning("the source ended while the PLC waited for part %d", seq)
                     return
-                yield replace(frame, trigger=seq, live=True, product=product)
+                yield replace(frame, trigger=seq, live=True, product=product, serial=serial)
                 message = self._verdict(seq, stop)
                 # product_ack: the code of the recipe that judged this part; 0 when none judged it
                 # as the PLC asked (an unknown code, a recipe that could not be loaded).

@@ -29,6 +29,7 @@ class VerdictMessage:
     trigger: int | None = None  # the trigger this part answered
     uid: str = ""  # the part's UUIDv7, set when it was judged; "" only in outboxes from before 0.9.4
     recipe: str | None = None  # the product it was judged as (station.line.recipes); None: no recipe
+    serial: str | None = None  # the part's serial, as the PLC gave it with the trigger; None: none was read
 
     @property
     def ok(self) -> bool:
@@ -65,4 +66,4 @@ def message_for(result: Result, sequence: int, station: str, model: str, codes: 
         sequence=sequence, station=station, time=result.frame.captured_at.isoformat(), verdict=verdict, label=label,
         p_defect=round(float(p.p_defect), 6) if p is not None else None, defect_code=codes.code(verdict, label),
         model=model, id=result.inspection_id, image=result.sha256, origin=result.frame.origin, trigger=result.frame.trigger,
-        uid=result.uid, recipe=recipe)
+        uid=result.uid, recipe=recipe, serial=result.frame.serial)

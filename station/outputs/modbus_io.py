@@ -112,6 +112,13 @@ class ModbusLink:
     def read_product(self) -> int:
         return self.client.read_register(self.cfg.registers["product"])
 
+    def read_serial(self) -> str | None:
+        """Two holding registers, high word first: a serial up to 4,294,967,295; 0 is none."""
+        hi = self.client.read_register(self.cfg.registers["serial_hi"])
+        lo = self.client.read_register(self.cfg.registers["serial_lo"])
+        value = (hi << 16) | lo
+        return str(value) if value else None
+
     def write(self, signals: dict[str, bool | int]) -> None:
         coils = {self.cfg.coils[k]: bool(v) for k, v in signals.items() if k in self.cfg.coils}
         regs = {self.cfg.registers[k]: int(v) for k, v in signals.items() if k in self.cfg.registers}

@@ -147,6 +147,12 @@ class OpcUaLink:
     def read_product(self) -> int:
         return int(self.client.read(["product"])[0] or 0)
 
+    def read_serial(self) -> str | None:
+        """The node `serial`: text, or a number; empty or 0 is none."""
+        value = self.client.read(["serial"])[0]
+        text = str(value).strip() if value is not None else ""
+        return text[:64] if text and text != "0" else None
+
     def write(self, signals: dict[str, bool | int]) -> None:
         flags = {k: v for k, v in signals.items() if k in ("ready", "busy", "result_ready")}
         values = {k: v for k, v in signals.items() if k not in flags}

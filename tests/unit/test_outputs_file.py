@@ -49,6 +49,10 @@ def test_a_secured_station_server_keeps_its_security_in_the_file(tmp_path):
                                                      "mode": "None"}}]}, "mode one of SignAndEncrypt, Sign"),
     ({"sinks": [{"kind": "opcua-server", "security": {"key_file": "k.pem", "client_certs": ["c.pem"]}}]}, "security needs cert_file"),
     ({"sinks": [{"kind": "mqtt"}], "defect_codes": {"scratch": 70000}}, "defect_codes maps a label to a code"),
+    ({"handshake": {"protocol": "modbus", "serial": "yes"}}, "serial is true or false"),
+    ({"handshake": {"protocol": "opcua", "url": "opc.tcp://h:4840/", "serial": True,
+                    "nodes": {s: f"ns=2;s={s}" for s in ("trigger", "ack", "ready", "busy", "result_ready", "ok", "defect_code", "sequence")}}},
+     "needs the node serial"),
 ])
 def test_each_mistake_is_one_line_naming_where(raw, said):
     with pytest.raises(OutputsError) as caught:

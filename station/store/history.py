@@ -1,0 +1,71 @@
+"""A part's history in one place: every inspection that carries its serial, with the model and
+the recipe that judged it, where its image and heatmap are, and every review of it (who, when,
+what, undone or not), oldest first. `station part SERIAL` prints it; an auditor reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from station.store.repo import iso_utc
+from station.store.schema import Inspection, ModelRecord, Review
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    label: str | None  # None: an undo that put the part back in the queue
+    previous: str | None
+    by: str
+    at: str
+    note: str | None
+    undoes: int | None  # the review this one takes back
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One inspection of the part: one view, one model's verdict."""
+
+    id: int
+    uid: str | None
+    origin: str
+    station: str | None
+    captured_at: str
+    verdict: str
+    predicted: str
+    p_defect: float
+    label: str | None  # the current review's label; None: never reviewed, or the review undone
+    model: str
+    model_version: str
+    recipe: str | None
+    recipe_version: int | None
+    image_path: str
+    heatmap_path: str | None
+    image_gone: str | None  # retention purged the image (the record stays), or a full disk never stored it
+    exported_at: str | None
+    reviews: tuple[ReviewEvent, ...]
+
+    def to_json(self, locate: Callable[[str], str]) -> dict[str, Any]:
+        out = asdict(self)
+        out["image"] = None if self.image_gone else locate(self.image_path)
+        out["heatmap"] = locate(self.heatmap_path) if self.heatmap_path and not self.image_gone else None
+        return out
+
+
+def part(session: Session, serial: str) -> list[Judged]:
+    """Every inspection of the part with this serial, oldest first (empty: no such part)."""
+    rows = session.execute(select(Inspection, ModelRecord.name, ModelRecord.version)
+                           .join(ModelRecord, ModelRecord.id == Inspection.model_id)
+                           .where(Inspection.serial == serial).order_by(Inspection.id)).all()
+    ids = [r.id for r, _, _ in rows]
+    reviews: dict[int, list[ReviewEvent]] = {i: [] for i in ids}
+    if ids:
+        for rv in session.scalars(select(Review).where(Review.inspection_id.in_(ids)).order_by(Review.id)):
+            reviews[rv.inspection_id].append(ReviewEvent(rv.label, rv.previous, rv.by, iso_utc(rv.at), rv.note, rv.undoes))
+    return [Judged(r.id, r.uid, r.origin, r.station, iso_utc(r.captured_at), r.verdict, r.predicted, round(r.p_defect, 6),
+                   r.label, name, version, r.recipe, r.recipe_version, r.image_path, r.heatmap_path, r.image_gone,
+                   iso_utc(r.exported_at) if r.exported_at else None, tuple(reviews[r.id]))
+            for r, name, version in rows]
