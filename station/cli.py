@@ -48,6 +48,7 @@ COMMANDS = {
     "recipes": ("recipes", "cmd_recipes"),
     "golden": ("recipes", "cmd_golden"),
     "part": ("parts", "cmd_part"),
+    "trace": ("parts", "cmd_trace"),
 }
 # Commands that train: the line build (onnxruntime, no torch) leaves them to the engineering PC.
 TRAINING = ("train", "teach")
@@ -248,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("part", help="everything about one part, by the serial the PLC gave it: its inspections, models, recipes, reviews")
     p.add_argument("serial", metavar="SERIAL")
+    _common(p)
+
+    p = sub.add_parser("trace", help="a dated, hashed bundle for an auditor: inspections, reviews, images, SHA256SUMS")
+    p.add_argument("out", metavar="OUT", help="a new or empty folder (with --verify: a bundle to check)")
+    p.add_argument("--from", dest="since", metavar="WHEN", help="from this date or time (default: the first inspection)")
+    p.add_argument("--to", dest="until", metavar="WHEN", help="up to this time, or to the end of this date (default: now)")
+    _recipe(p, "only this product's parts (default: every product)")
+    p.add_argument("--verify", action="store_true", help="check a bundle against its SHA256SUMS: exit 0 when every file matches")
     _common(p)
 
     p = sub.add_parser("users", help="local users and roles: station users add NAME --role ROLE / list / unlock NAME")

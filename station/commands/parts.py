@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
 from station.commands.output import emit_json
 from station.core.errors import StationError
 from station.core.terminal import safe
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def cmd_part(args: argparse.Namespace) -> int:
@@ -36,3 +41,49 @@ def cmd_part(args: argparse.Namespace) -> int:
             what = f"undone (back to {rv.previous or 'the queue'})" if rv.label is None else f"{rv.previous or j.predicted} -> {rv.label}"
             print(safe(f"      reviewed {rv.at} by {rv.by}: {what}" + (f"  ({rv.note})" if rv.note else "")))
     return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from station import __version__
+    from station.line.recipes import ALL
+    from station.store.db import open_store
+    from station.upkeep import trace
+
+    out = Path(args.out)
+    if args.verify:
+        wrong = trace.verify(out)
+        if args.json:
+            emit_json({"out": str(out), "ok": not wrong, "wrong": wrong})
+        else:
+            for line in wrong:
+                print(safe(f"station trace: {line}"), file=sys.stderr)
+            print(f"{out}: {'every file matches its hash' if not wrong else f'{len(wrong)} file(s) do not match'}")
+        return 0 if not wrong else 1
+    since, until = _when(args.since, end=False), _when(args.until, end=True)
+    if until <= since:
+        raise StationError("--to must come after --from")
+    store = open_store(args.data, args.db, args.store)
+    made = trace.write_trace(store, out, since, until, None if args.recipe in (None, ALL) else args.recipe, __version__)
+    if args.json:
+        emit_json(made.to_json())
+    else:
+        print(f"{made.inspections} inspections, {made.reviews} reviews, {made.images} images in {out}; check it with: "
+              f"station trace --verify {out}" + (f" ({made.missing} images missing from the store, listed)" if made.missing else ""))
+    return 0
+
+
+def _when(text: str | None, end: bool) -> "datetime":
+    """`2026-12-01` (the day's start, or for --to its end) or an ISO time, this PC's zone when none is given."""
+    from datetime import datetime, timedelta
+
+    if text is None:
+        return datetime.now().astimezone() if end else datetime(1970, 1, 1).astimezone()
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise StationError(f"{text!r} is not a date (2026-12-01) or a time (2026-12-01T06:00)") from None
+    if end and len(text) == 10:  # a day: up to its end
+        at += timedelta(days=1)
+    return at if at.tzinfo else at.astimezone()

@@ -73,7 +73,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with store.session() as s:
         since, until = (shift.start, shift.end) if shift else (None, None)
         counts = stats.counts(s, run_id=args.run, since=since, until=until, station=args.from_station, recipe=recipe)
-        per_station = stats.by_station(s, run_id=args.run, since=since, until=until) if not args.from_station else {}
+        per_station = stats.by_station(s, run_id=args.run, since=since, until=until, recipe=recipe) if not args.from_station else {}
     out = counts.to_json()
     out["by_station"] = {name: c.to_json() for name, c in per_station.items()}
     if args.from_station:

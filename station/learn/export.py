@@ -38,6 +38,7 @@ from sqlalchemy import func, select, update
 from station.core.errors import StationError
 from station.core.fileutil import atomic_write, make_folder
 from station.core.labels import validate_label
+from station.core.terminal import cell
 from station.store import conflicts
 from station.store.db import Store
 from station.store.repo import iso_utc
@@ -46,7 +47,6 @@ from station.store.schema import Inspection, ModelRecord, Review
 SPLITS = ("train", "val")
 MARKER = ".station-export"
 LOCK = ".station-export.lock"
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 FIELDS = ["path", "split", "label", "predicted", "p_defect", "model_version", "reviewed_by", "reviewed_at", "sha256",
           "origin", "inspection_id", "conflict"]
 
@@ -306,19 +306,13 @@ def _prune(out: Path, wanted: set[Path], written_before: set[Path]) -> None:
                     d.rmdir()
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
-
-
 def _write_manifest(out: Path, rows: list[dict[str, Any]]) -> None:
     import io
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=FIELDS, extrasaction="ignore")
     w.writeheader()
-    w.writerows({k: _cell(v) for k, v in r.items() if k in FIELDS} for r in rows)
+    w.writerows({k: cell(v) for k, v in r.items() if k in FIELDS} for r in rows)
     atomic_write(out / "manifest.csv", buf.getvalue())
 
 

@@ -59,9 +59,9 @@ def counts(session: Session, run_id: int | None = None, model_id: int | None = N
         at = case((Inspection.captured_at > Run.started_at, Inspection.captured_at), else_=Run.started_at)
         q = q.join(Run, Run.id == Inspection.run_id)
         if since is not None:
-            q = q.where(at >= _stored(since))
+            q = q.where(at >= as_stored(since))
         if until is not None:
-            q = q.where(at < _stored(until))
+            q = q.where(at < as_stored(until))
     n, passed, failed, n_reviewed, n_over, good = session.execute(q).one()
     return Counts(int(n), int(passed or 0), int(failed or 0), int(n_reviewed or 0), int(n_over or 0), int(good or 0))
 
@@ -82,7 +82,7 @@ def _sum(condition):
     return func.sum(case((condition, 1), else_=0))
 
 
-def _stored(at: datetime) -> datetime:
+def as_stored(at: datetime) -> datetime:
     """Times are stored in UTC; SQLite keeps them naive."""
     return at.astimezone(UTC).replace(tzinfo=None)
 

@@ -67,3 +67,40 @@ def test_a_part_is_found_by_the_serial_the_plc_gave_it_with_its_whole_history(de
 
     missing = run_cli("part", "0", data=data, check=False)
     assert missing.returncode == 2 and "no part with serial '0'" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_a_trace_bundle_holds_what_was_judged_and_verifies_against_its_hashes(demo_images, tmp_path):
+    import csv
+    import hashlib
+    import shutil
+
+    data = tmp_path / "data"
+    run_cli("run", str(demo_images), data=data)
+    queue = run_json("queue", "--limit", "3", data=data)
+    run_cli("label", str(queue[0]["id"]), "good", "--by", "ann", "--note", "=HYPERLINK(\"http://x\")", data=data)
+    out = tmp_path / "audit"
+    made = run_json("trace", str(out), "--from", "2000-01-01", data=data)
+    assert (made["inspections"], made["reviews"], made["images"], made["missing"]) == (24, 1, 24, 0)
+    assert run_json("trace", str(out), "--verify", data=data) == {"out": str(out), "ok": True, "wrong": []}
+    if shutil.which("sha256sum"):  # the manifest is the standard format: an auditor needs no station to check it
+        assert subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out).returncode == 0
+    with open(out / "inspections.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 24 and all(hashlib.sha256((out / r["image"]).read_bytes()).hexdigest() == r["image_sha256"] for r in rows)
+    with open(out / "reviews.csv", newline="") as f:
+        [review] = list(csv.DictReader(f))
+    assert review["by"] == "ann" and review["note"].startswith("'="), "a note is never run as a spreadsheet formula"
+
+    (out / "inspections.csv").write_text((out / "inspections.csv").read_text().replace("pass", "fail", 1))
+    (out / "extra.txt").write_text("slipped in")
+    image = next((out / "images").iterdir())
+    image.unlink()
+    bad = run_cli("trace", str(out), "--verify", data=data, check=False)
+    assert bad.returncode == 1
+    assert {"inspections.csv: changed", "extra.txt: not in the manifest", f"images/{image.name}: missing"} <= {
+        line.removeprefix("station trace: ") for line in bad.stderr.splitlines()}
+
+    none = run_json("trace", str(tmp_path / "empty"), "--to", "2001-01-01", data=data)
+    assert none["inspections"] == 0
+    again = run_cli("trace", str(out), data=data, check=False)
+    assert again.returncode == 2 and "not an empty folder" in again.stderr

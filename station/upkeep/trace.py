@@ -1,0 +1,135 @@
+"""`station trace`: a dated, hashed bundle of what the station judged between two times, for an
+auditor: every inspection (CSV), every review of them (CSV), their images and heatmaps, and a
+manifest of SHA-256 sums (the `sha256sum -c` format) that `station trace --verify` checks.
+
+Images are named by their content's SHA-256 (the same value the inspection's row holds), so the
+bundle proves each image is the one that was judged, not only that the file was not changed since
+the bundle was made. An image retention purged is listed with the reason, not missed silently."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+
+from station.core.errors import StationError
+from station.core.fileutil import atomic_write, file_sha256
+from station.core.terminal import cell
+from station.store.blobs import BlobStore
+from station.store.db import Store
+from station.store.repo import iso_utc
+from station.store.schema import Inspection, ModelRecord, Review
+from station.store.stats import as_stored
+
+MANIFEST = "SHA256SUMS"
+COLUMNS = ("id", "uid", "serial", "station", "captured_at", "origin", "verdict", "predicted", "p_defect", "label", "model",
+           "model_version", "recipe", "recipe_version", "image", "image_sha256", "heatmap", "image_gone", "exported_at", "reviews")
+REVIEW_COLUMNS = ("inspection_id", "uid", "label", "previous", "by", "at", "note", "undoes")
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    out: Path
+    inspections: int
+    reviews: int
+    images: int
+    missing: int  # images the store could not give (listed in the CSV with the reason)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"out": str(self.out), "inspections": self.inspections, "reviews": self.reviews, "images": self.images,
+                "missing": self.missing, "manifest": str(self.out / MANIFEST)}
+
+
+def write_trace(store: Store, out: Path, since: datetime, until: datetime, recipe: str | None, version: str) -> TraceResult:
+    """Every inspection captured in [since, until) (of `recipe`, when given) into `out`, a new or empty folder."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise StationError(f"{out} is not an empty folder: a trace goes into a new one")
+    q = (select(Inspection, ModelRecord.name, ModelRecord.version).join(ModelRecord, ModelRecord.id == Inspection.model_id)
+         .where(Inspection.captured_at >= as_stored(since), Inspection.captured_at < as_stored(until)).order_by(Inspection.id))
+    if recipe is not None:
+        q = q.where(Inspection.recipe == recipe)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "heatmaps").mkdir(exist_ok=True)
+    rows, reviews, images, missing = [], [], 0, 0
+    with store.session() as s:
+        found = s.execute(q).all()
+        ids = [r.id for r, _, _ in found]
+        by_part: dict[int, list[Review]] = {i: [] for i in ids}
+        for chunk in range(0, len(ids), 500):
+            for rv in s.scalars(select(Review).where(Review.inspection_id.in_(ids[chunk:chunk + 500])).order_by(Review.id)):
+                by_part[rv.inspection_id].append(rv)
+    for r, name, model_version in found:
+        image, heat, gone = _copy_evidence(store.blobs, r, out)
+        images += image is not None
+        missing += image is None and not r.image_gone
+        rows.append((r.id, r.uid, r.serial, r.station, iso_utc(r.captured_at), r.origin, r.verdict, r.predicted,
+                     round(r.p_defect, 6), r.label, name, model_version, r.recipe, r.recipe_version, image, r.sha256, heat, gone,
+                     iso_utc(r.exported_at) if r.exported_at else None, len(by_part[r.id])))
+        reviews += [(r.id, r.uid, rv.label, rv.previous, rv.by, iso_utc(rv.at), rv.note, rv.undoes) for rv in by_part[r.id]]
+    _write_csv(out / "inspections.csv", COLUMNS, rows)
+    _write_csv(out / "reviews.csv", REVIEW_COLUMNS, reviews)
+    atomic_write(out / "trace.json", json.dumps({
+        "from": since.isoformat(), "to": until.isoformat(), "recipe": recipe, "made_at": datetime.now().astimezone().isoformat(),
+        "station_version": version, "inspections": len(rows), "reviews": len(reviews), "images": images, "missing": missing}, indent=1))
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
+    atomic_write(out / MANIFEST, "".join(f"{file_sha256(p)}  {p.relative_to(out).as_posix()}\n" for p in files))
+    return TraceResult(out, len(rows), len(reviews), images, missing)
+
+
+def _copy_evidence(blobs: BlobStore, r: Inspection, out: Path) -> tuple[str | None, str | None, str | None]:
+    """(image, heatmap, why the image is missing) for one inspection, copied into the bundle."""
+    if r.image_gone:
+        return None, None, r.image_gone
+    try:
+        data = blobs.get(r.image_path)
+    except (StationError, OSError) as exc:
+        return None, None, f"not in the image store: {exc}"
+    if hashlib.sha256(data).hexdigest() != r.sha256:
+        return None, None, "the stored image does not match the hash judged"
+    image = f"images/{r.sha256}{PurePosixPath(r.image_path).suffix}"
+    if not (out / image).exists():
+        atomic_write(out / image, data)
+    heat = None
+    if r.heatmap_path:
+        try:
+            heat = f"heatmaps/{PurePosixPath(r.heatmap_path).name}"
+            if not (out / heat).exists():
+                atomic_write(out / heat, blobs.get(r.heatmap_path))
+        except (StationError, OSError):
+            heat = None  # the verdict and the image stand without it
+    return image, heat, None
+
+
+def verify(out: Path) -> list[str]:
+    """What does not match the bundle's manifest (empty: every file is as it was made, and no file was added)."""
+    try:
+        lines = (out / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StationError(f"{out} is not a trace: no {MANIFEST} ({exc.strerror or exc})") from None
+    wrong, listed = [], set()
+    for line in lines:
+        digest, _, name = line.partition("  ")
+        listed.add(name)
+        path = out / name
+        if not name or ".." in PurePosixPath(name).parts or not path.is_file():
+            wrong.append(f"{name if name else repr(line)}: missing")
+        elif file_sha256(path) != digest:
+            wrong.append(f"{name}: changed")
+    extra = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
+    wrong += [f"{name}: not in the manifest" for name in extra if name not in listed]
+    return wrong
+
+
+def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else cell(v) for v in row] for row in rows)
+    atomic_write(path, buf.getvalue())
