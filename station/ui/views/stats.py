@@ -9,7 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from station.ui import theme
 from station.ui.context import StationContext
@@ -59,6 +70,13 @@ class StatsView(QWidget):
         self.rejects_btn.setToolTip("The last failed parts as pictures; open one to see its heatmap and review")
         self.rejects_btn.clicked.connect(self.open_rejects)
         self.rejects: Any = None  # the open reject gallery
+        # A part's whole history by its serial (Enter opens it; it labels nothing).
+        self.part = QLineEdit()
+        self.part.setPlaceholderText("part serial…")
+        self.part.setMaximumWidth(180)
+        self.part.returnPressed.connect(self.open_part)
+        self.part_dialog: Any = None
+        bar.addWidget(self.part)
         bar.addWidget(self.rejects_btn)
         bar.addWidget(self.settings_btn)
         self.table = QTableWidget(0, 2)
@@ -104,6 +122,14 @@ class StatsView(QWidget):
         self._busy = False
         self._again = False
         self._last_live = 0.0
+
+    def open_part(self) -> None:
+        from station.ui.views.part_history import PartDialog
+
+        serial = self.part.text().strip()
+        if serial:
+            self.part_dialog = PartDialog(self.window_, serial[:64])
+            self.part_dialog.open()
 
     def open_rejects(self) -> None:
         from station.ui.views.rejects import RejectsDialog
