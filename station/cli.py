@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     _recipe(p, "the product to judge: its model, threshold, masks, outputs and golden check (default: the station's active recipe)")
     p.add_argument("--user", metavar="NAME", help="who starts it (recorded with the changeover and the golden check)")
     p.add_argument("--limit", type=COUNT, metavar="N", help="stop after N frames")
+    p.add_argument("--code", metavar="KIND", help="each part's serial is the code printed on it: datamatrix, qr, code128 or any "
+                                                 "(default: the recipe's setting code; a PLC's serial comes first)")
     p.add_argument("--batch-size", type=_int(1, 1024), default=8, metavar="B")
     p.add_argument("--no-cam", action="store_true", help="skip heatmaps (faster; verdicts only)")
     p.add_argument("--pace", type=_seconds, default=0.0, metavar="S", help="take at most one frame every S seconds (a line's cycle time)")
@@ -170,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
     p.add_argument("--families", metavar="LIST", help="comma-separated texture families (noise,brushed,weave,cells,granite)")
     p.add_argument("--size", type=_int(16, 4096), default=256, metavar="PX")
+    p.add_argument("--codes", choices=("datamatrix", "qr", "code128"),
+                   help="print each part's serial on it as this code; OUT/codes.csv lists them (to measure code reading)")
+    p.add_argument("--damaged", type=float, default=0.0, metavar="F", help="with --codes: this share of parts get a damaged code")
     _common(p, db=False, json_out=False)  # --data accepted like everywhere; the images go to OUT
 
     p = sub.add_parser("teach", help="build a good-parts (anomaly) model for a new product line from good images only")

@@ -21,7 +21,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from station.run.inspection_run import InspectionRun, run_options
 
     run = InspectionRun(run_options(args.source, args, batch_size=args.batch_size, cam=not args.no_cam, limit=args.limit,
-                                    pace_s=args.pace, forward_wait_s=args.forward_wait, user=args.user))
+                                    pace_s=args.pace, forward_wait_s=args.forward_wait, user=args.user,
+                                    code=_code_kind(args.code)))
     progress = Progress()
     with stop_on_signals(run.stop):
         try:
@@ -186,3 +187,9 @@ def cmd_io_test(args: argparse.Namespace) -> int:
         print(f"handshake ({handshake['where']}): " + (f"cannot read: {handshake['error']}" if "error" in handshake else
                                                       f"Trigger {'high' if handshake['trigger'] else 'low'}, Ack {'high' if handshake['ack'] else 'low'}"))
     return 0
+
+
+def _code_kind(kind: str | None) -> str | None:
+    from station.model.codes import check_kind
+
+    return check_kind(kind) if kind else None

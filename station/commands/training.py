@@ -76,9 +76,18 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     if args.count < 1:
         raise StationError("--count must be at least 1")
     families = tuple(f.strip() for f in args.families.split(",")) if args.families else synth.DEFAULT_FAMILIES
+    if not 0.0 <= args.damaged <= 1.0:
+        raise StationError("--damaged is a share between 0 and 1")
     try:
         counts = synth.generate(args.out, args.count, args.seed, families, args.size, progress=Progress())
+        if args.codes:
+            from pathlib import Path
+
+            from station.train.code_parts import mark_parts
+
+            mark_parts(Path(args.out), args.codes, args.damaged, args.seed)
     except ValueError as exc:
         raise StationError(str(exc)) from None
-    print(f"wrote {sum(counts.values())} images to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
+    print(f"wrote {sum(counts.values())} images to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+          + (f"; each with its serial as a {args.codes} code (codes.csv)" if args.codes else ""), file=sys.stderr)
     return 0

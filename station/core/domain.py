@@ -56,7 +56,8 @@ class Frame:
     product: str | None = None
     # Why this part must not be judged (its product cannot be judged here): it fails as not inspected.
     refused: str | None = None
-    serial: str | None = None  # the part's serial, read from the PLC with its trigger; None: none was read
+    serial: str | None = None  # the part's serial: the PLC's (read with its trigger) or a code's on the part
+    serial_read: str | None = None  # how: "plc", "code", or "unread" (a code was looked for and not read); None: not asked
 
 
 UNCERTAIN_BAND = 0.05  # a model card's `uncertain_band` overrides it

@@ -94,6 +94,7 @@ class Recipe:
     pass_days: int | None = None  # passed parts' images kept whole this long (retention.pass_days)
     keep_one_in: int | None = None  # ... then thinned to this sample (retention.keep_one_in)
     shifts: str | None = None  # when its golden parts are judged again (floor.shifts: "06:00,18:00")
+    code: str | None = None  # the code printed on each part that is its serial (datamatrix, qr, code128, any)
     by: str = ""
     at: datetime | None = None
 
@@ -132,7 +133,7 @@ class Recipe:
         return self.masks + tuple(Mask(*m) for m in outside if m[2] > 1e-9 and m[3] > 1e-9)
 
 
-OVERRIDES = ("band", "alarm_on_fail", "fails_in_a_row", "pass_days", "keep_one_in", "shifts")
+OVERRIDES = ("band", "alarm_on_fail", "fails_in_a_row", "pass_days", "keep_one_in", "shifts", "code")
 
 
 def _given(value: Any, default: Any) -> Any:
@@ -179,6 +180,10 @@ def _overrides(name: str, settings: dict[str, Any]) -> dict[str, Any]:
             ok, why = isinstance(value, bool), "true or false"
         elif key == "shifts":
             ok, why = isinstance(value, str) and _shift_starts(value), "shift start times, HH:MM joined by commas"
+        elif key == "code":
+            from station.model.codes import KINDS
+
+            ok, why = value in KINDS, " or ".join(KINDS)
         else:
             ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100_000
             why = "a whole number from 0"
@@ -307,7 +312,7 @@ def _shift_starts(text: str) -> bool:
 def _typed(key: str, value: str) -> Any:
     """`recipes set` text as the setting's type (checked by _overrides)."""
     text = value.strip().lower()
-    if key == "shifts":
+    if key in ("shifts", "code"):
         return value.strip()
     if key == "alarm_on_fail":
         return {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}.get(text, value)

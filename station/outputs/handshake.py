@@ -186,7 +186,7 @@ class TriggeredSource(Source):
                 if frame is None:
                     log.warning("the source ended while the PLC waited for part %d", seq)
                     return
-                yield replace(frame, trigger=seq, live=True, product=product, serial=serial)
+                yield replace(frame, trigger=seq, live=True, product=product, serial=serial, serial_read="plc" if serial else None)
                 message = self._verdict(seq, stop)
                 # product_ack: the code of the recipe that judged this part; 0 when none judged it
                 # as the PLC asked (an unknown code, a recipe that could not be loaded).

@@ -173,7 +173,7 @@ class Recorder:
                 box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
                 image_gone=gone, stored_bytes=written, station=self.station, uid=r.uid,
                 recipe=self.recipe[0] if self.recipe else None, recipe_version=self.recipe[1] if self.recipe else None,
-                serial=r.frame.serial,
+                serial=r.frame.serial, serial_read=r.frame.serial_read,
             )))
         if direct and remote and held:
             try:

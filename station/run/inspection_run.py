@@ -67,6 +67,7 @@ class RunOptions:
     shadow: str | None = None  # a candidate model judging every part beside the active one, never sent (--shadow)
     recipe: str | None = None  # the product (--recipe); None: the station's active one, unless a --model is given
     user: str | None = None  # who started it, for the changeover and the golden check's record
+    code: str | None = None  # the code printed on each part that is its serial (station.model.codes); None: the recipe's
 
 
 # The options a station is started with, under the same names on `station run`, `station gui`
@@ -243,7 +244,9 @@ class InspectionRun:
         # ends a segment the same way; the next one goes on from the same frames with the new model.
         while True:
             self._promoted = None
-            for r in inspect_frames(self._segment(frames), self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview):
+            code = o.code or (self.products.current.code if self.products is not None and self.products.current is not None else None)
+            for r in inspect_frames(self._segment(frames), self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview,
+                                    code=code):
                 self._count(r)
                 if self._line is not None:
                     self._line.result(r)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -49,11 +50,11 @@ class _Prefetch:
     _END = object()
 
     def __init__(self, batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndarray],
-                 seen: Callable[[list[str]], set[str]], preview: int = 0) -> None:
+                 seen: Callable[[list[str]], set[str]], preview: int = 0, code: str | None = None) -> None:
         import queue
         import threading
 
-        self.batches, self.prep, self.seen, self.preview = batches, prep, seen, preview
+        self.batches, self.prep, self.seen, self.preview, self.code = batches, prep, seen, preview, code
         self.queue: "queue.Queue" = queue.Queue()
         self.cond = threading.Condition()
         self.requested = 0  # get() calls so far
@@ -77,7 +78,7 @@ class _Prefetch:
                 if batch is None:
                     break
                 live = batch[0].live
-                self.queue.put(_load_batch(batch, self.prep, self.seen, self.preview))
+                self.queue.put(_load_batch(batch, self.prep, self.seen, self.preview, self.code))
                 with self.cond:
                     self.delivered += 1
         except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
@@ -110,14 +111,14 @@ class _Prefetch:
 
 
 def _load_batch(frames: list[Frame], prep: Callable[[np.ndarray], np.ndarray],
-                seen: Callable[[list[str]], set[str]], preview: int) -> tuple[list[_Item], set[str]]:
+                seen: Callable[[list[str]], set[str]], preview: int, code: str | None = None) -> tuple[list[_Item], set[str]]:
     """Read and hash every file first, then decode only what this model has not judged yet:
     resuming a large folder must not decode it all again just to skip it."""
     items = [_read(f) for f in frames]
     skip = seen([i.sha for i in items if i.sha and i.error is None])
     for item in items:
         if item.error is None and item.sha not in skip:
-            _decode(item, prep, preview)
+            _decode(item, prep, preview, code)
     return items, skip
 
 
@@ -155,12 +156,18 @@ def _read(frame: Frame) -> _Item:
     return item
 
 
-def _decode(item: _Item, prep: Callable[[np.ndarray], np.ndarray], preview: int) -> None:
-    """The model's input (and a preview), or the reason there is none (decode_ms includes both)."""
+def _decode(item: _Item, prep: Callable[[np.ndarray], np.ndarray], preview: int, code: str | None = None) -> None:
+    """The model's input (and a preview), or the reason there is none (decode_ms includes both);
+    with `code`, the serial printed on the part, unless the PLC gave one."""
     t = time.perf_counter()
     try:
         image = decode(item.data) if item.data is not None else check_shape(item.frame.image)
         item.shape = tuple(image.shape)
+        if code is not None and item.frame.serial is None:
+            from station.model.codes import read_code
+
+            serial = read_code(image, code)
+            item.frame = replace(item.frame, serial=serial, serial_read="code" if serial else "unread")
         item.x = prep(image)
         if preview:
             item.preview = _preview(image, preview)
@@ -178,14 +185,15 @@ def inspect_frames(
     cam: bool = True,
     preview: int = 0,
     should_stop: Callable[[], bool] | None = None,
+    code: str | None = None,
 ) -> Iterator[Result]:
     """Yield one Result per frame. With a `recorder` every result is stored, and files this
-    model already judged are skipped."""
+    model already judged are skipped. `code`: the kind of code on the part that is its serial."""
     from station.model.overlay import hot_box
 
     stop = should_stop or (lambda: False)
     seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
-    prefetch = _Prefetch(_batches(frames, batch_size, stop), model.prepare, seen, preview)
+    prefetch = _Prefetch(_batches(frames, batch_size, stop), model.prepare, seen, preview, code)
     try:
         with _Writer(recorder) as writer:
             while True:

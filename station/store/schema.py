@@ -92,8 +92,9 @@ class Inspection(Base):
     # 0013 and on runs without a recipe. Queue, export, stats and training filter on it.
     recipe: Mapped[str | None] = mapped_column(String(64), index=True)
     recipe_version: Mapped[int | None] = mapped_column(Integer)
-    # The part's serial as the PLC gave it at the trigger (0014); NULL when none was read.
+    # The part's serial as the PLC gave it at the trigger, or as a code on the part read (0014).
     serial: Mapped[str | None] = mapped_column(String(64), index=True)
+    serial_read: Mapped[str | None] = mapped_column(String(16))  # plc, code or unread (a code not read); NULL: not asked
 
     __table_args__ = (
         Index("uq_inspections_image_model", "sha256", "model_id", "dup", unique=True),

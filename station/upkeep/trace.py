@@ -29,7 +29,7 @@ from station.store.schema import Inspection, ModelRecord, Review
 from station.store.stats import as_stored
 
 MANIFEST = "SHA256SUMS"
-COLUMNS = ("id", "uid", "serial", "station", "captured_at", "origin", "verdict", "predicted", "p_defect", "label", "model",
+COLUMNS = ("id", "uid", "serial", "serial_read", "station", "captured_at", "origin", "verdict", "predicted", "p_defect", "label", "model",
            "model_version", "recipe", "recipe_version", "image", "image_sha256", "heatmap", "image_gone", "exported_at", "reviews")
 REVIEW_COLUMNS = ("inspection_id", "uid", "label", "previous", "by", "at", "note", "undoes")
 
@@ -69,7 +69,7 @@ def write_trace(store: Store, out: Path, since: datetime, until: datetime, recip
         image, heat, gone = _copy_evidence(store.blobs, r, out)
         images += image is not None
         missing += image is None and not r.image_gone
-        rows.append((r.id, r.uid, r.serial, r.station, iso_utc(r.captured_at), r.origin, r.verdict, r.predicted,
+        rows.append((r.id, r.uid, r.serial, r.serial_read, r.station, iso_utc(r.captured_at), r.origin, r.verdict, r.predicted,
                      round(r.p_defect, 6), r.label, name, model_version, r.recipe, r.recipe_version, image, r.sha256, heat, gone,
                      iso_utc(r.exported_at) if r.exported_at else None, len(by_part[r.id])))
         reviews += [(r.id, r.uid, rv.label, rv.previous, rv.by, iso_utc(rv.at), rv.note, rv.undoes) for rv in by_part[r.id]]

@@ -104,3 +104,41 @@ def test_a_trace_bundle_holds_what_was_judged_and_verifies_against_its_hashes(de
     assert none["inspections"] == 0
     again = run_cli("trace", str(out), data=data, check=False)
     assert again.returncode == 2 and "not an empty folder" in again.stderr
+
+
+def test_the_code_printed_on_each_part_is_its_serial_and_a_damaged_code_is_recorded_unread(tmp_path):
+    import csv
+    import sqlite3
+    from pathlib import Path
+
+    parts = tmp_path / "parts"
+    run_cli("demo-data", str(parts), "--count", "200", "--seed", "11", "--codes", "datamatrix", "--damaged", "0.05")
+    with open(parts / "codes.csv", newline="") as f:
+        labels = {row["file"]: row for row in csv.DictReader(f)}
+    data = tmp_path / "data"
+    run_cli("run", str(parts), "--code", "datamatrix", "--no-cam", data=data)
+    with sqlite3.connect(data / "station.db") as db:
+        read = {Path(o).relative_to(parts).as_posix(): (s, how) for o, s, how in db.execute("SELECT origin, serial, serial_read FROM inspections")}
+    assert set(read) == set(labels)
+    whole = [f for f, row in labels.items() if row["damaged"] == "0"]
+    damaged = [f for f, row in labels.items() if row["damaged"] == "1"]
+    right = [f for f in whole if read[f] == (labels[f]["serial"], "code")]
+    wrong = [f for f in labels if read[f][0] is not None and read[f][0] != labels[f]["serial"]]
+    print(f"\nDataMatrix serials read on {len(right)} of {len(whole)} generated parts; {len(damaged)} damaged codes, "
+          f"{sum(read[f] == (None, 'unread') for f in damaged)} recorded unread; {len(wrong)} read wrong")
+    assert len(right) >= 0.99 * len(whole) and damaged and wrong == []
+    assert all(read[f] == (None, "unread") for f in damaged), "a damaged code is recorded as unread, never guessed"
+    part = run_json("part", labels[whole[0]]["serial"], data=data)
+    assert part["inspections"][0]["origin"].endswith(whole[0])
+
+    # A product reads its own kind of code: the recipe's setting, no flag needed.
+    qr = tmp_path / "qr"
+    run_cli("demo-data", str(qr), "--count", "12", "--seed", "12", "--codes", "qr")
+    run_cli("recipes", "add", "tagged", "--model", "default", data=data)
+    run_cli("recipes", "set", "tagged", "code", "qr", data=data)
+    refused = run_cli("recipes", "set", "tagged", "code", "barcode", data=data, check=False)
+    assert refused.returncode == 2 and "datamatrix or qr or code128 or any" in refused.stderr
+    run_cli("run", str(qr), "--recipe", "tagged", "--no-cam", data=data)
+    with sqlite3.connect(data / "station.db") as db:
+        tagged = db.execute("SELECT count(*), count(serial) FROM inspections WHERE recipe = 'tagged' AND serial_read = 'code'").fetchone()
+    assert tagged == (12, 12)
