@@ -207,7 +207,7 @@ def as_dict(row: Inspection) -> dict[str, Any]:
         "image_path": row.image_path, "heatmap_path": row.heatmap_path, "station": row.station, "width": row.width, "height": row.height,
         "predicted": row.predicted, "probabilities": dict(row.probabilities), "p_defect": row.p_defect,
         "uncertainty": row.uncertainty, "verdict": row.verdict, "box": list(row.box) if row.box else None,
-        "label": row.label, "sha256": row.sha256, "image_gone": row.image_gone, "uid": row.uid,
+        "label": row.label, "sha256": row.sha256, "image_gone": row.image_gone, "uid": row.uid, "serial": row.serial,
     }
 
 

@@ -51,6 +51,7 @@ class LiveResult:
     not_kept: str | None = None  # judged, but the row (or the image) was not stored, and why
     recipe: str | None = None  # the product it was judged as (station.line.recipes)
     product: "Recipe | None" = None  # ... its recipe: its alarm rules
+    serial: str | None = None  # the part's serial (the PLC's, or the code on it)
     threshold: float | None = None  # the cut and the uncertain band it was judged at (a changeover changes them)
     band: float | None = None
 
@@ -159,6 +160,6 @@ def _live(r, read_at: float, model: str) -> LiveResult:
         box = (x, y, w, h)
     return LiveResult(origin=r.frame.origin, read_at=read_at, inspection_id=r.inspection_id, label=p.label,
                       p_defect=p.p_defect, verdict=p.verdict, probabilities=dict(p.probabilities), box=box,
-                      preview=preview, heat=heat, timings=dict(r.timings), model=model,
+                      preview=preview, heat=heat, timings=dict(r.timings), model=model, serial=r.frame.serial,
                       not_kept=f"not recorded: {r.unrecorded}" if r.unrecorded else
                       "kept on this PC until the line's server is back" if r.spooled else r.image_note)

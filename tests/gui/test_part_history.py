@@ -46,3 +46,24 @@ def test_a_serial_typed_on_the_statistics_tab_shows_the_parts_inspections_and_re
         w.close()
     with sqlite3.connect(data_dir / "station.db") as db:
         assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 1, "Enter in the serial field labelled nothing"
+
+
+def test_the_live_tab_names_the_part_by_the_code_printed_on_it(qtbot, tmp_path, data_dir):
+    parts = tmp_path / "parts"
+    run_cli("demo-data", str(parts), "--count", "3", "--seed", "21", "--codes", "qr")
+    serials = {line.split(",")[1] for line in (parts / "codes.csv").read_text().splitlines()[1:]}
+    run_cli("recipes", "add", "tagged", "--model", "default", data=data_dir)
+    run_cli("recipes", "set", "tagged", "code", "qr", data=data_dir)
+    run_cli("recipes", "use", "tagged", data=data_dir)
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.set_reviewer("olga")
+        w.live.source_bar.set_source(str(parts))
+        w.live.source_bar.start_btn.click()
+        qtbot.waitUntil(lambda: w.live.history.count() == 3 and w.worker is None, timeout=60_000)
+        shown = w.live.origin.text()
+        assert shown.startswith("part ") and shown.split("  ·  ")[0].removeprefix("part ") in serials
+    finally:
+        w.close()

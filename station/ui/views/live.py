@@ -302,7 +302,8 @@ class LiveView(QWidget):
         top = sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:3]
         self.probs.setText(" · ".join(f"{k} <b>{v:.0%}</b>" for k, v in top))
         where = f"#{r.inspection_id}" if r.inspection_id is not None else "not recorded"
-        self.origin.setText(f"{Path(r.origin).name}  ·  {where}  ·  {r.model}" + (f"  ·  {r.not_kept}" if r.not_kept else ""))
+        part = f"part {r.serial}  ·  " if r.serial else ""
+        self.origin.setText(f"{part}{Path(r.origin).name}  ·  {where}  ·  {r.model}" + (f"  ·  {r.not_kept}" if r.not_kept else ""))
 
     def _set_banner(self, r: LiveResult | None) -> None:
         # The part's own cut: after a changeover it is the new product's, not the first model's.

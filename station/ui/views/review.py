@@ -182,7 +182,8 @@ class ReviewView(QWidget):
             f"{'Conflict: ' if len(same) > 1 else ''}the same image is labelled "
             + ", ".join(f"{html.escape(label)} (#{', #'.join(map(str, ids))})" for label, ids in sorted(same.items())) + "</span>")
         self.details.setText("<br>".join(f"{k}: <b>{v:.1%}</b>" for k, v in probs)
-                             + f"<br><br>#{item['id']} · {html.escape(item['origin'])}<br>{item['captured_at']}" + seen)
+                             + f"<br><br>#{item['id']} · {html.escape(item['origin'])}<br>{item['captured_at']}"
+                             + (f"<br>part {html.escape(item['serial'])}" if item.get("serial") else "") + seen)
         loaded = self.cache.get(item["id"])
         if loaded is not None:
             self._display(loaded)
