@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def cmd_part(args: argparse.Namespace) -> int:
+    from station.model.registry import trained_with
     from station.store import history
     from station.store.db import open_store
 
@@ -27,8 +28,10 @@ def cmd_part(args: argparse.Namespace) -> int:
     if not judged:
         raise StationError(f"no part with serial {serial!r} (a serial is read from the PLC with each Trigger: "
                            "handshake.serial in the outputs file)")
+    trained = trained_with({j.sha256 for j in judged}, args.data)
     if args.json:
-        emit_json({"serial": serial, "inspections": [j.to_json(store.blobs.locate) for j in judged]})
+        emit_json({"serial": serial, "inspections": [{**j.to_json(store.blobs.locate), "trained_into": trained.get(j.sha256, [])}
+                                                     for j in judged]})
         return 0
     print(safe(f"part {serial}: {len(judged)} inspection{'s' if len(judged) != 1 else ''}"))
     for j in judged:
@@ -40,6 +43,8 @@ def cmd_part(args: argparse.Namespace) -> int:
         for rv in j.reviews:
             what = f"undone (back to {rv.previous or 'the queue'})" if rv.label is None else f"{rv.previous or j.predicted} -> {rv.label}"
             print(safe(f"      reviewed {rv.at} by {rv.by}: {what}" + (f"  ({rv.note})" if rv.note else "")))
+        if trained.get(j.sha256):
+            print(safe(f"      went into models: {', '.join(trained[j.sha256])}"))
     return 0
 
 

@@ -155,6 +155,20 @@ def list_models(data: str | os.PathLike[str] | None = None) -> list[ModelEntry]:
     return out
 
 
+def trained_with(digests: set[str], data: str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
+    """Image SHA-256 -> the registered models that were trained, taught or compared on it (from
+    each model folder's trained_on.txt; a model trained before 0.9.9 has none)."""
+    out: dict[str, list[str]] = {}
+    for d in sorted(p for p in registry_dir(data).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            lines = (d / "trained_on.txt").read_text(encoding="ascii").split()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for sha in digests.intersection(lines):
+            out.setdefault(sha, []).append(d.name)
+    return out
+
+
 def register(source: Path, name: str | None, data: str | os.PathLike[str] | None = None) -> str:
     """Copy a trained model directory into the registry under `name` (older models are kept)."""
     from station.model.directory import read_card

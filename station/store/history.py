@@ -43,6 +43,7 @@ class Judged:
     recipe: str | None
     recipe_version: int | None
     image_path: str
+    sha256: str  # the image's content hash: what an export names it by, and a model's trained_on.txt lists
     heatmap_path: str | None
     image_gone: str | None  # retention purged the image (the record stays), or a full disk never stored it
     exported_at: str | None
@@ -66,6 +67,6 @@ def part(session: Session, serial: str) -> list[Judged]:
         for rv in session.scalars(select(Review).where(Review.inspection_id.in_(ids)).order_by(Review.id)):
             reviews[rv.inspection_id].append(ReviewEvent(rv.label, rv.previous, rv.by, iso_utc(rv.at), rv.note, rv.undoes))
     return [Judged(r.id, r.uid, r.origin, r.station, iso_utc(r.captured_at), r.verdict, r.predicted, round(r.p_defect, 6),
-                   r.label, name, version, r.recipe, r.recipe_version, r.image_path, r.heatmap_path, r.image_gone,
+                   r.label, name, version, r.recipe, r.recipe_version, r.image_path, r.sha256, r.heatmap_path, r.image_gone,
                    iso_utc(r.exported_at) if r.exported_at else None, tuple(reviews[r.id]))
             for r, name, version in rows]

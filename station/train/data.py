@@ -79,3 +79,19 @@ def fingerprint(items: Items) -> str:
         h.update(label.encode())
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+TRAINED_ON = "trained_on.txt"  # in a model's folder: what it learned from (station.model.registry.trained_with)
+
+
+def write_trained_on(out: Path, root: Path | None = None, paths: list[Path] | None = None) -> int:
+    """The SHA-256 of every image a model was trained, taught or compared on (all under `root`,
+    or `paths`), one a line, beside its card: `station part` finds the models a part went into.
+    Images are named by that hash in a station export, and their rows hold it."""
+    from station.core.fileutil import atomic_write
+
+    files = paths if paths is not None else sorted(f for f in (root or out).rglob("*")
+                                                     if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+    digests = sorted({hashlib.sha256(read_bytes(f)).hexdigest() for f in files})
+    atomic_write(out / TRAINED_ON, "".join(d + "\n" for d in digests))
+    return len(digests)

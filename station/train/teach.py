@@ -208,5 +208,6 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
                  "parent": None})
     helper.network.set_bank(mem)
     save_model_dir(helper.network, card, out)
+    tdata.write_trained_on(Path(out), paths=list(paths))
     return TeachResult(str(out), ANOMALY, len(paths), int(mem.shape[0]), 0.5, raw_t, round(seconds, 1), bool(tmpl["used"]),
                        str(tmpl.get("reason", "")))

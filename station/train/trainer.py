@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from station.core.progress import ProgressFn
+from station.train import data as tdata
 from station.train.config import TrainConfig
 
 
@@ -22,7 +23,9 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
 
     check_target(out)  # an --out that cannot take a model is refused now, not after the training
     if base is None:
-        return _train(data, out, cfg, None, progress, should_stop)
+        result = _train(data, out, cfg, None, progress, should_stop)
+        tdata.write_trained_on(Path(out), Path(data))
+        return result
     from station.train import holdout
 
     with tempfile.TemporaryDirectory(prefix="station-reviews-") as work:
@@ -37,6 +40,7 @@ def train(data: str | Path, out: str | Path, cfg: TrainConfig | None = None, bas
     if isinstance(card.get("training_data"), dict):  # not the temporary tree it was laid out in
         fields["training_data"] = {**card["training_data"], "path": str(data)}
     update_card(Path(out), fields)
+    tdata.write_trained_on(Path(out), Path(data))  # the held-out parts too: they decided its comparison
     result["comparison"] = cmp.to_json()
     return result
 

@@ -57,13 +57,18 @@ def test_a_part_is_found_by_the_serial_the_plc_gave_it_with_its_whole_history(de
     label = "good" if judged["verdict"] == "fail" else "scratch"
     run_cli("label", str(judged["id"]), label, "--by", "ann", data=data)
     run_cli("label", str(judged["id"]), "good", "--by", "bob", "--note", "looked again", data=data)
+    for other in run_json("queue", "--limit", "10", data=data):
+        run_cli("label", str(other["id"]), "good", "--by", "ann", data=data)
     run_cli("export", str(tmp_path / "dataset"), data=data)
+    # ... and a model taught from that export (registered for the product): the part went into it.
+    run_cli("teach", str(tmp_path / "dataset"), "--out", str(tmp_path / "taught-6"), "--recipe", "widgets", data=data)
     later = run_json("part", "70000", data=data)["inspections"][0]
     assert [(r["by"], r["label"]) for r in later["reviews"]] == [("ann", label), ("bob", "good")]
     assert later["label"] == "good" and later["reviews"][1]["note"] == "looked again" and later["exported_at"]
+    assert later["trained_into"] == ["taught-6"]
     assert run_json("part", "4294967295", data=data)["inspections"][0]["origin"].endswith("part-5.png")
     text = run_cli("part", "70000", data=data).stdout
-    assert "part 70000: 1 inspection" in text and "by bob" in text and "exported" in text
+    assert "part 70000: 1 inspection" in text and "by bob" in text and "exported" in text and "went into models: taught-6" in text
 
     missing = run_cli("part", "0", data=data, check=False)
     assert missing.returncode == 2 and "no part with serial '0'" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1

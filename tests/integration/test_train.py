@@ -19,6 +19,11 @@ def test_tiny_training_run_and_evaluate(tmp_path):
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     assert card["training_data"]["n_train"] + card["training_data"]["n_val"] == 40
     assert 0 < card["threshold"] < 1 and card["parent"] is None
+    # What it learned from, by content: `station part` finds the models a part went into.
+    import hashlib
+
+    learned = set((tmp_path / "m" / "trained_on.txt").read_text().split())
+    assert learned == {hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / "set").rglob("*.png")}
     ev = run_json("evaluate", str(tmp_path / "set"), "--model", str(tmp_path / "m"), "--report", str(tmp_path / "r"))
     assert ev["n"] == 40 and 0 <= ev["f1"] <= 1
     assert sum(map(sum, ev["confusion"]["matrix"])) == 40
@@ -33,6 +38,7 @@ def test_tiny_training_run_and_evaluate(tmp_path):
     assert out2["classes"][:5] == out["classes"] and out2["classes"][5] == "dent"
     card2 = json.loads((tmp_path / "m2" / "card.json").read_text())
     assert card2["parent"]["version"] == card["weights_sha256"][:12]
+    assert set((tmp_path / "m2" / "trained_on.txt").read_text().split()) == learned, "the dent copies are the same images"
 
 
 def test_imbalanced_training_does_not_call_everything_defective(tmp_path):

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from station.store.history import Judged
 
 
+Found = tuple[list["Judged"], dict[int, dict[str, Any]], dict[str, list[str]]]  # inspections, their rows, sha256 -> models
+
+
 class PartDialog(QDialog):
     def __init__(self, window: StationContext, serial: str) -> None:
         super().__init__(window.as_parent())
@@ -49,19 +52,23 @@ class PartDialog(QDialog):
         lay.addWidget(close)
         fit_to_screen(self, 1100, 760)
         self.judged: list[Judged] = []
+        self.trained: dict[str, list[str]] = {}  # image sha256 -> the models it went into
         self.items: dict[int, dict[str, Any]] = {}
         self.list.currentRowChanged.connect(self._pick)
 
-        def read(s: Any) -> tuple[list["Judged"], dict[int, dict[str, Any]]]:
+        data = window.options.data
+
+        def read(s: Any) -> Found:
+            from station.model.registry import trained_with
             from station.store import history, repo
 
             judged = history.part(s, serial)
-            return judged, {j.id: repo.as_dict(repo.get_inspection(s, j.id)) for j in judged}
+            return judged, {j.id: repo.as_dict(repo.get_inspection(s, j.id)) for j in judged}, trained_with({j.sha256 for j in judged}, data)
 
         window.db(read, self._loaded, window.show_error)
 
-    def _loaded(self, found: tuple[list["Judged"], dict[int, dict[str, Any]]]) -> None:
-        self.judged, self.items = found
+    def _loaded(self, found: "Found") -> None:
+        self.judged, self.items, self.trained = found
         if not self.judged:
             self.heading.setText(f"No part with serial {self.serial}")
             self.image.placeholder = "A serial comes from the PLC with each Trigger (handshake serial in the outputs file)"
@@ -90,6 +97,8 @@ class PartDialog(QDialog):
             lines.append(f"reviewed {rv.at[:19].replace('T', ' ')} UTC by {html.escape(rv.by)}: {what}{note}")
         if not j.reviews:
             lines.append("not reviewed")
+        if self.trained.get(j.sha256):
+            lines.append(f"went into models: {html.escape(', '.join(self.trained[j.sha256]))}")
         self.details.setText("<br>".join(lines))
         from station.ui.loading import load_for_display
 
