@@ -236,8 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("recipes", help="products: list / add NAME --model M / show NAME / set NAME KEY VALUE / "
-                                        "golden NAME pass|fail IMAGE... / use NAME / export NAME OUT / import DIR")
-    p.add_argument("action", choices=("list", "add", "show", "set", "golden", "use", "export", "import"))
+                                        "golden NAME pass|fail IMAGE... / use NAME / rollback NAME / export NAME OUT / import DIR")
+    p.add_argument("action", choices=("list", "add", "show", "set", "golden", "use", "rollback", "export", "import"))
     p.add_argument("words", nargs="*", metavar="ARG",
                    help="set keys: model, threshold, source, outputs, masks (x,y,w,h;...), roi, golden_policy, band, alarm_on_fail, "
                         "fails_in_a_row, pass_days, keep_one_in, shifts")

@@ -170,6 +170,9 @@ def _act(args: argparse.Namespace, store: Any, station: str) -> dict[str, Any]:
         elif args.action == "use":
             _need(args, "name")
             r = recipes.change_to(s, args.name, station, by, how="cli")
+        elif args.action == "rollback":
+            _need(args, "name")
+            r = recipes.roll_back(s, args.name, by, station)
         elif args.action == "import":
             _need(args, "name")
             r = recipe_files.import_(Path(args.name), s, store.blobs, args.data, by, station)
@@ -183,6 +186,8 @@ def _said(action: str, out: dict[str, Any]) -> str:
         return f"recipe {out['recipe']} (version {out['version']}) exported to {out['out']}: {out['files']} files, recipe.json sha256 {out['sha256']}"
     if action == "use":
         return f"this station now runs {out['name']} (version {out['version']})"
+    if action == "rollback":
+        return f"recipe {out['name']} judges with {out['model']} again (version {out['version']})"
     if action == "show":
         masks = "; ".join(",".join(f"{v:g}" for v in m) for m in out["masks"]) or "none"
         return (f"{out['name']} v{out['version']}{' (active)' if out['active'] else ''}: model {out['model']}, threshold "

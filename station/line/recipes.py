@@ -264,6 +264,16 @@ def point(s: Session, name: str, model: str, by: str, station: str) -> Recipe:
     return save(s, replace(get(s, name), model=model), by, station)
 
 
+def roll_back(s: Session, name: str, by: str, station: str) -> Recipe:
+    """Recipe `name` judges again with the model it had before its current one (the newest
+    earlier version naming another model): its next version, audited. The caller commits."""
+    current = get(s, name)
+    earlier = [r.model for r in reversed(history(s, name)) if r.version < current.version and r.model != current.model]
+    if not earlier:
+        raise StationError(f"recipe {name} has always judged with {current.model}: nothing to roll back to")
+    return save(s, replace(current, model=earlier[0]), by, station, action="recipe_rollback")
+
+
 SETTABLE = ("model", "threshold", "source", "outputs", "masks", "roi", "golden_policy", *OVERRIDES)
 
 

@@ -326,6 +326,16 @@ def test_teach_makes_a_recipe_and_teaching_again_is_its_next_version(brick, tmp_
     assert again["recipe"]["version"] == 2 and again["recipe"]["model"] == "m2"
     listed = run_json("recipes", "list", data=data)
     assert [(r["name"], r["model"], r["version"]) for r in listed] == [("tile", "m2", 2)]
+    # The product's own history of models: a rollback goes back to the one before, as a new version.
+    back = run_json("recipes", "rollback", "tile", data=data)
+    assert (back["model"], back["version"]) == ("m1", 3)
+    assert run_json("recipes", "rollback", "tile", data=data)["model"] == "m2", "a rollback of a rollback goes forward again"
+    audit = run_json("audit", data=data)
+    assert [e["detail"]["model"] for e in audit if e["action"] == "recipe_rollback"] == ["m2", "m1"]  # newest first
+    once = run_cli("recipes", "add", "solo", "--model", "m1", data=data)
+    assert once.returncode == 0
+    never = run_cli("recipes", "rollback", "solo", data=data, check=False)
+    assert never.returncode == 2 and "nothing to roll back to" in never.stderr
     bad = run_cli("teach", str(good), "--out", str(tmp_path / "m3"), "--recipe", "Bad Name", data=data, check=False)
     assert bad.returncode == 2 and not (tmp_path / "m3").exists(), "a bad recipe name is refused before teaching"
 
