@@ -57,7 +57,9 @@ def test_a_part_is_found_by_the_serial_the_plc_gave_it_with_its_whole_history(de
     label = "good" if judged["verdict"] == "fail" else "scratch"
     run_cli("label", str(judged["id"]), label, "--by", "ann", data=data)
     run_cli("label", str(judged["id"]), "good", "--by", "bob", "--note", "looked again", data=data)
-    for other in run_json("queue", "--limit", "10", data=data):
+    queued = run_json("queue", "--limit", "10", data=data)
+    assert len(queued) == 5 and all(q["serial"] == told[q["origin"].rsplit("/", 1)[-1]] for q in queued)
+    for other in queued:
         run_cli("label", str(other["id"]), "good", "--by", "ann", data=data)
     run_cli("export", str(tmp_path / "dataset"), data=data)
     # ... and a model taught from that export (registered for the product): the part went into it.
