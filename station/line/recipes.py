@@ -32,7 +32,7 @@ from station.store.repo import now
 from station.store.schema import RecipeChange, RecipeVersion
 
 ALL = "all"  # `--recipe all`: every product together, where mixing is meant
-HOW = ("cli", "operator", "plc", "mqtt")
+HOW = ("cli", "operator", "plc", "mqtt", "edit")  # edit: a new version of the product in force, taken mid-run
 VERDICTS = ("pass", "fail")
 POLICIES = ("refuse", "alarm")  # a golden check that fails: do not start, or start with an alarm
 

@@ -185,6 +185,8 @@ class InspectionRun:
         tune_cpu()
         m = self.model
         self.products = product.Products(recipe, settings.floor.shifts, self._clock)
+        if recipe is not None and not store.offline:
+            self.products.watch(store)
         if recipe is not None:
             self.product = product.prepare(recipe, m, store, station, o.user or "")
             self.products.keep(m)

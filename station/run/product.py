@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from station.protocols import InspectionModel, StationStore
 
 log = logging.getLogger("station.recipe")
+EDIT_POLL_S = 2.0  # how often a run looks for a new version of its product (one small query)
 
 
 class RunOptions(Protocol):
@@ -157,8 +159,10 @@ class Products:
     passes (the operator asks for the product again) or another product is asked for."""
 
     def __init__(self, current: Recipe | None, shift_starts: str = "06:00,14:00,22:00",
-                 clock: Callable[[], datetime] = datetime.now) -> None:
+                 clock: Callable[[], datetime] = datetime.now, poll_s: float = EDIT_POLL_S) -> None:
         self.current = current
+        self._store: StationStore | None = None  # watched for a new version of the product in force
+        self._poll_s, self._next_poll = poll_s, 0.0
         self._asked: Wanted | None = None
         self._lock = threading.Lock()
         self.refused: dict[str, str] = {}  # product -> why it cannot be judged here (said once per product)
@@ -167,6 +171,23 @@ class Products:
         self.sources: dict[str, str | None] = {current.name: current.source} if current is not None else {}
         self._starts, self._clock = shift_starts, clock
         self._shift_end = self._end_of_shift()
+
+    def watch(self, store: "StationStore") -> None:
+        """Look every poll_s for a new version of the product in force (`recipes set` on any
+        station, a rollback): it is loaded and checked between two parts, like a changeover."""
+        self._store = store
+
+    def _edited(self) -> Wanted | None:
+        now = time.monotonic()
+        if self._store is None or self.current is None or now < self._next_poll:
+            return None
+        self._next_poll = now + self._poll_s
+        try:
+            with self._store.session() as s:
+                newest = recipes.get(s, self.current.name)
+        except (SQLAlchemyError, StationError):  # the line's database away (or the recipe gone): keep what is in force
+            return None
+        return Wanted(newest.name, "edit", newest.by, again=True) if newest.version > self.current.version else None
 
     def keep(self, model: "InspectionModel") -> None:
         """The model the run opened with, kept for a changeover back to its recipe."""
@@ -189,7 +210,7 @@ class Products:
                 return asked  # the cause put right, or the recipe changed: load and check again
             if not same and frame.product is None:  # with a PLC, its product code decides
                 return asked
-        return self._shift_started()
+        return self._edited() or self._shift_started()
 
     def source_of(self, name: str, store: "StationStore") -> str | None:
         """Recipe `name`'s source (its camera settings), read once; None for an unknown product."""

@@ -58,3 +58,24 @@ def test_a_recipe_without_golden_parts_is_never_checked_and_a_pick_waits_for_the
     # With a PLC, its product code decides: a pick in the window waits.
     products.request("brick", "operator", "olga")
     assert products.due(Frame(origin="p", captured_at=clock.at, product="plain")) is None
+
+
+def test_a_new_version_of_the_product_in_force_is_taken_between_two_parts(tmp_path):
+    """`station recipes set` (or a rollback) on any station of the line: the run sees the new
+    version at its next look and loads it like a changeover, recorded as an edit."""
+    from station.line import recipes
+    from station.store.db import open_store
+
+    store = open_store(str(tmp_path / "data"))
+    with store.session.begin() as s:
+        first = recipes.add(s, "brick", "default", "erin", "pc-1")
+    products = Products(first, "06:00,14:00,22:00", Clock(_day(7)), poll_s=0.0)
+    assert products.due(_part()) is None, "not watched: nothing looked for"
+    products.watch(store)
+    assert products.due(_part()) is None, "the version in force is the newest"
+    with store.session.begin() as s:
+        recipes.save(s, with_setting(recipes.get(s, "brick"), "threshold", "0.8"), "olga", "pc-2")
+    assert products.due(_part()) == Wanted("brick", "edit", "olga", again=True)
+    with store.session.begin() as s:
+        assert recipes.change_to(s, "brick", "pc-1", "olga", "edit").version == 2  # how the run records taking it
+    store.engine.dispose()
