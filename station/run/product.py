@@ -163,6 +163,7 @@ class Products:
         self.current = current
         self._store: StationStore | None = None  # watched for a new version of the product in force
         self._poll_s, self._next_poll = poll_s, 0.0
+        self._seen: dict[str, int] = {}  # product -> the newest version asked for: each is tried once
         self._asked: Wanted | None = None
         self._lock = threading.Lock()
         self.refused: dict[str, str] = {}  # product -> why it cannot be judged here (said once per product)
@@ -187,7 +188,10 @@ class Products:
                 newest = recipes.get(s, self.current.name)
         except (SQLAlchemyError, StationError):  # the line's database away (or the recipe gone): keep what is in force
             return None
-        return Wanted(newest.name, "edit", newest.by, again=True) if newest.version > self.current.version else None
+        if newest.version <= max(self.current.version, self._seen.get(newest.name, 0)):
+            return None
+        self._seen[newest.name] = newest.version
+        return Wanted(newest.name, "edit", newest.by, again=True)
 
     def keep(self, model: "InspectionModel") -> None:
         """The model the run opened with, kept for a changeover back to its recipe."""

@@ -132,7 +132,9 @@ def change(run: "InspectionRun", wanted: "Wanted", held: Frame | None) -> Frame 
             log.error("changeover to %s (%s) refused: %s", wanted.name, wanted.how, exc)
             run.products.refused[wanted.name] = str(exc)
         current = run.products.current
-        if wanted.how == "shift" or (run.products.blocked and current is not None and wanted.name == current.name):
+        if wanted.how == "edit":  # the product's new version cannot be had: its parts wait for one that can
+            run.products.blocked = f"not inspected: the new version of {wanted.name} was refused: {exc}; put the recipe right or roll it back"
+        elif wanted.how == "shift" or (run.products.blocked and current is not None and wanted.name == current.name):
             run.products.blocked = f"not inspected: golden check at shift start: {exc}; start again once it is put right"
         if wanted.how == "plc" and held is not None:
             return replace(held, refused=f"not inspected: product {wanted.name.lstrip('?')} cannot be judged here: {exc}")

@@ -76,6 +76,7 @@ def test_a_new_version_of_the_product_in_force_is_taken_between_two_parts(tmp_pa
     with store.session.begin() as s:
         recipes.save(s, with_setting(recipes.get(s, "brick"), "threshold", "0.8"), "olga", "pc-2")
     assert products.due(_part()) == Wanted("brick", "edit", "olga", again=True)
+    assert products.due(_part()) is None, "each version is asked for once (a refused one is not tried every 2 s)"
     with store.session.begin() as s:
         assert recipes.change_to(s, "brick", "pc-1", "olga", "edit").version == 2  # how the run records taking it
     store.engine.dispose()
