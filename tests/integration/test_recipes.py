@@ -438,3 +438,47 @@ def _wait(done, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not done() and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def test_a_recipe_changed_on_the_command_line_reaches_the_running_station_between_two_parts(brick, tmp_path):
+    """`station recipes set` while a station runs the product: the run looks for a new version
+    between two parts (every 2 s), and the parts after it are judged by it, without a restart;
+    recorded as a changeover `edit` with who made the change."""
+    import shutil
+    import threading
+
+    from station.run.inspection_run import InspectionRun, RunOptions
+
+    data, hot = tmp_path / "data", tmp_path / "hot"
+    hot.mkdir()
+    run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=data)
+    results: list = []
+    run = InspectionRun(RunOptions(source=f"watch:{hot}", data=str(data), recipe="brick", upkeep=False, skip_inspected=False))
+
+    def go() -> None:
+        with run:
+            run.open()
+            results.extend(run.results())
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    goods = sorted((brick["line"] / "good" / "good").glob("*.png"))
+    try:
+        shutil.copy(goods[0], hot / "0.png")
+        _wait(lambda: len(results) == 1 or not thread.is_alive())
+        run_cli("recipes", "set", "brick", "threshold", "0.999", "--user", "erin", data=data)
+        # One part at a time (each waits for the hot folder's half-second settle) until one is judged
+        # by the new version: the first after the run's next look.
+        for n, p in enumerate(goods[1:21], start=1):
+            shutil.copy(p, hot / f"{n}.png")
+            _wait(lambda n=n: len(results) == n + 1 or not thread.is_alive())
+            if _verdicts(data).get(f"{n}.png", ("", "", 1))[2] == 2:
+                break
+    finally:
+        run.stop()
+        thread.join(timeout=120)
+    versions = [rv for _, (_, _, rv) in sorted(_verdicts(data).items(), key=lambda kv: int(kv[0].split(".")[0]))]
+    assert versions[0] == 1 and versions[-1] == 2 and versions == sorted(versions), versions
+    with sqlite3.connect(data / "station.db") as db:
+        assert db.execute("SELECT name, version, by, how FROM recipe_changes ORDER BY id DESC LIMIT 1").fetchone() == ("brick", 2, "erin", "edit")
+        assert json.loads(db.execute("SELECT detail FROM audit WHERE action = 'recipe_changed' ORDER BY id DESC").fetchone()[0])["threshold"] == 0.999
