@@ -31,6 +31,8 @@ class Judged:
 
     id: int
     uid: str | None
+    serial: str | None
+    serial_read: str | None  # plc, code, or unread
     origin: str
     station: str | None
     captured_at: str
@@ -58,15 +60,24 @@ class Judged:
 
 def part(session: Session, serial: str) -> list[Judged]:
     """Every inspection of the part with this serial, oldest first (empty: no such part)."""
+    return inspections(session, Inspection.serial == serial)
+
+
+def inspections(session: Session, *where: Any) -> list[Judged]:
+    """The inspections that meet `where` (SQLAlchemy conditions), oldest first, each with its
+    model and its reviews: a part's history, or an auditor's trace of a time range."""
     rows = session.execute(select(Inspection, ModelRecord.name, ModelRecord.version)
                            .join(ModelRecord, ModelRecord.id == Inspection.model_id)
-                           .where(Inspection.serial == serial).order_by(Inspection.id)).all()
+                           .where(*where).order_by(Inspection.id)).all()
     ids = [r.id for r, _, _ in rows]
     reviews: dict[int, list[ReviewEvent]] = {i: [] for i in ids}
-    if ids:
-        for rv in session.scalars(select(Review).where(Review.inspection_id.in_(ids)).order_by(Review.id)):
+    for start in range(0, len(ids), CHUNK):
+        for rv in session.scalars(select(Review).where(Review.inspection_id.in_(ids[start:start + CHUNK])).order_by(Review.id)):
             reviews[rv.inspection_id].append(ReviewEvent(rv.label, rv.previous, rv.by, iso_utc(rv.at), rv.note, rv.undoes))
-    return [Judged(r.id, r.uid, r.origin, r.station, iso_utc(r.captured_at), r.verdict, r.predicted, round(r.p_defect, 6),
-                   r.label, name, version, r.recipe, r.recipe_version, r.image_path, r.sha256, r.heatmap_path, r.image_gone,
-                   iso_utc(r.exported_at) if r.exported_at else None, tuple(reviews[r.id]))
+    return [Judged(r.id, r.uid, r.serial, r.serial_read, r.origin, r.station, iso_utc(r.captured_at), r.verdict, r.predicted,
+                   round(r.p_defect, 6), r.label, name, version, r.recipe, r.recipe_version, r.image_path, r.sha256,
+                   r.heatmap_path, r.image_gone, iso_utc(r.exported_at) if r.exported_at else None, tuple(reviews[r.id]))
             for r, name, version in rows]
+
+
+CHUNK = 500  # ids in one IN (...): well under every driver's limit on bound parameters

@@ -17,15 +17,13 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
-
 from station.core.errors import StationError
 from station.core.fileutil import atomic_write, file_sha256
 from station.core.terminal import cell
+from station.store import history
 from station.store.blobs import BlobStore
 from station.store.db import Store
-from station.store.repo import iso_utc
-from station.store.schema import Inspection, ModelRecord, Review
+from station.store.schema import Inspection
 from station.store.stats import as_stored
 
 MANIFEST = "SHA256SUMS"
@@ -51,28 +49,22 @@ def write_trace(store: Store, out: Path, since: datetime, until: datetime, recip
     """Every inspection captured in [since, until) (of `recipe`, when given) into `out`, a new or empty folder."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise StationError(f"{out} is not an empty folder: a trace goes into a new one")
-    q = (select(Inspection, ModelRecord.name, ModelRecord.version).join(ModelRecord, ModelRecord.id == Inspection.model_id)
-         .where(Inspection.captured_at >= as_stored(since), Inspection.captured_at < as_stored(until)).order_by(Inspection.id))
+    where = [Inspection.captured_at >= as_stored(since), Inspection.captured_at < as_stored(until)]
     if recipe is not None:
-        q = q.where(Inspection.recipe == recipe)
+        where.append(Inspection.recipe == recipe)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "heatmaps").mkdir(exist_ok=True)
-    rows, reviews, images, missing = [], [], 0, 0
     with store.session() as s:
-        found = s.execute(q).all()
-        ids = [r.id for r, _, _ in found]
-        by_part: dict[int, list[Review]] = {i: [] for i in ids}
-        for chunk in range(0, len(ids), 500):
-            for rv in s.scalars(select(Review).where(Review.inspection_id.in_(ids[chunk:chunk + 500])).order_by(Review.id)):
-                by_part[rv.inspection_id].append(rv)
-    for r, name, model_version in found:
-        image, heat, gone = _copy_evidence(store.blobs, r, out)
+        found = history.inspections(s, *where)
+    rows, reviews, images, missing = [], [], 0, 0
+    for j in found:
+        image, heat, gone = _copy_evidence(store.blobs, j, out)
         images += image is not None
-        missing += image is None and not r.image_gone
-        rows.append((r.id, r.uid, r.serial, r.serial_read, r.station, iso_utc(r.captured_at), r.origin, r.verdict, r.predicted,
-                     round(r.p_defect, 6), r.label, name, model_version, r.recipe, r.recipe_version, image, r.sha256, heat, gone,
-                     iso_utc(r.exported_at) if r.exported_at else None, len(by_part[r.id])))
-        reviews += [(r.id, r.uid, rv.label, rv.previous, rv.by, iso_utc(rv.at), rv.note, rv.undoes) for rv in by_part[r.id]]
+        missing += image is None and not j.image_gone
+        rows.append((j.id, j.uid, j.serial, j.serial_read, j.station, j.captured_at, j.origin, j.verdict, j.predicted, j.p_defect,
+                     j.label, j.model, j.model_version, j.recipe, j.recipe_version, image, j.sha256, heat, gone, j.exported_at,
+                     len(j.reviews)))
+        reviews += [(j.id, j.uid, rv.label, rv.previous, rv.by, rv.at, rv.note, rv.undoes) for rv in j.reviews]
     _write_csv(out / "inspections.csv", COLUMNS, rows)
     _write_csv(out / "reviews.csv", REVIEW_COLUMNS, reviews)
     atomic_write(out / "trace.json", json.dumps({
@@ -83,7 +75,7 @@ def write_trace(store: Store, out: Path, since: datetime, until: datetime, recip
     return TraceResult(out, len(rows), len(reviews), images, missing)
 
 
-def _copy_evidence(blobs: BlobStore, r: Inspection, out: Path) -> tuple[str | None, str | None, str | None]:
+def _copy_evidence(blobs: BlobStore, r: history.Judged, out: Path) -> tuple[str | None, str | None, str | None]:
     """(image, heatmap, why the image is missing) for one inspection, copied into the bundle."""
     if r.image_gone:
         return None, None, r.image_gone
