@@ -23,6 +23,7 @@ from station.core.domain import Frame
 from station.core.errors import StationError
 from station.line import golden, recipes
 from station.line.recipes import Recipe
+from station.store.db import first_line
 
 if TYPE_CHECKING:
     from station.protocols import InspectionModel, StationStore
@@ -126,7 +127,7 @@ def prepare(recipe: Recipe, model: "InspectionModel", store: "StationStore", sta
         with store.session.begin() as s:
             golden.record(s, report, by or "(run)", station)
     except SQLAlchemyError as exc:  # the line's database away: the check still holds, the log has it
-        log.warning("golden check of %s not recorded in the audit trail (%s): %s", recipe.name, _first(exc), report.summary())
+        log.warning("golden check of %s not recorded in the audit trail (%s): %s", recipe.name, first_line(exc), report.summary())
     if report.passed and not store.offline:
         recipe_cache.remember(store.data, recipe, store.blobs)
     if not report.passed:
@@ -219,9 +220,11 @@ class Products:
     def source_of(self, name: str, store: "StationStore") -> str | None:
         """Recipe `name`'s source (its camera settings), read once; None for an unknown product."""
         if name not in self.sources:
-            with store.session() as s:
-                found = [r for r in recipes.list_recipes(s) if r.name == name]
-            self.sources[name] = found[0].source if found else None
+            try:
+                with store.session() as s:
+                    self.sources[name] = recipes.get(s, name).source
+            except StationError:  # no such recipe: the changeover says so, with the part refused
+                self.sources[name] = None
         return self.sources[name]
 
     def _shift_started(self) -> Wanted | None:
@@ -262,7 +265,7 @@ class Products:
                 with store.session.begin() as s:
                     recipe = recipes.change_to(s, recipe.name, station, wanted.by, wanted.how)
             except SQLAlchemyError as exc:  # made, not recorded: each part's row still says its recipe
-                log.warning("changeover to %s not recorded (%s)", recipe.name, _first(exc))
+                log.warning("changeover to %s not recorded (%s)", recipe.name, first_line(exc))
         self.current = recipe
         self.blocked = None
         self.refused.pop(recipe.name, None)
@@ -280,13 +283,9 @@ def _read(store: "StationStore", name: str) -> Recipe:
     except SQLAlchemyError as exc:
         kept = recipe_cache.last_known(store.data, name)
         if kept is None:
-            raise StationError(f"the line's database is away ({_first(exc)}) and this PC has no copy of recipe {name}") from None
+            raise StationError(f"the line's database is away ({first_line(exc)}) and this PC has no copy of recipe {name}") from None
         log.warning("recipe %s read from this PC's copy (version %d): the line's database is away", name, kept.version)
         return kept
-
-
-def _first(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
 
 
 UNKNOWN = "?"  # a frame's product for a PLC code no recipe is mapped to: "?17"

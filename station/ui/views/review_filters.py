@@ -66,12 +66,18 @@ def recipe_scope(s: Any, wanted: Any, station: str) -> tuple[str | None, list[st
 
 
 def fill_recipes(bar: "ReviewFilters", names: list[str], scope: str | None) -> None:
-    refill(bar.recipe, "all products", [(n, n) for n in names])
-    bar.recipe.blockSignals(True)
-    bar.recipe.setCurrentIndex(max(0, bar.recipe.findData(scope)))
-    bar.recipe.blockSignals(False)
-    bar.recipe.setVisible(bool(names))
+    fill_products(bar.recipe, names, scope)
     bar._recipes_seen = True
+
+
+def fill_products(combo: QComboBox, names: list[str], scope: str | None) -> None:
+    """A product box (the Review and Statistics tabs): "all products" and every recipe, `scope`
+    chosen, without firing a refresh; hidden on a station without recipes."""
+    refill(combo, "all products", [(n, n) for n in names])
+    combo.blockSignals(True)
+    combo.setCurrentIndex(max(0, combo.findData(scope)))
+    combo.blockSignals(False)
+    combo.setVisible(bool(names))
 
 
 def refill(combo: QComboBox, any_text: str, entries: list[tuple[str, Any]]) -> None:

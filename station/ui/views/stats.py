@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from station.ui import theme
 from station.ui.context import StationContext
-from station.ui.views.review_filters import ACTIVE, recipe_scope, refill
+from station.ui.views.review_filters import ACTIVE, fill_products, recipe_scope
 
 PALETTE = ["#58a6ff", "#f778ba", "#3fb950", "#d29922", "#a371f7", "#ff7b72", "#79c0ff", "#56d364"]
 
@@ -176,11 +176,7 @@ class StatsView(QWidget):
             self.refresh()
         self.data = data
         recipe, names = data["recipes"]
-        refill(self.product, "all products", [(n, n) for n in names])
-        self.product.blockSignals(True)
-        self.product.setCurrentIndex(max(0, self.product.findData(recipe)))
-        self.product.blockSignals(False)
-        self.product.setVisible(bool(names))
+        fill_products(self.product, names, recipe)
         self._products_seen = True
         s = data["summary"]
         self.total.setText(str(s["total"]))
