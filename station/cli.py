@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("list", "add", "show", "set", "golden", "use", "rollback", "export", "import"))
     p.add_argument("words", nargs="*", metavar="ARG",
                    help="set keys: model, threshold, source, outputs, masks (x,y,w,h;...), roi, golden_policy, band, alarm_on_fail, "
-                        "fails_in_a_row, pass_days, keep_one_in, shifts")
+                        "fails_in_a_row, pass_days, keep_one_in, shifts, code")
     p.add_argument("--model", metavar="M", help="add: the registered model that judges the product")
     _user(p)
     _common(p)

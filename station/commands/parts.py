@@ -81,10 +81,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def _when(text: str | None, end: bool) -> "datetime":
     """`2026-12-01` (the day's start, or for --to its end) or an ISO time, this PC's zone when none is given."""
-    from datetime import datetime, timedelta
+    from datetime import UTC, datetime, timedelta
 
     if text is None:
-        return datetime.now().astimezone() if end else datetime(1970, 1, 1).astimezone()
+        return datetime.now(UTC) if end else datetime(1970, 1, 1, tzinfo=UTC)  # (a local 1970 fails on Windows east of UTC)
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
