@@ -251,6 +251,9 @@ class Products:
         if wanted.name.startswith(UNKNOWN):
             raise StationError(f"product code {wanted.name[len(UNKNOWN):]} is not mapped to a recipe (the outputs file's handshake.products)")
         recipe = _read(store, wanted.name)
+        # Tried now, whether it loads or not: the look for new versions does not ask for it again
+        # (a shift check that read the new version and refused it is not followed by a second refusal).
+        self._seen[recipe.name] = max(recipe.version, self._seen.get(recipe.name, 0))
         # A line that goes back and forth between products keeps each one's model loaded: the
         # changeover is then the golden check and a row, not seconds of loading.
         key = (recipe.name, recipe.version)
