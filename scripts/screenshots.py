@@ -106,15 +106,17 @@ def outputs(out: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
 
 
+def station(*args: str) -> None:
+    """The real CLI in its own interpreter, as an engineer would type it."""
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "station", *args], check=True, capture_output=True)
+
+
 def groups(out: Path) -> None:
     """The Review tab's *Unnamed defects, alike together*: a brick line taught from good parts,
     its stream judged, the unnamed defects grouped, the first group selected."""
-    import subprocess
-
     work = Path(tempfile.mkdtemp(prefix="station-groups-"))
-
-    def station(*args: str) -> None:
-        subprocess.run([sys.executable, "-m", "station", *args], check=True, capture_output=True)
 
     station("line-data", str(work / "brick"), "--line", "brick", "--good", "30", "--stream", "120", "--test", "0", "--seed", "4")
     data = ("--data", str(work / "data"))
@@ -139,14 +141,9 @@ def groups(out: Path) -> None:
 def areas(out: Path) -> None:
     """A product's areas (Live tab → Areas…): a brick recipe, its region judged and a mask, drawn
     over its newest stored part, as an engineer sees them before Save."""
-    import subprocess
-
     from station.ui.areas import AreasDialog
 
     work = Path(tempfile.mkdtemp(prefix="station-areas-"))
-
-    def station(*args: str) -> None:
-        subprocess.run([sys.executable, "-m", "station", *args], check=True, capture_output=True)
 
     station("line-data", str(work / "brick"), "--line", "brick", "--good", "30", "--stream", "6", "--test", "0", "--seed", "4")
     data = ("--data", str(work / "data"))

@@ -47,3 +47,20 @@ def modal_dialog(qtbot, timeout: int = 5000):
     found = []
     qtbot.waitUntil(lambda: found.append(QApplication.activeModalWidget()) or found[-1] is not None, timeout=timeout)
     return found[-1]
+
+
+def station_window(qtbot, data: Path):
+    """The real window on `data`, shown, not started (closed by the test, or by pytest-qt)."""
+    from station.ui.main_window import MainWindow, Options
+
+    w = MainWindow(Options(autostart=False, device="cpu", data=str(data)))
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def start_on(w, source: str, reviewer: str) -> None:
+    """What an operator does: their name, the source typed on the Live tab, Start."""
+    w.set_reviewer(reviewer)
+    w.live.source_bar.set_source(source)
+    w.live.source_bar.start_btn.click()

@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 from conftest import run_cli, run_json
+from gui_helpers import start_on, station_window
 from PySide6.QtCore import Qt
 
-from station.ui.main_window import MainWindow, Options
 from station.ui.views.part_history import PartDialog
 
 pytestmark = pytest.mark.gui
@@ -21,9 +21,7 @@ def test_a_serial_typed_on_the_statistics_tab_shows_the_parts_inspections_and_re
     with sqlite3.connect(data_dir / "station.db") as db:  # two views of one part, as the PLC would have named them
         db.execute("UPDATE inspections SET serial = '4711' WHERE id IN (?, ?)", (first, second))
     run_cli("label", str(second), "scratch", "--by", "ann", "--note", "edge", data=data_dir)
-    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
-    qtbot.addWidget(w)
-    w.show()
+    w = station_window(qtbot, data_dir)
     try:
         w.tabs.setCurrentWidget(w.stats)
         qtbot.keyClicks(w.stats.part, "4711")
@@ -55,13 +53,9 @@ def test_the_live_tab_names_the_part_by_the_code_printed_on_it(qtbot, tmp_path, 
     run_cli("recipes", "add", "tagged", "--model", "default", data=data_dir)
     run_cli("recipes", "set", "tagged", "code", "qr", data=data_dir)
     run_cli("recipes", "use", "tagged", data=data_dir)
-    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
-    qtbot.addWidget(w)
-    w.show()
+    w = station_window(qtbot, data_dir)
     try:
-        w.set_reviewer("olga")
-        w.live.source_bar.set_source(str(parts))
-        w.live.source_bar.start_btn.click()
+        start_on(w, str(parts), "olga")
         qtbot.waitUntil(lambda: w.live.history.count() == 3 and w.worker is None, timeout=60_000)
         shown = w.live.origin.text()
         assert shown.startswith("part ") and shown.split("  ·  ")[0].removeprefix("part ") in serials

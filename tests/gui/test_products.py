@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from common.spots import spot_parts
 from conftest import run_cli, run_json
-from gui_helpers import rows
+from gui_helpers import rows, start_on, station_window
 from PySide6.QtCore import Qt
 
 from station.ui.areas import AreasDialog
-from station.ui.main_window import MainWindow, Options
 
 pytestmark = pytest.mark.gui
 
@@ -26,16 +25,12 @@ def test_the_operator_picks_the_product_and_the_next_parts_are_judged_as_it(qtbo
     run_cli("recipes", "use", "alpha", data=data_dir)
     drop = tmp_path / "drop"
     drop.mkdir()
-    w = MainWindow(Options(autostart=False, device="cpu", data=str(data_dir)))
-    qtbot.addWidget(w)
-    w.show()
+    w = station_window(qtbot, data_dir)
     try:
         box = w.live.source_bar.product
         qtbot.waitUntil(lambda: box.isVisible() and box.count() == 2, timeout=10_000)
         assert box.currentText() == "alpha"
-        w.set_reviewer("olga")
-        w.live.source_bar.set_source(f"watch:{drop}")
-        w.live.source_bar.start_btn.click()
+        start_on(w, f"watch:{drop}", "olga")
         images = sorted(demo_images.rglob("*.png"))
         for p in images[:2]:
             shutil.copy(p, drop / f"a-{p.name}")
@@ -93,15 +88,11 @@ def test_an_engineer_draws_a_mask_over_the_live_part_and_the_next_parts_are_judg
     plain, top_left, bottom_right = spot_parts(root, tmp_path / "parts")
     drop = tmp_path / "drop"
     drop.mkdir()
-    w = MainWindow(Options(autostart=False, device="cpu", data=str(data)))
-    qtbot.addWidget(w)
-    w.show()
+    w = station_window(qtbot, data)
     try:
         areas = w.live.source_bar.areas
         qtbot.waitUntil(lambda: areas.isVisible(), timeout=10_000)
-        w.set_reviewer("erin")
-        w.live.source_bar.set_source(f"watch:{drop}")
-        w.live.source_bar.start_btn.click()
+        start_on(w, f"watch:{drop}", "erin")
         shutil.copy(plain, drop / "1-plain.png")
         qtbot.waitUntil(lambda: w.live.history.count() == 1, timeout=60_000)
 

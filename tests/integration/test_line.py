@@ -26,6 +26,14 @@ def _start(*args: str, data: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _wait_spooled(runner: subprocess.Popen, spool: Path, batches: int) -> None:
+    """Until a station whose line is down has kept `batches` batches on its own disk."""
+    deadline = time.monotonic() + 300
+    while len([p for p in spool.glob("*") if not p.name.startswith(".")]) < batches:
+        assert time.monotonic() < deadline and runner.poll() is None, runner.communicate()[1][-3000:] if runner.poll() is not None else "no part was kept"
+        time.sleep(0.1)
+
+
 def _finish(p: subprocess.Popen, timeout: float = 600) -> dict:
     out, err = p.communicate(timeout=timeout)
     assert p.returncode == 0, err
@@ -355,11 +363,7 @@ def test_a_station_starts_with_the_line_database_down_and_records_everything_whe
     try:
         runner = _start("run", str(images), "--db", db, "--store", store, "--station", "C", "--pace", "0.3", "--batch-size", "1",
                         "--forward-wait", "120", data=data)
-        spool = data / "spool"
-        deadline = time.monotonic() + 300
-        while len([p for p in spool.glob("*") if not p.name.startswith(".")]) < 3:  # judging, and keeping
-            assert time.monotonic() < deadline and runner.poll() is None, runner.communicate()[1][-3000:] if runner.poll() is not None else "no part was kept"
-            time.sleep(0.1)
+        _wait_spooled(runner, data / "spool", 3)  # judging, and keeping
     finally:
         pg.start()
     out, err = runner.communicate(timeout=600)
@@ -400,11 +404,7 @@ def test_a_station_whose_line_database_is_down_starts_as_the_product_it_last_ran
         never = run_cli("run", str(parts), "--recipe", "gadget", *at, data=data, check=False)
         assert never.returncode == 2 and "no copy of recipe gadget" in never.stderr and len(never.stderr.strip().splitlines()) == 1
         runner = _start("run", str(parts), *at, "--pace", "0.3", "--batch-size", "1", "--forward-wait", "120", data=data)
-        spool = data / "spool"
-        deadline = time.monotonic() + 300
-        while len([p for p in spool.glob("*") if not p.name.startswith(".")]) < 2:
-            assert time.monotonic() < deadline and runner.poll() is None, runner.communicate()[1][-3000:] if runner.poll() is not None else "no part was kept"
-            time.sleep(0.1)
+        _wait_spooled(runner, data / "spool", 2)
     finally:
         pg.start()
     out, err = runner.communicate(timeout=600)

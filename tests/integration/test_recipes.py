@@ -385,7 +385,6 @@ def test_golden_check_at_each_shift_start_and_a_refusal_fails_every_part_until_s
     shift passes; after the recipe's model is swapped, the one after refuses, and from then on
     no part is judged (each fails as not inspected, so the reject gate takes it)."""
     import shutil
-    import threading
     from datetime import datetime, timedelta
 
     from station.run.inspection_run import InspectionRun, RunOptions
@@ -398,17 +397,9 @@ def test_golden_check_at_each_shift_start_and_a_refusal_fails_every_part_until_s
     run_cli("recipes", "golden", "brick", "fail", *map(str, sorted((test / "scratch").glob("*.png"))[:1]), data=data)
     run_cli("settings", "floor.shifts", "06:00,18:00", data=data)
     now = [datetime(2026, 12, 7, 7, 0).astimezone()]
-    results: list = []
     run = InspectionRun(RunOptions(source=f"watch:{hot}", data=str(data), recipe="brick", upkeep=False, skip_inspected=False),
                         clock=lambda: now[0])
-
-    def go() -> None:
-        with run:
-            run.open()
-            results.extend(run.results())
-
-    thread = threading.Thread(target=go)
-    thread.start()
+    thread, results = _in_thread(run)
     parts = sorted((brick["line"] / "good" / "good").glob("*.png"))[:9]
     try:
         for shift, batch in enumerate((parts[:3], parts[3:6], parts[6:9])):
@@ -432,6 +423,23 @@ def test_golden_check_at_each_shift_start_and_a_refusal_fails_every_part_until_s
     assert checks == [True, True, False], "at the start, at the next shift, and the refusal: each recorded"
 
 
+def _in_thread(run) -> tuple[Any, list]:
+    """The run opened and judging on a thread of its own (as the window's worker does); its
+    results are appended to the list as they come."""
+    import threading
+
+    results: list = []
+
+    def go() -> None:
+        with run:
+            run.open()
+            results.extend(run.results())
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    return thread, results
+
+
 def _wait(done, timeout: float = 120.0) -> None:
     import time
 
@@ -445,23 +453,14 @@ def test_a_recipe_changed_on_the_command_line_reaches_the_running_station_betwee
     between two parts (every 2 s), and the parts after it are judged by it, without a restart;
     recorded as a changeover `edit` with who made the change."""
     import shutil
-    import threading
 
     from station.run.inspection_run import InspectionRun, RunOptions
 
     data, hot = tmp_path / "data", tmp_path / "hot"
     hot.mkdir()
     run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=data)
-    results: list = []
     run = InspectionRun(RunOptions(source=f"watch:{hot}", data=str(data), recipe="brick", upkeep=False, skip_inspected=False))
-
-    def go() -> None:
-        with run:
-            run.open()
-            results.extend(run.results())
-
-    thread = threading.Thread(target=go)
-    thread.start()
+    thread, results = _in_thread(run)
     goods = sorted((brick["line"] / "good" / "good").glob("*.png"))
     try:
         shutil.copy(goods[0], hot / "0.png")
