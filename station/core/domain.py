@@ -58,6 +58,11 @@ class Frame:
     refused: str | None = None
     serial: str | None = None  # the part's serial: the PLC's (read with its trigger) or a code's on the part
     serial_read: str | None = None  # how: "plc", "code", or "unread" (a code was looked for and not read); None: not asked
+    # A part seen from several sides (station.sources.views): the part's id, shared by its views,
+    # this frame's view, and every view the part has. None/(): a part of one view.
+    part: str | None = None
+    view: str | None = None
+    views: tuple[str, ...] = ()
 
 
 UNCERTAIN_BAND = 0.05  # a model card's `uncertain_band` overrides it

@@ -89,7 +89,21 @@ def _camera_index(target: str) -> None:
     parse_usb(target)
 
 
+def _views(target: str, options: dict[str, Any]) -> Source:
+    from station.sources.views import ViewsSource, parse_views
+
+    return ViewsSource(parse_views(target))
+
+
+def _check_views(target: str) -> None:
+    from station.sources.views import parse_views
+
+    parse_views(target)
+
+
 register_source(SourceKind("watch", ("watch:",), _watch))
 register_source(SourceKind("camera", ("camera:",), _capture(camera=True), check=_camera_index))
 register_source(SourceKind("genicam", ("genicam:",), _genicam))
 register_source(SourceKind("stream", ("rtsp://", "http://", "https://"), _capture(camera=False), keep_prefix=True))
+# Folders paired by name are a finite set; cameras' views are restarted by hand for now.
+register_source(SourceKind("views", ("views:",), _views, live=False, check=_check_views))

@@ -7,6 +7,7 @@
     camera:N       USB camera N                             kind "camera"
     rtsp://…, http(s)://…  a stream                         kind "stream"
     genicam:ID[?opts]  a GigE Vision / USB3 Vision camera   kind "genicam"
+    views:top=SRC,side=SRC  a part seen from several sides  kind "views"
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def format_spec(kind: str, target: str) -> str:
         return target if target.startswith("camera:") else f"camera:{target or 0}"
     if kind == "genicam":
         return target if target.startswith("genicam:") else f"genicam:{target}"
+    if kind == "views":
+        return target if target.startswith("views:") else f"views:{target}"
     return target
 
 

@@ -1,0 +1,246 @@
+"""A part seen from several sides: `views:top=SRC,side=SRC`, each view a source of its own.
+
+Each part is one frame from every view, given out together and named by one part id:
+
+- **folders** (every view a folder or an image file) are paired by file name: `top/0042.png`
+  and `side/0042.png` are one part. A name one folder lacks is that view missing;
+- **cameras and streams** give each view's next frame after a trigger (`arm`): every view's
+  frame is waited for up to `wait` seconds (`views:wait=2,top=...`), and a view that sends
+  none in time is missing.
+
+A missing view is a frame marked `refused` with the reason, so the part is NOT INSPECTED and says
+why; it is never passed. The views' verdicts become the part's in `station.run.parts`.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from station.core.domain import Frame, new_uid
+from station.core.errors import SourceError
+from station.sources.base import Source
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_SPLIT = re.compile(r",(?=[A-Za-z][\w-]*=)")  # a comma before "name=": a camera's query has none
+WAIT_S = 2.0
+
+
+@dataclass(frozen=True)
+class ViewsSpec:
+    views: tuple[tuple[str, str], ...]  # (name, SRC), in the station's order
+    wait_s: float = WAIT_S
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.views)
+
+
+def parse_views(target: str) -> ViewsSpec:
+    """`top=SRC,side=SRC[,wait=S]` -> ViewsSpec, or SourceError saying what is wrong."""
+    views: list[tuple[str, str]] = []
+    wait = WAIT_S
+    for item in _SPLIT.split(target):
+        name, eq, src = item.partition("=")
+        name = name.strip()
+        if not eq or not src.strip():
+            raise SourceError(f"views: {item!r} is not NAME=SRC (for example views:top=cam/top,side=cam/side)")
+        if name == "wait":
+            try:
+                wait = float(src)
+            except ValueError:
+                raise SourceError(f"views: wait={src!r} is not a number of seconds") from None
+            if not 0 < wait <= 60:
+                raise SourceError("views: wait must be more than 0 and at most 60 seconds")
+            continue
+        if not _NAME.match(name):
+            raise SourceError(f"views: {name!r} is not a view name (lower-case letters, digits, - and _)")
+        if name in dict(views):
+            raise SourceError(f"views: {name!r} is named twice")
+        if src.strip().startswith("views:"):
+            raise SourceError("views: a view cannot itself be views")
+        views.append((name, src.strip()))
+    if len(views) < 2:
+        raise SourceError("views: name at least two views (top=SRC,side=SRC); one view is a plain SRC")
+    return ViewsSpec(tuple(views), wait)
+
+
+class ViewsSource(Source):
+    """The views of each part, together; iterate `parts()` for one list per part."""
+
+    name = "views"
+
+    def __init__(self, spec: ViewsSpec, should_stop=None) -> None:
+        from station.sources import open_source
+        from station.sources.folder import FolderSource
+
+        super().__init__()
+        self.spec = spec
+        self.inner: list[Source] = []
+        try:
+            for _, src in spec.views:
+                self.inner.append(open_source(src, should_stop=lambda: self.should_stop()))
+            files = [isinstance(s, FolderSource) for s in self.inner]
+            if any(files) and not all(files):
+                raise SourceError("views: pair folders with folders, or cameras with cameras (a folder's files are paired by name)")
+        except BaseException:
+            for s in self.inner:
+                s.close()
+            raise
+        self.paired = all(files)
+        self.live = not self.paired
+        self._readers: list[_Reader] = []
+
+    def __iter__(self) -> Iterator[Frame]:
+        for part in self.parts():
+            yield from part
+
+    def parts(self) -> Iterator[list[Frame]]:
+        self.status.state = "connected"
+        yield from (self._by_name() if self.paired else self._by_trigger())
+        if self.status.state == "connected":
+            self.status.state = "finished"
+
+    def _part(self, frames: dict[str, Frame | str]) -> list[Frame]:
+        """One frame per view, every one naming the part; a view given as a reason is missing."""
+        uid, names = new_uid(), self.spec.names
+        first = next((f for f in frames.values() if isinstance(f, Frame)), None)
+        at = first.captured_at if first is not None else datetime.now(UTC)
+        out = []
+        for name in names:
+            f = frames[name]
+            if isinstance(f, Frame):
+                out.append(replace(f, part=uid, view=name, views=names))
+            else:
+                out.append(Frame(origin=f"{name} view of {first.origin if first is not None else 'a part'}", captured_at=at, refused=f, live=self.live, part=uid,
+                                 view=name, views=names, index=first.index if first is not None else 0))
+        self.status.frames += 1
+        return out
+
+    def _by_name(self) -> Iterator[list[Frame]]:
+        from station.sources.folder import FolderSource
+
+        tables: list[dict[str, Frame]] = []
+        for source in self.inner:
+            assert isinstance(source, FolderSource)
+            tables.append({Path(f.origin).stem: f for f in source})
+        stems = sorted(set().union(*tables))
+        for i, stem in enumerate(stems):
+            if self.should_stop():
+                return
+            frames: dict[str, Frame | str] = {}
+            for (name, src), table in zip(self.spec.views, tables):
+                f = table.get(stem)
+                frames[name] = replace(f, index=i) if f is not None else f"no {name} view: {stem} is not in {src}"
+            yield self._part(frames)
+
+    def _by_trigger(self) -> Iterator[list[Frame]]:
+        self._readers = [_Reader(name, s) for (name, _), s in zip(self.spec.views, self.inner)]
+        while not self.should_stop():
+            frames: dict[str, Frame | str] = {}
+            ended = 0
+            for r in self._readers:
+                got = r.take(self.spec.wait_s, self.should_stop)
+                if isinstance(got, Frame):
+                    frames[r.name] = got
+                elif got is _Reader.END:
+                    ended += 1
+                    frames[r.name] = f"no {r.name} view: its source ended"
+                else:
+                    st = r.source.status
+                    frames[r.name] = f"no {r.name} view within {self.spec.wait_s:g} s ({st.state}{': ' + st.detail if st.detail else ''})"
+            if ended == len(self._readers) or self.should_stop():
+                return
+            yield self._part(frames)
+
+    def arm(self) -> None:
+        """A trigger: every view forgets a frame it took before it."""
+        for r in self._readers:
+            r.forget()
+        for s in self.inner:
+            s.arm()
+
+    def retune(self, target: str) -> bool:
+        """Another product's settings for the same views (each view's camera its own exposure and
+        gain); other views, or a view on another device, are refused: the run reads what it started on."""
+        from station.sources.spec import parse_spec
+
+        theirs = parse_views(target)
+        if theirs.names != self.spec.names:
+            raise SourceError(f"views: this run has the views {', '.join(self.spec.names)}; start again for {', '.join(theirs.names)}")
+        changed = False
+        for (name, mine), (_, src), inner in zip(self.spec.views, theirs.views, self.inner):
+            if src == mine:
+                continue
+            a, b = parse_spec(mine), parse_spec(src)
+            if (a.kind, a.target.partition("?")[0]) != (b.kind, b.target.partition("?")[0]):
+                raise SourceError(f"views: the {name} view is {mine} in this run; start again for {src}")
+            changed = inner.retune(b.target) or changed
+        return changed
+
+    @property
+    def dropped(self) -> int:
+        return sum(s.dropped for s in self.inner)
+
+    def close(self) -> None:
+        for s in self.inner:
+            s.close()
+        super().close()
+
+
+class _Reader:
+    """One live view read on its own thread, newest frame kept: a view's camera must not wait
+    on another's to be read."""
+
+    END = object()
+
+    def __init__(self, name: str, source: Source) -> None:
+        self.name, self.source = name, source
+        self.slot: queue.Queue = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._run, name=f"view {name}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for frame in self.source:
+                self._put(frame)
+        finally:
+            self._put(self.END)
+
+    def _put(self, item: object) -> None:
+        while True:
+            try:
+                self.slot.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self.slot.get_nowait()
+                    self.source.status.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def forget(self) -> None:
+        try:
+            item = self.slot.get_nowait()
+        except queue.Empty:
+            return
+        if item is self.END:
+            self._put(item)
+
+    def take(self, wait_s: float, should_stop) -> object:
+        """The view's next frame, END, or None when none came in `wait_s`."""
+        import time
+
+        deadline = time.monotonic() + wait_s
+        while not should_stop():
+            try:
+                return self.slot.get(timeout=min(0.05, max(0.0, deadline - time.monotonic())) or 0.001)
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    return None
+        return None
