@@ -7,5 +7,5 @@ CREATE ROLE station_line LOGIN;
 GRANT USAGE ON SCHEMA public TO station_line;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO station_line;
 GRANT INSERT, UPDATE ON models, runs, inspections, users, label_keys TO station_line;
-GRANT INSERT ON failures, reviews, line_promotions, line_thresholds, audit, shadow_verdicts TO station_line;
+GRANT INSERT ON failures, reviews, line_promotions, line_thresholds, audit, shadow_verdicts, parts TO station_line;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO station_line;

@@ -25,18 +25,24 @@ def cmd_part(args: argparse.Namespace) -> int:
     store = open_store(args.data, args.db, args.store)
     with store.session() as s:
         judged = history.part(s, serial)
-    if not judged:
+        passes = history.passes(s, serial)
+    if not judged and not passes:
         raise StationError(f"no part with serial {serial!r} (a serial is read from the PLC with each Trigger: "
                            "handshake.serial in the outputs file)")
     trained = trained_with({j.sha256 for j in judged}, args.data)
     if args.json:
-        emit_json({"serial": serial, "inspections": [{**j.to_json(store.blobs.locate), "trained_into": trained.get(j.sha256, [])}
-                                                     for j in judged]})
+        last = passes[-1] if passes else None
+        emit_json({"serial": serial, "verdict": last.verdict if last else judged[-1].verdict, "parts": [p.to_json() for p in passes],
+                   "views": [{**j.to_json(store.blobs.locate), "trained_into": trained.get(j.sha256, [])} for j in judged]})
         return 0
     print(safe(f"part {serial}: {len(judged)} inspection{'s' if len(judged) != 1 else ''}"))
+    for p in passes:
+        if p.views:
+            why = f" ({p.reason})" if p.reason else f" (the {p.view} view)" if p.view else ""
+            print(safe(f"  {p.captured_at}  {p.station or '-'}  part {p.verdict.upper()}{why}  views {', '.join(p.views)}"))
     for j in judged:
         product = f"  recipe {j.recipe} v{j.recipe_version}" if j.recipe else ""
-        print(safe(f"  #{j.id}  {j.captured_at}  {j.station or '-'}  {j.verdict.upper()} ({j.predicted}, p_defect {j.p_defect:.3f})"
+        print(safe(f"  #{j.id}{'  ' + j.view if j.view else ''}  {j.captured_at}  {j.station or '-'}  {j.verdict.upper()} ({j.predicted}, p_defect {j.p_defect:.3f})"
                    f"  model {j.model} {j.model_version}{product}"))
         print(safe(f"      image {'gone: ' + j.image_gone if j.image_gone else store.blobs.locate(j.image_path)}"
                    + (f"  exported {j.exported_at}" if j.exported_at else "")))

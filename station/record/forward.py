@@ -77,7 +77,7 @@ class Forwarder(threading.Thread):
                     table = [Inspection(**to_row(v)) for v in batch.rows]
                     with rec.store.session.begin() as s:
                         run_id = batch.run_id if batch.run_id is not None else self._begin(s, batch.start, table)
-                        rows.write(s, run_id, table, batch.failures)
+                        rows.write(s, run_id, table, batch.failures, [to_row(p) for p in batch.parts])
                 except StoreUnavailable as exc:
                     rec._outage(str(exc), isinstance(exc, StoreRefused))
                     return False

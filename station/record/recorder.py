@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from station.core import config
 from station.core.domain import Result
+from station.core.parts import Assembler, PartVerdict
 from station.core.redact import mask
 from station.line.diskguard import DiskGuard, is_no_space
 from station.protocols import StationStore
@@ -55,6 +56,7 @@ class Recorder:
         self.outage_since: float | None = None  # time.monotonic() when the outage began
         self._warned = -1e9
         self._pool: Any = None  # threads writing a batch's files to an object store
+        self._parts = Assembler()  # a part's views until its last one: the part's row goes with that batch
         self._start(model)
         self.forwarder = Forwarder(self)
         self.forwarder.start()
@@ -139,6 +141,7 @@ class Recorder:
             run_id, model_id, start = self.run_id, self.model_id, self.pending
         direct = run_id is not None and not self.spool_in_use()  # while older batches wait, newer ones queue behind them
         remote = self.store.blobs.local_root is None
+        parts = [self._part_row(pv) for r in results if not r.skipped and (pv := self._parts.add(r)) is not None]
         for n, r in enumerate(results):
             if r.skipped:
                 continue
@@ -173,7 +176,7 @@ class Recorder:
                 box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
                 image_gone=gone, stored_bytes=written, station=self.station, uid=r.uid,
                 recipe=self.recipe[0] if self.recipe else None, recipe_version=self.recipe[1] if self.recipe else None,
-                serial=r.frame.serial, serial_read=r.frame.serial_read,
+                serial=r.frame.serial, serial_read=r.frame.serial_read, part_uid=r.frame.part or r.uid, view=r.frame.view,
             )))
         if direct and remote and held:
             try:
@@ -185,7 +188,7 @@ class Recorder:
         rows = [(n, Inspection(**v)) for n, v in values]
         unrecorded = None
         if direct and run_id is not None:
-            outcome = self._commit(run_id, [row for _, row in rows], failures)
+            outcome = self._commit(run_id, [row for _, row in rows], failures, parts)
             if outcome is Commit.SPOOL:
                 direct = False
             elif outcome is Commit.DATABASE_FULL:
@@ -197,7 +200,7 @@ class Recorder:
                 values_n = next(v for k, v in values if k == n)
                 values_n.update(image_gone=gone, heatmap_path=None, stored_bytes=0)
             spooled = self._to_spool(SpooledBatch(run_id, [from_row(v) for _, v in values], failures, held,
-                                                  start=start if run_id is None else None))
+                                                  start=start if run_id is None else None, parts=[from_row(p) for p in parts]))
             if not spooled:
                 unrecorded = f"{self.outage or 'the line is unreachable'}, and the spool could not be written"
         # A commit that failed may still have landed (SQLite can report a full disk after the
@@ -286,11 +289,20 @@ class Recorder:
         except OperationalError:
             return {}  # the database cannot even be read: nothing is claimed
 
-    def _commit(self, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]]) -> Commit:
+    def _part_row(self, part: PartVerdict) -> dict[str, Any]:
+        """A part's row: written with its last view's batch, so it never stands without its views."""
+        r, f = part.deciding, part.deciding.frame
+        p = r.prediction if part.verdict != "error" else None
+        return dict(uid=part.uid, serial=f.serial, serial_read=f.serial_read, station=self.station, captured_at=f.captured_at,
+                    verdict=part.verdict, label=p.label if p else None, p_defect=p.p_defect if p else None, view=part.view,
+                    views=list(part.names), reason=part.reason, recipe=self.recipe[0] if self.recipe else None,
+                    recipe_version=self.recipe[1] if self.recipe else None)
+
+    def _commit(self, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]], parts: list[dict[str, Any]]) -> Commit:
         """One transaction for the batch, and what became of it."""
         try:
             with self.store.session.begin() as s:
-                db_rows.write(s, run_id, rows, failures)
+                db_rows.write(s, run_id, rows, failures, parts)
         except Exception as exc:
             if not unavailable(exc):  # a full disk is an OperationalError too: told apart below
                 raise
@@ -307,6 +319,17 @@ class Recorder:
             return Commit.SPOOL
         return Commit.STORED
 
+    def _close_parts(self) -> None:
+        """Parts the run stopped between the views of: kept as NOT INSPECTED, with the view missing."""
+        parts = [self._part_row(p) for p in self._parts.flush()]
+        if not parts:
+            return
+        with self._lock:
+            run_id, start = self.run_id, self.pending
+        if run_id is not None and not self.spool_in_use() and self._commit(run_id, [], [], parts) is Commit.STORED:
+            return
+        self._to_spool(SpooledBatch(run_id, [], [], {}, start=start if run_id is None else None, parts=[from_row(p) for p in parts]))
+
     def _end(self) -> None:
         if self.run_id is None:  # begun offline and never recorded: its batches make it when forwarded
             return
@@ -321,6 +344,7 @@ class Recorder:
     def close(self, wait_s: float = 30.0) -> int:
         """End the run; forward what the spool holds for up to `wait_s` seconds. Returns how many
         results still wait there (the next start on this data dir forwards them)."""
+        self._close_parts()
         self.forwarder.finish(wait_s)
         if self._pool is not None:
             self._pool.shutdown(wait=True)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from station.store import repo
-from station.store.schema import Inspection
+from station.store.schema import Inspection, Part
 
 
 class Commit(Enum):
@@ -23,12 +23,21 @@ class Commit(Enum):
     DATABASE_FULL = "database full"  # the database's disk is full: judged, signalled, not recorded
 
 
-def write(s: Session, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]]) -> None:
+def write(s: Session, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]],
+          parts: list[dict[str, Any]] | None = None) -> None:
     insert(s, rows)
     for origin, error in failures:
         repo.add_failure(s, run_id, origin, error)
+    if parts:
+        insert_parts(s, parts)
     s.flush()
     repo.count_run(s, run_id, len(rows), len(failures))
+
+
+def insert_parts(s: Session, parts: list[dict[str, Any]]) -> None:
+    """The parts' rows, each once: a forwarded batch whose commit had landed adds none again."""
+    known = set(s.scalars(select(Part.uid).where(Part.uid.in_([p["uid"] for p in parts]))))
+    s.add_all([Part(**p) for p in parts if p["uid"] not in known])
 
 
 def begin_run(s: Session, start: dict[str, Any]) -> tuple[int, int]:

@@ -46,6 +46,7 @@ class SpooledBatch:
     # The run's start, for a run that could not be recorded when it began (station.record.rows.begin_run):
     # its key (one run row for all its batches), source, station, store and the model's name, version, card.
     start: dict[str, Any] | None = None
+    parts: list[dict[str, Any]] = field(default_factory=list)  # Part columns of the parts this batch completes
 
 
 class Spool:
@@ -83,7 +84,7 @@ class Spool:
             atomic_write(tmp / "blobs" / str(i), data, fsync=True)
             keys[key] = str(i)
         doc = {"format": FORMAT, "run_id": batch.run_id, "rows": batch.rows, "failures": batch.failures, "blobs": keys,
-               "start": batch.start}
+               "start": batch.start, "parts": batch.parts}
         atomic_write(tmp / "batch.json", json.dumps(doc), fsync=True)
         _fsync_dir(tmp / "blobs")
         _fsync_dir(tmp)  # the folder's entries too, before it takes its real name
@@ -119,7 +120,8 @@ class Spool:
             os.replace(folder, aside)
             return None
         run_id = None if doc["run_id"] is None else int(doc["run_id"])
-        return SpooledBatch(run_id, doc["rows"], [tuple(f) for f in doc["failures"]], blobs, folder, doc.get("start"))
+        return SpooledBatch(run_id, doc["rows"], [tuple(f) for f in doc["failures"]], blobs, folder, doc.get("start"),
+                            doc.get("parts") or [])  # batches spooled before 0.9.10 have none
 
     def remove(self, batch: SpooledBatch) -> None:
         if batch.folder is not None:

@@ -21,7 +21,7 @@ from station.core import config
 from station.core.errors import StationError
 from station.store.blobs import BlobStore, open_blobs
 
-HEAD = "0014"  # newest revision in migrations/versions; a test checks it against Alembic
+HEAD = "0015"  # newest revision in migrations/versions; a test checks it against Alembic
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

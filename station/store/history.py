@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station.store.repo import iso_utc
-from station.store.schema import Inspection, ModelRecord, Review
+from station.store.schema import Inspection, ModelRecord, Part, Review
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class Judged:
     image_gone: str | None  # retention purged the image (the record stays), or a full disk never stored it
     exported_at: str | None
     reviews: tuple[ReviewEvent, ...]
+    part: str | None = None  # the part it is a view of (parts.uid)
+    view: str | None = None  # which view; None: a part of one view
 
     def to_json(self, locate: Callable[[str], str]) -> dict[str, Any]:
         out = asdict(self)
@@ -58,9 +60,41 @@ class Judged:
         return out
 
 
+@dataclass(frozen=True)
+class PartRecord:
+    """One time the part passed the station: the verdict the line was told, from all its views."""
+
+    uid: str
+    serial: str | None
+    captured_at: str
+    station: str | None
+    verdict: str  # pass | fail | error (NOT INSPECTED)
+    label: str | None
+    view: str | None  # the view that decided it (failed, or was missing)
+    views: tuple[str, ...]  # every view it has; () for a part of one view
+    reason: str | None  # why it was NOT INSPECTED
+    recipe: str | None
+    recipe_version: int | None
+
+    @classmethod
+    def of(cls, p: Part) -> "PartRecord":
+        return cls(p.uid, p.serial, iso_utc(p.captured_at), p.station, p.verdict, p.label, p.view, tuple(p.views or ()), p.reason,
+                   p.recipe, p.recipe_version)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["views"] = list(self.views)
+        return out
+
+
 def part(session: Session, serial: str) -> list[Judged]:
-    """Every inspection of the part with this serial, oldest first (empty: no such part)."""
+    """Every inspection (every view) of the part with this serial, oldest first (empty: no such part)."""
     return inspections(session, Inspection.serial == serial)
+
+
+def passes(session: Session, serial: str) -> list[PartRecord]:
+    """Each time the part with this serial was judged, as a whole, oldest first."""
+    return [PartRecord.of(p) for p in session.scalars(select(Part).where(Part.serial == serial).order_by(Part.id))]
 
 
 def inspections(session: Session, *where: Any) -> list[Judged]:
@@ -76,7 +110,8 @@ def inspections(session: Session, *where: Any) -> list[Judged]:
             reviews[rv.inspection_id].append(ReviewEvent(rv.label, rv.previous, rv.by, iso_utc(rv.at), rv.note, rv.undoes))
     return [Judged(r.id, r.uid, r.serial, r.serial_read, r.origin, r.station, iso_utc(r.captured_at), r.verdict, r.predicted,
                    round(r.p_defect, 6), r.label, name, version, r.recipe, r.recipe_version, r.image_path, r.sha256,
-                   r.heatmap_path, r.image_gone, iso_utc(r.exported_at) if r.exported_at else None, tuple(reviews[r.id]))
+                   r.heatmap_path, r.image_gone, iso_utc(r.exported_at) if r.exported_at else None, tuple(reviews[r.id]),
+                   r.part_uid, r.view)
             for r, name, version in rows]
 
 

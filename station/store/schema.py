@@ -95,6 +95,9 @@ class Inspection(Base):
     # The part's serial as the PLC gave it at the trigger, or as a code on the part read (0014).
     serial: Mapped[str | None] = mapped_column(String(64), index=True)
     serial_read: Mapped[str | None] = mapped_column(String(16))  # plc, code or unread (a code not read); NULL: not asked
+    # The part this is a view of (parts.uid) and the view's name (NULL: a part of one view), 0015.
+    part_uid: Mapped[str | None] = mapped_column(String(36), index=True)
+    view: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("uq_inspections_image_model", "sha256", "model_id", "dup", unique=True),
@@ -105,6 +108,28 @@ class Inspection(Base):
         Index("ix_inspections_image_path", "image_path"),
         Index("ix_inspections_heatmap_path", "heatmap_path"),
     )
+
+
+class Part(Base):
+    """One part as the line was told about it: the worst of its views. Written in the same
+    transaction (or spool batch) as its last view's row; a part whose view never came has no
+    row for that view and says why here. Retention drops images, never this row (0015)."""
+
+    __tablename__ = "parts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)  # the inspections' part_uid; a one-view part's is its row's uid
+    serial: Mapped[str | None] = mapped_column(String(64), index=True)
+    serial_read: Mapped[str | None] = mapped_column(String(16))
+    station: Mapped[str | None] = mapped_column(String(128))
+    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    verdict: Mapped[str] = mapped_column(String(8))  # pass | fail | error (NOT INSPECTED: a view missing or unreadable)
+    label: Mapped[str | None] = mapped_column(String(64))  # the deciding view's label
+    p_defect: Mapped[float | None] = mapped_column(Float)
+    view: Mapped[str | None] = mapped_column(String(32))  # the view that decided (failed, or was missing); NULL: one view
+    views: Mapped[list[str]] = mapped_column(JSON)  # every view the part has, in the station's order
+    reason: Mapped[str | None] = mapped_column(Text)  # why it is NOT INSPECTED
+    recipe: Mapped[str | None] = mapped_column(String(64))
+    recipe_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class LineThreshold(Base):

@@ -17,18 +17,22 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sqlalchemy import select
+
 from station.core.errors import StationError
 from station.core.fileutil import atomic_write, file_sha256
 from station.core.terminal import cell
 from station.store import history
 from station.store.blobs import BlobStore
 from station.store.db import Store
-from station.store.schema import Inspection
+from station.store.schema import Inspection, Part
 from station.store.stats import as_stored
 
 MANIFEST = "SHA256SUMS"
 COLUMNS = ("id", "uid", "serial", "serial_read", "station", "captured_at", "origin", "verdict", "predicted", "p_defect", "label", "model",
-           "model_version", "recipe", "recipe_version", "image", "image_sha256", "heatmap", "image_gone", "exported_at", "reviews")
+           "model_version", "recipe", "recipe_version", "image", "image_sha256", "heatmap", "image_gone", "exported_at", "reviews",
+           "part", "view")
+PART_COLUMNS = ("uid", "serial", "station", "captured_at", "verdict", "label", "view", "views", "reason", "recipe", "recipe_version")
 REVIEW_COLUMNS = ("inspection_id", "uid", "label", "previous", "by", "at", "note", "undoes")
 
 
@@ -39,10 +43,11 @@ class TraceResult:
     reviews: int
     images: int
     missing: int  # images the store could not give (listed in the CSV with the reason)
+    parts: int = 0  # parts judged as a whole (a part of several views is one), with the verdict the line was told
 
     def to_json(self) -> dict[str, Any]:
         return {"out": str(self.out), "inspections": self.inspections, "reviews": self.reviews, "images": self.images,
-                "missing": self.missing, "manifest": str(self.out / MANIFEST)}
+                "missing": self.missing, "parts": self.parts, "manifest": str(self.out / MANIFEST)}
 
 
 def write_trace(store: Store, out: Path, since: datetime, until: datetime, recipe: str | None, version: str) -> TraceResult:
@@ -54,8 +59,10 @@ def write_trace(store: Store, out: Path, since: datetime, until: datetime, recip
         where.append(Inspection.recipe == recipe)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "heatmaps").mkdir(exist_ok=True)
+    in_range = [Part.captured_at >= as_stored(since), Part.captured_at < as_stored(until)] + ([Part.recipe == recipe] if recipe else [])
     with store.session() as s:
         found = history.inspections(s, *where)
+        parts = [history.PartRecord.of(p) for p in s.scalars(select(Part).where(*in_range).order_by(Part.id))]
     rows, reviews, images, missing = [], [], 0, 0
     for j in found:
         image, heat, gone = _copy_evidence(store.blobs, j, out)
@@ -63,16 +70,18 @@ def write_trace(store: Store, out: Path, since: datetime, until: datetime, recip
         missing += image is None and not j.image_gone
         rows.append((j.id, j.uid, j.serial, j.serial_read, j.station, j.captured_at, j.origin, j.verdict, j.predicted, j.p_defect,
                      j.label, j.model, j.model_version, j.recipe, j.recipe_version, image, j.sha256, heat, gone, j.exported_at,
-                     len(j.reviews)))
+                     len(j.reviews), j.part, j.view))
         reviews += [(j.id, j.uid, rv.label, rv.previous, rv.by, rv.at, rv.note, rv.undoes) for rv in j.reviews]
     _write_csv(out / "inspections.csv", COLUMNS, rows)
     _write_csv(out / "reviews.csv", REVIEW_COLUMNS, reviews)
+    _write_csv(out / "parts.csv", PART_COLUMNS, [(p.uid, p.serial, p.station, p.captured_at, p.verdict, p.label, p.view,
+                                                  " ".join(p.views), p.reason, p.recipe, p.recipe_version) for p in parts])
     atomic_write(out / "trace.json", json.dumps({
         "from": since.isoformat(), "to": until.isoformat(), "recipe": recipe, "made_at": datetime.now().astimezone().isoformat(),
-        "station_version": version, "inspections": len(rows), "reviews": len(reviews), "images": images, "missing": missing}, indent=1))
+        "station_version": version, "inspections": len(rows), "reviews": len(reviews), "images": images, "missing": missing, "parts": len(parts)}, indent=1))
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
     atomic_write(out / MANIFEST, "".join(f"{file_sha256(p)}  {p.relative_to(out).as_posix()}\n" for p in files))
-    return TraceResult(out, len(rows), len(reviews), images, missing)
+    return TraceResult(out, len(rows), len(reviews), images, missing, len(parts))
 
 
 def _copy_evidence(blobs: BlobStore, r: history.Judged, out: Path) -> tuple[str | None, str | None, str | None]:

@@ -50,8 +50,9 @@ def test_a_part_is_found_by_the_serial_the_plc_gave_it_with_its_whole_history(de
     assert told == {f"part-{i}.png": (str(s) if s else None) for i, s in enumerate(serials)}, "every message names its part"
 
     history = run_json("part", "70000", data=data)
-    [judged] = history["inspections"]
+    [judged] = history["views"]
     assert history["serial"] == "70000" and judged["origin"].endswith("part-2.png") and judged["reviews"] == []
+    assert [(p["verdict"], p["views"]) for p in history["parts"]] == [(judged["verdict"], [])] and judged["part"] == judged["uid"]
     assert judged["model"] == "default" and judged["image"] and (data / judged["image_path"]).exists()
     # Reviewed twice (the second corrects the first), then exported: all of it on the part.
     label = "good" if judged["verdict"] == "fail" else "scratch"
@@ -64,11 +65,11 @@ def test_a_part_is_found_by_the_serial_the_plc_gave_it_with_its_whole_history(de
     run_cli("export", str(tmp_path / "dataset"), data=data)
     # ... and a model taught from that export (registered for the product): the part went into it.
     run_cli("teach", str(tmp_path / "dataset"), "--out", str(tmp_path / "taught-6"), "--recipe", "widgets", data=data)
-    later = run_json("part", "70000", data=data)["inspections"][0]
+    later = run_json("part", "70000", data=data)["views"][0]
     assert [(r["by"], r["label"]) for r in later["reviews"]] == [("ann", label), ("bob", "good")]
     assert later["label"] == "good" and later["reviews"][1]["note"] == "looked again" and later["exported_at"]
     assert later["trained_into"] == ["taught-6"]
-    assert run_json("part", "4294967295", data=data)["inspections"][0]["origin"].endswith("part-5.png")
+    assert run_json("part", "4294967295", data=data)["views"][0]["origin"].endswith("part-5.png")
     text = run_cli("part", "70000", data=data).stdout
     assert "part 70000: 1 inspection" in text and "by bob" in text and "exported" in text and "went into models: taught-6" in text
 
@@ -87,7 +88,7 @@ def test_a_trace_bundle_holds_what_was_judged_and_verifies_against_its_hashes(de
     run_cli("label", str(queue[0]["id"]), "good", "--by", "ann", "--note", "=HYPERLINK(\"http://x\")", data=data)
     out = tmp_path / "audit"
     made = run_json("trace", str(out), "--from", "2000-01-01", data=data)
-    assert (made["inspections"], made["reviews"], made["images"], made["missing"]) == (24, 1, 24, 0)
+    assert (made["inspections"], made["reviews"], made["images"], made["missing"], made["parts"]) == (24, 1, 24, 0, 24)
     assert run_json("trace", str(out), "--verify", data=data) == {"out": str(out), "ok": True, "wrong": []}
     if shutil.which("sha256sum"):  # the manifest is the standard format: an auditor needs no station to check it
         assert subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out).returncode == 0
@@ -136,7 +137,7 @@ def test_the_code_printed_on_each_part_is_its_serial_and_a_damaged_code_is_recor
     assert len(right) >= 0.99 * len(whole) and damaged and wrong == []
     assert all(read[f] == (None, "unread") for f in damaged), "a damaged code is recorded as unread, never guessed"
     part = run_json("part", labels[whole[0]]["serial"], data=data)
-    assert part["inspections"][0]["origin"].endswith(whole[0])
+    assert part["views"][0]["origin"].endswith(whole[0])
 
     # A product reads its own kind of code: the recipe's setting, no flag needed.
     qr = tmp_path / "qr"

@@ -55,7 +55,11 @@ def test_upgrade_in_place_from_previous_revision_keeps_data(tmp_path):
         assert [r.origin for r in repo.queue(s)] == ["o"]
         assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
         names = {r[0] for r in s.execute(text("SELECT name FROM sqlite_master WHERE type='index'"))}
+        # The old inspection is a part of one view (named after its row: it had no uid then).
+        part = s.execute(text("SELECT uid, verdict, label, views FROM parts")).all()
+        linked = s.execute(text("SELECT part_uid, view FROM inspections")).all()
     assert {"ix_queue_uncertainty", "ix_queue_recent", "ix_queue_defects"} <= names
+    assert part == [("row-1", "pass", "good", "[]")] and linked == [("row-1", None)]
 
 
 def test_sqlite_pragmas(tmp_path):
