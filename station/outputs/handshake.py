@@ -2,7 +2,8 @@
 
     PLC                    station
     Trigger ↑   ───────▶   Ready ↓, Busy ↑; exactly one frame is taken (a camera's next frame,
-                           a software-triggered camera's answer, a folder's next file)
+                           a software-triggered camera's answer, a folder's next file), or
+                           one of each view of a part seen from several sides
                            ... judged and stored ...
                 ◀───────   OK / NG, DefectCode, Sequence; then ResultReady ↑, Busy ↓
     Trigger ↓, Ack ↑ ──▶   ResultReady ↓, OK ↓, NG ↓, Ready ↑
@@ -154,7 +155,8 @@ class TriggeredSource(Source):
     def __iter__(self) -> Iterator[Frame]:
         hs, stop = self.hs, self.should_stop
         self.inner.should_stop = stop
-        frames = iter(self.inner)
+        parts = self.inner.parts() if hasattr(self.inner, "parts") else None  # station.sources.views
+        frames = iter(self.inner) if parts is None else iter(())
         try:
             hs.write({"ready": True, "busy": False, "result_ready": False, "ok": False, "ng": False}, stop)
             # A Trigger already high when the station first says Ready is a PLC waiting for it: a part.
@@ -182,11 +184,13 @@ class TriggeredSource(Source):
                 if product is not None and self.tune is not None:
                     self.tune(product)
                 self.inner.arm()
-                frame = next(frames, None)
-                if frame is None:
+                # A part of several views is all its views, taken together; one answer for all.
+                part = next(parts, None) if parts is not None else [f] if (f := next(frames, None)) is not None else None
+                if part is None:
                     log.warning("the source ended while the PLC waited for part %d", seq)
                     return
-                yield replace(frame, trigger=seq, live=True, product=product, serial=serial, serial_read="plc" if serial else None)
+                for frame in part:
+                    yield replace(frame, trigger=seq, live=True, product=product, serial=serial, serial_read="plc" if serial else None)
                 message = self._verdict(seq, stop)
                 # product_ack: the code of the recipe that judged this part; 0 when none judged it
                 # as the PLC asked (an unknown code, a recipe that could not be loaded).

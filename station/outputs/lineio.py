@@ -2,7 +2,7 @@
 
     io = LineIO.open(config, station="st-3", model=model)
     source = io.gate(source)         # under a handshake: one frame per PLC trigger
-    io.result(result)                # every judged part: to every sink, and to the PLC
+    io.part(part)                    # every judged part (station.core.parts): to every sink, and to the PLC
     io.states()                      # one SinkState per sink (and "plc"): the window's lights
     io.close(wait_s)                 # deliver what is queued for up to wait_s, then stop
 """
@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.core.domain import Result
+from station.core.parts import PartVerdict, decide
 from station.outputs.config import OutputsConfig, OutputsError, SinkConfig, sink_kind
 from station.outputs.handshake import Handshake
 from station.outputs.hub import Outputs, Sink, SinkState
-from station.outputs.message import DefectCodes, message_for
+from station.outputs.message import DefectCodes, message_for_part
 from station.outputs.outbox import Sequence
 
 if TYPE_CHECKING:
@@ -90,11 +91,17 @@ class LineIO:
         self.codes = DefectCodes(self.config.defect_codes, list(model.classes))
 
     def result(self, r: Result) -> None:
-        if r.skipped:
+        """A part of one view (every view of a part goes through `part`)."""
+        self.part(decide((r,)))
+
+    def part(self, part: PartVerdict) -> None:
+        """A part, once every view is judged: one message to every sink, one answer to the PLC."""
+        if part.skipped:
             return
+        r = part.deciding
         own = self._sequence.next()
         seq = r.frame.trigger if self.handshake is not None and r.frame.trigger is not None else own
-        message = message_for(r, seq, self.station, self.model_name, self.codes, self.recipe)
+        message = message_for_part(part, seq, self.station, self.model_name, self.codes, self.recipe)
         if self.outputs is not None:
             self.outputs.publish(message)
         if self.handshake is not None:

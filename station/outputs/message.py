@@ -3,10 +3,11 @@ body, the OPC UA and Modbus values), and the defect code a PLC sorts on."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from station.core.domain import Result
+from station.core.parts import PartVerdict
 
 CODE_PASS = 0
 CODE_UNKNOWN_DEFECT = 254  # a defect label the code table does not know
@@ -30,6 +31,9 @@ class VerdictMessage:
     uid: str = ""  # the part's UUIDv7, set when it was judged; "" only in outboxes from before 0.9.4
     recipe: str | None = None  # the product it was judged as (station.line.recipes); None: no recipe
     serial: str | None = None  # the part's serial, as the PLC gave it with the trigger; None: none was read
+    part: str | None = None  # a part of several views: the part's id (uid is then the deciding view's)
+    view: str | None = None  # the view that failed the part, or was missing; None: a pass, or one view
+    reason: str | None = None  # why the part is NOT INSPECTED (a view missing or unreadable)
 
     @property
     def ok(self) -> bool:
@@ -67,3 +71,16 @@ def message_for(result: Result, sequence: int, station: str, model: str, codes: 
         p_defect=round(float(p.p_defect), 6) if p is not None else None, defect_code=codes.code(verdict, label),
         model=model, id=result.inspection_id, image=result.sha256, origin=result.frame.origin, trigger=result.frame.trigger,
         uid=result.uid, recipe=recipe, serial=result.frame.serial)
+
+
+def message_for_part(part: PartVerdict, sequence: int, station: str, model: str, codes: DefectCodes,
+                     recipe: str | None = None) -> VerdictMessage:
+    """The one message of a part: its verdict, and the deciding view's type, score and image."""
+    r = part.deciding
+    one = message_for(r, sequence, station, model, codes, recipe)
+    if r.frame.part is None:
+        return one
+    label = one.label if part.verdict != "error" else None
+    return replace(one, verdict=part.verdict, label=label, defect_code=codes.code(part.verdict, label),
+                   p_defect=one.p_defect if part.verdict != "error" else None, part=part.uid, view=part.view,
+                   reason=part.reason, origin=" + ".join(v.frame.origin for v in part.views))

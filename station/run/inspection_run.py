@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 from station.core.domain import Frame, Result
 from station.core.errors import StationError
 from station.core.fileutil import RunLock
+from station.core.parts import Assembler, PartVerdict
 from station.run.pipeline import DEFAULT_BATCH
-from station.run.run_report import LISTED, FrameError, ModelInfo, RunStatus, RunSummary, model_info
+from station.run.run_report import ModelInfo, RunStatus, RunSummary, model_info
 
 __all__ = ["DEFAULT_BATCH", "InspectionRun", "ModelInfo", "RunOptions", "RunStatus", "RunSummary"]
 
@@ -120,6 +121,7 @@ class InspectionRun:
         self.station = ""  # this station's name, once open
         self._t0 = 0.0
         self._closed = False
+        self._parts = Assembler()  # a part's views, until the last one is judged
 
     # -- any thread --------------------------------------------------------------------------
     def stop(self) -> None:
@@ -249,18 +251,28 @@ class InspectionRun:
             code = o.code or (self.products.current.code if self.products is not None and self.products.current is not None else None)
             for r in inspect_frames(self._segment(frames), self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview,
                                     code=code):
-                self._count(r)
-                if self._line is not None:
-                    self._line.result(r)
+                self.summary.count(r)
+                if (part := self._parts.add(r)) is not None:
+                    self._part(part)
                 if self._shadow is not None:  # after the line has the verdict: a trial never delays it
                     self._shadow.judge(r)
                     self.summary.shadow = {**(self.summary.shadow or {}), "judged": self._shadow.judged, "missed": self._shadow.missed}
                 yield r
             if self._promoted is None:
+                for part in self._parts.flush():
+                    self._part(part)
                 return
             held, self._held_frame = self._held_frame, None
             held = switching.change(self, self._promoted, held) if isinstance(self._promoted, Wanted) else switching.follow(self, self._promoted, held)
             frames = itertools.chain([held] if held is not None else [], frames)
+
+    def _part(self, part: PartVerdict) -> None:
+        """A part whose every view is judged: counted, and told to the line once."""
+        if part.views[0].frame.part is not None and not part.skipped:
+            counts = self.summary.parts = self.summary.parts or {"pass": 0, "fail": 0, "error": 0}
+            counts[part.verdict] += 1
+        if self._line is not None:
+            self._line.part(part)
 
     def _segment(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         """Frames until the line promotes another model. Looked at when a frame has come and
@@ -294,25 +306,6 @@ class InspectionRun:
         except StationError:
             pass  # a model directory outside this PC's registry: the run alone follows it
         logging.getLogger("station.line").info("threshold %.4f for %s, set on the line", cut, self.model.name)
-
-    def _count(self, r: Result) -> None:
-        s = self.summary
-        if r.skipped:
-            s.skipped += 1
-        elif r.error is not None:
-            s.failed += 1
-            s.errors.append(FrameError(r.frame.origin, r.error))
-        elif r.prediction is not None:
-            s.processed += 1
-            s.verdicts[r.prediction.verdict] = s.verdicts.get(r.prediction.verdict, 0) + 1
-            if r.image_note:
-                s.not_stored_count += 1
-                if len(s.not_stored) < LISTED:
-                    s.not_stored.append(FrameError(r.frame.origin, r.image_note))
-            if r.unrecorded:
-                s.unrecorded_count += 1
-                if len(s.unrecorded) < LISTED:
-                    s.unrecorded.append(FrameError(r.frame.origin, r.unrecorded))
 
     def _held(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Frames from the source, held while paused and paced when asked, each stamped with when

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from station.core.domain import Result
     from station.line.diskguard import DiskState
     from station.outputs.hub import SinkState
     from station.protocols import InspectionModel
@@ -83,6 +84,27 @@ class RunSummary:
     line_io: dict[str, Any] = field(default_factory=dict)  # "outputs" per sink and "handshake", when configured
     shadow: dict[str, Any] | None = None  # the candidate tried beside the model (--shadow): name, judged, missed
     recipe: dict[str, Any] | None = None  # the product judged (station.run.product): name, version, golden check
+    # Parts of several views (station.core.parts): how many, by the part's verdict; None: one view a part.
+    parts: dict[str, int] | None = None
+
+    def count(self, r: "Result") -> None:
+        """One frame's Result into the counters."""
+        if r.skipped:
+            self.skipped += 1
+        elif r.error is not None:
+            self.failed += 1
+            self.errors.append(FrameError(r.frame.origin, r.error))
+        elif r.prediction is not None:
+            self.processed += 1
+            self.verdicts[r.prediction.verdict] = self.verdicts.get(r.prediction.verdict, 0) + 1
+            if r.image_note:
+                self.not_stored_count += 1
+                if len(self.not_stored) < LISTED:
+                    self.not_stored.append(FrameError(r.frame.origin, r.image_note))
+            if r.unrecorded:
+                self.unrecorded_count += 1
+                if len(self.unrecorded) < LISTED:
+                    self.unrecorded.append(FrameError(r.frame.origin, r.unrecorded))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -100,6 +122,8 @@ class RunSummary:
         }
         if self.recipe is not None:
             out["recipe"] = self.recipe
+        if self.parts is not None:
+            out["parts"] = dict(self.parts)
         if self.shadow is not None:
             out["shadow"] = dict(self.shadow)
         if self.line_refused:
