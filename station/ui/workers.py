@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from station.core.domain import UNCERTAIN_BAND
 from station.core.errors import StationError
+from station.core.parts import Assembler, PartVerdict
 from station.run.inspection_run import InspectionRun, RunOptions, RunStatus
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class LiveResult:
     serial: str | None = None  # the part's serial (the PLC's, or the code on it)
     threshold: float | None = None  # the cut and the uncertain band it was judged at (a changeover changes them)
     band: float | None = None
+    view: str | None = None  # the view shown (the one that decided the part); None: a part of one view
+    # A part of several views: every view, in the station's order, each with its own verdict and heatmap.
+    # The fields above are the part's: its verdict, and the deciding view's image, type and score.
+    views: tuple["LiveResult", ...] = ()
 
 
 class InspectionWorker(QObject):
@@ -104,7 +109,13 @@ class InspectionWorker(QObject):
             info = run.open()
             self.model_ready.emit(info)
             tag = f"{info.name} {info.version}"
+            parts = Assembler()  # a part of several views is shown once, when its last view is judged
+            part: PartVerdict | None = None
             for r in run.results():
+                if r.frame.part is not None:
+                    if (part := parts.add(r)) is None or part.skipped:
+                        continue
+                    r = part.deciding
                 if r.skipped:  # judged before: counted in the summary, not shown as a new verdict
                     self.skipped.emit(f"{Path(r.frame.origin).name} was inspected before by {tag}: skipped "
                                       f"(its verdict is in Review; tick Inspect again to judge it anew)")
@@ -116,6 +127,8 @@ class InspectionWorker(QObject):
                 # of results, on this thread.
                 product = run.products.current if run.products is not None else None
                 live = _live(r, r.frame.read_at if r.frame.read_at is not None else now, tag)
+                if r.frame.part is not None and part is not None:
+                    live = _part_live(part, live, tag)
                 self.result.emit(dataclasses.replace(live, recipe=product.name if product else None, product=product,
                                                      **_cut(run.model, product)))
         except StationError as exc:
@@ -134,6 +147,17 @@ class InspectionWorker(QObject):
             if summary.state == "lost":
                 self.failed.emit(f"source lost: {summary.detail}")
             self.finished.emit(summary)
+
+
+def _part_live(part: PartVerdict, deciding: LiveResult, model: str) -> LiveResult:
+    """The part as the window shows it: its verdict (a missing view: NOT INSPECTED, with the
+    reason), the deciding view large, every view beside it."""
+    views = tuple(deciding if v is part.deciding else _live(v, deciding.read_at, model) for v in part.views)
+    views = tuple(dataclasses.replace(v, view=r.frame.view) for v, r in zip(views, part.views))
+    shown = dataclasses.replace(deciding, view=part.deciding.frame.view, views=views)
+    if part.verdict == "error":
+        return dataclasses.replace(shown, error=part.reason, origin=part.deciding.frame.origin)
+    return shown
 
 
 def _cut(model: Any, product: "Recipe | None") -> dict[str, Any]:

@@ -370,3 +370,30 @@ def test_the_reject_gallery_shows_the_last_fails_and_opens_one(qtbot, open_windo
     assert f"#{expected[0]} · FAIL · {kind}" in gallery.opened.text.text()
     gallery.opened.close()
     gallery.close()
+
+
+def test_a_part_of_two_views_shows_both_and_the_part_verdict_not_the_last_view(qtbot, open_window, demo_images, tmp_path, data_dir):
+    good = sorted((demo_images / "good").glob("*.png"))
+    crack = sorted((demo_images / "crack").glob("*.png"))
+    top, side = tmp_path / "top", tmp_path / "side"
+    top.mkdir()
+    side.mkdir()
+    # Part 0: the top is cracked, the side (judged after it) is good. Part 1: both good. Part 2: no side view.
+    for name, t, s in (("0000", crack[0], good[0]), ("0001", good[1], good[2]), ("0002", good[3], None)):
+        shutil.copy(t, top / f"{name}.png")
+        if s is not None:
+            shutil.copy(s, side / f"{name}.png")
+    w = open_window(data=str(data_dir))
+    start(qtbot, w, f"views:top={top},side={side}")
+    qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+    assert w.live.history.count() == 3, "one entry a part, not one a view"
+    last, second, first = w.live._history
+    assert [v.verdict for v in first.views] == ["fail", "pass"] and first.verdict == "fail" and first.view == "top"
+    assert first.label == first.views[0].label != "good", "the part's type is the failing view's"
+    assert second.verdict == "pass" and [v.view for v in second.views] == ["top", "side"]
+    # The last part had no side view: NOT INSPECTED, with both views shown and the reason.
+    assert w.live.banner.text() == "NOT INSPECTED" and "no side view" in w.live.detail.text()
+    assert w.live.part_views.isVisible() and w.live.part_views.captions() == ["TOP · PASS", "SIDE · NOT INSPECTED"]
+    w.live._open_history(w.live.history.item(2))  # the first part again: its own verdict, from its top view
+    assert w.live.banner.text() in ("FAIL", "UNCERTAIN – CHECK") and "top view" in w.live.origin.text()
+    assert rows(data_dir, "SELECT verdict, view FROM parts ORDER BY id") == [("fail", "top"), ("pass", None), ("error", "side")]

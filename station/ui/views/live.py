@@ -31,10 +31,11 @@ from station.ui import theme
 from station.ui.imageview import ImageView
 from station.ui.qimage import to_pixmap
 from station.ui.verdict import VerdictLabel
+from station.ui.views.part_views import PartViews
 from station.ui.workers import LiveResult
 
 KINDS = [("demo", "Demo images"), ("folder", "Folder"), ("watch", "Hot folder"), ("video", "Video file or stream URL"),
-         ("camera", "USB camera"), ("genicam", "GigE / USB3 Vision camera")]
+         ("camera", "USB camera"), ("genicam", "GigE / USB3 Vision camera"), ("views", "Several views of a part")]
 HISTORY = 40
 
 
@@ -145,9 +146,10 @@ class SourceBar(QWidget):
         self.browse.setVisible(kind in ("folder", "watch", "video") and not self.kiosk)
         self.again.setVisible(kind in ("folder", "watch", "video"))  # a camera's frames are new every time
         self.cameras.setVisible(kind == "camera")
-        self.target.setVisible(kind in ("folder", "watch", "video", "genicam"))
-        self.target.setPlaceholderText("camera IP, serial or name, then ?trigger=software&exposure=…"
-                                       if kind == "genicam" else "path, URL or camera index")
+        self.target.setVisible(kind in ("folder", "watch", "video", "genicam", "views"))
+        self.target.setPlaceholderText("camera IP, serial or name, then ?trigger=software&exposure=…" if kind == "genicam"
+                                       else "top=FOLDER or camera,side=FOLDER or camera (folders are paired by file name)"
+                                       if kind == "views" else "path, URL or camera index")
         self.kind_changed.emit(kind)
 
     def _browse(self) -> None:
@@ -233,11 +235,13 @@ class LiveView(QWidget):
         # verdict column needs the width for UNCERTAIN at a size read from two metres.
         middle.addWidget(self.image, 1)
         middle.addLayout(side, 1)
+        self.part_views = PartViews()  # a part of several views: each side by side, with its heatmap
         self.shift_line = QLabel("")  # this shift's counts (station.ui.shiftcounter)
         self.shift_line.setObjectName("shift")
         lay = QVBoxLayout(self)
         lay.addWidget(self.source_bar)
         lay.addLayout(middle, 1)
+        lay.addWidget(self.part_views)
         lay.addWidget(self.shift_line)
         lay.addWidget(self.history)
 
@@ -287,6 +291,7 @@ class LiveView(QWidget):
         says why: the previous part's PASS must not stand for this one."""
         self._add_history(r)
         self.set_product(r.recipe)
+        self.part_views.show_part(r)
         if r.error is not None:
             self.show_state("NOT INSPECTED", f"{Path(r.origin).name}: {r.error}")
             return
@@ -302,7 +307,7 @@ class LiveView(QWidget):
         top = sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:3]
         self.probs.setText(" · ".join(f"{k} <b>{v:.0%}</b>" for k, v in top))
         where = f"#{r.inspection_id}" if r.inspection_id is not None else "not recorded"
-        part = f"part {r.serial}  ·  " if r.serial else ""
+        part = (f"part {r.serial}  ·  " if r.serial else "") + (f"{r.view} view  ·  " if r.view else "")
         self.origin.setText(f"{part}{Path(r.origin).name}  ·  {where}  ·  {r.model}" + (f"  ·  {r.not_kept}" if r.not_kept else ""))
 
     def _set_banner(self, r: LiveResult | None) -> None:
@@ -343,6 +348,7 @@ class LiveView(QWidget):
 
     def _open_history(self, item: QListWidgetItem) -> None:
         r = self._history[self.history.row(item)]
+        self.part_views.show_part(r)
         if r.error is None:
             self._display(r)
 
