@@ -75,7 +75,26 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
             finally:
                 run.close()
 
-        legs = {**{name: forward(m) for name, m in engines.items()}, "pipeline": pipeline}
+        # The same images as parts of two views (half top, half side, paired by name): a two-view
+        # line judges twice the pixels a part, so its parts/s is measured against half of one view's.
+        half = len(paths) // 2
+        for view, chunk in (("top", paths[:half]), ("side", paths[half:2 * half])):
+            (tmp / "views" / view).mkdir(parents=True)
+            for n, p in enumerate(chunk):
+                (tmp / "views" / view / f"{n:04d}.png").write_bytes(Path(p).read_bytes())
+
+        def two_views() -> None:
+            run = InspectionRun(RunOptions(source=f"views:top={tmp / 'views' / 'top'},side={tmp / 'views' / 'side'}",
+                                           data=str(tmp / "data"), batch_size=bs, upkeep=False, skip_inspected=False),
+                                model_factory=lambda: model)
+            run.open()
+            try:
+                for _ in run.results():
+                    pass
+            finally:
+                run.close()
+
+        legs = {**{name: forward(m) for name, m in engines.items()}, "pipeline": pipeline, "two_views": two_views}
         for leg in legs.values():
             leg()  # warm-up: first calls pay for allocation and kernel selection (and the first run writes the files)
         reps = 5
@@ -84,7 +103,8 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
             for k, leg in legs.items():
                 times[k] += _timeit(leg, 1)
             say("forward vs pipeline", rep + 1, reps)
-        ips = {k: len(x) / statistics.median(v) for k, v in times.items()}
+        ips = {k: len(x) / statistics.median(v) for k, v in times.items() if k != "two_views"}
+        two_view_parts_s = half / statistics.median(times["two_views"])
         forward_ips, pipeline_ips = ips[model.backend], ips["pipeline"]
 
         torch_model = engines.get("torch")
@@ -114,6 +134,9 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         "backends": {k: {"forward_images_per_s": round(ips[k], 2),
                          "forward_ms_per_image_by_rep": [round(t * 1000 / len(x), 2) for t in times[k]]} for k in engines},
         "pipeline_ms_per_image_by_rep": [round(t * 1000 / len(x), 2) for t in times["pipeline"]],
+        "two_view_parts_per_s": round(two_view_parts_s, 2),
+        # parts/s of two views a part against half of one view's: 1.0 costs nothing for pairing the views
+        "two_views_vs_half_one_view": round(two_view_parts_s / (pipeline_ips / 2), 3),
     }
     if "torch" in ips and "onnxruntime" in ips:
         out["onnxruntime_vs_torch_forward"] = round(ips["onnxruntime"] / ips["torch"], 3)

@@ -14,7 +14,8 @@ def test_bench_runs_and_reports_contract_keys():
     for key in ("forward_images_per_s", "pipeline_images_per_s", "pipeline_vs_forward", "cam_ms",
                 "reference_cam_ms", "cam_speedup_vs_reference", "queue_ms_1m", "store_inspections_per_s",
                 "onnxruntime_vs_torch_forward", "opcua_server_start_s", "anomaly_cost_vs_forward", "colour_ms_per_image",
-                "colour_cost_vs_anomaly", "changeover_ms", "changeover_max_ms", "part_ms", "changeover_vs_part"):
+                "colour_cost_vs_anomaly", "changeover_ms", "changeover_max_ms", "part_ms", "changeover_vs_part",
+                "two_view_parts_per_s", "two_views_vs_half_one_view"):
         assert out[key] is not None and out[key] > 0, key
     # A changeover is a row, a golden check of two parts and the part: more than the part alone.
     assert out["changeover_ms"] > out["part_ms"] and out["changeover_max_ms"] >= out["changeover_ms"]
