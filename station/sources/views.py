@@ -168,8 +168,6 @@ class ViewsSource(Source):
     def retune(self, target: str) -> bool:
         """Another product's settings for the same views (each view's camera its own exposure and
         gain); other views, or a view on another device, are refused: the run reads what it started on."""
-        from station.sources.spec import parse_spec
-
         theirs = parse_views(target)
         if theirs.names != self.spec.names:
             raise SourceError(f"views: this run has the views {', '.join(self.spec.names)}; start again for {', '.join(theirs.names)}")
@@ -177,10 +175,9 @@ class ViewsSource(Source):
         for (name, mine), (_, src), inner in zip(self.spec.views, theirs.views, self.inner):
             if src == mine:
                 continue
-            a, b = parse_spec(mine), parse_spec(src)
-            if (a.kind, a.target.partition("?")[0]) != (b.kind, b.target.partition("?")[0]):
+            if mine.partition("?")[0] != src.partition("?")[0]:  # the same device, other settings only
                 raise SourceError(f"views: the {name} view is {mine} in this run; start again for {src}")
-            changed = inner.retune(b.target) or changed
+            changed = inner.retune(src.partition(":")[2] if ":" in src.partition("?")[0] else src) or changed
         return changed
 
     @property
