@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-unreviewed", action="store_true")
     p.add_argument("--val-fraction", type=float, default=0.2, metavar="F")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
+    p.add_argument("--view", metavar="NAME", help="one view of parts seen from several sides (each view has its own model)")
     _from_station(p)
     _common(p)
 

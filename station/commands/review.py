@@ -128,7 +128,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     store = open_store(args.data, args.db, args.store)
     out = export(store, args.out, include_unreviewed=args.include_unreviewed, val_fraction=args.val_fraction, seed=args.seed,
-                 station=args.from_station, recipe=scope(args, store))
+                 station=args.from_station, recipe=scope(args, store), view=args.view)
     for err in out.errors:
         print(safe(f"station export: left out inspection {err.id}: {err.error}"), file=sys.stderr)
     if out.conflicts:

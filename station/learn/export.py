@@ -48,11 +48,11 @@ SPLITS = ("train", "val")
 MARKER = ".station-export"
 LOCK = ".station-export.lock"
 FIELDS = ["path", "split", "label", "predicted", "p_defect", "model_version", "reviewed_by", "reviewed_at", "sha256",
-          "origin", "inspection_id", "conflict"]
+          "origin", "inspection_id", "conflict", "view"]
 
 
 def _rows(store: Store, include_unreviewed: bool, station: str | None = None,
-          versions: Collection[str] | None = None, recipe: str | None = None) -> list[dict[str, Any]]:
+          versions: Collection[str] | None = None, recipe: str | None = None, view: str | None = None) -> list[dict[str, Any]]:
     newest = (select(Review.inspection_id, func.max(Review.id).label("rid")).group_by(Review.inspection_id).subquery())
     q = (
         select(Inspection, ModelRecord.version, Review.by, Review.at)
@@ -68,6 +68,8 @@ def _rows(store: Store, include_unreviewed: bool, station: str | None = None,
         q = q.where(ModelRecord.version.in_(list(versions)))
     if recipe:
         q = q.where(Inspection.recipe == recipe)
+    if view is not None:
+        q = q.where(Inspection.view == view)
     out = []
     with store.session() as s:
         for ins, version, by, at in s.execute(q.order_by(Inspection.id)):
@@ -79,7 +81,13 @@ def _rows(store: Store, include_unreviewed: bool, station: str | None = None,
                 "p_defect": round(ins.p_defect, 6), "model_version": version,
                 "reviewed_by": by if reviewed else "", "reviewed_at": iso_utc(at) if reviewed and at else "",
                 "_reviewed": reviewed, "_order": (reviewed, at.isoformat() if reviewed and at else "", ins.id),
+                "view": ins.view or "",
             })
+    views = sorted({str(r["view"]) for r in out})
+    if len(views) > 1:  # one training set is one model's: a top and a side are different pictures
+        named = ", ".join(v or "(one view)" for v in views)
+        raise StationError(f"these reviews are of several views ({named}); each view has its own model: export one "
+                           f"at a time with --view {next(v for v in views if v)}")
     return out
 
 
@@ -198,9 +206,10 @@ class ExportResult:
 
 def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool = False, val_fraction: float = 0.2,
            seed: int = 0, station: str | None = None, versions: Collection[str] | None = None,
-           recipe: str | None = None) -> ExportResult:
+           recipe: str | None = None, view: str | None = None) -> ExportResult:
     """Reviewed items (of one station, with `station`; of parts judged by these model versions,
-    with `versions`; of one product, with `recipe`) as an ImageFolder tree; images are read from the store the station
+    with `versions`; of one product, with `recipe`; of one view of parts seen from several sides,
+    with `view`) as an ImageFolder tree; images are read from the store the station
     inspected into (the data dir, or the line's object store)."""
     if not 0.0 <= val_fraction < 1.0:
         raise StationError(f"--val-fraction must be at least 0 and below 1, not {val_fraction}")
@@ -214,17 +223,17 @@ def export(store: Store, out: str | os.PathLike[str], include_unreviewed: bool =
     with _locked(out):
         (out / MARKER).touch()
         _refuse_links(out)
-        return _export(store, out, include_unreviewed, val_fraction, seed, station, versions, recipe)
+        return _export(store, out, include_unreviewed, val_fraction, seed, station, versions, recipe, view)
 
 
 def _export(store: Store, out: Path, include_unreviewed: bool, val_fraction: float, seed: int, station: str | None,
-            versions: Collection[str] | None, recipe: str | None = None) -> ExportResult:
+            versions: Collection[str] | None, recipe: str | None = None, view: str | None = None) -> ExportResult:
     from station.core.fileutil import file_sha256
     from station.store.blobs import BlobMissing, StoreUnavailable
 
     errors: list[LeftOut] = []
     rows = []
-    for r in _one_per_image(_rows(store, include_unreviewed, station, versions, recipe)):
+    for r in _one_per_image(_rows(store, include_unreviewed, station, versions, recipe, view)):
         try:
             validate_label(r["label"])
         except StationError as exc:

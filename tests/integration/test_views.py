@@ -100,3 +100,15 @@ def test_two_views_a_part_one_answer_each_and_a_missing_view_never_passes(tmp_pa
     assert made["parts"] == PARTS and made["inspections"] == 2 * PARTS - len(not_inspected)
     assert run_json("trace", str(bundle), "--verify", data=data)["ok"]
     assert sum(line.count(",error,") for line in (bundle / "parts.csv").read_text().splitlines()) == len(not_inspected)
+
+    # Each view has its own model: an export holds one view's reviews, never a mix of sides.
+    with sqlite3.connect(data / "station.db") as db:
+        ids = db.execute("SELECT id, view FROM inspections ORDER BY id LIMIT 12").fetchall()
+    for iid, _ in ids:
+        run_cli("label", str(iid), "good", "--by", "ann", data=data)
+    mixed = run_cli("export", str(tmp_path / "mixed"), data=data, check=False)
+    assert mixed.returncode == 2 and "several views (side, top)" in mixed.stderr and "--view" in mixed.stderr
+    side_only = run_json("export", str(tmp_path / "side-set"), "--view", "side", data=data)
+    assert side_only["train"] + side_only["val"] == sum(v == "side" for _, v in ids) > 0
+    with open(tmp_path / "side-set" / "manifest.csv", newline="") as f:
+        assert {row["view"] for row in __import__("csv").DictReader(f)} == {"side"}
