@@ -95,6 +95,9 @@ class Recipe:
     keep_one_in: int | None = None  # ... then thinned to this sample (retention.keep_one_in)
     shifts: str | None = None  # when its golden parts are judged again (floor.shifts: "06:00,18:00")
     code: str | None = None  # the code printed on each part that is its serial (datamatrix, qr, code128, any)
+    # A part seen from several sides: the recipe each view is judged as ("side=widget-side"), its own
+    # model, threshold, masks and golden parts; a view not named is judged as this recipe.
+    views: str | None = None
     by: str = ""
     at: datetime | None = None
 
@@ -123,6 +126,10 @@ class Recipe:
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
 
+    def view_recipes(self) -> dict[str, str]:
+        """view -> the recipe it is judged as (station.run.view_models)."""
+        return dict(pair.split("=", 1) for pair in self.views.split(",")) if self.views else {}
+
     def ignored(self) -> tuple[Mask, ...]:
         """Every area that never raises an alarm: the masks, and what lies outside the ROI."""
         if self.roi is None:
@@ -133,7 +140,7 @@ class Recipe:
         return self.masks + tuple(Mask(*m) for m in outside if m[2] > 1e-9 and m[3] > 1e-9)
 
 
-OVERRIDES = ("band", "alarm_on_fail", "fails_in_a_row", "pass_days", "keep_one_in", "shifts", "code")
+OVERRIDES = ("band", "alarm_on_fail", "fails_in_a_row", "pass_days", "keep_one_in", "shifts", "code", "views")
 
 
 def _given(value: Any, default: Any) -> Any:
@@ -184,6 +191,8 @@ def _overrides(name: str, settings: dict[str, Any]) -> dict[str, Any]:
             from station.model.codes import KINDS
 
             ok, why = value in KINDS, " or ".join(KINDS)
+        elif key == "views":
+            ok, why = isinstance(value, str) and _view_pairs(name, value), "VIEW=RECIPE pairs joined by commas (side=widget-side)"
         else:
             ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100_000
             why = "a whole number from 0"
@@ -191,6 +200,14 @@ def _overrides(name: str, settings: dict[str, Any]) -> dict[str, Any]:
             raise StationError(f"recipe {name!r}: {key} is {why}, not {value!r}")
         out[key] = value
     return out
+
+
+def _view_pairs(name: str, text: str) -> bool:
+    import re
+
+    pairs = [p.partition("=") for p in text.split(",")]
+    return len({v for v, _, _ in pairs}) == len(pairs) and all(
+        eq and re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", v) and re.fullmatch(r"[a-z0-9_-]{1,64}", r) and r != name for v, eq, r in pairs)
 
 
 def _threshold(value: Any) -> float | None:
@@ -322,8 +339,8 @@ def _shift_starts(text: str) -> bool:
 def _typed(key: str, value: str) -> Any:
     """`recipes set` text as the setting's type (checked by _overrides)."""
     text = value.strip().lower()
-    if key in ("shifts", "code"):
-        return value.strip()
+    if key in ("shifts", "code", "views"):
+        return value.strip().replace(" ", "")
     if key == "alarm_on_fail":
         return {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}.get(text, value)
     try:

@@ -94,14 +94,15 @@ class LineIO:
         """A part of one view (every view of a part goes through `part`)."""
         self.part(decide((r,)))
 
-    def part(self, part: PartVerdict) -> None:
-        """A part, once every view is judged: one message to every sink, one answer to the PLC."""
+    def part(self, part: PartVerdict, model: str | None = None) -> None:
+        """A part, once every view is judged: one message to every sink, one answer to the PLC.
+        `model`: the name of the model that judged its deciding view (each view may have its own)."""
         if part.skipped:
             return
         r = part.deciding
         own = self._sequence.next()
         seq = r.frame.trigger if self.handshake is not None and r.frame.trigger is not None else own
-        message = message_for_part(part, seq, self.station, self.model_name, self.codes, self.recipe)
+        message = message_for_part(part, seq, self.station, model or self.model_name, self.codes, self.recipe)
         if self.outputs is not None:
             self.outputs.publish(message)
         if self.handshake is not None:

@@ -74,10 +74,10 @@ class Forwarder(threading.Thread):
 
                         migrate(rec.store.engine)  # the station started before it could check the schema
                     self._migrated = True
-                    table = [Inspection(**to_row(v)) for v in batch.rows]
+                    table = [rows.make(to_row(v)) for v in batch.rows]
                     with rec.store.session.begin() as s:
                         run_id = batch.run_id if batch.run_id is not None else self._begin(s, batch.start, table)
-                        rows.write(s, run_id, table, batch.failures, [to_row(p) for p in batch.parts])
+                        rows.write(s, run_id, table, batch.failures, [to_row(p) for p in batch.parts], batch.models)
                 except StoreUnavailable as exc:
                     rec._outage(str(exc), isinstance(exc, StoreRefused))
                     return False

@@ -16,13 +16,14 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
 from station.core import config
-from station.core.domain import Result
+from station.core.domain import Frame, Result
 from station.core.parts import Assembler, PartVerdict
 from station.core.redact import mask
 from station.line.diskguard import DiskGuard, is_no_space
@@ -57,6 +58,8 @@ class Recorder:
         self._warned = -1e9
         self._pool: Any = None  # threads writing a batch's files to an object store
         self._parts = Assembler()  # a part's views until its last one: the part's row goes with that batch
+        # The model a frame was judged by: a view of a part may have its own recipe's (station.run.view_models).
+        self.model_of: Callable[[Frame], Any] = lambda frame: self.model
         self._start(model)
         self.forwarder = Forwarder(self)
         self.forwarder.start()
@@ -142,6 +145,7 @@ class Recorder:
         direct = run_id is not None and not self.spool_in_use()  # while older batches wait, newer ones queue behind them
         remote = self.store.blobs.local_root is None
         parts = [self._part_row(pv) for r in results if not r.skipped and (pv := self._parts.add(r)) is not None]
+        models: dict[str, dict[str, Any]] = {}  # the views' own models in this batch: version -> name, card
         for n, r in enumerate(results):
             if r.skipped:
                 continue
@@ -168,11 +172,15 @@ class Recorder:
             p = r.prediction
             assert p is not None and r.image_shape is not None  # neither skipped nor failed
             h, w = r.image_shape[:2]
-            values.append((n, dict(
+            judge = self.model_of(r.frame)
+            own = {} if judge is self.model else {"_model": judge.version}
+            if own:
+                models[judge.version] = {"name": judge.name, "card": judge.card}
+            values.append((n, own | dict(
                 run_id=run_id, model_id=model_id, origin=r.frame.origin[:1024], captured_at=r.frame.captured_at,
                 sha256=sha, image_path=image_rel, width=int(w), height=int(h), predicted=p.label,
                 probabilities={k: round(v, 6) for k, v in p.probabilities.items()}, p_defect=p.p_defect,
-                uncertainty=self.model.uncertainty(p), verdict=p.verdict, heatmap_path=heat_rel,
+                uncertainty=judge.uncertainty(p), verdict=p.verdict, heatmap_path=heat_rel,
                 box=list(r.box) if r.box else None, timings={k: round(v, 3) for k, v in r.timings.items()},
                 image_gone=gone, stored_bytes=written, station=self.station, uid=r.uid,
                 recipe=self.recipe[0] if self.recipe else None, recipe_version=self.recipe[1] if self.recipe else None,
@@ -185,10 +193,10 @@ class Recorder:
             except StoreUnavailable as exc:
                 direct = False
                 self._outage(str(exc), isinstance(exc, StoreRefused))
-        rows = [(n, Inspection(**v)) for n, v in values]
+        rows = [(n, db_rows.make(v)) for n, v in values]
         unrecorded = None
         if direct and run_id is not None:
-            outcome = self._commit(run_id, [row for _, row in rows], failures, parts)
+            outcome = self._commit(run_id, [row for _, row in rows], failures, parts, models)
             if outcome is Commit.SPOOL:
                 direct = False
             elif outcome is Commit.DATABASE_FULL:
@@ -200,7 +208,8 @@ class Recorder:
                 values_n = next(v for k, v in values if k == n)
                 values_n.update(image_gone=gone, heatmap_path=None, stored_bytes=0)
             spooled = self._to_spool(SpooledBatch(run_id, [from_row(v) for _, v in values], failures, held,
-                                                  start=start if run_id is None else None, parts=[from_row(p) for p in parts]))
+                                                  start=start if run_id is None else None, parts=[from_row(p) for p in parts],
+                                                  models=models))
             if not spooled:
                 unrecorded = f"{self.outage or 'the line is unreachable'}, and the spool could not be written"
         # A commit that failed may still have landed (SQLite can report a full disk after the
@@ -298,11 +307,12 @@ class Recorder:
                     views=list(part.names), reason=part.reason, recipe=self.recipe[0] if self.recipe else None,
                     recipe_version=self.recipe[1] if self.recipe else None)
 
-    def _commit(self, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]], parts: list[dict[str, Any]]) -> Commit:
+    def _commit(self, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]], parts: list[dict[str, Any]],
+                models: dict[str, dict[str, Any]] | None = None) -> Commit:
         """One transaction for the batch, and what became of it."""
         try:
             with self.store.session.begin() as s:
-                db_rows.write(s, run_id, rows, failures, parts)
+                db_rows.write(s, run_id, rows, failures, parts, models)
         except Exception as exc:
             if not unavailable(exc):  # a full disk is an OperationalError too: told apart below
                 raise

@@ -23,9 +23,32 @@ class Commit(Enum):
     DATABASE_FULL = "database full"  # the database's disk is full: judged, signalled, not recorded
 
 
+def make(values: dict[str, Any]) -> Inspection:
+    """A row from its columns; `_model` (a view judged by its own recipe's model) is that
+    model's version, turned into its id when the row is written (`models`)."""
+    values = dict(values)
+    version = values.pop("_model", None)
+    row = Inspection(**values)
+    row._model = version  # type: ignore[attr-defined]  # (not a column: read by write())
+    return row
+
+
 def write(s: Session, run_id: int, rows: list[Inspection], failures: list[tuple[str, str]],
-          parts: list[dict[str, Any]] | None = None) -> None:
-    insert(s, rows)
+          parts: list[dict[str, Any]] | None = None, models: dict[str, dict[str, Any]] | None = None) -> None:
+    """One batch: its rows (each view under the model that judged it), failures and parts."""
+    ids: dict[str, int] = {}
+    for row in rows:
+        version = getattr(row, "_model", None)
+        if version is not None:
+            if version not in ids:
+                m = (models or {})[version]
+                ids[version] = repo.model_id(s, m["name"], version, m["card"])
+            row.model_id = ids[version]
+    by_model: dict[int, list[Inspection]] = {}
+    for row in rows:
+        by_model.setdefault(row.model_id, []).append(row)
+    for group in by_model.values():
+        insert(s, group)
     for origin, error in failures:
         repo.add_failure(s, run_id, origin, error)
     if parts:

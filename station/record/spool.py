@@ -47,6 +47,7 @@ class SpooledBatch:
     # its key (one run row for all its batches), source, station, store and the model's name, version, card.
     start: dict[str, Any] | None = None
     parts: list[dict[str, Any]] = field(default_factory=list)  # Part columns of the parts this batch completes
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # version -> name, card: the views' own models
 
 
 class Spool:
@@ -84,7 +85,7 @@ class Spool:
             atomic_write(tmp / "blobs" / str(i), data, fsync=True)
             keys[key] = str(i)
         doc = {"format": FORMAT, "run_id": batch.run_id, "rows": batch.rows, "failures": batch.failures, "blobs": keys,
-               "start": batch.start, "parts": batch.parts}
+               "start": batch.start, "parts": batch.parts, "models": batch.models}
         atomic_write(tmp / "batch.json", json.dumps(doc), fsync=True)
         _fsync_dir(tmp / "blobs")
         _fsync_dir(tmp)  # the folder's entries too, before it takes its real name
@@ -121,7 +122,7 @@ class Spool:
             return None
         run_id = None if doc["run_id"] is None else int(doc["run_id"])
         return SpooledBatch(run_id, doc["rows"], [tuple(f) for f in doc["failures"]], blobs, folder, doc.get("start"),
-                            doc.get("parts") or [])  # batches spooled before 0.9.10 have none
+                            doc.get("parts") or [], doc.get("models") or {})  # batches spooled before 0.9.10 have none
 
     def remove(self, batch: SpooledBatch) -> None:
         if batch.folder is not None:

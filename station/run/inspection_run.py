@@ -31,6 +31,7 @@ from station.core.domain import Frame, Result
 from station.core.errors import StationError
 from station.core.fileutil import RunLock
 from station.core.parts import Assembler, PartVerdict
+from station.run.operator_serial import OperatorSerial
 from station.run.pipeline import DEFAULT_BATCH
 from station.run.run_report import ModelInfo, RunStatus, RunSummary, model_info
 
@@ -122,6 +123,8 @@ class InspectionRun:
         self._t0 = 0.0
         self._closed = False
         self._parts = Assembler()  # a part's views, until the last one is judged
+        self.view_models: dict[str, InspectionModel] = {}  # view -> its own recipe's model (station.run.view_models)
+        self._serial = OperatorSerial()  # the operator's serial for the next part (set_serial, any thread)
 
     # -- any thread --------------------------------------------------------------------------
     def stop(self) -> None:
@@ -135,6 +138,10 @@ class InspectionRun:
 
     def pause(self, paused: bool) -> None:
         (self._paused.set if paused else self._paused.clear)()
+
+    def set_serial(self, serial: str) -> None:
+        """The operator's serial (typed, or a hand scanner) for the next part taken (station.run.operator_serial)."""
+        self._serial.set(serial)
 
     @property
     def paused(self) -> bool:
@@ -201,13 +208,18 @@ class InspectionRun:
             self._follower = Follower(store, m.version, ready=recorded)
             if not store.offline and (change := line_threshold(store, m.version)) is not None:
                 self._follower.threshold_row = change[0]
-                self._apply_threshold(change[1])
+                switching.apply_threshold(self, change[1])
+        if recipe is not None:  # each view of a part its own recipe, when the product names them
+            from station.run import view_models
+
+            self.view_models = view_models.load(self, recipe)
         self.source = self.camera = open_source(o.source, should_stop=self._should_stop)
         if recipe is not None:
             switching.tune(self, recipe.source)  # the product's exposure and gain when it names this camera
         self.guard = DiskGuard(store_volumes(store), settings.disk)
         self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard, station=station,
                                             recipe=(recipe.name, recipe.version) if recipe else None)
+        recorder.model_of = self._model_of  # each view of a part under the model that judged it
         self.summary.run_id = recorder.run_id
         if o.shadow:
             from station.trial.shadow import Shadow
@@ -250,7 +262,7 @@ class InspectionRun:
             self._promoted = None
             code = o.code or (self.products.current.code if self.products is not None and self.products.current is not None else None)
             for r in inspect_frames(self._segment(frames), self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview,
-                                    code=code):
+                                    code=code, pick=self._model_of):
                 self.summary.count(r)
                 if (part := self._parts.add(r)) is not None:
                     self._part(part)
@@ -266,13 +278,17 @@ class InspectionRun:
             held = switching.change(self, self._promoted, held) if isinstance(self._promoted, Wanted) else switching.follow(self, self._promoted, held)
             frames = itertools.chain([held] if held is not None else [], frames)
 
+    def _model_of(self, frame: Frame) -> "InspectionModel":
+        assert self.model is not None
+        return self.view_models.get(frame.view or "", self.model) if self.view_models else self.model
+
     def _part(self, part: PartVerdict) -> None:
         """A part whose every view is judged: counted, and told to the line once."""
         if part.views[0].frame.part is not None and not part.skipped:
             counts = self.summary.parts = self.summary.parts or {"pass": 0, "fail": 0, "error": 0}
             counts[part.verdict] += 1
         if self._line is not None:
-            self._line.part(part)
+            self._line.part(part, self._model_of(part.deciding.frame).name)
 
     def _segment(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         """Frames until the line promotes another model. Looked at when a frame has come and
@@ -290,22 +306,10 @@ class InspectionRun:
                 self._promoted, self._held_frame = promoted, frame
                 return
             if self._follower is not None and (change := self._follower.take_threshold()) is not None:
-                self._apply_threshold(change[1])
+                from station.run.switching import apply_threshold
+
+                apply_threshold(self, change[1])
             yield frame
-
-    def _apply_threshold(self, value: float | None) -> None:
-        """A threshold the line set for the running model (None: the card's), from this part on;
-        kept in this PC's registry too, so a start with the line's database down uses it."""
-        from station.model.registry import set_threshold
-
-        assert self.model is not None
-        cut = value if value is not None else self.model.spec.threshold
-        self.model.threshold = cut
-        try:
-            set_threshold(self.model.name, value, self.options.data)
-        except StationError:
-            pass  # a model directory outside this PC's registry: the run alone follows it
-        logging.getLogger("station.line").info("threshold %.4f for %s, set on the line", cut, self.model.name)
 
     def _held(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Frames from the source, held while paused and paced when asked, each stamped with when
@@ -322,7 +326,7 @@ class InspectionRun:
                     return
                 last = time.monotonic()
             self._taken += 1
-            yield dataclasses.replace(frame, read_at=time.monotonic())
+            yield self._serial.apply(dataclasses.replace(frame, read_at=time.monotonic()))
 
     def status(self) -> RunStatus:
         """The source's state and the counters, for a status bar; plain reads, any thread."""

@@ -49,7 +49,7 @@ class _Prefetch:
 
     _END = object()
 
-    def __init__(self, batches: Iterator[list[Frame]], prep: Callable[[np.ndarray], np.ndarray],
+    def __init__(self, batches: Iterator[list[Frame]], prep: Callable[[np.ndarray, Frame], np.ndarray],
                  seen: Callable[[list[str]], set[str]], preview: int = 0, code: str | None = None) -> None:
         import queue
         import threading
@@ -110,7 +110,7 @@ class _Prefetch:
         self.thread.join(timeout=1.0)
 
 
-def _load_batch(frames: list[Frame], prep: Callable[[np.ndarray], np.ndarray],
+def _load_batch(frames: list[Frame], prep: Callable[[np.ndarray, Frame], np.ndarray],
                 seen: Callable[[list[str]], set[str]], preview: int, code: str | None = None) -> tuple[list[_Item], set[str]]:
     """Read and hash every file first, then decode only what this model has not judged yet:
     resuming a large folder must not decode it all again just to skip it."""
@@ -156,7 +156,7 @@ def _read(frame: Frame) -> _Item:
     return item
 
 
-def _decode(item: _Item, prep: Callable[[np.ndarray], np.ndarray], preview: int, code: str | None = None) -> None:
+def _decode(item: _Item, prep: Callable[[np.ndarray, Frame], np.ndarray], preview: int, code: str | None = None) -> None:
     """The model's input (and a preview), or the reason there is none (decode_ms includes both);
     with `code`, the serial printed on the part, unless the PLC gave one."""
     t = time.perf_counter()
@@ -168,7 +168,7 @@ def _decode(item: _Item, prep: Callable[[np.ndarray], np.ndarray], preview: int,
 
             serial = read_code(image, code)
             item.frame = replace(item.frame, serial=serial, serial_read="code" if serial else "unread")
-        item.x = prep(image)
+        item.x = prep(image, item.frame)
         if preview:
             item.preview = _preview(image, preview)
         del image
@@ -186,14 +186,17 @@ def inspect_frames(
     preview: int = 0,
     should_stop: Callable[[], bool] | None = None,
     code: str | None = None,
+    pick: Callable[[Frame], InspectionModel] | None = None,
 ) -> Iterator[Result]:
     """Yield one Result per frame. With a `recorder` every result is stored, and files this
-    model already judged are skipped. `code`: the kind of code on the part that is its serial."""
+    model already judged are skipped. `code`: the kind of code on the part that is its serial.
+    `pick`: the model a frame is judged by (each view of a part its own), else `model`."""
     from station.model.overlay import hot_box
 
     stop = should_stop or (lambda: False)
     seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
-    prefetch = _Prefetch(_batches(frames, batch_size, stop), model.prepare, seen, preview, code)
+    choose = pick or (lambda frame: model)
+    prefetch = _Prefetch(_batches(frames, batch_size, stop), lambda image, frame: choose(frame).prepare(image), seen, preview, code)
     try:
         with _Writer(recorder) as writer:
             while True:
@@ -203,7 +206,7 @@ def inspect_frames(
                 if loaded is None:
                     break
                 items, skip = loaded
-                yield from writer.put(_classify(items, skip, model, cam, hot_box))
+                yield from writer.put(_classify(items, skip, choose, cam, hot_box))
                 if stop():
                     break
             yield from writer.drain()
@@ -247,22 +250,27 @@ class _Writer:
             yield from job.result()
 
 
-def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: bool,
+def _classify(items: list[_Item], skip: set[str], choose: Callable[[Frame], InspectionModel], cam: bool,
               hot_box: Callable[..., tuple[int, int, int, int] | None]) -> list[Result]:
     todo = [i for i in items if i.error is None and i.sha not in skip]
-    probs: np.ndarray | None = None
-    cams: np.ndarray | None = None
+    judged: dict[int, tuple[InspectionModel, np.ndarray, np.ndarray | None]] = {}  # id(item) -> model, probs, cam
     infer_ms = 0.0
     if todo:
         t = time.perf_counter()
-        x = np.stack([i.x for i in todo if i.x is not None])  # all set: decoded without error
-        if cam:
-            probs, cams = model.forward_with_cam(x)
-        else:
-            probs = model.probabilities(x)
+        groups: dict[int, list[_Item]] = {}  # one forward pass per model (a part's views may have their own)
+        models: dict[int, InspectionModel] = {}
+        for i in todo:
+            m = choose(i.frame)
+            groups.setdefault(id(m), []).append(i)
+            models[id(m)] = m
+        for key, group in groups.items():
+            m = models[key]
+            x = np.stack([i.x for i in group if i.x is not None])  # all set: decoded without error
+            probs, cams = m.forward_with_cam(x) if cam else (m.probabilities(x), None)
+            for k, i in enumerate(group):
+                judged[id(i)] = (m, probs[k], cams[k] if cams is not None else None)
         infer_ms = (time.perf_counter() - t) * 1000 / max(1, len(todo))
     results: list[Result] = []
-    k = 0
     for item in items:
         if item.error is not None:
             results.append(Result(item.frame, error=item.error, sha256=item.sha, timings={"decode_ms": item.decode_ms}))
@@ -271,9 +279,9 @@ def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: b
             results.append(Result(item.frame, sha256=item.sha, skipped=True))
             continue
         shape = item.shape
-        assert probs is not None and shape is not None  # decoded without error, not skipped: classified
-        pred = model.decide(probs[k])
-        c = cams[k] if cams is not None else None
+        assert shape is not None and id(item) in judged  # decoded without error, not skipped: classified
+        m, p, c = judged[id(item)]
+        pred = m.decide(p)
         t = time.perf_counter()
         box = hot_box(c, shape) if (c is not None and pred.verdict == "fail") else None
         results.append(
@@ -289,7 +297,6 @@ def _classify(items: list[_Item], skip: set[str], model: InspectionModel, cam: b
                 timings={"decode_ms": item.decode_ms, "infer_ms": infer_ms, "box_ms": (time.perf_counter() - t) * 1000},
             )
         )
-        k += 1
     return results
 
 

@@ -250,7 +250,7 @@ class Products:
         line when it cannot be had."""
         if wanted.name.startswith(UNKNOWN):
             raise StationError(f"product code {wanted.name[len(UNKNOWN):]} is not mapped to a recipe (the outputs file's handshake.products)")
-        recipe = _read(store, wanted.name)
+        recipe = read(store, wanted.name)
         # Tried now, whether it loads or not: the look for new versions does not ask for it again
         # (a shift check that read the new version and refused it is not followed by a second refusal).
         self._seen[recipe.name] = max(recipe.version, self._seen.get(recipe.name, 0))
@@ -276,7 +276,7 @@ class Products:
         return recipe, model, ready
 
 
-def _read(store: "StationStore", name: str) -> Recipe:
+def read(store: "StationStore", name: str) -> Recipe:
     """Recipe `name` from the database, or, while it is away, this PC's copy of it."""
     from station.line import recipe_cache
 

@@ -37,8 +37,23 @@ class InspectionRun(Protocol):
     _line: Any  # station.outputs.lineio.LineIO, when the run has outputs
     _follower: Any  # station.line.line_registry.Follower, on a line
     _backend: str | None
+    view_models: "dict[str, InspectionModel]"  # each view of a part its own recipe's model (station.run.view_models)
 
-    def _apply_threshold(self, value: float | None) -> None: ...
+
+
+def apply_threshold(run: "InspectionRun", value: float | None) -> None:
+    """A threshold the line set for the running model (None: the card's), from this part on;
+    kept in this PC's registry too, so a start with the line's database down uses it."""
+    from station.model.registry import set_threshold
+
+    assert run.model is not None
+    cut = value if value is not None else run.model.spec.threshold
+    run.model.threshold = cut
+    try:
+        set_threshold(run.model.name, value, run.options.data)
+    except StationError:
+        pass  # a model directory outside this PC's registry: the run alone follows it
+    logging.getLogger("station.line").info("threshold %.4f for %s, set on the line", cut, run.model.name)
 
 
 def install(run: "InspectionRun", model: "InspectionModel", recipe: Any = None) -> None:
@@ -83,7 +98,7 @@ def follow(run: "InspectionRun", promoted: Any, held: Frame | None) -> Frame | N
         change = None  # the database is away: the next look picks it up
     if change is not None:
         run._follower.threshold_row = change[0]
-        run._apply_threshold(change[1])
+        apply_threshold(run, change[1])
     log.info("switched to the line's model %s (%s) after %d parts", model.name, model.version, run.summary.processed)
     return held
 
@@ -119,6 +134,7 @@ def change(run: "InspectionRun", wanted: "Wanted", held: Frame | None) -> Frame 
     not load, its golden check refuses), the part the PLC announced as that product is not
     judged at all: it fails as not inspected, with the reason. It is never judged by the old recipe."""
     from station.model import load_model
+    from station.run import view_models
 
     assert run.store is not None and run.products is not None
     log = logging.getLogger("station.recipe")
@@ -141,6 +157,12 @@ def change(run: "InspectionRun", wanted: "Wanted", held: Frame | None) -> Frame 
         return held
     install(run, model, recipe)
     run.product = ready
+    try:
+        run.view_models = view_models.load(run, recipe)
+    except StationError as exc:  # the product is in force, its views are not: no part is judged half right
+        log.error("changeover to %s: %s", recipe.name, exc)
+        run.view_models = {}
+        run.products.blocked = f"not inspected: {exc}"
     if ready.retuned and held is not None and held.live:
         if held.product is None:  # a free-running or self-triggered camera: the next frame is taken as set
             run.camera.arm()

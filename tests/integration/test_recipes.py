@@ -481,3 +481,48 @@ def test_a_recipe_changed_on_the_command_line_reaches_the_running_station_betwee
     with sqlite3.connect(data / "station.db") as db:
         assert db.execute("SELECT name, version, by, how FROM recipe_changes ORDER BY id DESC LIMIT 1").fetchone() == ("brick", 2, "erin", "edit")
         assert json.loads(db.execute("SELECT detail FROM audit WHERE action = 'recipe_changed' ORDER BY id DESC").fetchone()[0])["threshold"] == 0.999
+
+
+def test_each_view_of_a_part_is_judged_as_its_own_recipe_with_its_own_model(brick, tmp_path):
+    """A top of brick and a side of gravel: judged by brick's model alone, the sides fail (they
+    are another material); with the product naming the side's own recipe, every part passes and
+    each view's row says which model judged it."""
+    import shutil
+
+    top, side = tmp_path / "top", tmp_path / "side"
+    top.mkdir()
+    side.mkdir()
+    bricks = sorted((brick["line"] / "good" / "good").glob("*.png"))[:8]
+    gravels = sorted((brick["root"] / "gravel" / "good" / "good").glob("*.png"))[:8]
+    for n, (t, s) in enumerate(zip(bricks, gravels)):
+        shutil.copy(t, top / f"{n:04d}.png")
+        shutil.copy(s, side / f"{n:04d}.png")
+    views = f"views:top={top},side={side}"
+
+    def judged(data: Path) -> tuple[dict[str, int], dict[str, set[str]]]:
+        run = run_json("run", views, "--recipe", "brick", data=data)
+        with sqlite3.connect(data / "station.db") as db:
+            models: dict[str, set[str]] = {}
+            for view, name in db.execute("SELECT view, models.name FROM inspections JOIN models ON models.id = inspections.model_id"):
+                models.setdefault(view, set()).add(name)
+        return run["parts"], models
+
+    alone = tmp_path / "alone"
+    run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=alone)
+    parts, models = judged(alone)
+    assert parts["fail"] >= 4, f"gravel sides judged by brick's model should fail: {parts}"
+    assert models == {"top": {"m_brick"}, "side": {"m_brick"}}
+
+    own = tmp_path / "own"
+    run_cli("recipes", "add", "brick", "--model", str(brick["model"]), data=own)
+    run_cli("recipes", "add", "gravel-side", "--model", str(brick["other"]), data=own)
+    run_cli("recipes", "set", "brick", "views", "side=gravel-side", data=own)
+    parts, models = judged(own)
+    assert parts == {"pass": 8, "fail": 0, "error": 0}
+    assert models == {"top": {"m_brick"}, "side": {"m_gravel"}}
+
+    run_cli("recipes", "set", "brick", "views", "side=nosuch", data=own)
+    refused = run_cli("run", views, "--recipe", "brick", data=own, check=False)
+    assert refused.returncode == 2 and "the side view's recipe nosuch: no recipe 'nosuch'" in refused.stderr
+    bad = run_cli("recipes", "set", "brick", "views", "side", data=own, check=False)
+    assert bad.returncode == 2 and "VIEW=RECIPE" in bad.stderr
