@@ -208,7 +208,13 @@ def as_dict(row: Inspection) -> dict[str, Any]:
         "predicted": row.predicted, "probabilities": dict(row.probabilities), "p_defect": row.p_defect,
         "uncertainty": row.uncertainty, "verdict": row.verdict, "box": list(row.box) if row.box else None,
         "label": row.label, "sha256": row.sha256, "image_gone": row.image_gone, "uid": row.uid, "serial": row.serial,
+        "part": row.part_uid, "view": row.view,
     }
+
+
+def part_views(session: Session, part_uid: str) -> list[dict[str, Any]]:
+    """Every view of a part seen from several sides, as plain data, in the order they were stored."""
+    return [as_dict(r) for r in session.scalars(select(Inspection).where(Inspection.part_uid == part_uid).order_by(Inspection.id))]
 
 
 def get_inspection(session: Session, inspection_id: int) -> Inspection:

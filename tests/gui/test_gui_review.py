@@ -302,3 +302,34 @@ def test_review_keys_work_after_dismissing_the_banner(qtbot, review_window, insp
     qtbot.keyClick(_focused(w), Qt.Key.Key_G)
     qtbot.waitUntil(lambda: len(reviews(inspected)) == 2, timeout=10_000)
     assert reviews(inspected)[1][1:3] == (second, "good")
+
+
+def test_a_view_is_reviewed_with_the_whole_part_beside_it(qtbot, demo_images, tmp_path, data_dir):
+    import shutil
+
+    top, side = tmp_path / "top", tmp_path / "side"
+    top.mkdir()
+    side.mkdir()
+    images = sorted(demo_images.rglob("*.png"))
+    for n in range(3):
+        shutil.copy(images[n], top / f"{n}.png")
+        shutil.copy(images[10 + n], side / f"{n}.png")
+    run_cli("run", f"views:top={top},side={side}", data=data_dir)
+    w = MainWindow(Options(autostart=False, data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    w.set_reviewer("ines")
+    w.tabs.setCurrentWidget(w.review)
+    view = w.review
+    qtbot.waitUntil(lambda: len(view.items) == 6, timeout=10_000)
+    strip = view.part.widget
+    qtbot.waitUntil(lambda: strip.isVisible() and len(strip.captions()) == 2, timeout=10_000)
+    current = view.current()
+    marked = [c for c in strip.captions() if c.startswith("▶ ")]
+    assert marked == [next(c for c in strip.captions() if c.startswith(f"▶ {current['view'].upper()} · "))]
+    qtbot.waitUntil(lambda: all(p.image.has_image() for p in strip.panels), timeout=10_000)  # both views' pictures
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_G)  # the reviewed view is labelled on its own: each view has its own model
+    qtbot.waitUntil(lambda: len(reviews(data_dir)) == 1, timeout=10_000)
+    assert reviews(data_dir)[0][1] == current["id"]
+    w.close()

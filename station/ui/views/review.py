@@ -14,16 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QPushButton,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from station.core.domain import ReviewRecord
 from station.core.labels import GOOD
@@ -35,6 +26,7 @@ from station.ui.tasks import Tasks
 from station.ui.views.review_filters import QUEUE_ORDER, ReviewFilters, fill_recipes, recipe_scope, refill
 from station.ui.views.review_grid import BulkGrid
 from station.ui.views.review_groups import PageGrouper
+from station.ui.views.review_part import ReviewPart
 
 PAGE = 200
 PREFETCH = 2
@@ -55,6 +47,7 @@ class ReviewView(QWidget):
         self.in_flight, self.undo_waiting = 0, False  # a Ctrl+Z right after a key waits for that key's write
         self.loader = Tasks(self, "station-prefetch")
         self.grouper = PageGrouper(self, window)
+        self.part = ReviewPart(window, self.loader)  # a part seen from several sides: all its views, beside the one reviewed
         self._build()
 
     # -- layout ---------------------------------------------------------------------------------------
@@ -100,8 +93,11 @@ class ReviewView(QWidget):
         side.addLayout(buttons)
         side.addWidget(QLabel("This session"))
         side.addWidget(self.log)
+        left = QVBoxLayout()
+        left.addWidget(self.stack, 1)
+        left.addWidget(self.part.widget)
         body = QHBoxLayout()
-        body.addWidget(self.stack, 3)
+        body.addLayout(left, 3)
         body.addLayout(side, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
@@ -164,6 +160,7 @@ class ReviewView(QWidget):
 
     def show_current(self) -> None:
         item = self.current()
+        self.part.show(item)
         if item is None:
             self.image.placeholder = "The review queue is empty"
             self.image.set_image(None)
