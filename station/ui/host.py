@@ -12,6 +12,7 @@ from station.line.alarms import Health
 from station.ui.banner import Banner
 from station.ui.context import Presence, StationContext
 from station.ui.views.live import LiveView
+from station.ui.workers import InspectionWorker
 
 
 class SignInBar(Protocol):
@@ -35,6 +36,7 @@ class WindowHost(StationContext, Protocol):
 
     presence: Presence
     live: LiveView
+    worker: "InspectionWorker | None"  # the running inspection, if any
     tabs: QTabWidget
     banner: Banner
     classes: list[str]

@@ -1,6 +1,7 @@
 """The operator's reviews from the Live tab: Space confirms the verdict on screen, W picks the
 right label (or a new defect type) through the same validated dialog the Review tab uses. A
-review that would replace one already given to the part on screen is asked about first."""
+review that would replace one already given to the part on screen is asked about first. A
+serial typed or scanned names the next part."""
 
 from __future__ import annotations
 
@@ -8,6 +9,20 @@ from station.core.domain import ReviewRecord
 from station.ui.dialogs import LabelDialog, ask
 from station.ui.host import WindowHost
 from station.ui.workers import LiveResult
+
+
+def connect(window: WindowHost) -> None:
+    """The Live tab's operator actions: Confirm, Wrong…, and a serial for the next part."""
+    window.live.confirm.connect(lambda r: review(window, r, r.label))
+    window.live.wrong.connect(lambda r: relabel(window, r))
+    window.live.serial_entered.connect(lambda serial: _serial(window, serial))
+
+
+def _serial(window: WindowHost, serial: str) -> None:
+    if window.worker is not None:
+        window.worker.set_serial(serial)
+    else:
+        window.show_message(f"serial {serial} not taken: nothing is running (press Start first)")
 
 
 def review(window: WindowHost, r: LiveResult, label: str | None, chosen: bool = False) -> None:

@@ -90,8 +90,7 @@ class MainWindow(QMainWindow):
         bar.pause.connect(self.toggle_pause)
         bar.stop.connect(self.stop_source)
         bar.kind_changed.connect(self._kind_changed)
-        self.live.confirm.connect(lambda r: livereview.review(self, r, r.label))
-        self.live.wrong.connect(lambda r: livereview.relabel(self, r))
+        livereview.connect(self)
         self.live.latency.connect(self._latency)
         for i in range(4):
             shortcut(f"Ctrl+{i + 1}", self, partial(self.tabs.setCurrentIndex, i))

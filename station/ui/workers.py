@@ -85,6 +85,10 @@ class InspectionWorker(QObject):
     def pause(self, paused: bool) -> None:
         self.run_.pause(paused)
 
+    def set_serial(self, serial: str) -> None:
+        """The operator's serial for the next part (typed, or a hand scanner's Enter)."""
+        self.run_.set_serial(serial)
+
     def request_recipe(self, name: str, by: str, again: bool = False) -> None:
         """The operator picked another product (or its areas changed): it judges from the next part on."""
         self.run_.request_recipe(name, "operator", by, again)

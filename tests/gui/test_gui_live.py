@@ -397,3 +397,27 @@ def test_a_part_of_two_views_shows_both_and_the_part_verdict_not_the_last_view(q
     w.live._open_history(w.live.history.item(2))  # the first part again: its own verdict, from its top view
     assert w.live.banner.text() in ("FAIL", "UNCERTAIN – CHECK") and "top view" in w.live.origin.text()
     assert rows(data_dir, "SELECT verdict, view FROM parts ORDER BY id") == [("fail", "top"), ("pass", None), ("error", "side")]
+
+
+def test_a_serial_scanned_by_the_operator_names_the_next_part_only(qtbot, open_window, demo_images, tmp_path, data_dir):
+    hot = tmp_path / "drop"
+    hot.mkdir()
+    parts = sorted(demo_images.rglob("*.png"))[:2]
+    w = open_window(data=str(data_dir))
+    start(qtbot, w, f"watch:{hot}")
+    try:
+        w.live.serial.setFocus()
+        qtbot.keyClicks(w.live.serial, "SN-4711")
+        qtbot.keyClick(w.live.serial, Qt.Key.Key_Return)  # a hand scanner ends with Enter
+        assert w.live.serial.text() == "" and "SN-4711" in w.live.serial.placeholderText()
+        shutil.copy(parts[0], hot / "a.png")
+        qtbot.waitUntil(lambda: w.live.history.count() == 1, timeout=120_000)
+        assert "part SN-4711" in w.live.origin.text()
+        shutil.copy(parts[1], hot / "b.png")
+        qtbot.waitUntil(lambda: w.live.history.count() == 2, timeout=120_000)
+    finally:
+        w.stop_source()
+        qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
+    got = dict((o.rsplit("/", 1)[-1], (s, how)) for o, s, how in rows(data_dir, "SELECT origin, serial, serial_read FROM inspections"))
+    assert got == {"a.png": ("SN-4711", "operator"), "b.png": (None, None)}
+    assert rows(data_dir, "SELECT serial FROM parts ORDER BY id") == [("SN-4711",), (None,)]

@@ -177,6 +177,7 @@ class LiveView(QWidget):
     wrong = Signal(object)  # LiveResult
     latency = Signal(float)  # ms from frame read to verdict painted
     product_shown = Signal(str)  # the product of the part shown changed (a changeover took effect)
+    serial_entered = Signal(str)  # the operator's serial for the next part
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -198,6 +199,10 @@ class LiveView(QWidget):
         self.origin = QLabel("")
         self.origin.setObjectName("muted")
         self.origin.setWordWrap(True)
+        # A hand scanner types the code and presses Enter; so may a person. It names the next part.
+        self.serial = QLineEdit()
+        self.serial.setPlaceholderText("next part's serial: scan or type, Enter")
+        self.serial.returnPressed.connect(self._serial_entered)
         self.confirm_btn = QPushButton("Confirm  [Space]")
         self.wrong_btn = QPushButton("Wrong…  [W]")
         self.heat_box = QCheckBox("Heatmap  [H]")
@@ -229,6 +234,7 @@ class LiveView(QWidget):
         side.addWidget(self.probs)
         side.addWidget(self.origin)
         side.addLayout(heat_row)
+        side.addWidget(self.serial)
         side.addLayout(buttons)
         middle = QHBoxLayout()
         # 1:1, not 3:1: a camera image on a 1366x768 screen is limited by height anyway, and the
@@ -267,6 +273,14 @@ class LiveView(QWidget):
         if name and self.product.text() != name.upper():
             self.product_shown.emit(name)
         self.product.setText((name or "").upper())
+
+    def _serial_entered(self) -> None:
+        text = self.serial.text().strip()
+        if text:
+            self.serial_entered.emit(text)
+            self.serial.clear()
+            self.serial.setPlaceholderText(f"next part: {text[:64]}")
+        self.setFocus()  # Space and W work again at once
 
     def set_model(self, threshold: float, band: float | None) -> None:
         self.threshold = float(threshold)
