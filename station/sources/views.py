@@ -5,8 +5,10 @@ Each part is one frame from every view, given out together and named by one part
 - **folders** (every view a folder or an image file) are paired by file name: `top/0042.png`
   and `side/0042.png` are one part. A name one folder lacks is that view missing;
 - **cameras and streams** give each view's next frame after a trigger (`arm`): every view's
-  frame is waited for up to `wait` seconds (`views:wait=2,top=...`), and a view that sends
-  none in time is missing.
+  frame is asked for at once and waited for up to `wait` seconds (`views:wait=2,top=...`), and
+  a view that sends none in time is missing;
+- **one camera named by several views** (`top=genicam:c1,side=genicam:c1`, two lightings) is
+  opened once and fired once a view: its frames are the views, in the order named.
 
 A missing view is a frame marked `refused` with the reason, so the part is NOT INSPECTED and says
 why; it is never passed. The views' verdicts become the part's in `station.run.parts`.
@@ -14,10 +16,12 @@ why; it is never passed. The views' verdicts become the part's in `station.run.p
 
 from __future__ import annotations
 
+import logging
 import queue
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +30,7 @@ from station.core.domain import Frame, new_uid
 from station.core.errors import SourceError
 from station.sources.base import Source
 
+log = logging.getLogger("station.sources")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _SPLIT = re.compile(r",(?=[A-Za-z][\w-]*=)")  # a comma before "name=": a camera's query has none
 WAIT_S = 2.0
@@ -81,16 +86,25 @@ class ViewsSource(Source):
 
         super().__init__()
         self.spec = spec
-        self.inner: list[Source] = []
+        # One camera named by several views is opened once and fired once a view (top lit, then
+        # side lit): its frames are the views in the order named.
+        self.devices: list[Source] = []
+        self.inner: list[Source] = []  # each view's source (shared when views name one camera)
+        opened: dict[str, Source] = {}
         try:
             for _, src in spec.views:
-                self.inner.append(open_source(src, should_stop=lambda: self.should_stop()))
+                if src not in opened:
+                    opened[src] = open_source(src, should_stop=lambda: self.should_stop())
+                    self.devices.append(opened[src])
+                self.inner.append(opened[src])
             files = [isinstance(s, FolderSource) for s in self.inner]
             if any(files) and not all(files):
                 raise SourceError("views: pair folders with folders, or cameras with cameras (a folder's files are paired by name)")
+            if all(files) and len(self.devices) < len(self.inner):
+                raise SourceError("views: each view's folder is its own (a folder's files are paired by name with another's)")
         except BaseException:
-            for s in self.inner:
-                s.close()
+            for d in self.devices:
+                d.close()
             raise
         self.paired = all(files)
         self.live = not self.paired
@@ -140,30 +154,34 @@ class ViewsSource(Source):
             yield self._part(frames)
 
     def _by_trigger(self) -> Iterator[list[Frame]]:
-        self._readers = [_Reader(name, s) for (name, _), s in zip(self.spec.views, self.inner)]
+        readers = {id(d): _Reader(d) for d in self.devices}
+        self._readers = list(readers.values())
         while not self.should_stop():
+            # Every view asked at once, so two cameras are fired together; a camera shared by
+            # views answers its asks in turn.
+            asks = [(name, readers[id(source)]) for (name, _), source in zip(self.spec.views, self.inner)]
+            asked = [(name, r, r.ask()) for name, r in asks]
+            deadline = time.monotonic() + self.spec.wait_s
             frames: dict[str, Frame | str] = {}
             ended = 0
-            for r in self._readers:
-                got = r.take(self.spec.wait_s, self.should_stop)
+            for name, r, seq in asked:
+                got = r.collect(seq, deadline, self.should_stop)
                 if isinstance(got, Frame):
-                    frames[r.name] = got
+                    frames[name] = got
                 elif got is _Reader.END:
                     ended += 1
-                    frames[r.name] = f"no {r.name} view: its source ended"
+                    frames[name] = f"no {name} view: its source ended"
                 else:
                     st = r.source.status
-                    frames[r.name] = f"no {r.name} view within {self.spec.wait_s:g} s ({st.state}{': ' + st.detail if st.detail else ''})"
-            if ended == len(self._readers) or self.should_stop():
+                    frames[name] = f"no {name} view within {self.spec.wait_s:g} s ({st.state}{': ' + st.detail if st.detail else ''})"
+            if ended == len(asked) or self.should_stop():
                 return
             yield self._part(frames)
 
     def arm(self) -> None:
-        """A trigger: every view forgets a frame it took before it."""
-        for r in self._readers:
-            r.forget()
-        for s in self.inner:
-            s.arm()
+        """A trigger: every camera forgets a frame it took before it."""
+        for d in self.devices:
+            d.arm()
 
     def retune(self, target: str) -> bool:
         """Another product's settings for the same views (each view's camera its own exposure and
@@ -182,62 +200,62 @@ class ViewsSource(Source):
 
     @property
     def dropped(self) -> int:
-        return sum(s.dropped for s in self.inner)
+        return sum(d.dropped for d in self.devices)
 
     def close(self) -> None:
-        for s in self.inner:
-            s.close()
+        for r in self._readers:
+            r.stop()
+        for d in self.devices:
+            d.close()
         super().close()
 
 
 class _Reader:
-    """One live view read on its own thread, newest frame kept: a view's camera must not wait
-    on another's to be read."""
+    """One camera read on its own thread, a frame for each ask: the camera is fired (a software
+    trigger) or its newest frame taken when a part's view is asked for, never before; a view
+    whose frame comes too late is missing, and that frame is not given to the next part."""
 
     END = object()
 
-    def __init__(self, name: str, source: Source) -> None:
-        self.name, self.source = name, source
-        self.slot: queue.Queue = queue.Queue(maxsize=1)
-        self.thread = threading.Thread(target=self._run, name=f"view {name}", daemon=True)
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self._asks: queue.Queue[int | None] = queue.Queue()
+        self._got: queue.Queue[tuple[int, object]] = queue.Queue()
+        self._seq = 0
+        self.thread = threading.Thread(target=self._run, name=f"view {source.name}", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        try:
-            for frame in self.source:
-                self._put(frame)
-        finally:
-            self._put(self.END)
-
-    def _put(self, item: object) -> None:
-        while True:
-            try:
-                self.slot.put_nowait(item)
-                return
-            except queue.Full:
+        frames = iter(self.source)
+        ended = False
+        while (seq := self._asks.get()) is not None:
+            item: object = self.END
+            if not ended:
                 try:
-                    self.slot.get_nowait()
-                    self.source.status.dropped += 1
-                except queue.Empty:
-                    pass
+                    item = next(frames, self.END)
+                except Exception:  # a camera library's failure ends this view; the log says which
+                    log.exception("view camera %s failed", self.source.name)
+                ended = item is self.END
+            self._got.put((seq, item))
 
-    def forget(self) -> None:
-        try:
-            item = self.slot.get_nowait()
-        except queue.Empty:
-            return
-        if item is self.END:
-            self._put(item)
+    def ask(self) -> int:
+        self._seq += 1
+        self._asks.put(self._seq)
+        return self._seq
 
-    def take(self, wait_s: float, should_stop) -> object:
-        """The view's next frame, END, or None when none came in `wait_s`."""
-        import time
-
-        deadline = time.monotonic() + wait_s
+    def collect(self, seq: int, deadline: float, should_stop: Callable[[], bool]) -> object:
+        """The frame asked for as `seq`, END, or None when it did not come by `deadline`."""
         while not should_stop():
             try:
-                return self.slot.get(timeout=min(0.05, max(0.0, deadline - time.monotonic())) or 0.001)
+                got, item = self._got.get(timeout=max(0.001, min(0.05, deadline - time.monotonic())))
             except queue.Empty:
                 if time.monotonic() >= deadline:
                     return None
+                continue
+            if got == seq:
+                return item
+            # an answer to an earlier ask that came too late: that part already has the view missing
         return None
+
+    def stop(self) -> None:
+        self._asks.put(None)

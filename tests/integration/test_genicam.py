@@ -188,3 +188,44 @@ def test_a_changeover_sets_the_camera_as_its_recipe_says_before_the_part_is_take
     brightness = {name: [float(np.mean(cv2.imread(str(data / path), cv2.IMREAD_UNCHANGED))) for r, path in judged if r == name]
                   for name in codes}
     assert min(brightness["bright"]) > max(brightness["dim"]), brightness
+
+
+def test_one_camera_fired_twice_per_trigger_is_a_part_of_two_views(camera, tmp_path):
+    """Two lightings from one camera: the PLC triggers once, the station fires the camera once a
+    view, and answers once, after both frames are judged."""
+    import sqlite3
+
+    plc = ModbusPlc()
+    plc.start()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"handshake": {"protocol": "modbus", "port": plc.port, "ack_timeout_s": 5, "serial": True}}))
+    data = tmp_path / "data"
+    cam = f"{CAMERA}?trigger=software"
+    station = subprocess.Popen([sys.executable, "-m", "station", "run", f"views:lit={cam},dark={cam}", "--data", str(data),
+                                "--outputs", str(outputs), "--json"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def serial(n: int) -> None:
+        plc.set_register("serial_lo", 900 + n)
+
+    try:
+        records = run_handshake(plc.get, plc.set_coil, 40, timeout_s=60, between=serial)
+    finally:
+        station.terminate()
+        out, err = station.communicate(timeout=120)
+        plc.close()
+    assert station.returncode == 0 and "Traceback" not in err, err[-3000:]
+    summary = json.loads(out)
+    assert [r["sequence"] for r in records] == list(range(1, 41)) and summary["handshake"]["parts"] == 40
+    assert summary["parts"]["error"] == 0 and sum(summary["parts"].values()) == 40
+    with sqlite3.connect(data / "station.db") as db:
+        views = db.execute("SELECT part_uid, view, origin, serial FROM inspections ORDER BY id").fetchall()
+        parts = db.execute("SELECT count(*) FROM parts").fetchone()[0]
+    assert parts == 40 and len(views) == 80
+    by_part: dict[str, dict[str, tuple[str, str]]] = {}
+    for uid, view, origin, s in views:
+        by_part.setdefault(uid, {})[view] = (origin, s)
+    for got in by_part.values():
+        (lit, s1), (dark, s2) = got["lit"], got["dark"]
+        assert s1 == s2 and int(dark.rsplit("#", 1)[1]) > int(lit.rsplit("#", 1)[1]), "two exposures, lit first"
+    assert {s for *_, s in views} == {str(900 + n) for n in range(40)}

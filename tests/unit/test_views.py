@@ -44,7 +44,23 @@ class Armed(Source):
         self.closed.set()
 
 
+class Fired(Source):
+    """A software-triggered camera: every frame asked for is a new exposure."""
+
+    live = True
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name, self.fired = name, 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            self.fired += 1
+            yield Frame(origin=f"{self.name}#{self.fired}", captured_at=datetime.now(UTC), image=np.zeros((8, 8, 3), np.uint8), live=True)
+
+
 register_source(SourceKind("armed", ("armed:",), lambda target, options: Armed(target)))
+register_source(SourceKind("fired", ("fired:",), lambda target, options: Fired(target)))
 
 
 @pytest.mark.parametrize("target, says", [
@@ -101,6 +117,27 @@ def test_each_trigger_takes_one_frame_of_every_view_and_a_silent_one_is_missing(
     for n, part in enumerate((first, second), start=1):
         assert part[0].origin == f"a#{n}" and part[0].refused is None
         assert part[1].refused is not None and part[1].refused.startswith("no side view within 0.2 s")
+
+
+def test_one_camera_named_by_two_views_is_opened_once_and_fired_once_a_view():
+    source = open_source("views:top=fired:c,side=fired:c")
+    assert isinstance(source, ViewsSource) and len(source.devices) == 1
+    parts = source.parts()
+    try:
+        source.arm()
+        first = next(parts)
+        source.arm()
+        second = next(parts)
+    finally:
+        source.close()
+    assert [[f.origin for f in p] for p in (first, second)] == [["c#1", "c#2"], ["c#3", "c#4"]]
+    assert [f.view for f in first] == ["top", "side"] and first[0].part == first[1].part != second[0].part
+
+
+def test_the_same_folder_is_not_two_views(tmp_path):
+    (tmp_path / "top").mkdir()
+    with pytest.raises(SourceError, match="its own"):
+        open_source(f"views:top={tmp_path / 'top'},side={tmp_path / 'top'}")
 
 
 def _view(view: str | None, verdict: str | None, p: float = 0.5, part: str | None = "P", error: str | None = None) -> Result:
