@@ -84,6 +84,7 @@ def test_retention_frees_exactly_the_files_the_policy_says_and_keeps_every_row(d
     assert (done["files"], done["bytes"], done["rows"]) == (len(expected), expected_bytes, len(plain))
     assert _files(data_dir) == before - expected
     assert len(rows(data_dir, "SELECT id FROM inspections")) == 25, "no row is ever deleted"
+    assert rows(data_dir, "SELECT count(*) FROM parts")[0][0] == 24, "nor the record of a part"
     gone = {r.id for r in rows(data_dir, "SELECT id FROM inspections WHERE image_gone LIKE 'purged by retention%'")}
     assert gone == {r.id for r in plain}
     assert run_json("purge", data=data_dir)["files"] == 0, "a second purge finds nothing left"

@@ -150,3 +150,38 @@ def test_two_concurrent_reviewers_both_kept_second_told(tmp_path):
     assert current == second.label
     con = sqlite3.connect(tmp_path / "station.db")
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_spooled_view_keeps_the_model_that_judged_it_and_is_written_once(tmp_path):
+    """A view judged by its own recipe's model, kept in the spool while the line was away: when
+    forwarded, its row is under that model (registered from the card the batch carries), its part
+    row comes with it, and forwarding the same batch again adds nothing."""
+    from datetime import datetime
+
+    from station.record import rows as db_rows
+    from station.record.spool import Spool, SpooledBatch, from_row, to_row
+
+    store = open_store(str(tmp_path / "data"))
+    with store.session.begin() as s:
+        mid = repo.model_id(s, "top-model", "v-top", {"arch": "a", "classes": ["good", "dent"], "threshold": 0.5})
+        run = repo.start_run(s, "views:top=a,side=b", mid, "pc")
+    at = datetime.now(UTC)
+    view = dict(run_id=run, model_id=mid, origin="b/1.png", captured_at=at, sha256="cd" * 32, image_path="images/cd.png", width=1,
+                height=1, predicted="dent", probabilities={"good": 0.1, "dent": 0.9}, p_defect=0.9, uncertainty=0.2, verdict="fail",
+                timings={}, uid="u-side", part_uid="P1", view="side", _model="v-side")
+    part = dict(uid="P1", serial="77", serial_read="plc", station="pc", captured_at=at, verdict="fail", label="dent", p_defect=0.9,
+                view="side", views=["top", "side"], reason=None, recipe=None, recipe_version=None)
+    spool = Spool(tmp_path / "data" / "spool")
+    spool.add(SpooledBatch(run, [from_row(view)], [], {}, parts=[from_row(part)],
+                           models={"v-side": {"name": "side-model", "card": {"arch": "a", "classes": ["good", "dent"], "threshold": 0.4}}}))
+    batch = spool.load(spool.pending()[0])
+    assert batch is not None
+    for _ in range(2):  # the second time: a forward whose commit had landed before the connection broke
+        with store.session.begin() as s:
+            db_rows.write(s, batch.run_id, [db_rows.make(to_row(v)) for v in batch.rows], batch.failures,
+                          [to_row(p) for p in batch.parts], batch.models)
+    with store.session() as s:
+        got = s.execute(text("SELECT models.name, inspections.view, inspections.part_uid FROM inspections"
+                             " JOIN models ON models.id = inspections.model_id")).all()
+        parts = s.execute(text("SELECT uid, serial, verdict, view FROM parts")).all()
+    assert got == [("side-model", "side", "P1")] and parts == [("P1", "77", "fail", "side")]
