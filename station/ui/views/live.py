@@ -57,7 +57,7 @@ class SourceBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        lay = QHBoxLayout(self)
+        lay = self.row = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.kind = QComboBox()
         for key, text in KINDS:
@@ -201,7 +201,12 @@ class LiveView(QWidget):
         self.origin.setWordWrap(True)
         # A hand scanner types the code and presses Enter; so may a person. It names the next part.
         self.serial = QLineEdit()
-        self.serial.setPlaceholderText("next part's serial: scan or type, Enter")
+        self.serial.setPlaceholderText("next part's serial: tap, scan or type, Enter")
+        # Tapped into, never tabbed into: a focus that fell here from a disabled Start would eat
+        # the operator's Space and W.
+        self.serial.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.serial.setMinimumWidth(260)
+        self.source_bar.row.addWidget(self.serial)  # in the row of 15 mm controls: the verdict keeps its height
         self.serial.returnPressed.connect(self._serial_entered)
         self.confirm_btn = QPushButton("Confirm  [Space]")
         self.wrong_btn = QPushButton("Wrong…  [W]")
@@ -234,20 +239,21 @@ class LiveView(QWidget):
         side.addWidget(self.probs)
         side.addWidget(self.origin)
         side.addLayout(heat_row)
-        side.addWidget(self.serial)
         side.addLayout(buttons)
         middle = QHBoxLayout()
         # 1:1, not 3:1: a camera image on a 1366x768 screen is limited by height anyway, and the
         # verdict column needs the width for UNCERTAIN at a size read from two metres.
-        middle.addWidget(self.image, 1)
-        middle.addLayout(side, 1)
         self.part_views = PartViews()  # a part of several views: each side by side, with its heatmap
+        picture = QVBoxLayout()  # ... under its picture: the verdict column keeps its height
+        picture.addWidget(self.image, 1)
+        picture.addWidget(self.part_views)
+        middle.addLayout(picture, 1)
+        middle.addLayout(side, 1)
         self.shift_line = QLabel("")  # this shift's counts (station.ui.shiftcounter)
         self.shift_line.setObjectName("shift")
         lay = QVBoxLayout(self)
         lay.addWidget(self.source_bar)
         lay.addLayout(middle, 1)
-        lay.addWidget(self.part_views)
         lay.addWidget(self.shift_line)
         lay.addWidget(self.history)
 
