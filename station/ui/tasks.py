@@ -23,42 +23,52 @@ log = logging.getLogger("station.ui.tasks")
 
 
 class Tasks(QObject):
-    _delivered = Signal(object, object)  # callback, argument
+    _delivered = Signal(int, bool, object)  # job, done (else failed), result or message
 
     def __init__(self, parent: QObject | None = None, name: str = "station-io") -> None:
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._closed = False
+        # The callbacks stay here, on the GUI thread: the worker never holds one. A callback bound
+        # to a short-lived dialog, dropped last on the worker thread, took the dialog's Python
+        # wrapper down there, and the next restyle of the window crashed.
+        self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[str], None] | None]] = {}
+        self._jobs = 0
         self._delivered.connect(self._deliver)
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None) -> Future | None:
-        """Run `fn()` off the GUI thread; `on_done(result)` or `on_error(message)` runs on it."""
+        """Run `fn()` off the GUI thread; `on_done(result)` or `on_error(message)` runs on it.
+        (`fn` itself is dropped on the worker: it must not be the last holder of a widget.)"""
         if self._closed:
             return None
+        self._jobs += 1
+        job = self._jobs
+        self._callbacks[job] = (on_done, on_error)
         future = self._pool.submit(fn)
+        delivered = self._delivered
 
         def finished(f: Future) -> None:
-            if self._closed:
-                return
             exc = f.exception()
             if exc is None:
-                if on_done is not None:
-                    self._delivered.emit(on_done, f.result())
+                delivered.emit(job, True, f.result())
                 return
             if isinstance(exc, StationError):
                 message = str(exc)
             else:  # a bug: keep the traceback for whoever reads the log, one line for the operator
                 log.error("background job failed", exc_info=(type(exc), exc, exc.__traceback__))
                 message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            if on_error is not None:
-                self._delivered.emit(on_error, message)
+            delivered.emit(job, False, message)
 
         future.add_done_callback(finished)
         return future
 
-    def _deliver(self, callback: Callable[[Any], None], argument: Any) -> None:
-        if not self._closed:
+    def _deliver(self, job: int, done: bool, argument: Any) -> None:
+        on_done, on_error = self._callbacks.pop(job, (None, None))
+        if self._closed:
+            return
+        callback = on_done if done else on_error
+        if callback is not None:
             callback(argument)
 
     def close(self) -> None:
