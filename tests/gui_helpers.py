@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -64,3 +66,39 @@ def start_on(w, source: str, reviewer: str) -> None:
     w.set_reviewer(reviewer)
     w.live.source_bar.set_source(source)
     w.live.source_bar.start_btn.click()
+
+
+@contextmanager
+def gui_thread_sql() -> Iterator[list[str]]:
+    """Every SQL statement the station runs on the GUI thread meanwhile, with the station code
+    that ran it (the test's own reads of the database are not counted)."""
+    import threading
+    import traceback
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany) -> None:
+        if threading.current_thread() is threading.main_thread():
+            station = [f"{f.filename.rsplit('/station/', 1)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_stack()
+                       if "/station/" in f.filename and "/tests/" not in f.filename]
+            if station:
+                seen.append(" <- ".join(reversed(station[-3:])))
+
+    event.listen(Engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+
+
+def sign_in(qtbot, dialog, name: str, pin: str) -> str:
+    """Name and PIN into a SignInDialog and OK; waits for the check (made off the GUI thread) and
+    returns the refusal it shows ("" when it signed in)."""
+    dialog.name.setText(name)
+    dialog.pin.setText(pin)
+    dialog._check()
+    qtbot.waitUntil(dialog.buttons.isEnabled, timeout=10_000)
+    return dialog.error.text() if dialog.user is None else ""

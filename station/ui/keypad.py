@@ -19,8 +19,8 @@ KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", CLEAR, "0", BACKSPACE)
 MAX_NAMES = 8  # more than this and the row would not fit a 1366 px screen: the field is for typing
 
 
-def _key(text: str, press: Callable[[], object]) -> QPushButton:
-    button = QPushButton(text)
+def _key(text: str, press: Callable[[], object], parent: QWidget | None = None) -> QPushButton:
+    button = QPushButton(text, parent)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     button.setAutoDefault(False)  # a dialog's Enter stays its OK
     button.setMinimumWidth(72)
@@ -56,7 +56,7 @@ class NameButtons(QWidget):
 
     def __init__(self, names: Sequence[str], target: QLineEdit, then: QLineEdit, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        row = QHBoxLayout(self)
+        row = self.row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.target, self.then = target, then
         self.buttons: dict[str, QPushButton] = {}
@@ -64,6 +64,17 @@ class NameButtons(QWidget):
             self.buttons[name] = _key(name, partial(self.pick, name))
             row.addWidget(self.buttons[name])
         row.addStretch(1)
+
+    def set_names(self, names: Sequence[str]) -> None:
+        """The names, once read (off the GUI thread); those already there are replaced."""
+        row = self.row
+        for button in self.buttons.values():
+            row.removeWidget(button)
+            button.deleteLater()
+        self.buttons = {}
+        for i, name in enumerate(list(names)[:MAX_NAMES]):
+            self.buttons[name] = _key(name, partial(self.pick, name), self)  # a child at once: never a window of its own
+            row.insertWidget(i, self.buttons[name])  # (before the stretch)
 
     def pick(self, name: str) -> None:
         self.target.setText(name)

@@ -11,8 +11,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from station.core.errors import StationError
-from station.ui.context import SignedIn
+from station.ui.context import SignedIn, StationContext
 from station.ui.host import WindowHost
 from station.ui.keypad import Keypad, NameButtons
 from station.ui.theme import touch_px
@@ -25,11 +24,10 @@ def authorize(window: WindowHost, role: str, action: str, ask_name: bool = True)
     reviewer's name (asked once per session; "" when `ask_name` is False); with users, someone
     signed in with at least `role` (a PIN, asked again for a higher role or after
     SIGN_IN_MINUTES). None when refused or cancelled; a refusal is in the audit trail."""
-    from station.line.users import ROLES, list_users
+    from station.line.users import ROLES
 
     if not window.who.roles_on():
         return reviewer_name(window, action) if ask_name else ""
-    store = window.store()
     # A shared PC: an engineer who signed in to promote walks away, and the next person must not
     # inherit the role.
     held = window.presence.signed_in
@@ -37,15 +35,13 @@ def authorize(window: WindowHost, role: str, action: str, ask_name: bool = True)
         # Minutes of inactivity, not of work: a review session is not cut off mid-queue.
         window.presence.signed_in = held._replace(since=time.monotonic())
         return held.name
-    dialog = SignInDialog(store, role, action, name=held.name if held else "", parent=window.as_parent())
+    dialog = SignInDialog(window, role, action, name=held.name if held else "", parent=window.as_parent())
     if not dialog.exec() or not dialog.user:
         return None
-    with store.session() as s:
-        signed = next(u for u in list_users(s) if u.name == dialog.user)
-    window.presence.signed_in = SignedIn(signed.name, signed.role, time.monotonic())
-    window.set_reviewer(signed.name)
+    window.presence.signed_in = SignedIn(dialog.user, dialog.user_role, time.monotonic())
+    window.set_reviewer(dialog.user)
     window.who.show_who()
-    return signed.name
+    return dialog.user
 
 
 def reviewer_name(window: WindowHost, action: str = "reviewing") -> str | None:
@@ -63,13 +59,15 @@ def reviewer_name(window: WindowHost, action: str = "reviewing") -> str | None:
 
 class SignInDialog(QDialog):
     """Name and PIN, by keyboard or by touch: a button per user who may do the action, and a
-    keypad for the PIN (a panel PC at the line has no keyboard)."""
+    keypad for the PIN (a panel PC at the line has no keyboard). The names and the PIN are
+    checked on the window's tasks thread: a slow or restarting line database never freezes it."""
 
-    def __init__(self, store, role: str, action: str, name: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, window: StationContext, role: str, action: str, name: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in")
-        self.store, self.role, self.action = store, role, action
+        self.window_, self.role, self.action = window, role, action
         self.user: str | None = None
+        self.user_role = ""
         self.name = QLineEdit(name)
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
@@ -79,43 +77,65 @@ class SignInDialog(QDialog):
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         form = QFormLayout()
-        self.names = NameButtons(_who_may(store, role), self.name, self.pin)
+        self.names = NameButtons([], self.name, self.pin)  # filled when the tasks thread has read them
         form.addRow("", self.names)
-        self.names.setVisible(bool(self.names.buttons))  # once in the dialog: a parentless show would be a window
+        self.names.setVisible(False)
         form.addRow("Name", self.name)
         form.addRow("PIN", self.pin)
         self.keypad = Keypad(self.pin)
         form.addRow("", self.keypad)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._check)
-        buttons.rejected.connect(self.reject)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"{action[:1].upper()}{action[1:]} needs an {role}." if role[0] in "aeiou"
                              else f"{action[:1].upper()}{action[1:]} needs a {role}."))
         lay.addLayout(form)
         lay.addWidget(self.error)
-        lay.addWidget(buttons)
+        lay.addWidget(self.buttons)
         (self.pin if name else self.name).setFocus()
+        window.db(lambda s: _who_may(s, role), self._named)
+
+    def _named(self, names: list[str]) -> None:
+        self.names.set_names(names)
+        self.names.setVisible(bool(self.names.buttons))
 
     def _check(self) -> None:
-        from station.line.users import check_role
-
-        try:
-            self.user = check_role(self.store, self.name.text().strip(), self.pin.text(), self.role, self.action)
-        except StationError as exc:
-            self.error.setText(str(exc))
-            self.pin.clear()
-            self.pin.setFocus()
+        """The PIN checked on the tasks thread (a refusal is audited there); OK waits meanwhile."""
+        if not self.buttons.isEnabled():
             return
+        name, pin, window, role, action = self.name.text().strip(), self.pin.text(), self.window_, self.role, self.action
+        self.buttons.setEnabled(False)
+        self.error.setText("checking…")
+        window.tasks.submit(lambda: _sign_in(window.store(), name, pin, role, action), self._signed, self._refused)
+
+    def _signed(self, who: tuple[str, str]) -> None:
+        self.user, self.user_role = who
+        self.buttons.setEnabled(True)
         self.accept()
 
+    def _refused(self, message: str) -> None:
+        self.buttons.setEnabled(True)
+        self.error.setText(message)
+        self.pin.clear()
+        self.pin.setFocus()
 
-def _who_may(store: Any, role: str) -> list[str]:
+
+def _sign_in(store: Any, name: str, pin: str, role: str, action: str) -> tuple[str, str]:
+    """(who, their role), or StationError with one line; runs on the tasks thread."""
+    from station.line.users import check_role, list_users
+
+    who = check_role(store, name, pin, role, action)
+    with store.session() as s:
+        held = next((u.role for u in list_users(s) if u.name == who), role)
+    return str(who), held
+
+
+def _who_may(s: Any, role: str) -> list[str]:
     """Active users whose role reaches `role`: the names worth a button."""
     from station.line.users import ROLES, list_users
 
-    with store.session() as s:
-        return [u.name for u in list_users(s) if u.active and ROLES.index(u.role) >= ROLES.index(role)]
+    return [u.name for u in list_users(s) if u.active and ROLES.index(u.role) >= ROLES.index(role)]
 
 
 class WhoBar(QWidget):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import run_cli, run_json
+from gui_helpers import sign_in
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -79,10 +80,7 @@ def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_di
 
     def operator_signs_in() -> None:
         dialog = QApplication.activeModalWidget()
-        dialog.name.setText("otto")
-        dialog.pin.setText("5555")
-        dialog._check()
-        refused.append(dialog.error.text())
+        refused.append(sign_in(qtbot, dialog, "otto", "5555"))
         dialog.reject()
 
     seen = _answer_quit(QMessageBox.StandardButton.Yes, then=operator_signs_in)
@@ -92,9 +90,7 @@ def test_the_kiosk_keeps_the_operator_on_live_and_guards_quitting(qtbot, data_di
     # An engineer may quit.
     def engineer_signs_in() -> None:
         dialog = QApplication.activeModalWidget()
-        dialog.name.setText("eve")
-        dialog.pin.setText("246810")
-        dialog._check()
+        sign_in(qtbot, dialog, "eve", "246810")
 
     _answer_quit(QMessageBox.StandardButton.Yes, then=engineer_signs_in)
     w.close()
@@ -246,21 +242,18 @@ def test_the_kiosk_opens_no_file_dialog_and_its_source_changes_only_for_an_engin
     bar._browse()  # even called directly, no dialog: a modal one would block this test
     refused: list[str] = []
 
-    def sign_in(name: str, pin: str) -> None:
+    def signs_in(name: str, pin: str) -> None:
         dialog = QApplication.activeModalWidget()
-        dialog.name.setText(name)
-        dialog.pin.setText(pin)
-        dialog._check()
-        if dialog.isVisible():
-            refused.append(dialog.error.text())
+        if said := sign_in(qtbot, dialog, name, pin):
+            refused.append(said)
             dialog.reject()
 
-    QTimer.singleShot(50, lambda: sign_in("otto", "5555"))
+    QTimer.singleShot(50, lambda: signs_in("otto", "5555"))
     qtbot.mouseClick(bar.change_btn, Qt.MouseButton.LeftButton)
     assert refused == ["otto is an operator; changing the kiosk's source needs an engineer"]
     assert not bar.target.isEnabled()
     w.presence.signed_in = None  # nobody held signed in: the next change asks again
-    QTimer.singleShot(50, lambda: sign_in("eve", "246810"))
+    QTimer.singleShot(50, lambda: signs_in("eve", "246810"))
     qtbot.mouseClick(bar.change_btn, Qt.MouseButton.LeftButton)
     assert bar.target.isEnabled() and bar.kind.isEnabled() and not bar.browse.isVisible()
     qtbot.mouseClick(bar.start_btn, Qt.MouseButton.LeftButton)

@@ -59,7 +59,7 @@ def test_every_dialog_has_15_mm_controls_and_fits_a_panel_pc(qtbot, qapp, data_d
         "settings": settings,
         "outputs": OutputsDialog(str(data_dir), parent=w, who="eve"),
         "people": PeopleDialog(w, "eve", settings),
-        "sign in": SignInDialog(w.store(), "engineer", "promoting a model", parent=w),
+        "sign in": SignInDialog(w, "engineer", "promoting a model", parent=w),
         "label": LabelDialog({"scratch": 1, "crack": 2}, "scratch", w),
         "new type": TypeNameDialog(w),
         "name": NameDialog(w),

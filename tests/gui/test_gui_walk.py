@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import run_cli
-from gui_helpers import modal_dialog, rows
+from gui_helpers import gui_thread_sql, modal_dialog, rows
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QLineEdit, QPushButton, QWidget
 
@@ -43,26 +43,8 @@ def _answer(qtbot, asked: list[str], yes: bool) -> None:
 
 @pytest.fixture()
 def gui_thread_queries():
-    """Every SQL statement the station runs on the GUI thread during the test, with the station
-    code that ran it (the test's own reads of the database are not counted)."""
-    import threading
-    import traceback
-
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, params, context, executemany) -> None:
-        if threading.current_thread() is threading.main_thread():
-            station = [f"{f.filename.rsplit('/station/', 1)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_stack()
-                       if "/station/" in f.filename and "/tests/" not in f.filename]
-            if station:
-                seen.append(" <- ".join(reversed(station[-3:])))
-
-    event.listen(Engine, "before_cursor_execute", before)
-    yield seen
-    event.remove(Engine, "before_cursor_execute", before)
+    with gui_thread_sql() as seen:
+        yield seen
 
 
 def test_a_shift_as_operator_inspector_and_engineer(qtbot, data_dir, demo_images, themed, gui_thread_queries):

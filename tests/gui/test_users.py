@@ -13,6 +13,7 @@ from conftest import run_cli, run_json
 def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_path):
     import shutil
 
+    from gui_helpers import sign_in as signed
     from PySide6.QtCore import Qt, QTimer
 
     from station.core.config import default_model_dir
@@ -35,13 +36,8 @@ def test_the_window_asks_for_an_engineer_before_promoting(qtbot, data_dir, tmp_p
     def sign_in():
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, SignInDialog)
-        dialog.name.setText("otto")
-        dialog.pin.setText("5555")
-        dialog._check()
-        seen["operator"] = dialog.error.text()
-        dialog.name.setText("eve")
-        dialog.pin.setText("246810")
-        dialog._check()
+        seen["operator"] = signed(qtbot, dialog, "otto", "5555")  # checked off the GUI thread; the refusal comes back
+        signed(qtbot, dialog, "eve", "246810")
 
     from PySide6.QtWidgets import QApplication
 
@@ -134,6 +130,7 @@ def test_an_engineer_adds_and_unlocks_users_and_reads_the_audit_in_the_window(qt
 def test_a_gloved_hand_signs_in_by_touch(qtbot, data_dir):
     """#30: the kiosk asks for a PIN and a panel PC has no keyboard. A button per user who may
     act, and a keypad whose keys (15 mm, like every control) type into the PIN field."""
+    from gui_helpers import gui_thread_sql
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication, QPushButton
 
@@ -152,6 +149,7 @@ def test_a_gloved_hand_signs_in_by_touch(qtbot, data_dir):
     def tap() -> None:
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, SignInDialog)
+        qtbot.waitUntil(lambda: bool(dialog.names.buttons) and dialog.names.isVisible(), timeout=10_000)  # read off the GUI thread
         seen["names"] = sorted(dialog.names.buttons)
         need = theme.TOUCH_MM * theme.px_per_mm(dialog.screen())
         seen["small"] = [b.text() for b in dialog.findChildren(QPushButton) if b.isVisible() and b.height() < need - 0.5]
@@ -166,9 +164,11 @@ def test_a_gloved_hand_signs_in_by_touch(qtbot, data_dir):
 
     QTimer.singleShot(50, tap)
     try:
-        assert w.authorize("engineer", "promoting a model") == "eve"
+        with gui_thread_sql() as queries:  # a slow or restarting line database must not freeze a sign-in
+            assert w.authorize("engineer", "promoting a model") == "eve"
     finally:
         QApplication.instance().setStyleSheet("")
+    assert queries == [], "the database was queried on the GUI thread:\n" + "\n".join(sorted(set(queries)))
     assert seen["names"] == ["eve"], "only those who may do it get a button (otto is an operator)"
     assert seen["small"] == [], f"under 15 mm: {seen['small']}"
     assert seen["focus"], "a tapped key leaves the focus in the PIN field"
