@@ -42,7 +42,8 @@ def cmd_part(args: argparse.Namespace) -> int:
             print(safe(f"  {p.captured_at}  {p.station or '-'}  part {p.verdict.upper()}{why}  views {', '.join(p.views)}"))
     for j in judged:
         product = f"  recipe {j.recipe} v{j.recipe_version}" if j.recipe else ""
-        print(safe(f"  #{j.id}{'  ' + j.view if j.view else ''}  {j.captured_at}  {j.station or '-'}  {j.verdict.upper()} ({j.predicted}, p_defect {j.p_defect:.3f})"
+        view = f"  {j.view}" if j.view else ""
+        print(safe(f"  #{j.id}{view}  {j.captured_at}  {j.station or '-'}  {j.verdict.upper()} ({j.predicted}, p_defect {j.p_defect:.3f})"
                    f"  model {j.model} {j.model_version}{product}"))
         print(safe(f"      image {'gone: ' + j.image_gone if j.image_gone else store.blobs.locate(j.image_path)}"
                    + (f"  exported {j.exported_at}" if j.exported_at else "")))

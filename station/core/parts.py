@@ -45,9 +45,10 @@ def decide(views: tuple[Result, ...]) -> PartVerdict:
     first = views[0]
     uid = first.frame.part or first.uid
     for r in views:
-        if r.error is not None:
+        if r.error is not None:  # "no side view: ..." names its view already; an unreadable one is named here
             name = r.frame.view
-            return PartVerdict(uid, views, r, "error", f"{name}: {r.error}" if name and not r.error.startswith(f"no {name} view") else r.error)
+            said = r.error if not name or r.error.startswith(f"no {name} view") else f"{name}: {r.error}"
+            return PartVerdict(uid, views, r, "error", said)
     judged = [r for r in views if r.prediction is not None]
     failed = [r for r in judged if r.prediction is not None and r.prediction.verdict == "fail"]
     if failed:

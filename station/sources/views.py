@@ -11,7 +11,7 @@ Each part is one frame from every view, given out together and named by one part
   opened once and fired once a view: its frames are the views, in the order named.
 
 A missing view is a frame marked `refused` with the reason, so the part is NOT INSPECTED and says
-why; it is never passed. The views' verdicts become the part's in `station.run.parts`.
+why; it is never passed. The views' verdicts become the part's in `station.core.parts`.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class ViewsSource(Source):
 
     name = "views"
 
-    def __init__(self, spec: ViewsSpec, should_stop=None) -> None:
+    def __init__(self, spec: ViewsSpec) -> None:
         from station.sources import open_source
         from station.sources.folder import FolderSource
 
@@ -131,8 +131,9 @@ class ViewsSource(Source):
             if isinstance(f, Frame):
                 out.append(replace(f, part=uid, view=name, views=names))
             else:
-                out.append(Frame(origin=f"{name} view of {first.origin if first is not None else 'a part'}", captured_at=at, refused=f, live=self.live, part=uid,
-                                 view=name, views=names, index=first.index if first is not None else 0))
+                of = first.origin if first is not None else "a part"
+                out.append(Frame(origin=f"{name} view of {of}", captured_at=at, refused=f, live=self.live, part=uid, view=name,
+                                 views=names, index=first.index if first is not None else 0))
         self.status.frames += 1
         return out
 
