@@ -1,10 +1,10 @@
 """Renders the README's screenshots from the real window: the bundled demo through the default
 model into a throwaway data dir, then the live, review, statistics and models tabs, the
 kiosk at 1366x768, the line's outputs (their dialog, and their lights while the demo runs), and
-the review grid's groups of alike defects on a real-photo line (scikit-image's brick), and a
-product's areas drawn over its part.
+the review grid's groups of alike defects on a real-photo line (scikit-image's brick), a
+product's areas drawn over its part, and a part seen from two sides.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR [ONLY ...]]
 """
 
 from __future__ import annotations
@@ -166,10 +166,38 @@ def areas(out: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def views(out: Path) -> None:
+    """A part seen from two sides (`views:top=…,side=…`): the part's verdict on the banner, the
+    failing view large with its heatmap, and both views side by side under it."""
+    work = Path(tempfile.mkdtemp(prefix="station-views-"))
+    demo = config.demo_dir()
+    goods, cracks = sorted((demo / "good").glob("*.png")), sorted((demo / "crack").glob("*.png"))
+    for view in ("top", "side"):
+        (work / view).mkdir()
+    for n in range(4):  # good tops; the last part's side is cracked
+        shutil.copy(goods[n], work / "top" / f"{n:04d}.png")
+        shutil.copy(cracks[0] if n == 3 else goods[4 + n], work / "side" / f"{n:04d}.png")
+    w = MainWindow(Options(data=str(work / "data"), autostart=False, device="cpu"))
+    w.set_reviewer("screenshots")
+    w.resize(1400, 860)
+    w.show()
+    w.start_source(f"views:top={work / 'top'},side={work / 'side'}")
+    wait(lambda: w.worker is None and w.live.history.count() == 4)
+    settle(2.5)  # the shift line catches up
+    w.grab().save(str(out / "views.png"))
+    w.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = make_app()
+    if len(sys.argv) > 2:  # only these: `screenshots.py docs/screenshots views`
+        for name in sys.argv[2:]:
+            globals()[name](out)
+        app.quit()
+        return 0
     with tempfile.TemporaryDirectory() as data:
         w = MainWindow(Options(data=data, autostart=False, device="cpu"))
         w.set_reviewer("screenshots")
@@ -207,6 +235,7 @@ def main() -> int:
         outputs(out)
         groups(out)
         areas(out)
+        views(out)
     app.quit()
     print(f"screenshots written to {out}/")
     return 0
