@@ -59,7 +59,7 @@ class RunOptions:
     skip_inspected: bool = True
     cam: bool = True
     preview: int = 0  # longest side of Result.preview; 0: none
-    limit: int | None = None  # frames to take from the source, skipped and failed ones included
+    limit: int | None = None  # parts to take from the source (a part of several views is one), skipped and failed ones included
     pace_s: float = 0.0  # least time between frames (the demo plays at a watchable speed)
     upkeep: bool = True  # retention, WAL checkpoints and the daily backup while it runs (station.upkeep.periodic)
     store: str | None = None  # the image store (--store); None: $STATION_STORE, else the data dir
@@ -313,11 +313,17 @@ class InspectionRun:
 
     def _held(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         """Frames from the source, held while paused and paced when asked, each stamped with when
-        it was taken (a pause is not part of a verdict's latency)."""
-        last = 0.0
+        it was taken (a pause is not part of a verdict's latency). A part's views go together:
+        `--limit`, pacing and a stop count parts, so a part is never cut between its views."""
+        last, part = 0.0, None
         for frame in frames:
-            while self._paused.is_set() and not self._stop.is_set():
+            same = frame.part is not None and frame.part == part
+            part = frame.part
+            while self._paused.is_set() and not self._stop.is_set() and not same:
                 time.sleep(0.05)
+            if same:
+                yield self._serial.apply(dataclasses.replace(frame, read_at=time.monotonic()))
+                continue
             if self._should_stop():
                 return
             if self.options.pace_s > 0:

@@ -170,3 +170,21 @@ def test_the_assembler_gives_a_part_once_its_last_view_is_judged_and_a_half_part
     assert a.add(_view("top", "pass", part="Q")) is None
     [left] = a.flush()
     assert left.verdict == "error" and left.reason == "no side view: the run stopped" and a.flush() == []
+
+
+def test_limit_counts_parts_and_never_cuts_one_between_its_views(demo_images, tmp_path, data_dir):
+    import shutil
+    import sqlite3
+
+    from conftest import run_json
+
+    images = sorted(demo_images.rglob("*.png"))
+    for view, offset in (("top", 0), ("side", 10)):
+        (tmp_path / view).mkdir()
+        for n in range(5):
+            shutil.copy(images[offset + n], tmp_path / view / f"{n}.png")
+    out = run_json("run", f"views:top={tmp_path / 'top'},side={tmp_path / 'side'}", "--limit", "3", "--batch-size", "2", data=data_dir)
+    assert sum(out["parts"].values()) == 3 and out["parts"]["error"] == 0
+    with sqlite3.connect(data_dir / "station.db") as db:
+        assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == 6
+        assert db.execute("SELECT count(*), count(DISTINCT uid) FROM parts").fetchone() == (3, 3)
