@@ -35,7 +35,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
             # An image retention purged, or a full disk never stored, is null, and image_gone says why.
             # A path on this PC, or the object's URL in the line's store.
             "id": r.id, "uid": r.uid, "serial": r.serial, "origin": r.origin, "image": None if r.image_gone else store.blobs.locate(r.image_path), "station": r.station,
-            "image_gone": r.image_gone, "predicted": r.predicted,
+            "image_gone": r.image_gone, "predicted": r.predicted, "part": r.part_uid, "view": r.view,
             "p_defect": round(r.p_defect, 6), "verdict": r.verdict, "captured_at": repo.iso_utc(r.captured_at),
             "uncertainty": round(r.uncertainty, 6), "label": r.label,
             # What identical image content is labelled elsewhere; two or more labels are a conflict.

@@ -188,3 +188,5 @@ def test_limit_counts_parts_and_never_cuts_one_between_its_views(demo_images, tm
     with sqlite3.connect(data_dir / "station.db") as db:
         assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == 6
         assert db.execute("SELECT count(*), count(DISTINCT uid) FROM parts").fetchone() == (3, 3)
+    queued = run_json("queue", "--limit", "10", data=data_dir)
+    assert sorted(q["view"] for q in queued) == ["side"] * 3 + ["top"] * 3 and len({q["part"] for q in queued}) == 3
