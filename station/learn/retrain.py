@@ -97,8 +97,15 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
         # recipes, as this recipe). Another product's reviews would teach it that product's defect types.
         with store.session() as s:
             versions = repo.lineage(s, version_of(active_card), active_card)
-        exported = export(store, export_dir(data), include_unreviewed=include_unreviewed, versions=versions,
-                          recipe=product.name if product is not None else None)
+        try:
+            exported = export(store, export_dir(data), include_unreviewed=include_unreviewed, versions=versions,
+                              recipe=product.name if product is not None else None)
+        except StationError as exc:
+            if "several views" not in str(exc):
+                raise
+            raise StationError(f"{str(exc).split(';')[0]}: Retrain trains one model, and each view has its own; "
+                               "retrain a view from the command line (station export OUT --view NAME, then station train OUT "
+                               "--base ITS_MODEL)") from None
     finally:
         store.engine.dispose()
     n = exported.train + exported.val

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from station.core.domain import Frame, Prediction, Result
-from station.core.errors import SourceError
+from station.core.errors import SourceError, StationError
 from station.core.parts import Assembler, decide
 from station.sources import open_source
 from station.sources.base import Source
@@ -190,3 +190,22 @@ def test_limit_counts_parts_and_never_cuts_one_between_its_views(demo_images, tm
         assert db.execute("SELECT count(*), count(DISTINCT uid) FROM parts").fetchone() == (3, 3)
     queued = run_json("queue", "--limit", "10", data=data_dir)
     assert sorted(q["view"] for q in queued) == ["side"] * 3 + ["top"] * 3 and len({q["part"] for q in queued}) == 3
+
+
+def test_retrain_on_reviews_of_several_views_says_how_to_train_each_view(demo_images, tmp_path, data_dir):
+    import shutil
+
+    from conftest import run_cli, run_json
+
+    from station.learn.retrain import retrain
+
+    images = sorted(demo_images.rglob("*.png"))
+    for view, offset in (("top", 0), ("side", 10)):
+        (tmp_path / view).mkdir()
+        for n in range(2):
+            shutil.copy(images[offset + n], tmp_path / view / f"{n}.png")
+    run_cli("run", f"views:top={tmp_path / 'top'},side={tmp_path / 'side'}", data=data_dir)
+    for item in run_json("queue", data=data_dir):
+        run_cli("label", str(item["id"]), "good", "--by", "ann", data=data_dir)
+    with pytest.raises(StationError, match=r"several views \(side, top\): Retrain trains one model.*--view NAME"):
+        retrain(str(data_dir), epochs=1)
