@@ -90,7 +90,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             where += f", station {args.from_station}"
         if recipe:
             where += f", recipe {recipe}"
-        print(f"{where}: {counts.inspected} inspected, {counts.passed} passed, {counts.failed} failed, "
+        parts = f" ({counts.parts} parts of several views, {counts.failed_parts} failed)" if counts.parts != counts.inspected else ""
+        print(f"{where}: {counts.inspected} inspected{parts}, {counts.passed} passed, {counts.failed} failed, "
               f"{counts.reviewed} reviewed ({counts.overturned} overturned), yield after reviews {yield_}")
         if len(per_station) > 1:
             for name, c in per_station.items():

@@ -25,6 +25,10 @@ class Counts:
     reviewed: int
     overturned: int  # reviews that disagree with the verdict (good after FAIL, a defect after PASS)
     good: int  # after reviews
+    # Parts: a part seen from several sides is one, and fails when any of its views failed (on a
+    # line of one view a part a view: the same as inspected and failed).
+    parts: int = 0
+    failed_parts: int = 0
 
     @property
     def yield_(self) -> float | None:
@@ -46,7 +50,8 @@ def counts(session: Session, run_id: int | None = None, model_id: int | None = N
     reviewed = Inspection.label.is_not(None)
     overturned = and_(reviewed, (Inspection.label == GOOD) != (Inspection.verdict == "pass"))
     q = select(func.count(), _sum(Inspection.verdict == "pass"), _sum(Inspection.verdict == "fail"), _sum(reviewed),
-               _sum(overturned), _sum(_good_after_review())).select_from(Inspection)
+               _sum(overturned), _sum(_good_after_review()), func.count(func.distinct(Inspection.part_uid)),
+               func.count(func.distinct(case((Inspection.verdict == "fail", Inspection.part_uid))))).select_from(Inspection)
     if run_id is not None:
         q = q.where(Inspection.run_id == run_id)
     if model_id is not None:
@@ -62,8 +67,9 @@ def counts(session: Session, run_id: int | None = None, model_id: int | None = N
             q = q.where(at >= as_stored(since))
         if until is not None:
             q = q.where(at < as_stored(until))
-    n, passed, failed, n_reviewed, n_over, good = session.execute(q).one()
-    return Counts(int(n), int(passed or 0), int(failed or 0), int(n_reviewed or 0), int(n_over or 0), int(good or 0))
+    n, passed, failed, n_reviewed, n_over, good, parts, failed_parts = session.execute(q).one()
+    return Counts(int(n), int(passed or 0), int(failed or 0), int(n_reviewed or 0), int(n_over or 0), int(good or 0),
+                  int(parts or 0), int(failed_parts or 0))
 
 
 def stations(session: Session) -> list[str]:

@@ -73,8 +73,10 @@ class ShiftCounter(QObject):
             if self._again:
                 self.refresh()
             yield_ = "–" if c.yield_ is None else f"{c.yield_:.1%}"
-            self._show(f"Shift {shift.label}:  {c.inspected} inspected  ·  {c.failed} FAIL  ·  {c.reviewed} reviewed  ·  "
-                       f"yield after reviews {yield_}")
+            # A line of several views counts parts, as the line does; its views in brackets.
+            made = f"{c.inspected} inspected  ·  {c.failed} FAIL" if c.parts == c.inspected else (
+                f"{c.parts} parts ({c.inspected} views)  ·  {c.failed_parts} FAIL")
+            self._show(f"Shift {shift.label}:  {made}  ·  {c.reviewed} reviewed  ·  yield after reviews {yield_}")
 
         def failed(message: str) -> None:
             self._busy = False

@@ -397,6 +397,9 @@ def test_a_part_of_two_views_shows_both_and_the_part_verdict_not_the_last_view(q
     w.live._open_history(w.live.history.item(2))  # the first part again: its own verdict, from its top view
     assert w.live.banner.text() in ("FAIL", "UNCERTAIN – CHECK") and "top view" in w.live.origin.text()
     assert rows(data_dir, "SELECT verdict, view FROM parts ORDER BY id") == [("fail", "top"), ("pass", None), ("error", "side")]
+    # The shift line counts parts, as the line does (the part with no side view has one view row).
+    qtbot.waitUntil(lambda: "3 parts (5 views)" in w.live.shift_line.text(), timeout=30_000)
+    assert "·  1 FAIL" in w.live.shift_line.text()
 
 
 def test_a_serial_scanned_by_the_operator_names_the_next_part_only(qtbot, open_window, demo_images, tmp_path, data_dir):

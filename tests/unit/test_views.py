@@ -188,6 +188,8 @@ def test_limit_counts_parts_and_never_cuts_one_between_its_views(demo_images, tm
     with sqlite3.connect(data_dir / "station.db") as db:
         assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == 6
         assert db.execute("SELECT count(*), count(DISTINCT uid) FROM parts").fetchone() == (3, 3)
+    counted = run_json("stats", "--recipe", "all", data=data_dir)
+    assert (counted["inspected"], counted["parts"]) == (6, 3) and counted["failed_parts"] <= counted["failed"]
     queued = run_json("queue", "--limit", "10", data=data_dir)
     assert sorted(q["view"] for q in queued) == ["side"] * 3 + ["top"] * 3 and len({q["part"] for q in queued}) == 3
 
