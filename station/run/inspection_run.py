@@ -219,7 +219,7 @@ class InspectionRun:
         self.guard = DiskGuard(store_volumes(store), settings.disk)
         self.recorder = recorder = Recorder(store, m, o.source, skip_inspected=o.skip_inspected, guard=self.guard, station=station,
                                             recipe=(recipe.name, recipe.version) if recipe else None)
-        recorder.model_of = self._model_of  # each view of a part under the model that judged it
+        recorder.model_of = self.model_of  # each view of a part under the model that judged it
         self.summary.run_id = recorder.run_id
         if o.shadow:
             from station.trial.shadow import Shadow
@@ -262,7 +262,7 @@ class InspectionRun:
             self._promoted = None
             code = o.code or (self.products.current.code if self.products is not None and self.products.current is not None else None)
             for r in inspect_frames(self._segment(frames), self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview,
-                                    code=code, pick=self._model_of):
+                                    code=code, pick=self.model_of):
                 self.summary.count(r)
                 if (part := self._parts.add(r)) is not None:
                     self._part(part)
@@ -278,7 +278,8 @@ class InspectionRun:
             held = switching.change(self, self._promoted, held) if isinstance(self._promoted, Wanted) else switching.follow(self, self._promoted, held)
             frames = itertools.chain([held] if held is not None else [], frames)
 
-    def _model_of(self, frame: Frame) -> "InspectionModel":
+    def model_of(self, frame: Frame) -> "InspectionModel":
+        """The model a frame is judged by: its view's own recipe's (station.run.view_models), else the run's."""
         assert self.model is not None
         return self.view_models.get(frame.view or "", self.model) if self.view_models else self.model
 
@@ -288,7 +289,7 @@ class InspectionRun:
             counts = self.summary.parts = self.summary.parts or {"pass": 0, "fail": 0, "error": 0}
             counts[part.verdict] += 1
         if self._line is not None:
-            self._line.part(part, self._model_of(part.deciding.frame).name)
+            self._line.part(part, self.model_of(part.deciding.frame).name)
 
     def _segment(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         """Frames until the line promotes another model. Looked at when a frame has come and

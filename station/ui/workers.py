@@ -134,7 +134,7 @@ class InspectionWorker(QObject):
                 if r.frame.part is not None and part is not None:
                     live = _part_live(part, live, tag)
                 self.result.emit(dataclasses.replace(live, recipe=product.name if product else None, product=product,
-                                                     **_cut(run.model, product)))
+                                                     **_cut(run.model_of(r.frame) if run.model is not None else None, product)))
         except StationError as exc:
             run.fail(str(exc))
             self.failed.emit(str(exc))
