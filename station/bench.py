@@ -65,15 +65,17 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
 
         store = open_store(str(tmp / "data"))
 
-        def pipeline() -> None:  # exactly what `station run` does, through the same InspectionRun
-            run = InspectionRun(RunOptions(source=str(tmp / "images"), data=str(tmp / "data"), batch_size=bs, upkeep=False,
-                                           skip_inspected=False), model_factory=lambda: model)
-            run.open()
-            try:
-                for _ in run.results():
-                    pass
-            finally:
-                run.close()
+        def run_of(source: str) -> Callable[[], None]:
+            def run_it() -> None:  # exactly what `station run` does, through the same InspectionRun
+                run = InspectionRun(RunOptions(source=source, data=str(tmp / "data"), batch_size=bs, upkeep=False,
+                                               skip_inspected=False), model_factory=lambda: model)
+                run.open()
+                try:
+                    for _ in run.results():
+                        pass
+                finally:
+                    run.close()
+            return run_it
 
         # The same images as parts of two views (half top, half side, paired by name): a two-view
         # line judges twice the pixels a part, so its parts/s is measured against half of one view's.
@@ -83,18 +85,8 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
             for n, p in enumerate(chunk):
                 (tmp / "views" / view / f"{n:04d}.png").write_bytes(Path(p).read_bytes())
 
-        def two_views() -> None:
-            run = InspectionRun(RunOptions(source=f"views:top={tmp / 'views' / 'top'},side={tmp / 'views' / 'side'}",
-                                           data=str(tmp / "data"), batch_size=bs, upkeep=False, skip_inspected=False),
-                                model_factory=lambda: model)
-            run.open()
-            try:
-                for _ in run.results():
-                    pass
-            finally:
-                run.close()
-
-        legs = {**{name: forward(m) for name, m in engines.items()}, "pipeline": pipeline, "two_views": two_views}
+        legs = {**{name: forward(m) for name, m in engines.items()}, "pipeline": run_of(str(tmp / "images")),
+                "two_views": run_of(f"views:top={tmp / 'views' / 'top'},side={tmp / 'views' / 'side'}")}
         for leg in legs.values():
             leg()  # warm-up: first calls pay for allocation and kernel selection (and the first run writes the files)
         reps = 5
