@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.core.domain import Result
-from station.core.parts import PartVerdict, decide
+from station.core.parts import PartVerdict
 from station.outputs.config import OutputsConfig, OutputsError, SinkConfig, sink_kind
 from station.outputs.handshake import Handshake
 from station.outputs.hub import Outputs, Sink, SinkState
@@ -89,10 +88,6 @@ class LineIO:
         if recipe is not None:
             self.recipe = recipe
         self.codes = DefectCodes(self.config.defect_codes, list(model.classes))
-
-    def result(self, r: Result) -> None:
-        """A part of one view (every view of a part goes through `part`)."""
-        self.part(decide((r,)))
 
     def part(self, part: PartVerdict, model: str | None = None) -> None:
         """A part, once every view is judged: one message to every sink, one answer to the PLC.
