@@ -355,6 +355,24 @@ class OpcUaPlc:
         self.nodes[f"plc.{name}"].write_value(ua.Variant(value, getattr(ua.VariantType, self.SIGNALS[name])))
 
 
+def handshake_outputs(path: Path, plc_port: int, hook_url: str | None = None) -> Path:
+    """An outputs file: the Modbus handshake on `plc_port`, reading each part's serial with its
+    Trigger, and (with `hook_url`) a webhook sink named mes."""
+    sinks = [{"kind": "webhook", "name": "mes", "url": hook_url}] if hook_url else []
+    path.write_text(json.dumps({"handshake": {"protocol": "modbus", "port": plc_port, "ack_timeout_s": 5, "serial": True},
+                                "sinks": sinks}))
+    return path
+
+
+def station_process(*args: str) -> subprocess.Popen:
+    """`station ARGS` in its own interpreter (a PLC test kills or outlives it), from the repo's root."""
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.Popen([sys.executable, "-m", "station", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
 def run_handshake(get: Callable[[str], Any], set_: Callable[[str, bool], None], parts: int, timeout_s: float = 30,
                   between: Callable[[int], None] | None = None, scan_s: float = 0.0) -> list[dict[str, Any]]:
     """The PLC program: for each part wait for Ready, raise Trigger, wait for ResultReady, read the

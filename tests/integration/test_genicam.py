@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import pytest
 from common.genicam import CAMERA
 from conftest import ROOT, run_cli
-from plc_servers import ModbusPlc, run_handshake
+from plc_servers import ModbusPlc, handshake_outputs, run_handshake, station_process
 
 pytestmark = pytest.mark.slow
 
@@ -197,13 +197,10 @@ def test_one_camera_fired_twice_per_trigger_is_a_part_of_two_views(camera, tmp_p
 
     plc = ModbusPlc()
     plc.start()
-    outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"handshake": {"protocol": "modbus", "port": plc.port, "ack_timeout_s": 5, "serial": True}}))
+    outputs = handshake_outputs(tmp_path / "outputs.json", plc.port)
     data = tmp_path / "data"
     cam = f"{CAMERA}?trigger=software"
-    station = subprocess.Popen([sys.executable, "-m", "station", "run", f"views:lit={cam},dark={cam}", "--data", str(data),
-                                "--outputs", str(outputs), "--json"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    station = station_process("run", f"views:lit={cam},dark={cam}", "--data", str(data), "--outputs", str(outputs), "--json")
 
     def serial(n: int) -> None:
         plc.set_register("serial_lo", 900 + n)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
-from conftest import ROOT, run_cli, run_json
-from plc_servers import ModbusPlc, Webhook, run_handshake
+from conftest import run_cli, run_json
+from plc_servers import ModbusPlc, Webhook, handshake_outputs, run_handshake, station_process
 
 pytestmark = pytest.mark.slow
 
@@ -21,17 +20,14 @@ def test_a_part_is_found_by_the_serial_the_plc_gave_it_with_its_whole_history(de
     serials = [4711, 4712, 70_000, 0, 4715, 4_294_967_295]  # 70000 and the largest need both registers; 0 is none
     plc, hook = ModbusPlc(), Webhook()
     plc.start()
-    outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"handshake": {"protocol": "modbus", "port": plc.port, "ack_timeout_s": 5, "serial": True},
-                                   "sinks": [{"kind": "webhook", "name": "mes", "url": hook.url}]}))
+    outputs = handshake_outputs(tmp_path / "outputs.json", plc.port, hook.url)
     folder = tmp_path / "parts"
     folder.mkdir()
     for i, p in enumerate(images):
         (folder / f"part-{i}.png").write_bytes(p.read_bytes())
     data = tmp_path / "data"
-    station = subprocess.Popen([sys.executable, "-m", "station", "run", str(folder), "--data", str(data), "--outputs", str(outputs),
-                                "--limit", str(len(images)), "--forward-wait", "30", "--json"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    station = station_process("run", str(folder), "--data", str(data), "--outputs", str(outputs), "--limit", str(len(images)),
+                              "--forward-wait", "30", "--json")
 
     def set_serial(n: int) -> None:  # the PLC program writes the part's serial before it raises Trigger
         plc.set_register("serial_hi", serials[n] >> 16)

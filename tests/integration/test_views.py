@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT, run_cli, run_json
-from plc_servers import ModbusPlc, Webhook, run_handshake
+from conftest import run_cli, run_json
+from plc_servers import ModbusPlc, Webhook, handshake_outputs, run_handshake, station_process
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +36,10 @@ def test_two_views_a_part_one_answer_each_and_a_missing_view_never_passes(tmp_pa
 
     plc, hook = ModbusPlc(), Webhook()
     plc.start()
-    outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"handshake": {"protocol": "modbus", "port": plc.port, "ack_timeout_s": 5, "serial": True},
-                                   "sinks": [{"kind": "webhook", "name": "mes", "url": hook.url}]}))
+    outputs = handshake_outputs(tmp_path / "outputs.json", plc.port, hook.url)
     data = tmp_path / "data"
-    station = subprocess.Popen([sys.executable, "-m", "station", "run", f"views:top={top},side={side}", "--data", str(data),
-                                "--outputs", str(outputs), "--forward-wait", "30", "--json"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    station = station_process("run", f"views:top={top},side={side}", "--data", str(data), "--outputs", str(outputs),
+                              "--forward-wait", "30", "--json")
 
     def set_serial(n: int) -> None:
         plc.set_register("serial_hi", 0)

@@ -172,18 +172,24 @@ def test_the_assembler_gives_a_part_once_its_last_view_is_judged_and_a_half_part
     assert left.verdict == "error" and left.reason == "no side view: the run stopped" and a.flush() == []
 
 
-def test_limit_counts_parts_and_never_cuts_one_between_its_views(demo_images, tmp_path, data_dir):
+def _two_views(demo_images, tmp_path, parts: int) -> str:
+    """`parts` parts of two views, top and side from different demo images: their SRC."""
     import shutil
-    import sqlite3
-
-    from conftest import run_json
 
     images = sorted(demo_images.rglob("*.png"))
     for view, offset in (("top", 0), ("side", 10)):
         (tmp_path / view).mkdir()
-        for n in range(5):
+        for n in range(parts):
             shutil.copy(images[offset + n], tmp_path / view / f"{n}.png")
-    out = run_json("run", f"views:top={tmp_path / 'top'},side={tmp_path / 'side'}", "--limit", "3", "--batch-size", "2", data=data_dir)
+    return f"views:top={tmp_path / 'top'},side={tmp_path / 'side'}"
+
+
+def test_limit_counts_parts_and_never_cuts_one_between_its_views(demo_images, tmp_path, data_dir):
+    import sqlite3
+
+    from conftest import run_json
+
+    out = run_json("run", _two_views(demo_images, tmp_path, 5), "--limit", "3", "--batch-size", "2", data=data_dir)
     assert sum(out["parts"].values()) == 3 and out["parts"]["error"] == 0
     with sqlite3.connect(data_dir / "station.db") as db:
         assert db.execute("SELECT count(*) FROM inspections").fetchone()[0] == 6
@@ -195,18 +201,11 @@ def test_limit_counts_parts_and_never_cuts_one_between_its_views(demo_images, tm
 
 
 def test_retrain_on_reviews_of_several_views_says_how_to_train_each_view(demo_images, tmp_path, data_dir):
-    import shutil
-
     from conftest import run_cli, run_json
 
     from station.learn.retrain import retrain
 
-    images = sorted(demo_images.rglob("*.png"))
-    for view, offset in (("top", 0), ("side", 10)):
-        (tmp_path / view).mkdir()
-        for n in range(2):
-            shutil.copy(images[offset + n], tmp_path / view / f"{n}.png")
-    run_cli("run", f"views:top={tmp_path / 'top'},side={tmp_path / 'side'}", data=data_dir)
+    run_cli("run", _two_views(demo_images, tmp_path, 2), data=data_dir)
     for item in run_json("queue", data=data_dir):
         run_cli("label", str(item["id"]), "good", "--by", "ann", data=data_dir)
     with pytest.raises(StationError, match=r"several views \(side, top\): Retrain trains one model.*--view NAME"):
