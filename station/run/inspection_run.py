@@ -193,6 +193,12 @@ class InspectionRun:
         self.model = self._model_factory() if self._model_factory else load_model(o.model, o.data, device=o.device, backend=backend)
         tune_cpu()
         m = self.model
+        if o.shadow:  # refused (one line) before the run's row and its disk check start
+            from station.trial.shadow import Shadow
+
+            candidate = load_model(o.shadow, o.data, device=o.device, backend=backend)
+            self._shadow = Shadow(store, candidate, m.version)
+            self.summary.shadow = {"name": candidate.name, "version": candidate.version, "judged": 0, "missed": 0}
         self.products = product.Products(recipe, settings.floor.shifts, self._clock)
         if recipe is not None and not store.offline:
             self.products.watch(store)
@@ -221,12 +227,6 @@ class InspectionRun:
                                             recipe=(recipe.name, recipe.version) if recipe else None)
         recorder.model_of = self.model_of  # each view of a part under the model that judged it
         self.summary.run_id = recorder.run_id
-        if o.shadow:
-            from station.trial.shadow import Shadow
-
-            candidate = load_model(o.shadow, o.data, device=o.device, backend=backend)
-            self._shadow = Shadow(store, candidate, m.version)
-            self.summary.shadow = {"name": candidate.name, "version": candidate.version, "judged": 0, "missed": 0}
         if not outputs.empty:
             from station.outputs.lineio import LineIO
 
