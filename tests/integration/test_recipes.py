@@ -319,7 +319,10 @@ def test_an_mqtt_command_changes_the_product_from_the_next_part(brick, tmp_path)
 
 def test_teach_makes_a_recipe_and_teaching_again_is_its_next_version(brick, tmp_path):
     data = tmp_path / "data"
-    good = brick["line"] / "good" / "good"
+    good = tmp_path / "good"  # eight parts: this is about the recipe's versions, not the model's quality
+    good.mkdir()
+    for f in sorted((brick["line"] / "good" / "good").glob("*.png"))[:8]:
+        (good / f.name).write_bytes(f.read_bytes())
     first = run_json("teach", str(good), "--out", str(tmp_path / "m1"), "--recipe", "tile", data=data)
     assert first["recipe"]["name"] == "tile" and first["recipe"]["version"] == 1 and first["recipe"]["model"] == "m1"
     again = run_json("teach", str(good), "--out", str(tmp_path / "m2"), "--recipe", "tile", "--seed", "1", data=data)
