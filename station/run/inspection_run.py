@@ -17,12 +17,10 @@ batch in flight finishes and is committed, nothing after it is read.
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +29,7 @@ from station.core.domain import Frame, Result
 from station.core.errors import StationError
 from station.core.fileutil import RunLock
 from station.core.parts import Assembler, PartVerdict
-from station.run.operator_serial import OperatorSerial
+from station.run.gate import RunGate
 from station.run.pipeline import DEFAULT_BATCH
 from station.run.run_report import ModelInfo, RunStatus, RunSummary, model_info
 
@@ -109,10 +107,8 @@ class InspectionRun:
         self.guard: DiskGuard | None = None
         self._upkeep: UpkeepThread | None = None
         self.summary = RunSummary()
-        self._taken = 0  # frames taken from the source (the --limit counts these)
-        self._held_frame: Frame | None = None  # the frame that came as the line promoted: judged next
+        self.gate = RunGate(self, self._stop, self._paused)  # pause, pace, limit, switches: on the run's thread
         self._follower: Any = None  # station.line.line_registry.Follower on a line, when no --model pins one
-        self._promoted: Any = None
         self._backend: str | None = None
         self._using: RunLock | None = None  # the data dir's run lock, shared with other runs
         self._line: Any = None  # station.outputs.LineIO: the sinks and the PLC handshake, when configured
@@ -124,7 +120,6 @@ class InspectionRun:
         self._closed = False
         self._parts = Assembler()  # a part's views, until the last one is judged
         self.view_models: dict[str, InspectionModel] = {}  # view -> its own recipe's model (station.run.view_models)
-        self._serial = OperatorSerial()  # the operator's serial for the next part (set_serial, any thread)
 
     # -- any thread --------------------------------------------------------------------------
     def stop(self) -> None:
@@ -141,7 +136,7 @@ class InspectionRun:
 
     def set_serial(self, serial: str) -> None:
         """The operator's serial (typed, or a hand scanner) for the next part taken (station.run.operator_serial)."""
-        self._serial.set(serial)
+        self.gate.serial.set(serial)
 
     @property
     def paused(self) -> bool:
@@ -150,10 +145,6 @@ class InspectionRun:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
-
-    def _should_stop(self) -> bool:
-        limit = self.options.limit
-        return self._stop.is_set() or (limit is not None and self._taken >= limit)
 
     # -- the owning thread ---------------------------------------------------------------------
     def open(self) -> ModelInfo:
@@ -219,7 +210,7 @@ class InspectionRun:
             from station.run import view_models
 
             self.view_models = view_models.load(self, recipe)
-        self.source = self.camera = open_source(o.source, should_stop=self._should_stop)
+        self.source = self.camera = open_source(o.source, should_stop=self.gate.should_stop)
         if recipe is not None:
             switching.tune(self, recipe.source)  # the product's exposure and gain when it names this camera
         self.guard = DiskGuard(store_volumes(store), settings.disk)
@@ -234,7 +225,7 @@ class InspectionRun:
             self._line.recipe = recipe.name if recipe is not None else None
             self._line.on_recipe(self.request_recipe)
             self.source = self._line.gate(self.source)
-            self.source.should_stop = self._should_stop
+            self.source.should_stop = self.gate.should_stop
             if hasattr(self.source, "tune"):  # under a PLC: set before each part's frame is taken
                 self.source.tune = lambda name: switching.tune_for(self, name)
         if o.upkeep:
@@ -245,38 +236,33 @@ class InspectionRun:
 
     def results(self) -> Iterator[Result]:
         """Every frame's Result, counted. Each frame carries when the run took it from its source
-        (`Frame.read_at`): the latency the window shows starts there."""
-        from station.run import switching
+        (`Frame.read_at`): the latency the window shows starts there. Pause, pace, `--limit` and
+        the switches between parts (changeovers, the line's promotions) are the gate's
+        (station.run.gate), asked on this thread; the decode thread only reads and prepares."""
         from station.run.pipeline import inspect_frames
-        from station.run.product import Wanted
 
         if self.source is None or self.model is None:
             raise RuntimeError("InspectionRun.results() before open()")
         o = self.options
-        frames: Iterator[Frame] = iter(self._held(self.source))
         self._t0 = time.perf_counter()
-        # No stop predicate for the pipeline: on a stop the source and _held end the stream, and
-        # the pipeline finishes (and the recorder commits) the batch it holds. A line promotion
-        # ends a segment the same way; the next one goes on from the same frames with the new model.
-        while True:
-            self._promoted = None
-            code = o.code or (self.products.current.code if self.products is not None and self.products.current is not None else None)
-            for r in inspect_frames(self._segment(frames), self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview,
-                                    code=code, pick=self.model_of):
-                self.summary.count(r)
-                if (part := self._parts.add(r)) is not None:
-                    self._part(part)
-                if self._shadow is not None:  # after the line has the verdict: a trial never delays it
-                    self._shadow.judge(r)
-                    self.summary.shadow = {**(self.summary.shadow or {}), "judged": self._shadow.judged, "missed": self._shadow.missed}
-                yield r
-            if self._promoted is None:
-                for part in self._parts.flush():
-                    self._part(part)
-                return
-            held, self._held_frame = self._held_frame, None
-            held = switching.change(self, self._promoted, held) if isinstance(self._promoted, Wanted) else switching.follow(self, self._promoted, held)
-            frames = itertools.chain([held] if held is not None else [], frames)
+        # No stop predicate for the pipeline: on a stop the gate admits no new part, and the
+        # pipeline finishes (and the recorder commits) what it holds.
+        for r in inspect_frames(self.source, self.model, self.recorder, batch_size=o.batch_size, cam=o.cam, preview=o.preview,
+                                code=self._code, pick=self.model_of, gate=self.gate):
+            self.summary.count(r)
+            if (part := self._parts.add(r)) is not None:
+                self._part(part)
+            if self._shadow is not None:  # after the line has the verdict: a trial never delays it
+                self._shadow.judge(r)
+                self.summary.shadow = {**(self.summary.shadow or {}), "judged": self._shadow.judged, "missed": self._shadow.missed}
+            yield r
+        for part in self._parts.flush():
+            self._part(part)
+
+    def _code(self, frame: Frame) -> str | None:
+        """The kind of code printed on the part that is its serial: --code, else the product's."""
+        current = self.products.current if self.products is not None else None
+        return self.options.code or (current.code if current is not None else None)
 
     def model_of(self, frame: Frame) -> "InspectionModel":
         """The model a frame is judged by: its view's own recipe's (station.run.view_models), else the run's."""
@@ -290,50 +276,6 @@ class InspectionRun:
             counts[part.verdict] += 1
         if self._line is not None:
             self._line.part(part, self.model_of(part.deciding.frame).name)
-
-    def _segment(self, frames: Iterator[Frame]) -> Iterator[Frame]:
-        """Frames until the line promotes another model. Looked at when a frame has come and
-        before it is judged, so a promotion or rollback made while this station stood idle judges
-        the first part after it (at 0.9.0 that part got the withdrawn model on every station);
-        that frame is held back and opens the next segment."""
-        for frame in frames:
-            # (A part whose changeover was refused comes back marked: it is failed, not looked at again.)
-            if frame.refused is None and self.products is not None and (wanted := self.products.due(frame)) is not None:
-                self._promoted, self._held_frame = wanted, frame  # a changeover: a new recipe from this part on
-                return
-            if frame.refused is None and self.products is not None and self.products.blocked:
-                frame = dataclasses.replace(frame, refused=self.products.blocked)  # failed, never judged unchecked
-            if self._follower is not None and (promoted := self._follower.due()) is not None:
-                self._promoted, self._held_frame = promoted, frame
-                return
-            if self._follower is not None and (change := self._follower.take_threshold()) is not None:
-                from station.run.switching import apply_threshold
-
-                apply_threshold(self, change[1])
-            yield frame
-
-    def _held(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        """Frames from the source, held while paused and paced when asked, each stamped with when
-        it was taken (a pause is not part of a verdict's latency). A part's views go together:
-        `--limit`, pacing and a stop count parts, so a part is never cut between its views."""
-        last, part = 0.0, None
-        for frame in frames:
-            same = frame.part is not None and frame.part == part
-            part = frame.part
-            while self._paused.is_set() and not self._stop.is_set() and not same:
-                time.sleep(0.05)
-            if same:
-                yield self._serial.apply(dataclasses.replace(frame, read_at=time.monotonic()))
-                continue
-            if self._should_stop():
-                return
-            if self.options.pace_s > 0:
-                wait = last + self.options.pace_s - time.monotonic()
-                if wait > 0 and self._stop.wait(wait):
-                    return
-                last = time.monotonic()
-            self._taken += 1
-            yield self._serial.apply(dataclasses.replace(frame, read_at=time.monotonic()))
 
     def status(self) -> RunStatus:
         """The source's state and the counters, for a status bar; plain reads, any thread."""

@@ -8,9 +8,10 @@ and checks `should_stop` between batches.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from typing import Protocol
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from station.core.domain import Frame, Result
 from station.core.errors import ImageError
 from station.core.imageio import check_shape, decode, read_bytes
 from station.protocols import InspectionModel, ResultRecorder
+from station.run.gate import Switch
 
 DEFAULT_BATCH = 8  # files per forward pass, for every run; a live frame always goes alone (_batches)
 
@@ -49,12 +51,11 @@ class _Prefetch:
 
     _END = object()
 
-    def __init__(self, batches: Iterator[list[Frame]], prep: Callable[[np.ndarray, Frame], np.ndarray],
-                 seen: Callable[[list[str]], set[str]], preview: int = 0, code: str | None = None) -> None:
+    def __init__(self, batches: Iterator[list[Frame]], load: Callable[[list[Frame]], list[_Item]]) -> None:
         import queue
         import threading
 
-        self.batches, self.prep, self.seen, self.preview, self.code = batches, prep, seen, preview, code
+        self.batches, self.load = batches, load
         self.queue: "queue.Queue" = queue.Queue()
         self.cond = threading.Condition()
         self.requested = 0  # get() calls so far
@@ -78,7 +79,7 @@ class _Prefetch:
                 if batch is None:
                     break
                 live = batch[0].live
-                self.queue.put(_load_batch(batch, self.prep, self.seen, self.preview, self.code))
+                self.queue.put(self.load(batch))
                 with self.cond:
                     self.delivered += 1
         except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
@@ -110,20 +111,36 @@ class _Prefetch:
         self.thread.join(timeout=1.0)
 
 
-def _load_batch(frames: list[Frame], prep: Callable[[np.ndarray, Frame], np.ndarray],
-                seen: Callable[[list[str]], set[str]], preview: int, code: str | None = None) -> tuple[list[_Item], set[str]]:
-    """Read and hash every file first, then decode only what this model has not judged yet:
-    resuming a large folder must not decode it all again just to skip it."""
+def _load(frames: list[Frame], prepare: Callable[[list[_Item]], None]) -> list[_Item]:
+    """Read and hash every file of a batch, then prepare it (`_prepare`)."""
     items = [_read(f) for f in frames]
-    skip = seen([i.sha for i in items if i.sha and i.error is None])
+    prepare(items)
+    return items
+
+
+def _prepare(items: list[_Item], choose: Callable[[Frame], InspectionModel], seen: Callable[[list[str]], set[str]],
+             preview: int, code: Callable[[Frame], str | None]) -> None:
+    """Decode and prepare each item for the model that judges it now, unless that model already
+    judged its file: resuming a large folder must not decode it all again just to skip it. An
+    item already prepared for that model (and code) is left alone, so the run's thread calls this
+    again on every batch it takes: what the decode thread prepared before a changeover or a
+    promotion is prepared again for the new model."""
+    todo = []
     for item in items:
-        if item.error is None and item.sha not in skip:
-            _decode(item, prep, preview, code)
-    return items, skip
+        if item.error is None:
+            model, kind = choose(item.frame), code(item.frame)
+            if item.model is not model or item.code != kind:
+                item.model, item.code = model, kind
+                todo.append(item)
+    skip = seen([i.sha for i in todo if i.sha])
+    for item in todo:
+        item.skipped = item.sha is not None and item.sha in skip
+        if not item.skipped:
+            _decode(item, preview)
 
 
 class _Item:
-    __slots__ = ("frame", "data", "sha", "shape", "preview", "x", "error", "decode_ms")
+    __slots__ = ("frame", "data", "sha", "shape", "preview", "x", "error", "decode_ms", "model", "code", "skipped")
 
     def __init__(self, frame: Frame) -> None:
         self.frame = frame
@@ -136,6 +153,9 @@ class _Item:
         self.x: np.ndarray | None = None  # the preprocessed CHW input
         self.error: str | None = None
         self.decode_ms = 0.0
+        self.model: InspectionModel | None = None  # the model it was prepared (or skipped) for
+        self.code: str | None = None  # the kind of code looked for on it
+        self.skipped = False  # that model already judged this file
 
 
 def _read(frame: Frame) -> _Item:
@@ -156,19 +176,20 @@ def _read(frame: Frame) -> _Item:
     return item
 
 
-def _decode(item: _Item, prep: Callable[[np.ndarray, Frame], np.ndarray], preview: int, code: str | None = None) -> None:
-    """The model's input (and a preview), or the reason there is none (decode_ms includes both);
-    with `code`, the serial printed on the part, unless the PLC gave one."""
+def _decode(item: _Item, preview: int) -> None:
+    """The input of `item.model` (and a preview), or the reason there is none (decode_ms includes
+    both); with `item.code`, the serial printed on the part, unless the PLC gave one."""
     t = time.perf_counter()
     try:
         image = decode(item.data) if item.data is not None else check_shape(item.frame.image)
         item.shape = tuple(image.shape)
-        if code is not None and item.frame.serial is None:
+        if item.code is not None and item.frame.serial_read in (None, "code", "unread"):
             from station.model.codes import read_code
 
-            serial = read_code(image, code)
+            serial = read_code(image, item.code)
             item.frame = replace(item.frame, serial=serial, serial_read="code" if serial else "unread")
-        item.x = prep(image, item.frame)
+        assert item.model is not None
+        item.x = item.model.prepare(image)
         if preview:
             item.preview = _preview(image, preview)
         del image
@@ -185,33 +206,92 @@ def inspect_frames(
     cam: bool = True,
     preview: int = 0,
     should_stop: Callable[[], bool] | None = None,
-    code: str | None = None,
+    code: str | None | Callable[[Frame], str | None] = None,
     pick: Callable[[Frame], InspectionModel] | None = None,
+    gate: FrameGate | None = None,
 ) -> Iterator[Result]:
     """Yield one Result per frame. With a `recorder` every result is stored, and files this
-    model already judged are skipped. `code`: the kind of code on the part that is its serial.
-    `pick`: the model a frame is judged by (each view of a part its own), else `model`."""
+    model already judged are skipped. `code`: the kind of code on the part that is its serial
+    (or what says it for a frame). `pick`: the model a frame is judged by (each view of a part
+    its own, the model of the moment), else `model`. `gate`: the run's say over its frames
+    (station.run.gate), asked on this thread."""
     from station.model.overlay import hot_box
 
     stop = should_stop or (lambda: False)
     seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
     choose = pick or (lambda frame: model)
-    prefetch = _Prefetch(_batches(frames, batch_size, stop), lambda image, frame: choose(frame).prepare(image), seen, preview, code)
+    code_of = code if callable(code) else (lambda frame: code)
+
+    def prepare(items: list[_Item]) -> None:
+        _prepare(items, choose, seen, preview, code_of)
+
+    def judge(items: list[_Item]) -> list[Result]:
+        return _classify(items, choose, cam, hot_box)
+
+    prefetch = _Prefetch(_batches(frames, batch_size, stop), lambda batch: _load(batch, prepare))
     try:
         with _Writer(recorder) as writer:
             while True:
                 if not prefetch.ready():  # hand on what is committed before waiting on the source
                     yield from writer.drain()
-                loaded = prefetch.get()
-                if loaded is None:
+                # Taken from the source even when the run then holds or stops: a source may act
+                # when asked for more (a PLC's handshake answers the part before, then sees the stop).
+                items = prefetch.get()
+                if items is None:
                     break
-                items, skip = loaded
-                yield from writer.put(_classify(items, skip, choose, cam, hot_box))
-                if stop():
+                ended = False
+                if gate is not None:
+                    items, ended = yield from _admit(items, gate, writer, judge)
+                prepare(items)  # for the model judging now, when the decode thread prepared it for another
+                yield from writer.put(judge(items))
+                if ended or stop():
                     break
             yield from writer.drain()
     finally:
         prefetch.close()
+
+
+class FrameGate(Protocol):
+    """The run's say over its frames (station.run.gate.RunGate), asked on the run's thread."""
+
+    def holds(self) -> bool: ...
+    def wait(self) -> bool: ...
+    def admit(self, frame: Frame) -> Frame | Switch | None: ...
+
+
+def _admit(items: list[_Item], gate: FrameGate, writer: "_Writer",
+           judge: Callable[[list[_Item]], list[Result]]) -> Generator[Result, None, tuple[list[_Item], bool]]:
+    """Each frame through the gate, in order: held while the run holds (`wait`), then admitted
+    (as the gate stamped it) or not; returns the frames to judge and whether the run ends after
+    them. A switch the gate asks for is made once every earlier frame
+    is judged and stored, so no part is judged by a model or recipe that came after it."""
+    kept: list[_Item] = []
+    for item in items:
+        if gate.holds():  # paused or paced: hand on what is stored before waiting
+            yield from writer.drain()
+        if not gate.wait():
+            return kept, True
+        verdict = gate.admit(item.frame)
+        dropped = False
+        while isinstance(verdict, Switch):
+            if kept:
+                yield from writer.put(judge(kept))
+                kept = []
+            yield from writer.drain()
+            frame = verdict.make(item.frame)
+            if frame is None:  # taken before the camera was set for the new product: a new one comes
+                dropped = True
+                break
+            verdict = gate.admit(frame)
+        if dropped or isinstance(verdict, Switch):
+            continue
+        if verdict is None:
+            return kept, True
+        item.frame = verdict
+        if verdict.refused is not None and item.error is None:
+            item.error = verdict.refused  # never judged: NOT INSPECTED, with the reason
+        kept.append(item)
+    return kept, False
 
 
 class _Writer:
@@ -250,9 +330,9 @@ class _Writer:
             yield from job.result()
 
 
-def _classify(items: list[_Item], skip: set[str], choose: Callable[[Frame], InspectionModel], cam: bool,
+def _classify(items: list[_Item], choose: Callable[[Frame], InspectionModel], cam: bool,
               hot_box: Callable[..., tuple[int, int, int, int] | None]) -> list[Result]:
-    todo = [i for i in items if i.error is None and i.sha not in skip]
+    todo = [i for i in items if i.error is None and not i.skipped]
     judged: dict[int, tuple[InspectionModel, np.ndarray, np.ndarray | None]] = {}  # id(item) -> model, probs, cam
     infer_ms = 0.0
     if todo:
@@ -275,7 +355,7 @@ def _classify(items: list[_Item], skip: set[str], choose: Callable[[Frame], Insp
         if item.error is not None:
             results.append(Result(item.frame, error=item.error, sha256=item.sha, timings={"decode_ms": item.decode_ms}))
             continue
-        if item.sha in skip:
+        if item.skipped:
             results.append(Result(item.frame, sha256=item.sha, skipped=True))
             continue
         shape = item.shape

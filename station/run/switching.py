@@ -1,8 +1,9 @@
 """Between two parts, a run may take another model: the line promoted one, or the product changed.
 
-Both happen on the thread that feeds the pipeline, after the pipeline has finished and recorded
-every part before (a segment of the run ends; the next begins with the part that was held
-back). So every part is judged by one model and one recipe, the ones in force when it came.
+Both happen on the run's thread, as a `station.run.gate.Switch` the run's gate asks for before a
+part is judged; the pipeline makes it once every part before is judged and stored, and prepares
+what it had read ahead again for the new model. So every part is judged by one model and one
+recipe, the ones in force when it came.
 """
 
 from __future__ import annotations
