@@ -39,7 +39,6 @@ class Switch:
     None when the frame is to be dropped (a camera retuned for the new product takes a new one)."""
 
     make: Callable[[Frame], Frame | None]
-    label: str  # what it is, for the log and tests: "changeover", "promotion", "threshold"
 
 
 class RunGate:
@@ -102,13 +101,13 @@ class RunGate:
 
         run, products, follower = self.run, self.run.products, self.run._follower
         if frame.refused is None and products is not None and (wanted := products.due(frame)) is not None:
-            return Switch(lambda f: switching.change(run, wanted, f), "changeover")
+            return Switch(lambda f: switching.change(run, wanted, f))
         if follower is not None and (promoted := follower.due()) is not None:
-            return Switch(lambda f: switching.follow(run, promoted, f), "promotion")
+            return Switch(lambda f: switching.follow(run, promoted, f))
         if follower is not None and (change := follower.take_threshold()) is not None:
             def threshold(f: Frame) -> Frame:
                 switching.apply_threshold(run, change[1])
                 return f
 
-            return Switch(threshold, "threshold")
+            return Switch(threshold)
         return None

@@ -263,8 +263,8 @@ def _admit(items: list[_Item], gate: FrameGate, writer: "_Writer",
            judge: Callable[[list[_Item]], list[Result]]) -> Generator[Result, None, tuple[list[_Item], bool]]:
     """Each frame through the gate, in order: held while the run holds (`wait`), then admitted
     (as the gate stamped it) or not; returns the frames to judge and whether the run ends after
-    them. A switch the gate asks for is made once every earlier frame
-    is judged and stored, so no part is judged by a model or recipe that came after it."""
+    them. A switch the gate asks for is made once every earlier frame is judged and stored, so
+    no part is judged by a model or recipe that came after it."""
     kept: list[_Item] = []
     for item in items:
         if gate.holds():  # paused or paced: hand on what is stored before waiting

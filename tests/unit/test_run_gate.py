@@ -107,7 +107,7 @@ class Gate:
                 self.choose["now"], self.switched = self.b, True
                 return f
 
-            return Switch(make, "changeover")
+            return Switch(make)
         return frame
 
 
