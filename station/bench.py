@@ -6,7 +6,6 @@ measurements interleaved in one process drift together.
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from station.core.cpu import threads
 from station.core.progress import ProgressFn
 
 
@@ -119,7 +119,7 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         "batch_size": bs,
         "backend": model.backend,
         "device": str(model.device),
-        "threads": os.cpu_count(),
+        "threads": threads(),  # the cores inference used (STATION_THREADS, else all)
         "forward_images_per_s": round(forward_ips, 2),
         "pipeline_images_per_s": round(pipeline_ips, 2),
         "pipeline_vs_forward": round(pipeline_ips / forward_ips, 3),

@@ -18,6 +18,9 @@ pytest_plugins = ["common.genicam", "common.learning", "common.line", "common.re
                   "common.redteam_roles_and_restore"]
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Two workers (-n 2) on a 2-core machine: each station, in-process or a child, gets one core's
+# thread pools. Wider pools than the cores they get spin and wait on each other.
+os.environ.setdefault("STATION_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,25 @@ _done = False
 _lock = threading.Lock()
 
 
+def threads() -> int:
+    """The cores inference and training use: `STATION_THREADS` when set (a PC shared with other
+    work; the test suite runs two workers on two cores and gives each one), else every core.
+    A pool wider than the cores it gets spins and waits on itself: measured in the suite."""
+    import os
+
+    given = os.environ.get("STATION_THREADS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return max(1, os.cpu_count() or 1)
+
+
+def limited() -> bool:
+    """Whether `STATION_THREADS` sets the cores (then thread pools also stop spinning when idle)."""
+    import os
+
+    return os.environ.get("STATION_THREADS", "").strip().isdigit()
+
+
 def tune_cpu() -> None:
     """CPU settings for inference and training, applied once per process (later calls return at
     once: OpenCV's thread pool must not be reconfigured while another thread is inside one of
@@ -29,7 +48,6 @@ def tune_cpu() -> None:
 
 
 def _apply() -> None:
-    import os
     import sys
 
     import cv2
@@ -46,4 +64,4 @@ def _apply() -> None:
     cv2.setNumThreads(1)
     torch = sys.modules.get("torch")  # only when loaded: onnxruntime sizes its own pool, and the line bundle has no torch
     if torch is not None:
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        torch.set_num_threads(threads())

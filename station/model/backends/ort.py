@@ -56,6 +56,11 @@ class OnnxModel(ClassifierRules):
         self._torch: Any = None
         options = ort.SessionOptions()
         options.log_severity_level = 3  # its warnings about unused initializers are not the user's business
+        from station.core.cpu import limited, threads
+
+        if limited():  # a share of the cores: its pool takes that many and does not spin between runs
+            options.intra_op_num_threads = threads()
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         chosen = providers(device)  # its own one-line errors, not "cannot be loaded"
         try:
             self.session = ort.InferenceSession(str(directory / ONNX), options, providers=chosen)
