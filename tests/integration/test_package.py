@@ -83,25 +83,20 @@ def test_bundle_runs_offline_with_an_empty_home(bundle, tmp_path, demo_images):
     n = len(list(demo_images.rglob("*.png")))
     assert summary["processed"] == n and summary["failed"] == 0
 
-    # No arguments: the window opens on the bundled demo, through the bundled default model.
-    gui = _offline(bundle, home, "--exit-after", "20")  # start-up, model load, then a few paced demo parts
-    assert gui.returncode == 0, gui.stderr[-3000:]
-    assert "Traceback" not in gui.stderr and "QThread: Destroyed" not in gui.stderr, gui.stderr[-3000:]
+    # No arguments: the window opens on the bundled demo, through the bundled default model, and
+    # writes to the per-user data dir under this empty HOME: a cold start.
+    cold = _first_verdict_s(bundle, home)
     user_db = next(home.rglob("station.db"), None)
     assert user_db is not None, "writable data goes to the per-user data dir under HOME"
-    import sqlite3
-
-    with sqlite3.connect(user_db) as conn:
-        assert conn.execute("SELECT count(*) FROM inspections").fetchone()[0] > 0, "the demo was inspected"
-
     assert _listing(bundle) == before, "nothing is written into the bundle"
-    cold = _first_verdict_s(bundle, tmp_path / "cold")
     print(f"\nfull bundle: {_size(bundle) / 2**30:.2f} GiB, first verdict after a cold start: {cold:.2f} s")
 
 
 def _first_verdict_s(app: Path, home: Path) -> float:
     """Seconds from launching the window on the demo, with an empty HOME, to its first verdict
-    committed to the store (what the operator sees is painted from the same result)."""
+    committed to the store (what the operator sees is painted from the same result); then the
+    window is closed as a service stop closes it (SIGTERM), and must exit 0 with no traceback."""
+    import signal
     import sqlite3
 
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "offscreen", "LANG": "C.UTF-8",
@@ -109,7 +104,8 @@ def _first_verdict_s(app: Path, home: Path) -> float:
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     db = home / ".local" / "share" / "station" / "station.db"
     t = time.monotonic()
-    proc = subprocess.Popen(_isolation() + [str(app / "station"), "--exit-after", "15"], env=env, cwd=home,
+    # --exit-after only as a safety net: the window is closed once it has judged a part.
+    proc = subprocess.Popen(_isolation() + [str(app / "station"), "--exit-after", "600"], env=env, cwd=home,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = None
     while proc.poll() is None and first is None:
@@ -121,8 +117,10 @@ def _first_verdict_s(app: Path, home: Path) -> float:
             except sqlite3.Error:
                 pass  # not migrated yet
         time.sleep(0.02)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in err and "QThread: Destroyed" not in err, err[-3000:]
     assert first is not None, "the window judged no part"
     return first
 
