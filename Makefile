@@ -10,9 +10,9 @@ PEERS := .peers/.installed-stamp
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	# --no-compile: Python compiles a module when it is first imported; compiling every source of
-	# torch and the rest up front was 23 s of a 98 s install here, for modules never imported.
-	$(BIN)/pip install -q --no-compile -e '.[dev]'
+	# Not --no-compile: it saves 23 s here, but where PYTHONDONTWRITEBYTECODE is set (CI machines)
+	# every interpreter the suite starts then compiles torch again, and the suite took far longer.
+	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 # Opens the station window on the bundled demo (no arguments = the demo through the default model).
