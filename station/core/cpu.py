@@ -24,7 +24,8 @@ def limited() -> bool:
     """Whether `STATION_THREADS` sets the cores (then thread pools also stop spinning when idle)."""
     import os
 
-    return os.environ.get("STATION_THREADS", "").strip().isdigit()
+    given = os.environ.get("STATION_THREADS", "").strip()
+    return given.isdigit() and int(given) > 0
 
 
 def tune_cpu() -> None:
