@@ -8,24 +8,26 @@ _done = False
 _lock = threading.Lock()
 
 
+def _given() -> int:
+    """`STATION_THREADS` as a positive number, else 0 (unset, 0 or not a number: every core)."""
+    import os
+
+    given = os.environ.get("STATION_THREADS", "").strip()
+    return int(given) if given.isdigit() else 0
+
+
 def threads() -> int:
     """The cores inference and training use: `STATION_THREADS` when set (a PC shared with other
     work; the test suite runs two workers on two cores and gives each one), else every core.
     A pool wider than the cores it gets spins and waits on itself: measured in the suite."""
     import os
 
-    given = os.environ.get("STATION_THREADS", "").strip()
-    if given.isdigit() and int(given) > 0:
-        return int(given)
-    return max(1, os.cpu_count() or 1)
+    return _given() or max(1, os.cpu_count() or 1)
 
 
 def limited() -> bool:
     """Whether `STATION_THREADS` sets the cores (then thread pools also stop spinning when idle)."""
-    import os
-
-    given = os.environ.get("STATION_THREADS", "").strip()
-    return given.isdigit() and int(given) > 0
+    return _given() > 0
 
 
 def tune_cpu() -> None:
