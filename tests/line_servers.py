@@ -114,6 +114,7 @@ class SeaweedS3:
         self.port = free_port()
         self.ports = {k: free_port() for k in ("master", "volume", "filer", "master.grpc", "volume.grpc", "filer.grpc", "s3.grpc", "metrics")}
         self.proc: subprocess.Popen | None = None
+        self.gateway: subprocess.Popen | None = None
         root.mkdir(parents=True, exist_ok=True)
         (root / "data").mkdir(exist_ok=True)
         self.config = root / "s3.json"
@@ -126,16 +127,26 @@ class SeaweedS3:
         self.config.write_text(json.dumps({"identities": [identity, reader]}))
 
     def start(self) -> "SeaweedS3":
+        """The store (master, volume, filer) and its S3 gateway, as two processes: an outage
+        stops the gateway alone, which comes back in a second (the whole store takes 10 s)."""
         p = self.ports
         cmd = [self.weed, "server", f"-dir={self.root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                f"-master.port={p['master']}", f"-volume.port={p['volume']}", f"-filer.port={p['filer']}",
                f"-master.port.grpc={p['master.grpc']}", f"-volume.port.grpc={p['volume.grpc']}", f"-filer.port.grpc={p['filer.grpc']}",
-               f"-s3.port.grpc={p['s3.grpc']}", f"-metricsPort={p['metrics']}",
-               "-s3.port.iceberg=0", "-s3.port.lance=0",  # extra listeners on fixed ports: two servers would collide
-               "-master.volumeSizeLimitMB=64", "-volume.max=8", "-s3", f"-s3.port={self.port}", f"-s3.config={self.config}"]
+               f"-metricsPort={p['metrics']}", "-filer", "-master.volumeSizeLimitMB=64", "-volume.max=8"]
         self.log = open(self.root / "weed.log", "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        _wait_port(self.port, 60, self.proc)
+        _wait_port(p["filer.grpc"], 60, self.proc)
+        return self.start_s3()
+
+    def start_s3(self) -> "SeaweedS3":
+        """The S3 gateway, back on its port; returns once a bucket can be listed."""
+        p = self.ports
+        cmd = [self.weed, "s3", f"-filer=127.0.0.1:{p['filer']}.{p['filer.grpc']}", "-ip.bind=127.0.0.1", f"-port={self.port}",
+               f"-port.grpc={p['s3.grpc']}", "-port.iceberg=0", "-port.lance=0",  # extra listeners on fixed ports: two servers would collide
+               f"-config={self.config}"]
+        self.gateway = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_port(self.port, 60, self.gateway)
         self._wait_ready()
         return self
 
@@ -164,15 +175,22 @@ class SeaweedS3:
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
                 "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
+    def stop_s3(self) -> None:
+        """The S3 endpoint gone (the station sees a refused connection), the store kept."""
+        _kill_group(self.gateway)
+        self.gateway = None
+
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
-        self.proc = None
+        """Everything, at the end (the data is the test's own: nothing to shut down cleanly)."""
+        for proc in (self.gateway, self.proc):
+            _kill_group(proc)
+        self.gateway = self.proc = None
+
+
+def _kill_group(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        os.killpg(proc.pid, 9)
+        proc.wait()
 
 
 def _ensure_user(name: str) -> None:
