@@ -30,9 +30,11 @@ def _timeit(fn: Callable[[], Any], reps: int) -> list[float]:
 
 
 def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None = None, data: str | None = None,
-          progress: ProgressFn | None = None, backend: str | None = None) -> dict[str, Any]:
+          progress: ProgressFn | None = None, backend: str | None = None, reps: int | None = None) -> dict[str, Any]:
     """`backend` is the one the pipeline figures are on (default: auto, as `station run`); the
-    bare forward pass is measured on every installed backend, interleaved."""
+    bare forward pass is measured on every installed backend, interleaved. Each side by side is
+    repeated `reps` times and its median kept (default 5 for forward vs pipeline, 3 for the
+    others; 1 is a quick look, as noisy as one run)."""
     from station.core.cpu import tune_cpu
     from station.core.imageio import decode, read_bytes
     from station.model import backends, load_model
@@ -89,21 +91,21 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
                 "two_views": run_of(f"views:top={tmp / 'views' / 'top'},side={tmp / 'views' / 'side'}")}
         for leg in legs.values():
             leg()  # warm-up: first calls pay for allocation and kernel selection (and the first run writes the files)
-        reps = 5
+        main, sub = reps or 5, reps or 3
         times: dict[str, list[float]] = {k: [] for k in legs}
-        for rep in range(reps):  # interleaved, so all see the same machine
+        for rep in range(main):  # interleaved, so all see the same machine
             for k, leg in legs.items():
                 times[k] += _timeit(leg, 1)
-            say("forward vs pipeline", rep + 1, reps)
+            say("forward vs pipeline", rep + 1, main)
         ips = {k: len(x) / statistics.median(v) for k, v in times.items() if k != "two_views"}
         two_view_parts_s = half / statistics.median(times["two_views"])
         forward_ips, pipeline_ips = ips[model.backend], ips["pipeline"]
 
         torch_model = engines.get("torch")
-        cam_ms, ref_ms = _cam_side_by_side(model, torch_model, x[:bs], say)
-        anomaly = _anomaly_side_by_side(torch_model, x, bs, say) if torch_model is not None else {}
+        cam_ms, ref_ms = _cam_side_by_side(model, torch_model, x[:bs], say, sub)
+        anomaly = _anomaly_side_by_side(torch_model, x, bs, say, sub) if torch_model is not None else {}
         if torch_model is not None:
-            anomaly.update(_template_side_by_side(torch_model, bs, say))
+            anomaly.update(_template_side_by_side(torch_model, bs, say, sub))
         store_ips = _store_rate(store, model, decoded[0], tmp)
         say("changeover", 0, 1)
         from station.run.changeover_timing import changeover_ms
@@ -111,7 +113,7 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
         second = load_model(model_spec, data, device="cpu", backend=model.backend)  # the second product's model
         changeover = changeover_ms(open_store(str(tmp / "recipes")), {"bench-a": model, "bench-b": second}, paths, decoded)
         say("OPC UA server start", 0, 1)
-        ua_start = _opcua_server_start_s()
+        ua_start = _opcua_server_start_s(sub)
         say("queue", 0, 1)
         queue_ms = _queue_ms(tmp / "queue.db", queue_rows)
     out: dict[str, Any] = {
@@ -147,7 +149,7 @@ def bench(images: int = 64, queue_rows: int = 1_000_000, model_spec: str | None 
     }
 
 
-def _anomaly_side_by_side(model, x, bs: int, say, sizes: tuple[int, ...] = (512, 1024, 2048, 4096)) -> dict[str, Any]:
+def _anomaly_side_by_side(model, x, bs: int, say, reps: int, sizes: tuple[int, ...] = (512, 1024, 2048, 4096)) -> dict[str, Any]:
     """The good-parts anomaly path (trunk taps + nearest-neighbour map + score) beside the bare
     classifier forward, on the same batches, at several memory-bank sizes: a verdict's cost grows
     with the bank, and `station teach --bank` caps it. Banks are random patches of these images
@@ -187,11 +189,11 @@ def _anomaly_side_by_side(model, x, bs: int, say, sizes: tuple[int, ...] = (512,
     anomaly[-1]()
     fwd: list[float] = []
     per: dict[int, list[float]] = {s: [] for s in [*sizes, -1]}
-    for rep in range(3):  # interleaved, as above
+    for rep in range(reps):  # interleaved, as above
         fwd += _timeit(forward, 1)
         for size in per:
             per[size] += _timeit(anomaly[size], 1)
-        say("anomaly vs forward", rep + 1, 3)
+        say("anomaly vs forward", rep + 1, reps)
     f = statistics.median(fwd)
     curve = [{"bank": s, "ms_per_image": round(statistics.median(per[s]) * 1000 / len(x), 2),
               "cost_vs_forward": round(statistics.median(per[s]) / f, 3)} for s in sizes]
@@ -202,7 +204,7 @@ def _anomaly_side_by_side(model, x, bs: int, say, sizes: tuple[int, ...] = (512,
             "colour_cost_vs_anomaly": round(statistics.median(per[-1]) / at_default, 3)}
 
 
-def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, Any]:
+def _template_side_by_side(model, bs: int, say, reps: int, parts: int = 32) -> dict[str, Any]:
     """The anomaly path with a registered template beside the same path without one and the bare
     forward, interleaved, on parts of a real-photo line (registration's cost depends on what it
     sees: generated textures never register). Needs the photographs (scikit-image)."""
@@ -248,10 +250,10 @@ def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, An
     for leg in legs.values():
         leg()  # warm-up (the template's keypoints are found on first use)
     times: dict[str, list[float]] = {k: [] for k in legs}
-    for rep in range(3):
+    for rep in range(reps):
         for k, leg in legs.items():
             times[k] += _timeit(leg, 1)
-        say("template vs anomaly vs forward", rep + 1, 3)
+        say("template vs anomaly vs forward", rep + 1, reps)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"template_parts": parts, "template_ms_per_image": round(med["template"] * 1000 / len(x), 2),
             "template_anomaly_ms_per_image": round(med["anomaly"] * 1000 / len(x), 2),
@@ -259,7 +261,7 @@ def _template_side_by_side(model, bs: int, say, parts: int = 32) -> dict[str, An
             "template_cost_vs_anomaly": round(med["template"] / med["anomaly"], 3)}
 
 
-def _cam_side_by_side(model, torch_model, x, say) -> tuple[float | None, float | None]:
+def _cam_side_by_side(model, torch_model, x, say, reps: int) -> tuple[float | None, float | None]:
     """Per-image ms: our closed-form Grad-CAM pass (network + map, on the bench's backend) vs
     pytorch-grad-cam's GradCAM on the same layer of the torch network, each from the
     preprocessed batch to one map per image, alternated."""
@@ -279,11 +281,11 @@ def _cam_side_by_side(model, torch_model, x, say) -> tuple[float | None, float |
         import torch
 
         xt = torch.from_numpy(x)
-    for rep in range(3):
+    for rep in range(reps):
         ours += _timeit(lambda: model.forward_with_cam(x), 1)
         if ref is not None:
             theirs += _timeit(lambda: ref(input_tensor=xt, targets=[ClassifierOutputTarget(t) for t in targets]), 1)
-        say("cam vs reference", rep + 1, 3)
+        say("cam vs reference", rep + 1, reps)
     n = len(x)
     return statistics.median(ours) * 1000 / n, (statistics.median(theirs) * 1000 / n if theirs else None)
 
@@ -313,7 +315,7 @@ def _store_rate(store, model, image: np.ndarray, tmp: Path, n: int = 1000) -> fl
     return n / (time.perf_counter() - t)
 
 
-def _opcua_server_start_s(reps: int = 3) -> float | None:
+def _opcua_server_start_s(reps: int) -> float | None:
     """Median seconds from starting the station's OPC UA server (the opcua-server output) until a
     client reads its Station.Name; None without asyncua."""
     import socket

@@ -306,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="the performance benchmark, measured side by side in one run")
     p.add_argument("--images", type=COUNT, default=64, metavar="N")
     p.add_argument("--queue-rows", type=COUNT, default=1_000_000, metavar="N", help="rows in the generated queue database")
+    p.add_argument("--reps", type=COUNT, default=None, metavar="N",
+                   help="repeat each side by side N times and keep the median (default: 5 for forward vs pipeline, 3 for the rest)")
     p.add_argument("--model", metavar="M", help="model directory or registered name (default: the active model)")
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="the backend of the pipeline figures (default: auto); the bare forward pass is measured on every installed one")

@@ -11,9 +11,10 @@ from station.core.errors import StationError
 def cmd_bench(args: argparse.Namespace) -> int:
     from station.bench import bench
 
-    if args.images < 1 or args.queue_rows < 1:
-        raise StationError("--images and --queue-rows must be at least 1")
-    result = bench(args.images, args.queue_rows, getattr(args, "model", None), args.data, progress=Progress(), backend=args.backend)
+    if args.images < 1 or args.queue_rows < 1 or (args.reps is not None and args.reps < 1):
+        raise StationError("--images, --queue-rows and --reps must be at least 1")
+    result = bench(args.images, args.queue_rows, getattr(args, "model", None), args.data, progress=Progress(), backend=args.backend,
+                   reps=args.reps)
     if args.json:
         emit_json(result)
     else:
