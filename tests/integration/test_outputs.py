@@ -9,6 +9,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -125,37 +126,58 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     n = 160
     station = _station("run", str(parts), "--data", str(data), "--outputs", str(outputs), "--limit", str(n),
                        "--pace", "0.05", "--station", "st-7", "--json", "--forward-wait", "60")
-    during: dict[str, int] = {}
+    said: list[str] = []  # the station's stderr, read as it comes: each sink says when it is down
+
+    def read_stderr() -> None:
+        for line in station.stderr:
+            said.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    names = ("broker", "mes", "gate", "scada")
+
+    def noticed() -> bool:
+        lines = list(said)
+        return all(any(f"output {name} (" in line and "retrying" in line for line in lines) for name in names)
+
     try:
         deadline = time.monotonic() + 120
         while _rows(data) < 30:
             assert time.monotonic() < deadline and station.poll() is None, "the station did not start judging"
             time.sleep(0.1)
-        # All four peers go away together for 3 s; inspection must go on meanwhile.
+        # All four peers go away together; inspection must go on meanwhile. They come back once
+        # each sink has said it is down and 20 more parts are judged and stored.
         at_kill = _rows(data)
         broker.stop()
         hook.refusing = True
         plc.stop()
         scada.stop()
-        time.sleep(3)
-        during["judged"] = _rows(data) - at_kill
+        deadline = time.monotonic() + 120
+        while _rows(data) - at_kill < 20 or not noticed():
+            assert time.monotonic() < deadline and station.poll() is None, f"stalled while the sinks were down: {said[-5:]}"
+            time.sleep(0.1)
         broker.start()
         hook.refusing = False
         plc.start()
         scada.start()
-        out, err = station.communicate(timeout=180)
+        out = station.stdout.read()
+        station.wait(timeout=180)
+        reader.join(timeout=60)
+        err = "".join(said)
     finally:
         station.kill()
         plc.close()
         scada.stop()
         hook.close()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60  # the subscriber has every verdict and the station's last word
+    while time.monotonic() < deadline and not (len({m["sequence"] for m in sub.on("/verdict")}) >= n
+                                               and sub.on("/status")[-1:] == [{"station": "st-7", "state": "offline"}]):
+        time.sleep(0.05)
     sub.close()
     broker.kill()
     assert station.returncode == 0, err[-3000:]
     summary = json.loads(out)
     assert summary["processed"] == n
-    assert during["judged"] >= 20, f"inspection stalled while the sinks were down: {during}"
     for name in ("broker", "mes", "gate", "scada"):
         assert summary["outputs"][name]["delivered"] == n and summary["outputs"][name]["undelivered"] == 0, summary["outputs"]
     expected = list(range(1, n + 1))
@@ -185,7 +207,7 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     assert any(kind == "hr" and addr == 2 for kind, addr, _ in plc.writes), "no Modbus heartbeat was written"
     assert sorted(set(scada.sequence_writes)) == expected and len(scada.sequence_writes) - n <= 2  # same reason
     assert "Traceback" not in err
-    for name in ("broker", "mes", "gate", "scada"):  # each outage was said, not each of its retries
+    for name in names:  # each outage was said, not each of its retries
         said = [line for line in err.splitlines() if f"output {name} (" in line and "retrying" in line]
         assert 1 <= len(said) <= 2, said  # 2: a peer that fails again just after it came back
 

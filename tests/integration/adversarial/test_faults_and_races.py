@@ -72,21 +72,27 @@ def test_a_writer_that_pauses_mid_file_still_gets_its_part_inspected(demo_images
     hot.mkdir()
     part = sorted(demo_images.rglob("*.png"))[3].read_bytes()
     proc = _popen(data_dir, "run", f"watch:{hot}", "--json")
+
+    def until(sql: str, what: str) -> None:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if rows(data_dir, sql)[0][0]:
+                    return
+            except Exception:  # noqa: BLE001 (the run has not made its tables yet)
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, f"{what}: {proc.communicate()[1][-3000:] if proc.poll() is not None else 'timed out'}"
+            time.sleep(0.1)
+
     try:
-        time.sleep(3)  # the run is up and watching
+        until("SELECT count(*) FROM runs", "the run is up")
         with open(hot / "part.png", "wb") as f:
             f.write(part[: len(part) // 2])
             f.flush()
-            time.sleep(2.5)  # longer than the settle time: the half file is judged undecodable
+            # The writer pauses past the settle time: the half file is judged undecodable.
+            until("SELECT count(*) FROM failures", "the half file judged")
             f.write(part[len(part) // 2:])
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if rows(data_dir, "SELECT count(*) FROM inspections")[0][0]:
-                    break
-            except Exception:  # noqa: BLE001 (the run has not made its tables yet)
-                pass
-            time.sleep(0.3)
+        until("SELECT count(*) FROM inspections", "the finished part judged")
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
@@ -95,6 +101,7 @@ def test_a_writer_that_pauses_mid_file_still_gets_its_part_inspected(demo_images
 
     stored = rows(data_dir, "SELECT sha256, origin FROM inspections")
     assert stored == [(hashlib.sha256(part).hexdigest(), str(hot / "part.png"))], "the finished part is inspected, once"
+    assert rows(data_dir, "SELECT origin FROM failures") == [(str(hot / "part.png"),)], "the half file, judged once"
 
 
 def test_a_damaged_registry_is_one_line_or_left_out(data_dir, demo_images):
