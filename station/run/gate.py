@@ -50,6 +50,12 @@ class RunGate:
         self._part: str | None = None  # the part whose views are being taken
         self._open_part = False  # True between a part's first and last view: never paused or paced there
         self._last = 0.0  # when the last part was taken (pacing)
+        # True while held by a pause, after every part taken before it was judged and handed on;
+        # `idle`: the pipeline waits on a source with nothing new, nothing in flight. Under a
+        # pause either means the status says "paused" ("pausing" before), so an operator knows
+        # when nothing moves any more. Read by any thread.
+        self.holding = False
+        self.idle = False
 
     def should_stop(self) -> bool:
         """Any thread: a stop, or the limit reached (a source waiting for files asks it too)."""
@@ -65,7 +71,9 @@ class RunGate:
         if self._open_part:
             return True
         while self._paused.is_set() and not self._stop.is_set():
+            self.holding = True
             self._stop.wait(0.05)
+        self.holding = False
         if self.should_stop():
             return False
         pace = self.run.options.pace_s

@@ -282,7 +282,9 @@ class InspectionRun:
         st = self.source.status if self.source is not None else None
         state = st.state if st else "opening"
         rec = self.recorder
-        return RunStatus(state="paused" if self.paused and state == "connected" else state, detail=st.detail if st else "",
+        if self.paused and state == "connected":
+            state = "paused" if self.gate.holding or self.gate.idle else "pausing"
+        return RunStatus(state=state, detail=st.detail if st else "",
                          frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
                          failed=self.summary.failed, skipped=self.summary.skipped, line=rec.outage if rec else "",
                          line_refused=rec.refused if rec else "",

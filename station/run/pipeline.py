@@ -232,11 +232,16 @@ def inspect_frames(
     try:
         with _Writer(recorder) as writer:
             while True:
-                if not prefetch.ready():  # hand on what is committed before waiting on the source
+                idle = not prefetch.ready()
+                if idle:  # hand on what is committed before waiting on the source
                     yield from writer.drain()
                 # Taken from the source even when the run then holds or stops: a source may act
                 # when asked for more (a PLC's handshake answers the part before, then sees the stop).
+                if gate is not None:
+                    gate.idle = idle  # nothing in flight while the source has nothing new
                 items = prefetch.get()
+                if gate is not None:
+                    gate.idle = False
                 if items is None:
                     break
                 ended = False
@@ -253,6 +258,8 @@ def inspect_frames(
 
 class FrameGate(Protocol):
     """The run's say over its frames (station.run.gate.RunGate), asked on the run's thread."""
+
+    idle: bool  # set by the pipeline: waiting on the source with nothing in flight
 
     def holds(self) -> bool: ...
     def wait(self) -> bool: ...

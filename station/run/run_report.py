@@ -36,7 +36,7 @@ class FrameError:
 class RunStatus:
     """A status bar's worth: the source's state and the counters so far."""
 
-    state: str  # opening | connected | reconnecting | lost | finished | paused | idle
+    state: str  # opening | connected | reconnecting | lost | finished | pausing | paused | idle
     detail: str = ""
     frames: int = 0
     dropped: int = 0

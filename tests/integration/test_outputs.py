@@ -257,11 +257,11 @@ def test_handshake_survives_a_missing_ack_and_signals_out_of_order(parts, tmp_pa
             time.sleep(0.001)
         plc.set_coil("trigger", False)  # ... and no Ack: the station must give up on it by itself
         while plc.get("result_ready"):
-            assert time.monotonic() - t0 < 10, "ResultReady was never cleared"
+            assert time.monotonic() - t0 < 120, "ResultReady was never cleared"
             time.sleep(0.005)
         assert time.monotonic() - t0 >= 1.0, "ResultReady cleared before ack_timeout_s"
         while not plc.get("ready"):  # Ready follows the clear; under load, a poll later
-            assert time.monotonic() - t0 < 20, "the station never said Ready again"
+            assert time.monotonic() - t0 < 120, "the station never said Ready again"
             time.sleep(0.005)
         second = run_handshake(plc.get, plc.set_coil, 1)
         out, err = station.communicate(timeout=60)

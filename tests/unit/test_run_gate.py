@@ -73,9 +73,11 @@ def test_a_pause_judges_nothing_until_it_is_lifted_and_never_parts_two_views():
                                                                                        Recorder(log), gate=gate)))
     worker.start()
     assert paused.looked.wait(30), "the gate never looked at the pause"
+    assert gate.holding, "held by the pause: the status says paused, not pausing"
     assert not [e for e in log.events if e[0] in ("classify", "commit")], "a part was judged while paused"
     paused.clear()
     worker.join(30)
+    assert not gate.holding
     assert [f.index for f in got] == list(range(6))
     # Paused again after the first view of a part: its second view is still taken.
     log2, paused2, stop = Log(), Watched(10**9), threading.Event()
@@ -93,6 +95,7 @@ class Gate:
 
     def __init__(self, choose: dict[str, object], b: object, log: Log) -> None:
         self.choose, self.b, self.log, self.switched = choose, b, log, False
+        self.idle = False
 
     def holds(self) -> bool:
         return False

@@ -112,9 +112,8 @@ def test_live_capture_gives_up_and_says_lost(tmp_path):
         return FlakyCapture(target, fail_after=3) if len(calls) == 1 else None
 
     src = CaptureSource(str(video), origin="camera:1", live=True, opener=opener, max_retries=2, backoff=(0.01, 0.02))
-    t = time.monotonic()
-    frames = list(src)
-    assert time.monotonic() - t < 10
+    frames = list(src)  # ends: a source that hung here would hold the test until its timeout
+    assert len(calls) == 1 + 2, "the first open and max_retries reopens, no more"
     assert 1 <= len(frames) <= 3
     assert src.status.state == "lost"
 
