@@ -10,6 +10,14 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 
+def store_jobs_done(qtbot, w) -> None:
+    """Until every store job the window queued so far has finished and its answer reached the
+    window: one more job behind them on the tasks thread (one worker, first in first out)."""
+    done: list[bool] = []
+    w.db(lambda session: None, lambda _: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=30_000)
+
+
 def rows(data: Path, sql: str, **params) -> list:
     """Read the station's SQLite file directly, as an auditor would."""
     engine = create_engine(f"sqlite:///{data / 'station.db'}")

@@ -108,7 +108,9 @@ def test_verdicts_a_down_output_did_not_get_are_kept_shown_and_sent_at_the_next_
         qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.worker is None, timeout=120_000)
         assert "mes: 4 verdicts kept on this PC for the next start" in w.message.text()
-        qtbot.wait(1200)  # two status polls after the run: the light stays
+        for _ in range(2):  # two status polls after the run: the light stays
+            with qtbot.waitSignal(w._poll.timeout, timeout=10_000):
+                pass
         lights = w.line_status.lights
         assert lights.isVisible() and "mes: 4 kept for the next start" in lights.lights["mes"].text()
         assert hook.bodies == []

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 from conftest import kill_run_mid_way, run_cli, run_json
-from gui_helpers import modal_dialog, rows
+from gui_helpers import modal_dialog, rows, store_jobs_done
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -99,8 +99,8 @@ def test_no_verdict_stays_up_for_a_part_that_was_not_judged(qtbot, window, demo_
     run_folder(qtbot, w, good)
     w.live.source_bar.set_source(f"watch:{empty}")
     qtbot.mouseClick(w.live.source_bar.start_btn, Qt.MouseButton.LeftButton)
-    qtbot.wait(1500)
-    assert w.live.banner.text() == "WAITING" and w.live.current is None
+    qtbot.waitUntil(lambda: w.live.banner.text() == "WAITING", timeout=30_000)
+    assert w.live.current is None
     w.stop_source()
     qtbot.waitUntil(lambda: w.worker is None, timeout=30_000)
     assert w.live.banner.text() == "READY"
@@ -148,7 +148,6 @@ def test_review_keys_work_right_after_clicking_the_tab(qtbot, window, demo_image
     bar = w.tabs.tabBar()
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(w.tabs.indexOf(w.review)).center())
     qtbot.waitUntil(lambda: len(w.review.items) > 0, timeout=10_000)
-    qtbot.wait(100)
     target = w.review.current()["id"]
     from PySide6.QtWidgets import QApplication
 
@@ -343,7 +342,7 @@ def test_an_interrupted_run_is_offered_for_resuming(qtbot, window, tmp_path, dat
     assert f"{60 - done} inspected" in w.message.text() and f"{done} already inspected" in w.message.text()
     assert w.live.history.count() == min(60 - done, 40)
     w2 = window()  # that run ended: nothing more to offer
-    qtbot.wait(500)
+    store_jobs_done(qtbot, w2)  # its look for an interrupted run has answered
     assert not w2.banner.isVisible()
 
 
