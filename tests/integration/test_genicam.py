@@ -123,13 +123,32 @@ def test_modbus_handshake_takes_one_camera_frame_per_trigger_for_200_parts(camer
                                 "--outputs", str(outputs), "--limit", "200", "--json"],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
+    said: list[str] = []  # the station's stderr as it comes
+
+    def read_stderr() -> None:
+        for line in station.stderr:
+            said.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+
+    def away() -> None:  # back once the station has said it lost the PLC and is retrying
+        plc.stop()
+        deadline = time.monotonic() + 120
+        while not any("PLC handshake (" in line and "retrying" in line for line in list(said)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        plc.start()
+
     def outage(n: int) -> None:
         if n == 100:  # the PLC's Modbus server goes away while part 101 is being judged
-            threading.Timer(0.01, lambda: (plc.stop(), time.sleep(2), plc.start())).start()
+            threading.Timer(0.01, away).start()
 
     try:
-        records = run_handshake(plc.get, plc.set_coil, 200, timeout_s=60, between=outage, scan_s=0.005)  # a 5 ms scan
-        out, err = station.communicate(timeout=120)
+        records = run_handshake(plc.get, plc.set_coil, 200, timeout_s=120, between=outage, scan_s=0.005)  # a 5 ms scan
+        out = station.stdout.read()
+        station.wait(timeout=120)
+        reader.join(timeout=60)
+        err = "".join(said)
     finally:
         station.kill()
         plc.close()
