@@ -287,6 +287,7 @@ class InspectionRun:
         return RunStatus(state=state, detail=st.detail if st else "",
                          frames=st.frames if st else 0, dropped=st.dropped if st else 0, processed=self.summary.processed,
                          failed=self.summary.failed, skipped=self.summary.skipped, line=rec.outage if rec else "",
+                         parts=self.summary.whole_parts,
                          line_refused=rec.refused if rec else "",
                          spooled=rec.spooled if rec else 0, model=self.model.name if self.model else "",
                          outputs=tuple(self._line.states()) if self._line is not None else (),

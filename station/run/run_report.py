@@ -32,6 +32,12 @@ class FrameError:
     error: str
 
 
+def inspected(images: int, parts: int | None) -> str:
+    """How many were inspected, as an operator counts: parts, and their views when a part has
+    several (`parts` None: one image a part)."""
+    return f"{parts} parts ({images} views)" if parts is not None else str(images)
+
+
 @dataclass(frozen=True)
 class RunStatus:
     """A status bar's worth: the source's state and the counters so far."""
@@ -40,10 +46,11 @@ class RunStatus:
     detail: str = ""
     frames: int = 0
     dropped: int = 0
-    processed: int = 0
+    processed: int = 0  # images judged (each view of a part counts)
     failed: int = 0
     skipped: int = 0
     fps: float = 0.0
+    parts: int | None = None  # whole parts judged, when a part has several views (else `processed`)
     line: str = ""  # "" while results reach the database and the store; else why they are spooled
     line_refused: str = ""  # ... and why the store refuses for good, when it does (an alarm at once)
     spooled: int = 0  # results of this run that went through the spool
@@ -86,6 +93,11 @@ class RunSummary:
     recipe: dict[str, Any] | None = None  # the product judged (station.run.product): name, version, golden check
     # Parts of several views (station.core.parts): how many, by the part's verdict; None: one view a part.
     parts: dict[str, int] | None = None
+
+    @property
+    def whole_parts(self) -> int | None:
+        """Parts judged, when a part has several views; None: one view a part."""
+        return sum(self.parts.values()) if self.parts else None
 
     def count(self, r: "Result") -> None:
         """One frame's Result into the counters."""

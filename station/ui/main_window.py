@@ -16,6 +16,7 @@ from station.core import config, logs
 from station.core.domain import ReviewRecord
 from station.core.labels import GOOD
 from station.run.inspection_run import DEFAULT_BATCH, ModelInfo, RunSummary, run_options
+from station.run.run_report import inspected
 from station.ui import livereview, shopfloor, signin
 from station.ui.alarmbell import AlarmBell
 from station.ui.banner import Banner, plain
@@ -239,7 +240,7 @@ class MainWindow(QMainWindow):
         join_worker(thread)
         self.live.source_bar.set_running(False)
         state = summary.state
-        self.rate_label.setText(f"last run: {summary.processed} inspected · {summary.failed} could not be read")
+        self.rate_label.setText(f"last run: {inspected(summary.processed, summary.whole_parts)} inspected · {summary.failed} could not be read")
         if state == "error":
             self.live.show_state("NOT INSPECTED", self.message.text() or "the source or the model failed")
         elif state == "lost":
@@ -326,7 +327,7 @@ class MainWindow(QMainWindow):
         if s.state == "lost" and self.live.state != "SOURCE LOST":
             self.live.show_state("SOURCE LOST", s.detail or "reconnecting")
         self.state_label.setText(s.state + (f" ({s.detail})" if s.detail else ""))
-        self.rate_label.setText(f"{s.fps:.1f} fps · {s.processed} inspected · {s.dropped} dropped · {s.failed} could not be read")
+        self.rate_label.setText(f"{s.fps:.1f} fps · {inspected(s.processed, s.parts)} inspected · {s.dropped} dropped · {s.failed} could not be read")
 
     def report_review(self, out: ReviewRecord) -> None:
         self.shift.poke()  # a review changes the yield

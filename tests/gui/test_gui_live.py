@@ -396,6 +396,7 @@ def test_a_part_of_two_views_shows_both_and_the_part_verdict_not_the_last_view(q
     # The shift line counts parts, as the line does (the part with no side view has one view row).
     qtbot.waitUntil(lambda: "3 parts (5 views)" in w.live.shift_line.text(), timeout=30_000)
     assert "·  1 FAIL" in w.live.shift_line.text()
+    assert w.rate_label.text().startswith("last run: 3 parts (5 views) inspected"), w.rate_label.text()
 
 
 def test_a_serial_scanned_by_the_operator_names_the_next_part_only(qtbot, open_window, demo_images, tmp_path, data_dir):
