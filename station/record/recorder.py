@@ -27,7 +27,7 @@ from station.core.domain import Frame, Result
 from station.core.parts import Assembler, PartVerdict
 from station.core.redact import mask
 from station.line.diskguard import DiskGuard, is_no_space
-from station.protocols import StationStore
+from station.protocols import InspectionModel, StationStore
 from station.record import rows as db_rows
 from station.record.forward import Forwarder
 from station.record.rows import Commit
@@ -96,12 +96,15 @@ class Recorder:
         self._end()
         self._start(model)
 
-    def already_inspected(self, digests: list[str]) -> set[str]:
-        if not self.skip_inspected or not digests or self.model_id is None:
+    def already_inspected(self, digests: list[str], model: InspectionModel) -> set[str]:
+        """Which of these files `model` judged already: the run's model by its row, a view's own
+        model (its recipe's) by its version."""
+        own = model is not self.model
+        if not self.skip_inspected or not digests or (self.model_id is None and not own):
             return set()
         try:
             with self.store.session() as s:
-                return repo.inspected(s, digests, self.model_id)
+                return repo.inspected(s, digests, version=model.version) if own else repo.inspected(s, digests, self.model_id)
         except Exception as exc:
             if not unavailable(exc):
                 raise

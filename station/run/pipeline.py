@@ -118,25 +118,25 @@ def _load(frames: list[Frame], prepare: Callable[[list[_Item]], None]) -> list[_
     return items
 
 
-def _prepare(items: list[_Item], choose: Callable[[Frame], InspectionModel], seen: Callable[[list[str]], set[str]],
+def _prepare(items: list[_Item], choose: Callable[[Frame], InspectionModel], seen: Callable[[list[str], InspectionModel], set[str]],
              preview: int, code: Callable[[Frame], str | None]) -> None:
-    """Decode and prepare each item for the model that judges it now, unless that model already
-    judged its file: resuming a large folder must not decode it all again just to skip it. An
-    item already prepared for that model (and code) is left alone, so the run's thread calls this
-    again on every batch it takes: what the decode thread prepared before a changeover or a
-    promotion is prepared again for the new model."""
-    todo = []
+    """Decode and prepare each item for the model that judges it now, unless that model judged its
+    file already (resuming a large folder must not decode it all to skip it). Items prepared for
+    that model and code are left alone: the run's thread calls this on every batch it takes, so
+    what was prepared before a changeover or a promotion is prepared again for the new model."""
+    todo: dict[int, tuple[InspectionModel, list[_Item]]] = {}  # by model: each view's own is asked for its files
     for item in items:
         if item.error is None:
             model, kind = choose(item.frame), code(item.frame)
             if item.model is not model or item.code != kind:
                 item.model, item.code = model, kind
-                todo.append(item)
-    skip = seen([i.sha for i in todo if i.sha])
-    for item in todo:
-        item.skipped = item.sha is not None and item.sha in skip
-        if not item.skipped:
-            _decode(item, preview)
+                todo.setdefault(id(model), (model, []))[1].append(item)
+    for model, group in todo.values():
+        skip = seen([i.sha for i in group if i.sha], model)
+        for item in group:
+            item.skipped = item.sha is not None and item.sha in skip
+            if not item.skipped:
+                _decode(item, preview)
 
 
 class _Item:
@@ -218,7 +218,7 @@ def inspect_frames(
     from station.model.overlay import hot_box
 
     stop = should_stop or (lambda: False)
-    seen = recorder.already_inspected if recorder is not None else (lambda digests: set())
+    seen = recorder.already_inspected if recorder is not None else (lambda digests, model: set())
     choose = pick or (lambda frame: model)
     code_of = code if callable(code) else (lambda frame: code)
 

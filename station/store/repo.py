@@ -118,13 +118,14 @@ def end_run(session: Session, run_id: int) -> None:
     session.execute(update(Run).where(Run.id == run_id).values(ended_at=now()))
 
 
-def inspected(session: Session, digests: Iterable[str], model: int) -> set[str]:
-    """Which of these image hashes this model has already judged (for resumable runs)."""
+def inspected(session: Session, digests: Iterable[str], model: int | None = None, version: str | None = None) -> set[str]:
+    """Which of these image hashes this model (its row id, or its version) has already judged
+    (for resumable runs)."""
     digests = list(digests)
     if not digests:
         return set()
-    rows = session.scalars(select(Inspection.sha256).where(Inspection.model_id == model, Inspection.sha256.in_(digests)))
-    return set(rows)
+    which = Inspection.model_id == model if version is None else Inspection.model_id.in_(select(ModelRecord.id).where(ModelRecord.version == version))
+    return set(session.scalars(select(Inspection.sha256).where(which, Inspection.sha256.in_(digests))))
 
 
 def add_failure(session: Session, run_id: int, origin: str, error: str) -> None:

@@ -63,7 +63,7 @@ class Recorder:
         self.log = log
         self.committed: set[int] = set()
 
-    def already_inspected(self, digests: list[str]) -> set[str]:
+    def already_inspected(self, digests: list[str], model: object) -> set[str]:
         return set()
 
     def record(self, results: list[Result]) -> list[Result]:

@@ -523,6 +523,10 @@ def test_each_view_of_a_part_is_judged_as_its_own_recipe_with_its_own_model(bric
     parts, models = judged(own)
     assert parts == {"pass": 8, "fail": 0, "error": 0}
     assert models == {"top": {"m_brick"}, "side": {"m_gravel"}}
+    # The same parts again: every view was judged by its own recipe's model already, so each is
+    # skipped, the side views too (they were once judged again by checking the product's model).
+    again = run_json("run", views, "--recipe", "brick", data=own)
+    assert again["processed"] == 0 and again["skipped"] == 16, again
 
     run_cli("recipes", "set", "brick", "views", "side=nosuch", data=own)
     refused = run_cli("run", views, "--recipe", "brick", data=own, check=False)
