@@ -15,12 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.core import config
 from station.core.errors import StationError
 from station.core.progress import ProgressFn
 from station.learn.export import ExportResult
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from station.line.recipes import Recipe
 
 
 class Cancelled(StationError):
@@ -61,9 +66,11 @@ def export_dir(data: str | None = None) -> Path:
 
 def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, include_unreviewed: bool = False,
             progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None,
-            store_url: str | None = None, recipe: str | None = None) -> RetrainResult:
+            store_url: str | None = None, recipe: str | None = None, view: str | None = None) -> RetrainResult:
     """`recipe`: the product retrained (default: this station's active recipe, if it has one):
-    its model is the base, and only its reviews are exported."""
+    its model is the base, and only its reviews are exported. `view`: one view of its parts, which
+    the product judges as a recipe of its own (`views side=NAME`): that recipe's model is the
+    base, only that view's reviews are exported, and the result is that recipe's to promote."""
     from station.learn.export import export
     from station.line import recipes
     from station.line.settings import station_name
@@ -90,7 +97,8 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
     try:
         with store.session() as s:
             product = recipes.resolve(s, recipe, station_name(None, data))
-        base_name = product.model if product is not None else active_name(data)
+            judged_as = _view_recipe(s, product, view) if view is not None else product
+        base_name = judged_as.model if judged_as is not None else active_name(data)
         base_path = resolve_model(base_name, data)
         active_card = read_card(Path(base_path))
         # This product's reviews only: parts judged by the base model or its ancestors (and, with
@@ -99,13 +107,12 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
             versions = repo.lineage(s, version_of(active_card), active_card)
         try:
             exported = export(store, export_dir(data), include_unreviewed=include_unreviewed, versions=versions,
-                              recipe=product.name if product is not None else None)
+                              recipe=product.name if product is not None else None, view=view)
         except StationError as exc:
             if "several views" not in str(exc):
                 raise
             raise StationError(f"{str(exc).split(';')[0]}: Retrain trains one model, and each view has its own; "
-                               "retrain a view from the command line (station export OUT --view NAME, then station train OUT "
-                               "--base ITS_MODEL)") from None
+                               "pick the view to retrain") from None
     finally:
         store.engine.dispose()
     n = exported.train + exported.val
@@ -130,4 +137,18 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
         raise
     return RetrainResult(export=exported, name=name, path=str(out), base=base_name, classes=list(trained["classes"]),
                          seconds=float(trained["seconds"]), new=new, active=active, comparison=trained.get("comparison"),
-                         recipe=product.name if product is not None else None)
+                         recipe=judged_as.name if judged_as is not None else None)
+
+
+def _view_recipe(s: "Session", product: "Recipe | None", view: str) -> "Recipe":
+    """The recipe `view` of `product`'s parts is judged as; one line when it has none of its own
+    (then the product's model judges every view, and one view's reviews must not retrain it)."""
+    from station.line import recipes
+
+    own = product.view_recipes().get(view) if product is not None else None
+    if own is None:
+        of = f"product {product.name}" if product is not None else "active model"
+        name = product.name if product is not None else "PRODUCT"
+        raise StationError(f"the {view} view is judged by the {of} itself, with every other view: give it a recipe "
+                           f"of its own to retrain it alone (station recipes set {name} views {view}=RECIPE)")
+    return recipes.get(s, own)

@@ -128,6 +128,15 @@ def inspected(session: Session, digests: Iterable[str], model: int | None = None
     return set(session.scalars(select(Inspection.sha256).where(which, Inspection.sha256.in_(digests))))
 
 
+def reviewed_views(session: Session, recipe: str | None = None) -> list[str]:
+    """The views (of parts seen from several sides) that have reviews, of one product with
+    `recipe`: what a retrain may be of, one view at a time (each view has its own model)."""
+    q = select(Inspection.view).distinct().join(Review, Review.inspection_id == Inspection.id).where(Inspection.view.is_not(None))
+    if recipe is not None:
+        q = q.where(Inspection.recipe == recipe)
+    return sorted(v for v in session.scalars(q) if v)
+
+
 def add_failure(session: Session, run_id: int, origin: str, error: str) -> None:
     session.add(Failure(run_id=run_id, origin=origin[:1024], error=error, at=now()))
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QGridLayout,
     QHBoxLayout,
@@ -41,9 +42,10 @@ class RetrainWorker(QObject):
     done = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, data: str | None, db: str | None, epochs: int, include_unreviewed: bool, store: str | None = None) -> None:
+    def __init__(self, data: str | None, db: str | None, epochs: int, include_unreviewed: bool, store: str | None = None,
+                 view: str | None = None) -> None:
         super().__init__()
-        self.args = (data, db, epochs, include_unreviewed, store)
+        self.args = (data, db, epochs, include_unreviewed, store, view)
         self._stop = threading.Event()
 
     def cancel(self) -> None:
@@ -52,9 +54,9 @@ class RetrainWorker(QObject):
     def run(self) -> None:
         from station.learn.retrain import retrain
 
-        data, db, epochs, include, store = self.args
+        data, db, epochs, include, store, view = self.args
         try:
-            result = retrain(data, db, epochs=epochs, include_unreviewed=include, store_url=store,
+            result = retrain(data, db, epochs=epochs, include_unreviewed=include, store_url=store, view=view,
                              progress=lambda stage, k, n: self.progress.emit(stage, k, n), should_stop=self._stop.is_set)
         except StationError as exc:
             self.failed.emit(str(exc))
@@ -85,6 +87,12 @@ class RetrainDialog(QDialog):
         self.epochs.setRange(1, 200)
         self.epochs.setValue(40)  # `station train`'s default, so the CLI reproduces the app
         self.unreviewed = QCheckBox("Also use unreviewed items, under their predicted label")
+        # Parts seen from several sides: each view has its own model, so a retrain is of one view.
+        # Shown once the reviews turn out to hold more than one.
+        self.view, self.view_label = QComboBox(), QLabel("View")
+        self.view.setToolTip("the view whose reviews retrain its own recipe's model")
+        self.view.hide()
+        self.view_label.hide()
         self.start_btn = QPushButton("Start")
         self.start_btn.setObjectName("primary")
         self.cancel_btn = QPushButton("Cancel")
@@ -107,6 +115,8 @@ class RetrainDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(QLabel("Epochs"))
         row.addWidget(self.epochs)
+        row.addWidget(self.view_label)
+        row.addWidget(self.view)
         row.addWidget(self.unreviewed, 1)
         row.addWidget(self.start_btn)
         row.addWidget(self.cancel_btn)
@@ -134,12 +144,34 @@ class RetrainDialog(QDialog):
         self.cancel_btn.clicked.connect(self.cancel)
         self.promote_btn.clicked.connect(self.promote)
         fit_to_screen(self, 980, 640)  # a window of its own, sized to the screen it opens on
+        self._find_views()
+
+    def _find_views(self) -> None:
+        """Which views the product's reviews are of, asked on the tasks thread."""
+        from station.line import recipes
+        from station.line.settings import station_name
+        from station.store import repo
+
+        data = self.window_.options.data
+
+        def views(s: Any) -> list[str]:
+            product = recipes.resolve(s, None, station_name(None, data))  # as the retrain resolves it
+            return repo.reviewed_views(s, product.name if product is not None else None)
+
+        def show(found: list[str]) -> None:
+            if len(found) > 1:
+                self.view.clear()
+                self.view.addItems(found)
+                self.view.show()
+                self.view_label.show()
+        self.window_.db(views, show)
 
     def start(self) -> None:
         if self.worker is not None:
             return
         o = self.window_.options
-        self.worker = RetrainWorker(o.data, o.db, self.epochs.value(), self.unreviewed.isChecked(), o.store)
+        view = self.view.currentText() if self.view.count() > 1 else None
+        self.worker = RetrainWorker(o.data, o.db, self.epochs.value(), self.unreviewed.isChecked(), o.store, view)
         self.worker.progress.connect(self._progress)
         self.worker.done.connect(self._done)
         self.worker.failed.connect(self._failed)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from conftest import run_cli
 from gui_helpers import modal_dialog, rows, store_jobs_done
@@ -332,4 +335,71 @@ def test_a_view_is_reviewed_with_the_whole_part_beside_it(qtbot, demo_images, tm
     qtbot.keyClick(view, Qt.Key.Key_G)  # the reviewed view is labelled on its own: each view has its own model
     qtbot.waitUntil(lambda: len(reviews(data_dir)) == 1, timeout=10_000)
     assert reviews(data_dir)[0][1] == current["id"]
+    w.close()
+
+
+def test_retrain_of_one_view_trains_its_own_recipes_model_and_promotes_it_there(qtbot, demo_images, tmp_path, data_dir):
+    """Parts seen from two sides, the side judged as a recipe of its own: Retrain offers the
+    views, trains the side's model on the side's reviews alone, and promotes it to that recipe."""
+    import shutil
+
+    from station.cli import main as station
+
+    top, side = tmp_path / "top", tmp_path / "side"
+    top.mkdir()
+    side.mkdir()
+    images = sorted(demo_images.rglob("*.png"))  # 24: 12 parts, each seen from both sides
+    for n in range(12):
+        shutil.copy(images[2 * n], top / f"{n:02d}.png")
+        shutil.copy(images[2 * n + 1], side / f"{n:02d}.png")
+    for args in (("add", "widget", "--model", "default"), ("add", "widget-side", "--model", "default"),
+                 ("set", "widget", "views", "side=widget-side")):
+        run_cli("recipes", *args, data=data_dir)
+    run_cli("run", f"views:top={top},side={side}", "--recipe", "widget", data=data_dir)
+    judged = rows(data_dir, "SELECT id, origin, view FROM inspections")
+    sources = {f"{n:02d}.png": (images[2 * n], images[2 * n + 1]) for n in range(12)}
+    for i, origin, view in judged:
+        top_image, side_image = sources[Path(origin).name]
+        truth = (side_image if view == "side" else top_image).parent.name
+        assert station(["label", str(i), truth, "--by", "ines", "--data", str(data_dir)]) == 0
+
+    w = MainWindow(Options(autostart=False, data=str(data_dir)))
+    qtbot.addWidget(w)
+    w.show()
+    w.set_reviewer("ines")
+    w.tabs.setCurrentWidget(w.models)
+    qtbot.mouseClick(w.models.retrain, Qt.MouseButton.LeftButton)
+    dialog = w.models.retraining
+    qtbot.waitUntil(lambda: dialog.view.isVisible(), timeout=30_000)
+    assert [dialog.view.itemText(k) for k in range(dialog.view.count())] == ["side", "top"]
+    dialog.view.setCurrentText("side")
+    dialog.epochs.setValue(2)
+    qtbot.mouseClick(dialog.start_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.outcome is not None or dialog.worker is None, timeout=300_000)
+    assert dialog.outcome is not None, dialog.stage.text()
+    r = dialog.outcome
+    assert r.recipe == "widget-side" and r.base == "default" and "of widget-side" in dialog.stage.text()
+    assert r.export.train + r.export.val == 12, "the side's 12 reviews, not the top's"
+    dialog.model_name.setText("side-after-reviews")
+
+    def answer():  # a reason when promoting is not advised (few reviews), else Yes
+        box = modal_dialog(qtbot)
+        if isinstance(box, QMessageBox):
+            box.button(QMessageBox.StandardButton.Yes).click()
+        else:
+            box.setTextValue("side view, checked by hand")
+            box.accept()
+
+    QTimer.singleShot(0, answer)
+    qtbot.mouseClick(dialog.promote_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "the model recipe widget-side judges with" in w.message.text(), timeout=30_000)
+    shown = json.loads(run_cli("recipes", "show", "widget-side", "--json", data=data_dir).stdout)
+    assert shown["model"] == "side-after-reviews"
+    assert json.loads(run_cli("recipes", "show", "widget", "--json", data=data_dir).stdout)["model"] == "default"
+
+    # The top is judged by the product itself, with every other view: it cannot be retrained alone.
+    dialog.view.setCurrentText("top")
+    qtbot.mouseClick(dialog.start_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "recipe of its own" in dialog.stage.text(), timeout=60_000)
+    dialog.reject()
     w.close()

@@ -208,5 +208,8 @@ def test_retrain_on_reviews_of_several_views_says_how_to_train_each_view(demo_im
     run_cli("run", _two_views(demo_images, tmp_path, 2), data=data_dir)
     for item in run_json("queue", data=data_dir):
         run_cli("label", str(item["id"]), "good", "--by", "ann", data=data_dir)
-    with pytest.raises(StationError, match=r"several views \(side, top\): Retrain trains one model.*--view NAME"):
+    with pytest.raises(StationError, match=r"several views \(side, top\): Retrain trains one model.*pick the view"):
         retrain(str(data_dir), epochs=1)
+    # A view judged by the product's own model, with the other view, is not retrained alone.
+    with pytest.raises(StationError, match=r"the side view is judged by the active model itself.*views side=RECIPE"):
+        retrain(str(data_dir), epochs=1, view="side")

@@ -64,6 +64,7 @@ class ModelsView(QWidget):
         self.new_line_camera.setToolTip("Grab frames from the Live tab's source, untick any that are not good parts, teach")
         self.confirm: GoodFramesDialog | None = None  # the good-frames sheet while it is open
         self.retraining: RetrainDialog | None = None  # the open Retrain window, if any
+        self._closed_retrain: RetrainDialog | None = None  # the last one closed (see _retrain_closed)
         self.teaching: Tasks | None = None  # its own thread: a teach takes tens of seconds, reviews must not wait behind it
         # Two rows, not one: in one row the buttons alone were 1,190 px wide, more than a
         # 1366x768 panel PC leaves beside the model list.
@@ -218,7 +219,9 @@ class ModelsView(QWidget):
         dialog.show()
 
     def _retrain_closed(self) -> None:
-        self.retraining = None
+        # Kept until the next one opens: dropping the last reference here, inside the dialog's
+        # own `finished`, would delete it while Qt is still in its done().
+        self._closed_retrain, self.retraining = self.retraining, None
         self.refresh()
 
     def _rollback(self) -> None:
