@@ -149,6 +149,8 @@ def _view_recipe(s: "Session", product: "Recipe | None", view: str) -> "Recipe":
     if own is None:
         of = f"product {product.name}" if product is not None else "active model"
         name = product.name if product is not None else "PRODUCT"
+        # `recipes set P views` replaces the whole list: the command given keeps the views' recipes.
+        views = ",".join(f"{k}={v}" for k, v in {**(product.view_recipes() if product is not None else {}), view: "RECIPE"}.items())
         raise StationError(f"the {view} view is judged by the {of} itself, with every other view: give it a recipe "
-                           f"of its own to retrain it alone (station recipes set {name} views {view}=RECIPE)")
+                           f"of its own to retrain it alone (station recipes set {name} views {views})")
     return recipes.get(s, own)

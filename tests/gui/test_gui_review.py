@@ -401,5 +401,6 @@ def test_retrain_of_one_view_trains_its_own_recipes_model_and_promotes_it_there(
     dialog.view.setCurrentText("top")
     qtbot.mouseClick(dialog.start_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "recipe of its own" in dialog.stage.text(), timeout=60_000)
+    assert "station recipes set widget views side=widget-side,top=RECIPE" in dialog.stage.text(), "the side keeps its recipe"
     dialog.reject()
     w.close()
