@@ -140,6 +140,17 @@ def retrain(data: str | None = None, db: str | None = None, epochs: int = 40, in
                          recipe=judged_as.name if judged_as is not None else None)
 
 
+def views_to_retrain(s: "Session", data: str | None = None) -> list[str]:
+    """The views the product `retrain` would retrain has reviews of: more than one, and a
+    retrain is of one of them (`view`)."""
+    from station.line import recipes
+    from station.line.settings import station_name
+    from station.store import repo
+
+    product = recipes.resolve(s, None, station_name(None, data))
+    return repo.reviewed_views(s, product.name if product is not None else None)
+
+
 def _view_recipe(s: "Session", product: "Recipe | None", view: str) -> "Recipe":
     """The recipe `view` of `product`'s parts is judged as; one line when it has none of its own
     (then the product's model judges every view, and one view's reviews must not retrain it)."""

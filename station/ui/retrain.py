@@ -148,15 +148,9 @@ class RetrainDialog(QDialog):
 
     def _find_views(self) -> None:
         """Which views the product's reviews are of, asked on the tasks thread."""
-        from station.line import recipes
-        from station.line.settings import station_name
-        from station.store import repo
+        from station.learn.retrain import views_to_retrain
 
         data = self.window_.options.data
-
-        def views(s: Any) -> list[str]:
-            product = recipes.resolve(s, None, station_name(None, data))  # as the retrain resolves it
-            return repo.reviewed_views(s, product.name if product is not None else None)
 
         def show(found: list[str]) -> None:
             if len(found) > 1:
@@ -164,7 +158,7 @@ class RetrainDialog(QDialog):
                 self.view.addItems(found)
                 self.view.show()
                 self.view_label.show()
-        self.window_.db(views, show)
+        self.window_.db(lambda s: views_to_retrain(s, data), show)
 
     def start(self) -> None:
         if self.worker is not None:

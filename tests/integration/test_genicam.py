@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 from common.genicam import CAMERA
+from common.waiting import StderrLines, until
 from conftest import ROOT, run_cli
 from plc_servers import ModbusPlc, handshake_outputs, run_handshake, station_process
 
@@ -123,21 +124,14 @@ def test_modbus_handshake_takes_one_camera_frame_per_trigger_for_200_parts(camer
                                 "--outputs", str(outputs), "--limit", "200", "--json"],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    said: list[str] = []  # the station's stderr as it comes
-
-    def read_stderr() -> None:
-        for line in station.stderr:
-            said.append(line)
-
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+    said = StderrLines(station)
 
     def away() -> None:  # back once the station has said it lost the PLC and is retrying
         plc.stop()
-        deadline = time.monotonic() + 120
-        while not any("PLC handshake (" in line and "retrying" in line for line in list(said)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        plc.start()
+        try:  # (on the timer's thread: a timeout here shows as no reconnect, asserted below)
+            until(lambda: said.has("PLC handshake (", "retrying"), "the station saying it lost the PLC", timeout=120)
+        finally:
+            plc.start()
 
     def outage(n: int) -> None:
         if n == 100:  # the PLC's Modbus server goes away while part 101 is being judged
@@ -147,8 +141,7 @@ def test_modbus_handshake_takes_one_camera_frame_per_trigger_for_200_parts(camer
         records = run_handshake(plc.get, plc.set_coil, 200, timeout_s=120, between=outage, scan_s=0.005)  # a 5 ms scan
         out = station.stdout.read()
         station.wait(timeout=120)
-        reader.join(timeout=60)
-        err = "".join(said)
+        err = said.text()
     finally:
         station.kill()
         plc.close()

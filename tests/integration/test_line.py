@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from common.line import line_db, line_images, line_rows
+from common.waiting import until
 from conftest import ROOT, run_cli
 from line_servers import PG_PASSWORD
 
@@ -277,29 +278,21 @@ def test_server_restart_and_store_outage_cost_no_verdict(line, tmp_path):
     runner = _start("run", f"watch:{hot}", "--db", db, "--store", store, "--station", "O", "--batch-size", "4",
                     "--limit", "240", data=data)
     events: list[str] = []
-
-    def until(done, what: str) -> None:
-        deadline = time.monotonic() + 300
-        while not done():
-            assert runner.poll() is None, runner.communicate()[1][-3000:]
-            assert time.monotonic() < deadline, f"waited 300 s for {what}"
-            time.sleep(0.1)
-
     try:
         _feed(hot, files[:40])
-        until(lambda: _committed(db) == 40, "the first 40 rows")
+        until(lambda: _committed(db) == 40, "the first 40 rows", runner)
         pg.stop("fast")  # a PostgreSQL restart
         events.append(f"pg down {time.monotonic() - t0:.1f}")
         _feed(hot, files[40:80])
-        until(lambda: spool.count() == 40, "40 results spooled while the database is down")
+        until(lambda: spool.count() == 40, "40 results spooled while the database is down", runner)
         pg.start()
         events.append(f"pg up {time.monotonic() - t0:.1f}")
         _feed(hot, files[80:120])
-        until(lambda: _committed(db) == 120 and not spool.pending(), "the spool forwarded, then the next 40 rows")
+        until(lambda: _committed(db) == 120 and not spool.pending(), "the spool forwarded, then the next 40 rows", runner)
         s3.stop_s3()  # the object store unreachable
         events.append(f"s3 down {time.monotonic() - t0:.1f}")
         _feed(hot, files[120:160])
-        until(lambda: spool.count() == 40, "40 results spooled while the store is down")
+        until(lambda: spool.count() == 40, "40 results spooled while the store is down", runner)
         s3.start_s3()
         events.append(f"s3 up {time.monotonic() - t0:.1f}")
         _feed(hot, files[160:])

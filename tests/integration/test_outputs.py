@@ -9,12 +9,12 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from common.waiting import StderrLines, until
 from conftest import ROOT, run_cli, run_json
 from line_servers import free_port
 from plc_servers import ModbusPlc, Mosquitto, OpcUaPlc, Subscriber, Webhook, run_handshake
@@ -126,19 +126,8 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
     n = 160
     station = _station("run", str(parts), "--data", str(data), "--outputs", str(outputs), "--limit", str(n),
                        "--pace", "0.05", "--station", "st-7", "--json", "--forward-wait", "60")
-    said: list[str] = []  # the station's stderr, read as it comes: each sink says when it is down
-
-    def read_stderr() -> None:
-        for line in station.stderr:
-            said.append(line)
-
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+    said = StderrLines(station)  # each sink says when it is down
     names = ("broker", "mes", "gate", "scada")
-
-    def noticed() -> bool:
-        lines = list(said)
-        return all(any(f"output {name} (" in line and "retrying" in line for line in lines) for name in names)
 
     try:
         deadline = time.monotonic() + 120
@@ -152,27 +141,23 @@ def test_every_verdict_reaches_every_sink_through_outages(parts, tmp_path):
         hook.refusing = True
         plc.stop()
         scada.stop()
-        deadline = time.monotonic() + 120
-        while _rows(data) - at_kill < 20 or not noticed():
-            assert time.monotonic() < deadline and station.poll() is None, f"stalled while the sinks were down: {said[-5:]}"
-            time.sleep(0.1)
+        until(lambda: _rows(data) - at_kill >= 20 and all(said.has(f"output {name} (", "retrying") for name in names),
+              "20 more parts stored while every sink said it was down", station, timeout=120, detail=lambda: str(said.lines[-5:]))
         broker.start()
         hook.refusing = False
         plc.start()
         scada.start()
         out = station.stdout.read()
         station.wait(timeout=180)
-        reader.join(timeout=60)
-        err = "".join(said)
+        err = said.text()
     finally:
         station.kill()
         plc.close()
         scada.stop()
         hook.close()
-    deadline = time.monotonic() + 60  # the subscriber has every verdict and the station's last word
-    while time.monotonic() < deadline and not (len({m["sequence"] for m in sub.on("/verdict")}) >= n
-                                               and sub.on("/status")[-1:] == [{"station": "st-7", "state": "offline"}]):
-        time.sleep(0.05)
+    until(lambda: len({m["sequence"] for m in sub.on("/verdict")}) >= n
+          and sub.on("/status")[-1:] == [{"station": "st-7", "state": "offline"}],
+          "every verdict and the station's last will at the subscriber", timeout=60)
     sub.close()
     broker.kill()
     assert station.returncode == 0, err[-3000:]

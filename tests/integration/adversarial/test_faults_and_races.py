@@ -10,11 +10,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from common.one_line import one_line
+from common.waiting import until
 from conftest import ROOT, run_cli, run_json
 from gui_helpers import rows
 
@@ -73,26 +73,21 @@ def test_a_writer_that_pauses_mid_file_still_gets_its_part_inspected(demo_images
     part = sorted(demo_images.rglob("*.png"))[3].read_bytes()
     proc = _popen(data_dir, "run", f"watch:{hot}", "--json")
 
-    def until(sql: str, what: str) -> None:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if rows(data_dir, sql)[0][0]:
-                    return
-            except Exception:  # noqa: BLE001 (the run has not made its tables yet)
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, f"{what}: {proc.communicate()[1][-3000:] if proc.poll() is not None else 'timed out'}"
-            time.sleep(0.1)
+    def counted(sql: str) -> bool:
+        try:
+            return bool(rows(data_dir, sql)[0][0])
+        except Exception:  # noqa: BLE001 (the run has not made its tables yet)
+            return False
 
     try:
-        until("SELECT count(*) FROM runs", "the run is up")
+        until(lambda: counted("SELECT count(*) FROM runs"), "the run is up", proc, timeout=120)
         with open(hot / "part.png", "wb") as f:
             f.write(part[: len(part) // 2])
             f.flush()
             # The writer pauses past the settle time: the half file is judged undecodable.
-            until("SELECT count(*) FROM failures", "the half file judged")
+            until(lambda: counted("SELECT count(*) FROM failures"), "the half file judged", proc, timeout=120)
             f.write(part[len(part) // 2:])
-        until("SELECT count(*) FROM inspections", "the finished part judged")
+        until(lambda: counted("SELECT count(*) FROM inspections"), "the finished part judged", proc, timeout=120)
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
