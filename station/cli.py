@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", type=COUNT, default=240, metavar="N", help="unseen test parts (half defective)")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
     p.add_argument("--size", type=COUNT, default=256, metavar="PX")
+    p.add_argument("--strength", type=float, metavar="S",
+                   help="every defect drawn at this strength, 0.3 (faint) to 1 (plain); default: each its own in that range")
 
     p = sub.add_parser("models", help="list registered models (on a line: and the line's promotions)")
     _common(p)

@@ -62,6 +62,7 @@ SPLITS = ("good", "line", "test")
 CROP = 176  # photo pixels per part, before scaling to `size`
 JITTER = 48  # photo pixels: how far a fixtured part may sit from its place, each way
 TEST_ROWS = 0.6  # every-part-new lines: taught and reviewed parts from rows above, test parts below
+MIN_STRENGTH = 0.3  # the faintest defect drawn: at strength 1 every type is plain to see
 
 
 def spec_of(name: str) -> LineSpec:
@@ -148,14 +149,15 @@ def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_part(photo: np.ndarray, label: str, size: int, rng: np.random.Generator,
-              spec: LineSpec | None = None, split: str = "good") -> np.ndarray:
+              spec: LineSpec | None = None, split: str = "good", strength: float | None = None) -> np.ndarray:
     if spec is None or spec.fixtured:
         img = capture(photo, size, rng)
     else:
         rows = (TEST_ROWS, 1.0) if split == "test" else (0.0, TEST_ROWS)
         img = capture_piece(photo, size, rng, rows, spec.turns)
     if is_defect(label):
-        draw_defect(img, label, float(rng.uniform(0.3, 1.0)), rng)
+        drawn = float(rng.uniform(MIN_STRENGTH, 1.0))  # drawn either way: the part's other numbers stay the same
+        draw_defect(img, label, drawn if strength is None else strength, rng)
     return _finish(img, rng)
 
 
@@ -164,14 +166,18 @@ def defects_of(line: str) -> tuple[str, ...]:
 
 
 def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300, test: int = 240, seed: int = 0,
-                  size: int = 256, defect_share: float = 0.3, progress: ProgressFn | None = None) -> dict[str, dict[str, int]]:
+                  size: int = 256, defect_share: float = 0.3, progress: ProgressFn | None = None,
+                  strength: float | None = None) -> dict[str, dict[str, int]]:
     """Write one product line: OUT/good/good/*.png (good parts to teach from), OUT/line/<class>/*.png
     (parts the station inspects and an inspector reviews) and OUT/test/<class>/*.png (the unseen
-    test split, half defective). Deterministic for (line, counts, seed)."""
+    test split, half defective). Deterministic for (line, counts, seed). `strength`: every defect
+    drawn at it (how plain a defect is found) instead of each at its own."""
     import cv2
 
     if size < 64 or size > 1024:
         raise StationError("--size must be between 64 and 1024")
+    if strength is not None and not MIN_STRENGTH <= strength <= 1.0:
+        raise StationError(f"--strength must be between {MIN_STRENGTH} and 1")
     spec = spec_of(line)
     photo = load_photo(line)
     kinds = defects_of(line)
@@ -183,7 +189,7 @@ def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300,
         counts[split] = {}
         for i, label in enumerate(labels):
             rng = np.random.default_rng([seed, split_no, i])
-            img = make_part(photo, label, size, rng, spec, split)
+            img = make_part(photo, label, size, rng, spec, split, strength)
             d = out / split / label
             d.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(d / f"{line}-{split}-{i:04d}.png"), img)

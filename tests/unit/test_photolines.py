@@ -53,3 +53,19 @@ def test_fixtured_line_is_unchanged_and_unknown_lines_are_one_line(tmp_path):
         photolines.generate_line(tmp_path / "x", "wood")
     with pytest.raises(ValueError, match="colour part"):
         draw_defect(np.zeros((64, 64), np.float32), "discolor", 1.0, rng)
+
+
+def test_one_strength_for_every_defect_changes_only_the_defects(tmp_path):
+    """`line-data --strength S`: the same parts, every defect drawn at S (how plain a defect must
+    be to be found); good parts are the very same images."""
+    mixed, plain = tmp_path / "mixed", tmp_path / "plain"
+    photolines.generate_line(mixed, "gravel-web", good=2, stream=0, test=10, seed=3, size=128)
+    photolines.generate_line(plain, "gravel-web", good=2, stream=0, test=10, seed=3, size=128, strength=1.0)
+    read = lambda p: cv2.imread(str(p), cv2.IMREAD_UNCHANGED).astype(float)  # noqa: E731
+    pairs = [(p, plain / p.relative_to(mixed)) for p in sorted(mixed.rglob("*.png"))]
+    assert pairs and all(q.is_file() for _, q in pairs)
+    for p, q in pairs:
+        differs = np.abs(read(p) - read(q)).max() > 0
+        assert differs == (p.parent.name != "good"), p  # a defect drawn at its own strength (< 1) differs
+    with pytest.raises(StationError, match="--strength must be between 0.3 and 1"):
+        photolines.generate_line(tmp_path / "bad", "gravel-web", good=1, stream=0, test=0, strength=2.0)
