@@ -187,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", metavar="NAME", help="model name for the card (default: the --out folder's name)")
     p.add_argument("--template", choices=("auto", "on", "off"), default="auto",
                    help="registered golden template for a fixtured product (auto: used when the good parts register to one another)")
+    p.add_argument("--texture", choices=("auto", "off"), default="auto",
+                   help="texture memory for material with no template (stone, web, boards); auto: kept when no template is")
     p.add_argument("--seed", type=SEED, default=0, metavar="S")
     _recipe(p, "make (or point) this recipe at the new model: the product it judges, ready for run --recipe")
     _user(p)

@@ -16,12 +16,13 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
     by = before_pointing(args)
     result = teach(args.good, args.out, bank=args.bank, seed=args.seed, name=args.name, progress=Progress(), size=args.size,
-                   template_mode=args.template)
+                   template_mode=args.template, texture_mode=args.texture)
     recipe = point_recipe(args, result.model, by) if args.recipe else None
     if args.json:
         emit_json({**result.to_json(), **({"recipe": recipe} if recipe else {})})
     else:
-        tmpl = "registered template: yes" if result.template else f"registered template: no ({result.template_note})"
+        tmpl = ("registered template: yes" if result.template
+                else f"registered template: no ({result.template_note}); texture memory: {'yes' if result.texture else 'no'}")
         print(f"taught {result.model} from {result.images} good images: memory bank {result.memory_bank} patches, "
               f"{tmpl}; {result.seconds} s; " + (f"recipe {recipe['name']} (version {recipe['version']}) judges with it: "
                                                   f"station run SRC --recipe {recipe['name']}" if recipe else f"inspect with --model {result.model}"))

@@ -31,7 +31,7 @@ import numpy as np
 from station.core.domain import Prediction
 from station.core.errors import ModelError
 from station.core.labels import GOOD
-from station.model import colour, knn
+from station.model import colour, knn, texture
 from station.model.cam import gradcam
 from station.model.card import ModelCard, as_card
 from station.model.defect_shape import FEATURES, describe_shapes, shape_of
@@ -89,6 +89,14 @@ class AnomalyRules(ClassifierRules):
         self.colour_field = colour.Field(self.colour_bank) if self.colour_bank is not None else None
         self.colour_threshold = a.colour.raw_threshold if a.colour is not None else 0.0
         self.colour_scale = a.colour.scale if a.colour is not None else 1.0
+        self.texture: texture.TextureStats | None = None
+        if a.texture is not None:
+            if a.texture.measures != texture.MEASURES:
+                raise ModelError(f"{path or 'card'}: its texture memory measures {', '.join(a.texture.measures)}; "
+                                 f"this station measures {', '.join(texture.MEASURES)}: teach the line again")
+            self.texture = texture.TextureStats(*(np.asarray(v, dtype=np.float64) for v in a.texture.stats))
+        self.texture_threshold = a.texture.raw_threshold if a.texture is not None else 0.0
+        self.texture_scale = a.texture.scale if a.texture is not None else 1.0
         # Reviewed defects' regions (station.model.types): they name a failed part's type.
         named = a.types
         self.types: TypeBank | None = None
@@ -138,14 +146,15 @@ class AnomalyRules(ClassifierRules):
     def evidence_np(self, emb: np.ndarray, x: np.ndarray, scorer: PatchScorer,
                     compared: list[Compared | None] | None = None) -> np.ndarray:
         """z maps (N, h, w): per patch, how far past the taught cut it is in held-out good
-        standard deviations, by the patch memory, the registered template or the colour memory
-        (when the model has them), whichever says more. `compared` collects each part's
+        standard deviations, by the patch memory, the registered template, the colour memory or
+        the texture memory (when the model has them), whichever says more. `compared` collects each part's
         registration to the template, for the shape of its defect (registered once per part)."""
         dist = knn.anomaly_maps(emb, scorer.bank, scorer.bank_sq)
         z = (dist - self.raw_threshold) / max(self.scale, 1e-6)
+        cells = (int(z.shape[1]), int(z.shape[2]))
+        grays = gray_images(np.asarray(x, dtype=np.float32), self.mean, self.std) if self.judge is not None or self.texture is not None else []
         if self.judge is not None:
-            cells = (int(z.shape[1]), int(z.shape[2]))
-            for i, gray in enumerate(gray_images(np.asarray(x, dtype=np.float32), self.mean, self.std)):
+            for i, gray in enumerate(grays):
                 c = self.judge.compare(gray)
                 if compared is not None:
                     compared.append(c)
@@ -153,8 +162,9 @@ class AnomalyRules(ClassifierRules):
                 # A part that does not register is not the taught product at all (or turned).
                 zt = UNMATCHED_Z if r is None else (r - self.template_threshold) / max(self.template_scale, 1e-6)
                 z[i] = np.maximum(z[i], zt)
+        if self.texture is not None:
+            z = np.maximum(z, texture.evidence(grays, self.texture, cells, self.texture_threshold, self.texture_scale))
         if self.colour_field is not None:
-            cells = (int(z.shape[1]), int(z.shape[2]))
             d = self.colour_field.distances(colour.chroma_cells(np.asarray(x, dtype=np.float32), self.mean, self.std, cells))
             z = np.maximum(z, (d - self.colour_threshold) / max(self.colour_scale, 1e-6))
         return z.astype(np.float32)
@@ -170,10 +180,13 @@ class AnomalyRules(ClassifierRules):
         col = a.get("colour") or {}
         if self.colour_bank is not None and len(col.get("good_scores", [])) == len(z):
             z = np.maximum(z, (np.asarray(col["good_scores"], dtype=np.float64) - self.colour_threshold) / max(self.colour_scale, 1e-6))
+        tex = a.get("texture") or {}
+        if self.texture is not None and len(tex.get("good_scores", [])) == len(z):
+            z = np.maximum(z, (np.asarray(tex["good_scores"], dtype=np.float64) - self.texture_threshold) / max(self.texture_scale, 1e-6))
         return z
 
     def shift_cut(self, shift: float) -> None:
-        """Move the untaught scorer's cut by `shift` logits (the distance's, the template's and the colour's)."""
+        """Move the untaught scorer's cut by `shift` logits (the distance's and every other memory's)."""
         a = self.card["anomaly"]
         new_raw = float(a["raw_threshold"] + a["scale"] * shift)
         a["raw_threshold"] = self.raw_threshold = max(new_raw, float(a["floor"]) + 0.5 * float(a["scale"]))
@@ -183,6 +196,9 @@ class AnomalyRules(ClassifierRules):
         if self.colour_bank is not None:
             col = a["colour"]
             col["raw_threshold"] = self.colour_threshold = max(float(col["raw_threshold"] + col["scale"] * shift), colour.MIN_CUT)
+        if self.texture is not None:
+            tex = a["texture"]
+            tex["raw_threshold"] = self.texture_threshold = float(tex["raw_threshold"] + tex["scale"] * shift)
 
     def _rescaled_classifier(self, p_def: float) -> float:
         t = min(max(self.classifier_threshold, 1e-3), 1 - 1e-3)

@@ -47,6 +47,14 @@ class ColourSpec(CutSpec):
 
 
 @dataclass(frozen=True)
+class TextureSpec(CutSpec):
+    """The texture memory's numbers (station.model.texture.TextureStats), one per measure."""
+
+    measures: tuple[str, ...] = ()
+    stats: tuple[tuple[float, ...], ...] = ()  # mu, spread, loc, sd
+
+
+@dataclass(frozen=True)
 class TypesSpec:
     """Reviewed defects' regions that name a failed part's type (station.model.types)."""
 
@@ -64,6 +72,7 @@ class AnomalySpec:
     good_scores: tuple[float, ...] = ()
     template: TemplateSpec | None = None  # None: no registered template is used
     colour: ColourSpec | None = None  # None: grey parts, no colour memory
+    texture: TextureSpec | None = None  # None: no texture memory (a template judges, or an older card)
     types: TypesSpec | None = None  # None: no reviewed defect names a type yet
 
 
@@ -175,6 +184,7 @@ def _anomaly(raw: dict[str, Any], where: str | Path) -> AnomalySpec:
         if isinstance(col.get("bank"), bool) or not isinstance(col.get("bank"), int) or col["bank"] < 1:
             raise ModelError(f"{where}: field 'anomaly.colour.bank' must be the number of colour cells kept, at least 1")
         colour = ColourSpec(float(col["raw_threshold"]), float(col["scale"]), _scores(col.get("good_scores")), bank=col["bank"])
+    texture = _texture(a.get("texture"), where)
     types = None
     named = a.get("types")
     if named is not None:
@@ -183,7 +193,26 @@ def _anomaly(raw: dict[str, Any], where: str | Path) -> AnomalySpec:
             raise ModelError(f"{where}: field 'anomaly.types' must hold 'classes' (a list), 'count' (at least 1) and 'cut' (a number)")
         types = TypesSpec(tuple(named["classes"]), named["count"], float(named["cut"]), str(named.get("description", "region")))
     return AnomalySpec(float(a["raw_threshold"]), float(a["scale"]), float(a["floor"]), _scores(a.get("good_scores")),
-                       template, colour, types)
+                       template, colour, texture, types)
+
+
+def _texture(tex: Any, where: str | Path) -> TextureSpec | None:
+    if not (isinstance(tex, dict) and tex.get("used")):
+        return None
+    for key in ("raw_threshold", "scale"):
+        if not _finite(tex.get(key)):
+            raise ModelError(f"{where}: field 'anomaly.texture.{key}' must be a finite number, not {tex.get(key)!r}")
+    measures = tex.get("measures")
+    if not (isinstance(measures, list) and measures and all(isinstance(m, str) for m in measures)):
+        raise ModelError(f"{where}: field 'anomaly.texture.measures' must list the measures by name")
+    stats = []
+    for key in ("mu", "spread", "loc", "sd"):
+        values = tex.get(key)
+        if not (isinstance(values, list) and len(values) == len(measures) and all(_finite(v) for v in values)):
+            raise ModelError(f"{where}: field 'anomaly.texture.{key}' must be {len(measures)} finite numbers, one per measure")
+        stats.append(tuple(float(v) for v in values))
+    return TextureSpec(float(tex["raw_threshold"]), float(tex["scale"]), _scores(tex.get("good_scores")),
+                       measures=tuple(measures), stats=tuple(stats))
 
 
 def _head(raw: dict[str, Any], where: str | Path) -> HeadSpec:

@@ -61,7 +61,7 @@ def learn(data: str | Path, out: str | Path, base: AnomalyModel, cfg=None, progr
     train_items, val_items = tdata.split_tree(data, 0.2, 0)
     card = {k: v for k, v in base.card.items() if k not in ("weights_sha256",)}
     card["anomaly"] = dict(card["anomaly"])
-    for part in ("template", "colour"):  # recalibration moves their cuts too: the base's card stays as it was
+    for part in ("template", "colour", "texture"):  # recalibration moves their cuts too: the base's card stays as it was
         if isinstance(card["anomaly"].get(part), dict):
             card["anomaly"][part] = dict(card["anomaly"][part])
     size = int(card["anomaly"].get("bank_cap", DEFAULT_BANK))

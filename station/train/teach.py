@@ -29,7 +29,7 @@ from station import __version__
 from station.core.errors import StationError
 from station.core.labels import GOOD
 from station.core.progress import ProgressFn
-from station.model import colour, patchcore, template
+from station.model import colour, patchcore, template, texture
 from station.model.anomaly import ANOMALY, AnomalyModel, AnomalyNet, build_net
 from station.train import data as tdata
 
@@ -50,6 +50,7 @@ class TeachResult:
     seconds: float
     template: bool = False
     template_note: str = ""
+    texture: bool = False  # a texture memory was kept (no template: every part a new piece of material)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -167,7 +168,8 @@ def base_card(name: str, size: int = INPUT_SIZE) -> dict:
 
 
 def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed: int = 0, name: str | None = None,
-          progress: ProgressFn | None = None, size: int = INPUT_SIZE, template_mode: str = "auto") -> TeachResult:
+          progress: ProgressFn | None = None, size: int = INPUT_SIZE, template_mode: str = "auto",
+          texture_mode: str = "auto") -> TeachResult:
     """Build an anomaly model from good images only and write it to `out`."""
     from station.core.cpu import tune_cpu
     from station.model.directory import check_target, save_model_dir
@@ -175,6 +177,8 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
     t0 = time.perf_counter()
     if template_mode not in TEMPLATE_MODES:
         raise StationError(f"--template must be one of {', '.join(TEMPLATE_MODES)}")
+    if texture_mode not in ("auto", "off"):
+        raise StationError("--texture must be auto or off")
     if bank < 64:
         raise StationError("--bank must be at least 64 patches")
     if not 64 <= size <= 1024 or size % 32:
@@ -189,18 +193,25 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
     chroma: list[np.ndarray] = []
     emb = _embed(helper.network, helper.prepare, paths, progress, "good parts", grays=grays, norm=(helper.mean, helper.std),
                  chroma=chroma)
-    tmpl = _template(helper.network, grays, (int(emb.shape[2]), int(emb.shape[3])), seed, template_mode, progress)
-    del grays
+    cells = (int(emb.shape[2]), int(emb.shape[3]))
+    tmpl = _template(helper.network, grays, cells, seed, template_mode, progress)
     # The same folds as the patch memory's held-out scores (_held_out_scores), so the cuts pair up.
-    col, colour_bank = colour.teach(np.concatenate(chroma), np.array_split(np.random.default_rng(seed).permutation(len(paths)), FOLDS),
-                                    SIGMAS)
+    folds = np.array_split(np.random.default_rng(seed).permutation(len(paths)), FOLDS)
+    if progress:
+        progress("texture", 0, 1)
+    tex = (texture.teach(grays, folds, SIGMAS, cells, bool(tmpl["used"])) if texture_mode == "auto"
+           else {"used": False, "reason": "turned off (--texture off)"})
+    if progress:
+        progress("texture", 1, 1)
+    del grays
+    col, colour_bank = colour.teach(np.concatenate(chroma), folds, SIGMAS)
     helper.network.set_colour(colour_bank)
     scores, floor = _held_out_scores(emb, bank, seed)
     mem = _bank(emb, bank, seed, progress)
     raw_t = float(scores.mean() + SIGMAS * scores.std())
     card["anomaly"].update({"raw_threshold": raw_t, "scale": float(max(scores.std(), 1e-3)), "floor": min(floor, raw_t * 0.99),
                             "good_scores": [round(float(s), 4) for s in scores], "bank": int(mem.shape[0]), "bank_cap": bank,
-                            "rule": f"held-out good mean + {SIGMAS:g} sd ({FOLDS} folds)", "template": tmpl, "colour": col})
+                            "rule": f"held-out good mean + {SIGMAS:g} sd ({FOLDS} folds)", "template": tmpl, "colour": col, "texture": tex})
     seconds = time.perf_counter() - t0
     card.update({"training_data": {"path": str(good_dir), "n_good": len(paths), "sha256": tdata.fingerprint([(p, GOOD) for p in paths])},
                  "training": {"seconds": round(seconds, 1), "seed": seed}, "metrics": {},
@@ -210,4 +221,4 @@ def teach(good_dir: str | Path, out: str | Path, bank: int = DEFAULT_BANK, seed:
     save_model_dir(helper.network, card, out)
     tdata.write_trained_on(Path(out), paths=list(paths))
     return TeachResult(str(out), ANOMALY, len(paths), int(mem.shape[0]), 0.5, raw_t, round(seconds, 1), bool(tmpl["used"]),
-                       str(tmpl.get("reason", "")))
+                       str(tmpl.get("reason", "")), bool(tex["used"]))

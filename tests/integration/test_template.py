@@ -38,6 +38,9 @@ def test_teach_keeps_a_template_when_the_good_parts_register(gravel_taught, grav
     assert len(tmpl["good_scores"]) == 20 and tmpl["raw_threshold"] > 0
     assert bare_json["template"] is False and "turned off" in bare_json["template_note"]
     assert json.loads((bare / "card.json").read_text())["anomaly"]["template"]["used"] is False
+    # The texture memory is for material with no template: here the template sees what it would.
+    assert card["anomaly"]["texture"] == {"used": False, "reason": "the registered template judges this line"}
+    assert bare_json["texture"] is True and "texture memory: yes" not in said
     # Cold start from 20 good parts, no defect ever shown: the template tells gravel's faint
     # stains, spots and cracks from stone edges; the patch memory alone does far worse.
     with_t = run_json("evaluate", str(gravel / "test"), "--model", str(model), data=data_dir)

@@ -346,13 +346,15 @@ class ModelsView(QWidget):
             with tempfile.TemporaryDirectory(prefix=f".teach-{name}-", dir=config.data_dir(data)) as tmp:
                 result = teach(folder, f"{tmp}/{name}", name=name, progress=bar.report)
                 register(Path(result.model), name, data)
-            return {"name": name, "images": result.images, "seconds": result.seconds, "template": result.template}
+            return {"name": name, "images": result.images, "seconds": result.seconds, "template": result.template,
+                    "texture": result.texture}
 
         def done(r: dict[str, Any]) -> None:
             bar.close()
             self._busy(False)
             # Whether the parts repeat one product in one place decides how faint a defect it finds.
-            how = "with a registered template" if r["template"] else "patch memory only (the parts did not register)"
+            how = ("with a registered template" if r["template"] else
+                   "patch and texture memory (the parts did not register)" if r["texture"] else "patch memory only")
             self.window_.show_message(f"{r['name']}: taught from {r['images']} good parts in {r['seconds']:.0f} s, {how}; "
                                       "select it and press Use for inspection")
             self.refresh()
