@@ -156,16 +156,17 @@ def _anomaly_side_by_side(model, x, bs: int, say, reps: int, sizes: tuple[int, .
     (the cost depends on the size, not on which patches)."""
     import torch
 
-    from station.model import patchcore
+    from station.model import patchcore, texture
     from station.model.anomaly import AnomalyModel, AnomalyNet
+    from station.model.colour import BANK
+    from station.model.template import gray_images
     from station.train.teach import DEFAULT_BANK, base_card
 
     trunk = model.network.backbone.trunk
     with torch.inference_mode():
         patches = patchcore.flatten(AnomalyNet(trunk, torch.zeros(1, 1)).features(torch.from_numpy(x[:bs]))[0])
     g = torch.Generator().manual_seed(0)
-    card = base_card("bench")
-    card["input_size"] = model.input_size
+    card = {**base_card("bench"), "input_size": model.input_size}
     card["anomaly"].update({"raw_threshold": 30.0, "scale": 1.0, "floor": 20.0})
 
     def forward() -> None:
@@ -178,30 +179,34 @@ def _anomaly_side_by_side(model, x, bs: int, say, reps: int, sizes: tuple[int, .
         m = AnomalyModel(AnomalyNet(trunk, bank).eval(), card)
         anomaly[size] = lambda m=m: [m.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)]
         anomaly[size]()  # warm-up
-    # The colour memory (colour parts only) on the default bank: its cost beside the same path without.
-    from station.model.colour import BANK
-
-    coloured = AnomalyNet(trunk, patches[torch.randint(len(patches), (DEFAULT_BANK,), generator=g)]).eval()
-    coloured.set_colour(np.random.default_rng(0).normal(0.0, 0.1, (BANK, 2)).astype(np.float32))
-    col_card = {**card, "anomaly": {**card["anomaly"], "colour": {"used": True, "raw_threshold": 0.05, "scale": 0.01, "bank": BANK}}}
-    with_colour = AnomalyModel(coloured, col_card)
-    anomaly[-1] = lambda m=with_colour: [m.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)]
-    anomaly[-1]()
+    # The colour memory (colour parts only) and the texture memory (lines with no template), each
+    # on the default bank beside the same path without; the texture's numbers fitted to these images.
+    net = AnomalyNet(trunk, patches[torch.randint(len(patches), (DEFAULT_BANK,), generator=g)]).eval()
+    net.set_colour(np.random.default_rng(0).normal(0.0, 0.1, (BANK, 2)).astype(np.float32))
+    plain = AnomalyModel(net, card)
+    stats = texture.fit([texture.measure_maps(gr) for gr in gray_images(x[:16], plain.mean, plain.std)], (model.input_size // 8,) * 2)
+    variants = {-1: {"colour": {"used": True, "raw_threshold": 0.05, "scale": 0.01, "bank": BANK}},
+                -2: {"texture": {"used": True, "measures": list(texture.MEASURES), **stats.to_card(), "raw_threshold": 3.0, "scale": 1.0}}}
+    for key, section in variants.items():
+        m = AnomalyModel(net, {**card, "anomaly": {**card["anomaly"], **section}})
+        anomaly[key] = lambda m=m: [m.forward_with_cam(x[i : i + bs]) for i in range(0, len(x), bs)]
+        anomaly[key]()
     fwd: list[float] = []
-    per: dict[int, list[float]] = {s: [] for s in [*sizes, -1]}
+    per: dict[int, list[float]] = {s: [] for s in [*sizes, -1, -2]}
     for rep in range(reps):  # interleaved, as above
         fwd += _timeit(forward, 1)
         for size in per:
             per[size] += _timeit(anomaly[size], 1)
         say("anomaly vs forward", rep + 1, reps)
     f = statistics.median(fwd)
-    curve = [{"bank": s, "ms_per_image": round(statistics.median(per[s]) * 1000 / len(x), 2),
-              "cost_vs_forward": round(statistics.median(per[s]) / f, 3)} for s in sizes]
-    at_default = statistics.median(per[DEFAULT_BANK]) if DEFAULT_BANK in per else statistics.median(per[sizes[-1]])
-    return {"anomaly_bank": DEFAULT_BANK, "anomaly_images_per_s": round(len(x) / at_default, 2),
-            "anomaly_vs_forward": round(f / at_default, 3), "anomaly_cost_vs_forward": round(at_default / f, 3),
-            "anomaly_bank_curve": curve, "colour_ms_per_image": round(statistics.median(per[-1]) * 1000 / len(x), 2),
-            "colour_cost_vs_anomaly": round(statistics.median(per[-1]) / at_default, 3)}
+    med = {k: statistics.median(v) for k, v in per.items()}
+    curve = [{"bank": s, "ms_per_image": round(med[s] * 1000 / len(x), 2), "cost_vs_forward": round(med[s] / f, 3)} for s in sizes]
+    at = med[DEFAULT_BANK] if DEFAULT_BANK in med else med[sizes[-1]]
+    return {"anomaly_bank": DEFAULT_BANK, "anomaly_images_per_s": round(len(x) / at, 2), "anomaly_vs_forward": round(f / at, 3),
+            "anomaly_cost_vs_forward": round(at / f, 3), "anomaly_bank_curve": curve,
+            "colour_ms_per_image": round(med[-1] * 1000 / len(x), 2), "colour_cost_vs_anomaly": round(med[-1] / at, 3),
+            "texture_ms_per_image": round(med[-2] * 1000 / len(x), 2), "texture_cost_vs_anomaly": round(med[-2] / at, 3),
+            "texture_cost_vs_forward": round(med[-2] / f, 3)}
 
 
 def _template_side_by_side(model, bs: int, say, reps: int, parts: int = 32) -> dict[str, Any]:
@@ -230,8 +235,7 @@ def _template_side_by_side(model, bs: int, say, reps: int, parts: int = 32) -> d
     with torch.inference_mode():
         patches = patchcore.flatten(AnomalyNet(trunk, torch.zeros(1, 1)).features(torch.from_numpy(x[:bs]))[0])
     bank = patches[torch.randint(len(patches), (DEFAULT_BANK,), generator=torch.Generator().manual_seed(0))]
-    card = base_card("bench")
-    card["input_size"] = model.input_size
+    card = {**base_card("bench"), "input_size": model.input_size}
     card["anomaly"].update({"raw_threshold": 30.0, "scale": 1.0, "floor": 20.0})
     plain = AnomalyModel(AnomalyNet(trunk, bank).eval(), card)
     h, w = stats.mean.shape
