@@ -6,8 +6,8 @@ across a stone reads as one more gap between stones (gravel-web, defects drawn a
 patch memory AUROC 0.69). A few hand-made measures of the texture see what those features miss:
 the local fine-detail energy (a worn, smoothed patch; a rough one), the strongest straight line
 through a pixel, lighter and darker (a scratch), thin dark ridges (a crack) and blobs 8-16 px
-across (a spot). Each is taken on
-the part's grey levels after its own gain and offset are taken out, so light does not matter.
+across (a spot). Each is taken on the part's grey levels after its own gain and offset are taken
+out, so light does not matter.
 
 Per 8-pixel cell, each measure's largest deviation from the good parts (log scale) is put in
 units of the good parts' own worst cell; a cell's texture evidence is the largest over measures.
@@ -25,6 +25,7 @@ Numpy and OpenCV only, every number on the card: both backends judge alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -34,7 +35,8 @@ LINE_ANGLES = np.arange(0, 180, 12)
 LINE_LENGTH = 21  # pixels at half size: a straight line 42 px long through the pixel
 
 
-def _line_kernels() -> list[np.ndarray]:
+@cache  # built once, on first use (cv2 is imported only where parts are judged)
+def _line_kernels() -> tuple[np.ndarray, ...]:
     import cv2
 
     out, c = [], LINE_LENGTH // 2
@@ -43,20 +45,14 @@ def _line_kernels() -> list[np.ndarray]:
         dx, dy = np.cos(np.deg2rad(a)) * c, np.sin(np.deg2rad(a)) * c
         cv2.line(k, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1, cv2.LINE_AA)
         out.append(k / k.sum())
-    return out
-
-
-_KERNELS: list[np.ndarray] = []
+    return tuple(out)
 
 
 def measure_maps(gray: np.ndarray) -> np.ndarray:
     """A grey image (H, W) in any scale -> (len(MEASURES), H/2, W/2) float32 measures. Each is
-    found at full size where a 2-px line needs it and kept at half size, where a cell of 8 px is
-    4 x 4 (half the cost of the full-size maps, measured the same)."""
+    found at full size where a 2-px line needs it and kept at half size, where an 8-px cell is
+    4 x 4 (on gravel-web's plain defects, F1 0.626 against 0.635 with every map at full size)."""
     import cv2
-
-    if not _KERNELS:
-        _KERNELS.extend(_line_kernels())
     g = gray.astype(np.float32)
     g = (g - g.mean()) / (g.std() + 1e-6)  # the part's own gain and offset
     h, w = g.shape
@@ -65,7 +61,7 @@ def measure_maps(gray: np.ndarray) -> np.ndarray:
     energy = half(fine * fine)
     out = [np.log(cv2.GaussianBlur(energy, (0, 0), s / 2) + 1e-4) for s in (6, 12)]
     ridge = half(g - cv2.GaussianBlur(g, (0, 0), 3))
-    lines = np.stack([cv2.filter2D(ridge, -1, k) for k in _KERNELS])
+    lines = np.stack([cv2.filter2D(ridge, -1, k) for k in _line_kernels()])
     out += [lines.max(0), -lines.min(0)]
     for s in (1.0, 1.6):
         gs = cv2.GaussianBlur(g, (0, 0), s)
