@@ -16,22 +16,25 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def stone(tmp_path_factory):
-    """A gravel-web line with every defect drawn plainly, taught with and without the texture memory."""
+    """A gravel-web line with every defect drawn plainly, and a model taught on its good parts."""
     root = tmp_path_factory.mktemp("stone")
     parts = root / "gravel-web"
-    run_cli("line-data", str(parts), "--line", "gravel-web", "--good", "30", "--stream", "0", "--test", "80",
+    run_cli("line-data", str(parts), "--line", "gravel-web", "--good", "40", "--stream", "0", "--test", "80",
             "--strength", "1", "--seed", "4")
-    with_texture, without = root / "taught", root / "patches-only"
-    taught = run_json("teach", str(parts / "good"), "--out", str(with_texture), "--bank", "1024")
-    run_cli("teach", str(parts / "good"), "--out", str(without), "--bank", "1024", "--texture", "off")
-    return parts, with_texture, without, taught
+    taught = root / "taught"
+    said = run_json("teach", str(parts / "good"), "--out", str(taught), "--bank", "1024")
+    return parts, taught, said
 
 
-def test_plain_defects_on_stone_are_found_by_the_texture_memory(stone, data_dir):
-    parts, with_texture, without, taught = stone
-    card = json.loads((with_texture / "card.json").read_text())["anomaly"]
-    assert taught["texture"] is True and card["texture"]["used"] and not card["template"]["used"], card["texture"]
-    assert json.loads((without / "card.json").read_text())["anomaly"]["texture"] == {"used": False, "reason": "turned off (--texture off)"}
+def test_plain_defects_on_stone_are_found_by_the_texture_memory(stone, tmp_path, data_dir):
+    parts, with_texture, said = stone
+    card = json.loads((with_texture / "card.json").read_text())
+    assert said["texture"] is True and card["anomaly"]["texture"]["used"] and not card["anomaly"]["template"]["used"]
+    # The patch memory alone: the same bank and cut, the texture memory taken off the card.
+    without = tmp_path / "patches-only"
+    shutil.copytree(with_texture, without)
+    card["anomaly"]["texture"] = {"used": False, "reason": "taken off for the comparison"}
+    (without / "card.json").write_text(json.dumps(card))
 
     ev = run_json("evaluate", str(parts / "test"), "--model", str(with_texture), data=data_dir)
     bare = run_json("evaluate", str(parts / "test"), "--model", str(without), data=data_dir)
@@ -46,8 +49,20 @@ def test_plain_defects_on_stone_are_found_by_the_texture_memory(stone, data_dir)
     compare_backends(with_texture, [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted((parts / "test").rglob("*.png"))[:16]])
 
 
+def test_teach_texture_off_keeps_the_patch_memory_alone(stone, tmp_path, data_dir):
+    parts, _, _ = stone
+    few = tmp_path / "few"
+    few.mkdir()
+    for p in sorted((parts / "good").rglob("*.png"))[:5]:
+        shutil.copy(p, few / p.name)
+    said = run_cli("teach", str(few), "--out", str(tmp_path / "m"), "--bank", "64", "--texture", "off", data=data_dir).stdout
+    assert "texture memory: no" in said, said
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["anomaly"]["texture"] == {"used": False, "reason": "turned off (--texture off)"}
+
+
 def test_a_card_whose_texture_measures_differ_is_one_line(stone, tmp_path, data_dir):
-    parts, taught, _, _ = stone
+    parts, taught, _ = stone
     model = tmp_path / "edited"
     shutil.copytree(taught, model)
     card_path = model / "card.json"
