@@ -21,7 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ANGLES = np.arange(0, 180, 12)
+from station.model.texture import line_kernels
+
 BORDER = 16
 
 
@@ -32,17 +33,7 @@ def auroc(bad: np.ndarray, score: np.ndarray) -> float:
     return float(greater / (len(pos) * len(neg)))
 
 
-def line_kernels(length: int = 41) -> list[np.ndarray]:
-    out, c = [], length // 2
-    for a in ANGLES:
-        k = np.zeros((length, length), np.float32)
-        dx, dy = np.cos(np.deg2rad(a)) * c, np.sin(np.deg2rad(a)) * c
-        cv2.line(k, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1, cv2.LINE_AA)
-        out.append(k / k.sum())
-    return out
-
-
-KERNELS = line_kernels()
+KERNELS = line_kernels(41)  # the station's texture memory uses 21 px at half size
 
 
 def measures(img: np.ndarray) -> dict[str, np.ndarray]:

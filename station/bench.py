@@ -183,8 +183,8 @@ def _anomaly_side_by_side(model, x, bs: int, say, reps: int, sizes: tuple[int, .
     # on the default bank beside the same path without; the texture's numbers fitted to these images.
     net = AnomalyNet(trunk, patches[torch.randint(len(patches), (DEFAULT_BANK,), generator=g)]).eval()
     net.set_colour(np.random.default_rng(0).normal(0.0, 0.1, (BANK, 2)).astype(np.float32))
-    plain = AnomalyModel(net, card)
-    stats = texture.fit([texture.measure_maps(gr) for gr in gray_images(x[:16], plain.mean, plain.std)], (model.input_size // 8,) * 2)
+    norm = (np.asarray(card["normalization"]["mean"], np.float32), np.asarray(card["normalization"]["std"], np.float32))
+    stats = texture.fit([texture.measure_maps(gr) for gr in gray_images(x[:16], *norm)], (model.input_size // 8,) * 2)
     variants = {-1: {"colour": {"used": True, "raw_threshold": 0.05, "scale": 0.01, "bank": BANK}},
                 -2: {"texture": {"used": True, "measures": list(texture.MEASURES), **stats.to_card(), "raw_threshold": 3.0, "scale": 1.0}}}
     for key, section in variants.items():
