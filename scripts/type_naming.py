@@ -1,7 +1,7 @@
 """The README's type-naming rows: how many defect types the station names right after 100 reviews,
 when the inspector spends them one part at a time or on the review grid's groups.
 
-    python scripts/type_naming.py [--lines brick,gravel] [--seed 1] [--out /tmp/type-naming]
+    python scripts/type_naming.py [--lines brick,gravel] [--seed 1] [--split rows|quadrants] [--out /tmp/type-naming]
 
 Per line (`station line-data`): teach on the 50 good parts, inspect the 300-part stream, then two
 inspectors with 100 reviews each, truth from each file's folder:
@@ -72,10 +72,11 @@ def by_groups(data: Path, model: Path) -> int:
     return sum(lab != "good" for _, lab in named)
 
 
-def run_line(name: str, root: Path, seed: int) -> dict:
+def run_line(name: str, root: Path, seed: int, split: str = "rows") -> dict:
     line = root / name
     if not (line / "test").is_dir():
-        subprocess.run([sys.executable, "-m", "station", "line-data", str(line), "--line", name, "--seed", str(seed)],
+        subprocess.run([sys.executable, "-m", "station", "line-data", str(line), "--line", name, "--seed", str(seed),
+                        "--split", split],
                        check=True, capture_output=True)
     base, model = root / f"{name}-data", root / f"{name}-taught"
     taught = {}
@@ -107,11 +108,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", default="brick,gravel")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--split", default="rows", choices=("rows", "quadrants"), help="where web lines' test parts come from")
     ap.add_argument("--out", default="/tmp/type-naming")
     args = ap.parse_args()
     root = Path(args.out)
     root.mkdir(parents=True, exist_ok=True)
-    table = {name: run_line(name, root, args.seed) for name in args.lines.split(",")}
+    table = {name: run_line(name, root, args.seed, args.split) for name in args.lines.split(",")}
     (root / "table.json").write_text(json.dumps(table, indent=2))
     print("| line | reviews | defects named | F1 | AUROC | type accuracy | seconds | vs its base |")
     print("|---|---|---|---|---|---|---|---|")

@@ -214,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=COUNT, default=256, metavar="PX")
     p.add_argument("--strength", type=float, metavar="S",
                    help="every defect drawn at this strength, 0.3 (faint) to 1 (plain); default: each its own in that range")
+    p.add_argument("--split", choices=("rows", "quadrants"), default="rows",
+                   help="every-part-new lines: test parts from the photo's bottom rows (default), or from two opposite "
+                        "quarters while taught parts come from the other two")
 
     p = sub.add_parser("models", help="list registered models (on a line: and the line's promotions)")
     _common(p)

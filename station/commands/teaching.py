@@ -36,7 +36,7 @@ def cmd_line_data(args: argparse.Namespace) -> int:
         if getattr(args, flag) < 0 or getattr(args, flag) > 100_000:
             raise StationError(f"--{flag} must be between 0 and 100000")
     counts = generate_line(args.out, args.line, args.good, args.stream, args.test, args.seed, args.size, progress=Progress(),
-                           strength=args.strength)
+                           strength=args.strength, split_mode=args.split)
     print(f"wrote line {args.line} to {args.out}: " + "; ".join(f"{k} {sum(v.values())}" for k, v in counts.items()), file=sys.stderr)
     return 0
 

@@ -12,8 +12,11 @@ Two kinds of line:
 - **every part a new piece** (gravel-web, brick-web, ihc-web): web, strip, boards, stone. Each
   part is a different place of the material, turned and mirrored as the material allows (a
   stochastic stone any of the 8 ways; a directional material such as a brick course only end
-  for end and mirrored, so its grain keeps its direction), and the test split is cut from rows
-  of the photograph that no taught or reviewed part came from.
+  for end and mirrored, so its grain keeps its direction), and the test split is cut from a
+  part of the photograph that no taught or reviewed part came from: by default its bottom rows
+  (SPLIT_MODES "rows"), or with "quadrants" two opposite quarters, so that taught and test
+  parts both sample the top and the bottom, the left and the right of the material (a shade
+  that lies in one strip is then on both sides of the split).
 
 Every part then gets slightly different light (gain, offset, a gradient), camera blur and
 sensor noise. Splits differ in their seeds (and, for every-part-new lines, their rows). The
@@ -62,6 +65,9 @@ SPLITS = ("good", "line", "test")
 CROP = 176  # photo pixels per part, before scaling to `size`
 JITTER = 48  # photo pixels: how far a fixtured part may sit from its place, each way
 TEST_ROWS = 0.6  # every-part-new lines: taught and reviewed parts from rows above, test parts below
+# "rows": the bottom rows are the test split; "quadrants": top-left and bottom-right quarters are
+# taught and reviewed, top-right and bottom-left are tested (62 px of play each way in 512 px).
+SPLIT_MODES = ("rows", "quadrants")
 MIN_STRENGTH = 0.3  # the faintest defect drawn: at strength 1 every type is plain to see
 
 
@@ -122,15 +128,16 @@ def capture(photo: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarra
 
 
 def capture_piece(photo: np.ndarray, size: int, rng: np.random.Generator, rows: tuple[float, float],
-                  turns: tuple[int, ...]) -> np.ndarray:
-    """One new piece of material: a crop from anywhere within `rows` (fractions of the photo's
-    height), turned and mirrored by one of `turns`, under its own light."""
+                  turns: tuple[int, ...], cols: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """One new piece of material: a crop from anywhere within `rows` and `cols` (fractions of the
+    photo's height and width), turned and mirrored by one of `turns`, under its own light."""
     h, w = photo.shape[:2]
     half = CROP * 1.1 / 2  # room for the scale and the small angle
     lo, hi = rows[0] * h + half, rows[1] * h - half
-    if hi < lo:
+    left, right = cols[0] * w + half, cols[1] * w - half
+    if hi < lo or right < left:
         raise StationError("the photograph's band is too small for a part")
-    cy, cx = rng.uniform(lo, hi), rng.uniform(half, w - half)
+    cy, cx = rng.uniform(lo, hi), rng.uniform(left, right)
     part = _warp(photo, cx, cy, rng.uniform(-4.0, 4.0), rng.uniform(0.95, 1.05), size)
     turn = int(rng.choice(turns))
     part = np.rot90(part, turn % 4)
@@ -149,9 +156,15 @@ def _finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_part(photo: np.ndarray, label: str, size: int, rng: np.random.Generator,
-              spec: LineSpec | None = None, split: str = "good", strength: float | None = None) -> np.ndarray:
+              spec: LineSpec | None = None, split: str = "good", strength: float | None = None,
+              split_mode: str = "rows") -> np.ndarray:
     if spec is None or spec.fixtured:
         img = capture(photo, size, rng)
+    elif split_mode == "quadrants":
+        top = bool(rng.integers(2))
+        left = top if split != "test" else not top  # taught: top-left, bottom-right; test: the others
+        img = capture_piece(photo, size, rng, (0.0, 0.5) if top else (0.5, 1.0), spec.turns,
+                            (0.0, 0.5) if left else (0.5, 1.0))
     else:
         rows = (TEST_ROWS, 1.0) if split == "test" else (0.0, TEST_ROWS)
         img = capture_piece(photo, size, rng, rows, spec.turns)
@@ -167,17 +180,20 @@ def defects_of(line: str) -> tuple[str, ...]:
 
 def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300, test: int = 240, seed: int = 0,
                   size: int = 256, defect_share: float = 0.3, progress: ProgressFn | None = None,
-                  strength: float | None = None) -> dict[str, dict[str, int]]:
+                  strength: float | None = None, split_mode: str = "rows") -> dict[str, dict[str, int]]:
     """Write one product line: OUT/good/good/*.png (good parts to teach from), OUT/line/<class>/*.png
     (parts the station inspects and an inspector reviews) and OUT/test/<class>/*.png (the unseen
     test split, half defective). Deterministic for (line, counts, seed). `strength`: every defect
-    drawn at it (how plain a defect is found) instead of each at its own."""
+    drawn at it (how plain a defect is found) instead of each at its own. `split_mode`: where an
+    every-part-new line's test parts come from (SPLIT_MODES)."""
     import cv2
 
     if size < 64 or size > 1024:
         raise StationError("--size must be between 64 and 1024")
     if strength is not None and not MIN_STRENGTH <= strength <= 1.0:
         raise StationError(f"--strength must be between {MIN_STRENGTH} and 1")
+    if split_mode not in SPLIT_MODES:
+        raise StationError(f"--split must be one of {', '.join(SPLIT_MODES)}")
     spec = spec_of(line)
     photo = load_photo(line)
     kinds = defects_of(line)
@@ -189,7 +205,7 @@ def generate_line(out: str | Path, line: str, good: int = 50, stream: int = 300,
         counts[split] = {}
         for i, label in enumerate(labels):
             rng = np.random.default_rng([seed, split_no, i])
-            img = make_part(photo, label, size, rng, spec, split, strength)
+            img = make_part(photo, label, size, rng, spec, split, strength, split_mode)
             d = out / split / label
             d.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(d / f"{line}-{split}-{i:04d}.png"), img)

@@ -30,6 +30,35 @@ def test_every_part_new_line_cuts_test_parts_from_rows_no_taught_part_came_from(
     assert min(np.abs(a - b).mean() for j, a in enumerate(goods) for b in goods[j + 1 :]) > 10
 
 
+def test_the_quadrant_split_tests_on_two_quarters_no_taught_part_came_from(tmp_path):
+    """`line-data --split quadrants`: taught and inspected parts from the top-left and bottom-right
+    quarters, test parts from the other two, and both sides reach the top and the bottom."""
+    # Two photographs, white on top and white on the left: the same part cut from each (same
+    # seed, same place) says by its brightness which half of each way it came from.
+    top, left = np.zeros((512, 512), np.float32), np.zeros((512, 512), np.float32)
+    top[:256], left[:, :256] = 1.0, 1.0
+    spec = photolines.LINES["gravel-web"]
+    seen: dict[str, set[str]] = {"good": set(), "line": set(), "test": set()}
+    for i in range(40):
+        for split in seen:
+            where = []
+            for photo, names in ((top, ("bottom", "top")), (left, ("right", "left"))):
+                part = photolines.make_part(photo, "good", 128, np.random.default_rng([i, len(split)]), spec, split, split_mode="quadrants")
+                level = part.mean() / 255.0
+                assert min(level, 1.0 - level) < 0.2, (split, i, level)  # wholly inside one half
+                where.append(names[int(level > 0.5)])
+            seen[split].add("-".join(where))
+    assert seen["good"] == seen["line"] == {"top-left", "bottom-right"} and seen["test"] == {"top-right", "bottom-left"}, seen
+    with pytest.raises(StationError, match="--split must be one of rows, quadrants"):
+        photolines.generate_line(tmp_path, "gravel-web", good=1, stream=0, test=0, split_mode="diagonal")
+    # The default split is the rows split, part for part.
+    rows = photolines.generate_line(tmp_path / "a", "gravel-web", good=2, stream=0, test=2, seed=3, size=64)
+    assert rows == photolines.generate_line(tmp_path / "b", "gravel-web", good=2, stream=0, test=2, seed=3, size=64, split_mode="rows")
+    for a in sorted((tmp_path / "a").rglob("*.png")):
+        b = tmp_path / "b" / a.relative_to(tmp_path / "a")
+        assert np.array_equal(cv2.imread(str(a), cv2.IMREAD_UNCHANGED), cv2.imread(str(b), cv2.IMREAD_UNCHANGED))
+
+
 def test_colour_line_has_a_defect_the_grey_image_does_not_show():
     photo = photolines.load_photo("ihc-web")
     assert photo.ndim == 3 and "discolor" in photolines.defects_of("ihc-web")
