@@ -2,7 +2,7 @@
 
 import os as _os
 
-__version__ = "0.9.13"
+__version__ = "0.9.14"
 
 # ONNX Runtime's Linux builds start a telemetry client at import that writes a device id and a
 # database under ~/.cache/Microsoft and tries to send events. A station runs offline on plant
