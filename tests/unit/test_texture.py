@@ -66,3 +66,19 @@ def test_the_outermost_cells_are_left_to_the_patch_memory():
     z = texture.evidence([_stone(np.random.default_rng(3))], stats, CELLS, section["raw_threshold"], section["scale"])[0]
     assert np.isneginf(z[: texture.BORDER]).all() and np.isneginf(z[:, -texture.BORDER :]).all()
     assert np.isfinite(z[texture.BORDER : -texture.BORDER, texture.BORDER : -texture.BORDER]).all()
+
+
+def test_a_batch_measured_on_two_threads_gives_each_part_the_same_maps(monkeypatch):
+    """The parts of a batch are measured side by side on the station's cores (measure_all); each
+    part's maps, and so the verdicts, are those measured one by one. STATION_THREADS sets the pool."""
+    grays = [_stone(np.random.default_rng(40 + i)) for i in range(6)]
+    one = [texture.measure_maps(g) for g in grays]
+    monkeypatch.setenv("STATION_THREADS", "2")
+    side_by_side = texture.measure_all(grays)
+    assert len(side_by_side) == len(one) and all(np.array_equal(a, b) for a, b in zip(one, side_by_side))
+    assert all(np.array_equal(a, b) for a, b in zip(one, texture.measure_all(grays, workers=1)))
+    stats, section = _taught()
+    monkeypatch.setenv("STATION_THREADS", "1")
+    serial = texture.evidence(grays, stats, CELLS, section["raw_threshold"], section["scale"])
+    monkeypatch.setenv("STATION_THREADS", "2")
+    assert np.array_equal(serial, texture.evidence(grays, stats, CELLS, section["raw_threshold"], section["scale"]))
