@@ -19,8 +19,8 @@ Two kinds of line:
   that lies in one strip is then on both sides of the split).
 
 Every part then gets slightly different light (gain, offset, a gradient), camera blur and
-sensor noise. Splits differ in their seeds (and, for every-part-new lines, their rows). The
-defects are station.train.defects; colour lines add a colour-only one.
+sensor noise. Splits differ in their seeds (and, for every-part-new lines, their part of the
+photograph). The defects are station.train.defects; colour lines add a colour-only one.
 """
 
 from __future__ import annotations
