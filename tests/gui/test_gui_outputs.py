@@ -153,6 +153,9 @@ def test_an_output_that_refuses_the_station_is_red_and_rings_at_once(demo_images
         assert "#b00020" in lights["mes"].styleSheet(), "a refusal is red, not the orange of a retry"
         qtbot.waitUntil(lambda: w.bell.last is not None, timeout=15000)
         assert "refuses this station" in w.banner.full and "HTTP 403" in w.banner.full
+        # Both parts judged in this run before Stop (the first verdict alone rings the bell): a
+        # part judged at the next Start would take the next run's sequence block.
+        qtbot.waitUntil(lambda: w.worker is not None and w.worker.snapshot().processed == 2, timeout=60000)
         qtbot.mouseClick(w.live.source_bar.stop_btn, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.worker is None, timeout=60000)
         assert hook.bodies == []
