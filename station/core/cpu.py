@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _done = False
 _lock = threading.Lock()
@@ -23,6 +28,19 @@ def threads() -> int:
     import os
 
     return _given() or max(1, os.cpu_count() or 1)
+
+
+def each(fn: Callable[[T], R], items: Sequence[T], workers: int | None = None) -> list[R]:
+    """[fn(x) for x in items], on up to `workers` threads (default: threads()), in order. For the
+    parts of one batch where OpenCV and numpy do the work: they let go of the interpreter, and the
+    station runs OpenCV itself on one thread (tune_cpu), so parts go side by side."""
+    n = min(len(items), workers or threads())
+    if n <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(n, thread_name_prefix="parts") as pool:
+        return list(pool.map(fn, items))
 
 
 def limited() -> bool:

@@ -154,8 +154,9 @@ class AnomalyRules(ClassifierRules):
         cells = (int(z.shape[1]), int(z.shape[2]))
         grays = gray_images(np.asarray(x, dtype=np.float32), self.mean, self.std) if self.judge is not None or self.texture is not None else []
         if self.judge is not None:
-            for i, gray in enumerate(grays):
-                c = self.judge.compare(gray)
+            from station.core.cpu import each
+
+            for i, c in enumerate(each(self.judge.compare, grays)):  # the batch's parts side by side
                 if compared is not None:
                     compared.append(c)
                 r = None if c is None else c.residual(cells)

@@ -236,14 +236,19 @@ class Judge:
     """Scores parts against a template: residual maps in feature cells, in the part's own frame."""
 
     def __init__(self, stats: TemplateStats) -> None:
+        import threading
+
         self.stats = stats
-        self._registrar: Registrar | None = None
+        # One registrar per thread: a batch's parts are compared side by side, and OpenCV's ORB
+        # and matcher objects are not documented as safe to share between threads.
+        self._local = threading.local()
 
     @property
     def registrar(self) -> Registrar:
-        if self._registrar is None:  # keypoints of the mosaic, once per loaded model
-            self._registrar = Registrar(self.stats.mean)
-        return self._registrar
+        found: Registrar | None = getattr(self._local, "registrar", None)
+        if found is None:  # keypoints of the mosaic, once per loaded model and thread
+            found = self._local.registrar = Registrar(self.stats.mean)
+        return found
 
     def compare(self, gray: np.ndarray) -> Compared | None:
         """The part beside the template warped into its frame, light corrected; None when the part

@@ -42,3 +42,26 @@ def test_a_part_that_does_not_register_has_no_shape(part):
     judge, _ = part
     other = np.random.default_rng(9).random((256, 256)).astype(np.float32)
     assert not shape_features(judge, other).any()
+
+
+def test_a_batch_compared_side_by_side_registers_each_part_as_one_by_one(part):
+    """The parts of a batch are compared with the template on the station's cores
+    (station.core.cpu.each), each thread with its own registrar: the same registration, the same
+    residual and shape, and a part that does not register is None either way."""
+    from station.core.cpu import each
+
+    judge, good = part
+    parts = []
+    for i in range(6):
+        m = cv2.getRotationMatrix2D((128, 128), 3.0 * i - 7.0, 1.0)
+        m[:, 2] += (2 * i - 5, 5 - i)
+        moved = cv2.warpAffine(good, m, (256, 256), borderMode=cv2.BORDER_REFLECT)
+        cv2.circle(moved, (60 + 20 * i, 100), 4, 0.0, -1)
+        parts.append(moved.astype(np.float32))
+    parts.append(np.random.default_rng(9).random((256, 256)).astype(np.float32))  # not this product
+    one = [judge.compare(p) for p in parts]
+    side = each(judge.compare, parts, workers=3)
+    assert one[-1] is None and side[-1] is None and all(c is not None for c in one[:-1])
+    for a, b in zip(one[:-1], side[:-1]):
+        assert np.array_equal(a.residual((32, 32)), b.residual((32, 32)))
+        assert np.array_equal(a.part, b.part) and np.array_equal(a.valid, b.valid)
