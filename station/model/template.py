@@ -239,23 +239,30 @@ class Judge:
         import threading
 
         self.stats = stats
-        # One registrar per thread: a batch's parts are compared side by side, and OpenCV's ORB
-        # and matcher objects are not documented as safe to share between threads.
-        self._local = threading.local()
+        # Registrars not in use. A batch's parts are compared side by side, and OpenCV's ORB and
+        # matcher objects are not documented as safe to share between threads: each comparison
+        # takes one of its own. They are kept for the next batch, whose threads are new, because
+        # finding the mosaic's keypoints again costs about 6.5 ms.
+        self._free: list[Registrar] = []
+        self._lock = threading.Lock()
 
-    @property
-    def registrar(self) -> Registrar:
-        found: Registrar | None = getattr(self._local, "registrar", None)
-        if found is None:  # keypoints of the mosaic, once per loaded model and thread
-            found = self._local.registrar = Registrar(self.stats.mean)
-        return found
+    def _register(self, gray: np.ndarray) -> np.ndarray | None:
+        with self._lock:
+            registrar = self._free.pop() if self._free else None
+        if registrar is None:  # keypoints of the mosaic, once per loaded model and concurrent part
+            registrar = Registrar(self.stats.mean)
+        try:
+            return registrar.register(gray)
+        finally:
+            with self._lock:
+                self._free.append(registrar)
 
     def compare(self, gray: np.ndarray) -> Compared | None:
         """The part beside the template warped into its frame, light corrected; None when the part
         does not register to the taught product."""
         import cv2
 
-        matrix = self.registrar.register(gray)
+        matrix = self._register(gray)
         if matrix is None:
             return None
         h, w = gray.shape
