@@ -94,7 +94,7 @@ class AnomalyRules(ClassifierRules):
             if a.texture.measures != texture.MEASURES:
                 raise ModelError(f"{path or 'card'}: its texture memory measures {', '.join(a.texture.measures)}; "
                                  f"this station measures {', '.join(texture.MEASURES)}: teach the line again")
-            self.texture = texture.TextureStats(*(np.asarray(v, dtype=np.float64) for v in a.texture.stats))
+            self.texture = texture.TextureStats.of(a.texture.stats)
         self.texture_threshold = a.texture.raw_threshold if a.texture is not None else 0.0
         self.texture_scale = a.texture.scale if a.texture is not None else 1.0
         # Reviewed defects' regions (station.model.types): they name a failed part's type.

@@ -46,12 +46,15 @@ class ColourSpec(CutSpec):
     bank: int = 0  # chroma cells kept from the good parts
 
 
+TEXTURE_STATS = ("mu", "spread", "loc", "sd")  # the texture memory's numbers on a card, in this order
+
+
 @dataclass(frozen=True)
 class TextureSpec(CutSpec):
     """The texture memory's numbers (station.model.texture.TextureStats), one per measure."""
 
     measures: tuple[str, ...] = ()
-    stats: tuple[tuple[float, ...], ...] = ()  # mu, spread, loc, sd
+    stats: tuple[tuple[float, ...], ...] = ()  # one tuple per TEXTURE_STATS key
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ def _texture(tex: Any, where: str | Path) -> TextureSpec | None:
     if not (isinstance(measures, list) and measures and all(isinstance(m, str) for m in measures)):
         raise ModelError(f"{where}: field 'anomaly.texture.measures' must list the measures by name")
     stats = []
-    for key in ("mu", "spread", "loc", "sd"):
+    for key in TEXTURE_STATS:
         values = tex.get(key)
         if not (isinstance(values, list) and len(values) == len(measures) and all(_finite(v) for v in values)):
             raise ModelError(f"{where}: field 'anomaly.texture.{key}' must be {len(measures)} finite numbers, one per measure")

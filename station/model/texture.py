@@ -29,6 +29,8 @@ from functools import cache
 
 import numpy as np
 
+from station.model.card import TEXTURE_STATS
+
 MEASURES = ("energy 6", "energy 12", "line lighter", "line darker", "ridge 1.0", "ridge 1.6", "blob 4")
 BORDER = 2  # cells at each edge left to the patch memory
 LINE_ANGLES = np.arange(0, 180, 12)
@@ -115,11 +117,16 @@ class TextureStats:
         return z.max(0)
 
     def to_card(self) -> dict:
-        return {key: [round(float(v), 6) for v in getattr(self, key)] for key in ("mu", "spread", "loc", "sd")}
+        return {key: [round(float(v), 6) for v in getattr(self, key)] for key in TEXTURE_STATS}
 
     @classmethod
     def from_card(cls, section: dict) -> TextureStats:
-        return cls(*(np.asarray(section[key], dtype=np.float64) for key in ("mu", "spread", "loc", "sd")))
+        return cls.of(tuple(section[key] for key in TEXTURE_STATS))
+
+    @classmethod
+    def of(cls, stats: tuple) -> TextureStats:
+        """From the card's numbers in TEXTURE_STATS order (station.model.card.TextureSpec.stats)."""
+        return cls(**{key: np.asarray(v, dtype=np.float64) for key, v in zip(TEXTURE_STATS, stats, strict=True)})
 
 
 def moments(maps: np.ndarray) -> np.ndarray:

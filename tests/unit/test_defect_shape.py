@@ -46,8 +46,8 @@ def test_a_part_that_does_not_register_has_no_shape(part):
 
 def test_a_batch_compared_side_by_side_registers_each_part_as_one_by_one(part):
     """The parts of a batch are compared with the template on the station's cores
-    (station.core.cpu.each), each thread with its own registrar: the same registration, the same
-    residual and shape, and a part that does not register is None either way."""
+    (station.core.cpu.each), each comparison with a registrar of its own: the same registration,
+    the same residual and shape, and a part that does not register is None either way."""
     from station.core.cpu import each
 
     judge, good = part
